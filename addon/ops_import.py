@@ -1,0 +1,54 @@
+"""File › Import › AnchorHOI / SMPL-X motion: ``bpy.ops.anchorhoi.import_motion``."""
+
+from __future__ import annotations
+
+import time
+
+import bpy
+from bpy_extras.io_utils import ImportHelper
+
+from . import preferences
+from .import_plan import plan_import
+from .motion_source import open_motion
+from .portable.arrays import MotionFileError
+from .scene_build import build_clip
+from .scene_undo import SceneGuard
+
+
+class ANCHORHOI_OT_import_motion(bpy.types.Operator, ImportHelper):
+    """Import an AnchorHOI result or an AMASS SMPL-X motion as an animated SMPL-X rig"""
+
+    bl_idname = "anchorhoi.import_motion"
+    bl_label = "Import AnchorHOI / SMPL-X Motion"
+    bl_options = {"REGISTER", "UNDO", "PRESET"}
+
+    filename_ext = ".npz"
+    filter_glob: bpy.props.StringProperty(default="*.npz;*.json", options={"HIDDEN"})
+    frame_start: bpy.props.IntProperty(
+        name="Start Frame", default=1, description="Scene frame of the clip's first frame")
+
+    def execute(self, context):
+        started = time.perf_counter()
+        smplx_dir = preferences.get(context).smplx_dir.strip() or None
+        try:
+            clip, source = open_motion(bpy.path.abspath(self.filepath), smplx_dir=smplx_dir)
+            plan = plan_import(clip, frame_start=self.frame_start)
+        except MotionFileError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        try:
+            with SceneGuard(context):
+                built = build_clip(context, plan)
+        except Exception as exc:  # the guard has restored the scene; tell the user what broke
+            self.report({"ERROR"}, f"Import failed, scene left unchanged: {exc}")
+            return {"CANCELLED"}
+        if built.obj is not None:
+            built.armature["anchorhoi_object"] = built.obj
+        self.report({"INFO"}, f"Imported {plan.num_frames} frames at {clip.motion.fps:g} fps "
+                    f"({source}) in {time.perf_counter() - started:.2f} s")
+        return {"FINISHED"}
+
+
+def menu_import(self, context):
+    self.layout.operator(ANCHORHOI_OT_import_motion.bl_idname,
+                         text="AnchorHOI / SMPL-X motion (.npz)")

@@ -1,0 +1,47 @@
+"""Quaternion helpers in numpy (w, x, y, z), batched over leading dimensions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def from_axis_angle(aa: np.ndarray) -> np.ndarray:
+    """(..., 3) axis-angle → (..., 4) unit quaternion; exact at 0 and for angles near π."""
+    aa = np.asarray(aa, dtype=np.float64)
+    theta = np.linalg.norm(aa, axis=-1, keepdims=True)
+    half = 0.5 * theta
+    small = theta < 1e-8
+    # sin(θ/2)/θ with its series near 0
+    k = np.where(small, 0.5 - theta**2 / 48.0, np.sin(half) / np.where(small, 1.0, theta))
+    return np.concatenate([np.cos(half), aa * k], axis=-1)
+
+
+def to_matrix(q: np.ndarray) -> np.ndarray:
+    """(..., 4) → (..., 3, 3); the quaternion is normalised first."""
+    q = np.asarray(q, dtype=np.float64)
+    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    w, x, y, z = np.moveaxis(q, -1, 0)
+    return np.stack([
+        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+    ], axis=-1).reshape(*q.shape[:-1], 3, 3)
+
+
+def make_continuous(q: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Flip signs along ``axis`` (time) so consecutive quaternions have a non-negative dot
+    product: q and −q are the same rotation, but F-curves interpolate the numbers."""
+    q = np.moveaxis(np.asarray(q, dtype=np.float64), axis, 0).copy()
+    if len(q) > 1:
+        dots = np.sum(q[1:] * q[:-1], axis=-1)
+        flips = np.concatenate([np.ones((1,) + dots.shape[1:]), np.where(dots < 0, -1.0, 1.0)])
+        q *= np.cumprod(flips, axis=0)[..., None]
+    return np.moveaxis(q, 0, axis)
+
+
+def angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rotation angle (radians) between quaternions, sign-insensitive; inputs normalised here."""
+    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
+    d = np.clip(np.abs(np.sum(a * b, axis=-1)), 0.0, 1.0)
+    return 2.0 * np.arccos(d)

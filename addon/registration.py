@@ -1,0 +1,28 @@
+"""Register the add-on's classes and menu entries (called from ``__init__``)."""
+
+from __future__ import annotations
+
+import bpy
+
+from . import ops_export, ops_import, ops_keys, preferences
+
+CLASSES = (
+    preferences.AnchorHOIPreferences,
+    ops_import.ANCHORHOI_OT_import_motion,
+    ops_keys.ANCHORHOI_OT_reduce_keys,
+    ops_export.ANCHORHOI_OT_export_fbx,
+)
+
+
+def register():
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.TOPBAR_MT_file_import.append(ops_import.menu_import)
+    bpy.types.TOPBAR_MT_file_export.append(ops_export.menu_export)
+
+
+def unregister():
+    bpy.types.TOPBAR_MT_file_export.remove(ops_export.menu_export)
+    bpy.types.TOPBAR_MT_file_import.remove(ops_import.menu_import)
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,202 @@
+"""Result format v1: ``result.json`` + ``motion.npz`` in a job folder (DESIGN.md, "Contracts").
+
+``motion.npz`` holds the AMASS SMPL-X keys (``trans``, ``root_orient``, ``pose_body``,
+``pose_hand``, ``pose_jaw``, ``pose_eye``, ``betas``, ``gender``, ``mocap_frame_rate``), the
+object's trajectory and mesh (``obj_*``) and the rig (``rig_*``) so that a reader can build
+the skinned body without smplx. ``result.json`` names the schema and version and carries the
+metadata. The reader checks everything before anything is built and raises
+:class:`MotionFileError` naming the key and the problem.
+
+Writes are atomic, motion first and ``result.json`` last: a folder with a ``result.json`` has
+a whole result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .amass import motion_from_arrays, motion_to_arrays
+from .arrays import (MotionFileError, check_frames, float_array, int_array, load_npz,
+                     save_npz_atomic, string_value, write_text_atomic)
+from .motion import MotionClip, ObjectTrack, Rig
+from .skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
+
+SCHEMA = "anchorhoi.result"
+VERSION = (1, 0)
+RESULT_JSON = "result.json"
+MOTION_NPZ = "motion.npz"
+BODY_KINDS = ("procedural", "smplx")
+OBJECT_KEYS = ("obj_trans", "obj_rot", "obj_vertices", "obj_faces")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultInfo:
+    """The metadata of ``result.json`` beyond what the arrays say."""
+
+    prompt: str = ""
+    seed: int = 0
+    object_name: str | None = None
+    timings: dict[str, Any] = field(default_factory=dict)  # stage -> {"seconds", "peak_rss_mb", ...}
+    quality: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def write_result(folder: str | os.PathLike, clip: MotionClip, info: ResultInfo = ResultInfo()) -> Path:
+    """Write ``clip`` as a result v1 into ``folder``; returns the path of ``result.json``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    m, rig, obj = clip.motion, clip.rig, clip.obj
+    arrays = motion_to_arrays(m)
+    arrays.update(
+        rig_joint_names=np.array(rig.joint_names),
+        rig_parents=np.asarray(rig.parents, dtype=np.int64),
+        rig_rest_joints=np.asarray(rig.rest_joints, dtype=np.float64),
+        rig_rest_vertices=np.asarray(rig.rest_vertices, dtype=np.float32),
+        rig_faces=np.asarray(rig.faces, dtype=np.int32),
+        rig_weights=np.asarray(rig.weights, dtype=np.float32),
+    )
+    if obj is not None:
+        arrays.update(obj_trans=obj.trans.astype(np.float64), obj_rot=obj.rot.astype(np.float64),
+                      obj_vertices=obj.vertices.astype(np.float32),
+                      obj_faces=obj.faces.astype(np.int32))
+    doc = {
+        "schema": SCHEMA,
+        "version": f"{VERSION[0]}.{VERSION[1]}",
+        "name": clip.name,
+        "prompt": info.prompt,
+        "seed": int(info.seed),
+        "fps": float(m.fps),
+        "frame_count": m.num_frames,
+        "body_model": {"kind": clip.body_kind, "gender": m.gender, "num_betas": int(m.betas.size)},
+        "units": "meters",
+        "up_axis": "Y",
+        "object": None if obj is None else {"name": obj.name, "vertices": int(len(obj.vertices))},
+        "files": {"motion": MOTION_NPZ},
+        "timings": info.timings,
+        "quality": info.quality,
+        **({"extra": info.extra} if info.extra else {}),
+    }
+    save_npz_atomic(folder / MOTION_NPZ, arrays)
+    write_text_atomic(folder / RESULT_JSON, json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    return folder / RESULT_JSON
+
+
+def find_result_json(path: str | os.PathLike) -> Path:
+    """``result.json`` of a result given as its folder, its ``result.json`` or its ``motion.npz``."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESULT_JSON
+    elif path.name != RESULT_JSON:
+        path = path.with_name(RESULT_JSON)
+    if not path.is_file():
+        raise MotionFileError(path, "not found — a result folder needs its result.json")
+    return path
+
+
+def read_result_json(path: str | os.PathLike) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MotionFileError(path, f"not valid JSON (truncated or corrupt?): {exc}") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise MotionFileError(path, f"not an AnchorHOI result (schema must be {SCHEMA!r})",
+                              key="schema")
+    version = str(doc.get("version", ""))
+    try:
+        major = int(version.split(".")[0])
+    except ValueError:
+        raise MotionFileError(path, f"unreadable version {version!r}", key="version") from None
+    if major != VERSION[0]:
+        raise MotionFileError(
+            path, f"result format version {version} is not supported by this version of "
+            f"AnchorHOI (it reads {VERSION[0]}.x); update the add-on or re-export the result",
+            key="version")
+    for key, kind in (("fps", (int, float)), ("frame_count", int), ("body_model", dict)):
+        if not isinstance(doc.get(key), kind) or isinstance(doc.get(key), bool):
+            raise MotionFileError(path, "missing or of the wrong type", key=key)
+    if doc["body_model"].get("kind") not in BODY_KINDS:
+        raise MotionFileError(path, f"body model kind must be one of {BODY_KINDS}",
+                              key="body_model.kind")
+    if doc.get("units", "meters") != "meters" or doc.get("up_axis", "Y") != "Y":
+        raise MotionFileError(path, "only metres with Y up are defined in v1", key="units/up_axis")
+    return doc
+
+
+def read_result(path: str | os.PathLike) -> tuple[MotionClip, dict[str, Any]]:
+    """Read and validate a result v1; ``path`` is its folder, ``result.json`` or ``motion.npz``."""
+    doc_path = find_result_json(path)
+    doc = read_result_json(doc_path)
+    npz_path = doc_path.with_name(str(doc.get("files", {}).get("motion", MOTION_NPZ)))
+    arrays = load_npz(npz_path)
+    motion = motion_from_arrays(npz_path, arrays, strict=True)
+    if motion.num_frames != doc["frame_count"]:
+        raise MotionFileError(npz_path, f"has {motion.num_frames} frames but result.json says "
+                              f"{doc['frame_count']}", key="frame_count")
+    if abs(motion.fps - float(doc["fps"])) > 1e-6:
+        raise MotionFileError(npz_path, f"frame rate {motion.fps} differs from result.json's "
+                              f"{doc['fps']}", key="mocap_frame_rate")
+    rig = rig_from_arrays(npz_path, arrays)
+    obj = object_from_arrays(npz_path, arrays, motion.num_frames,
+                             name=(doc.get("object") or {}).get("name", "Object"))
+    clip = MotionClip(motion=motion, rig=rig, obj=obj, name=str(doc.get("name", "AnchorHOI")),
+                      body_kind=doc["body_model"]["kind"])
+    return clip, doc
+
+
+def rig_from_arrays(path, arrays: dict[str, np.ndarray]) -> Rig:
+    names = arrays.get("rig_joint_names")
+    if names is None:
+        raise MotionFileError(path, "missing key", key="rig_joint_names")
+    if names.dtype.kind not in "US" or names.shape != (NUM_JOINTS,):
+        raise MotionFileError(path, f"expected {NUM_JOINTS} joint names", key="rig_joint_names")
+    if tuple(str(n) for n in names) != JOINT_NAMES:
+        raise MotionFileError(path, "joint names differ from SMPL-X's", key="rig_joint_names")
+    parents = int_array(path, arrays, "rig_parents", (NUM_JOINTS,))
+    if tuple(int(p) for p in parents) != PARENTS:
+        raise MotionFileError(path, "joint parents differ from SMPL-X's", key="rig_parents")
+    joints = float_array(path, arrays, "rig_rest_joints", (NUM_JOINTS, 3))
+    verts = float_array(path, arrays, "rig_rest_vertices", (None, 3))
+    faces = int_array(path, arrays, "rig_faces", (None, 3))
+    weights = float_array(path, arrays, "rig_weights", (verts.shape[0], NUM_JOINTS))
+    check_faces(path, "rig_faces", faces, len(verts))
+    if np.any(weights < -1e-6) or not np.allclose(weights.sum(1), 1.0, atol=1e-3):
+        raise MotionFileError(path, "skinning weights must be non-negative and sum to 1 per vertex",
+                              key="rig_weights")
+    return Rig(parents=parents, rest_joints=joints, rest_vertices=verts, faces=faces,
+               weights=weights)
+
+
+def object_from_arrays(path, arrays, num_frames: int, *, name: str) -> ObjectTrack | None:
+    present = [k for k in OBJECT_KEYS if k in arrays]
+    if not present:
+        return None
+    missing = [k for k in OBJECT_KEYS if k not in arrays]
+    if missing:
+        raise MotionFileError(path, f"missing key (an object needs all of {OBJECT_KEYS})",
+                              key=missing[0])
+    trans = float_array(path, arrays, "obj_trans", (None, 3))
+    rot = float_array(path, arrays, "obj_rot", (None, 4))
+    check_frames(path, {"obj_trans": trans, "obj_rot": rot, "trans": np.zeros((num_frames, 3))},
+                 ["trans", "obj_trans", "obj_rot"])
+    norms = np.linalg.norm(rot, axis=1)
+    if np.any(np.abs(norms - 1.0) > 1e-3):
+        raise MotionFileError(path, "object rotations must be unit quaternions (w, x, y, z)",
+                              key="obj_rot")
+    verts = float_array(path, arrays, "obj_vertices", (None, 3))
+    faces = int_array(path, arrays, "obj_faces", (None, 3))
+    check_faces(path, "obj_faces", faces, len(verts))
+    return ObjectTrack(name=name, vertices=verts, faces=faces, trans=trans, rot=rot / norms[:, None])
+
+
+def check_faces(path, key: str, faces: np.ndarray, num_vertices: int) -> None:
+    if len(faces) == 0:
+        raise MotionFileError(path, "mesh has no faces", key=key)
+    if faces.min() < 0 or faces.max() >= num_vertices:
+        raise MotionFileError(path, f"face indices must lie in 0..{num_vertices - 1}", key=key)
