@@ -31,7 +31,8 @@ def enum_value(struct, prop: str, identifier: str) -> int:
 def new_action(name: str, obj) -> tuple[bpy.types.Action, object]:
     """A new action with a slot for ``obj`` (slot is None on Blender < 4.4)."""
     action = bpy.data.actions.new(name)
-    action.id_root = "OBJECT"
+    if not SLOTTED:
+        action.id_root = "OBJECT"
     slot = action.slots.new(id_type="OBJECT", name=obj.name) if SLOTTED else None
     return action, slot
 

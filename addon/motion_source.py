@@ -14,7 +14,6 @@ from .portable import result_v1, smplx_files
 from .portable.amass import motion_from_arrays
 from .portable.arrays import MotionFileError, load_npz
 from .portable.motion import MotionClip
-from .portable.procedural_body import build_procedural_model
 
 
 def is_result(path: Path) -> bool:
@@ -44,6 +43,8 @@ def open_motion(path: str | os.PathLike, *, smplx_dir: str | os.PathLike | None 
         model = smplx_files.load_model_arrays(smplx_files.model_file(smplx_dir, motion.gender))
         kind = "smplx"
     else:
+        from .portable.procedural_body import build_procedural_model
+
         model = build_procedural_model()
         kind = "procedural"
     rig = smplx_files.rig_from_model(model, motion.betas)

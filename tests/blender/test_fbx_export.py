@@ -1,0 +1,103 @@
+"""FBX for games: one take, 55 joints, no leaf bones, rest pose, engine axes and units; the file
+round-trips through Blender's own importer to the same world-space joints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers.blender_scene import bone_heads, snapshot
+from helpers.fbx_tree import read_fbx
+from helpers.motions import make_motion, make_object
+
+from anchorhoi.portable import result_v1
+from anchorhoi.portable.motion import MotionClip
+from anchorhoi.portable.skeleton import JOINT_NAMES
+
+bpy = pytest.importorskip("bpy")
+FRAMES = 24
+SAMPLED = (1, 7, 13, 24)
+
+
+@pytest.fixture(scope="module")
+def result_dir(tmp_path_factory):
+    from anchorhoi.body import BodyModel
+
+    motion = make_motion(FRAMES, seed=11)
+    clip = MotionClip(motion=motion, rig=BodyModel().rig(motion.betas), obj=make_object(FRAMES),
+                      name="Lift")
+    folder = tmp_path_factory.mktemp("lift")
+    result_v1.write_result(folder, clip)
+    return folder
+
+
+@pytest.fixture
+def imported(addon, result_dir):
+    bpy.ops.anchorhoi.import_motion(filepath=str(result_dir))
+    arm = bpy.data.objects["Lift"]
+    return arm, bone_heads(arm, bpy.context.scene, SAMPLED)
+
+
+def export(tmp_path, target, frame=9):
+    bpy.context.scene.frame_set(frame)  # mid-motion: the file must still carry the rest pose
+    bpy.context.view_layer.objects.active = bpy.data.objects["Lift"]
+    before = snapshot(bpy)
+    path = tmp_path / f"lift_{target.lower()}.fbx"
+    assert bpy.ops.anchorhoi.export_fbx(filepath=str(path), target=target) == {"FINISHED"}
+    assert snapshot(bpy) == before, "export must leave the scene as it was"
+    assert bpy.data.objects["Lift"].name == "Lift"
+    return path
+
+
+@pytest.mark.parametrize("target", ["GENERIC", "UNITY", "UNREAL"])
+def test_round_trip_through_blender_importer(imported, tmp_path, target):
+    arm, want = imported
+    rest = {b.name: np.array(b.head_local) for b in arm.data.bones}
+    path = export(tmp_path, target)
+    fbx = read_fbx(path)
+    assert len(fbx.takes) == 1
+    limbs = [m.name for m in fbx.models if m.kind == "LimbNode"]
+    assert sorted(limbs) == sorted(JOINT_NAMES) and not any(n.endswith("_end") for n in limbs)
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.import_scene.fbx(filepath=str(path), anim_offset=0, ignore_leaf_bones=False)
+    arm2 = next(o for o in bpy.data.objects if o.type == "ARMATURE")
+    assert len(arm2.data.bones) == 55
+    assert len({o.name for o in bpy.data.objects if o.type == "MESH"}) == 2  # body + box
+    m = np.array(arm2.matrix_world)
+    rest2 = {b.name: m[:3, :3] @ np.array(b.head_local) + m[:3, 3] for b in arm2.data.bones}
+    assert max(np.linalg.norm(rest2[n] - rest[n]) for n in rest) < 1e-3  # rest pose, not frame 9
+    scene = bpy.context.scene
+    got = bone_heads(arm2, scene, [scene.frame_start + f - 1 for f in SAMPLED])
+    order = [arm2.pose.bones.find(b.name) for b in arm.data.bones]
+    err = np.linalg.norm(got[:, order] - want, axis=-1)
+    assert err.max() < 1e-3, f"{target}: max joint error {err.max() * 1000:.2f} mm"
+
+
+def test_unity_axes_and_units(imported, tmp_path):
+    fbx = read_fbx(export(tmp_path, "UNITY"))
+    # 1 file unit = 100 cm: Unity imports metres at scale 1 with no "convert units" factor
+    assert fbx.global_settings["UnitScaleFactor"][0] == pytest.approx(100.0)
+    assert fbx.global_settings["UpAxis"][0] == 1  # Y up
+    for m in fbx.models:
+        if m.kind in ("Null", "Mesh"):  # roots: no -90° X rotation, no 100× scale
+            assert np.allclose(m.props.get("Lcl Rotation", (0, 0, 0)), 0, atol=1e-4), m.name
+            assert np.allclose(m.props.get("Lcl Scaling", (1, 1, 1)), 1, atol=1e-6), m.name
+
+
+def test_unreal_centimetres_and_no_extra_root(imported, tmp_path):
+    fbx = read_fbx(export(tmp_path, "UNREAL"))
+    assert fbx.global_settings["UnitScaleFactor"][0] == pytest.approx(1.0)  # centimetres
+    roots = [m for m in fbx.models if m.kind == "Null"]
+    assert [m.name for m in roots] == ["Armature"]  # Unreal drops a node named Armature
+    body = next(v for k, v in fbx.vertices.items() if "body" in k)
+    height = np.ptp(np.array(body).reshape(-1, 3), axis=0).max()
+    assert 150 < height < 200  # a 1.7 m body written in centimetres
+
+
+def test_export_errors(addon, tmp_path):
+    bpy.ops.mesh.primitive_cube_add()
+    with pytest.raises(RuntimeError, match="not an armature or a mesh parented to one"):
+        bpy.ops.anchorhoi.export_fbx(filepath=str(tmp_path / "a.fbx"), target="UNITY")
+    with pytest.raises(RuntimeError, match="does not exist"):
+        bpy.ops.anchorhoi.export_fbx(filepath=str(tmp_path / "no" / "a.fbx"), target="UNITY")
+    assert not list(tmp_path.iterdir())

@@ -1,0 +1,49 @@
+"""Deterministic test motions with the hard cases: rotations through π (axis-angle wrapping,
+so quaternion signs flip between frames), large root turns, moving hands and an object."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from anchorhoi.portable.motion import ObjectTrack, SmplxMotion
+
+
+def wrap_axis_angle(aa: np.ndarray) -> np.ndarray:
+    """The same rotations with angles in [0, π] (how most files store them)."""
+    theta = np.linalg.norm(aa, axis=-1, keepdims=True)
+    axis = aa / np.maximum(theta, 1e-12)
+    wrapped = np.mod(theta + np.pi, 2 * np.pi) - np.pi  # (-π, π]
+    return axis * wrapped
+
+
+def make_motion(num_frames: int = 40, fps: float = 30.0, seed: int = 0) -> SmplxMotion:
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, 1.0, num_frames)[:, None]
+    # Root turns 1.9 turns about Y (up): passes π several times.
+    root = wrap_axis_angle(np.concatenate([0.2 * np.sin(3 * t), 1.9 * 2 * np.pi * t,
+                                           0.1 * t], axis=1))
+    amp, phase = rng.uniform(0.1, 0.6, size=(1, 63)), rng.uniform(0, 6.28, size=(1, 63))
+    body = amp * np.sin(2 * np.pi * t + phase)
+    body[:, 3 * 3 + 0] = 2.9 + 0.4 * t[:, 0]  # left knee (joint 4) bends through π
+    body = np.concatenate([wrap_axis_angle(body[:, 3 * i:3 * i + 3]) for i in range(21)], axis=1)
+    hand = 0.4 * np.sin(4 * np.pi * t + rng.uniform(0, 6.28, size=(1, 90)))
+    return SmplxMotion(
+        trans=np.concatenate([0.5 * t, 0.9 + 0.05 * np.sin(6 * t), -0.3 * t], axis=1),
+        root_orient=root, pose_body=body, pose_hand=hand,
+        pose_jaw=0.1 * np.sin(5 * t) * np.array([[1.0, 0.0, 0.0]]),
+        pose_eye=np.zeros((num_frames, 6)), betas=rng.normal(scale=0.5, size=10),
+        gender="neutral", fps=fps)
+
+
+def make_object(num_frames: int = 40) -> ObjectTrack:
+    """A 40 cm box that rises and spins through π about a tilted axis."""
+    t = np.linspace(0.0, 1.0, num_frames)
+    axis = np.array([0.3, 0.9, 0.1]) / np.linalg.norm([0.3, 0.9, 0.1])
+    angle = 1.5 * 2 * np.pi * t
+    rot = np.concatenate([np.cos(angle / 2)[:, None], np.sin(angle / 2)[:, None] * axis], axis=1)
+    rot[num_frames // 2:] *= -1  # a deliberate sign flip in the stored quaternions
+    v = 0.2 * np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
+    f = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                  [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
+    trans = np.stack([0.4 + 0 * t, 0.2 + 0.8 * t, 0.3 * np.sin(3 * t)], axis=1)
+    return ObjectTrack(name="Box", vertices=v, faces=f, trans=trans, rot=rot)
