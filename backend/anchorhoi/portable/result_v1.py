@@ -90,6 +90,8 @@ def write_result(folder: str | os.PathLike, clip: MotionClip, info: ResultInfo =
 def find_result_json(path: str | os.PathLike) -> Path:
     """``result.json`` of a result given as its folder, its ``result.json`` or its ``motion.npz``."""
     path = Path(path)
+    if not path.exists():
+        raise MotionFileError(path, "not found")
     if path.is_dir():
         path = path / RESULT_JSON
     elif path.name != RESULT_JSON:
