@@ -1,8 +1,13 @@
-"""The one place where the body model's Y-up frame becomes Blender's Z-up frame.
+"""The one place where the body model's Y-up frame meets Blender's Z-up frame.
 
 The body model (SMPL-X, AMASS, our results) uses Y up with the body facing +Z; Blender uses
 Z up. ``C`` rotates +90° about X: (x, y, z) → (x, −z, y), so up stays up and the body faces −Y
-(towards Blender's front view). Points map by ``C``, rotations by conjugation ``C·R·Cᵀ``.
+(towards Blender's front view).
+
+The imported data stays in the Y-up frame and ``C`` sits in the object transforms: the
+armature object's world matrix is ``C`` (bones, body mesh and pose rotations are SMPL-X's own
+numbers), and the object's per-frame transform is ``C·[R | t]`` over its Y-up mesh. An FBX
+export to a Y-up engine then cancels ``C`` exactly, so the rig's root carries no rotation.
 """
 
 from __future__ import annotations
@@ -10,25 +15,33 @@ from __future__ import annotations
 import numpy as np
 
 C = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+C_QUATERNION = np.array([np.cos(np.pi / 4), np.sin(np.pi / 4), 0.0, 0.0])  # (w, x, y, z) of C
+
+
+def root_matrix() -> np.ndarray:
+    """(4, 4) world matrix of an imported armature: Y-up data shown Z-up."""
+    m = np.eye(4)
+    m[:3, :3] = C
+    return m
 
 
 def points_to_blender(p: np.ndarray) -> np.ndarray:
-    """(..., 3) positions or displacements, Y-up → Z-up."""
+    """(..., 3) positions in the Y-up frame → Blender world positions."""
     return np.asarray(p, dtype=np.float64) @ C.T
 
 
-def points_from_blender(p: np.ndarray) -> np.ndarray:
-    return np.asarray(p, dtype=np.float64) @ C
+def rigid_to_blender(trans: np.ndarray, rot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame rigid transforms ``[R | t]`` of a Y-up mesh → Blender location and quaternion
+    (w, x, y, z) of ``C·[R | t]``."""
+    return points_to_blender(trans), quaternion_multiply(C_QUATERNION, rot)
 
 
-def quaternions_to_blender(q: np.ndarray) -> np.ndarray:
-    """(..., 4) (w, x, y, z) of R → quaternion of C·R·Cᵀ: the vector part rotates by C."""
-    q = np.asarray(q, dtype=np.float64)
-    return np.concatenate([q[..., :1], points_to_blender(q[..., 1:])], axis=-1)
-
-
-def matrices_to_blender(m: np.ndarray) -> np.ndarray:
-    """(..., 4, 4) rigid transforms in the Y-up frame → the same transforms in Blender's frame."""
-    c4 = np.eye(4)
-    c4[:3, :3] = C
-    return c4 @ np.asarray(m, dtype=np.float64) @ c4.T
+def quaternion_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product ``a ⊗ b`` (w, x, y, z), broadcasting."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    aw, ax, ay, az = np.moveaxis(a, -1, 0)
+    bw, bx, by, bz = np.moveaxis(b, -1, 0)
+    return np.stack([aw * bw - ax * bx - ay * by - az * bz,
+                     aw * bx + ax * bw + ay * bz - az * by,
+                     aw * by - ax * bz + ay * bw + az * bx,
+                     aw * bz + ax * by - ay * bx + az * bw], axis=-1)

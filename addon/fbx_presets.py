@@ -1,17 +1,19 @@
-"""FBX export settings per game engine (bpy-free: plain keyword arguments for Blender's exporter).
+"""FBX export settings per game engine (bpy-free: keyword arguments for Blender's exporter).
 
-Shared by all targets: one take (no per-action takes, no NLA takes), no leaf bones, the
-armature's deform bones only, baked animation sampled on every frame, no key simplification
-(our own reduction is error-bounded), and mesh modifiers not applied (the armature deforms
-the body in the engine).
+Shared by all targets: one take (no per-action or NLA takes), no leaf bones, every frame
+baked, no lossy key simplification by the exporter (our own reduction is error-bounded), and
+mesh modifiers not applied (the armature deforms the body in the engine). All targets write a
+Y-up file (−Z forward): the imported armature's world matrix is the Y-up → Z-up rotation
+(``axes.root_matrix``), which this conversion cancels, so the rig's root node carries no
+rotation — Unity's "−90° on X" never appears.
 
-- UNITY: Blender metres → Unity metres with no 100× scale and no −90° X rotation on the
-  root: "Apply Scalings: FBX All" and "Apply Transform" (bake the axis change into the data),
-  −Z forward, Y up.
-- UNREAL: centimetres (scale 1 with unit scale applied gives 100 cm per Blender metre), X
-  forward... as Unreal expects; the armature object is not named "Armature" so Unreal adds no
-  extra root bone (handled by the exporter's caller, which names it after the clip).
-- GENERIC: Blender's defaults for axes and scale.
+- UNITY: "FBX All" scaling: the file's unit is the metre (UnitScaleFactor 100) and no node
+  carries a 100× scale, so Unity imports at scale 1 with an identity root.
+- UNREAL: the file's unit is the centimetre (UnitScaleFactor 1); the ×100 sits on the root
+  node, which is named "Armature" during export (see ``ops_export``): Unreal recognises that
+  name, drops the node instead of making it an extra root bone, and keeps its scale, so the
+  skeleton's root is the pelvis and the body is 170-odd centimetres tall.
+- GENERIC: Blender's defaults (FBX_SCALE_NONE), for DCC tools.
 """
 
 from __future__ import annotations
@@ -42,9 +44,9 @@ COMMON: dict[str, Any] = dict(
 
 PRESETS: dict[str, dict[str, Any]] = {
     "UNITY": dict(apply_unit_scale=True, apply_scale_options="FBX_SCALE_ALL", global_scale=1.0,
-                  axis_forward="-Z", axis_up="Y", bake_space_transform=True),
+                  axis_forward="-Z", axis_up="Y", bake_space_transform=False),
     "UNREAL": dict(apply_unit_scale=True, apply_scale_options="FBX_SCALE_NONE", global_scale=1.0,
-                   axis_forward="-Y", axis_up="Z", bake_space_transform=False),
+                   axis_forward="-Z", axis_up="Y", bake_space_transform=False),
     "GENERIC": dict(apply_unit_scale=True, apply_scale_options="FBX_SCALE_NONE",
                     global_scale=1.0, axis_forward="-Z", axis_up="Y", bake_space_transform=False),
 }

@@ -1,8 +1,9 @@
 """Everything the importer computes before it touches Blender (bpy-free, tested on its own).
 
-A plan holds, in Blender's Z-up frame: the armature's rest joints, the body mesh, the
-per-frame local quaternions of the 55 bones (continuous signs) and the root bone's location,
-the object's mesh and per-frame transform, and the scene timing. Building it validates the
+A plan holds the armature's rest joints, the body mesh, the per-frame local quaternions of the
+55 bones (continuous signs) and the root bone's location — all in the body model's Y-up frame,
+under an armature whose world matrix is ``axes.root_matrix()`` — and the object's Y-up mesh
+with its per-frame Blender transform, and the scene timing. Building it validates the
 whole input, so a failure happens before the scene changes.
 """
 
@@ -15,17 +16,17 @@ import numpy as np
 from . import axes, quaternions
 from .portable.motion import MotionClip
 
-BONE_LENGTH_MAX = 0.12  # metres; display only (identity rest orientations: bones point along +Y)
+BONE_LENGTH_MAX = 0.12  # metres; display only (identity rest orientations: bones point up)
 BONE_LENGTH_MIN = 0.008
 
 
 @dataclass(frozen=True, kw_only=True)
 class ObjectPlan:
     name: str
-    vertices: np.ndarray  # (Vo, 3) Z-up, object frame
+    vertices: np.ndarray  # (Vo, 3) object frame (Y-up)
     faces: np.ndarray  # (Fo, 3)
-    location: np.ndarray  # (T, 3)
-    rotation: np.ndarray  # (T, 4) w, x, y, z, continuous signs
+    location: np.ndarray  # (T, 3) Blender world
+    rotation: np.ndarray  # (T, 4) w, x, y, z, Blender world, continuous signs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,9 +34,10 @@ class ImportPlan:
     name: str
     joint_names: tuple[str, ...]
     parents: np.ndarray  # (55,)
-    heads: np.ndarray  # (55, 3) rest joints, Z-up
+    root_matrix: np.ndarray  # (4, 4) world matrix of the armature object
+    heads: np.ndarray  # (55, 3) rest joints (armature space = the body model's frame)
     bone_lengths: np.ndarray  # (55,)
-    vertices: np.ndarray  # (V, 3) rest body, Z-up
+    vertices: np.ndarray  # (V, 3) rest body (armature space)
     faces: np.ndarray  # (F, 3)
     weights: np.ndarray  # (V, 55)
     bone_rotations: np.ndarray  # (T, 55, 4) pose-bone local quaternions
@@ -62,25 +64,25 @@ def scene_fps(fps: float) -> tuple[int, float]:
 
 def plan_import(clip: MotionClip, *, frame_start: int = 1) -> ImportPlan:
     m, rig = clip.motion, clip.rig
-    heads = axes.points_to_blender(rig.rest_joints)
-    # With identity rest orientations a pose bone's rotation is the SMPL-X local rotation,
-    # conjugated into Blender's frame; the root's location is the translation.
+    heads = np.asarray(rig.rest_joints, dtype=np.float64)
+    # With identity rest orientations a pose bone's rotation is the SMPL-X local rotation and
+    # the root's location is the translation: no conversion inside the armature.
     local = quaternions.from_axis_angle(m.full_pose())  # (T, 55, 4)
-    rotations = quaternions.make_continuous(axes.quaternions_to_blender(local), axis=0)
+    rotations = quaternions.make_continuous(local, axis=0)
     obj = None
     if clip.obj is not None:
         o = clip.obj
-        obj = ObjectPlan(
-            name=o.name, vertices=axes.points_to_blender(o.vertices), faces=o.faces,
-            location=axes.points_to_blender(o.trans),
-            rotation=quaternions.make_continuous(axes.quaternions_to_blender(o.rot), axis=0))
+        location, rotation = axes.rigid_to_blender(o.trans, o.rot)
+        obj = ObjectPlan(name=o.name, vertices=np.asarray(o.vertices), faces=o.faces,
+                         location=location,
+                         rotation=quaternions.make_continuous(rotation, axis=0))
     fps, fps_base = scene_fps(m.fps)
     return ImportPlan(
         name=clip.name, joint_names=tuple(rig.joint_names), parents=np.asarray(rig.parents),
-        heads=heads, bone_lengths=bone_lengths(heads, np.asarray(rig.parents)),
-        vertices=axes.points_to_blender(rig.rest_vertices), faces=np.asarray(rig.faces),
+        root_matrix=axes.root_matrix(), heads=heads, bone_lengths=bone_lengths(heads, np.asarray(rig.parents)),
+        vertices=np.asarray(rig.rest_vertices, dtype=np.float64), faces=np.asarray(rig.faces),
         weights=np.asarray(rig.weights), bone_rotations=rotations,
-        root_location=axes.points_to_blender(m.trans), obj=obj, fps=fps, fps_base=fps_base,
+        root_location=np.asarray(m.trans, dtype=np.float64), obj=obj, fps=fps, fps_base=fps_base,
         frame_start=int(frame_start))
 
 

@@ -78,17 +78,19 @@ def group_curves(fcurves) -> dict[str, list]:
 
 
 def write_bezier(fc, keys: keyreduce.BezierKeys, channel: int) -> None:
+    """Replace ``fc``'s keys by ``keys`` (channel ``channel``). Handle types are set before the
+    handle coordinates: Blender recomputes automatic handles, never FREE ones."""
     points = fc.keyframe_points
     points.clear()
     k = len(keys.frames)
     points.add(k)
-    co = np.stack([keys.frames, keys.values[:, channel]], axis=1)
-    points.foreach_set("co", co.astype(np.float32).ravel())
-    points.foreach_set("handle_left", keys.left_handles[:, channel].astype(np.float32).ravel())
-    points.foreach_set("handle_right", keys.right_handles[:, channel].astype(np.float32).ravel())
-    interp = enum_value(points[0], "interpolation", "BEZIER")
+    interp = enum_value(points[0], "interpolation", keyreduce.INTERPOLATION)
     handle = enum_value(points[0], "handle_left_type", keyreduce.HANDLE_TYPE)
     points.foreach_set("interpolation", np.full(k, interp, np.int32))
     points.foreach_set("handle_left_type", np.full(k, handle, np.int32))
     points.foreach_set("handle_right_type", np.full(k, handle, np.int32))
+    co = np.stack([keys.frames, keys.values[:, channel]], axis=1)
+    points.foreach_set("co", co.astype(np.float32).ravel())
+    points.foreach_set("handle_left", keys.left_handles[:, channel].astype(np.float32).ravel())
+    points.foreach_set("handle_right", keys.right_handles[:, channel].astype(np.float32).ravel())
     fc.update()

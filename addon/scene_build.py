@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import bpy
 import numpy as np
+from mathutils import Matrix
 
 from .action_write import Channel, new_action, push_to_nla, write_channels
 from .import_plan import ImportPlan
@@ -38,11 +39,13 @@ def build_clip(context, plan: ImportPlan) -> BuiltClip:
 
 def build_armature(context, collection, plan: ImportPlan):
     """Bones named after the SMPL-X joints, heads at the rest joints, identity rest orientation
-    (every bone points along +Y with zero roll), so pose rotations are SMPL-X's local ones."""
+    (every bone points along the armature's +Y, which is up, with zero roll), so pose
+    rotations are SMPL-X's local ones."""
     arm = bpy.data.armatures.new(f"{plan.name}_rig")
     arm.display_type = "STICK"
     arm_obj = bpy.data.objects.new(plan.name, arm)
     collection.objects.link(arm_obj)
+    arm_obj.matrix_world = Matrix(plan.root_matrix.tolist())
     with context.temp_override(active_object=arm_obj, object=arm_obj,
                                selected_objects=[arm_obj], selected_editable_objects=[arm_obj]):
         context.view_layer.objects.active = arm_obj

@@ -6,7 +6,9 @@ so nothing touches a real Blender configuration; it is set here, at collection t
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 _USER = tempfile.mkdtemp(prefix="anchorhoi-blender-user-")
+atexit.register(shutil.rmtree, _USER, ignore_errors=True)
 os.environ["BLENDER_USER_RESOURCES"] = _USER
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -474,17 +473,13 @@ def test_pinned_key_counts_for_a_seeded_motion():
     assert counts == (29, 49, 69, 101)
 
 
-def test_55_bones_of_3000_frames_reduce_in_seconds():
+def test_55_bones_of_3000_frames():
     frames = np.arange(3000)
     bones = [
         axis_angle_to_quat(random_motion(np.random.default_rng(bone), 3000)) for bone in range(55)
     ]
-    start = time.perf_counter()
-    keys = [kr.reduce_quaternion(frames, q) for q in bones]
-    elapsed = time.perf_counter() - start
+    keys = [kr.reduce_quaternion(frames, q) for q in bones]  # speed: bench/import_speed.py
     total = sum(k.num_keys for k in keys)
-    # ~2.5 s on a 2-core machine; the bound only catches an accidental slow path.
-    assert elapsed < 30.0
     assert total == 19241  # 8.6× fewer keys than frames
     for k, q in zip(keys[:5], bones[:5]):
         assert quaternion_error(k, frames, q).max() <= 0.5

@@ -51,7 +51,8 @@ def export(tmp_path, target, frame=9):
 @pytest.mark.parametrize("target", ["GENERIC", "UNITY", "UNREAL"])
 def test_round_trip_through_blender_importer(imported, tmp_path, target):
     arm, want = imported
-    rest = {b.name: np.array(b.head_local) for b in arm.data.bones}
+    m0 = np.array(arm.matrix_world)
+    rest = {b.name: m0[:3, :3] @ np.array(b.head_local) + m0[:3, 3] for b in arm.data.bones}
     path = export(tmp_path, target)
     fbx = read_fbx(path)
     assert len(fbx.takes) == 1
@@ -68,8 +69,7 @@ def test_round_trip_through_blender_importer(imported, tmp_path, target):
     assert max(np.linalg.norm(rest2[n] - rest[n]) for n in rest) < 1e-3  # rest pose, not frame 9
     scene = bpy.context.scene
     got = bone_heads(arm2, scene, [scene.frame_start + f - 1 for f in SAMPLED])
-    order = [arm2.pose.bones.find(b.name) for b in arm.data.bones]
-    err = np.linalg.norm(got[:, order] - want, axis=-1)
+    err = np.linalg.norm(got - want, axis=-1)
     assert err.max() < 1e-3, f"{target}: max joint error {err.max() * 1000:.2f} mm"
 
 
@@ -78,10 +78,15 @@ def test_unity_axes_and_units(imported, tmp_path):
     # 1 file unit = 100 cm: Unity imports metres at scale 1 with no "convert units" factor
     assert fbx.global_settings["UnitScaleFactor"][0] == pytest.approx(100.0)
     assert fbx.global_settings["UpAxis"][0] == 1  # Y up
+    for name in ("Lift", "Lift_body"):  # rig and body: no -90° X rotation, no 100× scale
+        m = fbx.model(name)
+        assert np.allclose(m.props.get("Lcl Rotation", (0, 0, 0)), 0, atol=1e-4), name
+        assert np.allclose(m.props.get("Lcl Scaling", (1, 1, 1)), 1, atol=1e-6), name
+    # written from the rest pose: with identity rest orientations every bone's local rotation
+    # in the file is zero although the scene stood at a mid-motion frame
     for m in fbx.models:
-        if m.kind in ("Null", "Mesh"):  # roots: no -90° X rotation, no 100× scale
-            assert np.allclose(m.props.get("Lcl Rotation", (0, 0, 0)), 0, atol=1e-4), m.name
-            assert np.allclose(m.props.get("Lcl Scaling", (1, 1, 1)), 1, atol=1e-6), m.name
+        if m.kind == "LimbNode":
+            assert np.allclose(m.props.get("Lcl Rotation", (0, 0, 0)), 0, atol=1e-3), m.name
 
 
 def test_unreal_centimetres_and_no_extra_root(imported, tmp_path):
@@ -89,9 +94,12 @@ def test_unreal_centimetres_and_no_extra_root(imported, tmp_path):
     assert fbx.global_settings["UnitScaleFactor"][0] == pytest.approx(1.0)  # centimetres
     roots = [m for m in fbx.models if m.kind == "Null"]
     assert [m.name for m in roots] == ["Armature"]  # Unreal drops a node named Armature
+    assert np.allclose(roots[0].props["Lcl Rotation"], 0, atol=1e-4)
+    scale = np.array(roots[0].props["Lcl Scaling"])
+    np.testing.assert_allclose(scale, 100.0, rtol=1e-5)
     body = next(v for k, v in fbx.vertices.items() if "body" in k)
-    height = np.ptp(np.array(body).reshape(-1, 3), axis=0).max()
-    assert 150 < height < 200  # a 1.7 m body written in centimetres
+    height = np.ptp(np.array(body).reshape(-1, 3), axis=0).max() * scale[0]
+    assert 150 < height < 200  # a 1.7 m body measures 170-odd centimetres in the file
 
 
 def test_export_errors(addon, tmp_path):
