@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from anchorhoi.portable.skeleton import JOINT_NAMES
 
-def bone_heads(arm, scene, frames) -> np.ndarray:
-    """(len(frames), bones, 3) world positions of the pose bones' heads, as Blender evaluates."""
+
+def bone_heads(arm, scene, frames, names=JOINT_NAMES) -> np.ndarray:
+    """(len(frames), len(names), 3) world positions of the pose bones' heads, as Blender
+    evaluates them, in SMPL-X joint order."""
     out = []
+    bones = [arm.pose.bones[n] for n in names]
     for f in frames:
         scene.frame_set(int(f))
         m = np.array(arm.matrix_world)
-        heads = np.array([pb.head for pb in arm.pose.bones])
+        heads = np.array([pb.head for pb in bones])
         out.append(heads @ m[:3, :3].T + m[:3, 3])
     return np.array(out)
 
