@@ -1,0 +1,87 @@
+"""The extension zip: built from addon/ + manifest, valid for Blender's own validator, installs
+and enables in a clean user folder, and keeps the two-worlds rule (no torch in Blender)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+import build  # noqa: E402
+
+BPY_FREE = ("axes", "quaternions", "import_plan", "motion_source", "keyreduce", "fbx_presets",
+            "portable.result_v1", "portable.procedural_body", "portable.smplx_files")
+
+
+def test_zip_contents(extension_zip):
+    with zipfile.ZipFile(extension_zip) as zf:
+        names = set(zf.namelist())
+        manifest = tomllib.loads(zf.read("blender_manifest.toml").decode())
+        infos = zf.infolist()
+    assert extension_zip.name == f"anchorhoi-{manifest['version']}.zip"
+    assert manifest["id"] == "anchorhoi" and manifest["blender_version_min"] == "4.2.0"
+    assert {"__init__.py", "ops_import.py", "portable/result_v1.py",
+            "portable/procedural_body.py", "portable/skeleton.py"} <= names
+    assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
+    # the portable symlink became real files
+    assert all((i.external_attr >> 16) & 0o170000 != 0o120000 for i in infos)
+
+
+def test_blender_validator_accepts_it(extension_zip):
+    out = build.validate(extension_zip)
+    assert "Success" in out
+
+
+def test_validator_rejects_a_bad_manifest(tmp_path):
+    (tmp_path / "addon").mkdir()
+    (tmp_path / "addon" / "__init__.py").write_text("def register(): pass\n"
+                                                   "def unregister(): pass\n")
+    manifest = (ROOT / "blender_manifest.toml").read_text().replace(
+        'tagline = "', 'tagline = "Ends with a full stop and is far too long to be a tagline.')
+    (tmp_path / "blender_manifest.toml").write_text(manifest)
+    zip_path = build.build(root=tmp_path, out_dir=tmp_path / "dist")
+    with pytest.raises(build.BuildError, match="failed Blender's validation"):
+        build.validate(zip_path)
+
+
+def test_installed_and_enabled(installed_addon, blender_user_dir):
+    import bpy
+
+    assert installed_addon in bpy.context.preferences.addons
+    installed = blender_user_dir / "extensions" / "user_default" / "anchorhoi"
+    assert (installed / "portable" / "skeleton.py").is_file()
+    for op in ("import_motion", "reduce_keys", "export_fbx"):
+        assert hasattr(bpy.ops.anchorhoi, op)
+
+
+def test_no_torch_in_blender_and_bpy_free_modules(tmp_path, extension_zip):
+    """In a fresh interpreter: the enabled extension imports neither torch nor smplx, and the
+    bpy-free modules import without bpy at all."""
+    script = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        sys.modules["bpy"] = None  # any import of bpy now fails
+        import importlib
+        for name in {BPY_FREE!r}:
+            importlib.import_module("addon." + name)
+        del sys.modules["bpy"]
+        import bpy
+        bpy.ops.extensions.package_install_files(filepath={str(extension_zip)!r},
+            repo="user_default", enable_on_install=True)
+        assert "bl_ext.user_default.anchorhoi" in bpy.context.preferences.addons
+        bad = sorted(m for m in ("torch", "smplx", "diffusers") if m in sys.modules)
+        print("HEAVY", bad)
+    """)
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "HEAVY []" in proc.stdout
