@@ -180,3 +180,38 @@ def test_failure_while_building_rolls_back(addon, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="scene left unchanged: simulated"):
         bpy.ops.anchorhoi.import_motion(filepath=str(bad_npz(tmp_path, "ok.npz")))
     assert snapshot(bpy) == before
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("version", "version 2.0 is not supported"),
+    ("dtype", "'pose_body': expected numbers, got dtype <U1"),
+    ("truncated", "truncated or corrupt"),
+    ("object", "'obj_faces': missing key"),
+    ("frames", "12 frames but result.json says 13"),
+])
+def test_bad_result_through_operator(addon, tmp_path, procedural_body, damage, message):
+    import json
+
+    motion = make_motion(12)
+    clip = MotionClip(motion=motion, rig=procedural_body.rig(motion.betas), obj=make_object(12))
+    result_v1.write_result(tmp_path, clip)
+    doc_path, npz_path = tmp_path / "result.json", tmp_path / "motion.npz"
+    doc = json.loads(doc_path.read_text())
+    if damage in ("version", "frames"):
+        doc.update(version="2.0") if damage == "version" else doc.update(frame_count=13)
+        doc_path.write_text(json.dumps(doc))
+    elif damage == "truncated":
+        npz_path.write_bytes(npz_path.read_bytes()[:5000])
+    else:
+        with np.load(npz_path) as data:
+            arrays = dict(data)
+        if damage == "dtype":
+            arrays["pose_body"] = np.full((12, 63), "x")
+        else:
+            del arrays["obj_faces"]
+        np.savez(npz_path, **arrays)
+    bpy.ops.mesh.primitive_monkey_add()
+    before = snapshot(bpy)
+    with pytest.raises(RuntimeError, match=message):
+        bpy.ops.anchorhoi.import_motion(filepath=str(tmp_path / "result.json"))
+    assert snapshot(bpy) == before
