@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import deque
 
 import numpy as np
@@ -123,14 +122,11 @@ def test_keys_shapes_and_dtypes(model):
     assert isinstance(pb.GENERATOR_VERSION, str) and pb.GENERATOR_VERSION
 
 
-def test_deterministic_and_fast(model):
-    t = time.process_time()
-    again = pb.build_procedural_model()
-    cpu = time.process_time() - t
+def test_deterministic(model):
+    again = pb.build_procedural_model()  # build time: bench/body_build.py
     for key in model:
         assert again[key].dtype == model[key].dtype
         assert again[key].tobytes() == model[key].tobytes(), key
-    assert cpu < 4.0  # ~1 s on an idle 2-core machine
 
 
 def test_num_betas_and_expression_columns(model):

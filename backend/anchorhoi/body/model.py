@@ -65,7 +65,7 @@ class BodyModel(torch.nn.Module):
                                           num_expression_coeffs=10)
         if self.kind == "procedural":
             self.layer.vertex_joint_selector = VertexJointSelector(
-                vertex_ids=procedural_vertex_ids(), use_hands=True, use_feet_keypoints=True)
+                vertex_ids=procedural_vertex_ids(self.model_arrays), use_hands=True, use_feet_keypoints=True)
         self.to(device=device)
         self.eval()
 
