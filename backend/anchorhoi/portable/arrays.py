@@ -112,30 +112,26 @@ def check_frames(path, arrays: dict[str, np.ndarray], keys: list[str]) -> int:
     return int(counts[first])
 
 
-def save_npz_atomic(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
-    """Write an ``.npz`` via a temporary file and a rename, so no reader ever sees half a file."""
+def atomic_write(path: str | os.PathLike, write, mode: str = "wb") -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place, so
+    no reader ever sees half a file; on failure nothing is left behind."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+        with open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def save_npz_atomic(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    """Write an uncompressed ``.npz`` atomically."""
+    atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write(path, lambda fh: fh.write(text), mode="w")
