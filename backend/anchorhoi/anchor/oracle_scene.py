@@ -1,0 +1,125 @@
+"""Known scenes for checking stages A and B: a posed body and a placed object with known
+answers, and oracle image priors whose data are renders of that scene.
+
+A case folder holds ``object.obj`` and ``case.npz`` (``root_orient (3,)``, ``pose_body (63,)``,
+``trans (3,)``, ``betas (10,)``, ``obj_trans (3,)``, ``obj_rot (4,)`` w, x, y, z — the
+object's file coordinates → world, in the body model's Y-up frame, metres). The ground truth
+only makes the oracle's images and scores the result; the optimisation never reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..body import BodyModel, axis_angle_to_matrix
+from ..nerf.renderer import render_image
+from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
+from ..nerf.cameras import SceneBox
+from ..objects.field import ObjectField, ObjectFieldConfig
+from ..objects.mesh_io import ObjectMesh, load_object_mesh
+from ..portable.arrays import float_array, load_npz
+from ..priors.base import ViewBatch
+from ..priors.oracle import OracleImagePrior, OracleImagePriorConfig
+
+SKIN = (0.85, 0.62, 0.5)
+OBJECT_COLOUR = (0.25, 0.45, 0.8)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AnchorCase:
+    name: str
+    root_orient: np.ndarray  # (3,)
+    pose_body: np.ndarray  # (63,)
+    trans: np.ndarray  # (3,)
+    betas: np.ndarray  # (10,)
+    obj_mesh: ObjectMesh  # scene object frame (centred, standing at y = 0)
+    obj_rotation: np.ndarray  # (3, 3) scene object frame → world
+    obj_translation: np.ndarray  # (3,)
+
+
+def load_anchor_case(folder: str | Path) -> AnchorCase:
+    folder = Path(folder)
+    arrays = load_npz(folder / "case.npz")
+    p = folder / "case.npz"
+    q = float_array(p, arrays, "obj_rot", (4,))
+    q = q / np.linalg.norm(q)
+    r_gt = axis_angle_to_matrix(torch.as_tensor(_quat_to_axis_angle(q))).numpy()
+    mesh = load_object_mesh(folder / "object.obj")
+    # world = R_gt · (to_user(v_scene)) + t_gt,  to_user(v) = s·R_u·v + t_u
+    u = mesh.to_user
+    rotation = r_gt @ (u.scale * np.asarray(u.rotation))
+    translation = r_gt @ np.asarray(u.translation) + float_array(p, arrays, "obj_trans", (3,))
+    return AnchorCase(
+        name=folder.name, root_orient=float_array(p, arrays, "root_orient", (3,)),
+        pose_body=float_array(p, arrays, "pose_body", (63,)),
+        trans=float_array(p, arrays, "trans", (3,)), betas=float_array(p, arrays, "betas", (10,)),
+        obj_mesh=mesh, obj_rotation=rotation, obj_translation=translation)
+
+
+def _quat_to_axis_angle(q: np.ndarray) -> np.ndarray:
+    q = q if q[0] >= 0 else -q
+    s = np.linalg.norm(q[1:])
+    if s < 1e-12:
+        return np.zeros(3)
+    return q[1:] / s * 2 * np.arctan2(s, q[0])
+
+
+def posed_joints(body: BodyModel, case: AnchorCase) -> np.ndarray:
+    """(55, 3) ground-truth joints."""
+    return _forward(body, case).joints[0].detach().cpu().double().numpy()
+
+
+def _forward(body: BodyModel, case: AnchorCase):
+    like = dict(dtype=body.layer.v_template.dtype, device=body.layer.v_template.device)
+    rot = axis_angle_to_matrix(torch.as_tensor(
+        np.concatenate([case.root_orient, case.pose_body]).reshape(22, 3), **like))
+    with torch.no_grad():
+        return body(global_orient=rot[None, 0], body_pose=rot[None, 1:],
+                    transl=torch.as_tensor(case.trans, **like)[None],
+                    betas=torch.as_tensor(case.betas[: body.config.num_betas], **like)[None])
+
+
+def ground_truth_fields(body: BodyModel, case: AnchorCase, *, device="cpu",
+                        dtype=torch.float32, grid_resolution: int = 96
+                        ) -> tuple[ObjectField, ObjectField]:
+    """Frozen fields of the posed body (skin colour) and of the placed object (blue)."""
+    verts = _forward(body, case).vertices[0].detach().cpu().double().numpy()
+    body_mesh = ObjectMesh(vertices=verts, faces=np.asarray(body.faces, dtype=np.int64),
+                           vertex_colors=np.tile(SKIN, (len(verts), 1)))
+    body_field = ObjectField(body_mesh, ObjectFieldConfig(grid_resolution=grid_resolution,
+                                                          max_faces=6000),
+                             device=device, dtype=dtype)
+    colours = np.tile(OBJECT_COLOUR, (len(case.obj_mesh.vertices), 1))
+    mesh = ObjectMesh(vertices=case.obj_mesh.vertices, faces=case.obj_mesh.faces,
+                      vertex_colors=colours, to_user=case.obj_mesh.to_user)
+    obj_field = ObjectField(mesh, ObjectFieldConfig(grid_resolution=64), device=device,
+                            dtype=dtype)
+    obj_field.set_placement(case.obj_rotation, case.obj_translation)
+    for f in (body_field, obj_field):
+        f.requires_grad_(False)
+    return body_field, obj_field
+
+
+def oracle_priors(body_field: ObjectField, obj_field: ObjectField, *, box: SceneBox,
+                  background: tuple[float, float, float], num_samples: int = 96,
+                  config: OracleImagePriorConfig = OracleImagePriorConfig(),
+                  device="cpu") -> tuple[OracleImagePrior, OracleImagePrior]:
+    """(composite prior, human-only prior): view-conditioned oracles rendering the known scene
+    (and the body alone) from each SDS view's camera."""
+    sampler = DenseStratifiedSampler(DenseSamplerConfig(num_samples=num_samples), box=box)
+
+    def target(fields):
+        def fn(views: ViewBatch) -> torch.Tensor:
+            bg = torch.tensor(background, device=views.cameras.K.device,
+                              dtype=views.cameras.K.dtype)
+            with torch.no_grad():
+                img = render_image(fields, views.cameras, sampler, background=bg)
+            return img.rgb.permute(0, 3, 1, 2)
+        return fn
+
+    return (OracleImagePrior(config, target_fn=target([body_field, obj_field]), device=device),
+            OracleImagePrior(config, target_fn=target([body_field]), device=device))

@@ -1,0 +1,40 @@
+"""Preview images for the job folder: a turntable strip of a scene's fields."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..nerf.cameras import SceneBox, orbit_cameras
+from ..nerf.renderer import render_image
+from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
+from ..portable.arrays import atomic_write
+
+
+@torch.no_grad()
+def turntable(fields: Sequence, *, box: SceneBox, views: int = 8, size: int = 128,
+              elevation_deg: float = 15.0, radius: float = 2.8,
+              target: tuple[float, float, float] = (0.0, -0.4, 0.1), num_samples: int = 96,
+              background: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+    """(size, views·size, 3) uint8: the fields seen from ``views`` azimuths around the scene."""
+    p = next(iter(fields[0].buffers()), None) if hasattr(fields[0], "buffers") else None
+    like = dict(device=p.device if p is not None else "cpu", dtype=torch.float32)
+    cams = orbit_cameras(torch.linspace(0, 360, views + 1)[:-1], elevation_deg, radius, 45.0,
+                         size, target=target, **like)
+    sampler = DenseStratifiedSampler(DenseSamplerConfig(num_samples=num_samples), box=box)
+    img = render_image(list(fields), cams, sampler, background=torch.tensor(background, **like))
+    strip = torch.cat(list(img.rgb), dim=1).clamp(0, 1)
+    return (strip.cpu().numpy() * 255 + 0.5).astype(np.uint8)
+
+
+def save_png(path: str | Path, rgb: np.ndarray) -> Path:
+    """Write ``(H, W, 3) uint8`` as PNG atomically."""
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    atomic_write(path, lambda fh: fh.write(buf.getvalue()))
+    return Path(path)
