@@ -3,8 +3,10 @@
 
 Renders a 64² and a 128² view of a freshly initialised field (every ray crosses the scene box,
 so every sample reaches the field) and times the forward pass alone (no grad) and forward +
-backward of a photometric loss. Prints one JSON line per measurement (best of ``--repeats``)
-with rays/s and samples/s. Usage:
+backward of a photometric loss; then one SDS step with the tiny random Stable Diffusion built
+from config (``priors/tiny.py``, reloaded through ``from_pretrained`` offline) on a 64² render,
+and, as the in-process baseline, the same step's share spent in the render. Prints one JSON
+line per measurement (best of ``--repeats``) with rays/s and samples/s. Usage:
 ``python bench/render_speed.py [--samples 64] [--repeats 2] [--threads 1]``.
 """
 
@@ -45,6 +47,36 @@ def time_render(field: NeRFField, size: int, sampler: DenseStratifiedSampler, *,
     return best
 
 
+def time_sds_step(field: NeRFField, sampler: DenseStratifiedSampler, *, repeats: int) -> dict:
+    """Best wall time of render 64² + tiny-SD SDS loss + backward, and of the render alone."""
+    import tempfile
+    from pathlib import Path
+
+    from anchorhoi.priors.base import ViewBatch
+    from anchorhoi.priors.stable_diffusion import StableDiffusionPrior, StableDiffusionPriorConfig
+    from anchorhoi.priors.tiny import build_tiny_sd
+
+    folder = build_tiny_sd(Path(tempfile.mkdtemp(prefix="anchorhoi-tiny-sd-")) / "sd")
+    prior = StableDiffusionPrior(StableDiffusionPriorConfig(model_id=str(folder)), device="cpu")
+    cams = orbit_cameras(30.0, 15.0, 3.0, 40.0, 64)
+    views = ViewBatch(azimuth_deg=torch.tensor([30.0]), elevation_deg=torch.tensor([15.0]),
+                      cameras=cams)
+    gen = torch.Generator().manual_seed(0)
+    best = best_render = float("inf")
+    for _ in range(repeats + 1):  # the first one caches the prompt embedding
+        field.zero_grad(set_to_none=True)
+        t0 = time.perf_counter()
+        rgb = render_image(field, cams, sampler, generator=gen).rgb.permute(0, 3, 1, 2)
+        t1 = time.perf_counter()
+        prior.sds_loss(rgb, prompt="a person sits on a chair", views=views, progress=0.5,
+                       generator=gen).loss.backward()
+        t2 = time.perf_counter()
+        best, best_render = min(best, t2 - t0), min(best_render, t1 - t0)
+    return {"bench": "sds_step", "prior": "tiny-sd (random, from config)", "resolution": 64,
+            "seconds": round(best, 4), "render_forward_s": round(best_render, 4),
+            "sds_share": round(1 - best_render / best, 3)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=64, help="samples per ray")
@@ -73,6 +105,7 @@ def main() -> int:
                 "hash_levels": args.levels, "threads": torch.get_num_threads(),
                 "seconds": round(seconds, 4), "rays_per_s": round(rays / seconds),
                 "samples_per_s": round(rays * args.samples / seconds)}), flush=True)
+    print(json.dumps(time_sds_step(field, sampler, repeats=args.repeats)), flush=True)
     return 0
 
 
