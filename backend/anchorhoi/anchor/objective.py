@@ -1,0 +1,169 @@
+"""The fit's objective: targets fixed for the whole fit, and the weighted loss terms.
+
+``Objective.losses`` returns every ``loss_<name>`` per hypothesis ``(B,)``; ``total`` weights
+them with the config's ``lambda_<name>`` (threestudio style). Silhouette targets are
+precomputed once (``SilhouetteTargets``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+
+from ..body import matrix_to_axis_angle
+from ..nerf.cameras import Cameras, project, world_to_camera
+from .anchor_points import DensityFn
+from .key_pose import PoseParams
+from .losses import chamfer, distance_transform, nearest, occupancy_agreement, penetration, \
+    silhouette_chamfer
+from .pose_prior import joint_limit_penalty, joint_limit_table, pose_prior
+from .limb_geometry import limb_joints
+from .skinning import SubsetSkinning
+
+if TYPE_CHECKING:
+    from .fit import FitConfig, FitObject
+
+
+@dataclass(frozen=True, eq=False)
+class SilhouetteTargets:
+    cameras: Cameras  # K cameras
+    distance: torch.Tensor  # (K, H, W) pixels to the nearest mask pixel
+    pixels: list[torch.Tensor]  # K × (P_k, 2) subsampled mask pixel coordinates (u, v)
+
+    @staticmethod
+    def build(masks: torch.Tensor, cameras: Cameras, num_samples: int,
+              generator: torch.Generator) -> SilhouetteTargets:
+        """From human opacities ``masks (K, H, W)`` (binarised at ½)."""
+        if masks.ndim != 3 or masks.shape[0] != len(cameras) \
+                or masks.shape[1:] != (cameras.height, cameras.width):
+            raise ValueError(f"masks must be (K, H, W) = ({len(cameras)}, {cameras.height}, "
+                             f"{cameras.width}) for the cameras, got {tuple(masks.shape)}")
+        binary = masks > 0.5
+        pixels = []
+        for m in binary:
+            vu = torch.nonzero(m).to(masks.dtype)
+            if len(vu) > num_samples:
+                pick = torch.randperm(len(vu), generator=generator)[:num_samples]
+                vu = vu[pick.to(vu.device)]
+            pixels.append(vu.flip(-1))
+        return SilhouetteTargets(cameras=cameras, distance=distance_transform(binary).to(masks),
+                                 pixels=pixels)
+
+
+@dataclass(eq=False)
+class PhaseSample:
+    skin: SubsetSkinning  # poses the area-weighted sample, then the vertices near the object
+    num_samples: int  # the first ``num_samples`` posed vertices are the area-weighted sample
+    contact: torch.Tensor  # (num_near,) bool: near vertices pulled onto the object (detail)
+    anchor: torch.Tensor  # (P, 3) anchor surface points used in this phase
+    matches: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # per hypothesis, cached
+
+
+class Objective:
+    """Fixed targets of the fit and the loss terms; keeps a short history."""
+
+    def __init__(self, *, config: FitConfig, surface: torch.Tensor, threshold: float,
+                 density: DensityFn,
+                 silhouettes: SilhouetteTargets | None, obj: FitObject | None,
+                 generator: torch.Generator, device: torch.device | str, dtype: torch.dtype):
+        self.config, self.surface, self.density = config, surface, density
+        self.threshold = threshold
+        self.silhouettes, self.obj, self.generator = silhouettes, obj, generator
+        self.limits = joint_limit_table(device=device, dtype=dtype)
+        self.history: list[dict[str, float | str]] = []
+        self.last: dict[str, list[float]] = {}
+
+    def start_phase(self, body, weights: torch.Tensor, *, phase: str,
+                    params: PoseParams) -> PhaseSample:
+        """Draw this phase's body vertex sample (by area) and anchor sample. In the pose and
+        detail phases with an object, every vertex within ``object_margin`` of the object (or
+        inside it) is posed too, for the penetration term; in the detail phase those within
+        twice the contact distance where the anchor is dense just inside are contact
+        candidates."""
+        cfg = self.config
+        if phase == "rigid":  # the torso alone: the limbs are not where the anchor has them yet
+            weights = weights * ~torch.isin(body.layer.lbs_weights.argmax(1).cpu(),
+                                            torch.tensor(limb_joints()))
+        n = min(cfg.num_body_samples, int((weights > 0).sum()))
+        ids = torch.multinomial(weights, n, replacement=False, generator=self.generator)
+        contact = torch.zeros(0, dtype=torch.bool)
+        if phase in ("pose", "detail") and self.obj is not None:
+            with torch.no_grad():
+                v, _, normals = SubsetSkinning(body)(params.rotations()[:1], params.trans[:1])
+                sdf = self.obj.sdf_world(v[0])
+                near = torch.nonzero(sdf < cfg.object_margin).reshape(-1)
+                if phase == "detail" and cfg.lambda_contact > 0:
+                    inner = self.density(v[0, near] - cfg.occupancy_offset * normals[0, near])
+                    contact = (sdf[near].abs() < cfg.contact_distance) \
+                        & (inner > self.threshold)
+                else:
+                    contact = torch.zeros(len(near), dtype=torch.bool, device=near.device)
+            ids = torch.cat([ids, near.to(ids.device)])
+        anchor = self.surface
+        if len(anchor) > cfg.num_anchor_samples:
+            pick = torch.randperm(len(anchor), generator=self.generator)[:cfg.num_anchor_samples]
+            anchor = anchor[pick.to(anchor.device)]
+        return PhaseSample(SubsetSkinning(body, ids), n, contact, anchor)
+
+    def losses(self, sample: PhaseSample, params: PoseParams, *, phase: str,
+               step: int) -> dict[str, torch.Tensor]:
+        """Every ``loss_<name>`` as ``(B,)`` for the batch of poses ``params`` at ``step`` of
+        the phase (chamfer correspondences are refreshed every ``correspondence_interval``)."""
+        cfg = self.config
+        rot = params.rotations()
+        betas = params.betas if cfg.fit_betas and phase == "detail" else None
+        posed, _, normals = sample.skin(rot, params.trans, betas)
+        v, nrm = posed[:, :sample.num_samples], normals[:, :sample.num_samples]
+        b, n = v.shape[:2]
+        out: dict[str, torch.Tensor] = {}
+        if sample.matches is None or step % max(cfg.correspondence_interval, 1) == 0:
+            sample.matches = [(nearest(v[i], sample.anchor), nearest(sample.anchor, v[i]))
+                              for i in range(b)]
+        pairs = [chamfer(v[i], sample.anchor, eta=cfg.chamfer_eta, matches=sample.matches[i])
+                 for i in range(b)]
+        out["chamfer_body"] = torch.stack([p[0] for p in pairs])
+        if phase != "rigid":  # the torso alone cannot explain the whole anchor
+            out["chamfer_anchor"] = torch.stack([p[1] for p in pairs])
+        if cfg.lambda_occupancy > 0:
+            d = cfg.occupancy_offset * nrm
+            sigma = self.density(torch.cat([v - d, v + d], 1).reshape(-1, 3)).reshape(b, 2, n)
+            out["occupancy"] = torch.stack([occupancy_agreement(
+                sigma[i, 0], sigma[i, 1], step=cfg.occupancy_step) for i in range(b)])
+        if self.silhouettes is not None and cfg.lambda_silhouette > 0:
+            out["silhouette"] = torch.stack([self._silhouette(v[i]) for i in range(b)])
+        body_aa = matrix_to_axis_angle(rot[:, 1:22])
+        out["pose_prior"] = pose_prior(body_aa)
+        out["joint_limits"] = joint_limit_penalty(body_aa, *self.limits)
+        if phase == "detail":
+            out["hand_prior"] = pose_prior(matrix_to_axis_angle(rot[:, 25:55]))
+            if betas is not None:
+                out["betas"] = (betas * betas).mean(-1)
+        if self.obj is not None:
+            sdf = self.obj.sdf_world(posed.reshape(-1, 3)).reshape(b, -1)
+            out["penetration"] = penetration(sdf) * sdf.shape[1] / n
+            if bool(sample.contact.any()):
+                out["contact"] = sdf[:, n:][:, sample.contact].abs().mean(-1)
+        return out
+
+    def _silhouette(self, v: torch.Tensor) -> torch.Tensor:
+        sil = self.silhouettes
+        k = len(sil.cameras)
+        pts = v[None].expand(k, -1, -1)
+        visible = world_to_camera(sil.cameras, pts)[..., 2] > 1e-3
+        return silhouette_chamfer(project(sil.cameras, pts), visible, sil.distance, sil.pixels,
+                                  eta=self.config.silhouette_eta)
+
+    def total(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(B,)`` Σ ``lambda_<name> · loss_<name>``."""
+        return sum(getattr(self.config, f"lambda_{k}") * v for k, v in losses.items())
+
+    def record(self, phase: str, step: int, losses: dict[str, torch.Tensor]) -> None:
+        values = {k: v.detach().min().item() for k, v in losses.items()}
+        values["total"] = self.total(losses).detach().min().item()
+        self.last = {k: [v] for k, v in values.items()}
+        self.history.append({"phase": phase, "step": float(step), **values})
+
+    def describe(self) -> str:
+        return ", ".join(f"{k} {v[-1]:.4g}" for k, v in self.last.items())
