@@ -1,0 +1,216 @@
+"""Contact decisions of stage E: feet on the ground (soft, per frame) and the hand–object
+contact interval (hard, grown from the anchor frame).
+
+**Feet.** A foot joint (ankles, balls of the feet) is grounded with weight
+``σ((τ_h − h)/(s·τ_h)) · σ((τ_v − v)/(s·τ_v))``: ``h`` its height above its rest height over
+the ground in the current estimate, ``v`` its speed, ``τ`` the config's thresholds and ``s``
+their softness. The speed comes from the keypoints themselves where they are seen (a line fit
+over a few frames, pixels → metres at the joint's estimated depth: a static camera sees a
+planted foot still even while the estimate's depth is still wrong), interpolated across frames
+where they are hidden, else from the estimate.
+Grounded joints get the zero-velocity (no skating) and height terms.
+
+**Hands.** Only the key pose tells that a hand touches the object: at the anchor frame a hand
+is in contact when one of its vertices lies within ``hand_contact_distance_m`` of the object's
+surface; its offset ``Δ = H_hand⁻¹ · O_anchor`` is captured there (``H`` the wrist's global
+transform). From the anchor the contact grows frame by frame in both time directions, with the
+object where the contacting hands would carry it (``H_hand(t) · Δ``; several hands: averaged),
+and stops at the first frame that breaks the mode it started in:
+
+* **held** (the object is in the air at the anchor frame: its lowest point more than
+  ``support_tolerance_m`` above the ground): the contact lasts while the carried object stays
+  in the air; where it reaches the ground it was picked up / is set down;
+* **sliding** (it rests on the ground at the anchor frame): the contact lasts while the carried
+  object stays on the ground (pushed or pulled along it); where the hands would lift it off or
+  push it into the ground they let go.
+
+Beyond the contact interval the object rests where it was picked up or set down (the carried
+pose at the boundary frame, dropped onto the ground when within the tolerance). Human keypoints
+alone cannot tell a pick-up from a put-down at the grasp frame (they are time reversals of each
+other): for a pick-up the anchor frame must be in the held phase; a resting object touched at
+the anchor frame is taken as pushed, never lifted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..body.rotations import matrix_to_rot6d, rot6d_to_matrix
+from .config import MotionConfig
+
+FOOT_JOINTS = (7, 8, 10, 11)
+"""left_ankle, right_ankle, left_foot, right_foot."""
+WRIST_JOINTS = (20, 21)
+"""left_wrist, right_wrist: the hands' frames."""
+
+
+def image_speed(keypoints: torch.Tensor, window: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Speed of 2D keypoints ``(T, F, 3)`` (u, v, confidence) in pixels per frame, from a
+    confidence-weighted straight-line fit over ``±window`` frames (robust to per-frame pixel
+    noise), and the confidence mass ``(T, F)`` each fit rests on."""
+    t_count = keypoints.shape[0]
+    frames = torch.arange(t_count, dtype=keypoints.dtype, device=keypoints.device)
+    speed = keypoints.new_zeros(keypoints.shape[:2])
+    mass = keypoints.new_zeros(keypoints.shape[:2])
+    for t in range(t_count):
+        lo, hi = max(0, t - window), min(t_count, t + window + 1)
+        w = keypoints[lo:hi, :, 2]  # (W, F)
+        x = frames[lo:hi, None] - t
+        sw = w.sum(0).clamp_min(1e-9)
+        xm = (w * x).sum(0) / sw
+        uvm = (w[..., None] * keypoints[lo:hi, :, :2]).sum(0) / sw[:, None]
+        dx = x - xm
+        sxx = (w * dx * dx).sum(0)
+        sxy = (w[..., None] * dx[..., None] * (keypoints[lo:hi, :, :2] - uvm)).sum(0)
+        slope = sxy / sxx.clamp_min(1e-9)[:, None]
+        ok = sxx > 1.0  # at least two frames apart with some confidence
+        speed[t] = torch.where(ok, slope.norm(dim=-1), torch.zeros_like(sw))
+        mass[t] = torch.where(ok, sw, torch.zeros_like(sw))
+    return speed, mass
+
+
+def fill_gaps(x: torch.Tensor) -> torch.Tensor:
+    """``(T, F)`` with NaN gaps (unseen keypoints) filled per column by linear interpolation
+    between the seen frames (held at the ends); all-NaN columns stay NaN."""
+    out = x.clone()
+    frames = np.arange(x.shape[0])
+    for f in range(x.shape[1]):
+        col = x[:, f].cpu().numpy()
+        seen = np.isfinite(col)
+        if seen.any() and not seen.all():
+            out[:, f] = torch.as_tensor(np.interp(frames, frames[seen], col[seen]),
+                                        dtype=x.dtype, device=x.device)
+    return out
+
+
+def foot_contact_weights(feet: torch.Tensor, rest_height: torch.Tensor, ground_y: float,
+                         fps: float, config: MotionConfig,
+                         image_speed_mps: torch.Tensor | None = None,
+                         use_height: bool = True) -> torch.Tensor:
+    """``feet (T, F, 3)`` (detached) → soft contact weights ``(T, F)`` in [0, 1].
+
+    The speed is ``image_speed_mps (T, F)`` where given (finite) — the keypoints' own motion,
+    which does not depend on the current estimate's depth errors — else the horizontal speed of
+    the estimate (central differences). Without ``use_height`` only the speed decides."""
+    h = feet[..., 1] - ground_y - rest_height
+    xz = feet[..., [0, 2]]
+    if feet.shape[0] >= 2:
+        d = torch.cat([xz[1:2] - xz[0:1], (xz[2:] - xz[:-2]) / 2, xz[-1:] - xz[-2:-1]])
+        speed = d.norm(dim=-1) * fps
+    else:
+        speed = torch.zeros_like(h)
+    if image_speed_mps is not None:
+        speed = torch.where(torch.isfinite(image_speed_mps), image_speed_mps, speed)
+    th, tv, s = config.foot_contact_height_m, config.foot_contact_speed_mps, \
+        config.foot_contact_softness
+    slow = torch.sigmoid((tv - speed) / (s * tv))
+    return slow * torch.sigmoid((th - h) / (s * th)) if use_height else slow
+
+
+def footprint_matrix(weights: torch.Tensor, anchor: int, threshold: float = 0.5) -> torch.Tensor:
+    """``(F, T, T)``: row ``t`` of joint ``f`` averages the frames of the contact run (weights
+    above ``threshold``) holding ``t`` — weighted by contact — or, for the run holding the
+    anchor frame, picks the anchor frame (the key pose places that footprint). Rows of frames
+    out of contact pick the frame itself (no pull)."""
+    t_count, f_count = weights.shape
+    out = torch.zeros(f_count, t_count, t_count, dtype=weights.dtype, device=weights.device)
+    down = weights > threshold
+    for f in range(f_count):
+        t = 0
+        while t < t_count:
+            if not bool(down[t, f]):
+                out[f, t, t] = 1
+                t += 1
+                continue
+            end = t
+            while end + 1 < t_count and bool(down[end + 1, f]):
+                end += 1
+            if t <= anchor <= end:
+                out[f, t:end + 1, anchor] = 1
+            else:
+                w = weights[t:end + 1, f]
+                out[f, t:end + 1, t:end + 1] = (w / w.sum())[None]
+            t = end + 1
+    return out
+
+
+@dataclass(frozen=True)
+class HandContact:
+    """Which hand holds the object in which frame, and the hand → object offsets."""
+
+    held: torch.Tensor  # (T, 2) bool, left and right hand
+    offsets: torch.Tensor  # (2, 4, 4) object pose in each hand's frame (captured at the anchor)
+    at_anchor: torch.Tensor  # (2,) bool
+    mode: str  # "none", "held" or "sliding"
+
+
+def hands_touching(hand_vertex_sdf: torch.Tensor, config: MotionConfig) -> torch.Tensor:
+    """``(2, N)`` object SDF at each hand's vertices (anchor frame) → ``(2,)`` bool."""
+    return hand_vertex_sdf.amin(-1) <= config.hand_contact_distance_m
+
+
+def rigid(rot: torch.Tensor, trans: torch.Tensor) -> torch.Tensor:
+    """``rot (..., 3, 3)``, ``trans (..., 3)`` → ``(..., 4, 4)``."""
+    top = torch.cat([rot, trans[..., None]], -1)
+    bottom = torch.zeros(*rot.shape[:-2], 1, 4, dtype=rot.dtype, device=rot.device)
+    bottom[..., 0, 3] = 1
+    return torch.cat([top, bottom], -2)
+
+
+def mean_pose(poses: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Weighted mean of rigid poses ``(H, T, 4, 4)`` over H with ``weights (H, T)`` (rotation:
+    the mean matrix projected back onto SO(3) through its 6D columns)."""
+    w = weights / weights.sum(0).clamp_min(1e-9)
+    m = (w[..., None, None] * poses).sum(0)
+    return rigid(rot6d_to_matrix(matrix_to_rot6d(m[..., :3, :3])), m[..., :3, 3])
+
+
+def grow_contact(lowest_anchor: float, rise: torch.Tensor, anchor: int, ground_y: float,
+                 tolerance: float, patience: int = 3) -> tuple[torch.Tensor, str]:
+    """The contact frames ``(T,)`` bool grown from ``anchor``, and the mode (see the module).
+
+    ``lowest_anchor``: the object's lowest point at the anchor frame; ``rise (T,)``: how far the
+    contacting hands are above their height at the anchor frame — the carried object's lowest
+    point moves with them (its rotation is left out: small wrist errors would swing the far
+    end of a large object). A run of ``patience`` frames breaking the mode ends the contact at
+    its first frame (single noisy frames do not)."""
+    held_mode = lowest_anchor > ground_y + tolerance
+    lowest = lowest_anchor + rise
+    ok = lowest > ground_y + tolerance if held_mode else rise.abs() <= tolerance
+    contact = torch.zeros_like(ok)
+    contact[anchor] = True
+    count = len(ok)
+    for step in (1, -1):
+        t = anchor + step
+        while 0 <= t < count:
+            run = [t + k * step for k in range(patience) if 0 <= t + k * step < count]
+            if not any(bool(ok[u]) for u in run):
+                break
+            contact[t] = True
+            t += step
+    return contact, "held" if held_mode else "sliding"
+
+
+def object_path(carried: torch.Tensor, contact: torch.Tensor, lowest: torch.Tensor,
+                ground_y: float, tolerance: float) -> torch.Tensor:
+    """Initial object poses ``(T, 4, 4)``: ``carried (T, 4, 4)`` inside the contact interval;
+    outside it, the carried pose at the first frame beyond the interval, dropped onto the ground
+    when its lowest point (``lowest (T,)`` at the carried poses) is within ``tolerance`` of it
+    (or below)."""
+    out = carried.clone()
+    frames = torch.nonzero(contact).flatten()
+    if len(frames) == 0:
+        return out
+    first, last = int(frames[0]), int(frames[-1])
+    t_count = carried.shape[0]
+    for boundary, span in ((first - 1, range(0, first)), (last + 1, range(last + 1, t_count))):
+        if boundary < 0 or boundary >= t_count:
+            continue
+        rest = carried[boundary].clone()
+        if float(lowest[boundary]) <= ground_y + tolerance:
+            rest[1, 3] += ground_y - lowest[boundary]
+        out[list(span)] = rest
+    return out

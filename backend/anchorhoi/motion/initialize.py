@@ -1,0 +1,205 @@
+"""Phase 1 of stage E: where the body is in every frame, and which pose to start each frame from.
+
+Starting every frame from the key pose fails where the clip is far from it (the standing frames
+of a sit-down start seated, and one camera cannot tell a standing body from a nearer, crouched
+one). So phase 1 fits the global orientation and translation of a few whole-body **candidate
+poses** — the key pose and generic standing / sitting / squatting poses — to the torso
+keypoints in every frame (one batched forward for all candidates and frames), then picks per
+frame the candidate whose joints reproject best, with a penalty for switching candidates
+between frames (a Viterbi pass). The anchor frame keeps the key pose.
+
+Each candidate's translation starts from a per-frame linear least-squares fit to the torso
+keypoints' rays.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..anchor.key_pose import PoseParams
+from ..body import axis_angle_to_matrix, matrix_to_rot6d, rot6d_to_matrix
+from ..nerf.cameras import Cameras
+from ..portable.skeleton import JOINT_NAMES
+from . import losses as L
+from .config import MotionConfig
+from .posing import PosedSubset
+
+TORSO_JOINTS = (0, 1, 2, 3, 6, 9, 12, 13, 14, 15, 16, 17)
+"""Joints that move with the root in phase 1: pelvis, hips, spine, neck, collars, head,
+shoulders."""
+BODY_JOINTS = 22
+"""Smoothness uses the first 22 joints (pelvis … wrists)."""
+
+_GENERIC = {  # joint name → rotation vector in degrees (x, y, z) of the legs and the spine
+    "standing": {},
+    "sitting": {"left_hip": (-90, 0, 0), "right_hip": (-90, 0, 0), "left_knee": (90, 0, 0),
+                "right_knee": (90, 0, 0)},
+    "squatting": {"left_hip": (-110, 0, 0), "right_hip": (-110, 0, 0),
+                  "left_knee": (125, 0, 0), "right_knee": (125, 0, 0),
+                  "left_ankle": (-15, 0, 0), "right_ankle": (-15, 0, 0),
+                  "spine1": (15, 0, 0), "spine2": (10, 0, 0)},
+}
+_LOWER = ("left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
+          "right_ankle", "spine3", "left_foot", "right_foot")
+"""The joints a generic pose sets; the arms, neck and head keep the key pose's (the arms' pose
+of the interaction is the best guess where they are hidden)."""
+
+
+def candidate_poses(names: tuple[str, ...], key: PoseParams) -> torch.Tensor:
+    """``(K, 21, 6)`` body poses: ``"key"`` is the key pose, the others generic legs and spine
+    under the key pose's arms."""
+    out = []
+    for name in names:
+        body = key.body[0].clone()
+        if name != "key":
+            if name not in _GENERIC:
+                raise ValueError(f"unknown initial pose {name!r}; choose from key, "
+                                 f"{', '.join(_GENERIC)}")
+            for joint in _LOWER:
+                deg = _GENERIC[name].get(joint, (0, 0, 0))
+                aa = torch.tensor(deg, dtype=torch.float64) * math.pi / 180
+                body[JOINT_NAMES.index(joint) - 1] = matrix_to_rot6d(
+                    axis_angle_to_matrix(aa)).to(body)
+        out.append(body)
+    return torch.stack(out)
+
+
+def initial_translation(kp: torch.Tensor, camera: Cameras, rel: torch.Tensor,
+                        depth: torch.Tensor) -> torch.Tensor:
+    """(T, 3) per frame, the translation of a body with root-relative joints ``rel (55, 3)``
+    whose torso joints best meet the torso keypoints' rays — linear least squares in ``τ``:
+    ``(R_x − x̃ R_z)(J + τ) + t_x − x̃ t_z = 0`` and the same for y — with a weak pull of the
+    pelvis's camera depth to ``depth``. Frames seeing fewer than three torso joints are
+    interpolated from the others."""
+    R, tc, K = camera.R[0], camera.t[0], camera.K[0]
+    torso = list(TORSO_JOINTS)
+    n = kp.shape[0]
+    uv1 = torch.cat([kp[:, torso, :2], torch.ones_like(kp[:, torso, :1])], -1)
+    ray = uv1 @ torch.linalg.inv(K).T  # (T, J, 3) normalised (x̃, ỹ, 1)
+    w = kp[:, torso, 2]
+    rows = torch.stack([R[0] - ray[..., :1] * R[2], R[1] - ray[..., 1:2] * R[2]], -2)  # T,J,2,3
+    offs = torch.stack([tc[0] - ray[..., 0] * tc[2], tc[1] - ray[..., 1] * tc[2]], -1)  # T,J,2
+    rhs = -(rows @ rel[torso][None, :, :, None])[..., 0] - offs
+    prior_w = 0.03  # residual rows above are ~depth × normalised error, in metres
+    a = torch.cat([(w[..., None, None] * rows).reshape(n, -1, 3),
+                   prior_w * R[2].expand(n, 1, 3)], 1)
+    b = torch.cat([(w[..., None] * rhs).reshape(n, -1),
+                   (prior_w * (depth - R[2] @ rel[0] - tc[2])).expand(n, 1)], 1)
+    sol = torch.linalg.lstsq(a, b[..., None]).solution[..., 0]  # (T, 3)
+    good = (w > 0).sum(1) >= 3
+    if bool(good.any()) and not bool(good.all()):
+        frames = np.arange(n)
+        known = torch.nonzero(good).flatten().cpu().numpy()
+        for k in range(3):
+            sol[:, k] = torch.as_tensor(np.interp(frames, known, sol[known, k].cpu().numpy()),
+                                        dtype=sol.dtype, device=sol.device)
+    return sol
+
+
+def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, key: PoseParams,
+                   key_joints: torch.Tensor, anchor: int, fps: float, ground_y: float,
+                   config: MotionConfig
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Phase 1 → per frame ``root6d (T, 6)``, ``trans (T, 3)``, ``body6d (T, 21, 6)`` and the
+    chosen candidate ``(T,)`` (index into ``config.initial_poses``). The fit and the choice
+    both count the support term (the lowest point on the ground): a candidate that matches the
+    torso only by floating or sinking is not taken."""
+    t_count = keypoints.shape[0]
+    bodies = candidate_poses(config.initial_poses, key)  # (K, 21, 6)
+    k_count = bodies.shape[0]
+    like = dict(dtype=keypoints.dtype, device=keypoints.device)
+    hands = rot6d_to_matrix(key.hand[0])  # (30, 3, 3)
+    eye = torch.eye(3, **like).expand(3, 3, 3)  # jaw and eyes
+    fixed = [torch.cat([rot6d_to_matrix(b), eye, hands]) for b in bodies]  # (54, 3, 3) each
+    fixed = torch.stack(fixed)[:, None].expand(k_count, t_count, 54, 3, 3)
+
+    # translations: each candidate, posed with the key's root orientation at the origin
+    key_rot = rot6d_to_matrix(key.root[0])
+    depth = (camera.R[0][2] @ key_joints[0] + camera.t[0][2])
+    trans, root6d = [], []
+    with torch.no_grad():
+        for k in range(k_count):
+            rot = torch.cat([key_rot[None], fixed[k, 0]])[None]
+            rel = kin(rot, torch.zeros(1, 3, **like)).joints[0]
+            trans.append(initial_translation(keypoints, camera, rel, depth))
+            root6d.append(key.root.expand(t_count, 6))
+    trans = torch.stack(trans).clone().requires_grad_(True)  # (K, T, 3)
+    root6d = torch.stack(root6d).clone().requires_grad_(True)  # (K, T, 6)
+    torso = torch.zeros(55, **like)
+    torso[list(TORSO_JOINTS)] = 1
+    kp_all = keypoints.expand(k_count, -1, -1, -1).reshape(k_count * t_count, 55, 3)
+    opt = torch.optim.Adam([root6d, trans], lr=config.learning_rate)
+    ratio = config.robust_scale_px / config.robust_scale_start_px
+    anneal = max(config.iterations_root + config.iterations_pose - 1, 1)
+    c = config
+
+    def pose(root6d, trans):
+        rot = torch.cat([rot6d_to_matrix(root6d)[:, :, None], fixed], 2)
+        out = kin(rot.reshape(-1, 55, 3, 3), trans.reshape(-1, 3))
+        return out.joints.reshape(k_count, t_count, 55, 3), \
+            out.vertices.reshape(k_count, t_count, -1, 3)
+
+    for it in range(config.iterations_root):
+        scale = c.robust_scale_start_px * ratio ** (it / anneal)
+        joints, verts = pose(root6d, trans)
+        body_joints = joints[..., :BODY_JOINTS, :].transpose(0, 1).reshape(t_count, -1, 3)
+        loss = k_count * c.lambda_reproj * L.reprojection_loss(
+            joints.reshape(-1, 55, 3), kp_all, camera, scale=scale, kind=c.robust_loss,
+            unit_px=c.robust_scale_px, joint_mask=torso) \
+            + c.lambda_velocity * L.velocity_loss(body_joints, fps) \
+            + c.lambda_accel * L.acceleration_loss(body_joints, fps) \
+            + c.lambda_rot_smooth * L.second_difference_loss(root6d.transpose(0, 1)) \
+            + k_count * c.lambda_support * L.support_loss(verts.reshape(k_count * t_count, -1, 3),
+                                                          ground_y)
+        if "key" in config.initial_poses:
+            k = config.initial_poses.index("key")
+            loss = loss + c.lambda_key_pose * ((joints[k, anchor] - key_joints) ** 2).sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    with torch.no_grad():
+        joints, verts = pose(root6d, trans)
+        gap = verts[..., 1].amin(-1) - ground_y  # (K, T) lowest point above the ground
+        cost = torch.stack([_frame_cost(joints[k], keypoints, camera, config)
+                            for k in range(k_count)]) + c.lambda_support * gap * gap
+        if "key" in config.initial_poses:
+            k = config.initial_poses.index("key")
+            cost[:, anchor] = float("inf")
+            cost[k, anchor] = 0.0
+        choice = _viterbi(cost, config.initial_switch_cost)
+        frames = torch.arange(t_count, device=choice.device)
+        return (root6d.detach()[choice, frames].clone(), trans.detach()[choice, frames].clone(),
+                bodies[choice].clone(), choice)
+
+
+def _frame_cost(joints: torch.Tensor, keypoints: torch.Tensor, camera: Cameras,
+                config: MotionConfig) -> torch.Tensor:
+    """(T,) robust reprojection of all joints per frame, in units of ``robust_scale_px²``."""
+    p_cam = joints @ camera.R[0].T + camera.t[0]
+    uv = (p_cam[..., :2] / p_cam[..., 2:].clamp_min(1e-3)) @ camera.K[0][:2, :2].T \
+        + camera.K[0][:2, 2]
+    sq = ((uv - keypoints[..., :2]) ** 2).sum(-1)
+    rho = L.robust(sq, config.robust_scale_px, config.robust_loss)
+    return (keypoints[..., 2] * rho).sum(-1) / config.robust_scale_px ** 2
+
+
+def _viterbi(cost: torch.Tensor, switch: float) -> torch.Tensor:
+    """(K, T) per-frame costs → (T,) the labels minimising their sum + ``switch`` per change."""
+    k_count, t_count = cost.shape
+    total = cost[:, 0].clone()
+    back = torch.zeros(k_count, t_count, dtype=torch.long, device=cost.device)
+    for t in range(1, t_count):
+        trans = total[None, :] + switch * (1 - torch.eye(k_count, device=cost.device,
+                                                           dtype=cost.dtype))  # [to, from]
+        best, arg = trans.min(1)
+        back[:, t] = arg
+        total = best + cost[:, t]
+    labels = torch.empty(t_count, dtype=torch.long, device=cost.device)
+    labels[-1] = int(total.argmin())
+    for t in range(t_count - 1, 0, -1):
+        labels[t - 1] = back[labels[t], t]
+    return labels

@@ -1,0 +1,187 @@
+"""Stage E's loss terms, each a pure function of batched tensors returning a scalar.
+
+Shapes: ``T`` frames, ``J`` joints, ``V`` vertices, ``P`` object points. Units are metres and
+seconds (velocities and accelerations are scaled by the frame rate, so weights do not depend
+on it); image residuals are pixels.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+from ..nerf.cameras import Cameras
+from ..objects.inside import SdfGrid
+
+
+def robust(sq: torch.Tensor, scale: float,
+           kind: Literal["geman_mcclure", "huber"]) -> torch.Tensor:
+    """Robust penalty (px²) of squared residual norms ``sq`` (px²), ≈ ``sq`` near 0:
+    Geman–McClure ``σ² sq / (sq + σ²)`` (saturates at σ²), or Huber (quadratic up to σ, then
+    ``σ(2r − σ)``)."""
+    s2 = scale * scale
+    if kind == "geman_mcclure":
+        return s2 * sq / (sq + s2)
+    r = torch.sqrt(sq + 1e-12)
+    return torch.where(r <= scale, sq, scale * (2 * r - scale))
+
+
+def reprojection_loss(joints: torch.Tensor, keypoints: torch.Tensor, camera: Cameras, *,
+                      scale: float, kind: Literal["geman_mcclure", "huber"],
+                      unit_px: float, joint_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Confidence-weighted robust 2D error: ``joints (T,J,3)`` world, ``keypoints (T,J,3)``
+    ``(u, v, confidence)`` in pixels (confidence 0: unobserved, its u, v are ignored);
+    ``joint_mask (J,)`` optionally selects joints. Sum over joints, mean over frames, in units
+    of ``unit_px²`` (so the weight does not move when ``scale`` is annealed)."""
+    cam = camera.R[0], camera.t[0], camera.K[0]
+    p_cam = joints @ cam[0].T + cam[1]
+    z = p_cam[..., 2:].clamp_min(1e-3)  # points behind the camera: pushed out, never NaN
+    uv = (p_cam[..., :2] / z) @ cam[2][:2, :2].T + cam[2][:2, 2]
+    conf = keypoints[..., 2]
+    if joint_mask is not None:
+        conf = conf * joint_mask
+    target = torch.where(conf[..., None] > 0, keypoints[..., :2], uv.detach())
+    sq = ((uv - target) ** 2).sum(-1)
+    return (conf * robust(sq, scale, kind)).sum(-1).mean() / (unit_px * unit_px)
+
+
+def pixel_errors(joints: torch.Tensor, keypoints: torch.Tensor, camera: Cameras) -> torch.Tensor:
+    """(N,) pixel distances of the observed keypoints (confidence > 0) to the projected joints."""
+    p_cam = joints @ camera.R[0].T + camera.t[0]
+    uv = (p_cam[..., :2] / p_cam[..., 2:].clamp_min(1e-3)) @ camera.K[0][:2, :2].T \
+        + camera.K[0][:2, 2]
+    seen = keypoints[..., 2] > 0
+    return (uv - keypoints[..., :2]).norm(dim=-1)[seen]
+
+
+def velocity_loss(x: torch.Tensor, fps: float) -> torch.Tensor:
+    """Squared speed (m/s)² of points ``x (T, N, 3)``: sum over points, mean over frames."""
+    if x.shape[0] < 2:
+        return x.new_zeros(())
+    return (((x[1:] - x[:-1]) * fps) ** 2).sum((-1, -2)).mean()
+
+
+def acceleration_loss(x: torch.Tensor, fps: float,
+                      mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Squared acceleration (m/s²)² of points ``x (T, N, 3)``: sum over points, mean over the
+    frame triplets (those where ``mask (T-2,)`` holds, if given)."""
+    if x.shape[0] < 3:
+        return x.new_zeros(())
+    per = (((x[2:] - 2 * x[1:-1] + x[:-2]) * fps * fps) ** 2).sum((-1, -2))
+    if mask is None:
+        return per.mean()
+    m = mask.to(per.dtype)
+    return (m * per).sum() / m.sum().clamp_min(1.0)
+
+
+def second_difference_loss(x: torch.Tensor) -> torch.Tensor:
+    """Mean squared second difference over frames of any ``x (T, ...)`` (per frame²)."""
+    if x.shape[0] < 3:
+        return x.new_zeros(())
+    return ((x[2:] - 2 * x[1:-1] + x[:-2]) ** 2).reshape(x.shape[0] - 2, -1).sum(-1).mean()
+
+
+def key_pose_loss(joints: torch.Tensor, rot6d: torch.Tensor, key_joints: torch.Tensor,
+                  key_rot6d: torch.Tensor) -> torch.Tensor:
+    """The anchor frame's ``joints (J,3)`` and 6D rotations ``(K,6)`` against the key pose:
+    summed squared joint distance (m²) + summed squared 6D difference."""
+    return ((joints - key_joints) ** 2).sum() + ((rot6d - key_rot6d) ** 2).sum()
+
+
+HINGES = ((4, (1.0, 0.0, 0.0), (2, 1), 1.0), (5, (1.0, 0.0, 0.0), (2, 1), 1.0),
+          (18, (0.0, 1.0, 0.0), (0, 2), 1.0), (19, (0.0, 1.0, 0.0), (0, 2), -1.0))
+"""(joint, hinge axis, matrix entry that is sin θ for a rotation θ about it, sign of a natural
+bend): knees bend about x (positive), the left elbow about −y, the right elbow about +y."""
+
+
+def hinge_loss(rotations: torch.Tensor) -> torch.Tensor:
+    """Knees and elbows as hinges: ``rotations (T, 55, 3, 3)`` local. Squared departure of the
+    hinge axis ``‖R a − a‖²`` plus the squared sine of a bend the wrong way; sum over the four
+    joints, mean over frames."""
+    total = rotations.new_zeros(())
+    for joint, axis, (row, col), sign in HINGES:
+        r = rotations[:, joint]
+        a = torch.tensor(axis, dtype=r.dtype, device=r.device)
+        total = total + ((r @ a - a) ** 2).sum(-1).mean() \
+            + torch.relu(-sign * r[:, row, col]).pow(2).mean()
+    return total
+
+
+def foot_skate_loss(feet: torch.Tensor, weights: torch.Tensor,
+                    footprints: torch.Tensor) -> torch.Tensor:
+    """Planted feet stay on their footprint: ``feet (T,F,3)``, contact ``weights (T,F)``,
+    ``footprints (F,T,T)`` rows mixing the frames of each contact run into its footprint (see
+    ``contact.footprint_matrix``). Sum over joints of the weighted squared distance (m²) to
+    the footprint, mean over frames. (A footprint shared by the whole run ties all of its
+    frames together at once; pairwise zero velocity would spread a correction only frame by
+    frame.)"""
+    target = torch.einsum("ftu,ufc->tfc", footprints, feet)
+    return (weights * ((feet - target) ** 2).sum(-1)).sum(-1).mean()
+
+
+def foot_height_loss(feet: torch.Tensor, weights: torch.Tensor, rest_height: torch.Tensor,
+                     ground_y: float) -> torch.Tensor:
+    """Grounded foot joints at ``rest_height (F,)`` above the ground; ``feet (T,F,3)``,
+    ``weights (T,F)``. Sum over joints of weighted squared height error, mean over frames."""
+    err = feet[..., 1] - ground_y - rest_height
+    return (weights * err * err).sum(-1).mean()
+
+
+def ground_loss(points: torch.Tensor, ground_y: float) -> torch.Tensor:
+    """Points ``(T, N, 3)`` below the ground plane: sum of squared depths, mean over frames."""
+    depth = torch.relu(ground_y - points[..., 1])
+    return (depth * depth).sum(-1).mean()
+
+
+def support_loss(points: torch.Tensor, ground_y: float) -> torch.Tensor:
+    """Something touches the ground in every frame: the lowest of ``points (T, N, 3)`` at
+    ``ground_y``; squared gap (m²), mean over frames. Not for jumps or flight phases. (A hard
+    minimum: a soft one sits below the lowest of many equally low sole points.)"""
+    return ((points[..., 1].amin(-1) - ground_y) ** 2).mean()
+
+
+def penetration_loss(vertices: torch.Tensor, obj_rot: torch.Tensor, obj_trans: torch.Tensor,
+                     sdf: SdfGrid, margin: float = 0.0) -> torch.Tensor:
+    """Body ``vertices (T,V,3)`` inside the object placed by ``obj_rot (T,3,3)`` (object →
+    world) and ``obj_trans (T,3)``: sum of squared depths (m², SDF grid, object frame) beyond
+    ``margin``, mean over frames."""
+    local = (vertices - obj_trans[:, None]) @ obj_rot  # Rᵀ (v − t), row vectors
+    d = sdf.sample_sdf(local.reshape(-1, 3)).reshape(vertices.shape[:2])
+    depth = torch.relu(margin - d)
+    return (depth * depth).sum(-1).mean()
+
+
+def transform_points(points: torch.Tensor, rot: torch.Tensor, trans: torch.Tensor) -> torch.Tensor:
+    """Object-frame ``points (P,3)`` placed by ``rot (T,3,3)``, ``trans (T,3)`` → (T, P, 3)."""
+    return points @ rot.transpose(1, 2) + trans[:, None]
+
+
+def attachment_loss(obj_points: torch.Tensor, held_points: torch.Tensor,
+                    held: torch.Tensor) -> torch.Tensor:
+    """Object points ``(T,P,3)`` where it is vs. ``held_points (H,T,P,3)`` where hand h's
+    transform × offset puts them, for frames with ``held (T,H)``: mean squared distance (m²)
+    over the held (frame, hand) pairs."""
+    if not bool(held.any()):
+        return obj_points.new_zeros(())
+    sq = ((obj_points[None] - held_points) ** 2).sum(-1).mean(-1)  # (H, T)
+    mask = held.T.to(sq.dtype)
+    return (mask * sq).sum() / mask.sum()
+
+
+def upright_loss(obj_rot: torch.Tensor, obj_trans: torch.Tensor, anchor_rot: torch.Tensor,
+                 anchor_trans: torch.Tensor) -> torch.Tensor:
+    """A sliding object keeps its up axis and height: ``obj_rot (T,3,3)``, ``obj_trans (T,3)``
+    against the anchor's ``(3,3)``, ``(3,)``; squared differences, mean over frames."""
+    up = ((obj_rot[:, :, 1] - anchor_rot[:, 1]) ** 2).sum(-1)
+    return (up + (obj_trans[:, 1] - anchor_trans[1]) ** 2).mean()
+
+
+def object_static_loss(obj_points: torch.Tensor, free: torch.Tensor) -> torch.Tensor:
+    """No motion of the object points ``(T,P,3)`` across the frame pairs where ``free (T-1,)``
+    (no hand moves it): mean squared displacement (m²) over those pairs."""
+    if obj_points.shape[0] < 2 or not bool(free.any()):
+        return obj_points.new_zeros(())
+    sq = ((obj_points[1:] - obj_points[:-1]) ** 2).sum(-1).mean(-1)
+    mask = free.to(sq.dtype)
+    return (mask * sq).sum() / mask.sum()
