@@ -1,10 +1,14 @@
-"""Points on the surface of the anchor's dense region, for the chamfer to the body.
+"""The anchor's human density turned into fitting targets: surface points and a distance field.
 
-The human density is evaluated once on a lattice over the scene box; the dense region is where
-it exceeds a threshold. Its *boundary* is what the body surface should match (the interior
-lattice points are not on any surface, and pulling body vertices towards them biases the fit),
-so the points are the level-set crossings on the lattice edges, placed by linear interpolation
-between the two lattice values (the vertices marching cubes would put there).
+The human density is evaluated once on a lattice over the fitting box; the dense region is where
+it exceeds a threshold (by default relative to the anchor's own density scale,
+``relative_threshold``). Its *boundary* is what the body surface should match (interior
+lattice points are on no surface, and pulling body vertices towards them biases the fit), so
+the target points are the level-set crossings on the lattice edges, placed by linear
+interpolation between the two lattice values (the vertices marching cubes would put there).
+The lattice signed distance to the dense region (an exact Euclidean distance transform of the
+dense cells, both ways, up to ``max_distance``) gives the cheap terms — the rigid alignment and
+the limb search — a distance anywhere in O(1) (``AnchorTargets.signed_distance``).
 """
 
 from __future__ import annotations

@@ -1,41 +1,46 @@
 """Stage B: fit SMPL-X (and optionally the object placement) to the anchor's human density.
 
-Inputs are the anchor's ``human_density`` (points ``(N, 3)`` → σ ``(N,)``), optionally K
-silhouette masks with their ``Cameras``, and the object (anything with ``sdf_world`` and
-``parameters()``, e.g. ``objects.field.ObjectField``). Steps:
+Inputs: the anchor's ``human_density`` (points ``(N, 3)`` → σ ``(N,)``), optionally K silhouette
+masks with their ``Cameras``, and the object (anything with ``sdf_world`` and ``parameters()``,
+e.g. ``objects.field.ObjectField``). Steps:
 
-1. The anchor's dense region is found once on a lattice over the fitting box; its boundary
-   (level-set crossings) is the target surface (``anchor_points``).
-2. **Rigid phase**: root orientation and translation, from one start per yaw hypothesis (the
-   body re-centred on the anchor first), optimised as a batch; the best hypothesis by loss wins.
-3. **Pose phase**: + the 21 body joints.
+1. The anchor's dense region is found once on a lattice over the fitting box; its boundary (the
+   level-set crossings) is the target surface, and its lattice signed distance serves the
+   cheap terms (``anchor_points``).
+2. **Search** (``phases.search``): from each yaw hypothesis, re-centred on the anchor, the torso
+   is aligned rigidly (root orientation + translation; one batch); the best hypotheses go on to
+   rounds of limb search (``limb_search``: every arm and leg tried along many directions) and a
+   short pose optimisation; the hypothesis with the lowest loss is kept.
+3. **Pose phase**: the 21 body joints, root and translation.
 4. **Detail phase**: + both hands (+ betas with ``fit_betas``; + the object placement with
-   ``fit_object``) and a contact term pulling the vertices near the object onto its surface.
+   ``fit_object``) and a contact term pulling the vertices touching the object onto it.
+5. The key pose, the contact vertices (within ``contact_distance`` of the object where the
+   anchor is dense just inside) and the deepest penetration, from the exact ``BodyModel``.
 
-Every step poses a fresh area-weighted sample of body vertices (``SubsetSkinning``); the loss
-is ``Σ lambda_<name> · loss_<name>``: two-sided chamfer to the anchor surface, occupancy
-agreement just inside/outside the body, silhouettes, pose prior and joint limits, penetration
-into the object, contact. Rotations are optimised in 6D (Adam, cosine-decayed learning rate
-per phase). The object's own parameters are left untouched (no gradient) unless
-``fit_object=True``, in which case they are moved in place.
+Each phase poses an area-weighted sample of body vertices (``SubsetSkinning``) plus, with an
+object, every vertex near it. The loss is ``Σ lambda_<name> · loss_<name>`` (``objective``):
+two-sided chamfer to the anchor surface, occupancy agreement just inside/outside the body,
+silhouettes, pose prior and joint limits, penetration into the object, contact. Rotations are
+optimised in 6D (Adam). The object's parameters get no gradient unless ``fit_object=True``, in
+which case they are moved in place.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 import torch
 
-from ..body import BodyModel, matrix_to_rot6d, rot6d_to_matrix
+from ..body import BodyModel
 from ..nerf.cameras import Cameras
-from .anchor_points import AnchorTargets, DensityFn, anchor_targets
+from .anchor_points import DensityFn, anchor_targets
 from .key_pose import KeyPose, PoseParams, default_initial_pose
-from .limb_search import LimbSearchConfig, search_limbs
+from .limb_search import LimbSearchConfig
 from .objective import Objective, SilhouetteTargets
+from .phases import optimise, search
 from .skinning import SubsetSkinning, vertex_areas, vertex_normals
 
 log = logging.getLogger(__name__)
@@ -52,18 +57,18 @@ class FitObject(Protocol):
 
 @dataclass(frozen=True, kw_only=True)
 class FitConfig:
-    rigid_iterations: int = 40
+    rigid_iterations: int = 30
     """Adam steps of the rigid phase (root orientation + translation), all hypotheses at once."""
     keep_hypotheses: int = 2
     """How many of the yaw hypotheses, the best after the rigid phase, go on to the search."""
     search_rounds: int = 2
     """Rounds of (limb search, ``search_iterations`` pose steps) on every yaw hypothesis before
     the best one is kept (the second limb search sees a better-aligned torso)."""
-    search_iterations: int = 30
+    search_iterations: int = 25
     """Adam steps of body pose per search round."""
-    pose_iterations: int = 150
+    pose_iterations: int = 100
     """Adam steps of the pose phase (+ the 21 body joints) on the kept hypothesis."""
-    detail_iterations: int = 60
+    detail_iterations: int = 40
     """Adam steps of the detail phase (+ hands, betas and object if enabled, contact term)."""
     yaw_hypotheses_deg: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
     """Initial headings (about +Y, relative to the initial pose) tried in the rigid phase."""
@@ -72,7 +77,9 @@ class FitConfig:
     fit_betas: bool = False
     """Also fit the shape coefficients in the detail phase."""
     fit_object: bool = False
-    """Also move the object's placement (its ``parameters()``) in the pose and detail phases."""
+    """Also move the object's placement (its ``parameters()``) in the pose and detail phases.
+    The human density says nothing about the object, so only the penetration and contact terms
+    move it: it gives way to the body and settles against the contact vertices."""
     lr_rotation: float = 0.03
     """Adam learning rate of the 6D rotations."""
     lr_trans: float = 0.02
@@ -97,9 +104,9 @@ class FitConfig:
     object_margin: float = 0.05
     """Body vertices closer than this to the object (or inside it) at the start of the pose and
     detail phases are all posed for the penetration term (metres)."""
-    num_body_samples: int = 2000
-    """Body vertices posed per step (sampled by area, without replacement)."""
-    num_anchor_samples: int = 4000
+    num_body_samples: int = 1000
+    """Body vertices posed per step (sampled by area once per phase, without replacement)."""
+    num_anchor_samples: int = 2000
     """Anchor surface points used per phase (subsampled when there are more)."""
     correspondence_interval: int = 4
     """Chamfer nearest neighbours are recomputed every this many steps (reused in between)."""
@@ -133,11 +140,28 @@ class FitConfig:
     lambda_joint_limits: float = 0.1
     """Weight of ``loss_joint_limits`` (Σ squared excess over ``JOINT_LIMITS``, rad²)."""
     lambda_penetration: float = 10.0
-    """Weight of ``loss_penetration`` (mean depth of body points inside the object, metres)."""
-    lambda_contact: float = 0.3
-    """Weight of ``loss_contact`` (mean |sdf| of the contact candidates, detail phase)."""
+    """Weight of ``loss_penetration``: depth of the posed body points inside the object (the
+    area-weighted sample and every vertex near the object), summed and divided by the sample
+    size (metres)."""
+    lambda_contact: float = 1.0
+    """Weight of ``loss_contact``: |sdf| of the contact candidates (detail phase), summed and
+    divided by the sample size like the penetration — per vertex as strong as the chamfer's
+    pull, a tenth of the penetration's push."""
     lambda_betas: float = 1e-3
     """Weight of ``loss_betas`` (mean squared beta) when ``fit_betas``."""
+
+    def __post_init__(self) -> None:
+        counts = {"rigid_iterations": 0, "search_iterations": 0, "pose_iterations": 0,
+                  "detail_iterations": 0, "keep_hypotheses": 1, "search_rounds": 1,
+                  "lattice_resolution": 8, "num_body_samples": 16, "num_anchor_samples": 16,
+                  "num_mask_samples": 1, "correspondence_interval": 1}
+        for name, least in counts.items():
+            if getattr(self, name) < least:
+                raise ValueError(f"FitConfig.{name} must be at least {least}, "
+                                 f"got {getattr(self, name)}")
+        if self.box_half_size <= 0 or self.chamfer_eta <= 0 or self.silhouette_eta <= 0:
+            raise ValueError("FitConfig.box_half_size, chamfer_eta and silhouette_eta must be "
+                             "positive")
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,110 +201,25 @@ def fit_body(body: BodyModel, *, human_density: DensityFn, masks: torch.Tensor |
     for p in object_params:  # the caller's object gets no gradient unless it is being fitted
         p.requires_grad_(config.fit_object)
     try:
-        objective = Objective(config=config, surface=anchor.surface, threshold=anchor.threshold,
-                              density=human_density,
-                              silhouettes=silhouettes, obj=obj, generator=generator, **like)
-        params = _search(body, init.to_params(**like), objective, anchor, weights, config,
-                         generator)
+        objective = Objective(config=config, skin=SubsetSkinning.of_body(body), anchor=anchor,
+                              density=human_density, silhouettes=silhouettes, obj=obj,
+                              generator=generator, **like)
+        params = search(init.to_params(**like), objective, anchor, weights, config,
+                        generator)
         fitted = object_params if config.fit_object else []
-        params, _ = _optimise(body, params, objective, weights, config, phase="pose",
-                              iterations=config.pose_iterations, object_params=fitted)
-        params, _ = _optimise(body, params, objective, weights, config, phase="detail",
-                              iterations=config.detail_iterations, object_params=fitted)
+        params, _ = optimise(params, objective, weights, config, phase="pose",
+                             iterations=config.pose_iterations, object_params=fitted)
+        params, _ = optimise(params, objective, weights, config, phase="detail",
+                             iterations=config.detail_iterations, object_params=fitted)
         return _finish(body, params, objective, human_density, obj, config)
     finally:
         for p in object_params:
+            p.grad = None
             p.requires_grad_(True)
 
 
-def _search(body, params: PoseParams, objective: Objective, anchor: AnchorTargets, weights,
-            config: FitConfig, generator: torch.Generator) -> PoseParams:
-    """Rigid, then a short pose optimisation from each yaw hypothesis (one batch); returns the
-    hypothesis with the lowest total loss (a batch of one)."""
-    yaws = torch.tensor(config.yaw_hypotheses_deg or (0.0,), dtype=torch.float64)
-    batch = params.expand(len(yaws))
-    c, s = torch.cos(torch.deg2rad(yaws)), torch.sin(torch.deg2rad(yaws))
-    zero, one = torch.zeros_like(c), torch.ones_like(c)
-    ry = torch.stack([c, zero, s, zero, one, zero, -s, zero, c], -1).reshape(-1, 3, 3)
-    root = ry.to(batch.root) @ rot6d_to_matrix(batch.root)
-    batch = PoseParams(matrix_to_rot6d(root), batch.body, batch.hand, batch.trans, batch.betas)
-    # re-centre each hypothesis: the body's area-weighted centroid onto the anchor surface's
-    with torch.no_grad():
-        v, _, _ = SubsetSkinning(body)(batch.rotations(), batch.trans)
-        w = weights.to(v)
-        centroid = (w[:, None] * v).sum(1) / w.sum()
-        batch = PoseParams(batch.root, batch.body, batch.hand,
-                           batch.trans + objective.surface.mean(0) - centroid, batch.betas)
-    batch, rigid = _optimise(body, batch, objective, weights, config, phase="rigid",
-                             iterations=config.rigid_iterations, object_params=[])
-    keep = rigid.argsort()[:max(1, config.keep_hypotheses)]
-    log.info("rigid phase: yaw hypotheses %s° → totals %s; keeping %s",
-             [f"{y:.0f}" for y in yaws.tolist()], [f"{x:.4f}" for x in rigid.tolist()],
-             [f"{float(yaws[i]):.0f}°" for i in keep])
-    yaws = yaws[keep]
-    batch = PoseParams(*(x[keep] for x in (batch.root, batch.body, batch.hand, batch.trans,
-                                           batch.betas)))
-    totals = torch.zeros(len(yaws))
-    for round_ in range(max(config.search_rounds, 1)):
-        if config.limb_search is not None:
-            batch = search_limbs(body, batch, anchor, vertex_weights=weights.to(batch.root),
-                                 limits=objective.limits,
-                                 lambda_joint_limits=config.lambda_joint_limits,
-                                 eta=config.chamfer_eta, offset=config.occupancy_offset,
-                                 config=config.limb_search, generator=generator)
-        batch, totals = _optimise(body, batch, objective, weights, config, phase="search",
-                                  iterations=config.search_iterations, object_params=[])
-    best = int(torch.argmin(totals))
-    log.info("search: yaw hypotheses %s° → totals %s; keeping %.0f°",
-             [f"{y:.0f}" for y in yaws.tolist()], [f"{x:.4f}" for x in totals.tolist()],
-             float(yaws[best]))
-    return batch.select(best)
-
-
-def _optimise(body, params: PoseParams, objective: Objective, weights, config: FitConfig, *,
-              phase: str, iterations: int, object_params: list
-              ) -> tuple[PoseParams, torch.Tensor]:
-    """``iterations`` Adam steps on the leaves ``phase`` frees; returns the new params and the
-    per-hypothesis totals ``(B,)`` of a last, loss-only evaluation."""
-    leaves = PoseParams(*(x.detach().clone() for x in
-                          (params.root, params.body, params.hand, params.trans, params.betas)))
-    groups = [dict(params=[leaves.root], lr=config.lr_rotation),
-              dict(params=[leaves.trans], lr=config.lr_trans)]
-    if phase != "rigid":
-        groups.append(dict(params=[leaves.body], lr=config.lr_rotation))
-    if phase == "detail":
-        groups.append(dict(params=[leaves.hand], lr=config.lr_rotation))
-        if config.fit_betas:
-            groups.append(dict(params=[leaves.betas], lr=config.lr_betas))
-    if object_params:
-        groups.append(dict(params=object_params, lr=config.lr_object))
-    for g in groups:
-        for p in g["params"]:
-            p.requires_grad_(True)
-    optimiser = torch.optim.Adam(groups)
-    base_lrs = [g["lr"] for g in groups]
-    sample = objective.start_phase(body, weights, phase=phase, params=leaves)
-    for step in range(max(iterations, 0)):
-        frac = 0.5 * (1 + math.cos(math.pi * step / max(iterations, 1)))
-        for g, lr in zip(optimiser.param_groups, base_lrs):
-            g["lr"] = lr * (config.lr_final_factor + (1 - config.lr_final_factor) * frac)
-        optimiser.zero_grad(set_to_none=True)
-        losses = objective.losses(sample, leaves, phase=phase, step=step)
-        objective.total(losses).sum().backward()
-        optimiser.step()
-        if step % 20 == 0:
-            objective.record(phase, step, losses)
-    for x in (leaves.root, leaves.body, leaves.hand, leaves.trans, leaves.betas):
-        x.requires_grad_(False)
-    with torch.no_grad():
-        losses = objective.losses(sample, leaves, phase=phase, step=0)
-    objective.record(phase, max(iterations, 0), losses)
-    log.info("%s phase (%d steps): %s", phase, iterations, objective.describe())
-    return leaves, objective.total(losses)
-
-
-def _finish(body, params: PoseParams, objective: Objective, human_density, obj,
-            config: FitConfig) -> FitResult:
+def _finish(body: BodyModel, params: PoseParams, objective: Objective,
+            human_density: DensityFn, obj: FitObject | None, config: FitConfig) -> FitResult:
     """Exact evaluation with ``BodyModel.forward``: final losses, contact set, penetration."""
     with torch.no_grad():
         out = body(**params.body_inputs(body.config.num_betas))
@@ -295,7 +234,7 @@ def _finish(body, params: PoseParams, objective: Objective, human_density, obj,
             near = (sdf.abs() < config.contact_distance) & (inner > objective.threshold)
             contact = torch.nonzero(near).reshape(-1).cpu().numpy().astype(np.int64)
             max_pen = float((-sdf).clamp_min(0).max())
-    losses = {k: float(v[-1]) for k, v in objective.last.items()}
+    losses = dict(objective.last)
     log.info("fit done: %d contact vertices, max penetration %.1f mm", len(contact),
              1000 * max_pen)
     return FitResult(key_pose=params.to_key_pose(), contact_vertices=contact, losses=losses,

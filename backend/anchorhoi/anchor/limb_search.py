@@ -2,27 +2,28 @@
 
 Gradient steps on a chamfer cannot swing an arm hanging at the side up over the head: on the
 way the arm would leave the anchor's surface, so it settles against the torso instead. So, for
-each hypothesis of the batch and each limb in turn (the rest of the body held still):
+each hypothesis of the batch and each limb in turn (legs first; the rest of the body held
+still):
 
-1. the upper bone (upper arm / thigh), with the limb straight, is tried along
-   ``num_directions`` directions spread over the sphere, ranked by the limb's fit (below);
-   directions across the body's mid-plane (crossed arms or legs) are left out;
-2. for the ``top_k`` best, the lower bone (forearm + hand / shin + foot) is tried along every
-   direction, ranked by the fit of the lower bone's own vertices; per upper direction the best
-   lower direction in each range of hinge flexion (``bend_bins_deg``) becomes a candidate, so
-   straight, bent and folded limbs all reach the next step;
-3. every candidate (and the current limb) is refined by ``refine_steps`` Adam steps on the
-   limb fit, and the best refined one is kept — the discrete directions are ~15° apart, too
-   coarse for the fit to tell the right limb from a wrong one that happens to lie on the anchor;
+1. the straight limb is tried along ``num_directions`` directions spread over the sphere,
+   ranked by the limb score (below); directions across the body's mid-plane (crossed arms or
+   legs) are left out; the ``top_k`` best are kept;
+2. for each, the lower bone (forearm + hand / shin + foot) is bent by each of ``bends_deg`` in
+   ``azimuths`` planes about the upper bone (as the hinge bends: never backwards, see
+   ``limb_geometry``), scored on the lower bone's vertices; the best plane per bend is kept;
+3. these candidates and the current limb are refined by ``refine_steps`` Adam steps on the limb
+   score, and the best refined one is kept (one flexed past ``max_bend_deg`` only if nothing
+   else is) — the discrete directions are ~20° apart, too coarse to compare unrefined;
 4. the end bone (hand / foot) is tried along every direction (the minimal rotation from its rest
    direction), scored on its own vertices, the current one included.
 
-The limb fit is the objective restricted to the limb: the limb's vertices should lie on the
-anchor surface (the anchor's lattice signed distance, ``AnchorTargets.signed_distance``; points
-``offset`` outside the body along the normal should not be inside the anchor — a limb buried in
-the torso lies near a surface too), weighted by the limb's share of the body's area, plus the
-anchor → body chamfer (``Coverage``: a limb folded onto itself leaves the anchor's forearm
-unexplained), plus the joint limits.
+Bone fit of some vertices: the mean Charbonnier distance to the anchor surface (the anchor's
+lattice signed distance, ``AnchorTargets.signed_distance``), plus how deep points ``offset``
+outside the body along the normal are inside the anchor (a limb buried in the torso lies near a
+surface too), plus the joint limits. The limb score is the fit of the limb's vertices weighted by
+its share of the body's area, plus the anchor → body chamfer of the anchor points on the limb's
+side of the body (``Coverage``): a limb lying on the thigh or folded onto itself leaves the
+anchor's own forearm unexplained.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..body import BodyModel, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
+from ..body import matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
 from ..portable.skeleton import JOINT_NAMES, PARENTS
 from .anchor_points import AnchorTargets
 from .key_pose import PoseParams
@@ -51,8 +52,8 @@ from .skinning import SubsetSkinning
 
 @dataclass(frozen=True, kw_only=True)
 class LimbSearchConfig:
-    num_directions: int = 150
-    """Directions (Fibonacci lattice, ~17° apart) each bone is tried along."""
+    num_directions: int = 120
+    """Directions (Fibonacci lattice, ~19° apart) each bone is tried along."""
     top_k: int = 4
     """Upper-bone directions kept for the lower-bone search."""
     bends_deg: tuple[float, ...] = (0.0, 35.0, 70.0, 105.0)
@@ -70,7 +71,7 @@ class LimbSearchConfig:
     max_crossing: float = 0.35
     """Largest component of an upper-bone direction towards the body's other side (root
     frame): straight ahead or down is allowed, across the body is not."""
-    refine_steps: int = 12
+    refine_steps: int = 8
     """Adam steps refining each candidate limb."""
     refine_lr: float = 0.05
     """Adam learning rate of that refinement (6D rotations)."""
@@ -135,15 +136,15 @@ def bent_directions(u: torch.Tensor, bends_deg: tuple[float, ...], azimuths: int
         torch.sin(theta)[:, None, None] * ring[..., None, :, :]
 
 
-def search_limbs(body: BodyModel, params: PoseParams, anchor: AnchorTargets, *,
+def search_limbs(skin: SubsetSkinning, params: PoseParams, anchor: AnchorTargets, *,
                  vertex_weights: torch.Tensor, limits: tuple[torch.Tensor, torch.Tensor],
                  lambda_joint_limits: float, eta: float, offset: float,
                  config: LimbSearchConfig, generator: torch.Generator) -> PoseParams:
-    """Each limb of each hypothesis in ``params`` (batch B) moved to its best candidate."""
-    layer = body.layer
-    like = dict(device=layer.v_template.device, dtype=layer.v_template.dtype)
-    owner = layer.lbs_weights.argmax(1).cpu()  # (V,) dominant joint of each vertex
-    rest_joints = layer.J_regressor @ layer.v_template  # (55, 3)
+    """Each limb of each hypothesis in ``params`` (batch B) moved to its best candidate;
+    ``skin`` poses all the body's vertices (``SubsetSkinning.of_body``)."""
+    like = dict(device=skin.v_template.device, dtype=skin.v_template.dtype)
+    owner = skin.weights.argmax(1).cpu()  # (V,) dominant joint of each vertex
+    rest_joints = skin.j_template  # (55, 3)
     dirs = fibonacci_directions(config.num_directions, **like)  # (D, 3)
     body6d = params.body.detach().clone()
     b, rows = body6d.shape[0], torch.arange(body6d.shape[0])
@@ -156,14 +157,14 @@ def search_limbs(body: BodyModel, params: PoseParams, anchor: AnchorTargets, *,
     def sample(joints: list[int], n: int, exclude: bool = False) -> SubsetSkinning:
         members = torch.isin(owner, torch.tensor(joints)) != exclude
         w = vertex_weights * members.to(vertex_weights.dtype)
-        return SubsetSkinning(body, torch.multinomial(w, min(n, int(members.sum())),
-                                                      replacement=False, generator=generator))
+        return skin.subset(torch.multinomial(w, min(n, int(members.sum())), replacement=False,
+                                             generator=generator))
 
-    def fit(skin: SubsetSkinning, rot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``rot (B, C, 55, 3, 3)`` → the skin's vertices ``(B, C, n, 3)`` and their fit to the
-        anchor surface plus the joint limits ``(B, C)``."""
+    def fit(bone: SubsetSkinning, rot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``rot (B, C, 55, 3, 3)`` → the bone sample's vertices ``(B, C, n, 3)`` and their
+        fit ``(B, C)``."""
         c = rot.shape[1]
-        v, _, normals = skin(rot.reshape(-1, 55, 3, 3), trans.repeat_interleave(c, 0))
+        v, _, normals = bone(rot.reshape(-1, 55, 3, 3), trans.repeat_interleave(c, 0))
         near = charbonnier(anchor.signed_distance(v) ** 2, eta).mean(-1)
         buried = (-anchor.signed_distance(v + offset * normals)).clamp_min(0).mean(-1)
         limit = joint_limit_penalty(matrix_to_axis_angle(rot.reshape(-1, 55, 3, 3)[:, 1:22]),
@@ -197,8 +198,9 @@ def search_limbs(body: BodyModel, params: PoseParams, anchor: AnchorTargets, *,
         def trial(u: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
             """World directions ``u, f (B, C, 3)`` → poses ``(B, C, 55, 3, 3)``."""
             c = u.shape[1]
-            up, hi = two_bone_rotations(u, f, glob[:, None, PARENTS[uj]].expand(b, c, 3, 3), a,
-                                        bend_dir, (glob[:, uj] @ bend_dir)[:, None].expand(b, c, 3))
+            parent = glob[:, None, PARENTS[uj]].expand(b, c, 3, 3)
+            twist = (glob[:, uj] @ bend_dir)[:, None].expand(b, c, 3)  # kept if f ∥ u
+            up, hi = two_bone_rotations(u, f, parent, a, bend_dir, twist)
             out = rot[:, None].expand(b, c, 55, 3, 3).clone()
             out[:, :, uj], out[:, :, hj] = up, hi
             return out

@@ -33,10 +33,10 @@ def chamfer(a: torch.Tensor, b: torch.Tensor, *, eta: float, chunk: int = 4096,
             ) -> tuple[torch.Tensor, torch.Tensor]:
     """Two-sided robust chamfer between point sets ``a (N, D)`` and ``b (M, D)``.
 
-    Returns ``(a→b, b→a)``: the mean Charbonnier distance from each point of ``a`` to its nearest
-    point of ``b``, and the other way round (scalars). ``matches`` — ``(N,)`` indices into ``b``
-    and ``(M,)`` into ``a`` from ``nearest`` — reuses correspondences found earlier (ICP-style:
-    an optimiser moving a little per step may refresh them only every few steps).
+    Returns ``(a→b, b→a)``: the mean Charbonnier distance from each point of ``a`` to its
+    nearest point of ``b``, and the other way round (scalars). ``matches`` — ``(N,)`` indices
+    into ``b`` and ``(M,)`` into ``a`` from ``nearest`` — reuses correspondences found earlier
+    (ICP-style: an optimiser moving a little per step may refresh them every few steps only).
     """
     ab_idx, ba_idx = matches if matches is not None else \
         (nearest(a, b, chunk=chunk), nearest(b, a, chunk=chunk))
@@ -48,8 +48,8 @@ def chamfer(a: torch.Tensor, b: torch.Tensor, *, eta: float, chunk: int = 4096,
 def occupancy_agreement(density_inside: torch.Tensor, density_outside: torch.Tensor, *,
                         step: float) -> torch.Tensor:
     """Binary cross-entropy of the anchor's opacity ``α = 1 − exp(−σ·step)`` at points just
-    inside the body surface (target 1) and just outside it (target 0); densities ``(..., N)``
-    → scalar. ``−log α`` inside is the ``−log(1 − exp(−σδ))`` of the occupancy literature;
+    inside the body surface (target 1) and just outside it (target 0); densities ``(N,)`` →
+    scalar. ``−log α`` inside is the ``−log(1 − exp(−σδ))`` of the occupancy literature;
     ``σ·step`` outside is ``−log(1 − α)``."""
     inside = -torch.log(-torch.expm1(-(density_inside * step).clamp_min(1e-4)))
     outside = density_outside * step

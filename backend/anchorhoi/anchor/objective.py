@@ -1,8 +1,19 @@
 """The fit's objective: targets fixed for the whole fit, and the weighted loss terms.
 
 ``Objective.losses`` returns every ``loss_<name>`` per hypothesis ``(B,)``; ``total`` weights
-them with the config's ``lambda_<name>`` (threestudio style). Silhouette targets are
-precomputed once (``SilhouetteTargets``).
+them with the config's ``lambda_<name>`` (threestudio style). The terms, on the phase's posed
+body sample ``v`` (n area-weighted vertices, plus every vertex near the object):
+
+- ``chamfer_body`` / ``chamfer_anchor``: mean Charbonnier distance from ``v`` to the anchor
+  surface points and back (nearest neighbours refreshed every ``correspondence_interval``
+  steps); the rigid phase, which poses the torso alone, has only the first;
+- ``occupancy``: the anchor's opacity just inside (should be 1) and just outside (0) the body;
+- ``silhouette``: 2D chamfer between the projected ``v`` and the masks (``SilhouetteTargets``
+  precomputes their distance transforms once);
+- ``pose_prior``, ``hand_prior``: mean squared joint angle; ``joint_limits``: ``JOINT_LIMITS``;
+- ``penetration``: depth of the posed vertices inside the object, summed, over n;
+- ``contact`` (detail phase): |sdf| of the vertices found touching the object where the anchor
+  is dense at the phase start, summed, over n; ``betas``: mean squared beta.
 """
 
 from __future__ import annotations
@@ -14,12 +25,19 @@ import torch
 
 from ..body import matrix_to_axis_angle
 from ..nerf.cameras import Cameras, project, world_to_camera
-from .anchor_points import DensityFn
+from .anchor_points import AnchorTargets, DensityFn
 from .key_pose import PoseParams
-from .losses import chamfer, distance_transform, nearest, occupancy_agreement, penetration, \
-    silhouette_chamfer
-from .pose_prior import joint_limit_penalty, joint_limit_table, pose_prior
 from .limb_geometry import limb_joints
+from .losses import (
+    chamfer,
+    charbonnier,
+    distance_transform,
+    nearest,
+    occupancy_agreement,
+    penetration,
+    silhouette_chamfer,
+)
+from .pose_prior import joint_limit_penalty, joint_limit_table, pose_prior
 from .skinning import SubsetSkinning
 
 if TYPE_CHECKING:
@@ -58,24 +76,24 @@ class PhaseSample:
     num_samples: int  # the first ``num_samples`` posed vertices are the area-weighted sample
     contact: torch.Tensor  # (num_near,) bool: near vertices pulled onto the object (detail)
     anchor: torch.Tensor  # (P, 3) anchor surface points used in this phase
-    matches: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # per hypothesis, cached
+    matches: list[tuple[torch.Tensor, torch.Tensor | None]] | None = None  # cached, per hyp.
 
 
 class Objective:
     """Fixed targets of the fit and the loss terms; keeps a short history."""
 
-    def __init__(self, *, config: FitConfig, surface: torch.Tensor, threshold: float,
-                 density: DensityFn,
-                 silhouettes: SilhouetteTargets | None, obj: FitObject | None,
-                 generator: torch.Generator, device: torch.device | str, dtype: torch.dtype):
-        self.config, self.surface, self.density = config, surface, density
-        self.threshold = threshold
+    def __init__(self, *, config: FitConfig, skin: SubsetSkinning, anchor: AnchorTargets,
+                 density: DensityFn, silhouettes: SilhouetteTargets | None,
+                 obj: FitObject | None, generator: torch.Generator,
+                 device: torch.device | str, dtype: torch.dtype):
+        self.config, self.anchor, self.density, self.skin = config, anchor, density, skin
+        self.surface, self.threshold = anchor.surface, anchor.threshold
         self.silhouettes, self.obj, self.generator = silhouettes, obj, generator
         self.limits = joint_limit_table(device=device, dtype=dtype)
         self.history: list[dict[str, float | str]] = []
-        self.last: dict[str, list[float]] = {}
+        self.last: dict[str, float] = {}
 
-    def start_phase(self, body, weights: torch.Tensor, *, phase: str,
+    def start_phase(self, weights: torch.Tensor, *, phase: str,
                     params: PoseParams) -> PhaseSample:
         """Draw this phase's body vertex sample (by area) and anchor sample. In the pose and
         detail phases with an object, every vertex within ``object_margin`` of the object (or
@@ -84,14 +102,14 @@ class Objective:
         candidates."""
         cfg = self.config
         if phase == "rigid":  # the torso alone: the limbs are not where the anchor has them yet
-            weights = weights * ~torch.isin(body.layer.lbs_weights.argmax(1).cpu(),
+            weights = weights * ~torch.isin(self.skin.weights.argmax(1).cpu(),
                                             torch.tensor(limb_joints()))
-        n = min(cfg.num_body_samples, int((weights > 0).sum()))
+        n = min(cfg.num_body_samples // (2 if phase == "rigid" else 1), int((weights > 0).sum()))
         ids = torch.multinomial(weights, n, replacement=False, generator=self.generator)
         contact = torch.zeros(0, dtype=torch.bool)
         if phase in ("pose", "detail") and self.obj is not None:
             with torch.no_grad():
-                v, _, normals = SubsetSkinning(body)(params.rotations()[:1], params.trans[:1])
+                v, _, normals = self.skin(params.rotations()[:1], params.trans[:1])
                 sdf = self.obj.sdf_world(v[0])
                 near = torch.nonzero(sdf < cfg.object_margin).reshape(-1)
                 if phase == "detail" and cfg.lambda_contact > 0:
@@ -105,7 +123,7 @@ class Objective:
         if len(anchor) > cfg.num_anchor_samples:
             pick = torch.randperm(len(anchor), generator=self.generator)[:cfg.num_anchor_samples]
             anchor = anchor[pick.to(anchor.device)]
-        return PhaseSample(SubsetSkinning(body, ids), n, contact, anchor)
+        return PhaseSample(self.skin.subset(ids), n, contact, anchor)
 
     def losses(self, sample: PhaseSample, params: PoseParams, *, phase: str,
                step: int) -> dict[str, torch.Tensor]:
@@ -118,15 +136,22 @@ class Objective:
         v, nrm = posed[:, :sample.num_samples], normals[:, :sample.num_samples]
         b, n = v.shape[:2]
         out: dict[str, torch.Tensor] = {}
-        if sample.matches is None or step % max(cfg.correspondence_interval, 1) == 0:
-            sample.matches = [(nearest(v[i], sample.anchor), nearest(sample.anchor, v[i]))
-                              for i in range(b)]
-        pairs = [chamfer(v[i], sample.anchor, eta=cfg.chamfer_eta, matches=sample.matches[i])
-                 for i in range(b)]
-        out["chamfer_body"] = torch.stack([p[0] for p in pairs])
-        if phase != "rigid":  # the torso alone cannot explain the whole anchor
+        refresh = sample.matches is None or step % max(cfg.correspondence_interval, 1) == 0
+        if phase == "rigid":  # the torso alone cannot explain the anchor: one-sided
+            if refresh:
+                sample.matches = [(nearest(v[i], sample.anchor), None) for i in range(b)]
+            out["chamfer_body"] = torch.stack([charbonnier(
+                ((v[i] - sample.anchor[m]) ** 2).sum(-1), cfg.chamfer_eta).mean()
+                for i, (m, _) in enumerate(sample.matches)])
+        else:
+            if refresh:
+                sample.matches = [(nearest(v[i], sample.anchor), nearest(sample.anchor, v[i]))
+                                  for i in range(b)]
+            pairs = [chamfer(v[i], sample.anchor, eta=cfg.chamfer_eta, matches=sample.matches[i])
+                     for i in range(b)]
+            out["chamfer_body"] = torch.stack([p[0] for p in pairs])
             out["chamfer_anchor"] = torch.stack([p[1] for p in pairs])
-        if cfg.lambda_occupancy > 0:
+        if cfg.lambda_occupancy > 0 and phase != "rigid":
             d = cfg.occupancy_offset * nrm
             sigma = self.density(torch.cat([v - d, v + d], 1).reshape(-1, 3)).reshape(b, 2, n)
             out["occupancy"] = torch.stack([occupancy_agreement(
@@ -144,7 +169,7 @@ class Objective:
             sdf = self.obj.sdf_world(posed.reshape(-1, 3)).reshape(b, -1)
             out["penetration"] = penetration(sdf) * sdf.shape[1] / n
             if bool(sample.contact.any()):
-                out["contact"] = sdf[:, n:][:, sample.contact].abs().mean(-1)
+                out["contact"] = sdf[:, n:][:, sample.contact].abs().sum(-1) / n
         return out
 
     def _silhouette(self, v: torch.Tensor) -> torch.Tensor:
@@ -160,10 +185,12 @@ class Objective:
         return sum(getattr(self.config, f"lambda_{k}") * v for k, v in losses.items())
 
     def record(self, phase: str, step: int, losses: dict[str, torch.Tensor]) -> None:
-        values = {k: v.detach().min().item() for k, v in losses.items()}
-        values["total"] = self.total(losses).detach().min().item()
-        self.last = {k: [v] for k, v in values.items()}
-        self.history.append({"phase": phase, "step": float(step), **values})
+        """Keep the unweighted terms and the total of the best hypothesis."""
+        total = self.total(losses).detach()
+        best = int(total.argmin())
+        self.last = {k: float(v.detach()[best]) for k, v in losses.items()}
+        self.last["total"] = float(total[best])
+        self.history.append({"phase": phase, "step": float(step), **self.last})
 
     def describe(self) -> str:
-        return ", ".join(f"{k} {v[-1]:.4g}" for k, v in self.last.items())
+        return ", ".join(f"{k} {v:.4g}" for k, v in self.last.items())

@@ -46,28 +46,47 @@ def vertex_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 class SubsetSkinning:
-    """Poses the vertices ``vertex_ids`` (None: all) of ``body``; see the module docstring."""
+    """Poses the vertices ``vertex_ids`` of a body; see the module docstring.
 
-    def __init__(self, body: BodyModel, vertex_ids: torch.Tensor | None = None):
+    ``SubsetSkinning.of_body(body)`` reads the model's arrays once (all vertices);
+    ``subset(ids)`` is a cheap view posing only those vertices.
+    """
+
+    def __init__(self, *, parents: torch.Tensor, j_template: torch.Tensor,
+                 j_dirs: torch.Tensor, v_template: torch.Tensor, v_dirs: torch.Tensor,
+                 weights: torch.Tensor, rest_normals: torch.Tensor,
+                 posedirs: torch.Tensor | None, vertex_ids: torch.Tensor):
+        self.parents = parents  # (55,)
+        self.j_template, self.j_dirs = j_template, j_dirs  # (55, 3), (55, 3, num_betas)
+        self.v_template, self.v_dirs = v_template, v_dirs  # (n, 3), (n, 3, num_betas)
+        self.weights, self.rest_normals = weights, rest_normals  # (n, 55), (n, 3)
+        self.posedirs = posedirs  # (486, n, 3) or None (a model without pose correctives)
+        self.vertex_ids = vertex_ids  # (n,) into the body's vertices
+
+    @staticmethod
+    def of_body(body: BodyModel) -> SubsetSkinning:
         layer = body.layer
-        like = dict(device=layer.v_template.device, dtype=layer.v_template.dtype)
+        device = layer.v_template.device
         num_vertices = layer.v_template.shape[0]
-        ids = torch.arange(num_vertices, device=like["device"]) if vertex_ids is None \
-            else vertex_ids.to(like["device"])
-        self.vertex_ids = ids  # (n,)
-        faces = torch.as_tensor(np.asarray(body.faces, dtype=np.int64), device=like["device"])
-        self.parents = layer.parents
-        self.j_template = layer.J_regressor @ layer.v_template  # (55, 3)
-        self.j_dirs = torch.einsum("jv,vcb->jcb", layer.J_regressor, layer.shapedirs)
-        self.v_template = layer.v_template[ids]  # (n, 3)
-        self.v_dirs = layer.shapedirs[ids]  # (n, 3, num_betas)
-        self.weights = layer.lbs_weights[ids]  # (n, 55)
-        self.rest_normals = vertex_normals(layer.v_template, faces)[ids]  # (n, 3)
-        posedirs = layer.posedirs.reshape(layer.posedirs.shape[0], num_vertices, 3)[:, ids]
-        self.posedirs = posedirs.reshape(posedirs.shape[0], -1) \
-            if bool(posedirs.abs().max() > 0) else None  # (486, 3n) or None
-        self.num_betas = layer.shapedirs.shape[-1]
-        self.like = like
+        faces = torch.as_tensor(np.asarray(body.faces, dtype=np.int64), device=device)
+        posedirs = layer.posedirs.reshape(layer.posedirs.shape[0], num_vertices, 3)
+        return SubsetSkinning(
+            parents=layer.parents, j_template=layer.J_regressor @ layer.v_template,
+            j_dirs=torch.einsum("jv,vcb->jcb", layer.J_regressor, layer.shapedirs),
+            v_template=layer.v_template, v_dirs=layer.shapedirs, weights=layer.lbs_weights,
+            rest_normals=vertex_normals(layer.v_template, faces),
+            posedirs=posedirs if bool(posedirs.abs().max() > 0) else None,
+            vertex_ids=torch.arange(num_vertices, device=device))
+
+    def subset(self, ids: torch.Tensor) -> SubsetSkinning:
+        """The vertices ``ids`` (indices into this skinning's vertices)."""
+        ids = ids.to(self.v_template.device)
+        return SubsetSkinning(
+            parents=self.parents, j_template=self.j_template, j_dirs=self.j_dirs,
+            v_template=self.v_template[ids], v_dirs=self.v_dirs[ids], weights=self.weights[ids],
+            rest_normals=self.rest_normals[ids],
+            posedirs=None if self.posedirs is None else self.posedirs[:, ids],
+            vertex_ids=self.vertex_ids[ids])
 
     def __call__(self, rotations: torch.Tensor, transl: torch.Tensor,
                  betas: torch.Tensor | None = None
@@ -82,13 +101,16 @@ class SubsetSkinning:
             v = v + torch.einsum("ncl,bl->bnc", self.v_dirs, betas)
             joints = joints + torch.einsum("jcl,bl->bjc", self.j_dirs, betas)
         if self.posedirs is not None:
-            eye = torch.eye(3, **self.like)
+            eye = torch.eye(3, device=rotations.device, dtype=rotations.dtype)
             feature = (rotations[:, 1:] - eye).reshape(b, -1)
-            v = v + (feature @ self.posedirs).reshape(b, -1, 3)
+            offsets = feature @ self.posedirs.reshape(self.posedirs.shape[0], -1)
+            v = v + offsets.reshape(b, -1, 3)
         posed_joints, rel = batch_rigid_transform(rotations, joints, self.parents,
                                                   dtype=rotations.dtype)
         blend = (self.weights @ rel.reshape(b, -1, 16)).reshape(b, -1, 4, 4)  # (B, n, 4, 4)
         rot, shift = blend[..., :3, :3], blend[..., :3, 3]
-        vertices = (rot * v[..., None, :]).sum(-1) + shift + transl[:, None]  # not a tiny-matrix bmm
-        normals = torch.nn.functional.normalize((rot * self.rest_normals[:, None, :]).sum(-1), dim=-1)
+        # elementwise products, not a bmm of n tiny matrices (which dominated smplx's forward)
+        vertices = (rot * v[..., None, :]).sum(-1) + shift + transl[:, None]
+        normals = torch.nn.functional.normalize((rot * self.rest_normals[:, None, :]).sum(-1),
+                                                dim=-1)
         return vertices, posed_joints + transl[:, None], normals

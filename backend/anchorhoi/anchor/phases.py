@@ -1,0 +1,119 @@
+"""The fit's phases: the search over hypotheses, and the Adam loop every phase runs.
+
+``search``: each yaw hypothesis is re-centred on the anchor, the torso aligned rigidly (all
+hypotheses as one batch), the best ``keep_hypotheses`` go on to ``search_rounds`` rounds of
+(limb search, a short pose optimisation); the hypothesis with the lowest total loss is kept.
+``optimise``: Adam on the leaves a phase frees — ``rigid``: root orientation and translation;
+``search`` and ``pose``: + the body joints; ``detail``: + hands (+ betas, + the object) — with
+the learning rates decaying (cosine) to ``lr_final_factor`` of their start.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import TYPE_CHECKING
+
+import torch
+
+from ..body import matrix_to_rot6d, rot6d_to_matrix
+from .anchor_points import AnchorTargets
+from .key_pose import PoseParams
+from .limb_search import search_limbs
+from .objective import Objective
+
+if TYPE_CHECKING:
+    from .fit import FitConfig
+
+log = logging.getLogger(__name__)
+
+
+def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
+           weights: torch.Tensor, config: FitConfig, generator: torch.Generator) -> PoseParams:
+    """The search from the initial pose ``params`` (a batch of one; ``weights (V,)`` the
+    vertices' areas); returns the kept hypothesis (a batch of one)."""
+    yaws = torch.tensor(config.yaw_hypotheses_deg or (0.0,), dtype=torch.float64)
+    batch = params.expand(len(yaws))
+    c, s = torch.cos(torch.deg2rad(yaws)), torch.sin(torch.deg2rad(yaws))
+    zero, one = torch.zeros_like(c), torch.ones_like(c)
+    ry = torch.stack([c, zero, s, zero, one, zero, -s, zero, c], -1).reshape(-1, 3, 3)
+    root = ry.to(batch.root) @ rot6d_to_matrix(batch.root)
+    batch = PoseParams(matrix_to_rot6d(root), batch.body, batch.hand, batch.trans, batch.betas)
+    # re-centre each hypothesis: the body's area-weighted centroid onto the anchor surface's
+    with torch.no_grad():
+        v, _, _ = objective.skin(batch.rotations(), batch.trans)
+        w = weights.to(v)
+        centroid = (w[:, None] * v).sum(1) / w.sum()
+        batch = PoseParams(batch.root, batch.body, batch.hand,
+                           batch.trans + objective.surface.mean(0) - centroid, batch.betas)
+    batch, rigid = optimise(batch, objective, weights, config, phase="rigid",
+                            iterations=config.rigid_iterations, object_params=[])
+    keep = rigid.argsort()[:max(1, config.keep_hypotheses)]
+    log.info("rigid phase: yaw hypotheses %s° → totals %s; keeping %s",
+             [f"{y:.0f}" for y in yaws.tolist()], [f"{x:.4f}" for x in rigid.tolist()],
+             [f"{float(yaws[i]):.0f}°" for i in keep])
+    yaws = yaws[keep]
+    batch = PoseParams(*(x[keep] for x in (batch.root, batch.body, batch.hand, batch.trans,
+                                           batch.betas)))
+    totals = torch.zeros(len(yaws))
+    for round_ in range(max(config.search_rounds, 1)):
+        if config.limb_search is not None:
+            start = time.perf_counter()
+            batch = search_limbs(objective.skin, batch, anchor,
+                                 vertex_weights=weights.to(batch.root), limits=objective.limits,
+                                 lambda_joint_limits=config.lambda_joint_limits,
+                                 eta=config.chamfer_eta, offset=config.occupancy_offset,
+                                 config=config.limb_search, generator=generator)
+            log.info("limb search round %d: %.1f s", round_ + 1, time.perf_counter() - start)
+        batch, totals = optimise(batch, objective, weights, config, phase="search",
+                                 iterations=config.search_iterations, object_params=[])
+    best = int(torch.argmin(totals))
+    log.info("search: yaw hypotheses %s° → totals %s; keeping %.0f°",
+             [f"{y:.0f}" for y in yaws.tolist()], [f"{x:.4f}" for x in totals.tolist()],
+             float(yaws[best]))
+    return batch.select(best)
+
+
+def optimise(params: PoseParams, objective: Objective, weights: torch.Tensor,
+             config: FitConfig, *, phase: str, iterations: int,
+             object_params: list[torch.Tensor]) -> tuple[PoseParams, torch.Tensor]:
+    """``iterations`` Adam steps on the leaves ``phase`` frees; returns the new params and the
+    per-hypothesis totals ``(B,)`` of a last, loss-only evaluation."""
+    leaves = PoseParams(*(x.detach().clone() for x in
+                          (params.root, params.body, params.hand, params.trans, params.betas)))
+    groups = [dict(params=[leaves.root], lr=config.lr_rotation),
+              dict(params=[leaves.trans], lr=config.lr_trans)]
+    if phase != "rigid":
+        groups.append(dict(params=[leaves.body], lr=config.lr_rotation))
+    if phase == "detail":
+        groups.append(dict(params=[leaves.hand], lr=config.lr_rotation))
+        if config.fit_betas:
+            groups.append(dict(params=[leaves.betas], lr=config.lr_betas))
+    if object_params:
+        groups.append(dict(params=object_params, lr=config.lr_object))
+    for g in groups:
+        for p in g["params"]:
+            p.requires_grad_(True)
+    start = time.perf_counter()
+    optimiser = torch.optim.Adam(groups)
+    base_lrs = [g["lr"] for g in groups]
+    sample = objective.start_phase(weights, phase=phase, params=leaves)
+    for step in range(max(iterations, 0)):
+        frac = 0.5 * (1 + math.cos(math.pi * step / max(iterations, 1)))
+        for g, lr in zip(optimiser.param_groups, base_lrs):
+            g["lr"] = lr * (config.lr_final_factor + (1 - config.lr_final_factor) * frac)
+        optimiser.zero_grad(set_to_none=True)
+        losses = objective.losses(sample, leaves, phase=phase, step=step)
+        objective.total(losses).sum().backward()
+        optimiser.step()
+        if step % 20 == 0:
+            objective.record(phase, step, losses)
+    for x in (leaves.root, leaves.body, leaves.hand, leaves.trans, leaves.betas):
+        x.requires_grad_(False)
+    with torch.no_grad():
+        losses = objective.losses(sample, leaves, phase=phase, step=0)
+    objective.record(phase, max(iterations, 0), losses)
+    log.info("%s phase (%d steps, %.1f s): %s", phase, iterations, time.perf_counter() - start,
+             objective.describe())
+    return leaves, objective.total(losses)
