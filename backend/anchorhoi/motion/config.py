@@ -75,11 +75,17 @@ class MotionConfig:
     """Contact foot joints at their rest height above the ground (m²)."""
     lambda_ground: float = 3e4
     """Body vertices below the ground plane (m², summed over vertices, mean over frames)."""
+    penetration_margin_m: float = 0.01
+    """Subset vertices are kept this far outside the object, so that the full mesh between
+    them stays outside too."""
+    hand_penetration_weight: float = 0.1
+    """Share of ``lambda_penetration`` for the vertices of a hand while it holds the object (it
+    touches it; the attachment keeps it at the key pose's grip)."""
     lambda_support: float = 3e4
     """From phase 2: the lowest body vertex of every frame on the ground (m²) — the body is
     supported by the ground in every frame (no jumps). A strong depth cue for one camera;
     0 turns it off."""
-    lambda_penetration: float = 3e4
+    lambda_penetration: float = 3000.0
     """Body vertices inside the object (object SDF, m², summed over vertices, mean over
     frames)."""
     lambda_attach: float = 3000.0

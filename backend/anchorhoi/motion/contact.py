@@ -7,7 +7,8 @@ the ground in the current estimate, ``v`` its speed, ``τ`` the config's thresho
 their softness. The speed comes from the keypoints themselves where they are seen (a line fit
 over a few frames, pixels → metres at the joint's estimated depth: a static camera sees a
 planted foot still even while the estimate's depth is still wrong), interpolated across frames
-where they are hidden, else from the estimate.
+where they are hidden, else from the estimate. A hidden foot's height is unknown too: there
+the speed alone decides (a hidden foot that was still before and after is taken as planted).
 Grounded joints get the zero-velocity (no skating) and height terms.
 
 **Hands.** Only the key pose tells that a hand touches the object: at the anchor frame a hand
@@ -72,29 +73,37 @@ def image_speed(keypoints: torch.Tensor, window: int) -> tuple[torch.Tensor, tor
     return speed, mass
 
 
-def fill_gaps(x: torch.Tensor) -> torch.Tensor:
+def fill_gaps(x: torch.Tensor, median: int = 5) -> torch.Tensor:
     """``(T, F)`` with NaN gaps (unseen keypoints) filled per column by linear interpolation
-    between the seen frames (held at the ends); all-NaN columns stay NaN."""
+    between the seen frames (held at the ends), from the seen values median-filtered over
+    ``median`` seen frames (the fits at the edge of a gap rest on few frames and are noisy).
+    All-NaN columns stay NaN."""
     out = x.clone()
     frames = np.arange(x.shape[0])
+    half = median // 2
     for f in range(x.shape[1]):
         col = x[:, f].cpu().numpy()
         seen = np.isfinite(col)
         if seen.any() and not seen.all():
-            out[:, f] = torch.as_tensor(np.interp(frames, frames[seen], col[seen]),
-                                        dtype=x.dtype, device=x.device)
+            vals = col[seen]
+            smooth = np.array([np.median(vals[max(0, i - half):i + half + 1])
+                               for i in range(len(vals))])
+            filled = np.interp(frames, frames[seen], smooth)
+            out[:, f] = torch.as_tensor(np.where(seen, col, filled), dtype=x.dtype,
+                                        device=x.device)
     return out
 
 
 def foot_contact_weights(feet: torch.Tensor, rest_height: torch.Tensor, ground_y: float,
                          fps: float, config: MotionConfig,
                          image_speed_mps: torch.Tensor | None = None,
-                         use_height: bool = True) -> torch.Tensor:
+                         use_height: bool | torch.Tensor = True) -> torch.Tensor:
     """``feet (T, F, 3)`` (detached) → soft contact weights ``(T, F)`` in [0, 1].
 
     The speed is ``image_speed_mps (T, F)`` where given (finite) — the keypoints' own motion,
     which does not depend on the current estimate's depth errors — else the horizontal speed of
-    the estimate (central differences). Without ``use_height`` only the speed decides."""
+    the estimate (central differences). ``use_height`` (bool, or ``(T, F)`` bool per joint and
+    frame) says where the estimate's height counts too; elsewhere only the speed decides."""
     h = feet[..., 1] - ground_y - rest_height
     xz = feet[..., [0, 2]]
     if feet.shape[0] >= 2:
@@ -107,7 +116,10 @@ def foot_contact_weights(feet: torch.Tensor, rest_height: torch.Tensor, ground_y
     th, tv, s = config.foot_contact_height_m, config.foot_contact_speed_mps, \
         config.foot_contact_softness
     slow = torch.sigmoid((tv - speed) / (s * tv))
-    return slow * torch.sigmoid((th - h) / (s * th)) if use_height else slow
+    low = torch.sigmoid((th - h) / (s * th))
+    if isinstance(use_height, bool):
+        return slow * low if use_height else slow
+    return slow * torch.where(use_height, low, torch.ones_like(low))
 
 
 def footprint_matrix(weights: torch.Tensor, anchor: int, threshold: float = 0.5) -> torch.Tensor:

@@ -130,6 +130,7 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
     root6d = torch.stack(root6d).clone().requires_grad_(True)  # (K, T, 6)
     torso = torch.zeros(55, **like)
     torso[list(TORSO_JOINTS)] = 1
+    torso[[7, 8, 10, 11]] = 1  # TEMP feet
     kp_all = keypoints.expand(k_count, -1, -1, -1).reshape(k_count * t_count, 55, 3)
     opt = torch.optim.Adam([root6d, trans], lr=config.learning_rate)
     ratio = config.robust_scale_px / config.robust_scale_start_px

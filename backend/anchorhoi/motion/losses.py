@@ -142,14 +142,16 @@ def support_loss(points: torch.Tensor, ground_y: float) -> torch.Tensor:
 
 
 def penetration_loss(vertices: torch.Tensor, obj_rot: torch.Tensor, obj_trans: torch.Tensor,
-                     sdf: SdfGrid, margin: float = 0.0) -> torch.Tensor:
+                     sdf: SdfGrid, margin: float = 0.0,
+                     weights: torch.Tensor | None = None) -> torch.Tensor:
     """Body ``vertices (T,V,3)`` inside the object placed by ``obj_rot (T,3,3)`` (object →
-    world) and ``obj_trans (T,3)``: sum of squared depths (m², SDF grid, object frame) beyond
-    ``margin``, mean over frames."""
+    world) and ``obj_trans (T,3)``: sum of (``weights (T,V)``-weighted) squared depths (m², SDF
+    grid, object frame) beyond ``margin``, mean over frames."""
     local = (vertices - obj_trans[:, None]) @ obj_rot  # Rᵀ (v − t), row vectors
     d = sdf.sample_sdf(local.reshape(-1, 3)).reshape(vertices.shape[:2])
     depth = torch.relu(margin - d)
-    return (depth * depth).sum(-1).mean()
+    sq = depth * depth if weights is None else weights * depth * depth
+    return sq.sum(-1).mean()
 
 
 def transform_points(points: torch.Tensor, rot: torch.Tensor, trans: torch.Tensor) -> torch.Tensor:

@@ -100,6 +100,7 @@ class _Setup:
     at_anchor: torch.Tensor  # (2,) bool
     hands_free: bool  # hand rotations optimised in phase 3
     prior_weights: torch.Tensor  # (T, 21) pose prior weight of each body joint per frame
+    hand_side: torch.Tensor  # (Vs,) 0 / 1 for subset vertices on the left / right hand, else -1
 
 
 @dataclass
@@ -225,7 +226,11 @@ def _prepare(body, keypoints, camera, key_pose, anchor, mesh, obj_rotation, obj_
                   obj_points=obj_points,
                   obj_corners=torch.as_tensor(mesh.vertices, **like), obj_anchor=obj_anchor,
                   offsets=offsets, at_anchor=at_anchor, hands_free=hands_free,
-                  prior_weights=prior)
+                  prior_weights=prior,
+                  hand_side=torch.as_tensor(
+                      np.where(np.isin(weights[ids], LEFT_HAND), 0,
+                               np.where(np.isin(weights[ids], RIGHT_HAND), 1, -1)),
+                      device=like["device"]))
 
 
 def _child_visibility(conf: torch.Tensor) -> torch.Tensor:
@@ -342,7 +347,8 @@ def _loss_terms(setup: _Setup, state: _State, config: MotionConfig, phase: int,
     terms.update(
         ground=c.lambda_ground * L.ground_loss(verts, setup.ground_y),
         penetration=c.lambda_penetration * L.penetration_loss(  # moves the body, not the object
-            verts, obj_rot.detach(), state.obj_trans.detach(), setup.sdf),
+            verts, obj_rot.detach(), state.obj_trans.detach(), setup.sdf,
+            margin=c.penetration_margin_m, weights=_penetration_weights(setup, state, c)),
         object_anchor=c.lambda_object_anchor * (
             (obj_pts[a] - L.transform_points(setup.obj_points, setup.obj_anchor[None, :3, :3],
                                              setup.obj_anchor[None, :3, 3])[0]) ** 2
@@ -367,6 +373,17 @@ def _loss_terms(setup: _Setup, state: _State, config: MotionConfig, phase: int,
         terms["hand_prior"] = c.lambda_hand_prior * (
             (state.hand6d - setup.key_hand6d) ** 2).sum((-1, -2)).mean()
     return terms
+
+
+def _penetration_weights(setup: _Setup, state: _State, config: MotionConfig) -> torch.Tensor:
+    """(T, Vs) weight of each subset vertex in the penetration term: a hand holding the object
+    touches it, so its vertices count only ``hand_penetration_weight``."""
+    w = torch.ones(state.trans.shape[0], len(setup.hand_side), dtype=state.trans.dtype,
+                   device=state.trans.device)
+    for side in (0, 1):
+        held = state.held[:, side:side + 1] & (setup.hand_side == side)[None]
+        w = torch.where(held, torch.full_like(w, config.hand_penetration_weight), w)
+    return w
 
 
 def _run_phase(setup: _Setup, state: _State, config: MotionConfig, phase: int,
@@ -420,10 +437,11 @@ def _refresh_foot_contact(setup: _Setup, state: _State, config: MotionConfig, *,
         depth = (feet @ setup.camera.R[0].T + setup.camera.t[0])[..., 2]
         focal = float(setup.camera.K[0, :2, :2].diagonal().mean())
         mps = setup.foot_image_speed_px * depth / focal * setup.fps
-        mps = fill_gaps(torch.where(setup.foot_image_mass >= config.foot_image_min_confidence,
-                                    mps, torch.full_like(mps, float("nan"))))
+        seen = setup.foot_image_mass >= config.foot_image_min_confidence
+        mps = fill_gaps(torch.where(seen, mps, torch.full_like(mps, float("nan"))))
         state.foot_weights = foot_contact_weights(feet, setup.foot_rest_height, setup.ground_y,
-                                                  setup.fps, config, mps, use_height=use_height)
+                                                  setup.fps, config, mps,
+                                                  use_height=seen if use_height else False)
         state.footprints = footprint_matrix(state.foot_weights, setup.anchor)
 
 
