@@ -340,3 +340,33 @@ def _int(value, default: int) -> int:
     if isinstance(value, float) and value == value:
         return int(value)
     return default
+
+
+def format_eta(seconds: float | None) -> str:
+    """``'ETA 1 min 05 s'`` / ``'ETA 12 s'``; empty when unknown."""
+    if seconds is None or not seconds == seconds or seconds < 0:
+        return ""
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"ETA {s // 3600} h {s % 3600 // 60:02d} min"
+    if s >= 60:
+        return f"ETA {s // 60} min {s % 60:02d} s"
+    return f"ETA {s} s"
+
+
+def progress_text(job: GenerateJob) -> str:
+    """One line for the progress bar: stage label, step/total, ETA."""
+    p = job.progress
+    if job.state == "starting":
+        return "Starting the backend…"
+    if job.state == "cancelling":
+        return "Cancelling…"
+    if not p.stage:
+        return "Waiting for the backend…"
+    parts = [f"{p.index + 1}/{max(p.count, 1)} {p.label or p.stage}"]
+    if p.total > 0:
+        parts.append(f"{p.step}/{p.total}")
+    eta = format_eta(p.eta_s)
+    if eta:
+        parts.append(eta)
+    return " · ".join(parts)
