@@ -125,7 +125,7 @@ class Progress:
         self.stage = ""
         self._sub = None
         self._t0 = 0.0
-        self._last_emit = 0.0
+        self._last_emit = float("-inf")
 
     def begin(self, stage: str) -> None:
         self.stage = stage
