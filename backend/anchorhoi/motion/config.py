@@ -87,7 +87,7 @@ class MotionConfig:
     lambda_penetration: float = 1e4
     """Body vertices inside the object (object SDF, m²). Moves the body and, where it has
     parameters (held somewhere in the clip), the object."""
-    penetration_margin_m: float = 0.01
+    penetration_margin_m: float = 0.015
     """The subset vertices keep this far outside the object, so that the full mesh between
     them stays outside too."""
     hand_penetration_weight: float = 0.1
