@@ -104,12 +104,13 @@ def initial_translation(kp: torch.Tensor, camera: Cameras, rel: torch.Tensor,
 
 def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, key: PoseParams,
                    key_joints: torch.Tensor, anchor: int, fps: float, ground_y: float,
-                   config: MotionConfig
+                   config: MotionConfig, on_step=None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Phase 1 → per frame ``root6d (T, 6)``, ``trans (T, 3)``, ``body6d (T, 21, 6)`` and the
     chosen candidate ``(T,)`` (index into ``config.initial_poses``). The fit and the choice
     both count the support term (the lowest point on the ground): a candidate that matches the
-    torso only by floating or sinking is not taken."""
+    torso only by floating or sinking is not taken. ``on_step(step, losses)`` after each
+    iteration (may raise to cancel)."""
     t_count = keypoints.shape[0]
     bodies = candidate_poses(config.initial_poses, key)  # (K, 21, 6)
     k_count = bodies.shape[0]
@@ -163,6 +164,8 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if on_step is not None:
+            on_step(it + 1, {"phase1": float(loss.detach())})
 
     with torch.no_grad():
         joints, verts = pose(root6d, trans)

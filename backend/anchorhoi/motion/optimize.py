@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +44,11 @@ from .initialize import BODY_JOINTS, fit_candidates
 from .objective import LEFT_HAND, RIGHT_HAND, Problem, State, build_problem, loss_terms
 
 log = logging.getLogger(__name__)
+
+MotionStepCallback = Callable[[int, int, dict[str, float]], None]
+"""``on_step(step, total, losses)`` after every Adam iteration of phases 1–3 (``step`` counts
+from 1 over all phases). Raising from it stops the optimisation there; the exception
+propagates out of ``optimize_motion``."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,8 @@ def optimize_motion(body: BodyModel, *, keypoints: torch.Tensor | np.ndarray, ca
                     obj_rotation: torch.Tensor | np.ndarray,
                     obj_translation: torch.Tensor | np.ndarray, fps: float,
                     config: MotionConfig = MotionConfig(),
-                    generator: torch.Generator | None = None) -> MotionResult:
+                    generator: torch.Generator | None = None,
+                    on_step: MotionStepCallback | None = None) -> MotionResult:
     """Recover the motion of the body and the object.
 
     ``keypoints (T, 55, 3)``: per frame and SMPL-X joint ``(u, v, confidence)`` in pixels of
@@ -87,33 +94,40 @@ def optimize_motion(body: BodyModel, *, keypoints: torch.Tensor | np.ndarray, ca
     ``key_pose``: the body at ``anchor_frame`` (world frame, Y up). ``obj_mesh``: the object in
     its scene object frame, placed at the anchor frame by ``obj_rotation (3, 3)`` and
     ``obj_translation (3,)`` (object → world). ``generator`` seeds the object surface samples.
-    Runs on the body model's device and dtype.
+    ``on_step`` reports every iteration (``MotionStepCallback``; may raise to cancel). Runs on
+    the body model's device and dtype.
     """
     started = time.perf_counter()
     problem = build_problem(body, keypoints=keypoints, camera=camera, key_pose=key_pose,
                             anchor=anchor_frame, mesh=obj_mesh, obj_rotation=obj_rotation,
                             obj_translation=obj_translation, fps=fps, config=config,
                             generator=generator)
+    total = config.iterations_root + config.iterations_pose + config.iterations_contact
+    report = None if on_step is None else (
+        lambda step, losses: on_step(step, total, losses))
     t0 = time.perf_counter()
-    state = _initial_state(problem, key_pose, config)
+    state = _initial_state(problem, key_pose, config, report)
     timings = {"phase1_seconds": time.perf_counter() - t0}
+    done = config.iterations_root
     for phase, iterations in ((2, config.iterations_pose), (3, config.iterations_contact)):
         t0 = time.perf_counter()
         if phase == 3:
             _decide_contact(problem, state, config)
-        _run_phase(problem, state, config, phase, iterations)
+        _run_phase(problem, state, config, phase, iterations, report, done)
+        done += iterations
         timings[f"phase{phase}_seconds"] = time.perf_counter() - t0
     return _finish(problem, state, config, key_pose, started, timings)
 
 
-def _initial_state(problem: Problem, key_pose: KeyPose, config: MotionConfig) -> State:
+def _initial_state(problem: Problem, key_pose: KeyPose, config: MotionConfig,
+                   report: Callable[[int, dict[str, float]], None] | None = None) -> State:
     """Phase 1: root, translation and starting body pose of every frame."""
     like = dict(device=problem.keypoints.device, dtype=problem.keypoints.dtype)
     t_count = problem.keypoints.shape[0]
     key = key_pose.to_params(**like)
     root6d, trans, body6d, choice = fit_candidates(
         problem.kin, problem.keypoints, problem.camera, key, problem.key_joints, problem.anchor,
-        problem.fps, problem.ground_y, config)
+        problem.fps, problem.ground_y, config, on_step=report)
     counts = torch.bincount(choice, minlength=len(config.initial_poses)).tolist()
     log.info("stage E phase 1: frames starting from %s", ", ".join(
         f"{name} {n}" for name, n in zip(config.initial_poses, counts) if n))
@@ -124,7 +138,8 @@ def _initial_state(problem: Problem, key_pose: KeyPose, config: MotionConfig) ->
 
 
 def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
-               iterations: int) -> None:
+               iterations: int, report: Callable[[int, dict[str, float]], None] | None = None,
+               done_before: int = 0) -> None:
     """Phase 2 or 3. One Adam carries on from phase 2 into phase 3 (a fresh one would jolt
     every parameter by a full step); the parameters a phase adds are warmed up."""
     new = [state.root6d, state.trans, state.body6d] if state.optimizer is None else []
@@ -156,6 +171,8 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
         terms = loss_terms(problem, state, config, phase, scale_px, it / max(iterations - 1, 1))
         sum(terms.values()).backward()
         opt.step()
+        if report is not None:
+            report(done_before + it + 1, {k: float(v.detach()) for k, v in terms.items()})
     if terms:
         log.info("stage E phase %d (%d iterations): %s", phase, iterations,
                  ", ".join(f"{k} {float(v.detach()):.4g}" for k, v in terms.items()))
