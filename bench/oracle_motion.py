@@ -197,6 +197,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("cases", nargs="+", type=Path, help="case folders")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a MotionConfig field (JSON value), repeatable")
     parser.add_argument("--noise-px", type=float, default=4.0)
     parser.add_argument("--drop", type=float, default=0.2)
     parser.add_argument("--frames", type=int, default=None, help="keep only the first N frames")
@@ -211,6 +213,9 @@ def main(argv=None) -> int:
                         stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
     config = MotionConfig()
+    for item in args.set:
+        name, _, value = item.partition("=")
+        config = replace(config, **{name: json.loads(value)})
     if args.iterations:
         config = replace(config, iterations_root=args.iterations[0],
                          iterations_pose=args.iterations[1],

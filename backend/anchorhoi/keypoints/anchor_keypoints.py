@@ -6,6 +6,9 @@ Steps (``anchor_keypoints``):
 
 1. **Confidence.** Detections below ``min_confidence`` (and frames without a person) are
    rejected.
+1b. **Sides.** Left/right swaps of the detector (faceless bodies, people seen from behind)
+   are undone per side group, at the anchor frame against the key pose and elsewhere against
+   the corrected track (:mod:`.sides`; ``fix_sides``).
 2. **Alignment through the anchor frame.** The key pose's joints are projected with the camera;
    a 2D map ``detection ≈ s · projection + o`` (scale ``s``, offset ``o``: the video may be a
    resized or shifted version of the camera image) is estimated robustly from the anchor
@@ -45,6 +48,7 @@ from ..nerf.cameras import Cameras, project, world_to_camera
 from ..portable.arrays import atomic_write, save_npz_atomic
 from ..portable.skeleton import JOINT_NAMES, NUM_JOINTS
 from .base import JOINT_INDEX, Detections, NoPersonFoundError
+from .sides import SIDE_GROUPS, fix_side_swaps, swap_group
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,8 @@ class AnchorKeypointsConfig:
     """How gaps are bridged (cubic: Hermite with tangents from the neighbouring frames)."""
     gap_confidence: float = 0.5
     """Bridged keypoints get this factor times the smaller confidence of the gap's ends."""
+    fix_sides: bool = True
+    """Undo the detector's left/right swaps (step 1b); False keeps its labels."""
 
     def __post_init__(self) -> None:
         if self.align not in ("scale-offset", "none"):
@@ -123,6 +129,8 @@ class AnchorKeypointsStats:
     """Keypoints that jumped away from their track."""
     bridged: int
     """Keypoints filled in by interpolation."""
+    side_swaps: int
+    """(frame, side group) pairs whose left and right labels were exchanged (step 1b)."""
     unbridged: int
     """Occluded keypoints left at confidence 0."""
     aligned: bool
@@ -293,6 +301,37 @@ def bridge_gaps(xy: np.ndarray, conf: np.ndarray, valid: np.ndarray, config: Anc
     return xy, conf, bridged
 
 
+def anchor_reference(xy: np.ndarray, conf: np.ndarray, valid: np.ndarray, proj: np.ndarray,
+                     tolerance: float, config: AnchorKeypointsConfig) -> np.ndarray | None:
+    """The key pose's projection ``proj (55, 2)`` mapped into video pixels at the anchor frame,
+    for the side check: the scale-offset map is fitted to the anchor frame's detections
+    ``xy (55, 2)`` both as labelled and with every side group swapped, and the labelling with
+    the smaller median residual gives it (swapping sides moves no centroid, so both fits see
+    the same body). None when the anchor frame has too few joints (or ``align="none"``:
+    the projection itself)."""
+    if config.align == "none":
+        return proj.copy()
+    at = np.nonzero(valid)[0]
+    if at.size < config.min_anchor_joints:
+        return None
+    best, best_med = None, np.inf
+    mirrored = xy, conf, valid
+    for name in SIDE_GROUPS:
+        mirrored = tuple(swap_group(a, name) for a in mirrored)
+    for cand_xy, cand_conf, cand_valid in ((xy, conf, valid), mirrored):
+        idx = np.nonzero(cand_valid)[0]
+        fit = fit_scale_offset(cand_xy[idx], proj[idx], cand_conf[idx], tolerance)
+        if fit is None:
+            continue
+        s, o, _ = fit
+        med = float(np.median(np.linalg.norm((cand_xy[idx] - o) / s - proj[idx], axis=-1)))
+        if med < best_med:
+            best, best_med = (s, o), med
+    if best is None:
+        return None
+    return best[0] * proj + best[1]
+
+
 def anchor_keypoints(detections: Detections, *, camera: Cameras, anchor_frame: int,
                      anchor_joints_3d, fps: float,
                      config: AnchorKeypointsConfig = AnchorKeypointsConfig()) -> AnchorKeypoints:
@@ -313,15 +352,28 @@ def anchor_keypoints(detections: Detections, *, camera: Cameras, anchor_frame: i
                                  f"frames reaches confidence {config.min_confidence}")
     low_conf = observed[None] & ~valid
 
-    # 2. alignment at the anchor frame
     proj = project_anchor(camera, anchor_joints_3d)
     box = proj[BODY_JOINTS]
     body = float(max(np.ptp(box[:, 0]), np.ptp(box[:, 1])))
     tol = config.anchor_tolerance * body
+    det_xy, conf_in = detections.xy, conf_in.copy()
+
+    # 1b. left/right swaps
+    swapped = np.zeros((t, len(SIDE_GROUPS)), dtype=bool)
+    if config.fix_sides:
+        ref = anchor_reference(det_xy[anchor_frame], conf_in[anchor_frame],
+                               valid[anchor_frame], proj, tol, config)
+        det_xy, conf_in, valid, swapped = fix_side_swaps(det_xy, conf_in, valid, anchor_frame,
+                                                          ref)
+        if swapped.any():
+            log.info("stage D: left/right labels exchanged in %d (frame, group) pairs",
+                     int(swapped.sum()))
+
+    # 2. alignment at the anchor frame
     scale, offset, aligned = 1.0, np.zeros(2), False
     at = np.nonzero(valid[anchor_frame])[0]
     if config.align == "scale-offset" and at.size >= config.min_anchor_joints:
-        fit = fit_scale_offset(detections.xy[anchor_frame, at], proj[at],
+        fit = fit_scale_offset(det_xy[anchor_frame, at], proj[at],
                                conf_in[anchor_frame, at], tol)
         if fit is not None and fit[2].sum() >= config.min_anchor_joints:
             scale, offset, aligned = fit[0], fit[1], True
@@ -329,7 +381,7 @@ def anchor_keypoints(detections: Detections, *, camera: Cameras, anchor_frame: i
         log.warning("stage D: the %d confident joints at anchor frame %d do not give %d that "
                     "agree with the key pose; the video is taken as the camera image, unaligned",
                     at.size, anchor_frame, config.min_anchor_joints)
-    xy = (detections.xy - offset) / scale
+    xy = (det_xy - offset) / scale
 
     # 3. agreement with the anchor pose
     rejected_anchor = np.zeros_like(valid)
@@ -356,7 +408,7 @@ def anchor_keypoints(detections: Detections, *, camera: Cameras, anchor_frame: i
         frames=t, frames_with_person=int(detections.person_found.sum()),
         observed_joints=int(observed.sum()), rejected_low_confidence=int(low_conf.sum()),
         rejected_anchor=int(rejected_anchor.sum()), rejected_jump=int(jump.sum()),
-        bridged=int(bridged.sum()), unbridged=int((occluded & ~bridged).sum()),
+        bridged=int(bridged.sum()), side_swaps=int(swapped.sum()), unbridged=int((occluded & ~bridged).sum()),
         aligned=aligned, body_size_px=body, anchor_residual_px=residual)
     log.info("stage D: %s", stats)
     return AnchorKeypoints(keypoints=keypoints, occluded=occluded, fps=float(fps),

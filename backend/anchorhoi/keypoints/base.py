@@ -8,6 +8,7 @@ motion fit (stage E) never need to know which detector ran.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -92,8 +93,11 @@ class Detections:
 class KeypointDetector(Protocol):
     """A 2D human pose estimator (stage D's input)."""
 
-    def detect(self, frames: np.ndarray) -> Detections:
+    def detect(self, frames: np.ndarray,
+               on_frame: Callable[[int, int], None] | None = None) -> Detections:
         """Keypoints of the (most prominent) person in ``frames`` (T, H, W, 3) uint8 RGB.
+        ``on_frame(done, total)`` reports progress (at least once per frame for per-frame
+        detectors) and may raise to cancel.
 
         ``T == 1`` is a single image; for ``T > 1`` detectors that track may use the previous
         frames. A frame without a person gets ``person_found`` False and confidence 0 (this is

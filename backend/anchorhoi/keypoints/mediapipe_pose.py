@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -196,8 +197,10 @@ class MediaPipePoseDetector:
         self.last_ms_per_frame = float("nan")
         """Wall time of the last :meth:`detect` call per frame (milliseconds)."""
 
-    def detect(self, frames: np.ndarray) -> Detections:
-        """Keypoints of the person in ``frames (T, H, W, 3)`` uint8 RGB (see the module doc)."""
+    def detect(self, frames: np.ndarray,
+               on_frame: Callable[[int, int], None] | None = None) -> Detections:
+        """Keypoints of the person in ``frames (T, H, W, 3)`` uint8 RGB (see the module doc).
+        ``on_frame(done, total)`` after each frame (may raise to cancel)."""
         frames = check_frames(frames)
         t, height, width = frames.shape[:3]
         cfg = self.config
@@ -212,12 +215,13 @@ class MediaPipePoseDetector:
                                 min_tracking_confidence=cfg.min_tracking_confidence) as pose:
             for k in range(t):
                 result = pose.process(frames[k])
-                if result.pose_landmarks is None:
-                    continue
-                found[k] = True
-                lms = result.pose_landmarks.landmark
-                landmarks[k] = [(p.x * width - 0.5, p.y * height - 0.5) for p in lms]
-                visibility[k] = [p.visibility for p in lms]
+                if result.pose_landmarks is not None:
+                    found[k] = True
+                    lms = result.pose_landmarks.landmark
+                    landmarks[k] = [(p.x * width - 0.5, p.y * height - 0.5) for p in lms]
+                    visibility[k] = [p.visibility for p in lms]
+                if on_frame is not None:
+                    on_frame(k + 1, t)
         self.last_ms_per_frame = (time.perf_counter() - start) * 1e3 / t
         log.info("MediaPipe pose: person in %d of %d frames (%s mode), %.1f ms/frame",
                  int(found.sum()), t, "static" if static else "tracking", self.last_ms_per_frame)

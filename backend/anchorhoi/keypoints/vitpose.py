@@ -41,6 +41,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -256,17 +257,24 @@ class VitPoseDetector:
                 scores[start + k] = res[0]["scores"].cpu().numpy()
         return keypoints, scores
 
-    def detect(self, frames: np.ndarray) -> Detections:
-        """Keypoints of the most confident person in ``frames (T, H, W, 3)`` uint8 RGB."""
+    def detect(self, frames: np.ndarray,
+               on_frame: Callable[[int, int], None] | None = None) -> Detections:
+        """Keypoints of the most confident person in ``frames (T, H, W, 3)`` uint8 RGB.
+        ``on_frame(done, total)`` after the person boxes (all frames at once: ``done = 0``) and
+        after the keypoints (``done = total``); may raise to cancel."""
         frames = check_frames(frames)
         t, height, width = frames.shape[:3]
         begin = time.perf_counter()
         boxes, found = self.person_boxes(frames)
+        if on_frame is not None:
+            on_frame(0, t)
         keypoints = np.zeros((t, len(COCO_KEYPOINTS), 2))
         scores = np.zeros((t, len(COCO_KEYPOINTS)))
         if found.any():
             keypoints[found], scores[found] = self.coco_keypoints(frames[found], boxes[found])
         self.last_ms_per_frame = (time.perf_counter() - begin) * 1e3 / t
+        if on_frame is not None:
+            on_frame(t, t)
         log.info("ViTPose: person in %d of %d frames, %.1f ms/frame", int(found.sum()), t,
                  self.last_ms_per_frame)
         xy, conf = coco_to_smplx(keypoints, scores, self.config)

@@ -3,10 +3,11 @@
 Starting every frame from the key pose fails where the clip is far from it (the standing frames
 of a sit-down start seated, and one camera cannot tell a standing body from a nearer, crouched
 one). So phase 1 fits the global orientation and translation of a few whole-body **candidate
-poses** — the key pose and generic standing / sitting / squatting poses — to the torso
-keypoints in every frame (one batched forward for all candidates and frames), then picks per
-frame the candidate whose joints reproject best, with a penalty for switching candidates
-between frames (a Viterbi pass). The anchor frame keeps the key pose.
+poses** — the key pose, and generic standing / sitting / squatting legs under the key pose's
+arms — to the torso and foot keypoints of every frame, standing on the ground (the support
+term; one batched forward for all candidates and frames). Each frame then starts from the
+candidate that reprojects best and stands on the ground, with a penalty for switching
+candidates between frames (a Viterbi pass). The anchor frame keeps the key pose.
 
 Each candidate's translation starts from a per-frame linear least-squares fit to the torso
 keypoints' rays.
@@ -28,8 +29,10 @@ from .config import MotionConfig
 from .posing import PosedSubset
 
 TORSO_JOINTS = (0, 1, 2, 3, 6, 9, 12, 13, 14, 15, 16, 17)
-"""Joints that move with the root in phase 1: pelvis, hips, spine, neck, collars, head,
-shoulders."""
+"""Pelvis, hips, spine, neck, collars, head, shoulders: they move with the root."""
+FIT_JOINTS = (*TORSO_JOINTS, 7, 8, 10, 11)
+"""Phase 1 fits the candidates to the torso and the feet (ankles, balls): with the ground
+under the feet, their image height says how far away the body is."""
 BODY_JOINTS = 22
 """Smoothness uses the first 22 joints (pelvis … wrists)."""
 
@@ -101,12 +104,13 @@ def initial_translation(kp: torch.Tensor, camera: Cameras, rel: torch.Tensor,
 
 def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, key: PoseParams,
                    key_joints: torch.Tensor, anchor: int, fps: float, ground_y: float,
-                   config: MotionConfig
+                   config: MotionConfig, on_step=None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Phase 1 → per frame ``root6d (T, 6)``, ``trans (T, 3)``, ``body6d (T, 21, 6)`` and the
     chosen candidate ``(T,)`` (index into ``config.initial_poses``). The fit and the choice
     both count the support term (the lowest point on the ground): a candidate that matches the
-    torso only by floating or sinking is not taken."""
+    torso only by floating or sinking is not taken. ``on_step(step, losses)`` after each
+    iteration (may raise to cancel)."""
     t_count = keypoints.shape[0]
     bodies = candidate_poses(config.initial_poses, key)  # (K, 21, 6)
     k_count = bodies.shape[0]
@@ -128,9 +132,8 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
             root6d.append(key.root.expand(t_count, 6))
     trans = torch.stack(trans).clone().requires_grad_(True)  # (K, T, 3)
     root6d = torch.stack(root6d).clone().requires_grad_(True)  # (K, T, 6)
-    torso = torch.zeros(55, **like)
-    torso[list(TORSO_JOINTS)] = 1
-    torso[[7, 8, 10, 11]] = 1  # TEMP feet
+    fit_mask = torch.zeros(55, **like)
+    fit_mask[list(FIT_JOINTS)] = 1
     kp_all = keypoints.expand(k_count, -1, -1, -1).reshape(k_count * t_count, 55, 3)
     opt = torch.optim.Adam([root6d, trans], lr=config.learning_rate)
     ratio = config.robust_scale_px / config.robust_scale_start_px
@@ -149,7 +152,7 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
         body_joints = joints[..., :BODY_JOINTS, :].transpose(0, 1).reshape(t_count, -1, 3)
         loss = k_count * c.lambda_reproj * L.reprojection_loss(
             joints.reshape(-1, 55, 3), kp_all, camera, scale=scale, kind=c.robust_loss,
-            unit_px=c.robust_scale_px, joint_mask=torso) \
+            unit_px=c.robust_scale_px, joint_mask=fit_mask) \
             + c.lambda_velocity * L.velocity_loss(body_joints, fps) \
             + c.lambda_accel * L.acceleration_loss(body_joints, fps) \
             + c.lambda_rot_smooth * L.second_difference_loss(root6d.transpose(0, 1)) \
@@ -161,6 +164,8 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if on_step is not None:
+            on_step(it + 1, {"phase1": float(loss.detach())})
 
     with torch.no_grad():
         joints, verts = pose(root6d, trans)

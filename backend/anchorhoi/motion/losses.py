@@ -90,7 +90,7 @@ def key_pose_loss(joints: torch.Tensor, rot6d: torch.Tensor, key_joints: torch.T
 
 
 HINGES = ((4, (1.0, 0.0, 0.0), (2, 1), 1.0), (5, (1.0, 0.0, 0.0), (2, 1), 1.0),
-          (18, (0.0, 1.0, 0.0), (0, 2), 1.0), (19, (0.0, 1.0, 0.0), (0, 2), -1.0))
+          (18, (0.0, 1.0, 0.0), (0, 2), -1.0), (19, (0.0, 1.0, 0.0), (0, 2), 1.0))
 """(joint, hinge axis, matrix entry that is sin θ for a rotation θ about it, sign of a natural
 bend): knees bend about x (positive), the left elbow about −y, the right elbow about +y."""
 
@@ -108,16 +108,16 @@ def hinge_loss(rotations: torch.Tensor) -> torch.Tensor:
     return total
 
 
-def foot_skate_loss(feet: torch.Tensor, weights: torch.Tensor,
-                    footprints: torch.Tensor) -> torch.Tensor:
-    """Planted feet stay on their footprint: ``feet (T,F,3)``, contact ``weights (T,F)``,
-    ``footprints (F,T,T)`` rows mixing the frames of each contact run into its footprint (see
-    ``contact.footprint_matrix``). Sum over joints of the weighted squared distance (m²) to
-    the footprint, mean over frames. (A footprint shared by the whole run ties all of its
-    frames together at once; pairwise zero velocity would spread a correction only frame by
-    frame.)"""
-    target = torch.einsum("ftu,ufc->tfc", footprints, feet)
-    return (weights * ((feet - target) ** 2).sum(-1)).sum(-1).mean()
+def run_loss(points: torch.Tensor, weights: torch.Tensor, runs: torch.Tensor) -> torch.Tensor:
+    """Points held at the reference of their run: ``points (T,N,3)``, ``weights (T,N)`` in
+    [0, 1], ``runs (N,T,T)`` whose row ``t`` mixes the frames giving point ``n``'s reference at
+    frame ``t`` (``contact.footprint_matrix``: the run's weighted mean, or the anchor frame).
+    Sum over points of the weighted squared distance (m²) to the reference, mean over frames.
+    Used for planted feet (no skating) and a still body. (A reference shared by the whole run
+    ties its frames together at once; pairwise zero velocity would pass a correction on only
+    frame by frame.)"""
+    target = torch.einsum("ntu,unc->tnc", runs, points)
+    return (weights * ((points - target) ** 2).sum(-1)).sum(-1).mean()
 
 
 def foot_height_loss(feet: torch.Tensor, weights: torch.Tensor, rest_height: torch.Tensor,

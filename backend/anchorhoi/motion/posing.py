@@ -5,7 +5,8 @@ global rotations and a few hundred vertices (penetration, contact). This runs th
 ``smplx.lbs.lbs`` on the model's own buffers with the shape fixed once (betas and the zero
 expression are folded into the rest shape at construction):
 
-1. rest shape: ``v_shaped = v_template + shapedirs · betas``; rest joints ``J = J_regressor v_shaped``
+1. rest shape ``v_shaped = v_template + shapedirs · betas``, rest joints
+   ``J = J_regressor · v_shaped``
 2. pose blend shapes on the subset: ``(R[1:] − I) · posedirs``
 3. forward kinematics, one batched step per depth of the kinematic tree (instead of
    ``smplx.lbs.batch_rigid_transform``'s step per joint: 11 steps instead of 54, which matters

@@ -62,7 +62,8 @@ MESSAGE_TYPES = ("hello", "accepted", "stage", "progress", "preview", "result", 
 
 REQUEST_FIELDS = {
     "prompt": str, "object": (str, type(None)), "object_name": (str, type(None)),
-    "preset": str, "frames": int, "fps": (int, float), "seed": int, "device": str,
+    "preset": str, "frames": (int, type(None)), "fps": (int, float, type(None)), "seed": int,
+    "device": str,
     "job_dir": str, "models": dict, "smplx_dir": (str, type(None)),
     "cache_dir": (str, type(None)),
 }

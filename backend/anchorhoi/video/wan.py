@@ -28,7 +28,8 @@ One call (:meth:`WanVideoPrior.generate`):
 2. frame count and size are fitted to the model (:mod:`.frames`): 4k+1 frames at
    ``native_fps`` spanning the requested time, a size on the VAE × patch grid;
 3. the pipeline denoises with the passed ``generator``; ``callback_on_step_end`` reports each
-   step to ``on_step`` (which may raise to cancel);
+   step to ``on_step`` (which may raise to cancel). With ``conditioning_strength < 1`` the
+   SDEdit loop of :mod:`.sdedit` runs instead (from the noised render, fewer steps);
 4. the native frames are resampled in time to exactly ``num_frames`` at ``fps`` and resized to
    ``height × width``.
 """
@@ -50,6 +51,7 @@ from torch import Tensor
 
 from .base import (DTypeName, StepCallback, Video, check_local_folder, check_request, load_error,
                    resolve_dtype)
+from .sdedit import sdedit_image_to_video
 from .frames import (TemporalResampling, generation_size, plan_frames, resample_frames,
                      resize_frames, resize_image, to_uint8)
 
@@ -101,6 +103,14 @@ class WanVideoPriorConfig:
     """Decode the video in spatial tiles (lower peak memory at 720p, slightly slower)."""
     enable_vae_slicing: bool = False
     """Decode a batch one video at a time (no effect on the single video made here)."""
+    conditioning_strength: float = 1.0
+    """Image-to-video denoising strength in (0, 1] (SDEdit, :mod:`.sdedit`): 1 generates from
+    noise (the pipeline's own image-to-video); below 1 the clip starts from the render held
+    still, noised to that fraction of the schedule, and runs only that fraction of the steps —
+    the lower, the closer the video stays to the anchored composition. TI2V checkpoints only."""
+    restore_detail: bool = False
+    """With a strength below 1, add the VAE's reconstruction error of the render back onto
+    every frame (:mod:`.sdedit`; needed with a random tiny VAE, optional otherwise)."""
 
     def __post_init__(self) -> None:
         if self.num_inference_steps < 1:
@@ -109,6 +119,9 @@ class WanVideoPriorConfig:
             raise ValueError(f"native_fps must be positive, got {self.native_fps}")
         if self.max_frames < 5:
             raise ValueError(f"max_frames must be ≥ 5 (4k+1, k ≥ 1), got {self.max_frames}")
+        if not 0.0 < self.conditioning_strength <= 1.0:
+            raise ValueError("conditioning_strength must lie in (0, 1], got "
+                             f"{self.conditioning_strength}")
         if self.temporal_resampling not in ("nearest", "linear"):
             raise ValueError("temporal_resampling must be 'nearest' or 'linear', got "
                              f"{self.temporal_resampling!r}")
@@ -261,9 +274,16 @@ class WanVideoPrior:
         log.info("Wan %s-to-video: %d native frames at %dx%d for %d frames at %.3g fps, %d steps",
                  mode, plan.generated, gen_w, gen_h, num_frames, fps, total)
         try:
-            native = pipe(**kwargs).frames[0]  # (M, gen_h, gen_w, 3) float in [0, 1]
-        except BaseException:
+            if mode == "image" and cfg.conditioning_strength < 1.0:
+                native = sdedit_image_to_video(
+                    pipe, image=resize_image(image, gen_w, gen_h), prompt_embeds=embeds[:1],
+                    negative_prompt_embeds=embeds[1:] if guided else None,
+                    guidance_scale=cfg.guidance_scale, num_frames=plan.generated,
+                    num_inference_steps=total, strength=cfg.conditioning_strength,
+                    generator=generator, restore_detail=cfg.restore_detail, on_step=on_step)
+            else:
+                native = pipe(**kwargs).frames[0]  # (M, gen_h, gen_w, 3) float in [0, 1]
+        finally:
             pipe.maybe_free_model_hooks()
-            raise
         frames = resample_frames(to_uint8(native), plan.positions, cfg.temporal_resampling)
         return Video(frames=resize_frames(frames, int(width), int(height)), fps=float(fps))

@@ -1,0 +1,140 @@
+"""``anchorhoi doctor``: what this environment can do, and what is missing.
+
+Python and package versions, CUDA devices with free VRAM, whether nerfacc's CUDA ops build
+(tried only where CUDA is present: on a CPU build the attempt is pointless), which default
+models are in the cache, the SMPL-X files, and free disk where models and jobs go.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import json
+import platform
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..job.models import DEFAULT_DETECTOR, cache_root, hf_cache_dir
+from ..job.request import GenerateRequest
+
+PACKAGES = ("torch", "diffusers", "transformers", "smplx", "nerfacc", "mediapipe", "bpy")
+SMPLX_FILES = ("SMPLX_NEUTRAL.npz", "SMPLX_MALE.npz", "SMPLX_FEMALE.npz")
+
+
+def _version(name: str) -> str | None:
+    try:
+        return md.version(name)
+    except md.PackageNotFoundError:
+        return None
+
+
+def cuda_report() -> dict[str, Any]:
+    import torch
+
+    out: dict[str, Any] = {"torch_cuda_build": torch.version.cuda,
+                           "available": torch.cuda.is_available(), "devices": []}
+    if not out["available"]:
+        return out
+    for i in range(torch.cuda.device_count()):
+        free, total = torch.cuda.mem_get_info(i)
+        out["devices"].append({"index": i, "name": torch.cuda.get_device_name(i),
+                               "free_gb": round(free / 2 ** 30, 2),
+                               "total_gb": round(total / 2 ** 30, 2)})
+    return out
+
+
+def nerfacc_report(cuda: bool) -> dict[str, Any]:
+    if not cuda:
+        return {"cuda_ops": "not applicable (no CUDA device): the dense sampler is used"}
+    from ..nerf.samplers import load_nerfacc_cuda
+
+    try:
+        load_nerfacc_cuda()
+    except Exception as exc:  # noqa: BLE001 - a failed JIT build raises anything
+        return {"cuda_ops": f"unavailable ({type(exc).__name__}: {exc}): the dense sampler "
+                            "is used"}
+    return {"cuda_ops": "ok (occupancy-grid sampler)"}
+
+
+def models_report(request: GenerateRequest) -> list[dict[str, Any]]:
+    from huggingface_hub import try_to_load_from_cache
+
+    from ..priors.stable_diffusion import DEFAULT_MODEL_ID
+    from ..video.ltx import DEFAULT_LTX_MODEL_ID
+    from ..video.wan import DEFAULT_WAN_MODEL_ID
+
+    rows = []
+    for role, model_id in (("image", DEFAULT_MODEL_ID), ("video", DEFAULT_WAN_MODEL_ID),
+                           ("video (alternative)", DEFAULT_LTX_MODEL_ID)):
+        hit = try_to_load_from_cache(model_id, "model_index.json",
+                                     cache_dir=hf_cache_dir(request))
+        rows.append({"role": role, "id": model_id, "cached": isinstance(hit, str),
+                     "status": "cached" if isinstance(hit, str) else "not cached (downloaded "
+                     "on first use)"})
+    try:
+        import mediapipe  # noqa: F401
+
+        bundled = True
+    except ImportError:
+        bundled = False
+    rows.append({"role": "detector", "id": DEFAULT_DETECTOR, "cached": bundled,
+                 "status": "bundled with mediapipe 0.10.21" if bundled else
+                 "mediapipe not installed (pip install 'anchorhoi[keypoints]')"})
+    return rows
+
+
+def smplx_report(folder: Path | None) -> dict[str, Any]:
+    if folder is None:
+        return {"folder": None, "note": "no SMPL-X folder given: the procedural body is used"}
+    present = [f for f in SMPLX_FILES if (folder / f).is_file()]
+    return {"folder": str(folder), "files": present,
+            "note": "ok" if present else "no SMPLX_*.npz files in this folder"}
+
+
+def disk_report(paths: dict[str, Path]) -> dict[str, Any]:
+    out = {}
+    for name, path in paths.items():
+        probe = path
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        out[name] = {"path": str(path), "free_gb": round(shutil.disk_usage(probe).free / 1e9, 1)}
+    return out
+
+
+def collect(smplx_dir: Path | None, cache_dir: Path | None) -> dict[str, Any]:
+    request = GenerateRequest(prompt="-", job_dir=Path.cwd(), cache_dir=cache_dir)
+    cuda = cuda_report()
+    return {
+        "python": sys.version.split()[0], "platform": platform.platform(),
+        "packages": {p: _version(p) for p in PACKAGES},
+        "cuda": cuda, "nerfacc": nerfacc_report(cuda["available"]),
+        "models": models_report(request), "smplx": smplx_report(smplx_dir),
+        "disk": disk_report({"cache": cache_root(request), "jobs": Path.cwd()}),
+        "verdict": ("GPU presets available" if cuda["available"] else
+                    "no CUDA GPU: only the 'tiny' preset is practical here"),
+    }
+
+
+def doctor(args) -> int:
+    report = collect(args.smplx_dir, args.cache_dir)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    out = [f"Python {report['python']} on {report['platform']}"]
+    out += [f"  {k:<13} {v or 'not installed'}" for k, v in report["packages"].items()]
+    c = report["cuda"]
+    out.append(f"CUDA: torch build {c['torch_cuda_build'] or 'CPU only'}; "
+               f"{len(c['devices'])} device(s)")
+    out += [f"  [{d['index']}] {d['name']}: {d['free_gb']} of {d['total_gb']} GB free"
+            for d in c["devices"]]
+    out.append(f"nerfacc CUDA ops: {report['nerfacc']['cuda_ops']}")
+    out.append("Default models:")
+    out += [f"  {m['role']:<20} {m['id']:<42} {m['status']}"
+            for m in report["models"]]
+    s = report["smplx"]
+    out.append(f"SMPL-X: {s['folder'] or '-'} — {s['note']}")
+    out += [f"Disk {k}: {v['free_gb']} GB free at {v['path']}" for k, v in report["disk"].items()]
+    out.append(f"Verdict: {report['verdict']}")
+    print("\n".join(out))
+    return 0

@@ -1,0 +1,76 @@
+"""``anchorhoi generate``: one job in the terminal, with a progress bar on stderr.
+
+Ctrl-C stops at the next step boundary (exit code 3; finished stages stay in the job folder and
+the same command resumes after them); a second Ctrl-C aborts at once. Errors print their code,
+message and hint — the traceback goes to the job's ``log.txt`` only.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ..job.errors import Cancelled, JobError, classify
+from ..job.reporting import TerminalReporter
+from ..job.request import GenerateRequest
+from ..portable.protocol import EXIT_CANCELLED, EXIT_CRASH, EXIT_OK
+
+
+def default_job_dir() -> Path:
+    return Path.cwd() / "anchorhoi-jobs" / time.strftime("%Y%m%d-%H%M%S")
+
+
+def request_from_args(args) -> GenerateRequest:
+    models = {k: v for k, v in (("image", args.image_model), ("video", args.video_model),
+                                ("detector", args.detector)) if v}
+    return GenerateRequest(prompt=args.prompt, job_dir=args.out or default_job_dir(),
+                           object=args.object, object_name=args.object_name,
+                           preset=args.preset, frames=args.frames, fps=args.fps,
+                           seed=args.seed, device=args.device, models=models,
+                           smplx_dir=args.smplx_dir, cache_dir=args.cache_dir)
+
+
+def run_in_terminal(request: GenerateRequest, reporter: TerminalReporter | None = None) -> int:
+    """Run ``request`` with a terminal reporter and Ctrl-C as cancel; returns the exit code."""
+    reporter = reporter or TerminalReporter(sys.stderr)
+    cancel = threading.Event()
+
+    def on_sigint(*_):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        sys.stderr.write("\nstopping at the next step (Ctrl-C again to abort now)\n")
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        from ..job.pipeline import run_job
+
+        outcome = run_job(request, reporter, cancel)
+    except Cancelled:
+        reporter.emit("cancelled", job=str(request.job_dir))
+        return EXIT_CANCELLED
+    except KeyboardInterrupt:
+        sys.stderr.write("aborted\n")
+        return EXIT_CANCELLED
+    except BaseException as exc:  # noqa: BLE001 - a person reads this, not a traceback
+        err = classify(exc) if not isinstance(exc, JobError) else exc
+        log = Path(request.job_dir) / "log.txt"
+        reporter.emit("error", code=err.code, message=err.message, hint=err.hint,
+                      log=str(log) if log.is_file() else None)
+        return err.exit_code if isinstance(err, JobError) else EXIT_CRASH
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    total = sum(t.get("seconds", 0.0) for t in outcome.timings.values())
+    reporter.emit("result", job=str(request.job_dir), result=str(outcome.result_json),
+                  timings=outcome.timings)
+    sys.stderr.write(f"{len(outcome.timings)} stages in {total:.1f} s"
+                     + (f" (resumed after {', '.join(outcome.resumed)})" if outcome.resumed
+                        else "") + "\n")
+    return EXIT_OK
+
+
+def generate(args) -> int:
+    return run_in_terminal(request_from_args(args))

@@ -1,0 +1,97 @@
+"""Argument parsing and dispatch of the ``anchorhoi`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from .. import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="anchorhoi", description="AnchorHOI: text → 4D human–"
+                                "object interaction (SMPL-X rig motion + object trajectory).")
+    p.add_argument("--version", action="version", version=f"anchorhoi {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    g = sub.add_parser("generate", help="run a whole job and write its folder")
+    g.add_argument("prompt", help='the interaction, e.g. "a person sits down on the chair"')
+    g.add_argument("--object", type=Path, help="object mesh (OBJ, PLY, GLB/GLTF, STL; Y up, m)")
+    g.add_argument("--object-name", help="name of the object in the result")
+    g.add_argument("--preset", default="draft", choices=("tiny", "draft", "standard", "high"),
+                   help="quality preset (default: draft; only tiny is practical on a CPU)")
+    g.add_argument("--frames", type=int, help="motion frames (default: the preset's)")
+    g.add_argument("--fps", type=float, help="motion frame rate (default: the preset's)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--out", type=Path, help="job folder (default: ./anchorhoi-jobs/<time>); an "
+                   "existing job folder is resumed")
+    g.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
+    g.add_argument("--image-model", help="image diffusion model: hub id or local folder")
+    g.add_argument("--video-model", help="video diffusion model: hub id or local folder")
+    g.add_argument("--detector", help="keypoint detector: mediapipe (default) or vitpose")
+    g.add_argument("--smplx-dir", type=Path, help="folder with the official SMPL-X .npz files")
+    g.add_argument("--cache-dir", type=Path, help="model cache folder")
+
+    sub.add_parser("serve", help="the process protocol on stdin/stdout (used by the add-on)")
+
+    s = sub.add_parser("selftest", help="the tiny preset end to end on the CPU, then checks")
+    s.add_argument("--out", type=Path, help="keep the job folder here (default: a temp folder)")
+    s.add_argument("--cache-dir", type=Path, help="model cache folder (tiny models)")
+
+    d = sub.add_parser("doctor", help="report on this environment")
+    d.add_argument("--smplx-dir", type=Path)
+    d.add_argument("--cache-dir", type=Path)
+    d.add_argument("--json", action="store_true", help="machine-readable output")
+    return p
+
+
+class _Brief(logging.Formatter):
+    """No tracebacks on the terminal (they go to the job's log.txt)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text
+        record.exc_info = record.exc_text = None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+
+
+def _logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Brief("%(levelname)s %(name)s: %(message)s") if not verbose else
+                         logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    for noisy in ("httpx", "urllib3", "huggingface_hub", "filelock", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # transformers warns on stderr about optional packages (torchvision) it falls back from
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # the hub's and diffusers' download/load bars
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    _logging(args.verbose)
+    if args.command == "serve":
+        from .serve import serve
+
+        return serve()
+    if args.command == "generate":
+        from .generate import generate
+
+        return generate(args)
+    if args.command == "selftest":
+        from .selftest import selftest
+
+        return selftest(args)
+    from .doctor import doctor
+
+    return doctor(args)

@@ -1,0 +1,103 @@
+"""``anchorhoi serve``: one job over the process protocol (``portable/protocol.py``).
+
+stdout is the protocol's alone: the original stdout descriptor is kept for protocol lines and
+descriptor 1 is pointed at stderr, so whatever a library prints (Python or C) cannot corrupt it.
+A ``cancel`` line, SIGTERM/SIGINT, or the end of stdin (the add-on went away) stop the job at
+the next step boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+
+from .. import __version__
+from ..job.errors import Cancelled, JobError
+from ..job.reporting import ProtocolReporter
+from ..portable.protocol import (EXIT_BAD_REQUEST, EXIT_CANCELLED, EXIT_CRASH, EXIT_OK,
+                                 PROTOCOL_VERSION, ProtocolError, decode)
+
+log = logging.getLogger(__name__)
+
+
+def _protocol_stream():
+    fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(fd, "w", encoding="utf-8", buffering=1)
+
+
+def serve(stdin=None) -> int:
+    stdin = stdin or sys.stdin
+    reporter = ProtocolReporter(_protocol_stream())
+    reporter.emit("hello", protocol=PROTOCOL_VERSION, backend=__version__, pid=os.getpid())
+    line = stdin.readline()
+    if not line:
+        log.error("stdin closed before a generate request")
+        return EXIT_BAD_REQUEST
+    try:
+        msg = decode(line)
+        if msg.type != "generate":
+            raise ProtocolError(f"expected a generate request, got {msg.type!r}")
+    except ProtocolError as exc:
+        _error(reporter, JobError("BAD_REQUEST", str(exc)), None)
+        return EXIT_BAD_REQUEST
+    if msg.get("protocol") != PROTOCOL_VERSION:
+        _error(reporter, JobError("PROTOCOL_MISMATCH", f"The add-on speaks protocol "
+                                  f"{msg.get('protocol')!r}, this backend {PROTOCOL_VERSION}."),
+               None)
+        return EXIT_BAD_REQUEST
+    from ..job.request import request_from_json
+
+    try:
+        request = request_from_json(msg.get("request"))
+    except JobError as exc:
+        _error(reporter, exc, None)
+        return exc.exit_code
+
+    cancel = threading.Event()
+    threading.Thread(target=_read_commands, args=(stdin, cancel), daemon=True).start()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: cancel.set())
+    from ..job.pipeline import run_job
+
+    try:
+        outcome = run_job(request, reporter, cancel)
+    except Cancelled:
+        reporter.emit("cancelled", job=str(request.job_dir))
+        return EXIT_CANCELLED
+    except JobError as exc:
+        _error(reporter, exc, request.job_dir)
+        return exc.exit_code
+    except BaseException as exc:  # noqa: BLE001 - the add-on must always get an answer
+        from ..job.errors import classify
+
+        log.exception("backend crashed")
+        _error(reporter, classify(exc), request.job_dir)
+        return EXIT_CRASH
+    reporter.emit("result", job=str(request.job_dir), result=str(outcome.result_json),
+                  timings=outcome.timings, resumed=outcome.resumed)
+    return EXIT_OK
+
+
+def _read_commands(stdin, cancel: threading.Event) -> None:
+    for line in stdin:
+        if not line.strip():
+            continue
+        try:
+            msg = decode(line)
+        except ProtocolError as exc:
+            log.warning("ignored a bad line on stdin: %s", exc)
+            continue
+        if msg.type == "cancel":
+            log.info("cancel requested")
+            cancel.set()
+    cancel.set()  # stdin closed: nobody is listening any more
+
+
+def _error(reporter: ProtocolReporter, exc: JobError, job_dir) -> None:
+    reporter.emit("error", code=exc.code, message=exc.message, hint=exc.hint,
+                  log=None if job_dir is None else str(job_dir / "log.txt"))

@@ -1,0 +1,65 @@
+"""Errors a job reports: one code from the protocol's list, a message, a hint a person can act on.
+
+``classify`` turns any exception raised while a job runs into a ``JobError`` — the single place
+where library exceptions (a missing model, a bad mesh, an out-of-memory GPU, no person in the
+video) are mapped onto the protocol's codes.
+"""
+
+from __future__ import annotations
+
+from ..portable.protocol import ERROR_CODES, EXIT_BAD_REQUEST, EXIT_CRASH
+
+BAD_REQUEST_CODES = {"MODEL_NOT_FOUND", "NO_GPU", "BAD_MESH", "BAD_PROMPT", "BAD_REQUEST",
+                     "PROTOCOL_MISMATCH"}
+"""Codes that mean the request cannot run as asked (exit code 2); the rest are crashes (1)."""
+
+
+class JobError(Exception):
+    """A failure with a protocol error code; ``str()`` is the message."""
+
+    def __init__(self, code: str, message: str, hint: str | None = None):
+        if code not in ERROR_CODES:
+            raise ValueError(f"unknown error code {code!r}")
+        self.code = code
+        self.message = message
+        self.hint = ERROR_CODES[code] if hint is None else hint
+        super().__init__(message)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_BAD_REQUEST if self.code in BAD_REQUEST_CODES else EXIT_CRASH
+
+
+class Cancelled(Exception):
+    """The job was asked to stop; raised at a step boundary."""
+
+
+def classify(exc: BaseException) -> JobError:
+    """The ``JobError`` for ``exc`` (``INTERNAL`` when nothing more specific fits)."""
+    if isinstance(exc, JobError):
+        return exc
+    # imported here: these modules pull in torch / diffusers, this one must stay light
+    from ..keypoints.base import NoPersonFoundError
+    from ..objects.mesh_io import MeshError
+    from ..priors.base import ModelNotFoundError
+
+    if isinstance(exc, ModelNotFoundError):
+        return JobError("MODEL_NOT_FOUND", str(exc),
+                        f"Model {exc.model_id!r}: connect to the network once so it can be "
+                        "downloaded and cached, or set its id to a local folder (preferences, "
+                        "or --image-model / --video-model).")
+    if isinstance(exc, MeshError):
+        return JobError("BAD_MESH", str(exc))
+    if isinstance(exc, NoPersonFoundError):
+        return JobError("NO_PERSON", str(exc), exc.hint)
+    if _is_cuda_oom(exc):
+        return JobError("CUDA_OOM", f"The GPU ran out of memory: {str(exc).splitlines()[0]}")
+    return JobError("INTERNAL", f"{type(exc).__name__}: {exc}")
+
+
+def _is_cuda_oom(exc: BaseException) -> bool:
+    import torch
+
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and "CUDA out of memory" in str(exc)

@@ -1,0 +1,127 @@
+"""The job folder: request, resolved config, one sub-folder per stage, state, log, result.
+
+Layout::
+
+    JOB/request.json          the request (GenerateRequest.to_json)
+    JOB/config.json           the fully resolved configuration of every stage
+    JOB/state.json            completed stages: fingerprint, wall time, peak memory
+    JOB/input/                the object as given (copied), so a job is self-contained
+    JOB/<stage>/              each stage's outputs (anchor, video, keypoints, motion)
+    JOB/result.json, motion.npz   the result v1 (result.json written last)
+    JOB/log.txt               the backend's log of every run on this folder
+
+A stage counts as complete only when ``state.json`` lists it with the fingerprint of its current
+inputs; every file is written atomically, so a cancelled or killed run leaves finished stages
+intact and at worst an unlisted, partly filled stage folder that the next run clears.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..portable.arrays import write_text_atomic
+
+STATE_VERSION = 1
+
+
+def fingerprint(*parts: Any) -> str:
+    """A stable hash of JSON-able ``parts`` (sorted keys)."""
+    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class JobFolder:
+    root: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(self.root))
+
+    def create(self) -> "JobFolder":
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def stage_dir(self, name: str) -> Path:
+        return self.root / name
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "log.txt"
+
+    @property
+    def state_path(self) -> Path:
+        return self.root / "state.json"
+
+    # -- state -------------------------------------------------------------------------------
+
+    def read_state(self) -> dict[str, Any]:
+        """Completed stages; an unreadable or foreign state file counts as none completed."""
+        try:
+            doc = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(doc, dict) or doc.get("version") != STATE_VERSION:
+            return {}
+        stages = doc.get("stages")
+        return stages if isinstance(stages, dict) else {}
+
+    def write_state(self, stages: dict[str, Any]) -> None:
+        write_text_atomic(self.state_path, json.dumps(
+            {"version": STATE_VERSION, "stages": stages}, indent=2) + "\n")
+
+    def is_complete(self, name: str, fp: str) -> bool:
+        entry = self.read_state().get(name)
+        return isinstance(entry, dict) and entry.get("fingerprint") == fp \
+            and self.stage_dir(name).is_dir()
+
+    def mark_complete(self, name: str, fp: str, record: dict[str, Any]) -> None:
+        stages = self.read_state()
+        stages[name] = {"fingerprint": fp, **record}
+        self.write_state(stages)
+
+    def forget_from(self, names: list[str]) -> None:
+        """Drop ``names`` from the state and clear their folders (their inputs changed)."""
+        stages = self.read_state()
+        for name in names:
+            stages.pop(name, None)
+        self.write_state(stages)
+        for name in names:
+            shutil.rmtree(self.stage_dir(name), ignore_errors=True)
+
+    def write_json(self, name: str, doc: Any) -> Path:
+        path = self.root / name
+        write_text_atomic(path, json.dumps(doc, indent=2, default=str) + "\n")
+        return path
+
+
+class JobLog:
+    """Attach a ``log.txt`` handler on the root logger for the job's duration."""
+
+    FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+    def __init__(self, folder: JobFolder, level: int = logging.INFO):
+        self.handler = logging.FileHandler(folder.log_path, encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter(self.FORMAT))
+        self.handler.setLevel(level)
+
+    def __enter__(self) -> "JobLog":
+        logging.getLogger().addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        logging.getLogger().removeHandler(self.handler)
+        self.handler.close()

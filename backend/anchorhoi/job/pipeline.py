@@ -1,0 +1,202 @@
+"""``run_job``: one generation job, stage by stage, resumable, reporting as it goes.
+
+Order of events: validate the request → create the job folder, ``request.json`` → pick device
+and models, ``NO_GPU`` / ``MODEL_NOT_FOUND`` up front → ``accepted`` → for each stage: skip it
+when ``state.json`` lists it with the fingerprint of its current inputs, else clear it (and
+every later stage) and run it, metering time and peak memory → ``result.json`` at the job root.
+
+A stage's fingerprint chains the previous one's, so changed inputs rerun that stage and the
+ones after it. Every random draw of a stage comes from a generator seeded by (seed, stage), so a
+resumed job gives the same result as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+from ..portable.arrays import atomic_write, write_text_atomic
+from ..portable.result_v1 import MOTION_NPZ, RESULT_JSON
+from .errors import Cancelled, JobError, classify
+from .folder import JobFolder, JobLog, file_digest, fingerprint
+from .models import ModelChoice, choose_models, ensure_tiny_models, preflight
+from .presets import JobPreset, job_preset
+from .reporting import Progress, Reporter
+from .request import GenerateRequest, validate
+from .resources import StageMeter
+from .stages import STAGES, StageContext
+
+log = logging.getLogger(__name__)
+
+CODE_VERSION = "1"
+"""Bumped when a stage's outputs change meaning, so old job folders rerun instead of resuming."""
+
+
+@dataclass
+class JobOutcome:
+    result_json: Path
+    timings: dict[str, dict[str, float]]
+    resumed: list[str] = field(default_factory=list)
+
+
+def resolve_device(request: GenerateRequest) -> str:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if request.device == "cuda" and not cuda:
+        raise JobError("NO_GPU", "The device is set to CUDA but torch sees no CUDA GPU "
+                       f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}).")
+    if request.device == "auto":
+        return "cuda" if cuda else "cpu"
+    return request.device
+
+
+def check_device(device: str, preset: JobPreset) -> list[str]:
+    """``NO_GPU`` up front for a GPU preset without a GPU, unless CPU was asked for explicitly
+    (then a warning: expect hours)."""
+    if device == "cpu" and preset.gpu:
+        return [f"preset {preset.name!r} on the CPU will take many hours; only 'tiny' is "
+                "practical without a GPU"]
+    return []
+
+
+def run_job(request: GenerateRequest, reporter: Reporter, cancel: threading.Event | None = None
+            ) -> JobOutcome:
+    """Run (or resume) the job; raises ``JobError`` or ``Cancelled``."""
+    cancel = cancel or threading.Event()
+    request = validate(request)
+    folder = JobFolder(request.job_dir).create()
+    with JobLog(folder):
+        try:
+            return _run(request, folder, reporter, cancel)
+        except Cancelled:
+            log.info("cancelled; finished stages stay in %s", folder.root)
+            raise
+        except JobError as exc:  # the caller reports it; the log file keeps it too
+            log.info("failed: %s: %s", exc.code, exc.message)
+            raise
+        except BaseException as exc:
+            log.exception("job failed")
+            raise classify(exc) from exc
+
+
+def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
+         cancel: threading.Event) -> JobOutcome:
+    preset = job_preset(request.preset)
+    request = _with_object_copy(request, folder)
+    folder.write_json("request.json", request.to_json())
+    choice = choose_models(request)
+    ensure_tiny_models(choice)
+    notes = preflight(choice, request)
+    device = resolve_device(request)
+    if device == "cpu" and preset.gpu and request.device == "auto":
+        raise JobError("NO_GPU", f"No CUDA GPU found, and preset {preset.name!r} needs one.",
+                       "Only the 'tiny' preset (a pipeline check) is practical on a CPU; choose "
+                       "it, or force --device cpu if you really mean to wait for hours.")
+    for note in notes + check_device(device, preset):
+        log.warning("%s", note)
+    ctx = StageContext(request=request, preset=preset, models=choice, folder=folder,
+                       device=device, progress=Progress(reporter, cancel))
+    fps = _fingerprints(ctx)
+    folder.write_json("config.json", ctx.resolved_config())
+    done = [s.name for s in STAGES if folder.is_complete(s.name, fps[s.name])]
+    resumed = []
+    for s in STAGES:  # a prefix of complete stages is kept; the first incomplete one reruns
+        if s.name not in done:
+            break
+        resumed.append(s.name)
+    reporter.emit("accepted", job=str(folder.root), stages=[s.name for s in STAGES],
+                  resumed=resumed, device=device, notes=notes)
+    timings: dict[str, dict[str, float]] = {}
+    state = folder.read_state()
+    for index, stage in enumerate(STAGES):
+        if stage.name in resumed:
+            ctx.outputs[stage.name] = stage.load(ctx)
+            timings[stage.name] = {k: v for k, v in state[stage.name].items()
+                                   if k != "fingerprint"} | {"resumed": True}
+            continue
+        if index == len(resumed):  # the first stage to run: clear it and everything after it
+            folder.forget_from([s.name for s in STAGES[index:]])
+        reporter.emit("stage", stage=stage.name, index=index, count=len(STAGES),
+                      label=stage.label)
+        ctx.progress.begin(stage.name)
+        out_dir = folder.stage_dir(stage.name)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with StageMeter(device) as meter:
+            ctx.outputs[stage.name] = stage.run(ctx, out_dir)
+        for path in stage.previews(ctx.outputs[stage.name]):
+            ctx.progress.preview(path)
+        timings[stage.name] = meter.record()
+        folder.mark_complete(stage.name, fps[stage.name], timings[stage.name])
+        log.info("stage %s done in %.1f s (peak RSS %.0f MB)", stage.name,
+                 meter.seconds, meter.peak_rss_mb)
+        ctx.progress.check()
+    result = _publish_result(ctx, timings)
+    return JobOutcome(result_json=result, timings=timings, resumed=resumed)
+
+
+def _with_object_copy(request: GenerateRequest, folder: JobFolder) -> GenerateRequest:
+    """The object file copied into ``input/`` (a job folder is self-contained and a later
+    change of the user's file does not silently change a resumed job)."""
+    import dataclasses
+
+    if request.object is None:
+        return request
+    src = Path(request.object).resolve()
+    dst = folder.root / "input" / f"object{src.suffix.lower()}"
+    if src != dst.resolve():
+        dst.parent.mkdir(exist_ok=True)
+        data = src.read_bytes()
+        atomic_write(dst, lambda fh: fh.write(data))
+    return dataclasses.replace(request, object=dst)
+
+
+def _fingerprints(ctx: StageContext) -> dict[str, str]:
+    r = ctx.request
+    obj = file_digest(r.object) if r.object is not None else None
+    common = {"code": CODE_VERSION, "preset": ctx.preset.name, "seed": r.seed,
+              "body": str(r.smplx_dir) if r.smplx_dir else "procedural"}
+    inputs = {
+        "anchor": {"prompt": r.prompt, "object": obj, "image": ctx.models.image},
+        "video": {"frames": ctx.frames, "fps": ctx.fps, "video": ctx.models.video},
+        "keypoints": {"detector": ctx.models.detector},
+        "motion": {},
+    }
+    out, previous = {}, fingerprint(common)
+    for s in STAGES:
+        previous = out[s.name] = fingerprint(previous, s.name, inputs[s.name])
+    return out
+
+
+def _publish_result(ctx: StageContext, timings: dict[str, dict[str, float]]) -> Path:
+    """Copy the motion stage's result v1 to the job root, with the job's timings, the quality
+    figures and how the object maps back to the user's; ``result.json`` last."""
+    src = ctx.folder.stage_dir("motion")
+    doc = json.loads((src / RESULT_JSON).read_text(encoding="utf-8"))
+    doc["timings"] = timings
+    doc["preset"] = ctx.preset.name
+    doc["device"] = ctx.device
+    doc["models"] = ctx.models.to_json()
+    if doc.get("object") is not None:
+        doc["object"].update(ctx.object_info())
+    root = ctx.folder.root
+    tmp = root / f".{MOTION_NPZ}.tmp"
+    shutil.copyfile(src / MOTION_NPZ, tmp)
+    tmp.replace(root / MOTION_NPZ)
+    write_text_atomic(root / RESULT_JSON, json.dumps(doc, indent=2) + "\n")
+    return root / RESULT_JSON
+
+
+def describe_failure(exc: BaseException, folder: Path | None) -> dict[str, Any]:
+    """The ``error`` message fields for ``exc``."""
+    err = classify(exc)
+    return {"code": err.code, "message": err.message, "hint": err.hint,
+            "log": str(Path(folder) / "log.txt") if folder is not None else None}
+
+

@@ -1,0 +1,54 @@
+"""Job presets: the stage presets and defaults that one quality level bundles.
+
+| preset | device | anchor (A+B) | motion default | meant for |
+|---|---|---|---|---|
+| tiny | CPU | tiny random SD, 40 SDS steps at 32², 1 round, short fit | 16 frames at 8 fps | tests, ``selftest`` |
+| draft | GPU | SD 2.1 base, 1500 × 2 rounds at 64² | 49 frames at 16 fps | a first look in minutes |
+| standard | GPU | 3000 × 2 at 128² | 81 frames at 16 fps | |
+| high | 24 GB GPU | 5000 × 3 at 192² | 121 frames at 24 fps | final quality |
+
+Stage presets keep their own tables (``anchor/presets.py``, the motion stages' presets); this
+module only picks them by name and adds what the job itself needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..anchor.fit import FitConfig
+from ..anchor.presets import AnchorPreset
+from ..anchor.presets import preset as anchor_preset
+
+TINY_FIT = FitConfig(rigid_iterations=10, search_rounds=1, search_iterations=5,
+                     pose_iterations=15, detail_iterations=5, yaw_hypotheses_deg=(0.0,),
+                     limb_search=None, lattice_resolution=40, num_body_samples=800,
+                     num_anchor_samples=1500)
+"""A short body fit for the tiny random prior (whose anchor says nothing useful anyway)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobPreset:
+    name: str
+    """Preset id (tiny | draft | standard | high)."""
+    anchor: AnchorPreset
+    """Stages A and B."""
+    fit: FitConfig
+    """Stage B's fit settings."""
+    frames: int
+    """Default number of motion frames."""
+    fps: float
+    """Default frame rate of the motion."""
+    gpu: bool
+    """Meant for a CUDA GPU (all but tiny)."""
+
+
+def job_preset(name: str) -> JobPreset:
+    table = {
+        "tiny": dict(fit=TINY_FIT, frames=16, fps=8.0, gpu=False),
+        "draft": dict(fit=FitConfig(), frames=49, fps=16.0, gpu=True),
+        "standard": dict(fit=FitConfig(), frames=81, fps=16.0, gpu=True),
+        "high": dict(fit=FitConfig(), frames=121, fps=24.0, gpu=True),
+    }
+    if name not in table:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(table)}")
+    return JobPreset(name=name, anchor=anchor_preset(name), **table[name])

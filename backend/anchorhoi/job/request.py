@@ -1,0 +1,111 @@
+"""``GenerateRequest``: what one generation job is asked to do, validated before anything runs.
+
+The same dataclass comes from the CLI's arguments and from a protocol ``generate`` message; it
+is written to the job folder as ``request.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..portable.protocol import check_request
+from .errors import JobError
+
+Device = Literal["auto", "cuda", "cpu"]
+PRESET_NAMES = ("tiny", "draft", "standard", "high")
+MODEL_ROLES = ("image", "video", "detector")
+MAX_PROMPT_CHARS = 1000
+MAX_FRAMES = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenerateRequest:
+    """One text-to-interaction job."""
+
+    prompt: str
+    """The interaction, e.g. "a person sits down on the chair"."""
+    job_dir: Path
+    """Folder of the job (created; an existing job folder is resumed)."""
+    object: Path | None = None
+    """Mesh file of the object (OBJ, PLY, GLB/GLTF, STL; Y up, metres), or None: the preset's
+    default box."""
+    object_name: str | None = None
+    """Name of the object in the user's scene (carried into the result)."""
+    preset: str = "draft"
+    """``tiny`` (CPU pipeline check) | ``draft`` | ``standard`` | ``high`` (GPU)."""
+    frames: int | None = None
+    """Frames of the motion; None: the preset's default."""
+    fps: float | None = None
+    """Frame rate of the motion; None: the preset's default."""
+    seed: int = 0
+    """Seed of every random draw of the job."""
+    device: Device = "auto"
+    """``auto`` picks CUDA when present."""
+    models: dict[str, str] = field(default_factory=dict)
+    """Model ids (hub id or local folder) by role: ``image``, ``video``, ``detector``; a role
+    left out takes the preset's default."""
+    smplx_dir: Path | None = None
+    """Folder of the official SMPL-X ``.npz`` files; None: the procedural body."""
+    cache_dir: Path | None = None
+    """Model cache folder (Hugging Face downloads, the tiny models); None: the defaults."""
+
+    def to_json(self) -> dict[str, Any]:
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+def request_from_json(data: Any) -> GenerateRequest:
+    """Build and validate a request from a protocol message's ``request`` object."""
+    problems = check_request(data)
+    if problems:
+        raise JobError("BAD_REQUEST", "Bad generate request: " + "; ".join(problems))
+    paths = {k: (Path(data[k]).expanduser() if data.get(k) else None)
+             for k in ("object", "smplx_dir", "cache_dir")}
+    return validate(GenerateRequest(
+        prompt=data["prompt"], job_dir=Path(data["job_dir"]).expanduser(),
+        object_name=data.get("object_name"), preset=data.get("preset", "draft"),
+        frames=data.get("frames"), fps=data.get("fps"), seed=data.get("seed", 0),
+        device=data.get("device", "auto"), models=dict(data.get("models") or {}), **paths))
+
+
+def validate(req: GenerateRequest) -> GenerateRequest:
+    """Check every field; returns the request with the prompt's whitespace normalised."""
+    prompt = " ".join(str(req.prompt).split())
+    if not prompt:
+        raise JobError("BAD_PROMPT", "The prompt is empty.")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise JobError("BAD_PROMPT", f"The prompt has {len(prompt)} characters; keep it under "
+                       f"{MAX_PROMPT_CHARS} (one sentence describing the interaction).")
+    if req.preset not in PRESET_NAMES:
+        raise JobError("BAD_REQUEST", f"Unknown preset {req.preset!r}; choose one of "
+                       f"{', '.join(PRESET_NAMES)}.")
+    if req.device not in ("auto", "cuda", "cpu"):
+        raise JobError("BAD_REQUEST", f"Unknown device {req.device!r}; use auto, cuda or cpu.")
+    if req.frames is not None and not 2 <= req.frames <= MAX_FRAMES:
+        raise JobError("BAD_REQUEST", f"frames must be between 2 and {MAX_FRAMES}, got "
+                       f"{req.frames}.")
+    if req.fps is not None and not (math.isfinite(req.fps) and 1 <= req.fps <= 240):
+        raise JobError("BAD_REQUEST", f"fps must be between 1 and 240, got {req.fps}.")
+    unknown = sorted(set(req.models) - set(MODEL_ROLES))
+    if unknown:
+        raise JobError("BAD_REQUEST", f"Unknown model role(s) {unknown}; use "
+                       f"{', '.join(MODEL_ROLES)}.")
+    bad = [k for k, v in req.models.items() if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise JobError("BAD_REQUEST", f"Model id for {bad[0]!r} must be a non-empty string.")
+    if req.object is not None and not Path(req.object).is_file():
+        raise JobError("BAD_MESH", f"Object mesh not found: {req.object}.",
+                       "Pick the object again (the add-on re-exports it) or give an existing "
+                       "OBJ/PLY/GLB/STL file.")
+    if req.smplx_dir is not None and not Path(req.smplx_dir).is_dir():
+        raise JobError("BAD_REQUEST", f"SMPL-X folder not found: {req.smplx_dir}.",
+                       "Point it at the folder holding SMPLX_NEUTRAL.npz, or leave it empty "
+                       "for the procedural body.")
+    return dataclasses.replace(req, prompt=prompt, job_dir=Path(req.job_dir))

@@ -1,0 +1,93 @@
+"""Per-stage wall time and peak memory: RAM (peak resident set) and, on CUDA, VRAM.
+
+Linux keeps the process's peak RSS in ``/proc/self/status`` (``VmHWM``); writing ``5`` to
+``/proc/self/clear_refs`` resets it, so each stage gets its own peak. Where that is not possible
+(other systems, a locked-down /proc) a sampling thread reads the current RSS every 20 ms.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import threading
+import time
+from pathlib import Path
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def _status_kb(key: str) -> int | None:
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _reset_hwm() -> bool:
+    try:
+        _CLEAR_REFS.write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def current_rss_mb() -> float:
+    kb = _status_kb("VmRSS")
+    if kb is None:  # not Linux: the lifetime peak is the best there is
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+    return kb / 1024
+
+
+class StageMeter:
+    """``with StageMeter(device) as m: ...`` then ``m.record()`` →
+    ``{"seconds", "peak_rss_mb", "peak_vram_mb"?}``."""
+
+    def __init__(self, device: str = "cpu"):
+        self.device = device
+        self._samples = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.seconds = 0.0
+        self.peak_rss_mb = 0.0
+        self.peak_vram_mb: float | None = None
+
+    def __enter__(self) -> "StageMeter":
+        self._hwm = _reset_hwm() and _status_kb("VmHWM") is not None
+        if not self._hwm:
+            self._samples = current_rss_mb()
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
+        self._t0 = time.perf_counter()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self._samples = max(self._samples, current_rss_mb())
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self._t0
+        if self._hwm:
+            self.peak_rss_mb = (_status_kb("VmHWM") or 0) / 1024
+        else:
+            self._stop.set()
+            self._thread.join()
+            self.peak_rss_mb = max(self._samples, current_rss_mb())
+        if self.device == "cuda":
+            import torch
+
+            self.peak_vram_mb = torch.cuda.max_memory_allocated() / 2 ** 20
+
+    def record(self) -> dict[str, float]:
+        out = {"seconds": round(self.seconds, 3), "peak_rss_mb": round(self.peak_rss_mb, 1)}
+        if self.peak_vram_mb is not None:
+            out["peak_vram_mb"] = round(self.peak_vram_mb, 1)
+        return out

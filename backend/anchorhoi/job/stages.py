@@ -1,0 +1,165 @@
+"""The job's four stages over the stage runners, and what each hands on to the next.
+
+| stage | runs | folder holds |
+|---|---|---|
+| ``anchor`` | A (anchor NeRF) and B (body + object fit), alternated | ``anchor_nerf.safetensors``, ``key_pose.npz``, ``anchor_turntable.png``, ``fit_preview.png`` |
+| ``video`` | C, the video prior conditioned on a render of the anchored composition | frames, conditioning render, ``camera.json``, preview |
+| ``keypoints`` | D, anchor keypoints | ``keypoints.npz``, overlay preview |
+| ``motion`` | E, the 4D motion | the result v1 (copied to the job root) |
+
+Each stage has ``run(ctx, out_dir)`` (compute and write) and ``load(ctx)`` (read what a
+previous run wrote, for a resumed job); both return the same kind of object.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..portable.arrays import load_npz
+from .folder import JobFolder
+from .models import ModelChoice, hf_cache_dir
+from .presets import JobPreset
+from .reporting import Progress
+from .request import GenerateRequest
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BOX = (0.5, 0.45, 0.45)
+"""Width, height, depth (m) of the box used when the request names no object."""
+
+
+@dataclass
+class StageContext:
+    request: GenerateRequest
+    preset: JobPreset
+    models: ModelChoice
+    folder: JobFolder
+    device: str
+    progress: Progress
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def frames(self) -> int:
+        return self.request.frames or self.preset.frames
+
+    @property
+    def fps(self) -> float:
+        return float(self.request.fps or self.preset.fps)
+
+    def generator(self, stage: str):
+        """A generator seeded by (request seed, stage name), on the job's device."""
+        import torch
+
+        seed = (self.request.seed * 1_000_003 + zlib.crc32(stage.encode())) % 2 ** 63
+        return torch.Generator(device=self.device).manual_seed(seed)
+
+    @cached_property
+    def body(self):
+        from ..body import BodyModel, BodyModelConfig
+
+        return BodyModel(BodyModelConfig(smplx_dir=self.request.smplx_dir), device=self.device)
+
+    @cached_property
+    def object_mesh(self):
+        from ..objects.mesh_io import load_object_mesh
+
+        if self.request.object is None:
+            return default_box()
+        return load_object_mesh(self.request.object)
+
+    def object_info(self) -> dict[str, Any]:
+        """How the result's object frame maps back to the user's object (result.json)."""
+        mesh = self.object_mesh
+        return {"to_user": mesh.to_user.as_matrix().tolist(), "reference_frame": 0,
+                "source": None if self.request.object is None else str(self.request.object),
+                "corrections": list(mesh.corrections)}
+
+    def resolved_config(self) -> dict[str, Any]:
+        import dataclasses
+
+        def plain(x):
+            if dataclasses.is_dataclass(x):
+                return {f.name: plain(getattr(x, f.name)) for f in dataclasses.fields(x)}
+            if isinstance(x, (list, tuple)):
+                return [plain(v) for v in x]
+            if isinstance(x, dict):
+                return {str(k): plain(v) for k, v in x.items()}
+            return x if isinstance(x, (int, float, str, bool, type(None))) else str(x)
+
+        return {"request": self.request.to_json(), "device": self.device,
+                "models": self.models.to_json(), "frames": self.frames, "fps": self.fps,
+                "preset": plain(self.preset)}
+
+
+def default_box():
+    from ..objects.mesh_io import ObjectMesh
+
+    w, h, d = DEFAULT_BOX
+    corners = np.array([[x, y, z] for x in (-w / 2, w / 2) for y in (0.0, h)
+                        for z in (-d / 2, d / 2)])
+    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    faces = [(a, b, c) for a, b, c, _ in quads] + [(a, c, d) for a, _, c, d in quads]
+    return ObjectMesh(vertices=corners, faces=np.array(faces, dtype=np.int64),
+                      corrections=["no object given: a 0.5 × 0.45 × 0.45 m box"])
+
+
+# -- the stages ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AnchorResult:
+    key_pose: Any  # anchor.key_pose.KeyPose
+    object_placement: np.ndarray  # (4, 4) object frame → world at the key pose
+    contact_vertices: np.ndarray  # (C,) int
+    folder: Path
+
+
+def run_anchor(ctx: StageContext, out_dir: Path) -> AnchorResult:
+    from ..anchor.stage import run_anchor_stages
+    from ..priors.stable_diffusion import StableDiffusionPrior, StableDiffusionPriorConfig
+
+    prior = StableDiffusionPrior(StableDiffusionPriorConfig(
+        model_id=ctx.models.image, cache_dir=hf_cache_dir(ctx.request)), device=ctx.device)
+    out = run_anchor_stages(prompt=ctx.request.prompt, obj_mesh=ctx.object_mesh, body=ctx.body,
+                            preset=ctx.preset.anchor, fit_config=ctx.preset.fit, prior=prior,
+                            out_dir=out_dir, generator=ctx.generator("anchor"),
+                            on_step=ctx.progress, device=ctx.device)
+    return AnchorResult(key_pose=out.key_pose, object_placement=out.object_placement,
+                        contact_vertices=out.contact_vertices, folder=out_dir)
+
+
+def load_anchor(ctx: StageContext) -> AnchorResult:
+    from ..anchor.key_pose import KeyPose
+
+    folder = ctx.folder.stage_dir("anchor")
+    a = load_npz(folder / "key_pose.npz")
+    pose = KeyPose(root_orient=a["root_orient"], pose_body=a["pose_body"],
+                   pose_hand=a["pose_hand"], trans=a["trans"], betas=a["betas"])
+    return AnchorResult(key_pose=pose, object_placement=a["object_placement"],
+                        contact_vertices=a["contact_vertices"], folder=folder)
+
+
+def anchor_previews(out: AnchorResult) -> list[Path]:
+    return [p for p in (out.folder / "anchor_turntable.png", out.folder / "fit_preview.png")
+            if p.is_file()]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    label: str
+    run: Callable[[StageContext, Path], Any]
+    load: Callable[[StageContext], Any]
+    previews: Callable[[Any], list[Path]]
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("anchor", "Anchor NeRF and body fit", run_anchor, load_anchor, anchor_previews),
+)

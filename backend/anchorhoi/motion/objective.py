@@ -1,0 +1,292 @@
+"""What stage E minimises: the fixed inputs (``Problem``), the moving parameters (``State``)
+and the weighted loss terms of each phase (``loss_terms``).
+
+``build_problem`` checks the inputs and precomputes everything the iterations share: the posed
+subset of the body (joints + a few hundred vertices), the key pose's joints and 6D rotations,
+the ground height, the object's SDF grid and sample points, which hands touch the object at the
+anchor frame (and their hand → object offsets), the keypoints' own speeds (contact
+detection) and the per-joint weight of the pull towards the key pose.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..anchor.key_pose import KeyPose
+from ..body import BodyModel, rot6d_to_matrix
+from ..nerf.cameras import Cameras
+from ..objects.inside import SdfGrid, build_sdf_grid
+from ..objects.mesh_io import ObjectMesh
+from ..portable.skeleton import PARENTS
+from . import losses as L
+from .config import MotionConfig
+from .contact import FOOT_JOINTS, WRIST_JOINTS, hands_touching, image_speed, rigid
+from .initialize import BODY_JOINTS
+from .posing import PosedFrames, PosedSubset, farthest_point_ids
+
+log = logging.getLogger(__name__)
+
+LEFT_HAND = (20, *range(25, 40))
+"""left_wrist and the left hand's 15 finger joints."""
+RIGHT_HAND = (21, *range(40, 55))
+
+
+@dataclass(eq=False)
+class Problem:
+    """The fixed inputs of the optimisation (tensors on the body's device and dtype)."""
+
+    kin: PosedSubset
+    keypoints: torch.Tensor  # (T, 55, 3) u, v, confidence (0 where unusable)
+    camera: Cameras
+    fps: float
+    anchor: int
+    ground_y: float
+    key_joints: torch.Tensor  # (55, 3) the key pose's joints
+    key_rot6d: torch.Tensor  # (22, 6) its root + body rotations
+    key_body6d: torch.Tensor  # (21, 6)
+    key_hand6d: torch.Tensor  # (30, 6)
+    prior_weights: torch.Tensor  # (T, 21) pull of each body joint towards the key pose
+    hand_side: torch.Tensor  # (Vs,) 0 / 1 for subset vertices on the left / right hand, else -1
+    hands_free: bool  # hand rotations are optimised (phase 3)
+    foot_rest_height: torch.Tensor  # (4,) foot joints' height above the sole at rest
+    foot_image_speed_px: torch.Tensor  # (T, 4) foot keypoints' speed, px per frame
+    foot_image_mass: torch.Tensor  # (T, 4) the confidence each speed rests on
+    body_image_speed_px: torch.Tensor  # (T, 22) the same for the body keypoints
+    body_image_mass: torch.Tensor  # (T, 22)
+    sdf: SdfGrid  # the object's signed distance, object frame
+    obj_points: torch.Tensor  # (P, 3) object frame: vertices + surface samples
+    obj_corners: torch.Tensor  # (C, 3) object frame: all vertices (its lowest point)
+    obj_anchor: torch.Tensor  # (4, 4) object → world at the anchor frame
+    at_anchor: torch.Tensor  # (2,) bool: left / right hand touches the object there
+    offsets: torch.Tensor  # (2, 4, 4) object pose in each wrist's frame at the anchor
+
+
+@dataclass(eq=False)
+class State:
+    """The parameters (6D rotations, translations) and the current contact decisions."""
+
+    root6d: torch.Tensor  # (T, 6)
+    body6d: torch.Tensor  # (T, 21, 6)
+    hand6d: torch.Tensor  # (T, 30, 6)
+    trans: torch.Tensor  # (T, 3)
+    obj6d: torch.Tensor  # (T, 6)
+    obj_trans: torch.Tensor  # (T, 3)
+    held: torch.Tensor | None = None  # (T, 2) bool: left / right hand holds the object
+    mode: str = "none"  # "none", "held" or "sliding" (contact.py)
+    foot_weights: torch.Tensor | None = None  # (T, 4) soft contact of the foot joints
+    footprints: torch.Tensor | None = None  # (4, T, T) their runs (contact.footprint_matrix)
+    still_weights: torch.Tensor | None = None  # (T,) the whole body keeps still
+    still_runs: torch.Tensor | None = None  # (T, T) the still runs
+    optimizer: torch.optim.Optimizer | None = None
+
+    def rotations(self) -> torch.Tensor:
+        """(T, 55, 3, 3) local joint rotations (jaw and eyes identity)."""
+        t = self.root6d.shape[0]
+        eye = torch.eye(3, dtype=self.root6d.dtype, device=self.root6d.device)
+        return torch.cat([rot6d_to_matrix(self.root6d)[:, None], rot6d_to_matrix(self.body6d),
+                          eye.expand(t, 3, 3, 3), rot6d_to_matrix(self.hand6d)], 1)
+
+    def pose(self, problem: Problem) -> PosedFrames:
+        return problem.kin(self.rotations(), self.trans)
+
+
+def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyPose,
+                  anchor: int, mesh: ObjectMesh, obj_rotation, obj_translation, fps: float,
+                  config: MotionConfig, generator: torch.Generator | None) -> Problem:
+    """Check the inputs (``ValueError`` saying what is wrong) and precompute the problem."""
+    like = dict(device=body.layer.v_template.device, dtype=body.layer.v_template.dtype)
+    kp = (keypoints if torch.is_tensor(keypoints) else torch.as_tensor(np.asarray(keypoints)))
+    kp = kp.to(**like)
+    if kp.ndim != 3 or kp.shape[1:] != (55, 3) or kp.shape[0] < 1:
+        raise ValueError(f"keypoints must be (T, 55, 3) = (u, v, confidence) per SMPL-X joint, "
+                         f"got {tuple(kp.shape)}")
+    t_count = kp.shape[0]
+    if not 0 <= int(anchor) < t_count:
+        raise ValueError(f"anchor_frame {anchor} is outside the clip's {t_count} frames")
+    if len(camera) != 1:
+        raise ValueError(f"stage E takes the video's one camera, got {len(camera)}")
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    r_a = torch.as_tensor(np.asarray(obj_rotation, dtype=np.float64)).to(**like)
+    t_a = torch.as_tensor(np.asarray(obj_translation, dtype=np.float64)).to(**like)
+    if r_a.shape != (3, 3) or t_a.shape != (3,):
+        raise ValueError(f"the object placement wants R (3, 3) and t (3,), got "
+                         f"{tuple(r_a.shape)}, {tuple(t_a.shape)}")
+    conf = torch.where(torch.isfinite(kp).all(-1), kp[..., 2], torch.zeros_like(kp[..., 2]))
+    conf = torch.where(conf >= config.min_confidence, conf.clamp(max=1.0), torch.zeros_like(conf))
+    kp = torch.cat([torch.nan_to_num(kp[..., :2]), conf[..., None]], -1)
+
+    # the body: a vertex subset posed at the key pose's shape
+    key = key_pose.to_params(**like)
+    num_betas = body.config.num_betas
+    rest = body.layer.v_template.detach().cpu().numpy()
+    dominant = body.layer.lbs_weights.detach().cpu().numpy().argmax(1)
+    ids, groups = _vertex_subset(rest, dominant, config)
+    kin = PosedSubset(body, key.betas[0, :num_betas], ids)
+    with torch.no_grad():
+        key_frames = kin(key.rotations(), key.trans)
+        full = body(**key.body_inputs(num_betas))
+    ground_y = float(full.vertices[0, :, 1].min()) if config.ground_y is None \
+        else float(config.ground_y)
+    sole = float(kin.all_rest_vertices[:, 1].min())
+
+    # the object and the hands touching it at the anchor frame
+    sdf = build_sdf_grid(mesh.vertices, mesh.faces, resolution=config.sdf_resolution, **like)
+    obj_anchor = rigid(r_a, t_a)
+    hand_sdf = torch.stack([sdf.sample_sdf((key_frames.vertices[0, groups[name]] - t_a) @ r_a)
+                            for name in ("left_hand", "right_hand")])
+    at_anchor = hands_touching(hand_sdf, config)
+    wrists = rigid(key_frames.rotations[0, list(WRIST_JOINTS)],
+                   key_frames.joints[0, list(WRIST_JOINTS)])
+    log.info("stage E: %d frames, anchor %d, ground y = %.3f m, hands touching the object at "
+             "the anchor: left %s, right %s", t_count, anchor, ground_y, bool(at_anchor[0]),
+             bool(at_anchor[1]))
+
+    seen = _child_visibility(conf)
+    foot_speed, foot_mass = image_speed(kp[:, list(FOOT_JOINTS)], config.foot_image_window)
+    body_speed, body_mass = image_speed(kp[:, :BODY_JOINTS], config.foot_image_window)
+    side = np.where(np.isin(dominant[ids], LEFT_HAND), 0,
+                    np.where(np.isin(dominant[ids], RIGHT_HAND), 1, -1))
+    return Problem(
+        kin=kin, keypoints=kp, camera=camera.to(**like), fps=float(fps), anchor=int(anchor),
+        ground_y=ground_y, key_joints=key_frames.joints[0],
+        key_rot6d=torch.cat([key.root, key.body[0]], 0), key_body6d=key.body[0],
+        key_hand6d=key.hand[0],
+        prior_weights=config.lambda_pose_prior * seen
+        + config.lambda_pose_prior_hidden * (1 - seen),
+        hand_side=torch.as_tensor(side, device=like["device"]),
+        hands_free=config.hands == "observed" and bool((conf[:, 25:] > 0).any()),
+        foot_rest_height=kin.rest_joints[list(FOOT_JOINTS), 1] - sole,
+        foot_image_speed_px=foot_speed, foot_image_mass=foot_mass,
+        body_image_speed_px=body_speed, body_image_mass=body_mass, sdf=sdf,
+        obj_points=_object_points(mesh, config.num_object_points, generator, like),
+        obj_corners=torch.as_tensor(mesh.vertices, **like), obj_anchor=obj_anchor,
+        at_anchor=at_anchor, offsets=torch.linalg.inv(wrists) @ obj_anchor)
+
+
+def _vertex_subset(rest: np.ndarray, dominant: np.ndarray, config: MotionConfig):
+    """Vertex ids ``(Vs,)`` and their groups: a farthest-point spread over the body, then the
+    soles and each hand (farthest-point within the part too)."""
+    parts = {"body": farthest_point_ids(rest, config.num_body_vertices)}
+    soles = np.flatnonzero(rest[:, 1] < rest[:, 1].min() + 0.015)
+    parts["soles"] = soles[farthest_point_ids(rest[soles], config.num_sole_vertices)]
+    for name, joints in (("left_hand", LEFT_HAND), ("right_hand", RIGHT_HAND)):
+        hand = np.flatnonzero(np.isin(dominant, joints))
+        parts[name] = hand[farthest_point_ids(rest[hand], config.num_hand_vertices)]
+    groups, start = {}, 0
+    for name, ids in parts.items():
+        groups[name] = slice(start, start + len(ids))
+        start += len(ids)
+    return np.concatenate(list(parts.values())), groups
+
+
+def _object_points(mesh: ObjectMesh, n: int, generator, like) -> torch.Tensor:
+    """(P, 3): up to ``n`` of the mesh's vertices (spread) and ``n`` area-weighted surface
+    samples, object frame."""
+    v = torch.as_tensor(mesh.vertices, **like)
+    tri = v[torch.as_tensor(mesh.faces, dtype=torch.long, device=like["device"])]  # (F, 3, 3)
+    area = torch.linalg.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1).norm(dim=-1)
+    idx = torch.multinomial(area.cpu().double(), n, replacement=True, generator=generator)
+    u = torch.rand(n, 2, generator=generator, dtype=torch.float64).to(**like)
+    r = u[:, :1].sqrt()
+    t = tri[idx.to(like["device"])]
+    samples = (1 - r) * t[:, 0] + r * (1 - u[:, 1:]) * t[:, 1] + r * u[:, 1:] * t[:, 2]
+    corners = v[torch.as_tensor(farthest_point_ids(mesh.vertices, n), device=like["device"])]
+    return torch.cat([corners, samples])
+
+
+def _child_visibility(conf: torch.Tensor) -> torch.Tensor:
+    """(T, 55) keypoint confidence → (T, 21): for each body joint, the mean confidence of the
+    joints its rotation moves directly (its children), i.e. how well that rotation is seen
+    (0 for the feet's end joints, which move nothing)."""
+    out = []
+    for j in range(1, 22):
+        children = [c for c, p in enumerate(PARENTS) if p == j]
+        out.append(conf[:, children].mean(1) if children else torch.zeros_like(conf[:, 0]))
+    return torch.stack(out, 1).clamp(0, 1)
+
+
+def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
+               scale_px: float | None = None, ramp: float = 1.0) -> dict[str, torch.Tensor]:
+    """The weighted loss terms of phase 2 or 3. ``scale_px``: the current robust scale
+    (default: the final one); ``ramp`` in [0, 1] fades the ground terms in during phase 2."""
+    c, fps, a = config, problem.fps, problem.anchor
+    rotations = state.rotations()
+    frames = problem.kin(rotations, state.trans)
+    joints = frames.joints
+    body_joints = joints[:, :BODY_JOINTS]
+    feet = joints[:, list(FOOT_JOINTS)]
+    fade = ramp if phase == 2 else 1.0
+    terms = {
+        "reproj": c.lambda_reproj * L.reprojection_loss(
+            joints, problem.keypoints, problem.camera, kind=c.robust_loss,
+            scale=c.robust_scale_px if scale_px is None else scale_px,
+            unit_px=c.robust_scale_px),
+        "key_pose": c.lambda_key_pose * L.key_pose_loss(
+            joints[a], torch.cat([state.root6d[a:a + 1], state.body6d[a]], 0),
+            problem.key_joints, problem.key_rot6d),
+        "velocity": c.lambda_velocity * L.velocity_loss(body_joints, fps),
+        "accel": c.lambda_accel * L.acceleration_loss(body_joints, fps),
+        "rot_smooth": c.lambda_rot_smooth * L.second_difference_loss(
+            torch.cat([state.root6d[:, None], state.body6d], 1)),
+        "pose_prior": (problem.prior_weights
+                       * ((state.body6d - problem.key_body6d) ** 2).sum(-1)).sum(-1).mean(),
+        "hinge": c.lambda_hinge * L.hinge_loss(rotations),
+        "support": c.lambda_support * fade * L.support_loss(frames.vertices, problem.ground_y),
+        "foot_skate": c.lambda_foot_skate * L.run_loss(feet, state.foot_weights,
+                                                       state.footprints),
+        "foot_height": c.lambda_foot_height * fade * L.foot_height_loss(
+            feet, state.foot_weights, problem.foot_rest_height, problem.ground_y),
+        "still": c.lambda_still * L.run_loss(
+            body_joints, state.still_weights[:, None].expand(-1, BODY_JOINTS),
+            state.still_runs[None].expand(BODY_JOINTS, -1, -1)),
+    }
+    if phase < 3:
+        return terms
+    verts = frames.vertices
+    obj_rot = rot6d_to_matrix(state.obj6d)
+    obj_pts = L.transform_points(problem.obj_points, obj_rot, state.obj_trans)
+    anchor_pts = L.transform_points(problem.obj_points, problem.obj_anchor[None, :3, :3],
+                                    problem.obj_anchor[None, :3, 3])[0]
+    moving = state.held.any(1)
+    terms.update(
+        ground=c.lambda_ground * L.ground_loss(verts, problem.ground_y),
+        penetration=c.lambda_penetration * L.penetration_loss(
+            verts, obj_rot, state.obj_trans, problem.sdf, margin=c.penetration_margin_m,
+            weights=penetration_weights(problem, state, c)),
+        object_anchor=c.lambda_object_anchor * ((obj_pts[a] - anchor_pts) ** 2).sum(-1).mean(),
+        object_accel=c.lambda_object_accel / obj_pts.shape[1] * L.acceleration_loss(
+            obj_pts, fps, moving[2:] & moving[1:-1] & moving[:-2]),  # carried stretches only
+        object_ground=c.lambda_object_ground * L.ground_loss(
+            L.transform_points(problem.obj_corners, obj_rot, state.obj_trans), problem.ground_y),
+        object_static=c.lambda_object_static * L.object_static_loss(
+            obj_pts, ~(moving[1:] & moving[:-1])),
+    )
+    if state.mode == "sliding":
+        terms["object_upright"] = c.lambda_object_upright * L.upright_loss(
+            obj_rot, state.obj_trans, problem.obj_anchor[:3, :3], problem.obj_anchor[:3, 3])
+    if bool(state.held.any()):
+        wrists = rigid(frames.rotations[:, list(WRIST_JOINTS)], joints[:, list(WRIST_JOINTS)])
+        carried = wrists.transpose(0, 1) @ problem.offsets[:, None]  # (2, T, 4, 4)
+        held_pts = problem.obj_points @ carried[..., :3, :3].transpose(-1, -2) \
+            + carried[..., None, :3, 3]
+        terms["attach"] = c.lambda_attach * L.attachment_loss(obj_pts, held_pts, state.held)
+    if problem.hands_free:
+        terms["hand_prior"] = c.lambda_hand_prior * (
+            (state.hand6d - problem.key_hand6d) ** 2).sum((-1, -2)).mean()
+    return terms
+
+
+def penetration_weights(problem: Problem, state: State, config: MotionConfig) -> torch.Tensor:
+    """(T, Vs) weight of each subset vertex in the penetration term: a hand holding the object
+    touches it, so its vertices count only ``hand_penetration_weight`` there."""
+    w = torch.ones(state.trans.shape[0], len(problem.hand_side), dtype=state.trans.dtype,
+                   device=state.trans.device)
+    for side in (0, 1):
+        held = state.held[:, side:side + 1] & (problem.hand_side == side)[None]
+        w = torch.where(held, torch.full_like(w, config.hand_penetration_weight), w)
+    return w

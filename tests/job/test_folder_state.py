@@ -1,0 +1,83 @@
+"""The job folder's state: stages complete by fingerprint, cleared when their inputs change."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from anchorhoi.job.errors import Cancelled
+from anchorhoi.job.folder import JobFolder, fingerprint
+from anchorhoi.job.reporting import Progress, TerminalReporter
+
+
+def test_fingerprints_are_stable_and_order_free():
+    assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
+    assert fingerprint({"a": 1}) != fingerprint({"a": 2})
+    assert len(fingerprint("x")) == 20
+
+
+def test_stage_completion_and_forgetting(tmp_path):
+    job = JobFolder(tmp_path / "job").create()
+    assert job.read_state() == {} and not job.is_complete("anchor", "f1")
+    job.stage_dir("anchor").mkdir()
+    job.mark_complete("anchor", "f1", {"seconds": 2.5})
+    job.stage_dir("video").mkdir()
+    (job.stage_dir("video") / "frame.png").write_bytes(b"x")
+    job.mark_complete("video", "f2", {"seconds": 1.0})
+    assert job.is_complete("anchor", "f1") and not job.is_complete("anchor", "other")
+    job.forget_from(["video"])
+    assert not job.stage_dir("video").exists() and job.is_complete("anchor", "f1")
+    assert json.loads(job.state_path.read_text()) == {
+        "version": 1, "stages": {"anchor": {"fingerprint": "f1", "seconds": 2.5}}}
+    # a stage folder that is gone is not complete, whatever the state says
+    job.stage_dir("anchor").rmdir()
+    assert not job.is_complete("anchor", "f1")
+
+
+def test_a_corrupt_state_file_counts_as_nothing_done(tmp_path):
+    job = JobFolder(tmp_path).create()
+    job.state_path.write_text("{ half a file")
+    assert job.read_state() == {}
+    job.state_path.write_text(json.dumps({"version": 99, "stages": {"anchor": {}}}))
+    assert job.read_state() == {}
+
+
+class _Collect:
+    def __init__(self):
+        self.events = []
+
+    def emit(self, type_, **data):
+        self.events.append((type_, data))
+
+
+def test_progress_reports_eta_and_raises_on_cancel(monkeypatch):
+    clock = iter([0.0, 1.0, 2.0, 2.1, 5.0])
+    monkeypatch.setattr("anchorhoi.job.reporting.time.monotonic", lambda: next(clock))
+    events, cancel = _Collect(), threading.Event()
+    progress = Progress(events, cancel, min_interval_s=0.5)
+    progress.begin("anchor")
+    for step in (1, 2, 3, 4):
+        progress("anchor_nerf[0]", step, 10, {"sds": 0.5, "note": "x"})
+    # step 4 came 0.1 s after step 3: not emitted; steps 1-3 were, ETA = 1 s/step × steps left
+    assert [(d["step"], d["eta_s"]) for _, d in events.events] == [(1, None), (2, 8.0),
+                                                                    (3, 7.0)]
+    assert events.events[0][1]["losses"] == {"sds": 0.5}
+    cancel.set()
+    with pytest.raises(Cancelled):
+        progress("anchor_nerf[0]", 5, 10)
+
+
+def test_terminal_reporter_without_a_tty_prints_plain_lines(tmp_path):
+    import io
+
+    out = io.StringIO()
+    r = TerminalReporter(out)
+    r.emit("stage", stage="anchor", index=0, count=4, label="Anchor NeRF and body fit")
+    r.emit("progress", stage="anchor", substage="fit", step=1, total=1, eta_s=None)
+    r.emit("error", code="NO_PERSON", message="nobody", hint="try another seed", log=None)
+    assert out.getvalue().splitlines() == [
+        "[1/4] Anchor NeRF and body fit",
+        "    fit              [############################] 1/1",
+        "error NO_PERSON: nobody", "  hint: try another seed"]

@@ -1,0 +1,220 @@
+"""Stage E: the posed vertex subset, the contact decisions, and a short oracle — a known
+motion recovered from its own noisy, partly hidden keypoints — written as a result v1."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from anchorhoi.anchor.key_pose import KeyPose
+from anchorhoi.body import BodyModel, axis_angle_to_matrix
+from anchorhoi.motion import MotionConfig, optimize_motion
+from anchorhoi.motion import metrics as M
+from anchorhoi.motion.contact import (fill_gaps, footprint_matrix, grow_contact, image_speed,
+                                      object_path, rigid)
+from anchorhoi.motion.losses import hinge_loss, robust
+from anchorhoi.motion.posing import PosedSubset, farthest_point_ids
+from anchorhoi.portable.result_v1 import ResultInfo, read_result, write_result
+
+ROOT = Path(__file__).resolve().parents[2]
+CASE = ROOT / "bench" / "cases" / "motion" / "pick_up_and_carry"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("oracle_motion", ROOT / "bench" /
+                                                  "oracle_motion.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("oracle_motion", module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Small tensors: intra-op threads cost more than they gain on a shared CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def body():
+    return BodyModel()
+
+
+def test_posed_subset_matches_the_body_model(body):
+    g = torch.Generator().manual_seed(0)
+    rot = axis_angle_to_matrix(0.4 * torch.randn(5, 55, 3, generator=g))
+    trans = torch.randn(5, 3, generator=g)
+    betas = 0.5 * torch.randn(10, generator=g)
+    ids = farthest_point_ids(body.layer.v_template.numpy(), 200)
+    posed = PosedSubset(body, betas, ids)(rot, trans)
+    full = body(global_orient=rot[:, 0], body_pose=rot[:, 1:22], jaw_pose=rot[:, 22],
+                leye_pose=rot[:, 23], reye_pose=rot[:, 24], left_hand_pose=rot[:, 25:40],
+                right_hand_pose=rot[:, 40:55], transl=trans, betas=betas.expand(5, 10))
+    assert torch.allclose(posed.joints, full.joints, atol=1e-5)
+    assert torch.allclose(posed.vertices, full.vertices[:, ids], atol=1e-5)
+    # global rotations: each child's offset is its parent's rotation × the rest offset
+    rest = PosedSubset(body, betas, ids).rest_joints
+    offset = posed.joints[:, 18] - posed.joints[:, 16]  # left elbow − left shoulder
+    assert torch.allclose(offset, posed.rotations[:, 16] @ (rest[18] - rest[16]), atol=1e-5)
+
+
+def test_robust_penalties_are_quadratic_near_zero_and_bounded_or_linear_far():
+    sq = torch.tensor([1e-4, 400.0, 1e6])
+    gm = robust(sq, 20.0, "geman_mcclure")
+    hb = robust(sq, 20.0, "huber")
+    assert gm[0] == pytest.approx(1e-4, rel=1e-3) and hb[0] == pytest.approx(1e-4)
+    assert gm[1] == pytest.approx(200.0) and hb[1] == pytest.approx(400.0)
+    assert gm[2] < 400.0 and hb[2] == pytest.approx(20.0 * (2 * 1000.0 - 20.0))
+
+
+def test_hinge_loss_is_zero_for_natural_bends_only():
+    rot = torch.eye(3).repeat(2, 55, 1, 1)
+    rot[:, 4] = axis_angle_to_matrix(torch.tensor([1.2, 0.0, 0.0]))  # left knee bends
+    rot[:, 18] = axis_angle_to_matrix(torch.tensor([0.0, -1.0, 0.0]))  # left elbow bends
+    assert float(hinge_loss(rot)) == pytest.approx(0.0, abs=1e-10)
+    rot[1, 5] = axis_angle_to_matrix(torch.tensor([-0.5, 0.0, 0.0]))  # right knee backwards
+    rot[1, 19] = axis_angle_to_matrix(torch.tensor([0.0, 0.0, 0.8]))  # right elbow off-axis
+    assert float(hinge_loss(rot)) > 0.3
+
+
+def test_contact_runs_and_keypoint_speeds():
+    weights = torch.tensor([[0.9], [0.8], [0.1], [0.9], [0.9], [0.9]])
+    runs = footprint_matrix(weights, anchor=4)[0]
+    assert torch.allclose(runs[0, :2], torch.tensor([0.9, 0.8]) / 1.7)  # run 0–1: its mean
+    assert runs[2, 2] == 1  # out of contact: itself
+    assert (runs[3:, 4] == 1).all()  # the anchor's run: the anchor frame
+    t = torch.arange(12.0)
+    kp = torch.stack([torch.stack([3 * t, 0 * t, torch.ones(12)], -1)], 1)  # 3 px per frame
+    kp[5:8, 0, 2] = 0  # hidden for three frames
+    speed, mass = image_speed(kp, window=3)
+    assert torch.allclose(speed[mass > 2.5], torch.tensor(3.0), atol=1e-4)
+    gaps = torch.tensor([[1.0], [float("nan")], [float("nan")], [4.0]])
+    assert torch.allclose(fill_gaps(gaps, median=1)[:, 0], torch.tensor([1.0, 2.0, 3.0, 4.0]))
+
+
+def test_contact_grows_from_the_anchor_until_the_object_is_set_down():
+    # held at the anchor (0.5 m up); the hands come down to set it on the ground at frame 2
+    rise = torch.tensor([-0.5, -0.5, -0.47, -0.3, 0.0, 0.0, 0.1, 0.1])
+    contact, mode = grow_contact(0.5, rise, anchor=4, ground_y=0.0, tolerance=0.04,
+                                 patience=1)
+    assert mode == "held"
+    assert contact.tolist() == [False, False, False, True, True, True, True, True]
+    # sliding: the hands keep their height until they lift at frame 6 for good
+    rise = torch.tensor([0.0, 0.01, 0.1, 0.0, 0.0, 0.01, 0.2, 0.3, 0.3])
+    contact, mode = grow_contact(0.0, rise, anchor=4, ground_y=0.0, tolerance=0.04,
+                                 patience=2)
+    assert mode == "sliding"
+    assert contact.tolist() == [True, True, True, True, True, True, False, False, False]
+    # beyond the contact the object rests where it was set down, dropped onto the ground
+    carried = rigid(torch.eye(3).expand(4, 3, 3), torch.tensor(
+        [[0.0, 0.5, 0.0], [0.0, 0.03, 0.1], [0.0, 0.3, 0.2], [0.0, 0.6, 0.3]]))
+    lowest = carried[:, 1, 3].clone()
+    path = object_path(carried, torch.tensor([False, False, True, True]), lowest, 0.0, 0.04)
+    assert torch.allclose(path[0, :3, 3], torch.tensor([0.0, 0.0, 0.1]))
+    assert torch.allclose(path[1, :3, 3], torch.tensor([0.0, 0.0, 0.1]))
+    assert torch.allclose(path[3, :3, 3], torch.tensor([0.0, 0.6, 0.3]))
+
+
+@pytest.fixture(scope="module")
+def oracle(body, one_thread):
+    """30 frames of the pick-up case (frames 35–64: rising with the box, then walking it
+    forward), keypoints with 4 px noise, hidden behind the box or dropped (20 %)."""
+    bench = _bench()
+    case = bench.load_case(CASE).window(35, 30)
+    gt = body.forward_motion(case.motion)
+    gt_joints = gt.joints.double().numpy()
+    kp, seen = bench.make_keypoints(case, gt_joints, np.random.default_rng(0), noise_px=4.0,
+                                    drop=0.2)
+    a, m = case.anchor_frame, case.motion
+    key = KeyPose(root_orient=m.root_orient[a], pose_body=m.pose_body[a],
+                  pose_hand=m.pose_hand[a], trans=m.trans[a], betas=m.betas)
+    config = MotionConfig(iterations_root=40, iterations_pose=80, iterations_contact=80)
+    result = optimize_motion(
+        body, keypoints=torch.as_tensor(kp, dtype=torch.float32),
+        camera=case.camera.to(dtype=torch.float32), key_pose=key, anchor_frame=a,
+        obj_mesh=case.mesh, obj_rotation=case.obj_rot[a], obj_translation=case.obj_trans[a],
+        fps=m.fps, config=config, generator=torch.Generator().manual_seed(0))
+    return case, gt_joints, seen, key, result
+
+
+def test_short_oracle_recovers_the_motion(body, oracle):
+    case, gt_joints, seen, _, result = oracle
+    assert 0.4 < seen["seen_frac"] < 0.6 and seen["occluded_frac"] > 0.25  # the box hides a lot
+    with torch.no_grad():
+        pred = body.forward_motion(result.motion)
+    pj = pred.joints.double().numpy()
+    fps = case.motion.fps
+    # achieved (seed 0, this machine): MPJPE 58 mm, PA 23 mm, skating 1.4 mm, penetration
+    # ≤ 7 mm, object 5.7 cm; the bounds leave room for other CPUs' arithmetic
+    assert M.mpjpe(pj[:, :22], gt_joints[:, :22]) < 0.085
+    assert M.pa_mpjpe(pj[:, :22], gt_joints[:, :22]) < 0.040
+    assert M.foot_skating(pj, gt_joints, case.ground_y, fps) < 0.005
+    inside, below = M.max_penetration(pred.vertices.double().numpy(), case.mesh.vertices,
+                                      case.mesh.faces, result.obj_rotation, result.obj_trans,
+                                      case.ground_y)
+    assert inside < 0.012 and below < 0.006
+    assert M.object_translation_error(result.obj_trans, case.obj_trans) < 0.09
+    assert result.quality["reprojection_px_median"] < 6.0
+    assert result.quality["key_pose_joint_error_mm"] < 10.0
+
+
+def test_the_carried_object_follows_the_hands(body, oracle):
+    case, _, _, key, result = oracle
+    assert result.contact_mode == "held"
+    assert result.hand_contact.all()  # both hands hold the box in all 30 frames
+    travel = np.linalg.norm(result.obj_trans[-1] - result.obj_trans[0])
+    gt_travel = np.linalg.norm(case.obj_trans[-1] - case.obj_trans[0])
+    assert travel > 0.5 and abs(travel - gt_travel) < 0.1
+    # the object's pose is the wrist's transform × the offset captured at the anchor frame
+    kin = PosedSubset(body, torch.as_tensor(result.motion.betas, dtype=torch.float32),
+                      np.array([0]))
+    with torch.no_grad():
+        k = key.to_params()
+        at_key = kin(k.rotations(), k.trans)
+        pose = axis_angle_to_matrix(torch.as_tensor(result.motion.full_pose(),
+                                                    dtype=torch.float32))
+        frames = kin(pose, torch.as_tensor(result.motion.trans, dtype=torch.float32))
+    wrist_key = rigid(at_key.rotations[0, 20], at_key.joints[0, 20]).double().numpy()
+    a = case.anchor_frame
+    obj_a = rigid(torch.as_tensor(case.obj_rot[a]), torch.as_tensor(case.obj_trans[a])).numpy()
+    offset = np.linalg.inv(wrist_key) @ obj_a
+    wrists = rigid(frames.rotations[:, 20], frames.joints[:, 20]).double().numpy()
+    carried = (wrists @ offset)[:, :3, 3]
+    assert np.linalg.norm(carried - result.obj_trans, axis=1).max() < 0.05
+
+
+def test_the_motion_is_written_as_a_result_v1(body, oracle, tmp_path):
+    case, _, _, _, result = oracle
+    write_result(tmp_path, result.clip(body, case.mesh, name="pick up", object_name="Box"),
+                 ResultInfo(prompt="a person picks up a box", seed=0,
+                            quality={k: v for k, v in result.quality.items()
+                                     if isinstance(v, (int, float))}))
+    clip, doc = read_result(tmp_path)
+    assert doc["frame_count"] == 30 and clip.motion.num_frames == 30
+    assert doc["fps"] == pytest.approx(30.0) and clip.motion.fps == pytest.approx(30.0)
+    assert clip.obj is not None and clip.obj.name == "Box" and clip.obj.trans.shape == (30, 3)
+    assert np.allclose(clip.obj.trans, result.obj_trans)
+    assert np.allclose(clip.motion.trans, result.motion.trans, atol=1e-6)
+    assert json.loads((tmp_path / "result.json").read_text())["quality"]["frames"] == 30
+
+
+def test_bad_inputs_say_what_is_wrong(body, oracle):
+    case, _, _, key, _ = oracle
+    common = dict(camera=case.camera.to(dtype=torch.float32), key_pose=key,
+                  obj_mesh=case.mesh, obj_rotation=np.eye(3), obj_translation=np.zeros(3),
+                  fps=30.0)
+    with pytest.raises(ValueError, match=r"keypoints must be \(T, 55, 3\)"):
+        optimize_motion(body, keypoints=np.zeros((10, 17, 3)), anchor_frame=0, **common)
+    with pytest.raises(ValueError, match="anchor_frame 12 is outside the clip's 10 frames"):
+        optimize_motion(body, keypoints=np.zeros((10, 55, 3)), anchor_frame=12, **common)
+    with pytest.raises(ValueError, match="MotionConfig.robust_scale_px must be > 0"):
+        MotionConfig(robust_scale_px=0.0)
