@@ -47,8 +47,9 @@ def check_result(job_dir: Path, *, frames: int, fps: float) -> list[str]:
     check(clip.obj is not None and np.isfinite(clip.obj.trans).all(),
           "the object has a finite trajectory")
     state = json.loads((job_dir / "state.json").read_text())["stages"]
-    check(sorted(doc["timings"]) == sorted(state), "every stage reported its time and peak "
-          f"memory: {', '.join(f'{k} {v['seconds']:.1f} s' for k, v in doc['timings'].items())}")
+    spent = ", ".join(f"{k} {v['seconds']:.1f} s" for k, v in doc["timings"].items())
+    check(sorted(doc["timings"]) == sorted(state),
+          f"every stage reported its time and peak memory: {spent}")
     for name in ("keypoints/keypoints.npz", "anchor/key_pose.npz", "log.txt", "request.json"):
         check((job_dir / name).is_file(), f"{name} written")
     return done

@@ -2,10 +2,10 @@
 
 | preset | device | anchor (A+B) | motion default | meant for |
 |---|---|---|---|---|
-| tiny | CPU | tiny random SD, 40 SDS steps at 32², 1 round, short fit | 16 frames at 8 fps | tests, ``selftest`` |
-| draft | GPU | SD 2.1 base, 1500 × 2 rounds at 64² | 49 frames at 16 fps | a first look in minutes |
-| standard | GPU | 3000 × 2 at 128² | 81 frames at 16 fps | |
-| high | 24 GB GPU | 5000 × 3 at 192² | 121 frames at 24 fps | final quality |
+| tiny | CPU | tiny random SD, 40 SDS steps at 32², 1 round, short fit | 12 frames at 12 fps | tests, ``selftest`` |
+| draft | GPU | SD 2.1 base, 1500 × 2 rounds at 64² | 48 frames at 24 fps | a first look in minutes |
+| standard | GPU | 3000 × 2 at 128² | 72 frames at 24 fps | |
+| high | 24 GB GPU | 5000 × 3 at 192² | 120 frames at 24 fps | final quality |
 
 Stage presets keep their own tables (``anchor/presets.py``, the motion stages' presets); this
 module only picks them by name and adds what the job itself needs.
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from ..anchor.fit import FitConfig
 from ..anchor.presets import AnchorPreset
 from ..anchor.presets import preset as anchor_preset
+from ..motion.presets import MotionPreset
+from ..motion.presets import preset as motion_preset
 
 TINY_FIT = FitConfig(rigid_iterations=10, search_rounds=1, search_iterations=5,
                      pose_iterations=15, detail_iterations=5, yaw_hypotheses_deg=(0.0,),
@@ -34,21 +36,30 @@ class JobPreset:
     """Stages A and B."""
     fit: FitConfig
     """Stage B's fit settings."""
-    frames: int
-    """Default number of motion frames."""
-    fps: float
-    """Default frame rate of the motion."""
+    motion: MotionPreset
+    """Stages C, D and E."""
     gpu: bool
     """Meant for a CUDA GPU (all but tiny)."""
+
+    @property
+    def frames(self) -> int:
+        """Default number of motion frames."""
+        return self.motion.num_frames
+
+    @property
+    def fps(self) -> float:
+        """Default frame rate of the motion."""
+        return self.motion.fps
 
 
 def job_preset(name: str) -> JobPreset:
     table = {
-        "tiny": dict(fit=TINY_FIT, frames=16, fps=8.0, gpu=False),
-        "draft": dict(fit=FitConfig(), frames=49, fps=16.0, gpu=True),
-        "standard": dict(fit=FitConfig(), frames=81, fps=16.0, gpu=True),
-        "high": dict(fit=FitConfig(), frames=121, fps=24.0, gpu=True),
+        "tiny": dict(fit=TINY_FIT, gpu=False),
+        "draft": dict(fit=FitConfig(), gpu=True),
+        "standard": dict(fit=FitConfig(), gpu=True),
+        "high": dict(fit=FitConfig(), gpu=True),
     }
     if name not in table:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(table)}")
-    return JobPreset(name=name, anchor=anchor_preset(name), **table[name])
+    return JobPreset(name=name, anchor=anchor_preset(name), motion=motion_preset(name),
+                     **table[name])

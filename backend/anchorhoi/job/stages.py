@@ -13,6 +13,7 @@ previous run wrote, for a resumed job); both return the same kind of object.
 
 from __future__ import annotations
 
+import json
 import logging
 import zlib
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..portable.arrays import load_npz
+from ..portable.arrays import load_npz, write_text_atomic
 from .folder import JobFolder
 from .models import ModelChoice, hf_cache_dir
 from .presets import JobPreset
@@ -31,6 +32,9 @@ from .reporting import Progress
 from .request import GenerateRequest
 
 log = logging.getLogger(__name__)
+
+STAGE_FILE = "stage.json"
+"""Small facts a stage hands on beyond its files (the video's anchor frame)."""
 
 DEFAULT_BOX = (0.5, 0.45, 0.45)
 """Width, height, depth (m) of the box used when the request names no object."""
@@ -152,6 +156,116 @@ def anchor_previews(out: AnchorResult) -> list[Path]:
 
 
 @dataclass(frozen=True)
+class VideoResult:
+    camera: Any  # nerf.cameras.Cameras, the video's camera
+    anchor_frame: int
+    folder: Path
+
+
+def run_video(ctx: StageContext, out_dir: Path) -> VideoResult:
+    import dataclasses
+
+    from ..video.stage import run_video_stage
+    from ..video.wan import WanVideoPrior
+
+    p = ctx.preset.motion
+    config = dataclasses.replace(p.video_config(ctx.models.video),
+                                 cache_dir=hf_cache_dir(ctx.request))
+    prior = WanVideoPrior(config, device=ctx.device)
+    a: AnchorResult = ctx.outputs["anchor"]
+    out = run_video_stage(prompt=ctx.request.prompt, key_pose=a.key_pose,
+                          obj_mesh=ctx.object_mesh, object_placement=a.object_placement,
+                          body=ctx.body, preset=p, prior=prior, out_dir=out_dir,
+                          generator=ctx.generator("video"), num_frames=ctx.frames, fps=ctx.fps,
+                          on_step=ctx.progress, device=ctx.device)
+    write_text_atomic(out_dir / STAGE_FILE, json.dumps({"anchor_frame": out.anchor_frame}))
+    return VideoResult(camera=out.camera, anchor_frame=out.anchor_frame, folder=out_dir)
+
+
+def load_video_result(ctx: StageContext) -> VideoResult:
+    from ..nerf.cameras import from_json
+
+    folder = ctx.folder.stage_dir("video")
+    camera = from_json(json.loads((folder / "camera.json").read_text(encoding="utf-8")))
+    meta = json.loads((folder / STAGE_FILE).read_text(encoding="utf-8"))
+    return VideoResult(camera=camera, anchor_frame=int(meta["anchor_frame"]), folder=folder)
+
+
+def video_previews(out: VideoResult) -> list[Path]:
+    return [p for p in (out.folder / "conditioning.png", out.folder / "preview.gif")
+            if p.is_file()]
+
+
+def make_detector(name: str, device: str):
+    from ..keypoints import KEYPOINT_DETECTORS
+    from ..keypoints.vitpose import VitPoseDetectorConfig
+
+    if name == "mediapipe":
+        return KEYPOINT_DETECTORS["mediapipe"]()
+    config = VitPoseDetectorConfig() if name == "vitpose" else VitPoseDetectorConfig(
+        model_id=name)
+    return KEYPOINT_DETECTORS["vitpose"](config, device=device)
+
+
+@dataclass(frozen=True)
+class KeypointResult:
+    keypoints: np.ndarray  # (T, 55, 3) camera pixels and confidence
+    folder: Path
+
+
+def run_keypoints(ctx: StageContext, out_dir: Path) -> KeypointResult:
+    from ..keypoints.stage import run_keypoint_stage
+
+    v: VideoResult = ctx.outputs["video"]
+    out = run_keypoint_stage(video_dir=v.folder, camera=v.camera,
+                             key_pose=ctx.outputs["anchor"].key_pose, body=ctx.body,
+                             anchor_frame=v.anchor_frame,
+                             detector=make_detector(ctx.models.detector, ctx.device),
+                             config=ctx.preset.motion.keypoints, out_dir=out_dir,
+                             on_step=ctx.progress)
+    return KeypointResult(keypoints=np.asarray(out.keypoints.keypoints), folder=out_dir)
+
+
+def load_keypoint_result(ctx: StageContext) -> KeypointResult:
+    from ..keypoints.stage import load_keypoints
+
+    folder = ctx.folder.stage_dir("keypoints")
+    return KeypointResult(keypoints=load_keypoints(folder / "keypoints.npz"), folder=folder)
+
+
+def keypoint_previews(out: KeypointResult) -> list[Path]:
+    return sorted(p for p in out.folder.iterdir() if p.suffix in (".png", ".gif"))
+
+
+@dataclass(frozen=True)
+class MotionStageResult:
+    folder: Path
+
+
+def run_motion(ctx: StageContext, out_dir: Path) -> MotionStageResult:
+    from ..motion.stage import run_motion_stage
+    from ..portable.result_v1 import ResultInfo
+
+    a: AnchorResult = ctx.outputs["anchor"]
+    v: VideoResult = ctx.outputs["video"]
+    name = ctx.request.object_name or "Object"
+    run_motion_stage(keypoints=ctx.outputs["keypoints"].keypoints, camera=v.camera,
+                     key_pose=a.key_pose, anchor_frame=v.anchor_frame, obj_mesh=ctx.object_mesh,
+                     object_placement=a.object_placement, body=ctx.body,
+                     config=ctx.preset.motion.motion, fps=ctx.fps, out_dir=out_dir,
+                     generator=ctx.generator("motion"), on_step=ctx.progress,
+                     info=ResultInfo(prompt=ctx.request.prompt, seed=ctx.request.seed,
+                                     object_name=name),
+                     name=_clip_name(ctx.request.prompt), object_name=name)
+    return MotionStageResult(folder=out_dir)
+
+
+def _clip_name(prompt: str) -> str:
+    words = [w.strip(".,;:!?\"'") for w in prompt.split()]
+    return "_".join(w for w in words if w)[:48] or "AnchorHOI"
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str
     label: str
@@ -162,4 +276,9 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage("anchor", "Anchor NeRF and body fit", run_anchor, load_anchor, anchor_previews),
+    Stage("video", "Video prior", run_video, load_video_result, video_previews),
+    Stage("keypoints", "Anchor keypoints", run_keypoints, load_keypoint_result,
+          keypoint_previews),
+    Stage("motion", "4D motion", run_motion, lambda ctx: MotionStageResult(
+        ctx.folder.stage_dir("motion")), lambda out: []),
 )
