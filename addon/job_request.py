@@ -11,7 +11,7 @@ from .portable import protocol
 PRESETS = ("tiny", "draft", "standard", "high")
 DEVICES = ("auto", "cuda", "cpu")
 MODEL_KEYS = ("image", "video", "detector")
-MAX_FRAMES = 3000
+MAX_FRAMES = 1000  # the backend's limit (job/request.py)
 
 
 class RequestError(ValueError):
