@@ -177,9 +177,14 @@ class GenerateJob:
         try:
             protocol.check_hello(msg)
         except protocol.ProtocolError as exc:
-            code = "PROTOCOL_MISMATCH" if msg.type == "hello" else "INTERNAL"
-            text = str(exc).removeprefix("PROTOCOL_MISMATCH: ")
-            self._fail_now(code, text, protocol.ERROR_CODES["PROTOCOL_MISMATCH"])
+            if msg.type != "hello":
+                self._fail_now("INTERNAL", f"The backend did not start with a hello: {exc}",
+                               "Check that 'Backend Python' is the backend's environment")
+            else:
+                self._fail_now("PROTOCOL_MISMATCH",
+                               f"The backend speaks protocol {msg.get('protocol')!r}, the add-on "
+                               f"{protocol.PROTOCOL_VERSION}",
+                               protocol.ERROR_CODES["PROTOCOL_MISMATCH"])
             return
         self.backend_version = str(msg.get("backend", "?"))
         if not self.process.send("generate", protocol=protocol.PROTOCOL_VERSION,

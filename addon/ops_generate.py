@@ -102,6 +102,25 @@ def start_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeo
                        object_name=request["object_name"])
 
 
+USER_ERRORS = (RequestError, ObjectExportError, BackendStartError, OSError)
+
+
+def begin_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeouts()
+              ) -> GenerateRun:
+    """``start_run`` plus the window manager's job status (running, cleared fields)."""
+    status = context.window_manager.anchorhoi_job
+    try:
+        run = start_run(context, resume_dir=resume_dir, timeouts=timeouts)
+    except USER_ERRORS as exc:
+        status.reset()
+        status.message = str(exc)
+        raise
+    status.reset(job_dir=str(run.job_dir))
+    status.running = True
+    status.state = "starting"
+    return run
+
+
 def tick_run(run: GenerateRun, status) -> bool:
     """The per-tick work (never waits): forward a cancel request, advance the job, mirror
     its state into ``status`` (``WindowManager.anchorhoi_job``). True once the job ended."""
@@ -175,18 +194,11 @@ class ANCHORHOI_OT_generate(bpy.types.Operator):
         return True
 
     def _begin(self, context) -> GenerateRun | None:
-        status = context.window_manager.anchorhoi_job
         try:
-            run = start_run(context, resume_dir=self.resume_dir)
-        except (RequestError, ObjectExportError, BackendStartError, OSError) as exc:
-            status.reset()
-            status.message = str(exc)
+            return begin_run(context, resume_dir=self.resume_dir)
+        except USER_ERRORS as exc:
             self.report({"ERROR"}, str(exc))
             return None
-        status.reset(job_dir=str(run.job_dir))
-        status.running = True
-        status.state = "starting"
-        return run
 
     def execute(self, context):
         run = self._begin(context)
@@ -268,4 +280,4 @@ class ANCHORHOI_OT_cancel(bpy.types.Operator):
 
 
 __all__ = ["ANCHORHOI_OT_cancel", "ANCHORHOI_OT_generate", "GenerateRun", "Outcome",
-           "finish_run", "start_run", "tick_run"]
+           "begin_run", "finish_run", "start_run", "tick_run"]
