@@ -100,6 +100,8 @@ class GenerateJob:
         self.outcome: Outcome | None = None
         self._pending: Outcome | None = None  # terminal message seen, waiting for the exit
         self._eof = False
+        self._waited: list = []  # items note_wait() took off the queue
+        self._drain_until: float | None = None  # after the exit, wait this long for EOF
 
     # -- public ----------------------------------------------------------------------------
 
@@ -127,6 +129,9 @@ class GenerateJob:
         if self.done:
             return True
         budget_end = time.perf_counter() + self.timeouts.tick_budget_s
+        waited, self._waited = self._waited, []
+        for item in waited:
+            self._handle(item)
         while not self._eof and time.perf_counter() < budget_end:
             items = self.process.read(max_items=50)
             if not items:
@@ -143,7 +148,7 @@ class GenerateJob:
             return
         item = self.process.wait_item(timeout)
         if item is not None:
-            self._handle(item)
+            self._waited.append(item)  # handled by the next tick, like everything else
 
     # -- messages --------------------------------------------------------------------------
 
@@ -272,13 +277,11 @@ class GenerateJob:
             if now >= self._deadline:
                 self._escalate(now)
             return
-        if not self._eof:  # exited: let the reader hand over the last lines first
-            for item in self.process.read(max_items=1000):
-                self._handle(item)
-            if not self._eof:
-                if now < self._deadline and self._escalated == 0:
-                    self._deadline = min(self._deadline, now + 1.0)
-                    return
+        if not self._eof:  # exited: the next ticks drain the reader's last lines first
+            if self._drain_until is None:
+                self._drain_until = now + 1.0
+            if now < self._drain_until:
+                return
         self.exit_code = code
         self.exited_at = now
         self.process.close()
