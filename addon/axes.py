@@ -30,6 +30,17 @@ def points_to_blender(p: np.ndarray) -> np.ndarray:
     return np.asarray(p, dtype=np.float64) @ C.T
 
 
+def points_from_blender(x: np.ndarray) -> np.ndarray:
+    """(..., 3) Blender world positions → the Y-up frame (the inverse of ``points_to_blender``)."""
+    return np.asarray(x, dtype=np.float64) @ C
+
+
+def matrix_to_blender(m: np.ndarray) -> np.ndarray:
+    """(4, 4) transform of the Y-up frame → the same transform seen in Blender: ``C·m·C⁻¹``."""
+    c4 = root_matrix()
+    return c4 @ np.asarray(m, dtype=np.float64) @ c4.T
+
+
 def rigid_to_blender(trans: np.ndarray, rot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame rigid transforms ``[R | t]`` of a Y-up mesh → Blender location and quaternion
     (w, x, y, z) of ``C·[R | t]``."""

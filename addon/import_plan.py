@@ -27,6 +27,7 @@ class ObjectPlan:
     faces: np.ndarray  # (Fo, 3)
     location: np.ndarray  # (T, 3) Blender world
     rotation: np.ndarray  # (T, 4) w, x, y, z, Blender world, continuous signs
+    scale: float = 1.0  # uniform, Blender world (a placement may scale the result)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import bpy
 from bpy_extras.io_utils import ImportHelper
 
-from . import preferences
+from . import job_history, preferences
 from .import_plan import plan_import
-from .motion_source import open_motion
+from .motion_source import is_result, open_motion
+from .placement import PlacementError, place_plan, placement_for
+from .portable import result_v1
 from .portable.arrays import MotionFileError
 from .scene_build import build_clip
 from .scene_undo import SceneGuard
@@ -26,6 +29,11 @@ class ANCHORHOI_OT_import_motion(bpy.types.Operator, ImportHelper):
     filter_glob: bpy.props.StringProperty(default="*.npz;*.json", options={"HIDDEN"})
     frame_start: bpy.props.IntProperty(
         name="Start Frame", default=1, description="Scene frame of the clip's first frame")
+    place_at_object: bpy.props.BoolProperty(
+        name="Place at Object", default=True,
+        description=("Move the result so that its object coincides with the scene object it "
+                     "was generated for (a generated result's object.to_user); off: the "
+                     "result's own coordinates"))
 
     def execute(self, context):
         started = time.perf_counter()
@@ -33,7 +41,14 @@ class ANCHORHOI_OT_import_motion(bpy.types.Operator, ImportHelper):
         try:
             clip, source = open_motion(bpy.path.abspath(self.filepath), smplx_dir=smplx_dir)
             plan = plan_import(clip, frame_start=self.frame_start)
-        except MotionFileError as exc:
+            path = bpy.path.abspath(self.filepath)
+            if self.place_at_object and is_result(Path(path)):
+                doc_path = result_v1.find_result_json(path)
+                doc = result_v1.read_result_json(doc_path)
+                unit_scale = job_history.read_job_info(doc_path.parent).get(
+                    "unit_scale", context.scene.unit_settings.scale_length)
+                plan = place_plan(plan, placement_for(doc, clip, unit_scale=float(unit_scale)))
+        except (MotionFileError, PlacementError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         try:

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import bpy
 
-from . import ops_export, ops_import, ops_keys, preferences
+from . import (ops_export, ops_generate, ops_import, ops_jobs, ops_keys, ops_setup, panel,
+               preferences, props)
 
 CLASSES = (
     preferences.AnchorHOIPreferences,
     ops_import.ANCHORHOI_OT_import_motion,
     ops_keys.ANCHORHOI_OT_reduce_keys,
     ops_export.ANCHORHOI_OT_export_fbx,
+    ops_generate.ANCHORHOI_OT_generate,
+    ops_generate.ANCHORHOI_OT_cancel,
+    ops_setup.ANCHORHOI_OT_setup_backend,
+    *ops_jobs.CLASSES,
 )
 
 
 def register():
+    props.register()
     for cls in CLASSES:
         bpy.utils.register_class(cls)
+    panel.register()
     bpy.types.TOPBAR_MT_file_import.append(ops_import.menu_import)
     bpy.types.TOPBAR_MT_file_export.append(ops_export.menu_export)
 
@@ -24,5 +31,7 @@ def register():
 def unregister():
     bpy.types.TOPBAR_MT_file_export.remove(ops_export.menu_export)
     bpy.types.TOPBAR_MT_file_import.remove(ops_import.menu_import)
+    panel.unregister()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)
+    props.unregister()

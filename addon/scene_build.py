@@ -105,6 +105,7 @@ def build_object(collection, plan: ImportPlan):
     obj.rotation_mode = "QUATERNION"
     obj.location = o.location[0]
     obj.rotation_quaternion = o.rotation[0]
+    obj.scale = (o.scale,) * 3
     return obj
 
 

@@ -1,0 +1,283 @@
+"""``anchorhoi.generate`` and ``anchorhoi.cancel``: run one generation job with the backend.
+
+From the UI (``invoke``) the operator is modal: a window-manager timer calls :func:`tick_run`
+ten times a second and Blender stays responsive. Called as EXEC (scripts, background mode,
+where no event loop drives timers or modal operators) it runs the same job with the same
+:func:`tick_run` in a loop until the job ends; Ctrl+C there cancels the job cleanly.
+
+Where the job's state lives — see ``props``: the live job (:class:`GenerateRun`) is owned by
+the operator run (``self._run`` while modal, a local in ``execute``); the panel-visible fields
+are mirrored into ``WindowManager.anchorhoi_job`` on every tick, and ``anchorhoi.cancel`` only
+sets ``cancel_requested`` there.
+
+Nothing in the scene changes before the backend's result is imported; on a failure the
+report carries the backend's hint and the job folder keeps what was computed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bpy
+
+from . import job_history, preferences
+from .backend_process import BackendProcess, BackendStartError, backend_command, \
+    check_interpreter
+from .job_request import GenerateSettings, RequestError, build_request
+from .job_state import GenerateJob, JobTimeouts, Outcome, progress_text
+from .object_export import ObjectExportError
+from .scene_mesh import export_object
+
+TIMER_S = 0.1
+STDERR_NAME = "backend_stderr.txt"
+
+
+@dataclass
+class GenerateRun:
+    """One job as the operator holds it: the state machine and what the import needs."""
+
+    job: GenerateJob
+    job_dir: Path
+    object_name: str | None
+    tick_times: list[float] = field(default_factory=list)  # seconds per tick_run call
+
+    @property
+    def max_tick_s(self) -> float:
+        return max(self.tick_times, default=0.0)
+
+
+def settings_from(context) -> GenerateSettings:
+    s, prefs = context.scene.anchorhoi, preferences.get(context)
+    models = {"image": prefs.model_image, "video": prefs.model_video,
+              "detector": prefs.model_detector}
+    return GenerateSettings(
+        prompt=s.prompt, preset=s.preset, duration_s=s.duration, fps=float(s.fps),
+        seed=s.seed, device=prefs.device, models=models,
+        smplx_dir=bpy.path.abspath(prefs.smplx_dir) if prefs.smplx_dir.strip() else None,
+        cache_dir=bpy.path.abspath(prefs.cache_dir) if prefs.cache_dir.strip() else None)
+
+
+def start_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeouts()
+              ) -> GenerateRun:
+    """Check everything, create (or reuse) the job folder, export the object, start the
+    backend. Raises ``RequestError``, ``ObjectExportError`` or ``BackendStartError`` with a
+    message for the user; the scene is not changed either way."""
+    prefs, settings = preferences.get(context), settings_from(context)
+    interpreter = check_interpreter(preferences.resolved_backend_python(prefs))
+    target = context.scene.anchorhoi.target
+    if target is not None and target.type != "MESH":
+        raise ObjectExportError(f"'{target.name}' is a {target.type.lower()} object, not a "
+                                "mesh: pick a mesh object as the interaction object (or clear "
+                                "the Object field)")
+    build_request(settings, job_dir="-", object_path=None, object_name=None)  # checks first
+    if resume_dir:
+        job_dir = Path(resume_dir)
+        if not job_dir.is_dir():
+            raise RequestError(f"The job folder {job_dir} to resume does not exist")
+    else:
+        job_dir = job_history.new_job_dir(preferences.jobs_folder(prefs), settings.prompt)
+    try:
+        object_path = None
+        if target is not None:
+            _, object_path = export_object(context, target, job_dir / "input")
+        request = build_request(settings, job_dir=str(job_dir), object_path=object_path,
+                                object_name=None if target is None else target.name)
+        info = job_history.read_job_info(job_dir)
+        info.update(request=request, status="running", message="",
+                    object_name=None if target is None else target.name,
+                    unit_scale=float(context.scene.unit_settings.scale_length),
+                    interpreter=interpreter)
+        info.setdefault("created", time.time())
+        job_history.write_job_info(job_dir, info)
+        process = BackendProcess.start(backend_command(interpreter),
+                                       stderr_path=job_dir / STDERR_NAME, cwd=job_dir)
+    except BaseException:
+        if not resume_dir:  # nothing was computed yet: leave no empty job behind
+            shutil.rmtree(job_dir, ignore_errors=True)
+        raise
+    return GenerateRun(job=GenerateJob(process, request, timeouts=timeouts), job_dir=job_dir,
+                       object_name=request["object_name"])
+
+
+USER_ERRORS = (RequestError, ObjectExportError, BackendStartError, OSError)
+
+
+def begin_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeouts()
+              ) -> GenerateRun:
+    """``start_run`` plus the window manager's job status (running, cleared fields)."""
+    status = context.window_manager.anchorhoi_job
+    try:
+        run = start_run(context, resume_dir=resume_dir, timeouts=timeouts)
+    except USER_ERRORS as exc:
+        status.reset()
+        status.message = str(exc)
+        raise
+    status.reset(job_dir=str(run.job_dir))
+    status.running = True
+    status.state = "starting"
+    return run
+
+
+def tick_run(run: GenerateRun, status) -> bool:
+    """The per-tick work (never waits): forward a cancel request, advance the job, mirror
+    its state into ``status`` (``WindowManager.anchorhoi_job``). True once the job ended."""
+    t0 = time.perf_counter()
+    job = run.job
+    if status.cancel_requested and job.cancel_sent_at is None:
+        job.cancel()
+    done = job.tick()
+    status.state = job.state
+    status.text = progress_text(job)
+    status.progress = 1.0 if job.state == "finished" else job.progress.fraction
+    status.resumed = ", ".join(job.resumed)
+    for stage, path in job.previews[len(status.previews):]:
+        item = status.previews.add()
+        item.stage, item.path = stage, path
+    elapsed = time.perf_counter() - t0
+    run.tick_times.append(elapsed)
+    status.ticks = len(run.tick_times)
+    status.max_tick_ms = max(status.max_tick_ms, 1000.0 * elapsed)
+    return done
+
+
+def finish_run(context, run: GenerateRun, status) -> tuple[set[str], str, str]:
+    """After the job ended: import on success. Returns (operator result, report level, text)."""
+    job, outcome = run.job, run.job.outcome
+    status.running = False
+    status.exit_code = -1000 if outcome.exit_code is None else outcome.exit_code
+    if job.cancel_sent_at is not None and job.exited_at is not None:
+        status.cancel_to_exit_s = job.exited_at - job.cancel_sent_at
+    notes = "; ".join(job.messages[:3])
+    if outcome.status != "finished":
+        job_history.update_status(run.job_dir, outcome.status, outcome.report_text())
+        status.message = outcome.report_text()
+        level = "WARNING" if outcome.status == "cancelled" else "ERROR"
+        text = f"{outcome.report_text()} (job folder: {run.job_dir})"
+        return {"CANCELLED"}, level, text + (f" [{notes}]" if notes else "")
+    try:
+        bpy.ops.anchorhoi.import_motion(filepath=str(run.job_dir), place_at_object=True)
+    except RuntimeError as exc:  # the import reported an error: the scene is unchanged
+        message = str(exc).strip().removeprefix("Error: ").strip()
+        job_history.update_status(run.job_dir, "failed", f"import failed: {message}")
+        status.message = f"Generated, but the import failed: {message}"
+        return {"CANCELLED"}, "ERROR", (f"{status.message}. The result is in {run.job_dir}; "
+                                        "fix the problem and re-import it from the history")
+    job_history.update_status(run.job_dir, "finished", outcome.message)
+    arm = context.view_layer.objects.active
+    if arm is not None and arm.type == "ARMATURE":
+        arm["anchorhoi_job"] = str(run.job_dir)
+    status.message = outcome.message
+    text = f"{outcome.message} ({run.job_dir.name})"
+    return {"FINISHED"}, "INFO", text + (f" [{notes}]" if notes else "")
+
+
+class ANCHORHOI_OT_generate(bpy.types.Operator):
+    """Generate the interaction described by the prompt with the AnchorHOI backend"""
+
+    bl_idname = "anchorhoi.generate"
+    bl_label = "Generate Interaction"
+    bl_options = {"REGISTER"}
+
+    resume_dir: bpy.props.StringProperty(
+        name="Resume Job", default="", options={"SKIP_SAVE"}, subtype="DIR_PATH",
+        description="An existing job folder to continue (its finished stages are skipped); "
+                    "empty: a new job")
+
+    @classmethod
+    def poll(cls, context):
+        if context.window_manager.anchorhoi_job.running:
+            cls.poll_message_set("A generation is already running")
+            return False
+        return True
+
+    def _begin(self, context) -> GenerateRun | None:
+        try:
+            return begin_run(context, resume_dir=self.resume_dir)
+        except USER_ERRORS as exc:
+            self.report({"ERROR"}, str(exc))
+            return None
+
+    def execute(self, context):
+        run = self._begin(context)
+        if run is None:
+            return {"CANCELLED"}
+        status = context.window_manager.anchorhoi_job
+        try:
+            while True:
+                try:
+                    if tick_run(run, status):
+                        break
+                    run.job.note_wait(0.05)
+                except KeyboardInterrupt:  # Ctrl+C in a script / background run: cancel
+                    status.cancel_requested = True
+        except BaseException:  # a bug in the add-on: never leave the backend behind
+            run.job.process.kill()
+            status.running = False
+            raise
+        return self._end(context, run)
+
+    def invoke(self, context, event):
+        run = self._begin(context)
+        if run is None:
+            return {"CANCELLED"}
+        self._run = run
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(TIMER_S, window=context.window)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type != "TIMER" or event.timer is not self._timer:
+            return {"PASS_THROUGH"}
+        status = context.window_manager.anchorhoi_job
+        done = tick_run(self._run, status)
+        for area in context.screen.areas if context.screen else ():
+            if area.type == "VIEW_3D":
+                area.tag_redraw()
+        if not done:
+            return {"PASS_THROUGH"}
+        context.window_manager.event_timer_remove(self._timer)
+        return self._end(context, self._run)
+
+    def cancel(self, context):
+        """Blender ends the modal (a file is loaded, Blender quits): stop the backend."""
+        run = getattr(self, "_run", None)
+        if run is None:
+            return
+        run.job.cancel()
+        run.job.process.terminate()
+        job_history.update_status(run.job_dir, "cancelled", "stopped when Blender closed the "
+                                  "operator (file loaded or Blender quit)")
+        context.window_manager.anchorhoi_job.running = False
+        if getattr(self, "_timer", None) is not None:
+            context.window_manager.event_timer_remove(self._timer)
+
+    def _end(self, context, run: GenerateRun):
+        result, level, text = finish_run(context, run, context.window_manager.anchorhoi_job)
+        self.report({level}, text)
+        return result
+
+
+class ANCHORHOI_OT_cancel(bpy.types.Operator):
+    """Stop the running generation at its next step; finished stages stay in the job folder"""
+
+    bl_idname = "anchorhoi.cancel"
+    bl_label = "Cancel"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        return context.window_manager.anchorhoi_job.running
+
+    def execute(self, context):
+        status = context.window_manager.anchorhoi_job
+        status.cancel_requested = True
+        status.text = "Cancelling…"
+        return {"FINISHED"}
+
+
+__all__ = ["ANCHORHOI_OT_cancel", "ANCHORHOI_OT_generate", "GenerateRun", "Outcome",
+           "begin_run", "finish_run", "start_run", "tick_run"]

@@ -1,0 +1,164 @@
+"""``bpy.ops.anchorhoi.generate`` (EXEC) with bad input and with a misbehaving backend (real
+subprocesses from tests/helpers/broken_backend.py): each case gives one clear error, the scene
+stays as it was, and whatever the job computed stays in its folder."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from helpers.blender_scene import snapshot
+from helpers.broken_backend import fake_interpreter
+from helpers.motions import make_motion, make_object
+
+bpy = pytest.importorskip("bpy")
+
+
+@pytest.fixture
+def scene(addon, tmp_path):
+    """An empty scene with a 'Crate' mesh, a prompt, and the jobs folder in tmp_path."""
+    bpy.ops.mesh.primitive_cube_add(size=0.5, location=(1.0, 2.0, 0.25), rotation=(0, 0, 0.3))
+    crate = bpy.context.active_object
+    crate.name = "Crate"
+    s = bpy.context.scene.anchorhoi
+    s.prompt, s.target, s.preset, s.duration, s.fps = "a person sits on the crate", crate, \
+        "tiny", 1.5, 8
+    addon.jobs_dir = str(tmp_path / "jobs")
+    bpy.context.window_manager.anchorhoi_job.reset()
+    yield addon
+    addon.backend_python = ""
+    addon.jobs_dir = ""
+
+
+def generate_error(match):
+    before = snapshot(bpy)
+    with pytest.raises(RuntimeError, match=match):
+        bpy.ops.anchorhoi.generate()
+    assert snapshot(bpy) == before
+    status = bpy.context.window_manager.anchorhoi_job
+    assert not status.running
+    return status
+
+
+def jobs(prefs):
+    root = prefs.jobs_dir
+    return sorted(os.listdir(root)) if os.path.isdir(root) else []
+
+
+def test_empty_prompt(scene, tmp_path):
+    scene.backend_python = str(fake_interpreter(tmp_path, "error"))
+    bpy.context.scene.anchorhoi.prompt = "   "
+    status = generate_error("Type a prompt first: describe the interaction")
+    assert "Type a prompt first" in status.message
+    assert jobs(scene) == []
+
+
+def test_non_mesh_object(scene, tmp_path):
+    scene.backend_python = str(fake_interpreter(tmp_path, "error"))
+    cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
+    bpy.context.collection.objects.link(cam)
+    bpy.context.scene.anchorhoi.target = cam  # the picker's poll only filters the UI list
+    generate_error("'Cam' is a camera object, not a mesh: pick a mesh object")
+    assert jobs(scene) == []
+
+
+def test_missing_interpreter(scene, tmp_path):
+    scene.backend_python = str(tmp_path / "no-venv" / "bin" / "python")
+    generate_error(r"no-venv/bin/python' does not exist: fix 'Backend Python' in the add-on")
+    scene.backend_python = ""
+    generate_error("No backend interpreter is set")
+    assert jobs(scene) == []
+
+
+def test_protocol_mismatch(scene, tmp_path):
+    scene.backend_python = str(fake_interpreter(tmp_path, "mismatch"))
+    status = generate_error(r"The backend speaks protocol 99, the add-on 1 — The add-on and the "
+                            r"backend are different versions")
+    (job,) = jobs(scene)
+    info = json.loads((tmp_path / "jobs" / job / "input" / "job.json").read_text())
+    assert info["status"] == "failed" and "protocol 99" in info["message"]
+    assert status.exit_code == -15  # the add-on stopped it
+    assert (tmp_path / "jobs" / job / "input" / "object.obj").is_file()  # nothing lost
+
+
+def test_garbage_instead_of_a_backend(scene, tmp_path):
+    scene.backend_python = str(fake_interpreter(tmp_path, "garbage_only"))
+    generate_error(r"ended with exit code 1 before its hello; it printed 'Traceback\? no: this "
+                   r"is not the anchorhoi backend' instead of a protocol hello")
+
+
+def test_backend_error_hint(scene, tmp_path):
+    scene.backend_python = str(fake_interpreter(tmp_path, "error"))
+    generate_error("the object mesh has no faces — pick a mesh object with faces")
+
+
+def test_sigkill_mid_run_then_blender_keeps_working(scene, tmp_path):
+    scene.backend_python = str(fake_interpreter(tmp_path, "sigkill"))
+    status = generate_error(r"The backend stopped unexpectedly \(killed by SIGKILL\) without a "
+                            r"result; its last output: 'about to be killed'")
+    assert status.exit_code == -9 and status.state == "failed"
+    (job,) = jobs(scene)
+    assert json.loads((tmp_path / "jobs" / job / "input" / "job.json").read_text())[
+        "status"] == "failed"
+    # Blender keeps working, and the next generation can start
+    assert bpy.ops.mesh.primitive_uv_sphere_add() == {"FINISHED"}
+    assert bpy.ops.anchorhoi.generate.poll()
+
+
+@pytest.fixture
+def template(tmp_path):
+    """A finished result whose object frame is the crate's, centred (as the backend's)."""
+    from anchorhoi.body import BodyModel
+    from anchorhoi.portable import result_v1
+    from anchorhoi.portable.motion import MotionClip
+
+    motion, obj = make_motion(12, fps=8.0), make_object(12)
+    folder = tmp_path / "template"
+    result_v1.write_result(folder, MotionClip(motion=motion, rig=BodyModel().rig(motion.betas),
+                                              obj=obj, name="Sit"))
+    doc = json.loads((folder / "result.json").read_text())
+    to_user = np.eye(4)
+    to_user[:3, 3] = [0.5, 0.0, -1.0]
+    doc["object"].update(to_user=to_user.tolist(), reference_frame=3)
+    (folder / "result.json").write_text(json.dumps(doc))
+    return folder, obj, to_user
+
+
+def test_garbage_lines_are_skipped_and_the_result_is_placed(scene, tmp_path, template,
+                                                             monkeypatch):
+    folder, obj, to_user = template
+    monkeypatch.setenv("FAKE_RESULT_TEMPLATE", str(folder))
+    scene.backend_python = str(fake_interpreter(tmp_path, "garbage_mixed"))
+    crate = bpy.data.objects["Crate"]
+    crate_matrix = np.array(crate.matrix_world)
+    assert bpy.ops.anchorhoi.generate() == {"FINISHED"}
+    status = bpy.context.window_manager.anchorhoi_job
+    assert (status.state, status.exit_code, status.progress) == ("finished", 0, 1.0)
+    # the exported object: the crate's world vertices, Y up
+    (job,) = jobs(scene)
+    text = (tmp_path / "jobs" / job / "input" / "object.obj").read_text().splitlines()
+    v = np.array([[float(x) for x in line.split()[1:]] for line in text if line[:2] == "v "])
+    local = np.array([vert.co for vert in crate.data.vertices])
+    world = local @ crate_matrix[:3, :3].T + crate_matrix[:3, 3]
+    np.testing.assert_allclose(v, world @ np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]]).T,
+                               atol=1e-6)
+    assert sum(line.startswith("f ") for line in text) == 6
+    # rig, body, object and animation are in the scene; the crate is untouched
+    arm = bpy.data.objects["Sit"]
+    assert arm.type == "ARMATURE" and arm["anchorhoi_job"].endswith(job)
+    assert arm.animation_data.nla_tracks and bpy.data.objects["Sit_body"].parent == arm
+    box = bpy.data.objects["Box"]
+    np.testing.assert_allclose(np.array(crate.matrix_world), crate_matrix)
+    # the result's object at its reference frame (3 → scene frame 4) sits where to_user says
+    bpy.context.scene.frame_set(4)
+    from bl_ext.user_default.anchorhoi import quaternions
+
+    t = np.eye(4)
+    t[:3, :3] = quaternions.to_matrix(obj.rot[3])
+    t[:3, 3] = obj.trans[3]
+    c = np.array([[1, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1.0]])
+    want = c @ to_user  # (object frame → user's Y-up world) seen in Blender
+    np.testing.assert_allclose(np.array(box.matrix_world), want, atol=1e-5)
+    del t
