@@ -95,7 +95,7 @@ class BackendProcess:
             try:
                 popen = subprocess.Popen(
                     argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
-                    cwd=None if cwd is None else str(cwd), env=environment, bufsize=0,
+                    cwd=None if cwd is None else str(cwd), env=environment, bufsize=-1,
                     start_new_session=True)  # a Ctrl+C in Blender's terminal is not the backend's
             except FileNotFoundError as exc:
                 raise BackendStartError(

@@ -40,12 +40,12 @@ class ModelChoice:
     detector: str
     """``mediapipe`` (bundled), ``vitpose`` (published ViTPose checkpoint) or a ViTPose
     folder/id."""
-    tiny: bool
-    """True: image and video are the tiny random models in the cache folder."""
+    tiny: tuple[str, ...] = ()
+    """Roles (``image``, ``video``) taken by the tiny random models built into the cache."""
 
     def to_json(self) -> dict:
         return {"image": self.image, "video": self.video, "detector": self.detector,
-                "tiny": self.tiny}
+                "tiny": list(self.tiny)}
 
 
 def cache_root(request: GenerateRequest) -> Path:
@@ -69,24 +69,23 @@ def choose_models(request: GenerateRequest) -> ModelChoice:
                                             DEFAULT_IMAGE_MODEL)
     video = request.models.get("video") or (str(root / TINY_VIDEO) if tiny else
                                             DEFAULT_VIDEO_MODEL)
-    tiny_models = tiny and "image" not in request.models and "video" not in request.models
     return ModelChoice(image=image, video=video,
                        detector=request.models.get("detector") or DEFAULT_DETECTOR,
-                       tiny=tiny_models)
+                       tiny=tuple(r for r in ("image", "video") if tiny and r not in
+                                  request.models))
 
 
 def ensure_tiny_models(choice: ModelChoice) -> None:
     """Build the tiny random models into their cache folders if they are not there yet
     (seeded, so every machine builds the same weights; built in a temporary folder and renamed,
     so a half-built model is never taken for a whole one)."""
-    if not choice.tiny:
-        return
     from ..priors.tiny import build_tiny_sd
     from ..video.tiny import build_tiny_wan
 
-    for target, build in ((Path(choice.image), build_tiny_sd), (Path(choice.video),
-                                                                  build_tiny_wan)):
-        _build_once(target, build)
+    if "image" in choice.tiny:
+        _build_once(Path(choice.image), build_tiny_sd)
+    if "video" in choice.tiny:
+        _build_once(Path(choice.video), build_tiny_wan)
 
 
 def _build_once(target: Path, build: Callable[[Path, int], Path]) -> None:

@@ -103,6 +103,7 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
         log.warning("%s", note)
     ctx = StageContext(request=request, preset=preset, models=choice, folder=folder,
                        device=device, progress=Progress(reporter, cancel))
+    ctx.object_mesh  # noqa: B018 - a bad mesh fails here, before any model is loaded
     fps = _fingerprints(ctx)
     folder.write_json("config.json", ctx.resolved_config())
     done = [s.name for s in STAGES if folder.is_complete(s.name, fps[s.name])]
@@ -149,7 +150,7 @@ def _with_object_copy(request: GenerateRequest, folder: JobFolder) -> GenerateRe
     if request.object is None:
         return request
     src = Path(request.object).resolve()
-    dst = folder.root / "input" / f"object{src.suffix.lower()}"
+    dst = folder.root / "input" / src.name
     if src != dst.resolve():
         dst.parent.mkdir(exist_ok=True)
         data = src.read_bytes()
