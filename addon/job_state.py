@@ -30,8 +30,9 @@ class JobTimeouts:
     """From the cancel line to the exit; then SIGTERM."""
     exit_s: float = 10.0
     """From the terminal message (or end of stdout) to the exit; then SIGTERM."""
-    term_s: float = 3.0
-    """From SIGTERM to the exit; then SIGKILL."""
+    term_s: float = 5.0
+    """From SIGTERM to the exit; then SIGKILL (the backend treats SIGTERM as a cancel too, so
+    a backend slow to reach a step boundary still gets to exit with code 3)."""
     tick_budget_s: float = 0.02
     """How long one tick may spend parsing queued messages."""
 
@@ -260,8 +261,11 @@ class GenerateJob:
     # -- ending ----------------------------------------------------------------------------
 
     def _finish_on_exit(self, outcome: Outcome) -> None:
+        """The backend said how it ended: give it ``exit_s`` to exit (a cancel's deadline no
+        longer applies, the backend did stop)."""
         self._pending = outcome
-        self._deadline = min(self._deadline, self.clock() + self.timeouts.exit_s)
+        if self._escalated == 0:
+            self._deadline = self.clock() + self.timeouts.exit_s
 
     def _fail_now(self, code: str, message: str, hint: str) -> None:
         """A failure seen by the add-on (not reported by the backend): stop the backend."""
