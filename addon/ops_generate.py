@@ -42,7 +42,8 @@ class GenerateRun:
     job: GenerateJob
     job_dir: Path
     object_name: str | None
-    tick_times: list[float] = field(default_factory=list)  # seconds per tick_run call
+    tick_times: list[float] = field(default_factory=list)  # wall seconds per tick_run call
+    tick_cpu: list[float] = field(default_factory=list)  # this thread's CPU seconds per call
 
     @property
     def max_tick_s(self) -> float:
@@ -124,7 +125,7 @@ def begin_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeo
 def tick_run(run: GenerateRun, status) -> bool:
     """The per-tick work (never waits): forward a cancel request, advance the job, mirror
     its state into ``status`` (``WindowManager.anchorhoi_job``). True once the job ended."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     job = run.job
     if status.cancel_requested and job.cancel_sent_at is None:
         job.cancel()
@@ -138,6 +139,7 @@ def tick_run(run: GenerateRun, status) -> bool:
         item.stage, item.path = stage, path
     elapsed = time.perf_counter() - t0
     run.tick_times.append(elapsed)
+    run.tick_cpu.append(time.thread_time() - c0)
     status.ticks = len(run.tick_times)
     status.max_tick_ms = max(status.max_tick_ms, 1000.0 * elapsed)
     return done
@@ -220,6 +222,8 @@ class ANCHORHOI_OT_generate(bpy.types.Operator):
         return self._end(context, run)
 
     def invoke(self, context, event):
+        if context.window is None:  # no window to own a timer (background mode): run as EXEC
+            return self.execute(context)
         run = self._begin(context)
         if run is None:
             return {"CANCELLED"}

@@ -103,14 +103,19 @@ def draw_history(layout, context, s):
              emboss=False)
     if not s.show_history:
         return
-    jobs = job_history.list_jobs(preferences.jobs_folder(preferences.get(context)))
+    root = preferences.jobs_folder(preferences.get(context))
+    jobs = job_history.list_jobs(root, limit=HISTORY_ROWS)
     if not jobs:
         box.label(text="No jobs yet")
-    running = context.window_manager.anchorhoi_job.running
-    for entry in jobs[:HISTORY_ROWS]:
+    status = context.window_manager.anchorhoi_job
+    running = status.running
+    for entry in jobs:
+        state = entry.status
+        if state == "running" and not (running and status.job_dir == str(entry.path)):
+            state = "incomplete"  # Blender closed while it ran
         row = box.row(align=True)
         row.label(text=f"{entry.created}  {entry.prompt or entry.name}",
-                  icon=_STATUS_ICONS.get(entry.status, "QUESTION"))
+                  icon=_STATUS_ICONS.get(state, "QUESTION"))
         if entry.has_result:
             row.operator("anchorhoi.import_job", text="", icon="IMPORT").job_dir = \
                 str(entry.path)
@@ -120,8 +125,9 @@ def draw_history(layout, context, s):
         row.operator("anchorhoi.open_job_folder", text="", icon="FILE_FOLDER").job_dir = \
             str(entry.path)
         row.operator("anchorhoi.delete_job", text="", icon="TRASH").job_dir = str(entry.path)
-    if len(jobs) > HISTORY_ROWS:
-        box.label(text=f"… and {len(jobs) - HISTORY_ROWS} older jobs in the jobs folder")
+    more = job_history.count_folders(root) - len(jobs)
+    if len(jobs) == HISTORY_ROWS and more > 0:
+        box.label(text=f"… and {more} older folders in the jobs folder")
 
 
 _STATUS_ICONS = {"finished": "CHECKMARK", "failed": "ERROR", "cancelled": "CANCEL",

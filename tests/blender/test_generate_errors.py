@@ -94,6 +94,16 @@ def test_backend_error_hint(scene, tmp_path):
     generate_error("the object mesh has no faces — pick a mesh object with faces")
 
 
+def test_invoke_without_a_window_runs_like_exec(scene, tmp_path):
+    """As from a button, but in background mode: no window can own a timer, so the same job
+    runs synchronously (and reports the same way)."""
+    scene.backend_python = str(fake_interpreter(tmp_path, "error"))
+    before = snapshot(bpy)
+    with pytest.raises(RuntimeError, match="the object mesh has no faces"):
+        bpy.ops.anchorhoi.generate("INVOKE_DEFAULT")
+    assert snapshot(bpy) == before and len(jobs(scene)) == 1
+
+
 def test_sigkill_mid_run_then_blender_keeps_working(scene, tmp_path):
     scene.backend_python = str(fake_interpreter(tmp_path, "sigkill"))
     status = generate_error(r"The backend stopped unexpectedly \(killed by SIGKILL\) without a "

@@ -141,7 +141,13 @@ def test_cancel_mid_run_keeps_stages_and_resume_skips_them(installed_addon, tmp_
     assert (result, level) == ({"CANCELLED"}, "WARNING")
     assert run.job.outcome.status == "cancelled" and status.exit_code == 3
     assert 0.0 <= status.cancel_to_exit_s < 5.0, status.cancel_to_exit_s
-    assert run.max_tick_s < 0.05
+    # every tick of this run, the cancel and the exit included: its own work stays far below
+    # 50 ms (CPU time: on a loaded machine the wall clock also counts time spent preempted)
+    worst = int(np.argmax(run.tick_times))
+    print(f"cancel run: {len(run.tick_times)} ticks, longest {1000 * run.max_tick_s:.1f} ms wall "
+          f"(tick {worst}, {1000 * run.tick_cpu[worst]:.1f} ms CPU), "
+          f"max CPU {1000 * max(run.tick_cpu):.1f} ms")
+    assert max(run.tick_cpu) < 0.05
     assert snapshot(bpy) == before
     job = run.job_dir
     state = json.loads((job / "state.json").read_text())

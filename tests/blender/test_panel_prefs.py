@@ -126,3 +126,12 @@ def test_backend_setup_refused_without_online_access(addon):
     with pytest.raises(RuntimeError, match="Allow online access"):
         bpy.ops.anchorhoi.setup_backend()
     assert bpy.context.window_manager.anchorhoi_setup_status == ""
+
+
+def test_a_loaded_file_never_shows_a_job_running(prefs, tmp_path):
+    status = bpy.context.window_manager.anchorhoi_job
+    status.running, status.text = True, "1/4 Anchor"
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "saved.blend"))
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "saved.blend"))
+    assert not bpy.context.window_manager.anchorhoi_job.running
+    assert bpy.ops.anchorhoi.generate.poll()
