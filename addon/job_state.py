@@ -205,6 +205,9 @@ class GenerateJob:
         self.stages = [str(s) for s in msg.get("stages") or []]
         self.resumed = [str(s) for s in msg.get("resumed") or []]
         self.progress.count = len(self.stages)
+        notes = msg.get("notes")
+        if isinstance(notes, list):  # the backend's warnings (e.g. a slow device for a preset)
+            self.messages.extend(str(n) for n in notes[:5])
         if self.resumed:
             self.progress.index = len(self.resumed)
             self.messages.append(f"resuming: stages {', '.join(self.resumed)} are already done")

@@ -17,6 +17,8 @@ report carries the backend's hint and the job folder keeps what was computed.
 from __future__ import annotations
 
 import shutil
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +178,29 @@ def finish_run(context, run: GenerateRun, status) -> tuple[set[str], str, str]:
     return {"FINISHED"}, "INFO", text + (f" [{notes}]" if notes else "")
 
 
+class CtrlCRequestsCancel:
+    """While an EXEC job runs: Ctrl+C (SIGINT) asks for a cancel instead of raising
+    KeyboardInterrupt at an arbitrary point. Only where Python handles SIGINT itself (``bpy``
+    as a module); in the Blender binary Blender owns the signal, and a Blender that quits closes
+    the backend's stdin, which the backend takes as a cancel."""
+
+    def __enter__(self):
+        self.pressed = False
+        self._old = None
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._old = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def _on_sigint(self, signum, frame):
+        self.pressed = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+
 class ANCHORHOI_OT_generate(bpy.types.Operator):
     """Generate the interaction described by the prompt with the AnchorHOI backend"""
 
@@ -208,13 +233,11 @@ class ANCHORHOI_OT_generate(bpy.types.Operator):
             return {"CANCELLED"}
         status = context.window_manager.anchorhoi_job
         try:
-            while True:
-                try:
-                    if tick_run(run, status):
-                        break
+            with CtrlCRequestsCancel() as ctrl_c:
+                while not tick_run(run, status):
                     run.job.note_wait(0.05)
-                except KeyboardInterrupt:  # Ctrl+C in a script / background run: cancel
-                    status.cancel_requested = True
+                    if ctrl_c.pressed:
+                        status.cancel_requested = True
         except BaseException:  # a bug in the add-on: never leave the backend behind
             run.job.process.kill()
             status.running = False

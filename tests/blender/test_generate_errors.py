@@ -117,6 +117,35 @@ def test_sigkill_mid_run_then_blender_keeps_working(scene, tmp_path):
     assert bpy.ops.anchorhoi.generate.poll()
 
 
+def test_ctrl_c_during_exec_cancels_the_backend(scene, tmp_path):
+    """In a script run by bpy as a module, Ctrl+C (SIGINT) cancels the job cleanly: the
+    backend is told, says 'cancelled' and exits with 3, the scene is unchanged."""
+    import signal
+    import threading
+    import time
+
+    scene.backend_python = str(fake_interpreter(tmp_path, "honours_cancel"))
+    before = snapshot(bpy)
+    root = tmp_path / "jobs"
+
+    def interrupt_once_running():
+        t_end = time.monotonic() + 60
+        while time.monotonic() < t_end:
+            if root.is_dir() and any((job / "anchor").is_dir() for job in root.iterdir()):
+                time.sleep(0.3)
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.02)
+
+    threading.Thread(target=interrupt_once_running, daemon=True).start()
+    assert bpy.ops.anchorhoi.generate() == {"CANCELLED"}  # reported as a warning
+    status = bpy.context.window_manager.anchorhoi_job
+    assert (status.state, status.exit_code) == ("cancelled", 3)
+    assert 0.0 <= status.cancel_to_exit_s < 1.0
+    assert snapshot(bpy) == before
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
 @pytest.fixture
 def template(tmp_path):
     """A finished result whose object frame is the crate's, centred (as the backend's)."""

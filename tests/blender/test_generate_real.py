@@ -192,36 +192,3 @@ def test_real_backend_sigkilled_mid_run(installed_addon, tmp_path):
     prefs.jobs_dir = ""
     prefs.device = "auto"
 
-
-def test_ctrl_c_during_exec_cancels_the_backend(installed_addon, tmp_path):
-    """In a script or background run, Ctrl+C (SIGINT to Blender) cancels the job cleanly."""
-    import os
-    import signal
-    import threading
-
-    prefs, cube = prepare_scene(None, tmp_path / "jobs")
-    before = snapshot(bpy)
-    jobs = tmp_path / "jobs"
-
-    def interrupt_when_running():
-        t_end = time.monotonic() + 300
-        while time.monotonic() < t_end:
-            # once the anchor stage is done and the video stage runs (the backend checks for
-            # a cancel at step boundaries; stage A's set-up has none for several seconds)
-            if jobs.is_dir() and any((job / "video").is_dir() for job in jobs.iterdir()):
-                time.sleep(1.0)
-                os.kill(os.getpid(), signal.SIGINT)
-                return
-            time.sleep(0.1)
-
-    threading.Thread(target=interrupt_when_running, daemon=True).start()
-    assert bpy.ops.anchorhoi.generate() == {"CANCELLED"}  # a warning, not an error report
-    status = bpy.context.window_manager.anchorhoi_job
-    print(f"Ctrl+C: the backend exited {status.cancel_to_exit_s:.2f} s after the cancel")
-    # exit code 3: the backend stopped by itself (not terminated by the add-on); how fast is
-    # the backend's side (test_cancel_mid_run_keeps_stages_and_resume_skips_them pins < 5 s)
-    assert (status.state, status.exit_code) == ("cancelled", 3)
-    assert snapshot(bpy) == before
-    prefs.backend_python = ""
-    prefs.jobs_dir = ""
-    prefs.device = "auto"
