@@ -123,6 +123,7 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
                                    if k != "fingerprint"} | {"resumed": True}
             continue
         if index == len(resumed):  # the first stage to run: clear it and everything after it
+            _withdraw_result(folder.root)
             folder.forget_from([s.name for s in STAGES[index:]])
         reporter.emit("stage", stage=stage.name, index=index, count=len(STAGES),
                       label=stage.label)
@@ -140,6 +141,14 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
         ctx.progress.check()
     result = _publish_result(ctx, timings)
     return JobOutcome(result_json=result, timings=timings, resumed=resumed)
+
+
+def _withdraw_result(root: Path) -> None:
+    """Remove the job's previous result before anything it came from is recomputed, so that
+    no reader takes it for the result of the current inputs (result.json first: without it
+    the folder holds no result)."""
+    for name in (RESULT_JSON, MOTION_NPZ):
+        (root / name).unlink(missing_ok=True)
 
 
 def _with_object_copy(request: GenerateRequest, folder: JobFolder) -> GenerateRequest:
