@@ -134,6 +134,7 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
             ctx.outputs[stage.name] = stage.run(ctx, out_dir)
         for path in stage.previews(ctx.outputs[stage.name]):
             ctx.progress.preview(path)
+        _release_memory(device)  # the stage's models are gone: hand their VRAM to the next
         timings[stage.name] = meter.record()
         folder.mark_complete(stage.name, fps[stage.name], timings[stage.name])
         log.info("stage %s done in %.1f s (peak RSS %.0f MB)", stage.name,
@@ -141,6 +142,16 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
         ctx.progress.check()
     result = _publish_result(ctx, timings)
     return JobOutcome(result_json=result, timings=timings, resumed=resumed)
+
+
+def _release_memory(device: str) -> None:
+    import gc
+
+    gc.collect()
+    if device == "cuda":
+        import torch
+
+        torch.cuda.empty_cache()
 
 
 def _withdraw_result(root: Path) -> None:
