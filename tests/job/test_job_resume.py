@@ -103,3 +103,16 @@ def test_changed_inputs_rerun_that_stage_and_the_ones_after_it(runs):
     assert np.isfinite(clip.motion.trans).all() and clip.obj is not None
     request_json = json.loads((job / "request.json").read_text())
     assert request_json["preset"] == "tiny" and request_json["frames"] == FRAMES - 2
+
+
+def test_selftest_checks_accept_the_finished_job(runs):
+    from anchorhoi.cli.selftest import check_result
+
+    job = runs[0]
+    lines = check_result(job, frames=FRAMES - 2, fps=FPS)
+    assert lines[:5] == ["result.json is a result v1.0", f"{FRAMES - 2} frames at 12 fps, as asked",
+                         "the SMPL-X parameters are finite", "the rig has the 55 SMPL-X joints",
+                         "the object has a finite trajectory"]
+    assert lines[5].startswith("every stage reported its time and peak memory: anchor ")
+    with pytest.raises(RuntimeError, match="selftest failed: 10 frames at 12 fps, as asked"):
+        check_result(job, frames=FRAMES, fps=FPS)
