@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..portable.protocol import ERROR_CODES, EXIT_BAD_REQUEST, EXIT_CRASH
 
 BAD_REQUEST_CODES = {"MODEL_NOT_FOUND", "NO_GPU", "BAD_MESH", "BAD_PROMPT", "BAD_REQUEST",
-                     "PROTOCOL_MISMATCH"}
+                     "PROTOCOL_MISMATCH", "JOB_BUSY"}
 """Codes that mean the request cannot run as asked (exit code 2); the rest are crashes (1)."""
 
 

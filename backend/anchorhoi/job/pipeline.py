@@ -72,7 +72,7 @@ def run_job(request: GenerateRequest, reporter: Reporter, cancel: threading.Even
     cancel = cancel or threading.Event()
     request = validate(request)
     folder = JobFolder(request.job_dir).create()
-    with JobLog(folder):
+    with folder.exclusive(), JobLog(folder):
         try:
             return _run(request, folder, reporter, cancel)
         except Cancelled:
