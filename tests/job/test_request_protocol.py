@@ -107,3 +107,12 @@ def test_video_family_from_folder_or_id(tmp_path):
     assert video_family(str(folder)) == "ltx"
     (folder / "model_index.json").write_text('{"_class_name": "WanImageToVideoPipeline"}')
     assert video_family(str(folder)) == "wan"
+
+
+def test_no_person_keeps_its_hint_once():
+    from anchorhoi.keypoints.base import NoPersonFoundError
+
+    err = classify(NoPersonFoundError("no person in any of the 12 frames"))
+    assert err.code == "NO_PERSON" and err.exit_code == P.EXIT_BAD_REQUEST
+    assert err.message == "no person in any of the 12 frames."
+    assert err.hint.startswith("Try another seed or prompt") and err.hint not in err.message

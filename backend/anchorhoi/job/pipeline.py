@@ -82,8 +82,12 @@ def run_job(request: GenerateRequest, reporter: Reporter, cancel: threading.Even
             log.info("failed: %s: %s", exc.code, exc.message)
             raise
         except BaseException as exc:
-            log.exception("job failed")
-            raise classify(exc) from exc
+            err = classify(exc)
+            if err.code == "INTERNAL":
+                log.exception("job failed")
+            else:  # a failure with a hint: the traceback goes to log.txt only
+                log.info("job failed: %s", err.code, exc_info=True)
+            raise err from exc
 
 
 def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,

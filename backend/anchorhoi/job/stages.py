@@ -127,14 +127,20 @@ class AnchorResult:
 
 def run_anchor(ctx: StageContext, out_dir: Path) -> AnchorResult:
     from ..anchor.stage import run_anchor_stages
+    from ..nerf.samplers import SamplerConfig, make_sampler
     from ..priors.stable_diffusion import StableDiffusionPrior, StableDiffusionPriorConfig
 
     prior = StableDiffusionPrior(StableDiffusionPriorConfig(
         model_id=ctx.models.image, cache_dir=hf_cache_dir(ctx.request)), device=ctx.device)
+    nerf = ctx.preset.anchor.nerf
+    # CUDA: nerfacc's occupancy grid (or the dense sampler, with one warning, if its CUDA ops
+    # do not build); elsewhere the dense sampler — the same image either way
+    sampler = make_sampler(SamplerConfig(kind="auto", box=nerf.box, dense=nerf.sampler),
+                           ctx.device)
     out = run_anchor_stages(prompt=ctx.request.prompt, obj_mesh=ctx.object_mesh, body=ctx.body,
                             preset=ctx.preset.anchor, fit_config=ctx.preset.fit, prior=prior,
                             out_dir=out_dir, generator=ctx.generator("anchor"),
-                            on_step=ctx.progress, device=ctx.device)
+                            sampler=sampler, on_step=ctx.progress, device=ctx.device)
     return AnchorResult(key_pose=out.key_pose, object_placement=out.object_placement,
                         contact_vertices=out.contact_vertices, folder=out_dir)
 
