@@ -82,7 +82,8 @@ class TerminalReporter:
             self._print(f"resuming {data['job']}: {', '.join(data['resumed'])} already done")
         elif type_ == "result":
             self._end_line()
-            self._print(f"done: {data['result']}")
+            self._print(f"done: {data['result']}\n  in Blender: File › Import › AnchorHOI / "
+                        "SMPL-X motion (.npz), or the AnchorHOI panel's job history")
         elif type_ == "error":
             self._end_line()
             self._print(f"error {data['code']}: {data['message']}\n  hint: {data['hint']}"
