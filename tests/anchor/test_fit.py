@@ -351,3 +351,35 @@ def test_subset_skinning_matches_the_body_model(body):
     torch.testing.assert_close(j, out.joints, atol=1e-5, rtol=0)
     torch.testing.assert_close(v_sub, out.vertices[:, ids], atol=1e-5, rtol=0)
     torch.testing.assert_close(n_sub.norm(dim=-1), torch.ones(2, 500))
+
+
+def test_fit_reports_every_step_and_a_raise_stops_it(body):
+    """Progress comes from every optimiser step of every phase, so a cancel raised from it
+    stops the fit at once."""
+    from anchorhoi.anchor.stage import posed_body_field
+
+    pose = default_initial_pose(10)
+    field = posed_body_field(body, pose)
+    config = FitConfig(rigid_iterations=3, search_rounds=1, search_iterations=2,
+                       pose_iterations=4, detail_iterations=2, yaw_hypotheses_deg=(0.0,),
+                       limb_search=None, lattice_resolution=32, num_body_samples=300,
+                       num_anchor_samples=500)
+    seen = []
+    fit_body(body, human_density=lambda x: field.density(x).detach(), config=config,
+             generator=torch.Generator().manual_seed(0),
+             on_step=lambda name, step, total, losses: seen.append((name, step, total)))
+    assert seen == [("fit:rigid", 1, 3), ("fit:rigid", 2, 3), ("fit:rigid", 3, 3),
+                    ("fit:search", 1, 2), ("fit:search", 2, 2),
+                    ("fit:pose", 1, 4), ("fit:pose", 2, 4), ("fit:pose", 3, 4),
+                    ("fit:pose", 4, 4), ("fit:detail", 1, 2), ("fit:detail", 2, 2)]
+
+    class Stop(Exception):
+        pass
+
+    def stop(name, step, total, losses):
+        if name == "fit:pose":
+            raise Stop
+
+    with pytest.raises(Stop):
+        fit_body(body, human_density=lambda x: field.density(x).detach(), config=config,
+                 generator=torch.Generator().manual_seed(0), on_step=stop)

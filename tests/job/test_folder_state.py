@@ -81,3 +81,46 @@ def test_terminal_reporter_without_a_tty_prints_plain_lines(tmp_path):
         "[1/4] Anchor NeRF and body fit",
         "    fit              [############################] 1/1",
         "error NO_PERSON: nobody", "  hint: try another seed"]
+
+
+def test_reporter_writes_one_terminal_message_and_the_watchdog_ends_a_stuck_cancel(monkeypatch):
+    import io
+
+    from anchorhoi.cli import serve as S
+    from anchorhoi.job.reporting import ProtocolReporter
+
+    out = io.StringIO()
+    r = ProtocolReporter(out)
+    assert r.emit("stage", stage="anchor", index=0, count=4, label="x")
+    assert r.emit("cancelled", job="/j") and r.closed
+    assert not r.emit("result", job="/j", result="/j/result.json", timings={})
+    assert [json.loads(line)["type"] for line in out.getvalue().splitlines()] == [
+        "stage", "cancelled"]
+
+    exits = []
+    monkeypatch.setattr(S, "CANCEL_GRACE_S", 0.2)
+    monkeypatch.setattr(S.os, "_exit", lambda code: exits.append(code))
+    out, cancel = io.StringIO(), threading.Event()
+    r = ProtocolReporter(out)
+    cancel.set()  # and the job never reaches a step boundary
+    S._watchdog(cancel, r, "/j")
+    assert exits == [3] and json.loads(out.getvalue()) == {"type": "cancelled", "job": "/j",
+                                                           "forced": True}
+    exits.clear()  # a job that stops in time is left to report itself
+    r2 = ProtocolReporter(io.StringIO())
+    r2.emit("cancelled", job="/j")
+    S._watchdog(cancel, r2, "/j")
+    assert exits == []
+
+
+def test_one_run_at_a_time_per_job_folder(tmp_path):
+    from anchorhoi.job.errors import JobError
+
+    job = JobFolder(tmp_path / "job").create()
+    with job.exclusive():
+        with pytest.raises(JobError) as info:
+            with JobFolder(tmp_path / "job").exclusive():
+                pass
+        assert info.value.code == "JOB_BUSY" and info.value.exit_code == 2
+    with job.exclusive():  # released
+        pass

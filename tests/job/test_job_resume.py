@@ -22,11 +22,11 @@ pytest.importorskip("mediapipe")
 FRAMES, FPS = 12, 12.0
 
 
-def _run(tmp_path, name, job, *, cancel_at=None):
+def _run(tmp_path, name, job, *, cancel_at=None, frames=FRAMES):
     serve = Serve(tmp_path / "cache", tmp_path / f"{name}.stderr.txt")
     assert serve.next(timeout=60).type == "hello"
     serve.send("generate", protocol=P.PROTOCOL_VERSION,
-               request=request(job, preset="tiny", frames=FRAMES, fps=FPS, seed=7))
+               request=request(job, preset="tiny", frames=frames, fps=FPS, seed=7))
     if cancel_at is None:
         msgs = serve.until(lambda m: m.type in ("result", "error", "cancelled"), timeout=900)
         return msgs, serve.wait(), None
@@ -48,11 +48,12 @@ def runs(tmp_path_factory):
     state_after_cancel["result_written"] = (job / "result.json").exists()
     second = _run(tmp, "second", job)
     third = _run(tmp, "third", job)
-    return job, first, state_after_cancel, second, third
+    fourth = _run(tmp, "fourth", job, frames=FRAMES - 2)
+    return job, first, state_after_cancel, second, third, fourth
 
 
 def test_cancel_stops_within_5_seconds_and_keeps_finished_stages(runs):
-    job, (msgs, code, latency), state, _, _ = runs
+    job, (msgs, code, latency), state, _, _, _ = runs
     assert code == P.EXIT_CANCELLED and msgs[-1].type == "cancelled"
     assert latency < 5.0
     assert list(state) == ["anchor", "video", "keypoints", "result_written"]
@@ -66,7 +67,7 @@ def test_cancel_stops_within_5_seconds_and_keeps_finished_stages(runs):
 
 
 def test_the_next_run_resumes_after_the_finished_stages(runs):
-    job, _, state, (msgs, code, _), _ = runs
+    job, _, state, (msgs, code, _), _, _ = runs
     assert code == P.EXIT_OK and msgs[-1].type == "result"
     accepted = next(m for m in msgs if m.type == "accepted")
     assert accepted.get("resumed") == ["anchor", "video", "keypoints"]
@@ -78,13 +79,22 @@ def test_the_next_run_resumes_after_the_finished_stages(runs):
 
 
 def test_the_result_is_complete_and_a_third_run_does_nothing(runs):
-    job, _, _, (msgs2, _, _), (msgs3, code, _) = runs
+    job, _, _, _, (msgs3, code, _), _ = runs
     assert code == P.EXIT_OK
     accepted = next(m for m in msgs3 if m.type == "accepted")
     assert accepted.get("resumed") == ["anchor", "video", "keypoints", "motion"]
     assert not [m for m in msgs3 if m.type in ("stage", "progress")]
+    assert msgs3[-1].type == "result"
+
+
+def test_changed_inputs_rerun_that_stage_and_the_ones_after_it(runs):
+    job, *_, (msgs, code, _) = runs
+    assert code == P.EXIT_OK
+    assert next(m for m in msgs if m.type == "accepted").get("resumed") == ["anchor"]
+    assert [m.get("stage") for m in msgs if m.type == "stage"] == ["video", "keypoints",
+                                                                    "motion"]
     clip, doc = read_result(job)
-    assert clip.motion.num_frames == FRAMES and clip.motion.fps == FPS
+    assert clip.motion.num_frames == FRAMES - 2 and clip.motion.fps == FPS
     assert doc["prompt"] == "a person sits down on the box" and doc["seed"] == 7
     assert doc["preset"] == "tiny" and doc["device"] == "cpu"
     assert sorted(doc["timings"]) == ["anchor", "keypoints", "motion", "video"]
@@ -92,4 +102,17 @@ def test_the_result_is_complete_and_a_third_run_does_nothing(runs):
     assert obj["reference_frame"] == 0 and np.allclose(obj["to_user"], np.eye(4))
     assert np.isfinite(clip.motion.trans).all() and clip.obj is not None
     request_json = json.loads((job / "request.json").read_text())
-    assert request_json["preset"] == "tiny" and request_json["frames"] == FRAMES
+    assert request_json["preset"] == "tiny" and request_json["frames"] == FRAMES - 2
+
+
+def test_selftest_checks_accept_the_finished_job(runs):
+    from anchorhoi.cli.selftest import check_result
+
+    job = runs[0]
+    lines = check_result(job, frames=FRAMES - 2, fps=FPS)
+    assert lines[:5] == ["result.json is a result v1.0", f"{FRAMES - 2} frames at 12 fps, as asked",
+                         "the SMPL-X parameters are finite", "the rig has the 55 SMPL-X joints",
+                         "the object has a finite trajectory"]
+    assert lines[5].startswith("every stage reported its time and peak memory: anchor ")
+    with pytest.raises(RuntimeError, match="selftest failed: 10 frames at 12 fps, as asked"):
+        check_result(job, frames=FRAMES, fps=FPS)

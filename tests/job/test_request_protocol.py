@@ -94,3 +94,25 @@ def test_hello_must_speak_our_protocol():
         P.check_hello(P.decode(P.encode("hello", protocol=99)))
     with pytest.raises(P.ProtocolError, match="expected a hello first"):
         P.check_hello(P.decode(P.encode("stage", stage="anchor")))
+
+
+def test_video_family_from_folder_or_id(tmp_path):
+    from anchorhoi.job.models import video_family
+
+    assert video_family("Lightricks/LTX-Video") == "ltx"
+    assert video_family("Wan-AI/Wan2.2-TI2V-5B-Diffusers") == "wan"
+    folder = tmp_path / "my-video-model"
+    folder.mkdir()
+    (folder / "model_index.json").write_text('{"_class_name": "LTXConditionPipeline"}')
+    assert video_family(str(folder)) == "ltx"
+    (folder / "model_index.json").write_text('{"_class_name": "WanImageToVideoPipeline"}')
+    assert video_family(str(folder)) == "wan"
+
+
+def test_no_person_keeps_its_hint_once():
+    from anchorhoi.keypoints.base import NoPersonFoundError
+
+    err = classify(NoPersonFoundError("no person in any of the 12 frames"))
+    assert err.code == "NO_PERSON" and err.exit_code == P.EXIT_BAD_REQUEST
+    assert err.message == "no person in any of the 12 frames."
+    assert err.hint.startswith("Try another seed or prompt") and err.hint not in err.message

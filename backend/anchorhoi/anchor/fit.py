@@ -28,6 +28,7 @@ which case they are moved in place.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -176,10 +177,13 @@ class FitResult:
 def fit_body(body: BodyModel, *, human_density: DensityFn, masks: torch.Tensor | None = None,
              cameras: Cameras | None = None, obj: FitObject | None = None,
              init: KeyPose | None = None, config: FitConfig = FitConfig(),
-             generator: torch.Generator) -> FitResult:
+             generator: torch.Generator,
+             on_step: Callable[[str, int, int, dict], None] | None = None) -> FitResult:
     """Fit ``body`` to the anchor; see the module docstring. ``masks (K, H, W)`` are human
     opacities in [0, 1] seen by ``cameras`` (K cameras); ``init`` defaults to
-    ``default_initial_pose()``; ``generator`` seeds all sampling."""
+    ``default_initial_pose()``; ``generator`` seeds all sampling. ``on_step(name, step, total,
+    losses)`` after every optimiser step of every phase (``fit:rigid``, ``fit:search``,
+    ``fit:pose``, ``fit:detail``): progress, and a cancel may raise from it."""
     like = dict(device=body.layer.v_template.device, dtype=body.layer.v_template.dtype)
     if (masks is None) != (cameras is None):
         raise ValueError("fit_body needs masks and cameras together (or neither)")
@@ -205,12 +209,14 @@ def fit_body(body: BodyModel, *, human_density: DensityFn, masks: torch.Tensor |
                               density=human_density, silhouettes=silhouettes, obj=obj,
                               generator=generator, **like)
         params = search(init.to_params(**like), objective, anchor, weights, config,
-                        generator)
+                        generator, on_step=on_step)
         fitted = object_params if config.fit_object else []
         params, _ = optimise(params, objective, weights, config, phase="pose",
-                             iterations=config.pose_iterations, object_params=fitted)
+                             iterations=config.pose_iterations, object_params=fitted,
+                             on_step=on_step)
         params, _ = optimise(params, objective, weights, config, phase="detail",
-                             iterations=config.detail_iterations, object_params=fitted)
+                             iterations=config.detail_iterations, object_params=fitted,
+                             on_step=on_step)
         return _finish(body, params, objective, human_density, obj, config)
     finally:
         for p in object_params:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
@@ -23,6 +24,9 @@ from .key_pose import PoseParams
 from .limb_search import search_limbs
 from .objective import Objective
 
+StepCallback = Callable[[str, int, int, dict], None]
+"""``on_step(name, step, total, losses)``: progress of a phase; may raise to cancel."""
+
 if TYPE_CHECKING:
     from .fit import FitConfig
 
@@ -30,9 +34,11 @@ log = logging.getLogger(__name__)
 
 
 def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
-           weights: torch.Tensor, config: FitConfig, generator: torch.Generator) -> PoseParams:
+           weights: torch.Tensor, config: FitConfig, generator: torch.Generator,
+           on_step: StepCallback | None = None) -> PoseParams:
     """The search from the initial pose ``params`` (a batch of one; ``weights (V,)`` the
-    vertices' areas); returns the kept hypothesis (a batch of one)."""
+    vertices' areas); returns the kept hypothesis (a batch of one). ``on_step`` as in
+    :func:`optimise`."""
     yaws = torch.tensor(config.yaw_hypotheses_deg or (0.0,), dtype=torch.float64)
     batch = params.expand(len(yaws))
     c, s = torch.cos(torch.deg2rad(yaws)), torch.sin(torch.deg2rad(yaws))
@@ -48,7 +54,8 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
         batch = PoseParams(batch.root, batch.body, batch.hand,
                            batch.trans + objective.surface.mean(0) - centroid, batch.betas)
     batch, rigid = optimise(batch, objective, weights, config, phase="rigid",
-                            iterations=config.rigid_iterations, object_params=[])
+                            iterations=config.rigid_iterations, object_params=[],
+                            on_step=on_step)
     keep = rigid.argsort()[:max(1, config.keep_hypotheses)]
     log.info("rigid phase: yaw hypotheses %s° → totals %s; keeping %s",
              [f"{y:.0f}" for y in yaws.tolist()], [f"{x:.4f}" for x in rigid.tolist()],
@@ -67,7 +74,8 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
                                  config=config.limb_search, generator=generator)
             log.info("limb search round %d: %.1f s", round_ + 1, time.perf_counter() - start)
         batch, totals = optimise(batch, objective, weights, config, phase="search",
-                                 iterations=config.search_iterations, object_params=[])
+                                 iterations=config.search_iterations, object_params=[],
+                                 on_step=on_step)
     best = int(torch.argmin(totals))
     log.info("search: yaw hypotheses %s° → totals %s; keeping %.0f°",
              [f"{y:.0f}" for y in yaws.tolist()], [f"{x:.4f}" for x in totals.tolist()],
@@ -77,9 +85,11 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
 
 def optimise(params: PoseParams, objective: Objective, weights: torch.Tensor,
              config: FitConfig, *, phase: str, iterations: int,
-             object_params: list[torch.Tensor]) -> tuple[PoseParams, torch.Tensor]:
+             object_params: list[torch.Tensor], on_step: StepCallback | None = None
+             ) -> tuple[PoseParams, torch.Tensor]:
     """``iterations`` Adam steps on the leaves ``phase`` frees; returns the new params and the
-    per-hypothesis totals ``(B,)`` of a last, loss-only evaluation."""
+    per-hypothesis totals ``(B,)`` of a last, loss-only evaluation. ``on_step(f"fit:{phase}",
+    step, iterations, {})`` after every step (progress; it may raise to cancel)."""
     leaves = PoseParams(*(x.detach().clone() for x in
                           (params.root, params.body, params.hand, params.trans, params.betas)))
     groups = [dict(params=[leaves.root], lr=config.lr_rotation),
@@ -109,6 +119,8 @@ def optimise(params: PoseParams, objective: Objective, weights: torch.Tensor,
         optimiser.step()
         if step % 20 == 0:
             objective.record(phase, step, losses)
+        if on_step is not None:
+            on_step(f"fit:{phase}", step + 1, iterations, {})
     for x in (leaves.root, leaves.body, leaves.hand, leaves.trans, leaves.betas):
         x.requires_grad_(False)
     with torch.no_grad():

@@ -10,8 +10,9 @@ from __future__ import annotations
 from ..portable.protocol import ERROR_CODES, EXIT_BAD_REQUEST, EXIT_CRASH
 
 BAD_REQUEST_CODES = {"MODEL_NOT_FOUND", "NO_GPU", "BAD_MESH", "BAD_PROMPT", "BAD_REQUEST",
-                     "PROTOCOL_MISMATCH"}
-"""Codes that mean the request cannot run as asked (exit code 2); the rest are crashes (1)."""
+                     "PROTOCOL_MISMATCH", "JOB_BUSY", "CUDA_OOM", "NO_PERSON"}
+"""Codes that mean the request cannot run as asked here — another preset, seed, prompt, model
+or object is needed (exit code 2); ``INTERNAL`` is a crash (1)."""
 
 
 class JobError(Exception):
@@ -51,7 +52,10 @@ def classify(exc: BaseException) -> JobError:
     if isinstance(exc, MeshError):
         return JobError("BAD_MESH", str(exc))
     if isinstance(exc, NoPersonFoundError):
-        return JobError("NO_PERSON", str(exc), exc.hint)
+        message = str(exc)
+        if message.endswith("; " + exc.hint):
+            message = message[:-len(exc.hint) - 2]
+        return JobError("NO_PERSON", message + ".", exc.hint[:1].upper() + exc.hint[1:] + ".")
     if _is_cuda_oom(exc):
         return JobError("CUDA_OOM", f"The GPU ran out of memory: {str(exc).splitlines()[0]}")
     return JobError("INTERNAL", f"{type(exc).__name__}: {exc}")

@@ -17,6 +17,8 @@ intact and at worst an unlisted, partly filled stage folder that the next run cl
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -65,6 +67,23 @@ class JobFolder:
     @property
     def state_path(self) -> Path:
         return self.root / "state.json"
+
+    @contextlib.contextmanager
+    def exclusive(self):
+        """Hold the folder's lock for one run (``JOB_BUSY`` if another run holds it). The OS
+        drops the lock when the process ends, however it ends."""
+        from .errors import JobError
+
+        fh = open(self.root / ".lock", "a+")
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise JobError("JOB_BUSY", f"The job folder {self.root} is being used by "
+                               "another run.") from None
+            yield self
+        finally:
+            fh.close()
 
     # -- state -------------------------------------------------------------------------------
 

@@ -105,6 +105,21 @@ def _build_once(target: Path, build: Callable[[Path, int], Path]) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def video_family(model_id: str) -> str:
+    """``wan`` or ``ltx`` (keys of ``VIDEO_PRIORS``): from a local folder's
+    ``model_index.json`` (its pipeline class), else from the hub id's name."""
+    path = Path(model_id).expanduser()
+    name = model_id
+    if (path / "model_index.json").is_file():
+        import json
+
+        try:
+            name = json.loads((path / "model_index.json").read_text()).get("_class_name", "")
+        except (OSError, ValueError):
+            name = ""
+    return "ltx" if "ltx" in str(name).lower() else "wan"
+
+
 # -- pre-flight --------------------------------------------------------------------------------
 
 def preflight(choice: ModelChoice, request: GenerateRequest) -> list[str]:

@@ -72,7 +72,7 @@ def run_job(request: GenerateRequest, reporter: Reporter, cancel: threading.Even
     cancel = cancel or threading.Event()
     request = validate(request)
     folder = JobFolder(request.job_dir).create()
-    with JobLog(folder):
+    with folder.exclusive(), JobLog(folder):
         try:
             return _run(request, folder, reporter, cancel)
         except Cancelled:
@@ -82,8 +82,12 @@ def run_job(request: GenerateRequest, reporter: Reporter, cancel: threading.Even
             log.info("failed: %s: %s", exc.code, exc.message)
             raise
         except BaseException as exc:
-            log.exception("job failed")
-            raise classify(exc) from exc
+            err = classify(exc)
+            if err.code == "INTERNAL":
+                log.exception("job failed")
+            else:  # a failure with a hint: the traceback goes to log.txt only
+                log.info("job failed: %s", err.code, exc_info=True)
+            raise err from exc
 
 
 def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
@@ -123,6 +127,7 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
                                    if k != "fingerprint"} | {"resumed": True}
             continue
         if index == len(resumed):  # the first stage to run: clear it and everything after it
+            _withdraw_result(folder.root)
             folder.forget_from([s.name for s in STAGES[index:]])
         reporter.emit("stage", stage=stage.name, index=index, count=len(STAGES),
                       label=stage.label)
@@ -133,6 +138,7 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
             ctx.outputs[stage.name] = stage.run(ctx, out_dir)
         for path in stage.previews(ctx.outputs[stage.name]):
             ctx.progress.preview(path)
+        _release_memory(device)  # the stage's models are gone: hand their VRAM to the next
         timings[stage.name] = meter.record()
         folder.mark_complete(stage.name, fps[stage.name], timings[stage.name])
         log.info("stage %s done in %.1f s (peak RSS %.0f MB)", stage.name,
@@ -140,6 +146,24 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
         ctx.progress.check()
     result = _publish_result(ctx, timings)
     return JobOutcome(result_json=result, timings=timings, resumed=resumed)
+
+
+def _release_memory(device: str) -> None:
+    import gc
+
+    gc.collect()
+    if device == "cuda":
+        import torch
+
+        torch.cuda.empty_cache()
+
+
+def _withdraw_result(root: Path) -> None:
+    """Remove the job's previous result before anything it came from is recomputed, so that
+    no reader takes it for the result of the current inputs (result.json first: without it
+    the folder holds no result)."""
+    for name in (RESULT_JSON, MOTION_NPZ):
+        (root / name).unlink(missing_ok=True)
 
 
 def _with_object_copy(request: GenerateRequest, folder: JobFolder) -> GenerateRequest:

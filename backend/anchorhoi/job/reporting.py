@@ -25,18 +25,29 @@ class Reporter(Protocol):
     def emit(self, type_: str, **data: Any) -> None: ...
 
 
+TERMINAL_TYPES = ("result", "error", "cancelled")
+"""Messages that end a job: exactly one is ever written."""
+
+
 class ProtocolReporter:
-    """Writes protocol lines to ``stream`` (the real stdout); thread-safe, flushed per line."""
+    """Writes protocol lines to ``stream`` (the real stdout); thread-safe, flushed per line.
+    After the first terminal message (``TERMINAL_TYPES``) nothing more is written."""
 
     def __init__(self, stream: IO[str]):
         self.stream = stream
         self._lock = threading.Lock()
+        self.closed = False
 
-    def emit(self, type_: str, **data: Any) -> None:
+    def emit(self, type_: str, **data: Any) -> bool:
+        """Write one line; False (and nothing written) once the job has ended."""
         line = encode(type_, **data)
         with self._lock:
+            if self.closed:
+                return False
             self.stream.write(line)
             self.stream.flush()
+            self.closed = type_ in TERMINAL_TYPES
+            return True
 
 
 class TerminalReporter:
@@ -71,7 +82,8 @@ class TerminalReporter:
             self._print(f"resuming {data['job']}: {', '.join(data['resumed'])} already done")
         elif type_ == "result":
             self._end_line()
-            self._print(f"done: {data['result']}")
+            self._print(f"done: {data['result']}\n  in Blender: File › Import › AnchorHOI / "
+                        "SMPL-X motion (.npz), or the AnchorHOI panel's job history")
         elif type_ == "error":
             self._end_line()
             self._print(f"error {data['code']}: {data['message']}\n  hint: {data['hint']}"

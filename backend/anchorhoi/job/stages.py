@@ -26,7 +26,7 @@ import numpy as np
 
 from ..portable.arrays import load_npz, write_text_atomic
 from .folder import JobFolder
-from .models import ModelChoice, hf_cache_dir
+from .models import ModelChoice, hf_cache_dir, video_family
 from .presets import JobPreset
 from .reporting import Progress
 from .request import GenerateRequest
@@ -127,14 +127,20 @@ class AnchorResult:
 
 def run_anchor(ctx: StageContext, out_dir: Path) -> AnchorResult:
     from ..anchor.stage import run_anchor_stages
+    from ..nerf.samplers import SamplerConfig, make_sampler
     from ..priors.stable_diffusion import StableDiffusionPrior, StableDiffusionPriorConfig
 
     prior = StableDiffusionPrior(StableDiffusionPriorConfig(
         model_id=ctx.models.image, cache_dir=hf_cache_dir(ctx.request)), device=ctx.device)
+    nerf = ctx.preset.anchor.nerf
+    # CUDA: nerfacc's occupancy grid (or the dense sampler, with one warning, if its CUDA ops
+    # do not build); elsewhere the dense sampler — the same image either way
+    sampler = make_sampler(SamplerConfig(kind="auto", box=nerf.box, dense=nerf.sampler),
+                           ctx.device)
     out = run_anchor_stages(prompt=ctx.request.prompt, obj_mesh=ctx.object_mesh, body=ctx.body,
                             preset=ctx.preset.anchor, fit_config=ctx.preset.fit, prior=prior,
                             out_dir=out_dir, generator=ctx.generator("anchor"),
-                            on_step=ctx.progress, device=ctx.device)
+                            sampler=sampler, on_step=ctx.progress, device=ctx.device)
     return AnchorResult(key_pose=out.key_pose, object_placement=out.object_placement,
                         contact_vertices=out.contact_vertices, folder=out_dir)
 
@@ -163,15 +169,10 @@ class VideoResult:
 
 
 def run_video(ctx: StageContext, out_dir: Path) -> VideoResult:
-    import dataclasses
-
     from ..video.stage import run_video_stage
-    from ..video.wan import WanVideoPrior
 
     p = ctx.preset.motion
-    config = dataclasses.replace(p.video_config(ctx.models.video),
-                                 cache_dir=hf_cache_dir(ctx.request))
-    prior = WanVideoPrior(config, device=ctx.device)
+    prior = make_video_prior(ctx)
     a: AnchorResult = ctx.outputs["anchor"]
     out = run_video_stage(prompt=ctx.request.prompt, key_pose=a.key_pose,
                           obj_mesh=ctx.object_mesh, object_placement=a.object_placement,
@@ -180,6 +181,24 @@ def run_video(ctx: StageContext, out_dir: Path) -> VideoResult:
                           on_step=ctx.progress, device=ctx.device)
     write_text_atomic(out_dir / STAGE_FILE, json.dumps({"anchor_frame": out.anchor_frame}))
     return VideoResult(camera=out.camera, anchor_frame=out.anchor_frame, folder=out_dir)
+
+
+def make_video_prior(ctx: StageContext):
+    """The video prior of the job's video model: Wan 2.x with the preset's settings, or
+    LTX-Video (its own defaults, the preset's step count) when the model is an LTX one."""
+    import dataclasses
+
+    from ..video import VIDEO_PRIORS
+    from ..video.ltx import LTXVideoPriorConfig
+
+    p, cache = ctx.preset.motion, hf_cache_dir(ctx.request)
+    if video_family(ctx.models.video) == "ltx":
+        config = LTXVideoPriorConfig(model_id=ctx.models.video, cache_dir=cache,
+                                     num_inference_steps=p.video_steps,
+                                     enable_vae_tiling=p.enable_vae_tiling)
+        return VIDEO_PRIORS["ltx"](config, device=ctx.device)
+    config = dataclasses.replace(p.video_config(ctx.models.video), cache_dir=cache)
+    return VIDEO_PRIORS["wan"](config, device=ctx.device)
 
 
 def load_video_result(ctx: StageContext) -> VideoResult:

@@ -51,6 +51,8 @@ ERROR_CODES = {
     "BAD_REQUEST": "The request is incomplete or malformed; see the message.",
     "NO_PERSON": "No person was found in the generated video: try another seed or a more "
                  "explicit prompt.",
+    "JOB_BUSY": "Another run is using this job folder: wait for it to finish or cancel it, or "
+                "start a new job.",
     "PROTOCOL_MISMATCH": "The add-on and the backend are different versions: update the backend "
                          "(or the add-on) so both speak the same protocol.",
     "INTERNAL": "An unexpected error: the job's log has the details.",
