@@ -135,3 +135,24 @@ def test_a_loaded_file_never_shows_a_job_running(prefs, tmp_path):
     bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "saved.blend"))
     assert not bpy.context.window_manager.anchorhoi_job.running
     assert bpy.ops.anchorhoi.generate.poll()
+
+
+def test_preferences_draw_offline(prefs):
+    """The preferences page: every property it shows exists, and the set-up button is greyed
+    out with a reason while online access is off."""
+    log = []
+    layout = RecordingLayout(log)
+
+    class Proxy:
+        def __getattr__(self, name):
+            return layout if name == "layout" else getattr(prefs, name)
+
+    type(prefs).draw(Proxy(), bpy.context)
+    shown = [e[1] for e in log if e[0] == "prop"]
+    assert shown == ["backend_python", "device", "model_image", "model_video", "model_detector",
+                     "smplx_dir", "cache_dir", "jobs_dir", "backend_source", "setup_torch"]
+    labels = [e[1] for e in log if e[0] == "label"]
+    assert "No backend yet: set 'Backend Python' or set one up below." in labels
+    assert any("PyTorch with CUDA (about 2.5–5 GB)" in t for t in labels)
+    assert any(t.startswith("Online access is off") for t in labels)
+    assert ("operator", "anchorhoi.setup_backend") in log
