@@ -257,7 +257,7 @@ class ANCHORHOI_OT_generate(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
-        if event.type != "TIMER" or event.timer is not self._timer:
+        if event.type != "TIMER":  # (any timer: another one only makes an extra tick)
             return {"PASS_THROUGH"}
         status = context.window_manager.anchorhoi_job
         done = tick_run(self._run, status)

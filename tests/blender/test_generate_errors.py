@@ -201,3 +201,74 @@ def test_garbage_lines_are_skipped_and_the_result_is_placed(scene, tmp_path, tem
     want = c @ to_user  # (object frame → user's Y-up world) seen in Blender
     np.testing.assert_allclose(np.array(box.matrix_world), want, atol=1e-5)
     del t
+
+
+class ModalHarness:
+    """Drives the operator's ``modal`` / ``cancel`` methods as Blender would after ``invoke``
+    (background mode has no window, so Blender itself cannot run a modal operator here)."""
+
+    def __init__(self, run):
+        self._run, self._timer = run, object()
+        self.reports, self.removed = [], []
+        wm = bpy.context.window_manager
+        self.context = type("Ctx", (), {
+            "window_manager": type("WM", (), {
+                "anchorhoi_job": wm.anchorhoi_job,
+                "event_timer_remove": lambda _self, t: self.removed.append(t)})(),
+            "screen": None, "view_layer": bpy.context.view_layer, "scene": bpy.context.scene})()
+
+    def report(self, level, text):
+        self.reports.append((set(level), text))
+
+    def _end(self, context, run):
+        from bl_ext.user_default.anchorhoi.ops_generate import ANCHORHOI_OT_generate
+
+        return ANCHORHOI_OT_generate._end(self, context, run)
+
+    def event(self, type_):
+        from bl_ext.user_default.anchorhoi.ops_generate import ANCHORHOI_OT_generate
+
+        return ANCHORHOI_OT_generate.modal(self, self.context, type("E", (), {"type": type_})())
+
+
+def test_modal_ticks_on_timer_events_and_imports(scene, tmp_path, template, monkeypatch):
+    from bl_ext.user_default.anchorhoi import ops_generate
+
+    folder, obj, to_user = template
+    monkeypatch.setenv("FAKE_RESULT_TEMPLATE", str(folder))
+    scene.backend_python = str(fake_interpreter(tmp_path, "garbage_mixed"))
+    op = ModalHarness(ops_generate.begin_run(bpy.context))
+    assert bpy.context.window_manager.anchorhoi_job.running
+    assert op.event("MOUSEMOVE") == {"PASS_THROUGH"}
+    import time
+
+    t_end = time.monotonic() + 30
+    while (result := op.event("TIMER")) == {"PASS_THROUGH"}:
+        assert time.monotonic() < t_end
+        time.sleep(0.05)
+    assert result == {"FINISHED"} and op.removed == [op._timer]
+    assert op.reports[-1][0] == {"INFO"} and "The interaction is ready" in op.reports[-1][1]
+    assert "Sit" in bpy.data.objects and not bpy.context.window_manager.anchorhoi_job.running
+
+
+def test_modal_cancelled_by_blender_stops_the_backend(scene, tmp_path):
+    """A file load or quitting Blender ends a modal operator through ``cancel``."""
+    from bl_ext.user_default.anchorhoi import ops_generate
+    from bl_ext.user_default.anchorhoi.ops_generate import ANCHORHOI_OT_generate
+
+    scene.backend_python = str(fake_interpreter(tmp_path, "honours_cancel"))
+    run = ops_generate.begin_run(bpy.context)
+    op = ModalHarness(run)
+    import time
+
+    while run.job.progress.step < 2:
+        op.event("TIMER")
+        time.sleep(0.02)
+    ANCHORHOI_OT_generate.cancel(op, op.context)
+    assert op.removed == [op._timer] and not bpy.context.window_manager.anchorhoi_job.running
+    t_end = time.monotonic() + 10
+    while run.job.process.returncode() is None:
+        assert time.monotonic() < t_end
+        time.sleep(0.05)
+    info = json.loads((run.job_dir / "input" / "job.json").read_text())
+    assert info["status"] == "cancelled" and "file loaded or Blender quit" in info["message"]
