@@ -12,9 +12,13 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 
+ICONS = {e.identifier for e in
+         bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items}
+
+
 class RecordingLayout:
     """Stands in for ``UILayout`` in background mode (no window to draw into): records what
-    the panel draws and checks that every property it shows exists."""
+    the panel draws and checks that every property, operator and icon it uses exists."""
 
     def __init__(self, log):
         self.log = log
@@ -25,16 +29,19 @@ class RecordingLayout:
 
     column = row = box = grid_flow = _child
 
-    def prop(self, data, name, **kwargs):
+    def prop(self, data, name, icon="NONE", **kwargs):
         assert name in data.bl_rna.properties, name
+        assert icon in ICONS, icon
         self.log.append(("prop", name))
 
     def label(self, text="", icon="NONE"):
+        assert icon in ICONS, icon
         self.log.append(("label", text))
 
-    def operator(self, idname, **kwargs):
+    def operator(self, idname, icon="NONE", **kwargs):
         category, name = idname.split(".")
         assert hasattr(getattr(bpy.ops, category), name), idname
+        assert icon in ICONS, icon
         self.log.append(("operator", idname))
         return SimpleNamespace()
 
