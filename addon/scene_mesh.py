@@ -19,6 +19,8 @@ def evaluated_world_mesh(context, obj) -> tuple[np.ndarray, np.ndarray, np.ndarr
         name = "" if obj is None else f"'{obj.name}' is "
         raise ObjectExportError(f"{name}{kind}, not a mesh: pick a mesh object as the "
                                 "interaction object (or clear the Object field)")
+    if obj.mode == "EDIT":  # edits not yet written back to the mesh would be missed
+        obj.update_from_editmode()
     depsgraph = context.evaluated_depsgraph_get()
     evaluated = obj.evaluated_get(depsgraph)
     mesh = evaluated.to_mesh()
