@@ -109,13 +109,15 @@ def oracle_priors(body_field: ObjectField, obj_field: ObjectField, *, box: Scene
                   config: OracleImagePriorConfig = OracleImagePriorConfig(),
                   device="cpu") -> tuple[OracleImagePrior, OracleImagePrior]:
     """(composite prior, human-only prior): view-conditioned oracles rendering the known scene
-    (and the body alone) from each SDS view's camera."""
+    (and the body alone) from each SDS view's camera, over the views' background (or
+    ``background`` when they carry none)."""
     sampler = DenseStratifiedSampler(DenseSamplerConfig(num_samples=num_samples), box=box)
 
     def target(fields):
         def fn(views: ViewBatch) -> torch.Tensor:
-            bg = torch.tensor(background, device=views.cameras.K.device,
-                              dtype=views.cameras.K.dtype)
+            like = dict(device=views.cameras.K.device, dtype=views.cameras.K.dtype)
+            bg = (torch.tensor(background, **like) if views.background is None
+                  else views.background.to(**like))
             with torch.no_grad():
                 img = render_image(fields, views.cameras, sampler, background=bg)
             return img.rgb.permute(0, 3, 1, 2)

@@ -28,6 +28,10 @@ class ViewBatch:
     """(B,) camera elevation in degrees."""
     cameras: object | None = None
     """Opaque per-batch camera data; only view-conditioned oracles look at it."""
+    background: Tensor | None = None
+    """(3,) the colour the renders were composited over, when the stage varies it per step
+    (random backgrounds); a view-conditioned oracle renders its target over it. None: the
+    prior's own default."""
 
     def __post_init__(self) -> None:
         if self.azimuth_deg.ndim != 1 or self.azimuth_deg.shape != self.elevation_deg.shape:
