@@ -28,6 +28,7 @@ from ..nerf.field import NeRFField, NeRFFieldConfig
 from ..nerf.renderer import render_image
 from ..nerf.samplers import DenseSamplerConfig, Sampler
 from ..priors.base import ImagePrior, ViewBatch
+from .object_search import ObjectSearchConfig
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,9 @@ class AnchorNeRFConfig:
     the fit then takes for body; a changing background exposes them."""
     shading: str = "albedo"
     """``albedo`` or ``lambertian`` (random light) for the SDS renders."""
+    object_search: ObjectSearchConfig | None = None
+    """Search the object's translation with the prior before the first round's SDS
+    (``object_search``), when the stage placed the object itself; None: SDS alone moves it."""
 
 
 @dataclass(frozen=True)
