@@ -11,7 +11,6 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from anchorhoi.anchor.fit import FitConfig
 from anchorhoi.anchor.key_pose import default_initial_pose
 from anchorhoi.anchor.presets import preset
 from anchorhoi.anchor.stage import run_anchor_stages
@@ -21,10 +20,6 @@ from anchorhoi.priors.stable_diffusion import StableDiffusionPrior, StableDiffus
 from anchorhoi.priors.tiny import build_tiny_sd
 
 CASES = Path(__file__).resolve().parents[2] / "bench" / "cases" / "anchor"
-TINY_FIT = FitConfig(rigid_iterations=10, search_rounds=1, search_iterations=5,
-                     pose_iterations=15, detail_iterations=5, yaw_hypotheses_deg=(0.0,),
-                     limb_search=None, lattice_resolution=40, num_body_samples=800,
-                     num_anchor_samples=1500)
 
 
 def test_tiny_anchor_stages_end_to_end(tmp_path):
@@ -36,7 +31,7 @@ def test_tiny_anchor_stages_end_to_end(tmp_path):
     out = run_anchor_stages(
         prompt="a person sits down on the box", obj_mesh=load_object_mesh(
             CASES / "sit_on_box" / "object.obj"), body=body, preset=preset("tiny"),
-        fit_config=TINY_FIT, prior=prior, out_dir=tmp_path / "job",
+        prior=prior, out_dir=tmp_path / "job",
         generator=torch.Generator().manual_seed(0),
         on_step=lambda stage, s, n, losses: steps.append((stage, s, n)))
     assert steps[0] == ("anchor_nerf[0]", 1, 40) and steps[-1] == ("fit", 1, 1)

@@ -24,7 +24,7 @@ from ..nerf.samplers import DenseStratifiedSampler, Sampler
 from ..objects.field import ObjectField, ObjectFieldConfig
 from ..objects.mesh_io import ObjectMesh
 from ..portable.arrays import atomic_write, save_npz_atomic
-from ..priors.base import ImagePrior
+from ..priors.base import ImagePrior, check_prompt
 from ..nerf.field import NeRFField
 from .anchor_nerf import fit_field_to_occupancy, occupancy_of, train_anchor_nerf
 from .object_search import ObjectSearchResult, search_object_translation
@@ -75,7 +75,8 @@ def initial_object_placement(obj: ObjectField, body: BodyModel, pose: KeyPose,
 
 
 def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
-                      preset: AnchorPreset, fit_config: FitConfig, prior: ImagePrior,
+                      preset: AnchorPreset, fit_config: FitConfig | None = None,
+                      prior: ImagePrior,
                       human_prior: ImagePrior | None = None, out_dir: str | Path,
                       generator: torch.Generator, sampler: Sampler | None = None,
                       init: KeyPose | None = None, obj: ObjectField | None = None,
@@ -86,11 +87,14 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
     ``obj`` may be given already placed (tests, or a placement from the user's scene); else it
     is built from ``obj_mesh`` and stood in front of the initial body, and — with
     ``preset.nerf.object_search`` — its translation is searched with ``prior`` before the first
-    SDS step. ``on_step(stage, step, total, losses)`` reports progress and may raise to cancel.
+    SDS step. ``fit_config`` None: ``preset.fit``. ``on_step(stage, step, total, losses)``
+    reports progress and may raise to cancel.
     """
+    check_prompt(prompt)  # before any work: an empty prompt is the user's to fix
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cfg = preset.nerf
+    fit_config = fit_config or preset.fit
     sampler = sampler or DenseStratifiedSampler(cfg.sampler, box=cfg.box)
     pose = init or default_initial_pose(body.config.num_betas)
     search = None
