@@ -51,3 +51,11 @@ def test_tiny_anchor_stages_end_to_end(tmp_path):
     assert np.linalg.norm(out.key_pose.trans - start) < 0.10
     # the box stood in front of the body on the ground (0.45 m ahead, on the soles' level)
     np.testing.assert_allclose(out.object_placement[:3, 3], [0.0, -1.30, 0.45], atol=0.05)
+    # pinned (seed 0, one thread, torch 2.13 CPU): the pelvis, the fit's losses, the box
+    np.testing.assert_allclose(out.key_pose.trans, [-0.0261, -0.0422, -0.0405], atol=2e-3)
+    assert out.fit.losses["total"] == pytest.approx(0.1818, rel=0.02)
+    assert out.fit.losses["chamfer_body"] == pytest.approx(0.0738, rel=0.02)
+    assert out.fit.losses["penetration"] == 0.0 and len(out.contact_vertices) == 0
+    np.testing.assert_allclose(out.object_placement[:3, 3], [-0.0213, -1.3125, 0.4588],
+                               atol=2e-3)
+    assert out.object_search is None  # the tiny preset does not search the placement
