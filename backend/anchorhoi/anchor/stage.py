@@ -164,7 +164,7 @@ def write_outputs(out_dir: Path, *, human, obj: ObjectField, body: BodyModel, fi
         "max_penetration_m": np.array(fit.max_penetration)})
     size = 64 if not preset.gpu else 160
     with torch.no_grad():
-        save_png(files["turntable"], turntable([human, obj], box=box, views=6, size=size))
-        save_png(files["fit_preview"], turntable([posed_body_field(body, k), obj], box=box,
-                                                 views=6, size=size))
+        look = dict(box=box, views=6, size=size, target=preset.nerf.views.target)  # SDS framing
+        save_png(files["turntable"], turntable([human, obj], **look))
+        save_png(files["fit_preview"], turntable([posed_body_field(body, k), obj], **look))
     return files
