@@ -210,6 +210,9 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
             light = torch.nn.functional.normalize(
                 torch.randn(len(views), 3, generator=generator, device=device, dtype=dtype)
                 + torch.tensor([0.0, 1.5, 0.0], **like), dim=-1)
+        # the occupancy grid (CUDA) refreshes itself from the composite density every few
+        # steps; the dense sampler ignores this
+        sampler.update(step, lambda x: human.density(x) + obj.density(x))
         comp = render_image([human, obj], views.cameras, sampler, background=background,
                             generator=generator, shading=config.shading, light_dir=light)
         alone = render_image([human], views.cameras, sampler, background=background,

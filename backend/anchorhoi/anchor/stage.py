@@ -134,7 +134,8 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
         log.info("anchor round %d: object placement after stage A %s", r,
                  np.round(obj.user_object_matrix().detach().cpu().numpy()[:3, 3], 4).tolist())
         fit = fit_body(body, human_density=lambda x, h=human: h.density(x).detach(),
-                       obj=obj, init=pose, config=fit_config, generator=generator)
+                       obj=obj, init=pose, config=fit_config, generator=generator,
+                       on_step=on_step)
         pose = fit.key_pose
         log.info("anchor round %d: fit losses %s", r, fit.losses)
         if on_step is not None:
