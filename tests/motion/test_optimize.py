@@ -19,7 +19,7 @@ from anchorhoi.motion import MotionConfig, optimize_motion
 from anchorhoi.motion import metrics as M
 from anchorhoi.motion.contact import (fill_gaps, footprint_matrix, grow_contact, image_speed,
                                       object_path, rigid)
-from anchorhoi.motion.losses import hinge_loss, robust
+from anchorhoi.motion.losses import balance_loss, hinge_loss, robust
 from anchorhoi.motion.posing import PosedSubset, farthest_point_ids
 from anchorhoi.portable.result_v1 import ResultInfo, read_result, write_result
 
@@ -85,6 +85,19 @@ def test_hinge_loss_is_zero_for_natural_bends_only():
     rot[1, 5] = axis_angle_to_matrix(torch.tensor([-0.5, 0.0, 0.0]))  # right knee backwards
     rot[1, 19] = axis_angle_to_matrix(torch.tensor([0.0, 0.0, 0.8]))  # right elbow off-axis
     assert float(hinge_loss(rot)) > 0.3
+
+
+def test_balance_loss_is_zero_over_the_feet_and_grows_beyond():
+    left = torch.tensor([[-0.1, 0.0, 0.0]]).repeat(3, 1)
+    right = torch.tensor([[0.1, 0.0, 0.0]]).repeat(3, 1)
+    com = torch.tensor([[0.05, 0.9, 0.03],  # over the feet (height ignored): 0
+                        [0.0, 0.9, -0.2],  # 0.2 m behind the segment: (0.2 − 0.08)²
+                        [0.3, 0.9, 0.0]])  # 0.2 m beyond the right foot: (0.2 − 0.08)²
+    per = [float(balance_loss(com[i:i + 1], left[:1], right[:1], torch.ones(1), 0.08))
+           for i in range(3)]
+    assert per == pytest.approx([0.0, 0.0144, 0.0144])
+    w = torch.tensor([1.0, 0.5, 0.0])  # weights: the third frame is supported otherwise
+    assert float(balance_loss(com, left, right, w, 0.08)) == pytest.approx(0.5 * 0.0144 / 3)
 
 
 def test_contact_runs_and_keypoint_speeds():

@@ -285,15 +285,11 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
 
 def balance_loss(problem: Problem, state: State, config: MotionConfig, frames,
                  obj_rot: torch.Tensor) -> torch.Tensor:
-    """Centre of mass over the feet where they alone carry the body (``lambda_balance``)."""
+    """Centre of mass over the feet where they alone carry the body (``lambda_balance``): the
+    frames' weights are both feet's contact, zero where a hand holds the object or another
+    body vertex touches it (sitting on it, leaning on it)."""
     verts = frames.vertices
-    com = verts[:, :config.num_body_vertices].mean(1)[:, [0, 2]]  # (T, 2) horizontal
     feet = frames.joints[:, list(FOOT_JOINTS)]  # L ankle, R ankle, L ball, R ball
-    left = 0.5 * (feet[:, 0] + feet[:, 2])[:, [0, 2]]
-    right = 0.5 * (feet[:, 1] + feet[:, 3])[:, [0, 2]]
-    d = right - left
-    u = (((com - left) * d).sum(-1) / (d * d).sum(-1).clamp_min(1e-8)).clamp(0, 1)
-    dist = (com - (left + u[:, None] * d)).norm(dim=-1)
     fw = state.foot_weights
     planted = torch.minimum(fw[:, 0], fw[:, 2]) * torch.minimum(fw[:, 1], fw[:, 3])
     with torch.no_grad():
@@ -302,8 +298,9 @@ def balance_loss(problem: Problem, state: State, config: MotionConfig, frames,
         body_part = problem.hand_side < 0
         touching = (sdf[:, body_part] < config.hand_contact_distance_m).any(1)
         free = ~(touching | state.held.any(1))
-    excess = torch.relu(dist - config.balance_radius_m)
-    return (planted * free.to(planted.dtype) * excess * excess).mean()
+    return L.balance_loss(verts[:, :config.num_body_vertices].mean(1),
+                          0.5 * (feet[:, 0] + feet[:, 2]), 0.5 * (feet[:, 1] + feet[:, 3]),
+                          planted * free.to(planted.dtype), config.balance_radius_m)
 
 
 def penetration_weights(problem: Problem, state: State, config: MotionConfig) -> torch.Tensor:
