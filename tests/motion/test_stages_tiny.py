@@ -33,14 +33,6 @@ class Cancelled(Exception):
 
 
 @pytest.fixture(scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
 def scene():
     body = BodyModel()
     key = default_initial_pose()
