@@ -184,8 +184,11 @@ def test_oracle_recovers_the_pick_up_within_the_targets(body, oracle):
     assert result.quality["key_pose_joint_error_mm"] < 10.0
 
 
-PINNED_PICK_UP = {"mpjpe_mm": 44.5, "pa_mpjpe_mm": 31.6, "foot_skate_mm": 3.34,
-                  "max_penetration_mm": 6.8, "obj_trans_err_cm": 3.76}
+PINNED_PICK_UP = {"mpjpe_mm": 44.5, "pa_mpjpe_mm": 31.6, "obj_trans_err_cm": 3.76}
+"""Means, pinned; the maxima (penetration 6.8 mm, skating 3.34 mm measured) are held to the
+targets only: a long optimisation amplifies last-bit differences of CPU kernels, and a
+maximum over frames moves most (the same push_table run gave 2.4 or 7.4 mm in two
+processes)."""
 PINNED_HELD_FRAMES = 58  # frames 32–89: the hands take the box at frame 32 and keep it
 
 
