@@ -221,3 +221,15 @@ def test_a_placement_that_is_not_rigid_is_refused(tiny_run, scene, tmp_path):
         run_motion_stage(keypoints=d.keypoints, camera=c.camera, key_pose=key, anchor_frame=0,
                          obj_mesh=mesh, object_placement=scaled, body=body, fps=12.0,
                          out_dir=tmp_path, generator=torch.Generator().manual_seed(0))
+
+
+def test_without_an_object_the_body_alone_is_rendered(tiny_run, scene, tmp_path):
+    _, c, _, _, _, prior = tiny_run
+    body, key, _, _ = scene
+    alone = run_video_stage(prompt="a person waves", key_pose=key, obj_mesh=None,
+                            object_placement=None, body=body, preset=preset("tiny"), prior=prior,
+                            out_dir=tmp_path, generator=torch.Generator().manual_seed(0),
+                            num_frames=5, fps=12.0)
+    box_colour = np.rint(np.array([0.42, 0.47, 0.62]) * 255)
+    assert not (np.abs(alone.conditioning - box_colour).max(-1) < 30).any()  # no box drawn
+    assert (np.abs(c.conditioning - box_colour).max(-1) < 60).sum() > 500  # (it was there)
