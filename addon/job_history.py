@@ -113,18 +113,26 @@ def read_entry(job_dir: Path) -> JobEntry | None:
                     object_name=info.get("object_name"))
 
 
-def list_jobs(jobs_root: str | os.PathLike) -> list[JobEntry]:
-    """The job folders under ``jobs_root``, newest first (by folder name, then time)."""
+def list_jobs(jobs_root: str | os.PathLike, limit: int | None = None) -> list[JobEntry]:
+    """The job folders under ``jobs_root``, newest first (folder names start with the time);
+    at most ``limit`` of them (the panel redraws often: only those are read)."""
     root = Path(jobs_root)
     if not root.is_dir():
         return []
     entries = []
-    for child in root.iterdir():
+    for child in sorted(root.iterdir(), key=lambda p: p.name, reverse=True):
+        if limit is not None and len(entries) >= limit:
+            break
         if child.is_dir() and not child.name.startswith("."):
             entry = read_entry(child)
             if entry is not None:
                 entries.append(entry)
-    return sorted(entries, key=lambda e: (e.path.name, e.created), reverse=True)
+    return entries
+
+
+def count_folders(jobs_root: str | os.PathLike) -> int:
+    root = Path(jobs_root)
+    return sum(1 for p in root.iterdir() if p.is_dir()) if root.is_dir() else 0
 
 
 def delete_job(jobs_root: str | os.PathLike, job_dir: str | os.PathLike) -> None:

@@ -30,8 +30,9 @@ class JobTimeouts:
     """From the cancel line to the exit; then SIGTERM."""
     exit_s: float = 10.0
     """From the terminal message (or end of stdout) to the exit; then SIGTERM."""
-    term_s: float = 3.0
-    """From SIGTERM to the exit; then SIGKILL."""
+    term_s: float = 5.0
+    """From SIGTERM to the exit; then SIGKILL (the backend treats SIGTERM as a cancel too, so
+    a backend slow to reach a step boundary still gets to exit with code 3)."""
     tick_budget_s: float = 0.02
     """How long one tick may spend parsing queued messages."""
 
@@ -100,6 +101,8 @@ class GenerateJob:
         self.outcome: Outcome | None = None
         self._pending: Outcome | None = None  # terminal message seen, waiting for the exit
         self._eof = False
+        self._waited: list = []  # items note_wait() took off the queue
+        self._drain_until: float | None = None  # after the exit, wait this long for EOF
 
     # -- public ----------------------------------------------------------------------------
 
@@ -127,6 +130,9 @@ class GenerateJob:
         if self.done:
             return True
         budget_end = time.perf_counter() + self.timeouts.tick_budget_s
+        waited, self._waited = self._waited, []
+        for item in waited:
+            self._handle(item)
         while not self._eof and time.perf_counter() < budget_end:
             items = self.process.read(max_items=50)
             if not items:
@@ -143,7 +149,7 @@ class GenerateJob:
             return
         item = self.process.wait_item(timeout)
         if item is not None:
-            self._handle(item)
+            self._waited.append(item)  # handled by the next tick, like everything else
 
     # -- messages --------------------------------------------------------------------------
 
@@ -199,6 +205,9 @@ class GenerateJob:
         self.stages = [str(s) for s in msg.get("stages") or []]
         self.resumed = [str(s) for s in msg.get("resumed") or []]
         self.progress.count = len(self.stages)
+        notes = msg.get("notes")
+        if isinstance(notes, list):  # the backend's warnings (e.g. a slow device for a preset)
+            self.messages.extend(str(n) for n in notes[:5])
         if self.resumed:
             self.progress.index = len(self.resumed)
             self.messages.append(f"resuming: stages {', '.join(self.resumed)} are already done")
@@ -255,8 +264,11 @@ class GenerateJob:
     # -- ending ----------------------------------------------------------------------------
 
     def _finish_on_exit(self, outcome: Outcome) -> None:
+        """The backend said how it ended: give it ``exit_s`` to exit (a cancel's deadline no
+        longer applies, the backend did stop)."""
         self._pending = outcome
-        self._deadline = min(self._deadline, self.clock() + self.timeouts.exit_s)
+        if self._escalated == 0:
+            self._deadline = self.clock() + self.timeouts.exit_s
 
     def _fail_now(self, code: str, message: str, hint: str) -> None:
         """A failure seen by the add-on (not reported by the backend): stop the backend."""
@@ -272,13 +284,11 @@ class GenerateJob:
             if now >= self._deadline:
                 self._escalate(now)
             return
-        if not self._eof:  # exited: let the reader hand over the last lines first
-            for item in self.process.read(max_items=1000):
-                self._handle(item)
-            if not self._eof:
-                if now < self._deadline and self._escalated == 0:
-                    self._deadline = min(self._deadline, now + 1.0)
-                    return
+        if not self._eof:  # exited: the next ticks drain the reader's last lines first
+            if self._drain_until is None:
+                self._drain_until = now + 1.0
+            if now < self._drain_until:
+                return
         self.exit_code = code
         self.exited_at = now
         self.process.close()

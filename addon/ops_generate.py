@@ -17,6 +17,8 @@ report carries the backend's hint and the job folder keeps what was computed.
 from __future__ import annotations
 
 import shutil
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +44,8 @@ class GenerateRun:
     job: GenerateJob
     job_dir: Path
     object_name: str | None
-    tick_times: list[float] = field(default_factory=list)  # seconds per tick_run call
+    tick_times: list[float] = field(default_factory=list)  # wall seconds per tick_run call
+    tick_cpu: list[float] = field(default_factory=list)  # this thread's CPU seconds per call
 
     @property
     def max_tick_s(self) -> float:
@@ -124,7 +127,7 @@ def begin_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeo
 def tick_run(run: GenerateRun, status) -> bool:
     """The per-tick work (never waits): forward a cancel request, advance the job, mirror
     its state into ``status`` (``WindowManager.anchorhoi_job``). True once the job ended."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     job = run.job
     if status.cancel_requested and job.cancel_sent_at is None:
         job.cancel()
@@ -138,6 +141,7 @@ def tick_run(run: GenerateRun, status) -> bool:
         item.stage, item.path = stage, path
     elapsed = time.perf_counter() - t0
     run.tick_times.append(elapsed)
+    run.tick_cpu.append(time.thread_time() - c0)
     status.ticks = len(run.tick_times)
     status.max_tick_ms = max(status.max_tick_ms, 1000.0 * elapsed)
     return done
@@ -174,6 +178,29 @@ def finish_run(context, run: GenerateRun, status) -> tuple[set[str], str, str]:
     return {"FINISHED"}, "INFO", text + (f" [{notes}]" if notes else "")
 
 
+class CtrlCRequestsCancel:
+    """While an EXEC job runs: Ctrl+C (SIGINT) asks for a cancel instead of raising
+    KeyboardInterrupt at an arbitrary point. Only where Python handles SIGINT itself (``bpy``
+    as a module); in the Blender binary Blender owns the signal, and a Blender that quits closes
+    the backend's stdin, which the backend takes as a cancel."""
+
+    def __enter__(self):
+        self.pressed = False
+        self._old = None
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._old = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def _on_sigint(self, signum, frame):
+        self.pressed = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+
 class ANCHORHOI_OT_generate(bpy.types.Operator):
     """Generate the interaction described by the prompt with the AnchorHOI backend"""
 
@@ -206,13 +233,11 @@ class ANCHORHOI_OT_generate(bpy.types.Operator):
             return {"CANCELLED"}
         status = context.window_manager.anchorhoi_job
         try:
-            while True:
-                try:
-                    if tick_run(run, status):
-                        break
+            with CtrlCRequestsCancel() as ctrl_c:
+                while not tick_run(run, status):
                     run.job.note_wait(0.05)
-                except KeyboardInterrupt:  # Ctrl+C in a script / background run: cancel
-                    status.cancel_requested = True
+                    if ctrl_c.pressed:
+                        status.cancel_requested = True
         except BaseException:  # a bug in the add-on: never leave the backend behind
             run.job.process.kill()
             status.running = False
@@ -220,6 +245,8 @@ class ANCHORHOI_OT_generate(bpy.types.Operator):
         return self._end(context, run)
 
     def invoke(self, context, event):
+        if context.window is None:  # no window to own a timer (background mode): run as EXEC
+            return self.execute(context)
         run = self._begin(context)
         if run is None:
             return {"CANCELLED"}

@@ -80,46 +80,54 @@ class ANCHORHOI_PT_generate(bpy.types.Panel):
             if status.message:
                 layout.label(text=status.message,
                              icon="CHECKMARK" if status.state == "finished" else "INFO")
-        self.draw_previews(layout, status)
-        self.draw_history(layout, context, s)
+        draw_previews(layout, status)
+        draw_history(layout, context, s)
 
-    def draw_previews(self, layout, status):
-        cache = _Cache.instance
-        if cache is None or not status.previews:
-            return
-        grid = layout.grid_flow(columns=2, even_columns=True)
-        for item in list(status.previews)[-4:]:
-            icon = cache.icon_id(item.path)
-            if icon:
-                cell = grid.column()
-                cell.template_icon(icon_value=icon, scale=5.0)
-                cell.label(text=item.stage)
 
-    def draw_history(self, layout, context, s):
-        box = layout.box()
-        box.prop(s, "show_history", icon="TRIA_DOWN" if s.show_history else "TRIA_RIGHT",
-                 emboss=False)
-        if not s.show_history:
-            return
-        jobs = job_history.list_jobs(preferences.jobs_folder(preferences.get(context)))
-        if not jobs:
-            box.label(text="No jobs yet")
-        running = context.window_manager.anchorhoi_job.running
-        for entry in jobs[:HISTORY_ROWS]:
-            row = box.row(align=True)
-            row.label(text=f"{entry.created}  {entry.prompt or entry.name}",
-                      icon=_STATUS_ICONS.get(entry.status, "QUESTION"))
-            if entry.has_result:
-                row.operator("anchorhoi.import_job", text="", icon="IMPORT").job_dir = \
-                    str(entry.path)
-            elif not running:
-                op = row.operator("anchorhoi.generate", text="", icon="FILE_REFRESH")
-                op.resume_dir = str(entry.path)
-            row.operator("anchorhoi.open_job_folder", text="", icon="FILE_FOLDER").job_dir = \
+def draw_previews(layout, status):
+    cache = _Cache.instance
+    if cache is None or not status.previews:
+        return
+    grid = layout.grid_flow(columns=2, even_columns=True)
+    for item in list(status.previews)[-4:]:
+        icon = cache.icon_id(item.path)  # 0 where Blender makes no icons (background mode)
+        cell = grid.column()
+        if icon:
+            cell.template_icon(icon_value=icon, scale=5.0)
+        cell.label(text=f"{item.stage}: {os.path.basename(item.path)}")
+
+
+def draw_history(layout, context, s):
+    box = layout.box()
+    box.prop(s, "show_history", icon="TRIA_DOWN" if s.show_history else "TRIA_RIGHT",
+             emboss=False)
+    if not s.show_history:
+        return
+    root = preferences.jobs_folder(preferences.get(context))
+    jobs = job_history.list_jobs(root, limit=HISTORY_ROWS)
+    if not jobs:
+        box.label(text="No jobs yet")
+    status = context.window_manager.anchorhoi_job
+    running = status.running
+    for entry in jobs:
+        state = entry.status
+        if state == "running" and not (running and status.job_dir == str(entry.path)):
+            state = "incomplete"  # Blender closed while it ran
+        row = box.row(align=True)
+        row.label(text=f"{entry.created}  {entry.prompt or entry.name}",
+                  icon=_STATUS_ICONS.get(state, "QUESTION"))
+        if entry.has_result:
+            row.operator("anchorhoi.import_job", text="", icon="IMPORT").job_dir = \
                 str(entry.path)
-            row.operator("anchorhoi.delete_job", text="", icon="TRASH").job_dir = str(entry.path)
-        if len(jobs) > HISTORY_ROWS:
-            box.label(text=f"… and {len(jobs) - HISTORY_ROWS} older jobs in the jobs folder")
+        elif not running:
+            op = row.operator("anchorhoi.generate", text="", icon="FILE_REFRESH")
+            op.resume_dir = str(entry.path)
+        row.operator("anchorhoi.open_job_folder", text="", icon="FILE_FOLDER").job_dir = \
+            str(entry.path)
+        row.operator("anchorhoi.delete_job", text="", icon="TRASH").job_dir = str(entry.path)
+    more = job_history.count_folders(root) - len(jobs)
+    if len(jobs) == HISTORY_ROWS and more > 0:
+        box.label(text=f"… and {more} older folders in the jobs folder")
 
 
 _STATUS_ICONS = {"finished": "CHECKMARK", "failed": "ERROR", "cancelled": "CANCEL",

@@ -19,16 +19,28 @@ CLASSES = (
 )
 
 
+@bpy.app.handlers.persistent
+def clear_stale_job_status(*_args):
+    """After a file load no generation runs any more (Blender ended its modal operator), but a
+    window manager read from the file may still say so: clear it, or Generate stays greyed."""
+    for wm in bpy.data.window_managers:
+        if wm.anchorhoi_job.running:
+            wm.anchorhoi_job.reset()
+
+
 def register():
     props.register()
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     panel.register()
+    bpy.app.handlers.load_post.append(clear_stale_job_status)
     bpy.types.TOPBAR_MT_file_import.append(ops_import.menu_import)
     bpy.types.TOPBAR_MT_file_export.append(ops_export.menu_export)
 
 
 def unregister():
+    if clear_stale_job_status in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.remove(clear_stale_job_status)
     bpy.types.TOPBAR_MT_file_export.remove(ops_export.menu_export)
     bpy.types.TOPBAR_MT_file_import.remove(ops_import.menu_import)
     panel.unregister()

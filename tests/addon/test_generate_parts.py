@@ -163,6 +163,8 @@ def test_job_folders_history_and_delete(tmp_path):
         (b.name, "lift", "finished", "2026-12-01 21:05"),
         (a.name, "A person sits", "cancelled", "2026-12-01 21:04")]
     assert entries[1].message == "Cancelled" and entries[0].has_result
+    assert [e.name for e in job_history.list_jobs(jobs, limit=1)] == [b.name]
+    assert job_history.count_folders(jobs) == 3
     with pytest.raises(ValueError, match="does not look like a job folder"):
         job_history.delete_job(jobs, jobs / "stray")
     with pytest.raises(ValueError, match="is not a job folder of"):

@@ -68,6 +68,7 @@ def test_backend_error_is_passed_on(tmp_path):
     assert (o.status, o.code, o.exit_code) == ("failed", "BAD_MESH", 2)
     assert o.report_text() == "the object mesh has no faces — pick a mesh object with faces"
     assert job.stages == ["anchor_nerf", "fit", "video", "keypoints", "motion"]
+    assert "a note from the backend" in job.messages
     assert "a library printing to stdout" in job.garbage[0].text
 
 

@@ -18,7 +18,9 @@ sys.path.insert(0, str(ROOT))
 import build  # noqa: E402
 
 BPY_FREE = ("axes", "quaternions", "import_plan", "motion_source", "keyreduce", "fbx_presets",
-            "portable.result_v1", "portable.procedural_body", "portable.smplx_files")
+            "portable.result_v1", "portable.procedural_body", "portable.smplx_files",
+            "portable.protocol", "backend_process", "job_state", "job_request", "job_history",
+            "object_export", "placement", "backend_setup")
 
 
 def test_zip_contents(extension_zip):
@@ -58,7 +60,8 @@ def test_installed_and_enabled(installed_addon, blender_user_dir):
     assert installed_addon in bpy.context.preferences.addons
     installed = blender_user_dir / "extensions" / "user_default" / "anchorhoi"
     assert (installed / "portable" / "skeleton.py").is_file()
-    for op in ("import_motion", "reduce_keys", "export_fbx"):
+    for op in ("import_motion", "reduce_keys", "export_fbx", "generate", "cancel",
+               "setup_backend", "import_job", "open_job_folder", "delete_job"):
         assert hasattr(bpy.ops.anchorhoi, op)
 
 

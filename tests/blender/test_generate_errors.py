@@ -94,6 +94,16 @@ def test_backend_error_hint(scene, tmp_path):
     generate_error("the object mesh has no faces — pick a mesh object with faces")
 
 
+def test_invoke_without_a_window_runs_like_exec(scene, tmp_path):
+    """As from a button, but in background mode: no window can own a timer, so the same job
+    runs synchronously (and reports the same way)."""
+    scene.backend_python = str(fake_interpreter(tmp_path, "error"))
+    before = snapshot(bpy)
+    with pytest.raises(RuntimeError, match="the object mesh has no faces"):
+        bpy.ops.anchorhoi.generate("INVOKE_DEFAULT")
+    assert snapshot(bpy) == before and len(jobs(scene)) == 1
+
+
 def test_sigkill_mid_run_then_blender_keeps_working(scene, tmp_path):
     scene.backend_python = str(fake_interpreter(tmp_path, "sigkill"))
     status = generate_error(r"The backend stopped unexpectedly \(killed by SIGKILL\) without a "
@@ -105,6 +115,35 @@ def test_sigkill_mid_run_then_blender_keeps_working(scene, tmp_path):
     # Blender keeps working, and the next generation can start
     assert bpy.ops.mesh.primitive_uv_sphere_add() == {"FINISHED"}
     assert bpy.ops.anchorhoi.generate.poll()
+
+
+def test_ctrl_c_during_exec_cancels_the_backend(scene, tmp_path):
+    """In a script run by bpy as a module, Ctrl+C (SIGINT) cancels the job cleanly: the
+    backend is told, says 'cancelled' and exits with 3, the scene is unchanged."""
+    import signal
+    import threading
+    import time
+
+    scene.backend_python = str(fake_interpreter(tmp_path, "honours_cancel"))
+    before = snapshot(bpy)
+    root = tmp_path / "jobs"
+
+    def interrupt_once_running():
+        t_end = time.monotonic() + 60
+        while time.monotonic() < t_end:
+            if root.is_dir() and any((job / "anchor").is_dir() for job in root.iterdir()):
+                time.sleep(0.3)
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.02)
+
+    threading.Thread(target=interrupt_once_running, daemon=True).start()
+    assert bpy.ops.anchorhoi.generate() == {"CANCELLED"}  # reported as a warning
+    status = bpy.context.window_manager.anchorhoi_job
+    assert (status.state, status.exit_code) == ("cancelled", 3)
+    assert 0.0 <= status.cancel_to_exit_s < 1.0
+    assert snapshot(bpy) == before
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
 
 
 @pytest.fixture

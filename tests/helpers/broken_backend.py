@@ -11,6 +11,7 @@ Modes:
     silent         prints nothing and sleeps (hello time-out)
     ignore_cancel  runs a stage forever and ignores cancel (escalation to SIGTERM)
     error          answers the request with a BAD_MESH error and exit code 2
+    honours_cancel runs a stage until a cancel line, then 'cancelled' and exit code 3
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def main(mode: str) -> int:
     request = read_request()
     job = Path(request["job_dir"])
     stages = ["anchor_nerf", "fit", "video", "keypoints", "motion"]
-    send("accepted", job=str(job), stages=stages, resumed=[])
+    send("accepted", job=str(job), stages=stages, resumed=[], notes=["a note from the backend"])
     if mode == "error":
         send("error", code="BAD_MESH", message="the object mesh has no faces",
              hint="pick a mesh object with faces", log=None)
@@ -87,6 +88,19 @@ def main(mode: str) -> int:
         for step in range(10**6):
             send("progress", stage="anchor_nerf", step=step, total=10**6, eta_s=None, losses={})
             time.sleep(0.05)
+    if mode == "honours_cancel":
+        import threading
+
+        cancel = threading.Event()
+        threading.Thread(target=lambda: (sys.stdin.readline(), cancel.set()), daemon=True).start()
+        (job / "anchor").mkdir()
+        step = 0
+        while not cancel.is_set():
+            send("progress", stage="anchor_nerf", step=step, total=10**6, eta_s=None, losses={})
+            step += 1
+            time.sleep(0.05)
+        send("cancelled", job=str(job))
+        return 3
     if mode == "garbage_mixed":
         garbage("step 1 of something")
         for i, stage in enumerate(stages):
