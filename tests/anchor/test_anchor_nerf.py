@@ -103,6 +103,34 @@ def test_cancel_from_step_callback(scene):
                           generator=torch.Generator().manual_seed(1), on_step=stop)
 
 
+def test_every_step_refreshes_the_sampler_from_the_composite_density(scene):
+    """The occupancy-grid sampler (CUDA) starts empty and renders nothing until ``update``
+    fills it: training must hand it the human + object density at every step."""
+    gt_body, gt_obj, start, obj = scene
+    comp, human_only = oracle_priors(gt_body, gt_obj, box=BOX, background=TINY.background,
+                                     num_samples=16)
+    x = torch.rand(64, 3, generator=torch.Generator().manual_seed(2)) - 0.5
+
+    class Recording(DenseStratifiedSampler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.seen = []
+
+        def update(self, step, density_fn):
+            self.seen.append((step, density_fn(x).detach()))
+
+    sampler = Recording(DenseSamplerConfig(num_samples=16), box=BOX)
+    cfg = dataclasses.replace(TINY, iterations=2, init_iterations=2, resolution=16)
+    human = train_anchor_nerf(prompt="sit", prior=comp, human_prior=human_only, obj=obj,
+                              body_occupancy=lambda x: torch.zeros(len(x)), config=cfg,
+                              sampler=sampler, generator=torch.Generator().manual_seed(1)).human
+    assert [step for step, _ in sampler.seen] == [0, 1]
+    with torch.no_grad():  # the last refresh saw the field as it was before the last step
+        expected = human.density(x) + obj.density(x)
+    assert torch.allclose(sampler.seen[-1][1], expected, rtol=0.2, atol=1e-3)
+    assert sampler.seen[-1][1].max() > 0
+
+
 def test_turntable_preview(scene, tmp_path):
     gt_body, gt_obj, _, _ = scene
     strip = turntable([gt_body, gt_obj], box=BOX, views=4, size=24, num_samples=32)

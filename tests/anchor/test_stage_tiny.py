@@ -11,7 +11,6 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from anchorhoi.anchor.fit import FitConfig
 from anchorhoi.anchor.key_pose import default_initial_pose
 from anchorhoi.anchor.presets import preset
 from anchorhoi.anchor.stage import run_anchor_stages
@@ -21,10 +20,6 @@ from anchorhoi.priors.stable_diffusion import StableDiffusionPrior, StableDiffus
 from anchorhoi.priors.tiny import build_tiny_sd
 
 CASES = Path(__file__).resolve().parents[2] / "bench" / "cases" / "anchor"
-TINY_FIT = FitConfig(rigid_iterations=10, search_rounds=1, search_iterations=5,
-                     pose_iterations=15, detail_iterations=5, yaw_hypotheses_deg=(0.0,),
-                     limb_search=None, lattice_resolution=40, num_body_samples=800,
-                     num_anchor_samples=1500)
 
 
 def test_tiny_anchor_stages_end_to_end(tmp_path):
@@ -36,7 +31,7 @@ def test_tiny_anchor_stages_end_to_end(tmp_path):
     out = run_anchor_stages(
         prompt="a person sits down on the box", obj_mesh=load_object_mesh(
             CASES / "sit_on_box" / "object.obj"), body=body, preset=preset("tiny"),
-        fit_config=TINY_FIT, prior=prior, out_dir=tmp_path / "job",
+        prior=prior, out_dir=tmp_path / "job",
         generator=torch.Generator().manual_seed(0),
         on_step=lambda stage, s, n, losses: steps.append((stage, s, n)))
     assert steps[0] == ("anchor_nerf[0]", 1, 40) and steps[-1] == ("fit", 1, 1)
@@ -56,3 +51,11 @@ def test_tiny_anchor_stages_end_to_end(tmp_path):
     assert np.linalg.norm(out.key_pose.trans - start) < 0.10
     # the box stood in front of the body on the ground (0.45 m ahead, on the soles' level)
     np.testing.assert_allclose(out.object_placement[:3, 3], [0.0, -1.30, 0.45], atol=0.05)
+    # pinned (seed 0, one thread, torch 2.13 CPU): the pelvis, the fit's losses, the box
+    np.testing.assert_allclose(out.key_pose.trans, [-0.0261, -0.0422, -0.0405], atol=2e-3)
+    assert out.fit.losses["total"] == pytest.approx(0.1818, rel=0.02)
+    assert out.fit.losses["chamfer_body"] == pytest.approx(0.0738, rel=0.02)
+    assert out.fit.losses["penetration"] == 0.0 and len(out.contact_vertices) == 0
+    np.testing.assert_allclose(out.object_placement[:3, 3], [-0.0213, -1.3125, 0.4588],
+                               atol=2e-3)
+    assert out.object_search is None  # the tiny preset does not search the placement

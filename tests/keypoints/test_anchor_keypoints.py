@@ -16,6 +16,7 @@ from anchorhoi.keypoints import (AnchorKeypointsConfig, Detections, NoPersonFoun
                                  anchor_keypoints, save_keypoints, save_overlay)
 from anchorhoi.keypoints.anchor_keypoints import draw_overlay
 from anchorhoi.keypoints.base import JOINT_INDEX
+from anchorhoi.keypoints.sides import GROUP_PAIRS, SIDE_GROUPS, fix_side_swaps, swap_group
 from anchorhoi.keypoints.mediapipe_pose import MediaPipePoseConfig, mapping_matrices
 from anchorhoi.nerf.cameras import Cameras, orbit_cameras, project
 from anchorhoi.portable.procedural_body import build_procedural_model
@@ -212,3 +213,71 @@ def test_keypoints_npz_and_overlay_are_written_atomically(scene, tmp_path, monke
     for joint, colour in (("left_wrist", (255, 160, 0)), ("right_knee", (40, 220, 60))):
         u, v = np.round(res.scale * res.keypoints[31, JOINT_INDEX[joint], :2] + res.offset)
         assert tuple(img[int(v), int(u)]) == colour, joint
+
+
+# --- left/right swaps (keypoints/sides.py) ---------------------------------------------------
+
+def test_side_groups_pair_every_left_joint_with_its_right_one():
+    assert list(SIDE_GROUPS) == ["arms", "legs", "eyes"]
+    assert len(GROUP_PAIRS["legs"]) == 4 and len(GROUP_PAIRS["eyes"]) == 1
+    assert len(GROUP_PAIRS["arms"]) == 4 + 15  # collar, shoulder, elbow, wrist + 15 fingers
+    x = np.arange(55.0)
+    y = swap_group(x, "legs")
+    assert y[JOINT_INDEX["left_knee"]] == JOINT_INDEX["right_knee"]
+    assert y[JOINT_INDEX["left_elbow"]] == JOINT_INDEX["left_elbow"]  # other groups untouched
+    assert np.array_equal(swap_group(y, "legs"), x)
+
+
+def _swapped(xy, conf, frames, groups):
+    xy, conf = xy.copy(), conf.copy()
+    for t in frames:
+        for g in groups:
+            xy[t], conf[t] = swap_group(xy[t], g), swap_group(conf[t], g)
+    return xy, conf
+
+
+def test_swaps_are_undone_at_the_anchor_and_along_the_track(scene):
+    camera, key_joints, truth = scene
+    xy, conf, _, _ = make_detections(truth)
+    valid = conf > 0
+    # the whole body swapped from frame 0 to 30 (anchor 10 inside), only the arms 50–54
+    bad, _ = _swapped(xy, conf, range(0, 31), SIDE_GROUPS)
+    bad, _ = _swapped(bad, conf, range(50, 55), ["arms"])
+    ref = SCALE * truth[ANCHOR] + OFFSET
+    fixed, _, _, swapped = fix_side_swaps(bad, conf, valid, ANCHOR, ref)
+    assert np.allclose(fixed[valid], xy[valid])
+    assert swapped[:31].all() and not swapped[31:50].any()
+    assert swapped[50:55, 0].all() and not swapped[50:55, 1:].any() and not swapped[55:].any()
+    # without the anchor reference the anchor frame's labels are trusted as they are
+    _, _, _, trusting = fix_side_swaps(bad, conf, valid, ANCHOR, None)
+    assert not trusting[ANCHOR].any() and trusting[31:50].all()
+
+
+def test_a_hidden_group_keeps_the_previous_decision(scene):
+    _, _, truth = scene
+    xy, conf, _, _ = make_detections(truth)
+    bad, _ = _swapped(xy, conf, range(T), ["legs"])  # a detector that stays swapped
+    valid = conf > 0
+    legs = GROUP_PAIRS["legs"].reshape(-1)
+    valid[20:25, legs] = False  # the legs unseen for five frames
+    ref = SCALE * truth[ANCHOR] + OFFSET
+    fixed, _, _, swapped = fix_side_swaps(bad, conf, valid, ANCHOR, ref)
+    assert swapped[:, 1].all()
+    assert np.allclose(fixed[valid], xy[valid])
+
+
+def test_anchor_keypoints_fixes_a_mirrored_detector(scene):
+    camera, key_joints, truth = scene
+    xy, conf, found, _ = make_detections(truth)
+    bad, bad_conf = _swapped(xy, conf, range(T), SIDE_GROUPS)
+    det = Detections(xy=bad, confidence=bad_conf, person_found=found, image_size=(410, 410))
+    out = anchor_keypoints(det, camera=camera, anchor_frame=ANCHOR, anchor_joints_3d=key_joints,
+                           fps=FPS)
+    assert out.stats.side_swaps == 3 * T and out.stats.aligned
+    assert out.scale == pytest.approx(SCALE, rel=1e-3)
+    seen = out.keypoints[..., 2] > 0
+    assert np.abs(out.keypoints[..., :2][seen] - truth[seen]).max() < 2.0
+    # switched off: the labels stay swapped and the anchor check rejects the far limbs
+    raw = anchor_keypoints(det, camera=camera, anchor_frame=ANCHOR, anchor_joints_3d=key_joints,
+                           fps=FPS, config=AnchorKeypointsConfig(fix_sides=False))
+    assert raw.stats.side_swaps == 0 and raw.stats.rejected_anchor > 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from anchorhoi.motion import MotionConfig, optimize_motion
 from anchorhoi.motion import metrics as M
 from anchorhoi.motion.contact import (fill_gaps, footprint_matrix, grow_contact, image_speed,
                                       object_path, rigid)
-from anchorhoi.motion.losses import hinge_loss, robust
+from anchorhoi.motion.losses import balance_loss, hinge_loss, robust
 from anchorhoi.motion.posing import PosedSubset, farthest_point_ids
 from anchorhoi.portable.result_v1 import ResultInfo, read_result, write_result
 
@@ -33,15 +34,6 @@ def _bench():
     sys.modules.setdefault("oracle_motion", module)  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def one_thread():
-    """Small tensors: intra-op threads cost more than they gain on a shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +78,19 @@ def test_hinge_loss_is_zero_for_natural_bends_only():
     assert float(hinge_loss(rot)) > 0.3
 
 
+def test_balance_loss_is_zero_over_the_feet_and_grows_beyond():
+    left = torch.tensor([[-0.1, 0.0, 0.0]]).repeat(3, 1)
+    right = torch.tensor([[0.1, 0.0, 0.0]]).repeat(3, 1)
+    com = torch.tensor([[0.05, 0.9, 0.03],  # over the feet (height ignored): 0
+                        [0.0, 0.9, -0.2],  # 0.2 m behind the segment: (0.2 − 0.08)²
+                        [0.3, 0.9, 0.0]])  # 0.2 m beyond the right foot: (0.2 − 0.08)²
+    per = [float(balance_loss(com[i:i + 1], left[:1], right[:1], torch.ones(1), 0.08))
+           for i in range(3)]
+    assert per == pytest.approx([0.0, 0.0144, 0.0144])
+    w = torch.tensor([1.0, 0.5, 0.0])  # weights: the third frame is supported otherwise
+    assert float(balance_loss(com, left, right, w, 0.08)) == pytest.approx(0.5 * 0.0144 / 3)
+
+
 def test_contact_runs_and_keypoint_speeds():
     weights = torch.tensor([[0.9], [0.8], [0.1], [0.9], [0.9], [0.9]])
     runs = footprint_matrix(weights, anchor=4)[0]
@@ -124,53 +129,85 @@ def test_contact_grows_from_the_anchor_until_the_object_is_set_down():
     assert torch.allclose(path[3, :3, 3], torch.tensor([0.0, 0.6, 0.3]))
 
 
+TARGETS = {"mpjpe_mm": 80.0, "pa_mpjpe_mm": 50.0, "foot_skate_mm": 5.0,
+           "max_penetration_mm": 10.0, "obj_trans_err_cm": 5.0}
+"""The oracle bench's targets (issue 4)."""
+
+
 @pytest.fixture(scope="module")
 def oracle(body, one_thread):
-    """30 frames of the pick-up case (frames 35–64: rising with the box, then walking it
-    forward), keypoints with 4 px noise, hidden behind the box or dropped (20 %)."""
+    """The whole pick-up case (90 frames: reach down, lift the box, carry it forward),
+    keypoints with 4 px noise, hidden behind the box or dropped (20 %), default config."""
     bench = _bench()
-    case = bench.load_case(CASE).window(35, 30)
+    case = bench.load_case(CASE)
     gt = body.forward_motion(case.motion)
     gt_joints = gt.joints.double().numpy()
-    kp, seen = bench.make_keypoints(case, gt_joints, np.random.default_rng(0), noise_px=4.0,
-                                    drop=0.2)
+    rng = np.random.default_rng([0, zlib.crc32(case.name.encode())])  # the bench's, seed 0
+    kp, seen = bench.make_keypoints(case, gt_joints, rng, noise_px=4.0, drop=0.2)
     a, m = case.anchor_frame, case.motion
     key = KeyPose(root_orient=m.root_orient[a], pose_body=m.pose_body[a],
                   pose_hand=m.pose_hand[a], trans=m.trans[a], betas=m.betas)
-    config = MotionConfig(iterations_root=40, iterations_pose=80, iterations_contact=80)
     result = optimize_motion(
         body, keypoints=torch.as_tensor(kp, dtype=torch.float32),
         camera=case.camera.to(dtype=torch.float32), key_pose=key, anchor_frame=a,
         obj_mesh=case.mesh, obj_rotation=case.obj_rot[a], obj_translation=case.obj_trans[a],
-        fps=m.fps, config=config, generator=torch.Generator().manual_seed(0))
+        fps=m.fps, config=MotionConfig(), generator=torch.Generator().manual_seed(0))
     return case, gt_joints, seen, key, result
 
 
-def test_short_oracle_recovers_the_motion(body, oracle):
+def test_oracle_recovers_the_pick_up_within_the_targets(body, oracle):
     case, gt_joints, seen, _, result = oracle
-    assert 0.4 < seen["seen_frac"] < 0.6 and seen["occluded_frac"] > 0.25  # the box hides a lot
+    assert 0.5 < seen["seen_frac"] < 0.6 and seen["occluded_frac"] > 0.25  # the box hides a lot
     with torch.no_grad():
         pred = body.forward_motion(result.motion)
     pj = pred.joints.double().numpy()
     fps = case.motion.fps
-    # achieved (seed 0, this machine): MPJPE 58 mm, PA 23 mm, skating 1.4 mm, penetration
-    # ≤ 7 mm, object 5.7 cm; the bounds leave room for other CPUs' arithmetic
-    assert M.mpjpe(pj[:, :22], gt_joints[:, :22]) < 0.085
-    assert M.pa_mpjpe(pj[:, :22], gt_joints[:, :22]) < 0.040
-    assert M.foot_skating(pj, gt_joints, case.ground_y, fps) < 0.005
     inside, below = M.max_penetration(pred.vertices.double().numpy(), case.mesh.vertices,
                                       case.mesh.faces, result.obj_rotation, result.obj_trans,
                                       case.ground_y)
-    assert inside < 0.012 and below < 0.006
-    assert M.object_translation_error(result.obj_trans, case.obj_trans) < 0.09
+    got = {"mpjpe_mm": 1000 * M.mpjpe(pj[:, :22], gt_joints[:, :22]),
+           "pa_mpjpe_mm": 1000 * M.pa_mpjpe(pj[:, :22], gt_joints[:, :22]),
+           "foot_skate_mm": 1000 * M.foot_skating(pj, gt_joints, case.ground_y, fps),
+           "max_penetration_mm": 1000 * max(inside, below),
+           "obj_trans_err_cm": 100 * M.object_translation_error(result.obj_trans,
+                                                                case.obj_trans)}
+    for name, target in TARGETS.items():
+        assert got[name] <= target, (name, got[name])
+    # achieved PINNED_PICK_UP (seed 0, this machine); the bounds leave room for other CPUs.
+    # Known limit: other noise draws (bench --seed 1/2/3) keep the body within the targets but
+    # put the box 5.9–9.3 cm off before the grasp — the body's depth along the nearly level
+    # camera ray is weakly observed while the box hides the legs, and the resting box is placed
+    # from the hands at the grasp.
+    for name, value in PINNED_PICK_UP.items():
+        assert got[name] == pytest.approx(value, abs=max(0.25 * value, 1.0)), name
     assert result.quality["reprojection_px_median"] < 6.0
     assert result.quality["key_pose_joint_error_mm"] < 10.0
+
+
+PINNED_PICK_UP = {"mpjpe_mm": 44.5, "pa_mpjpe_mm": 31.6, "obj_trans_err_cm": 3.76}
+"""Means, pinned; the maxima (penetration 6.8 mm, skating 3.34 mm measured) are held to the
+targets only: a long optimisation amplifies last-bit differences of CPU kernels, and a
+maximum over frames moves most (the same push_table run gave 2.4 or 7.4 mm in two
+processes)."""
+PINNED_HELD_FRAMES = 58  # frames 32–89: the hands take the box at frame 32 and keep it
+
+
+@pytest.mark.parametrize("name", ["sit_on_chair", "push_table"])
+def test_oracle_bench_cases_meet_the_targets(body, one_thread, name):
+    """The bench's own scoring (``bench/oracle_motion.py``) on the other two cases."""
+    bench = _bench()
+    case = bench.load_case(ROOT / "bench" / "cases" / "motion" / name)
+    line = bench.run_case(case, body, MotionConfig(), seed=0, noise_px=4.0, drop=0.2)
+    for key, target in TARGETS.items():
+        assert line[key] <= target, (key, line[key])
+    assert line["contact_mode"] == {"sit_on_chair": "none", "push_table": "sliding"}[name]
 
 
 def test_the_carried_object_follows_the_hands(body, oracle):
     case, _, _, key, result = oracle
     assert result.contact_mode == "held"
-    assert result.hand_contact.all()  # both hands hold the box in all 30 frames
+    held = result.hand_contact.any(1)
+    assert held.sum() == PINNED_HELD_FRAMES and held[case.anchor_frame]
     travel = np.linalg.norm(result.obj_trans[-1] - result.obj_trans[0])
     gt_travel = np.linalg.norm(case.obj_trans[-1] - case.obj_trans[0])
     assert travel > 0.5 and abs(travel - gt_travel) < 0.1
@@ -189,7 +226,10 @@ def test_the_carried_object_follows_the_hands(body, oracle):
     offset = np.linalg.inv(wrist_key) @ obj_a
     wrists = rigid(frames.rotations[:, 20], frames.joints[:, 20]).double().numpy()
     carried = (wrists @ offset)[:, :3, 3]
-    assert np.linalg.norm(carried - result.obj_trans, axis=1).max() < 0.05
+    assert np.linalg.norm(carried - result.obj_trans, axis=1)[held].max() < 0.05
+    # before the grasp the box rests where it stood (a soft term: measured drift 1.8 cm)
+    first = int(np.flatnonzero(held)[0])
+    assert np.abs(result.obj_trans[:first] - result.obj_trans[0]).max() < 0.03
 
 
 def test_the_motion_is_written_as_a_result_v1(body, oracle, tmp_path):
@@ -199,12 +239,12 @@ def test_the_motion_is_written_as_a_result_v1(body, oracle, tmp_path):
                             quality={k: v for k, v in result.quality.items()
                                      if isinstance(v, (int, float))}))
     clip, doc = read_result(tmp_path)
-    assert doc["frame_count"] == 30 and clip.motion.num_frames == 30
+    assert doc["frame_count"] == 90 and clip.motion.num_frames == 90
     assert doc["fps"] == pytest.approx(30.0) and clip.motion.fps == pytest.approx(30.0)
-    assert clip.obj is not None and clip.obj.name == "Box" and clip.obj.trans.shape == (30, 3)
+    assert clip.obj is not None and clip.obj.name == "Box" and clip.obj.trans.shape == (90, 3)
     assert np.allclose(clip.obj.trans, result.obj_trans)
     assert np.allclose(clip.motion.trans, result.motion.trans, atol=1e-6)
-    assert json.loads((tmp_path / "result.json").read_text())["quality"]["frames"] == 30
+    assert json.loads((tmp_path / "result.json").read_text())["quality"]["frames"] == 90
 
 
 def test_bad_inputs_say_what_is_wrong(body, oracle):

@@ -162,6 +162,7 @@ def test_cleaning_is_reported(tmp_path):
 @pytest.mark.parametrize("name, text, message", [
     ("cloud.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\n", "no triangle faces"),
     ("nan.obj", "v 0 0 0\nv 1 0 0\nv nan 1 0\nf 1 2 3\n", "NaN or infinite coordinates in 1 "),
+    ("inf.obj", "v 0 0 0\nv inf 0 0\nv 0 -inf 0\nf 1 2 3\n", "NaN or infinite coordinates in 2 "),
     ("flat.obj", "v 0 0 0\nv 1 0 0\nv 2 0 0\nv 3 0 0\nf 1 2 3\nf 2 3 4\n",
      "all 2 faces have zero area"),
     ("chair.fbx", "Kaydara FBX Binary", r"Unsupported object mesh format '\.fbx'.*"

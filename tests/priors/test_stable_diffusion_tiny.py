@@ -189,3 +189,23 @@ def test_incomplete_local_folder(tiny_sd_folder, tmp_path, no_network):
         StableDiffusionPrior(StableDiffusionPriorConfig(model_id=str(no_st)))
     assert str(no_st) in str(info.value)
     assert no_network == []
+
+
+def test_denoising_error_per_image(tiny_prior):
+    rgb = _render().detach()
+    views = _views([0.0, 90.0])
+
+    def err(seed, images=rgb, fraction=0.5):
+        return tiny_prior.denoising_error(images, prompt=PROMPT, views=views,
+                                          timestep_fraction=fraction,
+                                          generator=torch.Generator().manual_seed(seed))
+
+    e = err(0)
+    assert e.shape == (2,) and torch.isfinite(e).all() and bool((e > 0).all())
+    torch.testing.assert_close(err(0), e, rtol=0, atol=0)  # same noise → same score
+    assert not torch.equal(err(1), e)  # another noise draw, another estimate
+    with pytest.raises(ValueError, match="timestep_fraction"):
+        err(0, fraction=-0.1)
+    with pytest.raises(ValueError, match="prompt is empty"):
+        tiny_prior.denoising_error(rgb, prompt="", views=views, timestep_fraction=0.5,
+                                   generator=torch.Generator())

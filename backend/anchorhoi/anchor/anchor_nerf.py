@@ -15,6 +15,7 @@ suffixes), with the timestep range annealed by ``progress``. Regularisers, each
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from ..nerf.field import NeRFField, NeRFFieldConfig
 from ..nerf.renderer import render_image
 from ..nerf.samplers import DenseSamplerConfig, Sampler
 from ..priors.base import ImagePrior, ViewBatch
+from .object_search import ObjectSearchConfig
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +92,16 @@ class AnchorNeRFConfig:
     """δ in ``occupancy = 1 − exp(−σ·δ)`` (metres): a voxel-sized step."""
     background: tuple[float, float, float] = (1.0, 1.0, 1.0)
     """Render background (white, as the prior's prompts assume a clean backdrop)."""
+    random_background: bool = False
+    """Draw a uniform random background colour every step instead (both renders of the step
+    share it; the views carry it to the prior). Density the colour of a fixed background is
+    invisible, so a field can leave such floaters — e.g. remnants of the initial body — that
+    the fit then takes for body; a changing background exposes them."""
     shading: str = "albedo"
     """``albedo`` or ``lambertian`` (random light) for the SDS renders."""
+    object_search: ObjectSearchConfig | None = None
+    """Search the object's translation with the prior before the first round's SDS
+    (``object_search``), when the stage placed the object itself; None: SDS alone moves it."""
 
 
 @dataclass(frozen=True)
@@ -192,11 +202,17 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
     for step in range(config.iterations):
         progress = step / max(config.iterations - 1, 1)
         views = sample_views(config, generator, **like)
+        if config.random_background:
+            background = torch.rand(3, generator=generator, device=device, dtype=dtype)
+            views = dataclasses.replace(views, background=background)
         light = None
         if config.shading == "lambertian":
             light = torch.nn.functional.normalize(
                 torch.randn(len(views), 3, generator=generator, device=device, dtype=dtype)
                 + torch.tensor([0.0, 1.5, 0.0], **like), dim=-1)
+        # the occupancy grid (CUDA) refreshes itself from the composite density every few
+        # steps; the dense sampler ignores this
+        sampler.update(step, lambda x: human.density(x) + obj.density(x))
         comp = render_image([human, obj], views.cameras, sampler, background=background,
                             generator=generator, shading=config.shading, light_dir=light)
         alone = render_image([human], views.cameras, sampler, background=background,

@@ -39,6 +39,7 @@ class AnchorCase:
     obj_mesh: ObjectMesh  # scene object frame (centred, standing at y = 0)
     obj_rotation: np.ndarray  # (3, 3) scene object frame → world
     obj_translation: np.ndarray  # (3,)
+    obj_trans: np.ndarray  # (3,) the case file's obj_trans: the user object's origin in the world
 
 
 def load_anchor_case(folder: str | Path) -> AnchorCase:
@@ -57,7 +58,8 @@ def load_anchor_case(folder: str | Path) -> AnchorCase:
         name=folder.name, root_orient=float_array(p, arrays, "root_orient", (3,)),
         pose_body=float_array(p, arrays, "pose_body", (63,)),
         trans=float_array(p, arrays, "trans", (3,)), betas=float_array(p, arrays, "betas", (10,)),
-        obj_mesh=mesh, obj_rotation=rotation, obj_translation=translation)
+        obj_mesh=mesh, obj_rotation=rotation, obj_translation=translation,
+        obj_trans=float_array(p, arrays, "obj_trans", (3,)))
 
 
 def _quat_to_axis_angle(q: np.ndarray) -> np.ndarray:
@@ -109,13 +111,15 @@ def oracle_priors(body_field: ObjectField, obj_field: ObjectField, *, box: Scene
                   config: OracleImagePriorConfig = OracleImagePriorConfig(),
                   device="cpu") -> tuple[OracleImagePrior, OracleImagePrior]:
     """(composite prior, human-only prior): view-conditioned oracles rendering the known scene
-    (and the body alone) from each SDS view's camera."""
+    (and the body alone) from each SDS view's camera, over the views' background (or
+    ``background`` when they carry none)."""
     sampler = DenseStratifiedSampler(DenseSamplerConfig(num_samples=num_samples), box=box)
 
     def target(fields):
         def fn(views: ViewBatch) -> torch.Tensor:
-            bg = torch.tensor(background, device=views.cameras.K.device,
-                              dtype=views.cameras.K.dtype)
+            like = dict(device=views.cameras.K.device, dtype=views.cameras.K.dtype)
+            bg = (torch.tensor(background, **like) if views.background is None
+                  else views.background.to(**like))
             with torch.no_grad():
                 img = render_image(fields, views.cameras, sampler, background=bg)
             return img.rgb.permute(0, 3, 1, 2)

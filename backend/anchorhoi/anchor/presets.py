@@ -24,6 +24,7 @@ from ..nerf.encoding import HashGridConfig
 from ..nerf.field import NeRFFieldConfig
 from ..nerf.samplers import DenseSamplerConfig
 from .anchor_nerf import AnchorNeRFConfig
+from .fit import FitConfig
 
 PresetName = Literal["tiny", "draft", "standard", "high"]
 
@@ -44,6 +45,8 @@ class AnchorPreset:
     """Alternations of stage A and stage B (the NeRF re-anchored to the fitted body)."""
     gpu: bool = True
     """Whether the preset is meant for a GPU (all but ``tiny``)."""
+    fit: FitConfig = field(default_factory=FitConfig)
+    """Stage B settings, used when ``run_anchor_stages`` gets no ``fit_config``."""
 
 
 def _nerf(iterations, resolution, samples, views, levels, log2_size, **extra):
@@ -59,8 +62,15 @@ def _nerf(iterations, resolution, samples, views, levels, log2_size, **extra):
                             **extra)
 
 
+TINY_FIT = FitConfig(rigid_iterations=10, search_rounds=1, search_iterations=5,
+                     pose_iterations=15, detail_iterations=5, yaw_hypotheses_deg=(0.0,),
+                     limb_search=None, lattice_resolution=40, num_body_samples=800,
+                     num_anchor_samples=1500)
+"""The ``tiny`` preset's fit: one heading, no limb search, 35 pose steps on a 40³ lattice (the
+pipeline check; a random tiny prior has no pose to find)."""
+
 PRESETS: dict[str, AnchorPreset] = {
-    "tiny": AnchorPreset(name="tiny", rounds=1, gpu=False,
+    "tiny": AnchorPreset(name="tiny", rounds=1, gpu=False, fit=TINY_FIT,
                          nerf=_nerf(40, 32, 32, 1, 6, 15, init_iterations=40,
                                     drift_points=1024)),
     "draft": AnchorPreset(name="draft", rounds=2, nerf=_nerf(1500, 64, 64, 1, 16, 19)),

@@ -24,8 +24,10 @@ from ..nerf.samplers import DenseStratifiedSampler, Sampler
 from ..objects.field import ObjectField, ObjectFieldConfig
 from ..objects.mesh_io import ObjectMesh
 from ..portable.arrays import atomic_write, save_npz_atomic
-from ..priors.base import ImagePrior
-from .anchor_nerf import occupancy_of, train_anchor_nerf
+from ..priors.base import ImagePrior, check_prompt
+from ..nerf.field import NeRFField
+from .anchor_nerf import fit_field_to_occupancy, occupancy_of, train_anchor_nerf
+from .object_search import ObjectSearchResult, search_object_translation
 from .fit import FitConfig, FitResult, fit_body
 from .key_pose import KeyPose, default_initial_pose
 from .presets import AnchorPreset
@@ -44,6 +46,9 @@ class AnchorOutput:
     contact_vertices: np.ndarray  # (C,) body vertex ids touching the object
     fit: FitResult
     files: dict[str, Path]
+    human: NeRFField | None = None  # the anchor NeRF's human field (last round)
+    object_field: ObjectField | None = None  # the placed object (the placement above)
+    object_search: ObjectSearchResult | None = None  # the first round's search, if it ran
 
 
 def posed_body_field(body: BodyModel, pose: KeyPose) -> ObjectField:
@@ -57,15 +62,21 @@ def posed_body_field(body: BodyModel, pose: KeyPose) -> ObjectField:
     return field.requires_grad_(False)
 
 
+def ground_level(body: BodyModel, pose: KeyPose) -> float:
+    """World height of the initial body's soles (the rest pose's lowest vertex)."""
+    return float(body.rig(pose.betas).rest_vertices[:, 1].min()) + float(pose.trans[1])
+
+
 def initial_object_placement(obj: ObjectField, body: BodyModel, pose: KeyPose,
                              distance: float = 0.45) -> None:
     """Stand the object on the ground in front of the initial body (the anchor moves it)."""
-    ground = float(body.rig(pose.betas).rest_vertices[:, 1].min()) + float(pose.trans[1])
-    obj.set_placement(np.eye(3), np.array([pose.trans[0], ground, pose.trans[2] + distance]))
+    obj.set_placement(np.eye(3), np.array([pose.trans[0], ground_level(body, pose),
+                                           pose.trans[2] + distance]))
 
 
 def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
-                      preset: AnchorPreset, fit_config: FitConfig, prior: ImagePrior,
+                      preset: AnchorPreset, fit_config: FitConfig | None = None,
+                      prior: ImagePrior,
                       human_prior: ImagePrior | None = None, out_dir: str | Path,
                       generator: torch.Generator, sampler: Sampler | None = None,
                       init: KeyPose | None = None, obj: ObjectField | None = None,
@@ -74,24 +85,45 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
     """Run ``preset.rounds`` alternations of stage A and stage B; see the module docstring.
 
     ``obj`` may be given already placed (tests, or a placement from the user's scene); else it
-    is built from ``obj_mesh`` and stood in front of the initial body. ``on_step(stage, step,
-    total, losses)`` reports progress and may raise to cancel.
+    is built from ``obj_mesh`` and stood in front of the initial body, and — with
+    ``preset.nerf.object_search`` — its translation is searched with ``prior`` before the first
+    SDS step. ``fit_config`` None: ``preset.fit``. ``on_step(stage, step, total, losses)``
+    reports progress and may raise to cancel.
     """
+    check_prompt(prompt)  # before any work: an empty prompt is the user's to fix
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cfg = preset.nerf
+    fit_config = fit_config or preset.fit
     sampler = sampler or DenseStratifiedSampler(cfg.sampler, box=cfg.box)
     pose = init or default_initial_pose(body.config.num_betas)
+    search = None
     if obj is None:
         obj = ObjectField(obj_mesh, ObjectFieldConfig(), device=device)
         initial_object_placement(obj, body, pose)
+        search = cfg.object_search
     human = None
     fit = None
+    searched = None
     for r in range(preset.rounds):
         shape = posed_body_field(body, pose)
 
         def occupancy(x, shape=shape):
             return occupancy_of(shape.density(x), cfg.occupancy_step)
+
+        if r == 0 and search is not None:
+            human = NeRFField(cfg.human_field, aabb=cfg.box.aabb(device=device),
+                              generator=generator).to(device)
+            fit_field_to_occupancy(human, occupancy, cfg, generator)
+            v = cfg.views
+            searched = search_object_translation(
+                human=human, obj=obj, prior=prior, prompt=prompt, box=cfg.box,
+                centre_xz=(float(pose.trans[0]), float(pose.trans[2])),
+                ground_y=ground_level(body, pose), target=v.target,
+                radius=sum(v.radius) / 2, fov_deg=v.fov_deg, background=cfg.background,
+                config=search, generator=generator)
+            if on_step is not None:
+                on_step("object_search", 1, 1, {"denoising_error": searched.score})
 
         report = None if on_step is None else (
             lambda s, n, losses, r=r: on_step(f"anchor_nerf[{r}]", s, n, losses))
@@ -99,8 +131,11 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
                                   body_occupancy=occupancy, config=cfg, sampler=sampler,
                                   generator=generator, human=human, on_step=report,
                                   device=device).human
+        log.info("anchor round %d: object placement after stage A %s", r,
+                 np.round(obj.user_object_matrix().detach().cpu().numpy()[:3, 3], 4).tolist())
         fit = fit_body(body, human_density=lambda x, h=human: h.density(x).detach(),
-                       obj=obj, init=pose, config=fit_config, generator=generator)
+                       obj=obj, init=pose, config=fit_config, generator=generator,
+                       on_step=on_step)
         pose = fit.key_pose
         log.info("anchor round %d: fit losses %s", r, fit.losses)
         if on_step is not None:
@@ -109,7 +144,8 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
     files = write_outputs(out_dir, human=human, obj=obj, body=body, fit=fit, placement=placement,
                           preset=preset)
     return AnchorOutput(key_pose=pose, object_placement=placement,
-                        contact_vertices=fit.contact_vertices, fit=fit, files=files)
+                        contact_vertices=fit.contact_vertices, fit=fit, files=files,
+                        human=human, object_field=obj, object_search=searched)
 
 
 def write_outputs(out_dir: Path, *, human, obj: ObjectField, body: BodyModel, fit: FitResult,
@@ -129,7 +165,7 @@ def write_outputs(out_dir: Path, *, human, obj: ObjectField, body: BodyModel, fi
         "max_penetration_m": np.array(fit.max_penetration)})
     size = 64 if not preset.gpu else 160
     with torch.no_grad():
-        save_png(files["turntable"], turntable([human, obj], box=box, views=6, size=size))
-        save_png(files["fit_preview"], turntable([posed_body_field(body, k), obj], box=box,
-                                                 views=6, size=size))
+        look = dict(box=box, views=6, size=size, target=preset.nerf.views.target)  # SDS framing
+        save_png(files["turntable"], turntable([human, obj], **look))
+        save_png(files["fit_preview"], turntable([posed_body_field(body, k), obj], **look))
     return files

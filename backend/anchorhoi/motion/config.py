@@ -82,6 +82,13 @@ class MotionConfig:
     lambda_still: float = 3000.0
     """Where the body keypoints keep still, the body joints keep still as one run (m²): averages
     a still body's depth over the run."""
+    lambda_balance: float = 3e4
+    """While both feet are planted and nothing else supports the body (no hand holds the
+    object, no other body part touches it), the centre of mass (the mean of the body's vertex
+    spread) over the support: its horizontal distance beyond ``balance_radius_m`` from the
+    segment between the two feet (m², phase 3). 0 turns it off."""
+    balance_radius_m: float = 0.08
+    """Half-width of the support region around the segment joining the feet's centres."""
     lambda_ground: float = 3e4
     """Body vertices below the ground (m²)."""
     lambda_penetration: float = 1e4

@@ -187,3 +187,16 @@ def object_static_loss(obj_points: torch.Tensor, free: torch.Tensor) -> torch.Te
     sq = ((obj_points[1:] - obj_points[:-1]) ** 2).sum(-1).mean(-1)
     mask = free.to(sq.dtype)
     return (mask * sq).sum() / mask.sum()
+
+
+def balance_loss(com: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
+                 weights: torch.Tensor, radius: float) -> torch.Tensor:
+    """The centre of mass ``com (T, 3)`` over the support of two planted feet (centres
+    ``left``, ``right (T, 3)``): its horizontal (x, z) distance to the segment joining them,
+    beyond ``radius`` (a capsule approximating the two footprints), squared (m²), weighted by
+    ``weights (T,)`` and averaged over frames."""
+    c, a, b = com[:, [0, 2]], left[:, [0, 2]], right[:, [0, 2]]
+    d = b - a
+    u = (((c - a) * d).sum(-1) / (d * d).sum(-1).clamp_min(1e-8)).clamp(0, 1)
+    excess = torch.relu((c - (a + u[:, None] * d)).norm(dim=-1) - radius)
+    return (weights * excess * excess).mean()

@@ -253,6 +253,8 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
     anchor_pts = L.transform_points(problem.obj_points, problem.obj_anchor[None, :3, :3],
                                     problem.obj_anchor[None, :3, 3])[0]
     moving = state.held.any(1)
+    if c.lambda_balance > 0:
+        terms["balance"] = c.lambda_balance * balance_loss(problem, state, c, frames, obj_rot)
     terms.update(
         ground=c.lambda_ground * L.ground_loss(verts, problem.ground_y),
         penetration=c.lambda_penetration * L.penetration_loss(
@@ -279,6 +281,26 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
         terms["hand_prior"] = c.lambda_hand_prior * (
             (state.hand6d - problem.key_hand6d) ** 2).sum((-1, -2)).mean()
     return terms
+
+
+def balance_loss(problem: Problem, state: State, config: MotionConfig, frames,
+                 obj_rot: torch.Tensor) -> torch.Tensor:
+    """Centre of mass over the feet where they alone carry the body (``lambda_balance``): the
+    frames' weights are both feet's contact, zero where a hand holds the object or another
+    body vertex touches it (sitting on it, leaning on it)."""
+    verts = frames.vertices
+    feet = frames.joints[:, list(FOOT_JOINTS)]  # L ankle, R ankle, L ball, R ball
+    fw = state.foot_weights
+    planted = torch.minimum(fw[:, 0], fw[:, 2]) * torch.minimum(fw[:, 1], fw[:, 3])
+    with torch.no_grad():
+        local = (verts - state.obj_trans[:, None]) @ obj_rot
+        sdf = problem.sdf.sample_sdf(local.reshape(-1, 3)).reshape(verts.shape[:2])
+        body_part = problem.hand_side < 0
+        touching = (sdf[:, body_part] < config.hand_contact_distance_m).any(1)
+        free = ~(touching | state.held.any(1))
+    return L.balance_loss(verts[:, :config.num_body_vertices].mean(1),
+                          0.5 * (feet[:, 0] + feet[:, 2]), 0.5 * (feet[:, 1] + feet[:, 3]),
+                          planted * free.to(planted.dtype), config.balance_radius_m)
 
 
 def penetration_weights(problem: Problem, state: State, config: MotionConfig) -> torch.Tensor:

@@ -12,7 +12,9 @@ object with its placement there. All rotations move in 6D. Three phases:
    only where a limb is hidden, the ground support and the foot contact (faded in);
 3. **contact**: the hand–object contact interval is decided (``contact.py``) and the object's
    trajectory initialised from it, then + object pose per frame with body–object penetration,
-   the held object attached to the hands, a resting object static, no ground penetration.
+   the held object attached to the hands, a resting object static, no ground penetration,
+   and the centre of mass over the planted feet where nothing else supports the body
+   (balance).
 
 Foot contact and stillness are re-detected every ``contact_refresh_every`` iterations from the
 keypoints' own speeds. All T frames go through one batched forward per iteration

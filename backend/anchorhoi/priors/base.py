@@ -28,6 +28,10 @@ class ViewBatch:
     """(B,) camera elevation in degrees."""
     cameras: object | None = None
     """Opaque per-batch camera data; only view-conditioned oracles look at it."""
+    background: Tensor | None = None
+    """(3,) the colour the renders were composited over, when the stage varies it per step
+    (random backgrounds); a view-conditioned oracle renders its target over it. None: the
+    prior's own default."""
 
     def __post_init__(self) -> None:
         if self.azimuth_deg.ndim != 1 or self.azimuth_deg.shape != self.elevation_deg.shape:
@@ -119,6 +123,17 @@ class ImagePrior(Protocol):
         """
         ...
 
+    def denoising_error(self, rgb: Tensor, *, prompt: str, views: ViewBatch,
+                        timestep_fraction: float, generator: torch.Generator) -> Tensor:
+        """``(B,)`` mean squared error ``‖ε̂(x_t, prompt) − ε‖²`` of the conditional noise
+        prediction for ``rgb`` noised at ``t = timestep_fraction · T`` (no gradient).
+
+        Lower means more likely under the prior (the per-timestep term of the diffusion ELBO,
+        as diffusion classifiers use it): stage A ranks candidate object placements with it.
+        Pass generators seeded alike to compare candidates under the same noise.
+        """
+        ...
+
 
 def check_prompt(prompt: str) -> str:
     """``prompt`` stripped; ``ValueError`` if it is empty or whitespace (user input)."""
@@ -126,6 +141,15 @@ def check_prompt(prompt: str) -> str:
         raise ValueError(f"The prompt is empty ({prompt!r}): describe the interaction, e.g. "
                          "'a person sits on a chair'.")
     return prompt.strip()
+
+
+def fixed_timesteps(batch: int, fraction: float, num_train_timesteps: int,
+                    device: torch.device) -> Tensor:
+    """``(batch,)`` int64, all ``round(fraction · (T − 1))``; ``ValueError`` outside [0, 1]."""
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"timestep_fraction must be in [0, 1], got {fraction}")
+    t = int(round(fraction * (num_train_timesteps - 1)))
+    return torch.full((batch,), t, dtype=torch.int64, device=device)
 
 
 def check_render(rgb: Tensor, views: ViewBatch) -> None:

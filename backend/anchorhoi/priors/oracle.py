@@ -35,7 +35,8 @@ import torch
 from diffusers import DDIMScheduler
 from torch import Tensor
 
-from .base import SDSOutput, TimestepRamp, ViewBatch, check_prompt, check_render
+from .base import (SDSOutput, TimestepRamp, ViewBatch, check_prompt, check_render,
+                   fixed_timesteps)
 from .sds import (Weighting, add_noise, sample_noise, sample_timesteps, sanitize_grad, sds_grad,
                   sds_loss_from_grad)
 
@@ -77,6 +78,14 @@ class OracleImagePrior:
                                   set_alpha_to_one=False, steps_offset=1)
         self.alphas_cumprod = scheduler.alphas_cumprod.to(self.device, torch.float32)  # (T,)
         self.num_train_timesteps = config.num_train_timesteps
+        self._last_target: tuple[ViewBatch, Tensor] | None = None
+
+    def target(self, views: ViewBatch) -> Tensor:
+        """``target_fn(views)``, kept for the last ``views`` object (a ViewBatch is immutable:
+        scoring many candidates from the same cameras renders the known scene once)."""
+        if self._last_target is None or self._last_target[0] is not views:
+            self._last_target = (views, self.target_fn(views))
+        return self._last_target[1]
 
     def denoise(self, x_t: Tensor, x0: Tensor, alphas_cumprod_t: Tensor) -> Tensor:
         """``ε*(x_t) = (x_t − √ᾱ_t·x₀)/√(1−ᾱ_t)`` for (B, C, H, W) tensors, ᾱ_t (B,)."""
@@ -88,7 +97,7 @@ class OracleImagePrior:
         """SDS of ``rgb`` (B, 3, H, W) in [0, 1] against ``target_fn(views)``."""
         check_prompt(prompt)
         check_render(rgb, views)
-        target = self.target_fn(views)
+        target = self.target(views)
         if target.shape != rgb.shape:
             raise ValueError(f"The oracle's target is {tuple(target.shape)} but the render is "
                              f"{tuple(rgb.shape)}: render at the target's resolution")
@@ -112,3 +121,23 @@ class OracleImagePrior:
             "target_mse": float(((x.detach() - x0) ** 2).mean() / 4.0),  # in [0, 1] units
         }
         return SDSOutput(loss=loss, timesteps=t, logs=logs)
+
+    def denoising_error(self, rgb: Tensor, *, prompt: str, views: ViewBatch,
+                        timestep_fraction: float, generator: torch.Generator) -> Tensor:
+        """``(B,)`` ``‖ε*(x_t) − ε‖²`` per image at ``t = timestep_fraction · T``; for the oracle
+        this is exactly ``ᾱ_t/(1−ᾱ_t) · ‖x − x₀‖²`` (mean over pixels, ``x`` in [−1, 1])."""
+        check_prompt(prompt)
+        check_render(rgb, views)
+        with torch.no_grad():
+            target = self.target(views)
+            if target.shape != rgb.shape:
+                raise ValueError(f"The oracle's target is {tuple(target.shape)} but the render "
+                                 f"is {tuple(rgb.shape)}: render at the target's resolution")
+            x = rgb.detach().float() * 2.0 - 1.0
+            x0 = target.to(device=x.device, dtype=torch.float32) * 2.0 - 1.0
+            t = fixed_timesteps(x.shape[0], timestep_fraction, self.num_train_timesteps,
+                                self.device)
+            a = self.alphas_cumprod[t]
+            noise = sample_noise(x, generator)
+            eps = self.denoise(add_noise(x, noise, a), x0, a)
+            return ((eps - noise) ** 2).flatten(1).mean(1)

@@ -27,7 +27,7 @@ from torch import Tensor
 from transformers import CLIPTextModel, CLIPTokenizer
 
 from .base import (ModelNotFoundError, SDSOutput, TimestepRamp, ViewBatch, check_prompt,
-                   check_render)
+                   check_render, fixed_timesteps)
 from .sds import (Weighting, add_noise, classifier_free_guidance, epsilon_from_prediction,
                   sample_noise, sample_timesteps, sanitize_grad, sds_grad, sds_loss_from_grad)
 
@@ -284,3 +284,21 @@ class StableDiffusionPrior:
             "prompt_tokens_dropped": float(dropped),
         }
         return SDSOutput(loss=loss, timesteps=t, logs=logs)
+
+    def denoising_error(self, rgb: Tensor, *, prompt: str, views: ViewBatch,
+                        timestep_fraction: float, generator: torch.Generator) -> Tensor:
+        """``(B,)`` ``‖ε̂_c(x_t) − ε‖²`` per image (latent mean) with the view-dependent prompt,
+        at ``t = timestep_fraction · T``; the conditional prediction, no guidance."""
+        prompt = check_prompt(prompt)
+        check_render(rgb, views)
+        with torch.no_grad():
+            cond, _ = self.text_embeddings(view_prompts(prompt, views, self.config))
+            latents = self.encode_images(rgb.detach())
+            t = fixed_timesteps(latents.shape[0], timestep_fraction, self.num_train_timesteps,
+                                self.device)
+            a = self.alphas_cumprod[t]
+            noise = sample_noise(latents, generator)
+            x_t = add_noise(latents, noise, a)
+            pred = self.unet(x_t, t, encoder_hidden_states=cond).sample.float()
+            eps = epsilon_from_prediction(pred, x_t.float(), a, self.prediction_type)
+            return ((eps - noise.float()) ** 2).flatten(1).mean(1)

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Wall time of the ``tiny`` preset running stages A + B end to end on CPU.
+
+Builds the tiny random Stable Diffusion from config (``priors/tiny.py``), saves it and reloads it
+through ``from_pretrained`` offline, then runs ``run_anchor_stages`` with ``preset("tiny")``
+(its own fit settings) on a case's object (default: ``bench/cases/anchor/sit_on_box``) and
+writes the outputs to a temporary job folder. Prints one JSON line: ``seconds`` (the stages,
+outputs included), ``stage_a_seconds``, ``stage_b_seconds`` (the fit), ``outputs_seconds`` (previews and files),
+``prior_seconds`` (building + loading the tiny model, not counted in ``seconds``), and the
+thread count. The target is ≤ 120 s on 2 CPU cores. Usage:
+``python bench/tiny_anchor.py [--threads 2] [--seed 0] [--case DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from anchorhoi.anchor.presets import preset
+from anchorhoi.anchor.stage import run_anchor_stages
+from anchorhoi.body import BodyModel
+from anchorhoi.objects.mesh_io import load_object_mesh
+from anchorhoi.priors.stable_diffusion import StableDiffusionPrior, StableDiffusionPriorConfig
+from anchorhoi.priors.tiny import build_tiny_sd
+
+CASE = Path(__file__).resolve().parent / "cases" / "anchor" / "sit_on_box"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--case", type=Path, default=CASE)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        folder = build_tiny_sd(Path(tmp) / "tiny-sd")
+        prior = StableDiffusionPrior(StableDiffusionPriorConfig(model_id=str(folder)),
+                                     device="cpu")
+        body = BodyModel()
+        mesh = load_object_mesh(args.case / "object.obj")
+        prior_seconds = time.perf_counter() - t0
+        last: dict[str, float] = {}  # stage → time of its latest step report
+
+        def on_step(stage: str, step: int, total: int, losses: dict) -> None:
+            last[stage.split("[")[0]] = time.perf_counter()
+
+        start = time.perf_counter()
+        run_anchor_stages(prompt="a person sits down on the box", obj_mesh=mesh, body=body,
+                          preset=preset("tiny"), prior=prior, out_dir=Path(tmp) / "job",
+                          generator=torch.Generator().manual_seed(args.seed), on_step=on_step)
+        end = time.perf_counter()
+    a_end, b_end = last["anchor_nerf"], last["fit"]
+    print(json.dumps({"preset": "tiny", "seconds": round(end - start, 1),
+                      "stage_a_seconds": round(a_end - start, 1),
+                      "stage_b_seconds": round(b_end - a_end, 1),
+                      "outputs_seconds": round(end - b_end, 1),
+                      "prior_seconds": round(prior_seconds, 1), "threads": args.threads}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
