@@ -17,6 +17,7 @@ from . import job_history, preferences
 from .job_request import RequestError, frames_for
 
 HISTORY_ROWS = 8
+THUMBNAIL_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 class PreviewCache:
@@ -28,7 +29,9 @@ class PreviewCache:
         self.collection = bpy.utils.previews.new()
 
     def icon_id(self, path: str) -> int:
-        if not os.path.isfile(path):
+        """0 for a missing file or a format Blender's image loader does not read (GIF)."""
+        if os.path.splitext(path)[1].lower() not in THUMBNAIL_SUFFIXES or \
+                not os.path.isfile(path):
             return 0
         key = f"{path}:{os.path.getmtime(path)}"
         if key not in self.collection:
