@@ -31,6 +31,7 @@ from .backend_process import BackendProcess, BackendStartError, backend_command,
 from .job_request import GenerateSettings, RequestError, build_request
 from .job_state import GenerateJob, JobTimeouts, Outcome, progress_text
 from .object_export import ObjectExportError
+from .portable import protocol
 from .scene_mesh import export_object
 
 TIMER_S = 0.1
@@ -65,35 +66,36 @@ def settings_from(context) -> GenerateSettings:
 
 def start_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeouts()
               ) -> GenerateRun:
-    """Check everything, create (or reuse) the job folder, export the object, start the
-    backend. Raises ``RequestError``, ``ObjectExportError`` or ``BackendStartError`` with a
-    message for the user; the scene is not changed either way."""
+    """Check everything, create the job folder, export the object, start the backend; or,
+    with ``resume_dir``, send that job's own request again (the panel's current settings and
+    object do not change a resumed job, so its finished stages stay valid). Raises
+    ``RequestError``, ``ObjectExportError`` or ``BackendStartError`` with a message for the
+    user; the scene is not changed either way."""
     prefs, settings = preferences.get(context), settings_from(context)
     interpreter = check_interpreter(preferences.resolved_backend_python(prefs))
     target = context.scene.anchorhoi.target
-    if target is not None and target.type != "MESH":
+    if target is not None and target.type != "MESH" and not resume_dir:
         raise ObjectExportError(f"'{target.name}' is a {target.type.lower()} object, not a "
                                 "mesh: pick a mesh object as the interaction object (or clear "
                                 "the Object field)")
-    build_request(settings, job_dir="-", object_path=None, object_name=None)  # checks first
     if resume_dir:
         job_dir = Path(resume_dir)
-        if not job_dir.is_dir():
-            raise RequestError(f"The job folder {job_dir} to resume does not exist")
+        request = resume_request(job_dir)
+        info = job_history.read_job_info(job_dir)
     else:
+        build_request(settings, job_dir="-", object_path=None, object_name=None)  # checks first
         job_dir = job_history.new_job_dir(preferences.jobs_folder(prefs), settings.prompt)
     try:
-        object_path = None
-        if target is not None:
-            _, object_path = export_object(context, target, job_dir / "input")
-        request = build_request(settings, job_dir=str(job_dir), object_path=object_path,
-                                object_name=None if target is None else target.name)
-        info = job_history.read_job_info(job_dir)
-        info.update(request=request, status="running", message="",
-                    object_name=None if target is None else target.name,
-                    unit_scale=float(context.scene.unit_settings.scale_length),
-                    interpreter=interpreter)
-        info.setdefault("created", time.time())
+        if not resume_dir:
+            object_path = None
+            if target is not None:
+                _, object_path = export_object(context, target, job_dir / "input")
+            request = build_request(settings, job_dir=str(job_dir), object_path=object_path,
+                                    object_name=None if target is None else target.name)
+            info = {"request": request, "created": time.time(),
+                    "object_name": None if target is None else target.name,
+                    "unit_scale": float(context.scene.unit_settings.scale_length)}
+        info.update(status="running", message="", interpreter=interpreter)
         job_history.write_job_info(job_dir, info)
         process = BackendProcess.start(backend_command(interpreter),
                                        stderr_path=job_dir / STDERR_NAME, cwd=job_dir)
@@ -103,6 +105,23 @@ def start_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeo
         raise
     return GenerateRun(job=GenerateJob(process, request, timeouts=timeouts), job_dir=job_dir,
                        object_name=request["object_name"])
+
+
+def resume_request(job_dir: Path) -> dict:
+    """The request a job was started with (``input/job.json``), for a resume."""
+    if not job_dir.is_dir():
+        raise RequestError(f"The job folder {job_dir} to resume does not exist")
+    stored = job_history.read_job_info(job_dir).get("request")
+    if not isinstance(stored, dict):
+        raise RequestError(f"{job_dir.name} was not started from Blender (no "
+                           f"{job_history.JOB_JSON}): resume it with 'anchorhoi generate "
+                           f"--out {job_dir}'")
+    request = {**stored, "job_dir": str(job_dir)}
+    problems = protocol.check_request(request)
+    if problems:
+        raise RequestError(f"{job_history.JOB_JSON} of {job_dir.name} is damaged: "
+                           + "; ".join(problems))
+    return request
 
 
 USER_ERRORS = (RequestError, ObjectExportError, BackendStartError, OSError)

@@ -272,3 +272,27 @@ def test_modal_cancelled_by_blender_stops_the_backend(scene, tmp_path):
         time.sleep(0.05)
     info = json.loads((run.job_dir / "input" / "job.json").read_text())
     assert info["status"] == "cancelled" and "file loaded or Blender quit" in info["message"]
+
+
+def test_resume_sends_the_jobs_own_request(scene, tmp_path):
+    """A resumed job keeps its prompt and object whatever the panel says now."""
+    from bl_ext.user_default.anchorhoi import ops_generate
+
+    scene.backend_python = str(fake_interpreter(tmp_path, "error"))
+    with pytest.raises(RuntimeError, match="the object mesh has no faces"):
+        bpy.ops.anchorhoi.generate()
+    (job,) = jobs(scene)
+    job_dir = tmp_path / "jobs" / job
+    first = json.loads((job_dir / "input" / "job.json").read_text())["request"]
+    bpy.context.scene.anchorhoi.prompt = "something else entirely"
+    bpy.context.scene.anchorhoi.target = None
+    run = ops_generate.begin_run(bpy.context, resume_dir=str(job_dir))
+    assert run.job.request == first and first["object"].endswith("input/object.obj")
+    status = bpy.context.window_manager.anchorhoi_job
+    while not ops_generate.tick_run(run, status):
+        run.job.note_wait(0.05)
+    assert ops_generate.finish_run(bpy.context, run, status)[0] == {"CANCELLED"}
+    assert jobs(scene) == [job]
+    (tmp_path / "jobs" / "cli-job").mkdir()
+    with pytest.raises(RuntimeError, match="cli-job was not started from Blender"):
+        bpy.ops.anchorhoi.generate(resume_dir=str(tmp_path / "jobs" / "cli-job"))
