@@ -102,6 +102,7 @@ class GenerateJob:
         self._pending: Outcome | None = None  # terminal message seen, waiting for the exit
         self._eof = False
         self._waited: list = []  # items note_wait() took off the queue
+        self._generate_sent = False
         self._drain_until: float | None = None  # after the exit, wait this long for EOF
 
     # -- public ----------------------------------------------------------------------------
@@ -198,6 +199,7 @@ class GenerateJob:
             self._fail_now("INTERNAL", "the backend closed its input right after the handshake",
                            "")
             return
+        self._generate_sent = True
         self.state = "running"
         self._deadline = float("inf")
 
@@ -318,6 +320,10 @@ class GenerateJob:
 
     def _final_outcome(self, code: int) -> Outcome:
         pending = self._pending
+        if self.cancel_sent_at is not None and self.state == "cancelling" and \
+                not self._generate_sent:  # cancelled before the request went out
+            return Outcome(status="cancelled", exit_code=code,
+                           message="Cancelled before the backend started the job")
         if pending is not None:
             if pending.status == "finished" and code != protocol.EXIT_OK:
                 return Outcome(status="failed", code="INTERNAL", exit_code=code,

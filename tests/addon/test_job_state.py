@@ -153,3 +153,11 @@ def test_progress_fraction_and_exit_text():
     assert backend_process.describe_exit(-9) == "killed by SIGKILL"
     assert backend_process.describe_exit(3) == "exit code 3"
     assert job_state.TERMINAL == ("finished", "failed", "cancelled")
+
+
+def test_cancel_before_the_request_went_out(tmp_path):
+    job = start(tmp_path, "error", JobTimeouts(cancel_s=2.0))
+    job.cancel()  # before the first tick: the hello is never answered with a request
+    assert run(job) < 0.05
+    o = job.outcome
+    assert (o.status, o.message) == ("cancelled", "Cancelled before the backend started the job")
