@@ -25,6 +25,7 @@ from ..nerf.field import NeRFFieldConfig
 from ..nerf.samplers import DenseSamplerConfig
 from .anchor_nerf import AnchorNeRFConfig
 from .fit import FitConfig
+from .object_search import ObjectSearchConfig
 
 PresetName = Literal["tiny", "draft", "standard", "high"]
 
@@ -69,13 +70,22 @@ TINY_FIT = FitConfig(rigid_iterations=10, search_rounds=1, search_iterations=5,
 """The ``tiny`` preset's fit: one heading, no limb search, 35 pose steps on a 40³ lattice (the
 pipeline check; a random tiny prior has no pose to find)."""
 
+GPU_SEARCH = ObjectSearchConfig(resolution=64)
+"""The object's placement searched before the first SDS step (``object_search.py``): SDS only
+moves the object where its image already overlaps what the prior expects, so a seat half a
+metre away would never be found. ≈ 550 candidates × 4 views of the prior's denoising error —
+about 2,200 U-Net evaluations at 512², a minute or two on one GPU, once per job."""
+
 PRESETS: dict[str, AnchorPreset] = {
     "tiny": AnchorPreset(name="tiny", rounds=1, gpu=False, fit=TINY_FIT,
                          nerf=_nerf(40, 32, 32, 1, 6, 15, init_iterations=40,
                                     drift_points=1024)),
-    "draft": AnchorPreset(name="draft", rounds=2, nerf=_nerf(1500, 64, 64, 1, 16, 19)),
-    "standard": AnchorPreset(name="standard", rounds=2, nerf=_nerf(3000, 128, 96, 1, 16, 19)),
-    "high": AnchorPreset(name="high", rounds=3, nerf=_nerf(5000, 192, 128, 2, 16, 20)),
+    "draft": AnchorPreset(name="draft", rounds=2, nerf=_nerf(1500, 64, 64, 1, 16, 19,
+                                                             object_search=GPU_SEARCH)),
+    "standard": AnchorPreset(name="standard", rounds=2, nerf=_nerf(3000, 128, 96, 1, 16, 19,
+                                                                   object_search=GPU_SEARCH)),
+    "high": AnchorPreset(name="high", rounds=3, nerf=_nerf(5000, 192, 128, 2, 16, 20,
+                                                           object_search=GPU_SEARCH)),
 }
 
 

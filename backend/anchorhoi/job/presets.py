@@ -21,11 +21,6 @@ from ..anchor.presets import preset as anchor_preset
 from ..motion.presets import MotionPreset
 from ..motion.presets import preset as motion_preset
 
-TINY_FIT = FitConfig(rigid_iterations=10, search_rounds=1, search_iterations=5,
-                     pose_iterations=15, detail_iterations=5, yaw_hypotheses_deg=(0.0,),
-                     limb_search=None, lattice_resolution=40, num_body_samples=800,
-                     num_anchor_samples=1500)
-"""A short body fit for the tiny random prior (whose anchor says nothing useful anyway)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,12 +49,10 @@ class JobPreset:
 
 def job_preset(name: str) -> JobPreset:
     table = {
-        "tiny": dict(fit=TINY_FIT, gpu=False),
-        "draft": dict(fit=FitConfig(), gpu=True),
-        "standard": dict(fit=FitConfig(), gpu=True),
-        "high": dict(fit=FitConfig(), gpu=True),
+        "tiny": False, "draft": True, "standard": True, "high": True,
     }
     if name not in table:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(table)}")
-    return JobPreset(name=name, anchor=anchor_preset(name), motion=motion_preset(name),
-                     **table[name])
+    anchor = anchor_preset(name)
+    return JobPreset(name=name, anchor=anchor, fit=anchor.fit, motion=motion_preset(name),
+                     gpu=table[name])
