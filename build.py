@@ -2,7 +2,8 @@
 """Build the installable Blender extension ``dist/anchorhoi-<version>.zip`` and validate it.
 
 The zip holds ``blender_manifest.toml`` and the files of ``addon/`` at its root (symlinks such
-as ``addon/portable`` are resolved into real files; caches are left out). It is checked with
+as ``addon/portable`` are resolved into real files; caches are left out), and the backend's
+source under ``backend_src/`` for the add-on's one-click backend set-up. It is checked with
 Blender's own extension validator, which ships inside the ``bpy`` wheel.
 
     python build.py            # build + validate
@@ -38,7 +39,8 @@ def addon_files(addon: Path) -> list[tuple[Path, str]]:
     """(file on disk, name in the zip) for every file of the add-on, symlinks followed."""
     files = []
     for folder, dirs, names in os.walk(addon, followlinks=True):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")
+                         and not d.endswith(".egg-info"))
         for name in sorted(names):
             path = Path(folder) / name
             if path.suffix in SKIP_SUFFIXES or name.startswith("."):
@@ -47,7 +49,22 @@ def addon_files(addon: Path) -> list[tuple[Path, str]]:
     return files
 
 
-def build(root: Path = ROOT, out_dir: Path | None = None) -> Path:
+BACKEND_SRC = "backend_src"
+"""Folder of the zip holding the backend's source (``pyproject.toml``, ``README.md``,
+``backend/anchorhoi``): what the add-on's one-click set-up pip-installs into its own venv. Blender
+never imports it (no ``__init__.py`` at its top)."""
+
+
+def backend_files(root: Path) -> list[tuple[Path, str]]:
+    """(file on disk, name in the zip) for the bundled backend source."""
+    files = [(root / "pyproject.toml", f"{BACKEND_SRC}/pyproject.toml"),
+             (root / "README.md", f"{BACKEND_SRC}/README.md")]
+    files += [(path, f"{BACKEND_SRC}/backend/{name}")
+              for path, name in addon_files(root / "backend")]
+    return files
+
+
+def build(root: Path = ROOT, out_dir: Path | None = None, *, with_backend: bool = True) -> Path:
     info = manifest(root)
     out_dir = out_dir or root / "dist"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -56,7 +73,12 @@ def build(root: Path = ROOT, out_dir: Path | None = None) -> Path:
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.write(root / "blender_manifest.toml", "blender_manifest.toml")
-            for path, name in addon_files(root / "addon"):
+            files = addon_files(root / "addon")
+            if with_backend:
+                if not (root / "backend" / "anchorhoi").is_dir():
+                    raise BuildError(f"no backend/anchorhoi under {root} to bundle")
+                files += backend_files(root)
+            for path, name in files:
                 zf.write(path, name)
         os.replace(tmp, target)
     finally:

@@ -16,7 +16,10 @@ from pathlib import Path
 
 VENV_NAME = "backend-venv"
 LOG_NAME = "setup_log.txt"
-DEFAULT_BACKEND_SPEC = "anchorhoi==0.1.0"
+DEFAULT_BACKEND_SPEC = ""
+"""Empty: the backend source bundled in the extension (``backend_src/``, see ``build.py``) with
+its MediaPipe extra."""
+BUNDLED_BACKEND = Path(__file__).resolve().parent / "backend_src"
 TORCH_INDEX = {"cuda": "https://download.pytorch.org/whl/cu128",
                "cpu": "https://download.pytorch.org/whl/cpu"}
 TORCH_SPEC = "torch>=2.4,<2.15"
@@ -61,21 +64,29 @@ def check_can_set_up(*, online_access: bool, base_python: str,
         raise SetupRefused(f"Blender's Python executable {base_python!r} was not found")
 
 
+def bundled_backend_spec(folder: Path = BUNDLED_BACKEND) -> str:
+    """The pip requirement of the backend source bundled in the extension."""
+    if not (folder / "pyproject.toml").is_file():
+        raise SetupRefused(
+            f"This installation carries no backend source ({folder} is missing: the add-on was "
+            "not installed from the built extension zip). Set 'Backend Package' to a folder "
+            "with the backend's source (the repository) or a wheel.")
+    return f"{folder}[keypoints]"
+
+
 def setup_commands(base_python: str, venv_dir: str | os.PathLike, *, torch_build: str = "cuda",
                    backend_spec: str = DEFAULT_BACKEND_SPEC) -> list[list[str]]:
     """The steps: create the venv, update pip, install torch from its index, the backend."""
     if torch_build not in TORCH_INDEX:
         raise ValueError(f"torch_build must be one of {tuple(TORCH_INDEX)}, got {torch_build!r}")
-    if not backend_spec.strip():
-        raise SetupRefused("'Backend Package' is empty: name what to install (e.g. "
-                           f"{DEFAULT_BACKEND_SPEC!r} or a folder with the backend)")
+    spec = backend_spec.strip() or bundled_backend_spec()
     py = str(venv_python(venv_dir))
     pip = [py, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
     return [
         [base_python, "-m", "venv", str(venv_dir)],
         pip + ["--upgrade", "pip"],
         pip + [TORCH_SPEC, "--index-url", TORCH_INDEX[torch_build]],
-        pip + [backend_spec.strip()],
+        pip + [spec],
         [py, "-m", "anchorhoi", "doctor"],
     ]
 

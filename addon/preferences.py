@@ -48,8 +48,9 @@ class AnchorHOIPreferences(bpy.types.AddonPreferences):
                     "user folder")
     backend_source: bpy.props.StringProperty(
         name="Backend Package", default=backend_setup.DEFAULT_BACKEND_SPEC,
-        description="What 'Set Up Backend' installs with pip: a requirement, a wheel, or a "
-                    "folder with the backend's source")
+        description="What 'Set Up Backend' installs with pip: empty for the backend bundled "
+                    "with this extension, or a requirement, a wheel, or a folder with the "
+                    "backend's source")
     setup_torch: bpy.props.EnumProperty(
         name="Torch Build", default="cuda",
         items=[("cuda", "CUDA", "For an NVIDIA GPU (about 2.5–5 GB)"),

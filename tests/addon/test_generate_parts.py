@@ -178,14 +178,23 @@ def test_job_folders_history_and_delete(tmp_path):
 
 def test_setup_commands_and_refusals(tmp_path):
     venv = tmp_path / "backend-venv"
-    cmds = backend_setup.setup_commands("/blender/python3.11", venv, torch_build="cuda")
+    bundled = tmp_path / "ext" / "backend_src"
+    bundled.mkdir(parents=True)
+    (bundled / "pyproject.toml").write_text("[project]\nname = 'anchorhoi'\n")
+    with pytest.raises(backend_setup.SetupRefused, match="carries no backend source"):
+        backend_setup.bundled_backend_spec(tmp_path / "nowhere")
+    cmds = backend_setup.setup_commands("/blender/python3.11", venv, torch_build="cuda",
+                                        backend_spec=backend_setup.bundled_backend_spec(bundled))
+    # the source tree has no bundled backend (only the built zip does): a clear refusal
+    with pytest.raises(backend_setup.SetupRefused, match="carries no backend source"):
+        backend_setup.setup_commands("/p", venv, backend_spec="")
     py = str(venv / "bin" / "python")
     pip = [py, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
     assert cmds == [
         ["/blender/python3.11", "-m", "venv", str(venv)],
         pip + ["--upgrade", "pip"],
         pip + ["torch>=2.4,<2.15", "--index-url", "https://download.pytorch.org/whl/cu128"],
-        pip + ["anchorhoi==0.1.0"],
+        pip + [f"{bundled}[keypoints]"],
         [py, "-m", "anchorhoi", "doctor"]]
     cpu = backend_setup.setup_commands("/p", venv, torch_build="cpu", backend_spec="/src/ah")
     assert cpu[2][-1] == "https://download.pytorch.org/whl/cpu" and cpu[3][-1] == "/src/ah"

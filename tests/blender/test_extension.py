@@ -37,6 +37,30 @@ def test_zip_contents(extension_zip):
     assert all((i.external_attr >> 16) & 0o170000 != 0o120000 for i in infos)
 
 
+def test_the_zip_carries_an_installable_backend(extension_zip, tmp_path):
+    """The one-click set-up pip-installs ``backend_src/`` from the installed extension: it must
+    be a complete source tree that builds (here offline, as a wheel, with the venv's
+    setuptools)."""
+    import subprocess
+    import sys
+
+    with zipfile.ZipFile(extension_zip) as zf:
+        names = [n for n in zf.namelist() if n.startswith("backend_src/")]
+        zf.extractall(tmp_path / "ext", members=names)
+    assert {"backend_src/pyproject.toml", "backend_src/README.md",
+            "backend_src/backend/anchorhoi/cli/serve.py",
+            "backend_src/backend/anchorhoi/portable/protocol.py"} <= set(names)
+    assert not any(".egg-info" in n or "__pycache__" in n for n in names)
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                           "--no-build-isolation", "--no-index", "-q", "-w",
+                           str(tmp_path / "wheel"), str(tmp_path / "ext" / "backend_src")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    wheel = next((tmp_path / "wheel").glob("anchorhoi-*.whl"))
+    with zipfile.ZipFile(wheel) as whl:
+        assert "anchorhoi/job/pipeline.py" in whl.namelist()
+
+
 def test_blender_validator_accepts_it(extension_zip):
     out = build.validate(extension_zip)
     assert "Success" in out
@@ -49,7 +73,7 @@ def test_validator_rejects_a_bad_manifest(tmp_path):
     manifest = (ROOT / "blender_manifest.toml").read_text().replace(
         'tagline = "', 'tagline = "Ends with a full stop and is far too long to be a tagline.')
     (tmp_path / "blender_manifest.toml").write_text(manifest)
-    zip_path = build.build(root=tmp_path, out_dir=tmp_path / "dist")
+    zip_path = build.build(root=tmp_path, out_dir=tmp_path / "dist", with_backend=False)
     with pytest.raises(build.BuildError, match="failed Blender's validation"):
         build.validate(zip_path)
 

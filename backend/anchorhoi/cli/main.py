@@ -85,7 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from .serve import serve
 
-        return serve()
+        code = serve()
+        # the answer is out and every file is written (atomically): skip the interpreter's
+        # teardown of torch, MediaPipe and their threads, which takes seconds, so the add-on
+        # sees the exit right after the terminal message
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        logging.shutdown()
+        os._exit(code)
     if args.command == "generate":
         from .generate import generate
 
