@@ -18,11 +18,12 @@ intact and at worst an unlisted, partly filled stage folder that the next run cl
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
+import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,19 @@ from typing import Any
 from ..portable.arrays import write_text_atomic
 
 STATE_VERSION = 1
+
+
+def _lock(fh) -> None:
+    """An exclusive, non-blocking lock on an open file (``OSError`` if it is held)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        fh.seek(0)
+        msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def fingerprint(*parts: Any) -> str:
@@ -77,10 +91,14 @@ class JobFolder:
         fh = open(self.root / ".lock", "a+")
         try:
             try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _lock(fh)
             except OSError:
                 raise JobError("JOB_BUSY", f"The job folder {self.root} is being used by "
                                "another run.") from None
+            fh.seek(0)
+            fh.truncate()
+            fh.write(json.dumps({"pid": os.getpid(), "started": time.time()}) + "\n")
+            fh.flush()
             yield self
         finally:
             fh.close()

@@ -7,7 +7,6 @@ Linux keeps the process's peak RSS in ``/proc/self/status`` (``VmHWM``); writing
 
 from __future__ import annotations
 
-import resource
 import sys
 import threading
 import time
@@ -37,10 +36,14 @@ def _reset_hwm() -> bool:
 
 def current_rss_mb() -> float:
     kb = _status_kb("VmRSS")
-    if kb is None:  # not Linux: the lifetime peak is the best there is
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-    return kb / 1024
+    if kb is not None:
+        return kb / 1024
+    try:  # not Linux: the lifetime peak is the best there is
+        import resource
+    except ImportError:  # Windows: not measured
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 class StageMeter:
