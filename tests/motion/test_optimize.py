@@ -19,7 +19,8 @@ from anchorhoi.motion import MotionConfig, optimize_motion
 from anchorhoi.motion import metrics as M
 from anchorhoi.motion.contact import (fill_gaps, footprint_matrix, grow_contact, image_speed,
                                       object_path, rigid)
-from anchorhoi.motion.losses import balance_loss, hinge_loss, robust
+from anchorhoi.motion.losses import balance_loss, hinge_loss, occlusion_loss, robust
+from anchorhoi.objects.inside import build_sdf_grid
 from anchorhoi.motion.posing import PosedSubset, farthest_point_ids
 from anchorhoi.portable.result_v1 import ResultInfo, read_result, write_result
 
@@ -89,6 +90,38 @@ def test_balance_loss_is_zero_over_the_feet_and_grows_beyond():
     assert per == pytest.approx([0.0, 0.0144, 0.0144])
     w = torch.tensor([1.0, 0.5, 0.0])  # weights: the third frame is supported otherwise
     assert float(balance_loss(com, left, right, w, 0.08)) == pytest.approx(0.5 * 0.0144 / 3)
+
+
+def test_occlusion_loss_puts_the_object_between_the_camera_and_what_it_hides():
+    # a 0.4 m cube at the origin, the camera 2 m in front of it (looking along +z)
+    v = np.array([[x, y, z] for x in (-.2, .2) for y in (-.2, .2) for z in (-.2, .2)])
+    f = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                  [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
+    sdf = build_sdf_grid(v, f, resolution=32)
+    cam = torch.tensor([0.0, 0.0, -2.0])
+    joints = torch.tensor([[[0.0, 0.0, 1.0],  # behind the cube
+                            [0.5, 0.0, 1.0],  # behind it but beside: its ray misses the cube
+                            [0.0, 0.1, -0.5]]])  # in front of it
+    rot, radius = torch.eye(3)[None], float(np.sqrt(3) * 0.2)
+    trans = torch.zeros(1, 3, requires_grad=True)
+
+    def losses(seen, hidden):
+        return occlusion_loss(joints, cam, rot, trans, sdf, torch.zeros(3), radius,
+                              torch.tensor([seen]), torch.tensor([hidden]))
+
+    # a seen joint behind the cube: the depth of its ray inside (≈ the cube's half side)
+    seen, hidden = losses([1.0, 0.0, 0.0], [0.0, 0.0, 0.0])
+    assert float(seen.detach()) == pytest.approx(0.0342, abs=2e-3) and float(hidden.detach()) == 0.0
+    # seen beside or in front, hidden behind: consistent, no cost
+    assert [float(x.detach()) for x in losses([0.0, 1.0, 1.0], [1.0, 0.0, 0.0])] == [0.0, 0.0]
+    # hidden beside / in front: robust shortfalls (σ = 5 cm), and the cube is pulled
+    # towards the ray of the joint beside it
+    seen, hidden = losses([0.0, 0.0, 0.0], [0.0, 1.0, 0.0])
+    assert float(seen.detach()) == 0.0
+    assert float(hidden.detach()) == pytest.approx(0.00225, abs=2e-4)
+    hidden.backward()
+    gx, gy = float(trans.grad[0, 0]), float(trans.grad[0, 1])
+    assert gx < 0 and abs(gy) < 1e-3 * abs(gx)  # descent moves the cube along +x
 
 
 def test_contact_runs_and_keypoint_speeds():
@@ -174,18 +207,18 @@ def test_oracle_recovers_the_pick_up_within_the_targets(body, oracle):
     for name, target in TARGETS.items():
         assert got[name] <= target, (name, got[name])
     # achieved PINNED_PICK_UP (seed 0, this machine); the bounds leave room for other CPUs.
-    # Known limit: other noise draws (bench --seed 1/2/3) keep the body within the targets but
-    # put the box 5.9–9.3 cm off before the grasp — the body's depth along the nearly level
-    # camera ray is weakly observed while the box hides the legs, and the resting box is placed
-    # from the hands at the grasp.
+    # Known limit: other noise draws (bench --seed 1/2/3) keep the body within the targets and
+    # the box at 4.8 / 3.2 cm for seeds 2 / 3, but seed 1 puts it 5.3–6.3 cm off (the figure
+    # moves between processes): the resting box is placed from the phase-2 bodies and what it
+    # hides, which are themselves a few cm off along the nearly level camera ray.
     for name, value in PINNED_PICK_UP.items():
         assert got[name] == pytest.approx(value, abs=max(0.25 * value, 1.0)), name
     assert result.quality["reprojection_px_median"] < 6.0
     assert result.quality["key_pose_joint_error_mm"] < 10.0
 
 
-PINNED_PICK_UP = {"mpjpe_mm": 44.5, "pa_mpjpe_mm": 31.6, "obj_trans_err_cm": 3.76}
-"""Means, pinned; the maxima (penetration 6.8 mm, skating 3.34 mm measured) are held to the
+PINNED_PICK_UP = {"mpjpe_mm": 37.1, "pa_mpjpe_mm": 25.8, "obj_trans_err_cm": 3.40}
+"""Means, pinned; the maxima (penetration 4.1 mm, skating 2.01 mm measured) are held to the
 targets only: a long optimisation amplifies last-bit differences of CPU kernels, and a
 maximum over frames moves most (the same push_table run gave 2.4 or 7.4 mm in two
 processes)."""

@@ -119,6 +119,37 @@ class MotionConfig:
     lambda_object_ground: float = 3e4
     """Object vertices below the ground (m²)."""
 
+    lambda_object_rest: float = 3e4
+    """A resting object that lies on the ground (beyond the contact, see ``contact.py``) keeps
+    its lowest point on it (m², squared gap): it does not float up off the floor."""
+
+    # -- the resting object's placement (before phase 3) ----------------------------------------
+    rest_fit_iterations: int = 80
+    """Adam iterations placing each resting stretch of the object (before and after the
+    contact) from the phase-2 bodies of its frames; 0: it stays where the hands at the
+    boundary frame put it (there the object often hides those hands, so their depth is the
+    weakest of the clip)."""
+    rest_fit_learning_rate: float = 0.01
+    """Step size (m) of that fit."""
+    rest_fit_pull: float = 1.0
+    """Pull of the fitted placement to where the hands put it (m²)."""
+    lambda_occlusion: float = 1e4
+    """In that fit: the seen body joints are not behind the object, and the joints it likely
+    hides are (``losses.occlusion_loss``, m²; hidden: unseen in ``occlusion_min_unseen`` of the
+    ``2·occlusion_window + 1`` frames around). Placing the object between the camera and the
+    joints it hides is a depth cue where one camera has little."""
+    occlusion_window: int = 2
+    """Half-width of the window deciding that a joint is hidden rather than randomly missed."""
+    occlusion_min_unseen: int = 4
+    """Unseen frames (of the window's ``2·occlusion_window + 1``) that make a joint hidden."""
+    occlusion_tail_m: float = 0.03
+    """The end of a seen joint's segment that may touch the object (a hand on it)."""
+    occlusion_margin_m: float = 0.01
+    """How far inside the object the segment to a hidden joint should pass."""
+    occlusion_scale_m: float = 0.05
+    """Robust scale of a hidden joint's shortfall (a joint dropped at random that the object
+    does not hide barely pulls)."""
+
     # -- sampling -------------------------------------------------------------------------------
     hands: Literal["key_pose", "observed"] = "key_pose"
     """Hand articulation: fixed to the key pose, or optimised in phase 3 where finger keypoints
@@ -158,16 +189,18 @@ class MotionConfig:
     """A hand–object contact ends only where this many frames in a row break it."""
 
     def __post_init__(self) -> None:
-        for name in ("iterations_root", "iterations_pose", "iterations_contact"):
+        for name in ("iterations_root", "iterations_pose", "iterations_contact",
+                     "rest_fit_iterations"):
             if getattr(self, name) < 0:
                 raise ValueError(f"MotionConfig.{name} must be ≥ 0")
         for name in ("warmup_iterations", "contact_refresh_every", "foot_image_window",
-                     "contact_patience_frames"):
+                     "contact_patience_frames", "occlusion_window"):
             if getattr(self, name) < 1:
                 raise ValueError(f"MotionConfig.{name} must be ≥ 1")
         for name in ("learning_rate", "robust_scale_px", "robust_scale_start_px",
                      "foot_contact_height_m", "foot_contact_speed_mps", "still_speed_mps",
-                     "foot_contact_softness", "hand_contact_distance_m", "support_tolerance_m"):
+                     "foot_contact_softness", "hand_contact_distance_m", "support_tolerance_m",
+                     "rest_fit_learning_rate", "occlusion_scale_m"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"MotionConfig.{name} must be > 0")
         if self.robust_loss not in ("geman_mcclure", "huber"):

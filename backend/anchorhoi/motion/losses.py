@@ -200,3 +200,57 @@ def balance_loss(com: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
     u = (((c - a) * d).sum(-1) / (d * d).sum(-1).clamp_min(1e-8)).clamp(0, 1)
     excess = torch.relu((c - (a + u[:, None] * d)).norm(dim=-1) - radius)
     return (weights * excess * excess).mean()
+
+
+def occlusion_loss(joints: torch.Tensor, centre: torch.Tensor, obj_rot: torch.Tensor,
+                   obj_trans: torch.Tensor, sdf: SdfGrid, obj_centre: torch.Tensor,
+                   obj_radius: float, seen: torch.Tensor, hidden: torch.Tensor, *,
+                   samples: int = 24, tail: float = 0.03, margin: float = 0.01,
+                   scale: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the object hides, along the camera rays: ``joints (T, J, 3)`` world, ``centre (3,)``
+    the camera centre, the object placed by ``obj_rot (T, 3, 3)``, ``obj_trans (T, 3)`` with its
+    SDF (object frame), bounding-sphere centre ``obj_centre (3,)`` (object frame) and
+    ``obj_radius``. Each segment camera → joint is sampled at ``samples`` points where it passes
+    the bounding sphere.
+
+    * ``seen (T, J)`` weights joints that are seen: their segment (its last ``tail`` metres
+      left out, where a joint touches the object) must not pass through the object — squared
+      depth of its deepest sample;
+    * ``hidden (T, J)`` weights joints the object likely hides: their segment must pass at
+      least ``margin`` inside it — the shortfall ``e`` of its deepest sample, Geman–McClure
+      ``σ²e²/(e²+σ²)`` with σ = ``scale`` (a joint missed at random far from the object
+      barely pulls).
+
+    Returns both, each summed over joints and averaged over frames (m²)."""
+    t_count = joints.shape[0]
+    k = torch.linspace(0, 1, samples, dtype=joints.dtype, device=joints.device)
+
+    def deepest(weights: torch.Tensor, end: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """The lowest SDF on the segments of the (frame, joint) pairs with weight > 0."""
+        frame, joint = torch.nonzero(weights > 0, as_tuple=True)
+        d = joints[frame, joint] - centre  # (N, 3)
+        rot, trans = obj_rot[frame], obj_trans[frame]
+        with torch.no_grad():
+            length = d.norm(dim=-1).clamp_min(1e-6)
+            c = (rot @ obj_centre[:, None])[..., 0] + trans - centre
+            along = (d * c).sum(-1) / length  # where the ray passes the sphere's centre
+            lo = ((along - obj_radius) / length).clamp(0, 1)
+            hi = torch.minimum(((along + obj_radius) / length).clamp(0, 1),
+                               (1 - end / length).clamp_min(0))
+            frac = lo[:, None] + (hi - lo).clamp_min(0)[:, None] * k  # (N, S)
+        pts = centre + frac[..., None] * d[:, None]  # (N, S, 3)
+        local = (pts - trans[:, None]) @ rot  # Rᵀ (p − t), row vectors
+        sd = sdf.sample_sdf(local.reshape(-1, 3)).reshape(frac.shape).amin(-1)
+        return sd, weights[frame, joint]
+
+    zero = joints.new_zeros(())
+    seen_loss, hidden_loss = zero, zero
+    if bool((seen > 0).any()):
+        sd, w = deepest(seen, tail)
+        depth = torch.relu(-sd)
+        seen_loss = (w * depth * depth).sum() / t_count
+    if bool((hidden > 0).any()):
+        sd, w = deepest(hidden, 0.0)
+        short = torch.relu(sd + margin)
+        hidden_loss = (w * robust(short * short, scale, "geman_mcclure")).sum() / t_count
+    return seen_loss, hidden_loss

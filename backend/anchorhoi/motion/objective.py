@@ -63,6 +63,9 @@ class Problem:
     obj_anchor: torch.Tensor  # (4, 4) object → world at the anchor frame
     at_anchor: torch.Tensor  # (2,) bool: left / right hand touches the object there
     offsets: torch.Tensor  # (2, 4, 4) object pose in each wrist's frame at the anchor
+    hidden: torch.Tensor  # (T, 22) 1 where the object likely hides a body joint (unseen runs)
+    obj_centre: torch.Tensor  # (3,) object frame: its bounding sphere's centre
+    obj_radius: float  # and radius
 
 
 @dataclass(eq=False)
@@ -77,6 +80,7 @@ class State:
     obj_trans: torch.Tensor  # (T, 3)
     held: torch.Tensor | None = None  # (T, 2) bool: left / right hand holds the object
     mode: str = "none"  # "none", "held" or "sliding" (contact.py)
+    rests_on_ground: torch.Tensor | None = None  # (T,) bool: the object lies on the ground
     foot_weights: torch.Tensor | None = None  # (T, 4) soft contact of the foot joints
     footprints: torch.Tensor | None = None  # (4, T, T) their runs (contact.footprint_matrix)
     still_weights: torch.Tensor | None = None  # (T,) the whole body keeps still
@@ -147,6 +151,8 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
              bool(at_anchor[1]))
 
     seen = _child_visibility(conf)
+    corners = torch.as_tensor(mesh.vertices, **like)
+    centre = 0.5 * (corners.amin(0) + corners.amax(0))
     foot_speed, foot_mass = image_speed(kp[:, list(FOOT_JOINTS)], config.foot_image_window)
     body_speed, body_mass = image_speed(kp[:, :BODY_JOINTS], config.foot_image_window)
     side = np.where(np.isin(dominant[ids], LEFT_HAND), 0,
@@ -165,7 +171,9 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         body_image_speed_px=body_speed, body_image_mass=body_mass, sdf=sdf,
         obj_points=_object_points(mesh, config.num_object_points, generator, like),
         obj_corners=torch.as_tensor(mesh.vertices, **like), obj_anchor=obj_anchor,
-        at_anchor=at_anchor, offsets=torch.linalg.inv(wrists) @ obj_anchor)
+        at_anchor=at_anchor, offsets=torch.linalg.inv(wrists) @ obj_anchor,
+        hidden=_likely_hidden(conf[:, :BODY_JOINTS], config), obj_centre=centre,
+        obj_radius=float((corners - centre).norm(dim=-1).max()))
 
 
 def _vertex_subset(rest: np.ndarray, dominant: np.ndarray, config: MotionConfig):
@@ -197,6 +205,21 @@ def _object_points(mesh: ObjectMesh, n: int, generator, like) -> torch.Tensor:
     samples = (1 - r) * t[:, 0] + r * (1 - u[:, 1:]) * t[:, 1] + r * u[:, 1:] * t[:, 2]
     corners = v[torch.as_tensor(farthest_point_ids(mesh.vertices, n), device=like["device"])]
     return torch.cat([corners, samples])
+
+
+def _likely_hidden(conf: torch.Tensor, config: MotionConfig) -> torch.Tensor:
+    """(T, J) confidence → (T, J) 1 where a joint is unseen and unseen in at least
+    ``occlusion_min_unseen`` frames of the ``±occlusion_window`` frames around (clipped at the
+    ends: the share counts): hidden for a while, not dropped at random."""
+    unseen = (conf <= 0).to(conf.dtype)
+    t_count, w = unseen.shape[0], config.occlusion_window
+    out = torch.zeros_like(unseen)
+    need = config.occlusion_min_unseen / (2 * w + 1)
+    for t in range(t_count):
+        lo, hi = max(0, t - w), min(t_count, t + w + 1)
+        share = unseen[lo:hi].mean(0)
+        out[t] = unseen[t] * (share >= need - 1e-9).to(conf.dtype)
+    return out
 
 
 def _child_visibility(conf: torch.Tensor) -> torch.Tensor:
@@ -268,6 +291,10 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
         object_static=c.lambda_object_static * L.object_static_loss(
             obj_pts, ~(moving[1:] & moving[:-1])),
     )
+    if state.rests_on_ground is not None and bool(state.rests_on_ground.any()):
+        low = L.transform_points(problem.obj_corners, obj_rot, state.obj_trans)[..., 1].amin(-1)
+        gap = (low - problem.ground_y)[state.rests_on_ground]
+        terms["object_rest"] = c.lambda_object_rest * (gap * gap).sum() / len(low)
     if state.mode == "sliding":
         terms["object_upright"] = c.lambda_object_upright * L.upright_loss(
             obj_rot, state.obj_trans, problem.obj_anchor[:3, :3], problem.obj_anchor[:3, 3])

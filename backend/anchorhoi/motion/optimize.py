@@ -11,8 +11,11 @@ object with its placement there. All rotations move in 6D. Three phases:
    pose at its frame, smoothness, knee/elbow hinges, a pull towards the key pose that is strong
    only where a limb is hidden, the ground support and the foot contact (faded in);
 3. **contact**: the hand–object contact interval is decided (``contact.py``) and the object's
-   trajectory initialised from it, then + object pose per frame with body–object penetration,
-   the held object attached to the hands, a resting object static, no ground penetration,
+   trajectory initialised from it — a resting stretch before or after the contact placed from
+   the phase-2 bodies of its frames (no penetration; the seen joints not behind it, the joints
+   it hides behind it), not only from the hands at the boundary frame — then + object pose
+   per frame with body–object penetration, the held object attached to the hands, a resting
+   object static (and on the ground where it lies there), no ground penetration,
    and the centre of mass over the planted feet where nothing else supports the body
    (balance).
 
@@ -240,13 +243,67 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
                                      config.contact_patience_frames)
         path = object_path(carried, contact, lowest, problem.ground_y,
                            config.support_tolerance_m)
+    if config.rest_fit_iterations > 0:
+        path = _fit_resting(problem, path, contact, frames.vertices, frames.joints, config)
     state.held = contact[:, None] & problem.at_anchor[None]
     state.mode = mode
+    with torch.no_grad():
+        low = L.transform_points(problem.obj_corners, path[:, :3, :3], path[:, :3, 3])
+        state.rests_on_ground = ~contact & (
+            low[..., 1].amin(-1) <= problem.ground_y + config.support_tolerance_m)
     state.obj6d = matrix_to_rot6d(path[:, :3, :3]).clone()
     state.obj_trans = path[:, :3, 3].clone()
     frames_held = torch.nonzero(contact).flatten()
     log.info("stage E: the object is %s by the hands in frames %d–%d", mode,
              int(frames_held[0]), int(frames_held[-1]))
+
+
+def _fit_resting(problem: Problem, path: torch.Tensor, contact: torch.Tensor,
+                 vertices: torch.Tensor, joints: torch.Tensor,
+                 config: MotionConfig) -> torch.Tensor:
+    """Place each resting stretch of the initial object path (before and after the contact)
+    from the bodies of its own frames instead of the hands at one boundary frame: one
+    translation per stretch (horizontal where it rests on the ground), fitted to the phase-2
+    bodies ``vertices (T, Vs, 3)``, ``joints (T, 55, 3)`` (fixed) — no penetration, the seen
+    joints not behind it and the joints it hides behind it (``losses.occlusion_loss``) — with a
+    weak pull to where the hands put it (``rest_fit_pull``)."""
+    out = path.clone()
+    frames = torch.nonzero(contact).flatten()
+    if len(frames) == 0:
+        return out
+    t_count = path.shape[0]
+    spans = [s for s in (range(0, int(frames[0])), range(int(frames[-1]) + 1, t_count))
+             if len(s)]
+    c = config
+    for span in spans:
+        idx = list(span)
+        rot, trans = path[idx, :3, :3], path[idx, :3, 3]
+        lowest = L.transform_points(problem.obj_corners, rot[:1], trans[:1])[0, :, 1].amin()
+        on_ground = float(lowest) <= problem.ground_y + c.support_tolerance_m
+        mask = torch.tensor([1.0, 0.0 if on_ground else 1.0, 1.0], dtype=trans.dtype,
+                            device=trans.device)
+        delta = torch.zeros(3, dtype=trans.dtype, device=trans.device, requires_grad=True)
+        opt = torch.optim.Adam([delta], lr=c.rest_fit_learning_rate)
+        verts, body_joints = vertices[idx].detach(), joints[idx, :BODY_JOINTS].detach()
+        for _ in range(c.rest_fit_iterations):
+            opt.zero_grad(set_to_none=True)
+            moved = trans + delta * mask
+            seen, hidden = L.occlusion_loss(
+                body_joints, problem.camera.centers[0], rot, moved, problem.sdf,
+                problem.obj_centre, problem.obj_radius, problem.keypoints[idx, :BODY_JOINTS, 2],
+                problem.hidden[idx], tail=c.occlusion_tail_m, margin=c.occlusion_margin_m,
+                scale=c.occlusion_scale_m)
+            loss = c.lambda_penetration * L.penetration_loss(
+                verts, rot, moved, problem.sdf, margin=c.penetration_margin_m) \
+                + c.lambda_occlusion * (seen + hidden) \
+                + c.rest_fit_pull * ((delta * mask) ** 2).sum()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            out[idx, :3, 3] = trans + delta * mask
+        log.info("stage E: the object resting in frames %d–%d placed %.1f cm from where the "
+                 "hands left it", idx[0], idx[-1], 100 * float((delta * mask).detach().norm()))
+    return out
 
 
 def _finish(problem: Problem, state: State, config: MotionConfig, key_pose: KeyPose,
