@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .portable import result_v1
 from .portable.arrays import write_text_atomic
 
 JOB_JSON = "input/job.json"
-RESULT_JSON = "result.json"
+RESULT_JSON = result_v1.RESULT_JSON
 STATUSES = ("running", "finished", "failed", "cancelled", "incomplete")
 
 
@@ -35,15 +36,11 @@ class JobEntry:
     created: str  # "2026-12-01 21:04"
     status: str  # one of STATUSES
     message: str = ""
-    object_name: str | None = None
+    has_result: bool = False
 
     @property
     def name(self) -> str:
         return self.path.name
-
-    @property
-    def has_result(self) -> bool:
-        return (self.path / RESULT_JSON).is_file()
 
 
 def slug(prompt: str, max_words: int = 5) -> str:
@@ -110,7 +107,7 @@ def read_entry(job_dir: Path) -> JobEntry | None:
     return JobEntry(path=job_dir, prompt=prompt, status=status,
                     created=time.strftime("%Y-%m-%d %H:%M", time.localtime(created)),
                     message=str(info.get("message", "")) if not has_result else "",
-                    object_name=info.get("object_name"))
+                    has_result=has_result)
 
 
 def list_jobs(jobs_root: str | os.PathLike, limit: int | None = None) -> list[JobEntry]:

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 from .portable import protocol
 
-PRESETS = ("tiny", "draft", "standard", "high")
-DEVICES = ("auto", "cuda", "cpu")
-MODEL_KEYS = ("image", "video", "detector")
-MAX_FRAMES = 1000  # the backend's limit (job/request.py)
+PRESETS = protocol.PRESET_NAMES
+DEVICES = protocol.DEVICES
+MODEL_KEYS = protocol.MODEL_ROLES
+MAX_FRAMES = protocol.MAX_FRAMES
 
 
 class RequestError(ValueError):

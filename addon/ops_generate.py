@@ -44,7 +44,6 @@ class GenerateRun:
 
     job: GenerateJob
     job_dir: Path
-    object_name: str | None
     tick_times: list[float] = field(default_factory=list)  # wall seconds per tick_run call
     tick_cpu: list[float] = field(default_factory=list)  # this thread's CPU seconds per call
 
@@ -74,10 +73,6 @@ def start_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeo
     prefs, settings = preferences.get(context), settings_from(context)
     interpreter = check_interpreter(preferences.resolved_backend_python(prefs))
     target = context.scene.anchorhoi.target
-    if target is not None and target.type != "MESH" and not resume_dir:
-        raise ObjectExportError(f"'{target.name}' is a {target.type.lower()} object, not a "
-                                "mesh: pick a mesh object as the interaction object (or clear "
-                                "the Object field)")
     if resume_dir:
         job_dir = Path(resume_dir)
         request = resume_request(job_dir)
@@ -93,7 +88,6 @@ def start_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeo
             request = build_request(settings, job_dir=str(job_dir), object_path=object_path,
                                     object_name=None if target is None else target.name)
             info = {"request": request, "created": time.time(),
-                    "object_name": None if target is None else target.name,
                     "unit_scale": float(context.scene.unit_settings.scale_length)}
         info.update(status="running", message="", interpreter=interpreter)
         job_history.write_job_info(job_dir, info)
@@ -103,8 +97,7 @@ def start_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeo
         if not resume_dir:  # nothing was computed yet: leave no empty job behind
             shutil.rmtree(job_dir, ignore_errors=True)
         raise
-    return GenerateRun(job=GenerateJob(process, request, timeouts=timeouts), job_dir=job_dir,
-                       object_name=request["object_name"])
+    return GenerateRun(job=GenerateJob(process, request, timeouts=timeouts), job_dir=job_dir)
 
 
 def resume_request(job_dir: Path) -> dict:
@@ -164,6 +157,11 @@ def tick_run(run: GenerateRun, status) -> bool:
     status.ticks = len(run.tick_times)
     status.max_tick_ms = max(status.max_tick_ms, 1000.0 * elapsed)
     return done
+
+
+def _visible(status) -> tuple:
+    """What the panel shows of a running job."""
+    return status.state, status.text, round(status.progress, 3), len(status.previews)
 
 
 def finish_run(context, run: GenerateRun, status) -> tuple[set[str], str, str]:
@@ -279,10 +277,14 @@ class ANCHORHOI_OT_generate(bpy.types.Operator):
         if event.type != "TIMER":  # (any timer: another one only makes an extra tick)
             return {"PASS_THROUGH"}
         status = context.window_manager.anchorhoi_job
+        before = _visible(status)
         done = tick_run(self._run, status)
-        for area in context.screen.areas if context.screen else ():
-            if area.type == "VIEW_3D":
-                area.tag_redraw()
+        if done or _visible(status) != before:  # most ticks change nothing a person sees
+            for area in context.screen.areas if context.screen else ():
+                if area.type == "VIEW_3D":
+                    for region in area.regions:
+                        if region.type == "UI":  # the sidebar, not the whole viewport
+                            region.tag_redraw()
         if not done:
             return {"PASS_THROUGH"}
         context.window_manager.event_timer_remove(self._timer)

@@ -39,9 +39,9 @@ class ANCHORHOI_OT_import_motion(bpy.types.Operator, ImportHelper):
         started = time.perf_counter()
         smplx_dir = preferences.get(context).smplx_dir.strip() or None
         try:
-            clip, source = open_motion(bpy.path.abspath(self.filepath), smplx_dir=smplx_dir)
-            plan = plan_import(clip, frame_start=self.frame_start)
             path = bpy.path.abspath(self.filepath)
+            clip, source = open_motion(path, smplx_dir=smplx_dir)
+            plan = plan_import(clip, frame_start=self.frame_start)
             if self.place_at_object and is_result(Path(path)):
                 doc_path = result_v1.find_result_json(path)
                 doc = result_v1.read_result_json(doc_path)

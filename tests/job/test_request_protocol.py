@@ -97,7 +97,7 @@ def test_hello_must_speak_our_protocol():
 
 
 def test_video_family_from_folder_or_id(tmp_path):
-    from anchorhoi.job.models import video_family
+    from anchorhoi.video.base import video_family
 
     assert video_family("Lightricks/LTX-Video") == "ltx"
     assert video_family("Wan-AI/Wan2.2-TI2V-5B-Diffusers") == "wan"

@@ -25,7 +25,7 @@ import torch
 
 from ..nerf.cameras import SceneBox, orbit_cameras
 from ..nerf.field import NeRFField, NeRFFieldConfig
-from ..nerf.renderer import render_image
+from ..nerf.renderer import composite_density, render_image
 from ..nerf.samplers import DenseSamplerConfig, Sampler
 from ..priors.base import ImagePrior, ViewBatch
 from .object_search import ObjectSearchConfig
@@ -170,6 +170,16 @@ def sample_views(config: AnchorNeRFConfig, generator: torch.Generator, *, device
     return ViewBatch(azimuth_deg=az.to(dtype), elevation_deg=el.to(dtype), cameras=cams)
 
 
+def init_human_field(config: AnchorNeRFConfig, body_occupancy: Occupancy,
+                     generator: torch.Generator, *, device: torch.device | str = "cpu",
+                     dtype: torch.dtype = torch.float32) -> NeRFField:
+    """A new human field fitted to ``body_occupancy`` (the body-explainable shape)."""
+    aabb = config.box.aabb(device=device, dtype=dtype)
+    human = NeRFField(config.human_field, aabb=aabb, generator=generator).to(device, dtype)
+    fit_field_to_occupancy(human, body_occupancy, config, generator)
+    return human
+
+
 def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior | None = None,
                       obj, body_occupancy: Occupancy, config: AnchorNeRFConfig,
                       sampler: Sampler, generator: torch.Generator,
@@ -188,9 +198,7 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
     human_prior = human_prior or prior
     human_prompt = config.human_prompt.replace("{prompt}", prompt)
     if human is None:
-        aabb = config.box.aabb(device=device, dtype=dtype)
-        human = NeRFField(config.human_field, aabb=aabb, generator=generator).to(device, dtype)
-        fit_field_to_occupancy(human, body_occupancy, config, generator)
+        human = init_human_field(config, body_occupancy, generator, device=device, dtype=dtype)
     like = dict(device=device, dtype=dtype)
     groups = [{"params": list(human.parameters()), "lr": config.lr_field}]
     placement = [p for p in obj.parameters() if p.requires_grad]
@@ -199,6 +207,7 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
     opt = torch.optim.Adam(groups)
     background = torch.tensor(config.background, **like)
     losses: dict[str, float] = {}
+    scene_density = composite_density([human, obj])
     for step in range(config.iterations):
         progress = step / max(config.iterations - 1, 1)
         views = sample_views(config, generator, **like)
@@ -212,7 +221,7 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
                 + torch.tensor([0.0, 1.5, 0.0], **like), dim=-1)
         # the occupancy grid (CUDA) refreshes itself from the composite density every few
         # steps; the dense sampler ignores this
-        sampler.update(step, lambda x: human.density(x) + obj.density(x))
+        sampler.update(step, scene_density)
         comp = render_image([human, obj], views.cameras, sampler, background=background,
                             generator=generator, shading=config.shading, light_dir=light)
         alone = render_image([human], views.cameras, sampler, background=background,

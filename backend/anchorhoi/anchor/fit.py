@@ -28,7 +28,6 @@ which case they are moved in place.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -41,7 +40,7 @@ from .anchor_points import DensityFn, anchor_targets
 from .key_pose import KeyPose, PoseParams, default_initial_pose
 from .limb_search import LimbSearchConfig
 from .objective import Objective, SilhouetteTargets
-from .phases import optimise, search
+from .phases import StepCallback, optimise, search
 from .skinning import SubsetSkinning, vertex_areas, vertex_normals
 
 log = logging.getLogger(__name__)
@@ -178,7 +177,7 @@ def fit_body(body: BodyModel, *, human_density: DensityFn, masks: torch.Tensor |
              cameras: Cameras | None = None, obj: FitObject | None = None,
              init: KeyPose | None = None, config: FitConfig = FitConfig(),
              generator: torch.Generator,
-             on_step: Callable[[str, int, int, dict], None] | None = None) -> FitResult:
+             on_step: StepCallback | None = None) -> FitResult:
     """Fit ``body`` to the anchor; see the module docstring. ``masks (K, H, W)`` are human
     opacities in [0, 1] seen by ``cameras`` (K cameras); ``init`` defaults to
     ``default_initial_pose()``; ``generator`` seeds all sampling. ``on_step(name, step, total,

@@ -125,3 +125,25 @@ def default_initial_pose(num_betas: int = 10,
     body[JOINT_NAMES.index("right_shoulder") - 1, 2] = drop
     return KeyPose(root_orient=np.zeros(3), pose_body=body.reshape(-1), pose_hand=np.zeros(90),
                    trans=np.asarray(trans, dtype=np.float64), betas=np.zeros(num_betas))
+
+
+def placed_object(object_placement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(R (3, 3), t (3,))`` of a rigid (4, 4) object → world matrix; ``ValueError`` if it
+    is not one."""
+    m = np.asarray(object_placement, dtype=np.float64)
+    if m.shape != (4, 4) or not np.isfinite(m).all():
+        raise ValueError(f"object_placement must be a finite (4, 4) matrix, got {m.shape}")
+    r = m[:3, :3]
+    if not np.allclose(r.T @ r, np.eye(3), atol=1e-4) or np.linalg.det(r) < 0:
+        raise ValueError("object_placement must be rigid (a rotation and a translation; "
+                         "stage B's key_pose.npz writes one)")
+    return r, m[:3, 3]
+
+
+def key_pose_mesh(body, key_pose: KeyPose) -> tuple[np.ndarray, np.ndarray]:
+    """The ``BodyModel`` posed in ``key_pose``: vertices ``(V, 3)`` and joints ``(55, 3)``
+    (world, float64)."""
+    like = dict(device=body.layer.v_template.device, dtype=body.layer.v_template.dtype)
+    with torch.no_grad():
+        out = body(**key_pose.body_inputs(**like, num_betas=body.config.num_betas))
+    return out.vertices[0].double().cpu().numpy(), out.joints[0].double().cpu().numpy()

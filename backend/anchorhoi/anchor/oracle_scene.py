@@ -53,13 +53,14 @@ def load_anchor_case(folder: str | Path) -> AnchorCase:
     # world = R_gt · (to_user(v_scene)) + t_gt,  to_user(v) = s·R_u·v + t_u
     u = mesh.to_user
     rotation = r_gt @ (u.scale * np.asarray(u.rotation))
-    translation = r_gt @ np.asarray(u.translation) + float_array(p, arrays, "obj_trans", (3,))
+    obj_trans = float_array(p, arrays, "obj_trans", (3,))
+    translation = r_gt @ np.asarray(u.translation) + obj_trans
     return AnchorCase(
         name=folder.name, root_orient=float_array(p, arrays, "root_orient", (3,)),
         pose_body=float_array(p, arrays, "pose_body", (63,)),
         trans=float_array(p, arrays, "trans", (3,)), betas=float_array(p, arrays, "betas", (10,)),
         obj_mesh=mesh, obj_rotation=rotation, obj_translation=translation,
-        obj_trans=float_array(p, arrays, "obj_trans", (3,)))
+        obj_trans=obj_trans)
 
 
 def _quat_to_axis_angle(q: np.ndarray) -> np.ndarray:

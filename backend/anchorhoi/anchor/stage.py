@@ -11,7 +11,6 @@ the contact vertices) and ``fit_preview.png`` (the fitted body with the object).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,13 +22,14 @@ from ..body import BodyModel
 from ..nerf.samplers import DenseStratifiedSampler, Sampler
 from ..objects.field import ObjectField, ObjectFieldConfig
 from ..objects.mesh_io import ObjectMesh
-from ..portable.arrays import atomic_write, save_npz_atomic
+from ..portable.arrays import atomic_write, load_npz, save_npz_atomic
 from ..priors.base import ImagePrior, check_prompt
 from ..nerf.field import NeRFField
-from .anchor_nerf import fit_field_to_occupancy, occupancy_of, train_anchor_nerf
+from .anchor_nerf import init_human_field, occupancy_of, train_anchor_nerf
 from .object_search import ObjectSearchResult, search_object_translation
 from .fit import FitConfig, FitResult, fit_body
 from .key_pose import KeyPose, default_initial_pose
+from .phases import StepCallback
 from .presets import AnchorPreset
 from .preview import save_png, turntable
 
@@ -80,7 +80,7 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
                       human_prior: ImagePrior | None = None, out_dir: str | Path,
                       generator: torch.Generator, sampler: Sampler | None = None,
                       init: KeyPose | None = None, obj: ObjectField | None = None,
-                      on_step: Callable[[str, int, int, dict], None] | None = None,
+                      on_step: StepCallback | None = None,
                       device: torch.device | str = "cpu") -> AnchorOutput:
     """Run ``preset.rounds`` alternations of stage A and stage B; see the module docstring.
 
@@ -112,9 +112,7 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
             return occupancy_of(shape.density(x), cfg.occupancy_step)
 
         if r == 0 and search is not None:
-            human = NeRFField(cfg.human_field, aabb=cfg.box.aabb(device=device),
-                              generator=generator).to(device)
-            fit_field_to_occupancy(human, occupancy, cfg, generator)
+            human = init_human_field(cfg, occupancy, generator, device=device)
             v = cfg.views
             searched = search_object_translation(
                 human=human, obj=obj, prior=prior, prompt=prompt, box=cfg.box,
@@ -169,3 +167,12 @@ def write_outputs(out_dir: Path, *, human, obj: ObjectField, body: BodyModel, fi
         save_png(files["turntable"], turntable([human, obj], **look))
         save_png(files["fit_preview"], turntable([posed_body_field(body, k), obj], **look))
     return files
+
+
+def read_key_pose(path: str | Path) -> tuple[KeyPose, np.ndarray, np.ndarray]:
+    """The key pose, the object placement ``(4, 4)`` and the contact vertex ids ``(C,)`` from
+    a ``key_pose.npz`` written by :func:`write_outputs` (no pickle)."""
+    a = load_npz(path)
+    pose = KeyPose(root_orient=a["root_orient"], pose_body=a["pose_body"],
+                   pose_hand=a["pose_hand"], trans=a["trans"], betas=a["betas"])
+    return pose, a["object_placement"], a["contact_vertices"]

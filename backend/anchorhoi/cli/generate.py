@@ -13,10 +13,10 @@ import threading
 import time
 from pathlib import Path
 
-from ..job.errors import Cancelled, JobError, classify
+from ..job.errors import Cancelled, classify
 from ..job.reporting import TerminalReporter
 from ..job.request import GenerateRequest
-from ..portable.protocol import EXIT_CANCELLED, EXIT_CRASH, EXIT_OK
+from ..portable.protocol import EXIT_CANCELLED, EXIT_OK
 
 
 def default_job_dir() -> Path:
@@ -56,11 +56,11 @@ def run_in_terminal(request: GenerateRequest, reporter: TerminalReporter | None 
         sys.stderr.write("aborted\n")
         return EXIT_CANCELLED
     except BaseException as exc:  # noqa: BLE001 - a person reads this, not a traceback
-        err = classify(exc) if not isinstance(exc, JobError) else exc
+        err = classify(exc)
         log = Path(request.job_dir) / "log.txt"
         reporter.emit("error", code=err.code, message=err.message, hint=err.hint,
                       log=str(log) if log.is_file() else None)
-        return err.exit_code if isinstance(err, JobError) else EXIT_CRASH
+        return err.exit_code
     finally:
         signal.signal(signal.SIGINT, previous)
     total = sum(t.get("seconds", 0.0) for t in outcome.timings.values())

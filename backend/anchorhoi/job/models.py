@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..priors.stable_diffusion import DEFAULT_MODEL_ID as DEFAULT_IMAGE_MODEL
+from ..video.base import is_offline
 from ..video.wan import DEFAULT_WAN_MODEL_ID as DEFAULT_VIDEO_MODEL
 from .errors import JobError
 from .request import GenerateRequest
@@ -105,21 +106,6 @@ def _build_once(target: Path, build: Callable[[Path, int], Path]) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def video_family(model_id: str) -> str:
-    """``wan`` or ``ltx`` (keys of ``VIDEO_PRIORS``): from a local folder's
-    ``model_index.json`` (its pipeline class), else from the hub id's name."""
-    path = Path(model_id).expanduser()
-    name = model_id
-    if (path / "model_index.json").is_file():
-        import json
-
-        try:
-            name = json.loads((path / "model_index.json").read_text()).get("_class_name", "")
-        except (OSError, ValueError):
-            name = ""
-    return "ltx" if "ltx" in str(name).lower() else "wan"
-
-
 # -- pre-flight --------------------------------------------------------------------------------
 
 def preflight(choice: ModelChoice, request: GenerateRequest) -> list[str]:
@@ -128,15 +114,12 @@ def preflight(choice: ModelChoice, request: GenerateRequest) -> list[str]:
     Raises ``JobError(MODEL_NOT_FOUND)`` naming the first model that is neither a valid local
     folder, nor in the cache, nor reachable."""
     notes = []
-    for role, model_id, layout in (("image", choice.image, "diffusers"),
-                                   ("video", choice.video, "diffusers")):
+    for role, model_id in (("image", choice.image), ("video", choice.video)):
         note = _check_hub_or_folder(role, model_id, hf_cache_dir(request))
         if note:
             notes.append(note)
-    det = choice.detector
-    if det == "mediapipe":
+    if choice.detector == "mediapipe":
         try:
-            from ..keypoints.mediapipe_pose import MediaPipePoseDetector  # noqa: F401
             import mediapipe  # noqa: F401
         except ImportError as exc:
             raise JobError("MODEL_NOT_FOUND", f"The MediaPipe pose detector is not installed "
@@ -168,7 +151,7 @@ def _check_hub_or_folder(role: str, model_id: str, cache_dir: Path | None) -> st
         return None
     except (LocalEntryNotFoundError, OSError, ValueError):
         pass
-    if _offline():
+    if is_offline():
         raise _not_found(role, model_id, "the machine is offline (HF_HUB_OFFLINE=1) and it is "
                          "not in the Hugging Face cache")
     from huggingface_hub import HfApi
@@ -190,6 +173,3 @@ def _not_found(role: str, model_id: str, reason: str) -> JobError:
                     "and cached, or set the model id to a local folder in the diffusers layout "
                     f"(add-on preferences, or --{role}-model DIR).")
 
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}

@@ -12,20 +12,19 @@ resumed job gives the same result as an uninterrupted one.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
 
 from ..portable.arrays import atomic_write, write_text_atomic
 from ..portable.result_v1 import MOTION_NPZ, RESULT_JSON
 from .errors import Cancelled, JobError, classify
 from .folder import JobFolder, JobLog, file_digest, fingerprint
-from .models import ModelChoice, choose_models, ensure_tiny_models, preflight
+from .models import choose_models, ensure_tiny_models, preflight
 from .presets import JobPreset, job_preset
 from .reporting import Progress, Reporter
 from .request import GenerateRequest, validate
@@ -57,13 +56,17 @@ def resolve_device(request: GenerateRequest) -> str:
     return request.device
 
 
-def check_device(device: str, preset: JobPreset) -> list[str]:
+def check_device(device: str, preset: JobPreset, requested: str) -> list[str]:
     """``NO_GPU`` up front for a GPU preset without a GPU, unless CPU was asked for explicitly
     (then a warning: expect hours)."""
-    if device == "cpu" and preset.gpu:
-        return [f"preset {preset.name!r} on the CPU will take many hours; only 'tiny' is "
-                "practical without a GPU"]
-    return []
+    if device != "cpu" or not preset.gpu:
+        return []
+    if requested == "auto":
+        raise JobError("NO_GPU", f"No CUDA GPU found, and preset {preset.name!r} needs one.",
+                       "Only the 'tiny' preset (a pipeline check) is practical on a CPU; choose "
+                       "it, or force --device cpu if you really mean to wait for hours.")
+    return [f"preset {preset.name!r} on the CPU will take many hours; only 'tiny' is "
+            "practical without a GPU"]
 
 
 def run_job(request: GenerateRequest, reporter: Reporter, cancel: threading.Event | None = None
@@ -99,23 +102,16 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
     ensure_tiny_models(choice)
     notes = preflight(choice, request)
     device = resolve_device(request)
-    if device == "cpu" and preset.gpu and request.device == "auto":
-        raise JobError("NO_GPU", f"No CUDA GPU found, and preset {preset.name!r} needs one.",
-                       "Only the 'tiny' preset (a pipeline check) is practical on a CPU; choose "
-                       "it, or force --device cpu if you really mean to wait for hours.")
-    for note in notes + check_device(device, preset):
+    for note in notes + check_device(device, preset, request.device):
         log.warning("%s", note)
     ctx = StageContext(request=request, preset=preset, models=choice, folder=folder,
                        device=device, progress=Progress(reporter, cancel))
     ctx.object_mesh  # noqa: B018 - a bad mesh fails here, before any model is loaded
     fps = _fingerprints(ctx)
     folder.write_json("config.json", ctx.resolved_config())
-    done = [s.name for s in STAGES if folder.is_complete(s.name, fps[s.name])]
-    resumed = []
-    for s in STAGES:  # a prefix of complete stages is kept; the first incomplete one reruns
-        if s.name not in done:
-            break
-        resumed.append(s.name)
+    # a prefix of complete stages is kept; the first incomplete one reruns, with all after it
+    resumed = [s.name for s in itertools.takewhile(
+        lambda s: folder.is_complete(s.name, fps[s.name]), STAGES)]
     reporter.emit("accepted", job=str(folder.root), stages=[s.name for s in STAGES],
                   resumed=resumed, device=device, notes=notes)
     timings: dict[str, dict[str, float]] = {}
@@ -216,12 +212,4 @@ def _publish_result(ctx: StageContext, timings: dict[str, dict[str, float]]) -> 
     tmp.replace(root / MOTION_NPZ)
     write_text_atomic(root / RESULT_JSON, json.dumps(doc, indent=2) + "\n")
     return root / RESULT_JSON
-
-
-def describe_failure(exc: BaseException, folder: Path | None) -> dict[str, Any]:
-    """The ``error`` message fields for ``exc``."""
-    err = classify(exc)
-    return {"code": err.code, "message": err.message, "hint": err.hint,
-            "log": str(Path(folder) / "log.txt") if folder is not None else None}
-
 

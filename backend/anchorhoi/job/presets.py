@@ -15,12 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..anchor.fit import FitConfig
 from ..anchor.presets import AnchorPreset
 from ..anchor.presets import preset as anchor_preset
 from ..motion.presets import MotionPreset
 from ..motion.presets import preset as motion_preset
-
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,12 +27,13 @@ class JobPreset:
     """Preset id (tiny | draft | standard | high)."""
     anchor: AnchorPreset
     """Stages A and B."""
-    fit: FitConfig
-    """Stage B's fit settings."""
     motion: MotionPreset
     """Stages C, D and E."""
-    gpu: bool
-    """Meant for a CUDA GPU (all but tiny)."""
+
+    @property
+    def gpu(self) -> bool:
+        """Meant for a CUDA GPU (all but tiny)."""
+        return self.anchor.gpu
 
     @property
     def frames(self) -> int:
@@ -48,11 +47,4 @@ class JobPreset:
 
 
 def job_preset(name: str) -> JobPreset:
-    table = {
-        "tiny": False, "draft": True, "standard": True, "high": True,
-    }
-    if name not in table:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(table)}")
-    anchor = anchor_preset(name)
-    return JobPreset(name=name, anchor=anchor, fit=anchor.fit, motion=motion_preset(name),
-                     gpu=table[name])
+    return JobPreset(name=name, anchor=anchor_preset(name), motion=motion_preset(name))

@@ -11,7 +11,6 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -137,6 +136,7 @@ class Progress:
         self.stage = ""
         self._sub = None
         self._t0 = 0.0
+        self._first_step = 0
         self._last_emit = float("-inf")
 
     def begin(self, stage: str) -> None:
@@ -168,9 +168,3 @@ class Progress:
     def preview(self, path: Path) -> None:
         self.reporter.emit("preview", stage=self.stage, path=str(path))
 
-
-def step_callback(progress: Progress, prefix: str = "") -> Callable[..., None]:
-    """An ``on_step`` that names its sub-stage ``prefix`` when the stage gives none."""
-    def on_step(substage: str, step: int, total: int, losses: dict | None = None) -> None:
-        progress(substage or prefix, step, total, losses)
-    return on_step

@@ -12,14 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..portable.protocol import check_request
+from ..portable.protocol import DEVICES, MAX_FRAMES, MODEL_ROLES, PRESET_NAMES, check_request
 from .errors import JobError
 
 Device = Literal["auto", "cuda", "cpu"]
-PRESET_NAMES = ("tiny", "draft", "standard", "high")
-MODEL_ROLES = ("image", "video", "detector")
 MAX_PROMPT_CHARS = 1000
-MAX_FRAMES = 1000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +83,7 @@ def validate(req: GenerateRequest) -> GenerateRequest:
     if req.preset not in PRESET_NAMES:
         raise JobError("BAD_REQUEST", f"Unknown preset {req.preset!r}; choose one of "
                        f"{', '.join(PRESET_NAMES)}.")
-    if req.device not in ("auto", "cuda", "cpu"):
+    if req.device not in DEVICES:
         raise JobError("BAD_REQUEST", f"Unknown device {req.device!r}; use auto, cuda or cpu.")
     if req.frames is not None and not 2 <= req.frames <= MAX_FRAMES:
         raise JobError("BAD_REQUEST", f"frames must be between 2 and {MAX_FRAMES}, got "

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from ..portable.arrays import load_npz, write_text_atomic
+from ..portable.arrays import write_text_atomic
 from .folder import JobFolder
-from .models import ModelChoice, hf_cache_dir, video_family
+from .models import ModelChoice, hf_cache_dir
 from .presets import JobPreset
 from .reporting import Progress
 from .request import GenerateRequest
@@ -104,14 +104,14 @@ class StageContext:
 
 
 def default_box():
+    """``DEFAULT_BOX`` standing on y = 0, centred in x and z."""
+    import trimesh
+
     from ..objects.mesh_io import ObjectMesh
 
-    w, h, d = DEFAULT_BOX
-    corners = np.array([[x, y, z] for x in (-w / 2, w / 2) for y in (0.0, h)
-                        for z in (-d / 2, d / 2)])
-    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
-    faces = [(a, b, c) for a, b, c, _ in quads] + [(a, c, d) for a, _, c, d in quads]
-    return ObjectMesh(vertices=corners, faces=np.array(faces, dtype=np.int64),
+    box = trimesh.creation.box(extents=DEFAULT_BOX)
+    vertices = np.asarray(box.vertices, dtype=np.float64) + [0.0, DEFAULT_BOX[1] / 2, 0.0]
+    return ObjectMesh(vertices=vertices, faces=np.asarray(box.faces, dtype=np.int64),
                       corrections=["no object given: a 0.5 × 0.45 × 0.45 m box"])
 
 
@@ -138,7 +138,7 @@ def run_anchor(ctx: StageContext, out_dir: Path) -> AnchorResult:
     sampler = make_sampler(SamplerConfig(kind="auto", box=nerf.box, dense=nerf.sampler),
                            ctx.device)
     out = run_anchor_stages(prompt=ctx.request.prompt, obj_mesh=ctx.object_mesh, body=ctx.body,
-                            preset=ctx.preset.anchor, fit_config=ctx.preset.fit, prior=prior,
+                            preset=ctx.preset.anchor, prior=prior,
                             out_dir=out_dir, generator=ctx.generator("anchor"),
                             sampler=sampler, on_step=ctx.progress, device=ctx.device)
     return AnchorResult(key_pose=out.key_pose, object_placement=out.object_placement,
@@ -146,14 +146,12 @@ def run_anchor(ctx: StageContext, out_dir: Path) -> AnchorResult:
 
 
 def load_anchor(ctx: StageContext) -> AnchorResult:
-    from ..anchor.key_pose import KeyPose
+    from ..anchor.stage import read_key_pose
 
     folder = ctx.folder.stage_dir("anchor")
-    a = load_npz(folder / "key_pose.npz")
-    pose = KeyPose(root_orient=a["root_orient"], pose_body=a["pose_body"],
-                   pose_hand=a["pose_hand"], trans=a["trans"], betas=a["betas"])
-    return AnchorResult(key_pose=pose, object_placement=a["object_placement"],
-                        contact_vertices=a["contact_vertices"], folder=folder)
+    pose, placement, contacts = read_key_pose(folder / "key_pose.npz")
+    return AnchorResult(key_pose=pose, object_placement=placement, contact_vertices=contacts,
+                        folder=folder)
 
 
 def anchor_previews(out: AnchorResult) -> list[Path]:
@@ -171,8 +169,11 @@ class VideoResult:
 def run_video(ctx: StageContext, out_dir: Path) -> VideoResult:
     from ..video.stage import run_video_stage
 
+    from ..motion.presets import make_video_prior
+
     p = ctx.preset.motion
-    prior = make_video_prior(ctx)
+    prior = make_video_prior(p, model_id=ctx.models.video, device=ctx.device,
+                             cache_dir=hf_cache_dir(ctx.request))
     a: AnchorResult = ctx.outputs["anchor"]
     out = run_video_stage(prompt=ctx.request.prompt, key_pose=a.key_pose,
                           obj_mesh=ctx.object_mesh, object_placement=a.object_placement,
@@ -181,24 +182,6 @@ def run_video(ctx: StageContext, out_dir: Path) -> VideoResult:
                           on_step=ctx.progress, device=ctx.device)
     write_text_atomic(out_dir / STAGE_FILE, json.dumps({"anchor_frame": out.anchor_frame}))
     return VideoResult(camera=out.camera, anchor_frame=out.anchor_frame, folder=out_dir)
-
-
-def make_video_prior(ctx: StageContext):
-    """The video prior of the job's video model: Wan 2.x with the preset's settings, or
-    LTX-Video (its own defaults, the preset's step count) when the model is an LTX one."""
-    import dataclasses
-
-    from ..video import VIDEO_PRIORS
-    from ..video.ltx import LTXVideoPriorConfig
-
-    p, cache = ctx.preset.motion, hf_cache_dir(ctx.request)
-    if video_family(ctx.models.video) == "ltx":
-        config = LTXVideoPriorConfig(model_id=ctx.models.video, cache_dir=cache,
-                                     num_inference_steps=p.video_steps,
-                                     enable_vae_tiling=p.enable_vae_tiling)
-        return VIDEO_PRIORS["ltx"](config, device=ctx.device)
-    config = dataclasses.replace(p.video_config(ctx.models.video), cache_dir=cache)
-    return VIDEO_PRIORS["wan"](config, device=ctx.device)
 
 
 def load_video_result(ctx: StageContext) -> VideoResult:

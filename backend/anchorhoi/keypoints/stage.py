@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from ..anchor.key_pose import KeyPose
+from ..anchor.key_pose import KeyPose, key_pose_mesh
 from ..body import BodyModel
 from ..nerf.cameras import Cameras
-from ..portable.arrays import MotionFileError, check_shape, load_npz
+from ..portable.arrays import check_shape, load_npz, require
 from ..video.base import load_video
 from .anchor_keypoints import (AnchorKeypoints, AnchorKeypointsConfig, anchor_keypoints,
                                save_keypoints, save_overlay)
@@ -67,10 +66,7 @@ def run_keypoint_stage(*, video_dir: str | Path, camera: Cameras, key_pose: KeyP
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     video = load_video(video_dir)
-    like = dict(device=body.layer.v_template.device, dtype=body.layer.v_template.dtype)
-    with torch.no_grad():
-        joints = body(**key_pose.body_inputs(**like, num_betas=body.config.num_betas)).joints[0]
-    joints = joints.double().cpu().numpy()
+    _, joints = key_pose_mesh(body, key_pose)
 
     def report(done: int, total: int) -> None:
         if on_step is not None:
@@ -96,9 +92,6 @@ def run_keypoint_stage(*, video_dir: str | Path, camera: Cameras, key_pose: KeyP
 def load_keypoints(path: str | Path) -> np.ndarray:
     """``keypoints (T, 55, 3)`` from a ``keypoints.npz`` written by stage D (no pickle)."""
     path = Path(path)
-    arrays = load_npz(path, ("keypoints",))
-    if "keypoints" not in arrays:
-        raise MotionFileError(path, "missing key", key="keypoints")
-    kp = np.asarray(arrays["keypoints"], dtype=np.float64)
+    kp = require(path, load_npz(path, ("keypoints",)), "keypoints").astype(np.float64)
     check_shape(path, "keypoints", kp, (None, 55, 3))
     return kp

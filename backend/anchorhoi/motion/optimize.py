@@ -177,7 +177,8 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
         sum(terms.values()).backward()
         opt.step()
         if report is not None:
-            report(done_before + it + 1, {k: float(v.detach()) for k, v in terms.items()})
+            values = torch.stack([v.detach() for v in terms.values()]).tolist()  # one sync
+            report(done_before + it + 1, dict(zip(terms, values)))
     if terms:
         log.info("stage E phase %d (%d iterations): %s", phase, iterations,
                  ", ".join(f"{k} {float(v.detach()):.4g}" for k, v in terms.items()))

@@ -31,6 +31,8 @@ import torch
 
 from ..keypoints.anchor_keypoints import AnchorKeypointsConfig
 from ..video.conditioning import ConditioningCameraConfig
+from ..video.base import VideoPrior, video_family
+from ..video.ltx import LTXVideoPrior, LTXVideoPriorConfig
 from ..video.wan import DEFAULT_WAN_MODEL_ID, WanVideoPrior, WanVideoPriorConfig
 from .config import MotionConfig
 
@@ -66,16 +68,17 @@ class MotionPreset:
     """Decode the video in tiles (lower peak VRAM at 720p)."""
     camera: ConditioningCameraConfig = field(default_factory=ConditioningCameraConfig)
     """Where the video's camera stands (three-quarter view by default)."""
-    detector: Literal["mediapipe", "vitpose"] = "mediapipe"
-    """Stage D's keypoint detector (``KEYPOINT_DETECTORS`` key)."""
     keypoints: AnchorKeypointsConfig = field(default_factory=AnchorKeypointsConfig)
     """Stage D's rejection and gap bridging."""
     motion: MotionConfig = field(default_factory=MotionConfig)
     """Stage E's optimisation."""
     expected_vram_gb: float | None = None
     """Peak GPU memory budget of stage C (module docstring); None for CPU presets."""
-    gpu: bool = True
-    """Whether the preset is meant for a GPU (all but ``tiny``)."""
+
+    @property
+    def gpu(self) -> bool:
+        """Whether the preset is meant for a GPU (all but ``tiny``): it has a VRAM budget."""
+        return self.expected_vram_gb is not None
 
     def __post_init__(self) -> None:
         if self.num_frames < 2 or not self.fps > 0:
@@ -102,7 +105,7 @@ PRESETS: dict[str, MotionPreset] = {
     "tiny": MotionPreset(name="tiny", num_frames=12, fps=12.0, width=256, height=256,
                          video_model_id=None, video_steps=10, guidance_scale=1.0,
                          conditioning_strength=0.3, restore_detail=True,
-                         motion=_iters(30, 60, 60), gpu=False),
+                         motion=_iters(30, 60, 60)),
     "draft": MotionPreset(name="draft", num_frames=48, fps=24.0, width=384, height=640,
                           video_model_id=DEFAULT_WAN_MODEL_ID, video_steps=30, guidance_scale=5.0,
                           conditioning_strength=1.0, restore_detail=False,
@@ -129,10 +132,13 @@ def preset(name: str, **overrides) -> MotionPreset:
 
 def make_video_prior(p: MotionPreset, *, model_dir: str | Path | None = None,
                      model_id: str | None = None, device: torch.device | str = "cpu",
-                     seed: int = 0) -> WanVideoPrior:
+                     seed: int = 0, cache_dir: Path | None = None) -> VideoPrior:
     """The preset's video prior. For ``tiny`` (``video_model_id`` None) the random tiny Wan is
     built from config with weights drawn from ``seed`` into ``model_dir`` (unless a model is
-    already there) and loaded back through ``from_pretrained``, offline."""
+    already there) and loaded back through ``from_pretrained``, offline. A ``model_id`` of the
+    LTX-Video family (:func:`~..video.base.video_family`) gets the LTX prior with the preset's
+    step count and tiling; any other the Wan prior with the preset's settings. ``cache_dir``:
+    the Hugging Face cache (None: the hub's default)."""
     if model_id is None and p.video_model_id is None:
         if model_dir is None:
             raise ValueError(f"preset {p.name!r} builds its tiny video model: pass model_dir")
@@ -142,4 +148,9 @@ def make_video_prior(p: MotionPreset, *, model_dir: str | Path | None = None,
         if not (folder / "model_index.json").is_file():
             build_tiny_wan(folder, seed=seed)
         model_id = str(folder)
-    return WanVideoPrior(p.video_config(model_id), device=device)
+    if video_family(model_id or p.video_model_id or DEFAULT_WAN_MODEL_ID) == "ltx":
+        return LTXVideoPrior(LTXVideoPriorConfig(
+            model_id=model_id or p.video_model_id, cache_dir=cache_dir, num_inference_steps=p.video_steps,
+            enable_vae_tiling=p.enable_vae_tiling), device=device)
+    return WanVideoPrior(dataclasses.replace(p.video_config(model_id), cache_dir=cache_dir),
+                         device=device)

@@ -24,13 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..anchor.key_pose import KeyPose
+from ..anchor.key_pose import KeyPose, placed_object
 from ..body import BodyModel
 from ..keypoints.anchor_keypoints import AnchorKeypoints
 from ..nerf.cameras import Cameras
 from ..objects.mesh_io import ObjectMesh
 from ..portable.result_v1 import ResultInfo, write_result
-from ..video.stage import placed_object
 from .config import MotionConfig
 from .optimize import MotionResult, optimize_motion
 
@@ -64,7 +63,7 @@ def run_motion_stage(*, keypoints: AnchorKeypoints | np.ndarray, camera: Cameras
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     kp = keypoints.keypoints if isinstance(keypoints, AnchorKeypoints) else np.asarray(keypoints)
-    r, t = placed_object(obj_mesh, object_placement)
+    r, t = placed_object(object_placement)
 
     def report(step: int, total: int, losses: dict[str, float]) -> None:
         if on_step is not None:

@@ -42,6 +42,13 @@ class ImageOutput:
     depth: torch.Tensor  # (B, H, W, 1)
 
 
+def composite_density(fields: Sequence[Field]):
+    """The density function of several fields seen as one: ``x (N, 3)`` → summed ``(N,)``."""
+    def density_fn(x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([f.density(x) for f in fields]).sum(0)
+    return density_fn
+
+
 def composite_fields(fields: Sequence[Field], x: torch.Tensor) -> FieldOutput:
     """Several fields at ``x (N, 3)`` as one: summed density, density-weighted albedo."""
     outs = [f(x) for f in fields]
@@ -73,9 +80,7 @@ def render_rays(fields: Field | Sequence[Field], origins: torch.Tensor,
         raise ValueError("lambertian shading needs a light_dir")
     n_rays = origins.shape[0]
 
-    def density_fn(x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([f.density(x) for f in fields]).sum(0)
-
+    density_fn = composite_density(fields)
     samples = sampler.sample(origins, directions, generator=generator, density_fn=density_fn)
     x = samples.positions[samples.valid]  # (M, 3) only real samples reach the fields
     out = composite_fields(fields, x)

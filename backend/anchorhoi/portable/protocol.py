@@ -62,6 +62,15 @@ ERROR_CODES = {
 MESSAGE_TYPES = ("hello", "accepted", "stage", "progress", "preview", "result", "error",
                  "cancelled", "generate", "cancel")
 
+PRESET_NAMES = ("tiny", "draft", "standard", "high")
+"""Values of a request's ``preset``."""
+DEVICES = ("auto", "cuda", "cpu")
+"""Values of a request's ``device``."""
+MODEL_ROLES = ("image", "video", "detector")
+"""Keys of a request's ``models``."""
+MAX_FRAMES = 1000
+"""Most frames a request may ask for."""
+
 REQUEST_FIELDS = {
     "prompt": str, "object": (str, type(None)), "object_name": (str, type(None)),
     "preset": str, "frames": (int, type(None)), "fps": (int, float, type(None)), "seed": int,

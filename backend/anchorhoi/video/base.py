@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -168,6 +169,19 @@ def check_local_folder(model_id: str, required: tuple[str, ...],
     if looks_like_path:
         raise ModelNotFoundError(model_id, "no such folder")
     return model_id
+
+
+def video_family(model_id: str) -> str:
+    """``wan`` or ``ltx`` (keys of ``VIDEO_PRIORS``): from a local folder's
+    ``model_index.json`` (its pipeline class), else from the hub id's name."""
+    path = Path(model_id).expanduser()
+    name = model_id
+    if (path / "model_index.json").is_file():
+        try:
+            name = json.loads((path / "model_index.json").read_text()).get("_class_name", "")
+        except (OSError, ValueError):
+            name = ""
+    return "ltx" if "ltx" in str(name).lower() else "wan"
 
 
 def load_error(model_id: str, source: str, exc: BaseException) -> ModelNotFoundError:

@@ -13,7 +13,6 @@ picture and asks the video prior for exactly ``num_frames`` at ``fps``. Files in
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from collections.abc import Callable
@@ -22,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from ..anchor.key_pose import KeyPose
+from ..anchor.key_pose import KeyPose, key_pose_mesh, placed_object
+from ..anchor.preview import save_png
 from ..body import BodyModel
 from ..nerf.cameras import Cameras, to_json
 from ..objects.mesh_io import ObjectMesh
-from ..portable.arrays import atomic_write, write_text_atomic
+from ..portable.arrays import write_text_atomic
 from .base import Video, VideoPrior, save_video
 from .conditioning import choose_camera, facing_direction, render_composition
 
@@ -55,28 +54,6 @@ class VideoStageOutput:
     """``conditioning``, ``camera``, ``frames``, ``preview``."""
 
 
-def placed_object(obj_mesh: ObjectMesh, object_placement: np.ndarray) -> tuple[np.ndarray,
-                                                                                 np.ndarray]:
-    """``(R (3, 3), t (3,))`` of a rigid (4, 4) object → world matrix; ``ValueError`` if it
-    is not one."""
-    m = np.asarray(object_placement, dtype=np.float64)
-    if m.shape != (4, 4) or not np.isfinite(m).all():
-        raise ValueError(f"object_placement must be a finite (4, 4) matrix, got {m.shape}")
-    r = m[:3, :3]
-    if not np.allclose(r.T @ r, np.eye(3), atol=1e-4) or np.linalg.det(r) < 0:
-        raise ValueError("object_placement must be rigid (a rotation and a translation; "
-                         "stage B's key_pose.npz writes one)")
-    return r, m[:3, 3]
-
-
-def key_pose_mesh(body: BodyModel, key_pose: KeyPose) -> tuple[np.ndarray, np.ndarray]:
-    """The posed body's vertices ``(V, 3)`` and joints ``(55, 3)`` (world, float64)."""
-    like = dict(device=body.layer.v_template.device, dtype=body.layer.v_template.dtype)
-    with torch.no_grad():
-        out = body(**key_pose.body_inputs(**like, num_betas=body.config.num_betas))
-    return out.vertices[0].double().cpu().numpy(), out.joints[0].double().cpu().numpy()
-
-
 def run_video_stage(*, prompt: str, key_pose: KeyPose, obj_mesh: ObjectMesh | None,
                     object_placement: np.ndarray | None, body: BodyModel, preset,
                     prior: VideoPrior, out_dir: str | Path, generator: torch.Generator,
@@ -96,16 +73,14 @@ def run_video_stage(*, prompt: str, key_pose: KeyPose, obj_mesh: ObjectMesh | No
     if obj_mesh is not None:
         if object_placement is None:
             raise ValueError("an object mesh needs its object_placement (stage B)")
-        r, t = placed_object(obj_mesh, object_placement)
+        r, t = placed_object(object_placement)
         obj_v, obj_f = obj_mesh.vertices @ r.T + t, obj_mesh.faces
         points.append(obj_v)
     camera = choose_camera(np.concatenate(points), facing_direction(key_pose.root_orient),
                            preset.width, preset.height, preset.camera)
     image = render_composition(verts, np.asarray(body.faces), obj_v, obj_f, camera)
     files = {"conditioning": out_dir / CONDITIONING_FILE, "camera": out_dir / CAMERA_FILE}
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    atomic_write(files["conditioning"], lambda fh: fh.write(buf.getvalue()))
+    save_png(files["conditioning"], image)
     write_text_atomic(files["camera"], json.dumps(to_json(camera), indent=1))
     if on_step is not None:
         on_step("video", 0, 1, {})
