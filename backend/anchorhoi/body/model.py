@@ -65,7 +65,8 @@ class BodyModel(torch.nn.Module):
                                           num_expression_coeffs=10)
         if self.kind == "procedural":
             self.layer.vertex_joint_selector = VertexJointSelector(
-                vertex_ids=procedural_vertex_ids(self.model_arrays), use_hands=True, use_feet_keypoints=True)
+                vertex_ids=procedural_vertex_ids(self.model_arrays), use_hands=True,
+                use_feet_keypoints=True)
         self.to(device=device)
         self.eval()
 
@@ -89,8 +90,8 @@ class BodyModel(torch.nn.Module):
         ``(B,15,3,3)``, jaw and eyes ``(B,3,3)``; ``transl (B,3)``, ``betas (B,num_betas)``.
         Missing ones are identity / zero. Hand rotations are relative to the flat hand."""
         b = global_orient.shape[0]
-        like = dict(dtype=global_orient.dtype, device=global_orient.device)
-        eye = torch.eye(3, **like)
+        dtype, device = global_orient.dtype, global_orient.device
+        eye = torch.eye(3, dtype=dtype, device=device)
 
         def rot(x, n):
             return eye.expand(b, n, 3, 3) if x is None else x.reshape(b, n, 3, 3)
@@ -99,22 +100,26 @@ class BodyModel(torch.nn.Module):
             global_orient=global_orient.reshape(b, 1, 3, 3), body_pose=rot(body_pose, 21),
             left_hand_pose=rot(left_hand_pose, 15), right_hand_pose=rot(right_hand_pose, 15),
             jaw_pose=rot(jaw_pose, 1), leye_pose=rot(leye_pose, 1), reye_pose=rot(reye_pose, 1),
-            betas=torch.zeros(b, self.config.num_betas, **like) if betas is None else betas,
-            expression=torch.zeros(b, self.layer.num_expression_coeffs, **like),
-            transl=torch.zeros(b, 3, **like) if transl is None else transl,
+            betas=(torch.zeros(b, self.config.num_betas, dtype=dtype, device=device)
+                   if betas is None else betas),
+            expression=torch.zeros(b, self.layer.num_expression_coeffs, dtype=dtype,
+                                   device=device),
+            transl=torch.zeros(b, 3, dtype=dtype, device=device) if transl is None else transl,
         )
         return BodyOutput(vertices=out.vertices, joints=out.joints[:, :NUM_JOINTS])
 
     def forward_motion(self, motion: SmplxMotion) -> BodyOutput:
         """Pose every frame of an AMASS-style motion (axis-angle, numpy)."""
-        like = dict(dtype=self.layer.v_template.dtype, device=self.layer.v_template.device)
+        dtype, device = self.layer.v_template.dtype, self.layer.v_template.device
         t = motion.num_frames
-        pose = axis_angle_to_matrix(torch.as_tensor(motion.full_pose(), **like))  # (T,55,3,3)
+        pose = axis_angle_to_matrix(torch.as_tensor(motion.full_pose(), dtype=dtype,
+                                                    device=device))  # (T, 55, 3, 3)
         betas = np.zeros(self.config.num_betas)
         n = min(self.config.num_betas, motion.betas.size)
         betas[:n] = motion.betas[:n]
         return self.forward(
             global_orient=pose[:, 0], body_pose=pose[:, 1:22], jaw_pose=pose[:, 22],
             leye_pose=pose[:, 23], reye_pose=pose[:, 24], left_hand_pose=pose[:, 25:40],
-            right_hand_pose=pose[:, 40:55], transl=torch.as_tensor(motion.trans, **like),
-            betas=torch.as_tensor(betas, **like).expand(t, -1))
+            right_hand_pose=pose[:, 40:55],
+            transl=torch.as_tensor(motion.trans, dtype=dtype, device=device),
+            betas=torch.as_tensor(betas, dtype=dtype, device=device).expand(t, -1))

@@ -47,6 +47,12 @@ class HashGridEncoding(nn.Module):
     """World points ``(N, 3)`` → features ``(N, L·F)``; points are mapped into ``[0, 1]³`` by
     ``aabb`` and clamped to it (points outside the box get the features of its surface)."""
 
+    aabb: torch.Tensor  # (6,) buffer: min corner, max corner
+    resolution: torch.Tensor  # (L,) long buffer: cells per side of each level
+    offset: torch.Tensor  # (L,) long buffer: first table row of each level
+    dense: torch.Tensor  # (L,) bool buffer: the level is stored densely
+    primes: torch.Tensor  # (3,) long buffer: HASH_PRIMES
+
     def __init__(self, config: HashGridConfig = HashGridConfig(), *, aabb: torch.Tensor,
                  generator: torch.Generator | None = None,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):

@@ -85,7 +85,7 @@ def render_rays(fields: Field | Sequence[Field], origins: torch.Tensor,
     x = samples.positions[samples.valid]  # (M, 3) only real samples reach the fields
     out = composite_fields(fields, x)
     colour = out.albedo
-    if shading == "lambertian":
+    if shading == "lambertian" and light_dir is not None:  # a missing light_dir was refused
         light = torch.nn.functional.normalize(light_dir.to(x), dim=-1)
         if light.dim() == 2:  # per ray → per sample
             light = light[:, None, :].expand(-1, samples.valid.shape[1], 3)[samples.valid]

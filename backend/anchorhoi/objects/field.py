@@ -56,6 +56,13 @@ class ObjectFieldConfig:
 class ObjectField(torch.nn.Module):
     """Frozen object density/albedo on ``device`` in ``dtype``, placed by ``placement_matrix()``."""
 
+    sdf_values: torch.Tensor  # (1, nz, ny, nx) buffer, object frame
+    grid_origin: torch.Tensor  # (3,) buffer
+    albedo_values: torch.Tensor | None  # (3, nz, ny, nx) buffer; None: the mesh has no colours
+    default_albedo: torch.Tensor  # (3,) buffer
+    triangles: torch.Tensor  # (F, 3, 3) buffer, the field mesh's triangles
+    face_areas: torch.Tensor  # (F,) buffer
+
     def __init__(self, mesh: ObjectMesh, config: ObjectFieldConfig = ObjectFieldConfig(), *,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
         super().__init__()
@@ -65,7 +72,6 @@ class ObjectField(torch.nn.Module):
         self.mesh = mesh
         started = time.perf_counter()
         self.field_mesh = simplify_for_field(mesh, config.max_faces)
-        like = dict(device=device, dtype=dtype)
         sdf = build_sdf_grid(self.field_mesh.vertices, self.field_mesh.faces,
                              resolution=config.grid_resolution, margin=config.grid_margin,
                              device=device, dtype=dtype)
@@ -76,22 +82,25 @@ class ObjectField(torch.nn.Module):
         if mesh.vertex_colors is not None:
             points = sdf.points().cpu().double().numpy()
             _, nearest = cKDTree(mesh.vertices).query(points)
-            colours = torch.as_tensor(mesh.vertex_colors[nearest].T.copy(), **like)
+            colours = torch.as_tensor(mesh.vertex_colors[nearest].T.copy(), device=device,
+                                      dtype=dtype)
             albedo = colours.reshape(3, *sdf.values.shape[1:])
         self.register_buffer("albedo_values", albedo, persistent=False)  # (3, nz, ny, nx)
         log.info("object field: %d faces, grid %s × %.1f mm, built in %.1f s",
                  len(self.field_mesh.faces), "×".join(map(str, sdf.shape_xyz)), sdf.cell * 1e3,
                  time.perf_counter() - started)
-        self.register_buffer("default_albedo", torch.tensor(config.default_albedo, **like),
-                             persistent=False)
+        default_albedo = torch.tensor(config.default_albedo, device=device, dtype=dtype)
+        self.register_buffer("default_albedo", default_albedo, persistent=False)
         fm = self.field_mesh
-        tri = torch.as_tensor(fm.vertices[fm.faces], **like)  # (F, 3, 3)
+        tri = torch.as_tensor(fm.vertices[fm.faces], device=device, dtype=dtype)  # (F, 3, 3)
         self.register_buffer("triangles", tri, persistent=False)
-        self.register_buffer("face_areas", torch.as_tensor(fm.face_areas(), **like),
-                             persistent=False)
-        self.translation = torch.nn.Parameter(torch.zeros(3, **like))
-        self.rotation_6d = torch.nn.Parameter(matrix_to_rot6d(torch.eye(3, **like)))
-        self.log_scale = torch.nn.Parameter(torch.full((1,), float(np.log(config.scale)), **like),
+        areas = torch.as_tensor(fm.face_areas(), device=device, dtype=dtype)  # (F,)
+        self.register_buffer("face_areas", areas, persistent=False)
+        self.translation = torch.nn.Parameter(torch.zeros(3, device=device, dtype=dtype))
+        identity = torch.eye(3, device=device, dtype=dtype)
+        self.rotation_6d = torch.nn.Parameter(matrix_to_rot6d(identity))
+        log_scale = torch.full((1,), float(np.log(config.scale)), device=device, dtype=dtype)
+        self.log_scale = torch.nn.Parameter(log_scale,
                                             requires_grad=config.learn_scale)
 
     # -- placement --------------------------------------------------------------------------
@@ -119,13 +128,13 @@ class ObjectField(torch.nn.Module):
     @torch.no_grad()
     def set_placement(self, rotation, translation, scale: float | None = None) -> None:
         """Set R ``(3, 3)`` (a proper rotation), t ``(3,)`` and optionally the scale."""
-        like = dict(device=self.translation.device, dtype=self.translation.dtype)
-        r = torch.as_tensor(rotation, **like)
-        t = torch.as_tensor(translation, **like)
+        device, dtype = self.translation.device, self.translation.dtype
+        r = torch.as_tensor(rotation, device=device, dtype=dtype)
+        t = torch.as_tensor(translation, device=device, dtype=dtype)
         if r.shape != (3, 3) or t.shape != (3,):
             raise ValueError(f"set_placement wants R (3, 3) and t (3,), got {tuple(r.shape)}, "
                              f"{tuple(t.shape)}")
-        eye = torch.eye(3, **like)
+        eye = torch.eye(3, device=device, dtype=dtype)
         if not (torch.allclose(r.T @ r, eye, atol=1e-4) and torch.linalg.det(r) > 0):
             raise ValueError("set_placement: R is not a rotation (orthonormal, det +1)")
         self.rotation_6d.copy_(matrix_to_rot6d(r))

@@ -89,16 +89,15 @@ class TriangleLeaves:
             to_centre = np.linalg.norm(pts - centre, axis=1)
             stats[i] = [*centre, to_centre.max(), *avec.sum(0), *pts.min(0), *pts.max(0),
                         *pts[to_centre.argmin()], len(g)]
-        like = dict(device=device, dtype=dtype)
         self.num_faces, self.num_leaves, self.far_factor = len(tri), num_leaves, far_factor
         self.leaf_sizes = stats[:, 16].astype(int).tolist()
         # structure of arrays: (9, L, K) corners a, b, c; (20, L, K) distance constants
         self.corners = torch.as_tensor(padded.reshape(num_leaves, leaf_size, 9)
-                                       .transpose(2, 0, 1).copy(), **like)
-        self.distance_terms = torch.as_tensor(_distance_terms(padded), **like)
-        stats = torch.as_tensor(stats, **like)
-        self.centre, self.radius, self.area_vec = stats[:, 0:3], stats[:, 3], stats[:, 4:7]
-        self.lo, self.hi, self.anchor = stats[:, 7:10], stats[:, 10:13], stats[:, 13:16]
+                                       .transpose(2, 0, 1).copy(), device=device, dtype=dtype)
+        self.distance_terms = torch.as_tensor(_distance_terms(padded), device=device, dtype=dtype)
+        leaf = torch.as_tensor(stats, device=device, dtype=dtype)
+        self.centre, self.radius, self.area_vec = leaf[:, 0:3], leaf[:, 3], leaf[:, 4:7]
+        self.lo, self.hi, self.anchor = leaf[:, 7:10], leaf[:, 10:13], leaf[:, 13:16]
 
     def winding_number(self, points: torch.Tensor) -> torch.Tensor:
         """(N, 3) → (N,) generalised winding number: exact over leaves near a point, their
@@ -204,7 +203,7 @@ class SdfGrid:
 
     @property
     def shape_xyz(self) -> tuple[int, int, int]:
-        c, nz, ny, nx = self.values.shape
+        _, nz, ny, nx = self.values.shape
         return nx, ny, nz
 
     @property
@@ -216,9 +215,10 @@ class SdfGrid:
     def points(self) -> torch.Tensor:
         """(nz·ny·nx, 3) lattice points, x fastest (the order of ``values.reshape(C, -1)``)."""
         nx, ny, nz = self.shape_xyz
-        like = dict(device=self.origin.device, dtype=self.origin.dtype)
-        z, y, x = torch.meshgrid(torch.arange(nz, **like), torch.arange(ny, **like),
-                                 torch.arange(nx, **like), indexing="ij")
+        device, dtype = self.origin.device, self.origin.dtype
+        z, y, x = torch.meshgrid(torch.arange(nz, device=device, dtype=dtype),
+                                 torch.arange(ny, device=device, dtype=dtype),
+                                 torch.arange(nx, device=device, dtype=dtype), indexing="ij")
         return self.origin + self.cell * torch.stack([x, y, z], -1).reshape(-1, 3)
 
     def with_values(self, values: torch.Tensor) -> SdfGrid:
@@ -262,9 +262,8 @@ def build_sdf_grid(vertices, faces, *, resolution: int = 64, margin: float = 0.1
     counts = np.maximum(np.ceil((hi - lo + 2 * pad) / cell - 1e-9).astype(int) + 1, 2)
     centre = (lo + hi) / 2
     origin = centre - cell * (counts - 1) / 2
-    like = dict(device=device, dtype=dtype)
-    grid = SdfGrid(values=torch.zeros(1, *counts[::-1].tolist(), **like),
-                   origin=torch.as_tensor(origin, **like), cell=float(cell))
+    grid = SdfGrid(values=torch.zeros(1, *counts[::-1].tolist(), device=device, dtype=dtype),
+                   origin=torch.as_tensor(origin, device=device, dtype=dtype), cell=float(cell))
     leaves = leaves or TriangleLeaves(v, faces, device=device, dtype=dtype)
     with torch.no_grad():
         sdf = leaves.signed_distance(grid.points())

@@ -246,29 +246,33 @@ def _read_triangles(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | No
     if not meshes:
         raise MeshError(f"{path.name} has no triangle faces (is it a point cloud, lines or an "
                         "empty file?). The object needs a surface mesh: export it with faces.")
-    vertices, faces, colours, offset = [], [], [], 0
+    vertex_parts: list[np.ndarray] = []
+    face_parts: list[np.ndarray] = []
+    colour_parts: list[np.ndarray | None] = []
+    offset = 0
     for mesh in meshes:
         v = np.asarray(mesh.vertices, dtype=np.float64)
         f = np.asarray(mesh.faces, dtype=np.int64)
         if f.min() < 0 or f.max() >= len(v):
             raise MeshError(f"{path.name}: a face refers to a vertex that does not exist "
                             "(corrupt file); re-export it.")
-        vertices.append(v)
-        faces.append(f + offset)
-        colours.append(_vertex_colours(mesh))
+        vertex_parts.append(v)
+        face_parts.append(f + offset)
+        colour_parts.append(_vertex_colours(mesh))
         offset += len(v)
-    vertices = np.concatenate(vertices)
+    vertices = np.concatenate(vertex_parts)
+    faces = np.concatenate(face_parts)
     bad = ~np.isfinite(vertices).all(1)
     if bad.any():
         raise MeshError(f"{path.name} has NaN or infinite coordinates in {int(bad.sum())} of its "
                         f"{len(vertices)} vertices; fix the export (apply transforms, delete "
                         "broken geometry).")
-    if all(c is None for c in colours):
-        return vertices, np.concatenate(faces), None
+    if all(c is None for c in colour_parts):
+        return vertices, faces, None
     grey = np.full(3, 0.5)
     colours = [np.broadcast_to(grey, (len(m.vertices), 3)) if c is None else c
-               for m, c in zip(meshes, colours)]
-    return vertices, np.concatenate(faces), np.concatenate(colours).astype(np.float64)
+               for m, c in zip(meshes, colour_parts)]
+    return vertices, faces, np.concatenate(colours).astype(np.float64)
 
 
 def _vertex_colours(mesh: trimesh.Trimesh) -> np.ndarray | None:
@@ -277,7 +281,7 @@ def _vertex_colours(mesh: trimesh.Trimesh) -> np.ndarray | None:
     try:
         if visual is None or visual.kind is None:
             return None
-        if visual.kind == "texture":
+        if isinstance(visual, trimesh.visual.TextureVisuals):
             visual = visual.to_color()  # texture sampled at the UVs, or the material colour
             if visual.kind is None:
                 return None

@@ -11,7 +11,8 @@ from .motion import SmplxMotion
 POSE_KEYS: tuple[tuple[str, int], ...] = (
     ("root_orient", 3), ("pose_body", 63), ("pose_jaw", 3), ("pose_eye", 6), ("pose_hand", 90),
 )
-OPTIONAL_POSE_KEYS = ("pose_jaw", "pose_eye", "pose_hand")  # zero when a plain AMASS file lacks them
+OPTIONAL_POSE_KEYS = ("pose_jaw", "pose_eye", "pose_hand")
+"""Zero when a plain AMASS file lacks them."""
 GENDERS = ("neutral", "male", "female")
 
 
@@ -57,12 +58,10 @@ def motion_from_arrays(path, arrays: dict[str, np.ndarray], *, strict: bool) -> 
             raise MotionFileError(path, f"unknown gender {gender!r}; use one of {GENDERS}",
                                   key="gender")
 
-    fps = float_array(path, arrays, "mocap_frame_rate", ()) if (
-        "mocap_frame_rate" in arrays or strict) else None
-    if fps is None:
+    if not strict and "mocap_frame_rate" not in arrays:
         raise MotionFileError(path, "missing key — the frame rate of the clip is needed",
                               key="mocap_frame_rate")
-    fps = float(fps)
+    fps = float(float_array(path, arrays, "mocap_frame_rate", ()))
     if not 1.0 <= fps <= 1000.0:
         raise MotionFileError(path, f"frame rate {fps} is outside 1..1000 fps",
                               key="mocap_frame_rate")

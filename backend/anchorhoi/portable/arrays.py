@@ -70,8 +70,8 @@ def float_array(path, arrays, key: str, shape: tuple[int | None, ...]) -> np.nda
     a = a.astype(np.float64)
     if not np.all(np.isfinite(a)):
         bad = np.argwhere(~np.isfinite(a))[0]
-        raise MotionFileError(path, f"contains NaN/Inf (first at index {tuple(int(i) for i in bad)})",
-                              key=key)
+        first = tuple(int(i) for i in bad)
+        raise MotionFileError(path, f"contains NaN/Inf (first at index {first})", key=key)
     return a
 
 
@@ -118,7 +118,7 @@ def atomic_write(path: str | os.PathLike, write, mode: str = "wb") -> None:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+        with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())

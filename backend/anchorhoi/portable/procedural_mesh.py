@@ -65,7 +65,7 @@ class Primitives:
     def __len__(self):
         return len(self.k)
 
-    def finish(self) -> "PrimitiveArrays":
+    def finish(self) -> PrimitiveArrays:
         return PrimitiveArrays(self)
 
 
@@ -155,9 +155,9 @@ class PrimitiveArrays:
             a, k = f[idx], self.k[i]
             h = np.clip(0.5 + 0.5 * (d - a) / k, 0.0, 1.0)  # weight of the union so far
             f[idx] = h * a + (1 - h) * d - k * h * (1 - h)
-            if grad:
+            if g is not None:
                 g[idx] = h[:, None] * g[idx] + (1 - h)[:, None] * gd
-        return (f, g) if grad else f
+        return (f, g) if g is not None else f
 
     def distances(self, pts: np.ndarray, reach: float) -> np.ndarray:
         """(n, P) field of every primitive at ``pts``; +inf where farther than ~``reach``."""
@@ -254,7 +254,7 @@ class WarpedGrid:
         return np.stack([self.X[i], self.Y[i, j], self.Z[i, k]], axis=1)
 
 
-def _blocks(grid: "WarpedGrid", size: int):
+def _blocks(grid: WarpedGrid, size: int):
     """World bounding boxes (lo, hi) of the blocks of ``size``**3 cells, shape (nb..., 3)."""
     nu, nv, nw = grid.shape
     starts = [np.arange(0, n - 1, size) for n in (nu, nv, nw)]
@@ -297,7 +297,7 @@ def grid_signs(prims: PrimitiveArrays, grid: WarpedGrid, sizes=(4, 2)):
     """
     shape = grid.shape
     inside = np.zeros(shape, bool)
-    candidate = None
+    candidate: np.ndarray | None = None
     for level, size in enumerate(sizes):
         lo, hi = _blocks(grid, size)
         bshape = lo.shape[:3]
@@ -319,6 +319,8 @@ def grid_signs(prims: PrimitiveArrays, grid: WarpedGrid, sizes=(4, 2)):
         inside |= _block_nodes(settled_in, size, shape)
         candidate = np.zeros(bshape, bool)
         candidate[cand] = np.abs(fc) <= radius
+    if candidate is None:
+        raise ValueError("grid_signs needs at least one block size")
     need = _block_nodes(candidate, sizes[-1], shape)
     lin = np.flatnonzero(need)  # sorted, so the points come sorted by x
     vals = prims.field(grid.world(lin))
@@ -339,7 +341,8 @@ def surface_nets(grid: WarpedGrid, inside: np.ndarray, values: np.ndarray):
             or inside[:, :, 0].any() or inside[:, :, -1].any():
         raise ValueError("the solid touches the grid boundary")
     cell_shape = (nu - 1, nv - 1, nw - 1)
-    quads, points = [], []
+    quad_parts: list[np.ndarray] = []
+    point_parts: list[np.ndarray] = []
     # Around an edge along `axis`, the four cells as (offset along the two other axes), in
     # counter-clockwise order seen from the +axis side (the two axes taken in cyclic order).
     for axis in range(3):
@@ -355,13 +358,13 @@ def surface_nets(grid: WarpedGrid, inside: np.ndarray, values: np.ndarray):
         b_lin = np.ravel_multi_index((i + e[0], j + e[1], k + e[2]), (nu, nv, nw))
         p, q = (axis + 1) % 3, (axis + 2) % 3
         idx = [i, j, k]
-        ring = []
+        corners = []
         for dp, dq in ((-1, -1), (0, -1), (0, 0), (-1, 0)):
             c = list(idx)
             c[p] = c[p] + dp
             c[q] = c[q] + dq
-            ring.append(np.ravel_multi_index(tuple(c), cell_shape))
-        ring = np.stack(ring, axis=1)
+            corners.append(np.ravel_multi_index(tuple(c), cell_shape))
+        ring = np.stack(corners, axis=1)
         outward = a_in[i, j, k]  # inside at the lower node: the surface faces +axis
         ring = np.where(outward[:, None], ring, ring[:, ::-1])
         fa, fb = values.reshape(-1)[a_lin], values.reshape(-1)[b_lin]
@@ -369,10 +372,10 @@ def surface_nets(grid: WarpedGrid, inside: np.ndarray, values: np.ndarray):
             raise AssertionError("sign change at a node that was not evaluated")
         t = (fa / (fa - fb))[:, None]
         pa, pb = grid.world(a_lin), grid.world(b_lin)
-        quads.append(ring)
-        points.append(pa + t * (pb - pa))
-    quads = np.concatenate(quads)
-    points = np.concatenate(points)
+        quad_parts.append(ring)
+        point_parts.append(pa + t * (pb - pa))
+    quads = np.concatenate(quad_parts)
+    points = np.concatenate(point_parts)
     cells, inv = np.unique(quads, return_inverse=True)
     inv = inv.reshape(quads.shape)
     n = len(cells)
