@@ -20,8 +20,6 @@ from pathlib import Path
 from ..portable import protocol
 from .backend_process import EOF, BackendProcess, Garbage, describe_exit
 
-TERMINAL = ("finished", "failed", "cancelled")
-
 
 @dataclass(frozen=True, kw_only=True)
 class JobTimeouts:

@@ -2,7 +2,7 @@
 
 ``evaluate`` gives, frame by frame, the numbers Blender computes for keys written as
 :class:`BezierKeys`, with Blender's float32 storage and arithmetic: the key reduction checks
-its result against it, and tests/blender/test_keyreduce_blender.py checks it against Blender.
+its result against it, and tests/addon/test_keyreduce_blender.py checks it against Blender.
 """
 
 from __future__ import annotations
