@@ -31,12 +31,12 @@ def main() -> int:
     sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "backend")]
     import bpy
     import numpy as np
+    from helpers.motions import make_motion, make_object
 
     import build
     from anchorhoi.portable import result_v1, smplx_files
     from anchorhoi.portable.motion import MotionClip
     from anchorhoi.portable.procedural_body import build_procedural_model
-    from helpers.motions import make_motion, make_object
 
     n = args.frames
     motion = make_motion(n, seed=1)
@@ -47,7 +47,8 @@ def main() -> int:
     zip_path = build.build(out_dir=Path(tempfile.mkdtemp()))
     bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo="user_default",
                                              enable_on_install=True)
-    from bl_ext.user_default.anchorhoi import import_plan, motion_source, scene_build
+    from bl_ext.user_default.anchorhoi.plan import import_plan, motion_source
+    from bl_ext.user_default.anchorhoi.scene import build as scene_build
 
     bpy.ops.wm.read_homefile(use_empty=True)
     t0 = time.perf_counter()
