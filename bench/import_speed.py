@@ -60,14 +60,14 @@ def main() -> int:
     plan = import_plan.plan_import(clip)
     ctx = bpy.context
     arm_a = scene_build.build_armature(ctx, ctx.scene.collection, plan)
-    obj_a = scene_build.build_object(ctx.scene.collection, plan)
+    obj_a = scene_build.build_object(ctx.scene.collection, plan.obj)
     t0 = time.perf_counter()
     scene_build.write_armature_action(plan, arm_a)
-    scene_build.write_object_action(plan, obj_a)
+    scene_build.write_object_action(plan, plan.obj, obj_a)
     ours_s = time.perf_counter() - t0
 
     arm_b = scene_build.build_armature(ctx, ctx.scene.collection, plan)
-    obj_b = scene_build.build_object(ctx.scene.collection, plan)
+    obj_b = scene_build.build_object(ctx.scene.collection, plan.obj)
     bones = [arm_b.pose.bones[name] for name in plan.joint_names]
     t0 = time.perf_counter()
     for k, frame in enumerate(plan.frames):

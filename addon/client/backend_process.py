@@ -16,6 +16,7 @@ Nothing here knows about jobs or stages: that is :mod:`.job_state`.
 
 from __future__ import annotations
 
+import enum
 import os
 import queue
 import signal
@@ -23,10 +24,16 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Literal
 
 from ..portable import protocol
 
-EOF = object()
+
+class EndOfOutput(enum.Enum):
+    EOF = "EOF"
+
+
+EOF: Literal[EndOfOutput.EOF] = EndOfOutput.EOF
 """Put on the queue once stdout is closed (the backend exited or closed it)."""
 
 STDERR_TAIL_BYTES = 4000
@@ -42,6 +49,10 @@ class Garbage:
 
     text: str
     problem: str
+
+
+Item = protocol.Message | Garbage | Literal[EndOfOutput.EOF]
+"""What the reader thread queues: one per stdout line, then ``EOF``."""
 
 
 def backend_command(interpreter: str) -> list[str]:
@@ -72,11 +83,15 @@ def check_interpreter(interpreter: str) -> str:
 class BackendProcess:
     """One running backend. Create with :meth:`start`; all methods return immediately."""
 
-    def __init__(self, popen: subprocess.Popen, stderr_path: Path):
+    def __init__(self, popen: subprocess.Popen[bytes], stderr_path: Path):
+        if popen.stdin is None or popen.stdout is None:
+            raise ValueError("the backend must be started with pipes for stdin and stdout")
         self._popen = popen
+        self._stdin: IO[bytes] = popen.stdin
+        self._stdout: IO[bytes] = popen.stdout
         self.stderr_path = stderr_path
         self.pid = popen.pid
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._stdin_lock = threading.Lock()
         self._reader = threading.Thread(target=self._read_stdout, name=f"anchorhoi-{popen.pid}",
                                         daemon=True)
@@ -112,9 +127,8 @@ class BackendProcess:
     # -- reading -------------------------------------------------------------------------
 
     def _read_stdout(self) -> None:
-        out = self._popen.stdout
         try:
-            for raw in iter(out.readline, b""):
+            for raw in iter(self._stdout.readline, b""):
                 if not raw.strip():
                     continue
                 try:
@@ -127,10 +141,10 @@ class BackendProcess:
         finally:
             self._queue.put(EOF)
 
-    def read(self, max_items: int = 200) -> list:
+    def read(self, max_items: int = 200) -> list[Item]:
         """Everything the reader has queued so far (messages, ``Garbage``, ``EOF``), at most
         ``max_items``; never waits."""
-        items = []
+        items: list[Item] = []
         while len(items) < max_items:
             try:
                 items.append(self._queue.get_nowait())
@@ -138,7 +152,7 @@ class BackendProcess:
                 break
         return items
 
-    def wait_item(self, timeout: float):
+    def wait_item(self, timeout: float) -> Item | None:
         """The next queued item, waiting at most ``timeout`` seconds (None if none came).
         For synchronous callers (background mode) that would otherwise busy-wait."""
         try:
@@ -167,8 +181,8 @@ class BackendProcess:
         line = protocol.encode(type_, **data).encode("utf-8")
         with self._stdin_lock:
             try:
-                self._popen.stdin.write(line)
-                self._popen.stdin.flush()
+                self._stdin.write(line)
+                self._stdin.flush()
                 return True
             except (BrokenPipeError, OSError, ValueError):
                 return False
@@ -199,7 +213,7 @@ class BackendProcess:
             self._popen.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        for pipe in (self._popen.stdin, self._popen.stdout):
+        for pipe in (self._stdin, self._stdout):
             try:
                 pipe.close()
             except OSError:

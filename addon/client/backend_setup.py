@@ -54,10 +54,10 @@ def check_can_set_up(*, online_access: bool, base_python: str,
                            "Network › Allow Online Access): the set-up downloads packages, so "
                            "it does not run. Allow online access, or install the backend "
                            "yourself and set 'Backend Python'.")
-    version = version or tuple(sys.version_info[:2])
-    if tuple(version) != SUPPORTED_PYTHON:
+    major, minor = version or (sys.version_info.major, sys.version_info.minor)
+    if (major, minor) != SUPPORTED_PYTHON:
         raise SetupRefused(
-            f"This Blender's Python is {version[0]}.{version[1]}, the backend needs "
+            f"This Blender's Python is {major}.{minor}, the backend needs "
             f"{SUPPORTED_PYTHON[0]}.{SUPPORTED_PYTHON[1]}: create an environment with Python "
             f"{SUPPORTED_PYTHON[0]}.{SUPPORTED_PYTHON[1]} yourself and set 'Backend Python'.")
     if not base_python or not Path(base_python).is_file():

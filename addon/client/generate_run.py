@@ -30,6 +30,9 @@ from .job_state import GenerateJob, JobTimeouts, Outcome, progress_text
 STDERR_NAME = "backend_stderr.txt"
 """The backend's stderr (its log and any traceback), in the job folder."""
 
+ReportLevel = Literal["INFO", "WARNING", "ERROR"]
+"""The level of an operator's report."""
+
 ObjectWriter = Callable[[Path], str]
 """Writes the picked object into the given folder and returns the written file's path."""
 
@@ -66,7 +69,7 @@ class Report:
 
     finished: bool
     """True when the result was imported."""
-    level: Literal["INFO", "WARNING", "ERROR"]
+    level: ReportLevel
     """The operator's report level."""
     text: str
     """The operator's report: what happened and where the job folder is."""

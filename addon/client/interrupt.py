@@ -23,7 +23,6 @@ class CtrlCRequestsCancel:
     def _on_sigint(self, signum, frame) -> None:
         self.pressed = True
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> None:
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
-        return False

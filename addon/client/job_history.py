@@ -116,7 +116,7 @@ def list_jobs(jobs_root: str | os.PathLike, limit: int | None = None) -> list[Jo
     root = Path(jobs_root)
     if not root.is_dir():
         return []
-    entries = []
+    entries: list[JobEntry] = []
     for child in sorted(root.iterdir(), key=lambda p: p.name, reverse=True):
         if limit is not None and len(entries) >= limit:
             break

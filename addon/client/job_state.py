@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..portable import protocol
-from .backend_process import EOF, BackendProcess, Garbage, describe_exit
+from .backend_process import EOF, BackendProcess, Garbage, Item, describe_exit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,13 +40,18 @@ class JobTimeouts:
 class Outcome:
     """How a job ended, for the report and the panel."""
 
-    status: str  # "finished" | "failed" | "cancelled"
+    status: str
+    """"finished", "failed" or "cancelled"."""
     message: str
+    """What happened, in a sentence."""
     hint: str = ""
-    code: str | None = None  # protocol error code, or None
+    """What to do about it (empty when nothing needs doing)."""
+    code: str | None = None
+    """The protocol's error code of a failure (``protocol.ERROR_CODES``), else None."""
     exit_code: int | None = None
+    """The backend's exit code (negative: killed by that signal)."""
     result_path: str | None = None
-    log: str | None = None
+    """The ``result.json`` the backend reported, for a finished job."""
 
     def report_text(self) -> str:
         return self.message if not self.hint else f"{self.message} — {self.hint}"
@@ -93,14 +98,13 @@ class GenerateJob:
         self.previews: list[tuple[str, str]] = []  # (stage, path), in arrival order
         self.garbage: list[Garbage] = []
         self.messages: list[str] = []  # human-readable notes for the log / report
-        self.backend_version: str | None = None
         self.cancel_sent_at: float | None = None
         self.exited_at: float | None = None
         self.exit_code: int | None = None
         self.outcome: Outcome | None = None
         self._pending: Outcome | None = None  # terminal message seen, waiting for the exit
         self._eof = False
-        self._waited: list = []  # items note_wait() took off the queue
+        self._waited: list[Item] = []  # items note_wait() took off the queue
         self._generate_sent = False
         self._drain_until: float | None = None  # after the exit, wait this long for EOF
 
@@ -153,7 +157,7 @@ class GenerateJob:
 
     # -- messages --------------------------------------------------------------------------
 
-    def _handle(self, item) -> None:
+    def _handle(self, item: Item) -> None:
         if item is EOF:
             self._eof = True
             if self._pending is None:
@@ -192,7 +196,6 @@ class GenerateJob:
                                f"{protocol.PROTOCOL_VERSION}",
                                protocol.ERROR_CODES["PROTOCOL_MISMATCH"])
             return
-        self.backend_version = str(msg.get("backend", "?"))
         if not self.process.send("generate", protocol=protocol.PROTOCOL_VERSION,
                                  request=self.request):
             self._fail_now("INTERNAL", "the backend closed its input right after the handshake",
@@ -252,8 +255,7 @@ class GenerateJob:
         code = str(msg.get("code") or "INTERNAL")
         hint = str(msg.get("hint") or protocol.ERROR_CODES.get(code, ""))
         message = str(msg.get("message") or code)
-        self._finish_on_exit(Outcome(status="failed", code=code, message=message, hint=hint,
-                                     log=msg.get("log")))
+        self._finish_on_exit(Outcome(status="failed", code=code, message=message, hint=hint))
 
     def _on_cancelled(self, msg: protocol.Message) -> None:
         done = ", ".join(self.resumed) if self.resumed else ""

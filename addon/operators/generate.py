@@ -20,7 +20,7 @@ from pathlib import Path
 
 import bpy
 
-from ..client.generate_run import USER_ERRORS, GenerateRun, PickedObject
+from ..client.generate_run import USER_ERRORS, GenerateRun, PickedObject, ReportLevel
 from ..client.interrupt import CtrlCRequestsCancel
 from ..client.job_state import JobTimeouts
 from ..scene.object_mesh import export_object
@@ -69,7 +69,7 @@ def tick_run(run: GenerateRun, status) -> bool:
     return done
 
 
-def finish_run(context, run: GenerateRun, status) -> tuple[set[str], str, str]:
+def finish_run(context, run: GenerateRun, status) -> tuple[set[str], ReportLevel, str]:
     """After the job ended: import on success. Returns (operator result, report level, text)."""
     outcome = run.outcome
     status.running = False

@@ -18,9 +18,8 @@ rotation — Unity's "−90° on X" never appears.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-Target = Literal["UNITY", "UNREAL", "GENERIC"]
 TARGETS: tuple[str, ...] = ("UNITY", "UNREAL", "GENERIC")
 
 COMMON: dict[str, Any] = dict(

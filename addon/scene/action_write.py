@@ -9,6 +9,7 @@ per-frame ``keyframe_insert`` takes minutes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import bpy
 import numpy as np
@@ -31,8 +32,8 @@ def enum_value(struct, prop: str, identifier: str) -> int:
 def new_action(name: str, obj) -> tuple[bpy.types.Action, object]:
     """A new action with a slot for ``obj`` (slot is None on Blender < 4.4)."""
     action = bpy.data.actions.new(name)
-    if not SLOTTED:
-        action.id_root = "OBJECT"
+    if not SLOTTED:  # Action.id_root is gone in 5.0, whose API stubs these are checked against
+        cast(Any, action).id_root = "OBJECT"
     slot = action.slots.new(id_type="OBJECT", name=obj.name) if SLOTTED else None
     return action, slot
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import bpy
 import numpy as np
 from mathutils import Matrix
 
-from ..plan.import_plan import ImportPlan
+from ..plan.import_plan import ImportPlan, ObjectPlan
 from .action_write import Channel, new_action, push_to_nla, write_channels
 
 
@@ -25,10 +26,10 @@ def build_clip(context, plan: ImportPlan) -> BuiltClip:
         bpy.ops.object.mode_set(mode="OBJECT")
     arm_obj = build_armature(context, collection, plan)
     body = build_body(collection, plan, arm_obj)
-    obj = build_object(collection, plan) if plan.obj is not None else None
+    obj = build_object(collection, plan.obj) if plan.obj is not None else None
     write_armature_action(plan, arm_obj)
-    if obj is not None:
-        write_object_action(plan, obj)
+    if obj is not None and plan.obj is not None:
+        write_object_action(plan, plan.obj, obj)
     set_scene_timing(context.scene, plan)
     for o in context.view_layer.objects:
         o.select_set(False)
@@ -51,7 +52,7 @@ def build_armature(context, collection, plan: ImportPlan):
         context.view_layer.objects.active = arm_obj
         bpy.ops.object.mode_set(mode="EDIT")
         try:
-            bones = []
+            bones: list[bpy.types.EditBone] = []
             for j, name in enumerate(plan.joint_names):
                 eb = arm.edit_bones.new(name)
                 eb.head = plan.heads[j]
@@ -64,6 +65,8 @@ def build_armature(context, collection, plan: ImportPlan):
                 bones.append(eb)
         finally:
             bpy.ops.object.mode_set(mode="OBJECT")
+    if arm_obj.pose is None:
+        raise RuntimeError(f"Blender gave the armature object {arm_obj.name!r} no pose")
     for pb in arm_obj.pose.bones:
         pb.rotation_mode = "QUATERNION"
     return arm_obj
@@ -89,14 +92,13 @@ def build_body(collection, plan: ImportPlan, arm_obj):
         else:
             for k, w in enumerate(values):
                 group.add(idx[inverse == k].tolist(), float(w), "REPLACE")
-    mod = body.modifiers.new("Armature", "ARMATURE")
+    mod = cast(bpy.types.ArmatureModifier, body.modifiers.new("Armature", "ARMATURE"))
     mod.object = arm_obj
     mod.use_vertex_groups = True
     return body
 
 
-def build_object(collection, plan: ImportPlan):
-    o = plan.obj
+def build_object(collection, o: ObjectPlan):
     mesh = bpy.data.meshes.new(o.name)
     mesh.from_pydata(o.vertices.tolist(), [], o.faces.tolist())
     mesh.update()
@@ -124,8 +126,7 @@ def write_armature_action(plan: ImportPlan, arm_obj) -> None:
     push_to_nla(arm_obj, action, slot, plan.frame_start, plan.name)
 
 
-def write_object_action(plan: ImportPlan, obj) -> None:
-    o = plan.obj
+def write_object_action(plan: ImportPlan, o: ObjectPlan, obj) -> None:
     channels = [Channel("location", i, "Object Transforms", o.location[:, i]) for i in range(3)]
     channels += [Channel("rotation_quaternion", i, "Object Transforms", o.rotation[:, i])
                  for i in range(4)]
