@@ -72,9 +72,9 @@ def menu_import(self, context):
 
 
 def import_job_result(job_dir: Path) -> set[str]:
-    """Import a finished job's result at the object it was generated for, through the operator
-    (so it is one undo step and reports like a user's import). Raises ``RuntimeError`` with
-    the operator's error report when the import fails; the scene is then unchanged."""
+    """Import a finished job's result at the object it was generated for, through the import
+    operator (as File › Import does). Raises ``RuntimeError`` with the operator's error report
+    when the import fails; the scene is then unchanged."""
     # bpy.ops.anchorhoi exists once this add-on has registered: Blender's API stubs cannot
     # know it, so the namespace is typed Any.
     return cast(Any, bpy.ops).anchorhoi.import_motion(filepath=str(job_dir),

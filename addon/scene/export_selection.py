@@ -3,6 +3,9 @@ with its body and object selected, and the armature under another name (restored
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import bpy
 
 
@@ -20,47 +23,39 @@ def clip_objects(obj) -> tuple[bpy.types.Object, list[bpy.types.Object]]:
     return arm, objects
 
 
-class selection_of:
+@contextmanager
+def selection_of(context, objects, active) -> Iterator[None]:
     """Select exactly ``objects`` with ``active`` active; restore the selection afterwards."""
-
-    def __init__(self, context, objects, active):
-        self.layer, self.objects, self.active = context.view_layer, objects, active
-
-    def __enter__(self):
-        self.prev_active = self.layer.objects.active
-        self.prev_selected = [o for o in self.layer.objects if o.select_get()]
-        for o in self.layer.objects:
-            o.select_set(o in self.objects)
-        self.layer.objects.active = self.active
-
-    def __exit__(self, *exc):
-        for o in self.layer.objects:
-            o.select_set(o in self.prev_selected)
-        self.layer.objects.active = self.prev_active
-        return False
+    layer = context.view_layer
+    prev_active = layer.objects.active
+    prev_selected = [o for o in layer.objects if o.select_get()]
+    for o in layer.objects:
+        o.select_set(o in objects)
+    layer.objects.active = active
+    try:
+        yield
+    finally:
+        for o in layer.objects:
+            o.select_set(o in prev_selected)
+        layer.objects.active = prev_active
 
 
-class armature_named:
-    """Give ``arm`` the name ``name`` for the duration (swapping with an object holding it)."""
-
-    def __init__(self, arm, name):
-        self.arm, self.name = arm, name
-
-    def __enter__(self):
-        self.old = self.arm.name
-        self.other = None
-        if self.name is None or self.old == self.name:
-            return
-        self.other = bpy.data.objects.get(self.name)
-        if self.other is not None:
-            self.other.name = "__anchorhoi_swap__"
-        self.arm.name = self.name
-
-    def __exit__(self, *exc):
-        if self.name is None or self.old == self.name:
-            return False
-        self.arm.name = "__anchorhoi_tmp__"
-        if self.other is not None:
-            self.other.name = self.name
-        self.arm.name = self.old
-        return False
+@contextmanager
+def armature_named(arm, name: str | None) -> Iterator[None]:
+    """Give ``arm`` the name ``name`` for the duration (swapping with an object holding it);
+    ``None``: keep its name."""
+    old = arm.name
+    if name is None or old == name:
+        yield
+        return
+    other = bpy.data.objects.get(name)
+    if other is not None:
+        other.name = "__anchorhoi_swap__"
+    arm.name = name
+    try:
+        yield
+    finally:
+        arm.name = "__anchorhoi_tmp__"
+        if other is not None:
+            other.name = name
+        arm.name = old
