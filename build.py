@@ -103,7 +103,8 @@ def validate(zip_path: Path) -> str:
     proc = subprocess.run([sys.executable, str(blender_ext_script()), "validate", str(zip_path)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
-        raise BuildError(f"{zip_path.name} failed Blender's validation:\n{proc.stdout}{proc.stderr}")
+        raise BuildError(f"{zip_path.name} failed Blender's validation:\n"
+                         f"{proc.stdout}{proc.stderr}")
     return (proc.stdout + proc.stderr).strip()
 
 

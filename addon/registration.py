@@ -1,21 +1,21 @@
-"""Register the add-on's classes and menu entries (called from ``__init__``)."""
+"""Register the add-on's classes, menu entries and handler (called from ``__init__``)."""
 
 from __future__ import annotations
 
 import bpy
 
-from . import (ops_export, ops_generate, ops_import, ops_jobs, ops_keys, ops_setup, panel,
-               preferences, props)
+from .operators import export_fbx, generate, import_motion, jobs, reduce_keys, setup_backend
+from .ui import panel, preferences, props
 
 CLASSES = (
     preferences.AnchorHOIPreferences,
-    ops_import.ANCHORHOI_OT_import_motion,
-    ops_keys.ANCHORHOI_OT_reduce_keys,
-    ops_export.ANCHORHOI_OT_export_fbx,
-    ops_generate.ANCHORHOI_OT_generate,
-    ops_generate.ANCHORHOI_OT_cancel,
-    ops_setup.ANCHORHOI_OT_setup_backend,
-    *ops_jobs.CLASSES,
+    import_motion.ANCHORHOI_OT_import_motion,
+    reduce_keys.ANCHORHOI_OT_reduce_keys,
+    export_fbx.ANCHORHOI_OT_export_fbx,
+    generate.ANCHORHOI_OT_generate,
+    generate.ANCHORHOI_OT_cancel,
+    setup_backend.ANCHORHOI_OT_setup_backend,
+    *jobs.CLASSES,
 )
 
 
@@ -34,15 +34,15 @@ def register():
         bpy.utils.register_class(cls)
     panel.register()
     bpy.app.handlers.load_post.append(clear_stale_job_status)
-    bpy.types.TOPBAR_MT_file_import.append(ops_import.menu_import)
-    bpy.types.TOPBAR_MT_file_export.append(ops_export.menu_export)
+    bpy.types.TOPBAR_MT_file_import.append(import_motion.menu_import)
+    bpy.types.TOPBAR_MT_file_export.append(export_fbx.menu_export)
 
 
 def unregister():
     if clear_stale_job_status in bpy.app.handlers.load_post:
         bpy.app.handlers.load_post.remove(clear_stale_job_status)
-    bpy.types.TOPBAR_MT_file_export.remove(ops_export.menu_export)
-    bpy.types.TOPBAR_MT_file_import.remove(ops_import.menu_import)
+    bpy.types.TOPBAR_MT_file_export.remove(export_fbx.menu_export)
+    bpy.types.TOPBAR_MT_file_import.remove(import_motion.menu_import)
     panel.unregister()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

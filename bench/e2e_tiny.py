@@ -6,7 +6,7 @@ Usage: ``python bench/e2e_tiny.py [--messages 100000] [--keep DIR] [--skip-job]`
 Prints JSON lines:
 
 1. ``job``: one tiny job run the way the add-on runs it — ``python -m anchorhoi serve`` as a
-   child process driven by the add-on's own client (``addon/backend_process.py``), from a
+   child process driven by the add-on's own client (``addon/client/backend_process.py``), from a
    cold cache (the tiny models are built first, as on a new machine). Per stage: wall seconds
    and peak RSS (from ``result.json``); the whole wall time from process start to the result;
    time to the handshake; protocol messages received.
@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "backend")]
 
-from addon.backend_process import EOF, BackendProcess, Garbage  # noqa: E402
+from addon.client.backend_process import EOF, BackendProcess, Garbage  # noqa: E402
 from anchorhoi.portable import protocol as P  # noqa: E402
 
 EMITTER = """

@@ -31,12 +31,12 @@ def main() -> int:
     sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "backend")]
     import bpy
     import numpy as np
+    from helpers.motions import make_motion, make_object
 
     import build
     from anchorhoi.portable import result_v1, smplx_files
     from anchorhoi.portable.motion import MotionClip
     from anchorhoi.portable.procedural_body import build_procedural_model
-    from helpers.motions import make_motion, make_object
 
     n = args.frames
     motion = make_motion(n, seed=1)
@@ -47,7 +47,8 @@ def main() -> int:
     zip_path = build.build(out_dir=Path(tempfile.mkdtemp()))
     bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo="user_default",
                                              enable_on_install=True)
-    from bl_ext.user_default.anchorhoi import import_plan, motion_source, scene_build
+    from bl_ext.user_default.anchorhoi.plan import import_plan, motion_source
+    from bl_ext.user_default.anchorhoi.scene import build as scene_build
 
     bpy.ops.wm.read_homefile(use_empty=True)
     t0 = time.perf_counter()
@@ -59,14 +60,14 @@ def main() -> int:
     plan = import_plan.plan_import(clip)
     ctx = bpy.context
     arm_a = scene_build.build_armature(ctx, ctx.scene.collection, plan)
-    obj_a = scene_build.build_object(ctx.scene.collection, plan)
+    obj_a = scene_build.build_object(ctx.scene.collection, plan.obj)
     t0 = time.perf_counter()
     scene_build.write_armature_action(plan, arm_a)
-    scene_build.write_object_action(plan, obj_a)
+    scene_build.write_object_action(plan, plan.obj, obj_a)
     ours_s = time.perf_counter() - t0
 
     arm_b = scene_build.build_armature(ctx, ctx.scene.collection, plan)
-    obj_b = scene_build.build_object(ctx.scene.collection, plan)
+    obj_b = scene_build.build_object(ctx.scene.collection, plan.obj)
     bones = [arm_b.pose.bones[name] for name in plan.joint_names]
     t0 = time.perf_counter()
     for k, frame in enumerate(plan.frames):

@@ -10,9 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from addon import axes, backend_setup, job_history, placement, quaternions
-from addon.job_request import GenerateSettings, RequestError, build_request, frames_for
-from addon.object_export import ObjectExportError, obj_text, plan_export, write_obj
+from addon.client import backend_setup, job_history
+from addon.client.job_request import GenerateSettings, RequestError, build_request, frames_for
+from addon.plan import axes, placement, quaternions
+from addon.plan.object_export import ObjectExportError, obj_text, plan_export, write_obj
 from anchorhoi.portable.motion import MotionClip, ObjectTrack
 
 CUBE = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
@@ -78,8 +79,9 @@ def test_object_export_errors():
 # -- placement -------------------------------------------------------------------------------
 
 def _clip_with_object(ref_rot, ref_trans, frames=5):
-    from anchorhoi.body import BodyModel
     from helpers.motions import make_motion
+
+    from anchorhoi.body import BodyModel
 
     motion = make_motion(frames)
     rot = np.tile(ref_rot, (frames, 1))
@@ -117,7 +119,7 @@ def test_placement_puts_the_result_object_on_the_picked_object():
 
 
 def test_place_plan_moves_root_and_object_keys():
-    from addon.import_plan import plan_import
+    from addon.plan.import_plan import plan_import
 
     clip = _clip_with_object(np.array([1.0, 0, 0, 0]), [0.3, 0.0, -0.2])
     plan = plan_import(clip)
@@ -200,7 +202,8 @@ def test_setup_commands_and_refusals(tmp_path):
     assert cpu[2][-1] == "https://download.pytorch.org/whl/cpu" and cpu[3][-1] == "/src/ah"
     with pytest.raises(backend_setup.SetupRefused, match="Online access is disabled"):
         backend_setup.check_can_set_up(online_access=False, base_python="/p")
-    with pytest.raises(backend_setup.SetupRefused, match="Python is 3.13, the backend needs 3.11"):
+    with pytest.raises(backend_setup.SetupRefused,
+                       match=r"Python is 3\.13, the backend needs 3\.11"):
         backend_setup.check_can_set_up(online_access=True, base_python="/p", version=(3, 13))
     backend_setup.check_can_set_up(online_access=True, base_python=os.__file__,
                                    version=(3, 11))

@@ -12,9 +12,9 @@ import pytest
 from helpers import broken_backend
 from helpers.motions import make_motion, make_object
 
-from addon import backend_process, job_state
-from addon.backend_process import BackendProcess, BackendStartError
-from addon.job_state import GenerateJob, JobTimeouts, Progress
+from addon.client import backend_process
+from addon.client.backend_process import BackendProcess, BackendStartError
+from addon.client.job_state import GenerateJob, JobTimeouts, Progress
 
 SCRIPT = Path(broken_backend.__file__).resolve()
 
@@ -152,7 +152,6 @@ def test_progress_fraction_and_exit_text():
     assert Progress(index=4, count=5, step=200, total=100).fraction == 1.0
     assert backend_process.describe_exit(-9) == "killed by SIGKILL"
     assert backend_process.describe_exit(3) == "exit code 3"
-    assert job_state.TERMINAL == ("finished", "failed", "cancelled")
 
 
 def test_cancel_before_the_request_went_out(tmp_path):

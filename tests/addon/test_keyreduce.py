@@ -1,33 +1,18 @@
-"""Error-bounded key reduction (addon/keyreduce.py), without bpy.
+"""Error-bounded key reduction (addon/plan/keyreduce.py), without bpy.
 
-Errors are checked at every input frame through ``keyreduce.evaluate`` (the float32-faithful
+Errors are checked at every input frame through ``fcurve_eval.evaluate`` (the float32-faithful
 re-implementation of Blender's F-curve evaluation; tests/addon/test_keyreduce_blender.py checks it
 against Blender itself) with an angle/distance computed here independently of the module.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-MODULE_PATH = Path(__file__).resolve().parents[2] / "addon" / "keyreduce.py"
-
-
-def _load_keyreduce():
-    # Loaded from its file: the add-on package's __init__ is Blender-side and may import bpy.
-    spec = importlib.util.spec_from_file_location("keyreduce_under_test", MODULE_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-kr = _load_keyreduce()
+from addon.plan import keyreduce
+from addon.plan.bezier_keys import HANDLE_TYPE, INTERPOLATION, BezierKeys
+from addon.plan.fcurve_eval import evaluate
 
 FPS = 30.0
 
@@ -109,32 +94,16 @@ def assert_valid_keys(keys, frames: np.ndarray, channels: int) -> None:
 
 
 def quaternion_error(keys, frames, quats) -> np.ndarray:
-    return rotation_angle_deg(kr.evaluate(keys, frames), quats)
+    return rotation_angle_deg(evaluate(keys, frames), quats)
 
 
 def vector_error(keys, frames, values) -> np.ndarray:
-    return np.linalg.norm(kr.evaluate(keys, frames) - values, axis=1)
-
-
-# --- the module stays bpy-free ------------------------------------------------------------------
-
-
-def test_imports_without_bpy():
-    code = (
-        "import sys, importlib.util as u\n"
-        "sys.modules['bpy'] = None  # any import of bpy now fails\n"
-        f"spec = u.spec_from_file_location('k', {str(MODULE_PATH)!r})\n"
-        "m = u.module_from_spec(spec); sys.modules['k'] = m; spec.loader.exec_module(m)\n"
-        "loaded = {n.split('.')[0] for n in sys.modules} & {'bpy', 'mathutils', 'torch'}\n"
-        "print(sorted(loaded))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['bpy']"  # only the blocker we put there
+    return np.linalg.norm(evaluate(keys, frames) - values, axis=1)
 
 
 def test_handle_type_is_one_blender_leaves_alone():
-    assert kr.HANDLE_TYPE == "FREE"
-    assert kr.INTERPOLATION == "BEZIER"
+    assert HANDLE_TYPE == "FREE"
+    assert INTERPOLATION == "BEZIER"
 
 
 # --- smooth motion ------------------------------------------------------------------------------
@@ -143,7 +112,7 @@ def test_handle_type_is_one_blender_leaves_alone():
 def test_smooth_quaternion_within_tolerance_and_reduced():
     frames = np.arange(1, 121)
     quats = smooth_quaternions()
-    keys = kr.reduce_quaternion(frames, quats)  # default 0.5°
+    keys = keyreduce.reduce_quaternion(frames, quats)  # default 0.5°
     assert_valid_keys(keys, frames, 4)
     assert quaternion_error(keys, frames, quats).max() <= 0.5
     assert len(frames) / keys.num_keys >= 5
@@ -154,7 +123,7 @@ def test_smooth_quaternion_within_tolerance_and_reduced():
 def test_smooth_location_within_tolerance_and_reduced():
     frames = np.arange(1, 121)
     loc = smooth_location()
-    keys = kr.reduce_vector(frames, loc)  # default 1 mm
+    keys = keyreduce.reduce_vector(frames, loc)  # default 1 mm
     assert_valid_keys(keys, frames, 3)
     assert vector_error(keys, frames, loc).max() <= 1e-3
     assert len(frames) / keys.num_keys >= 5
@@ -164,34 +133,34 @@ def test_smooth_location_within_tolerance_and_reduced():
 def test_key_values_are_the_samples():
     frames = np.arange(1, 121)
     loc = smooth_location()
-    keys = kr.reduce_vector(frames, loc)
+    keys = keyreduce.reduce_vector(frames, loc)
     np.testing.assert_array_equal(keys.values, loc[np.searchsorted(frames, keys.frames)])
 
 
 def test_least_squares_slopes_need_fewer_keys_than_central_differences():
     frames = np.arange(1, 121)
     quats, loc = smooth_quaternions(), smooth_location()
-    central_q = kr.reduce_quaternion(frames, quats, tangents="central")
-    central_v = kr.reduce_vector(frames, loc, tangents="central")
+    central_q = keyreduce.reduce_quaternion(frames, quats, tangents="central")
+    central_v = keyreduce.reduce_vector(frames, loc, tangents="central")
     assert quaternion_error(central_q, frames, quats).max() <= 0.5
     assert vector_error(central_v, frames, loc).max() <= 1e-3
     assert (central_q.num_keys, central_v.num_keys) == (13, 22)
-    assert kr.reduce_quaternion(frames, quats).num_keys < central_q.num_keys
-    assert kr.reduce_vector(frames, loc).num_keys < central_v.num_keys
+    assert keyreduce.reduce_quaternion(frames, quats).num_keys < central_q.num_keys
+    assert keyreduce.reduce_vector(frames, loc).num_keys < central_v.num_keys
 
 
 @pytest.mark.parametrize("tolerance_deg", [0.05, 0.5, 2.0])
 def test_quaternion_tolerance_is_respected(tolerance_deg):
     frames = np.arange(1, 121)
     quats = smooth_quaternions()
-    keys = kr.reduce_quaternion(frames, quats, tolerance_deg)
+    keys = keyreduce.reduce_quaternion(frames, quats, tolerance_deg)
     assert quaternion_error(keys, frames, quats).max() <= tolerance_deg
 
 
 def test_tighter_tolerance_gives_more_keys():
     frames = np.arange(1, 121)
     loc = smooth_location()
-    counts = [kr.reduce_vector(frames, loc, tol).num_keys for tol in (1e-2, 1e-3, 1e-4)]
+    counts = [keyreduce.reduce_vector(frames, loc, tol).num_keys for tol in (1e-2, 1e-3, 1e-4)]
     assert counts[0] < counts[1] < counts[2]
 
 
@@ -206,7 +175,7 @@ def test_noisy_jerky_quaternions_within_tolerance():
     aa[170:175] += rng.normal(0, 0.3, (5, 3))  # a few wild frames
     frames = np.arange(n)
     quats = axis_angle_to_quat(aa)
-    keys = kr.reduce_quaternion(frames, quats)
+    keys = keyreduce.reduce_quaternion(frames, quats)
     assert_valid_keys(keys, frames, 4)
     assert quaternion_error(keys, frames, quats).max() <= 0.5
     assert keys.num_keys <= n
@@ -218,7 +187,7 @@ def test_noisy_jerky_location_within_tolerance():
     loc = np.cumsum(rng.normal(0, 0.005, (n, 3)), axis=0)  # random walk, 5 mm steps
     loc[50:] += [1.0, 0.0, 0.0]  # teleport by a metre
     frames = np.arange(n)
-    keys = kr.reduce_vector(frames, loc)
+    keys = keyreduce.reduce_vector(frames, loc)
     assert_valid_keys(keys, frames, 3)
     assert vector_error(keys, frames, loc).max() <= 1e-3
 
@@ -230,9 +199,9 @@ def test_noisy_input_does_not_swing_between_frames():
     n = 600
     frames = np.arange(n)
     quats = axis_angle_to_quat(random_motion(rng, n) + rng.normal(0, 0.02, (n, 3)))  # ~1° noise
-    keys = kr.reduce_quaternion(frames, quats)
+    keys = keyreduce.reduce_quaternion(frames, quats)
     assert quaternion_error(keys, frames, quats).max() <= 0.5
-    halfway = kr.evaluate(keys, frames[:-1] + 0.5)
+    halfway = evaluate(keys, frames[:-1] + 0.5)
     assert rotation_angle_deg(halfway, quats[:-1] + quats[1:]).max() < 1.5
 
 
@@ -240,7 +209,7 @@ def test_white_noise_keeps_nearly_every_frame():
     rng = np.random.default_rng(5)
     frames = np.arange(100)
     values = rng.normal(0, 1.0, (100, 2))
-    keys = kr.reduce_vector(frames, values, 1e-3)
+    keys = keyreduce.reduce_vector(frames, values, 1e-3)
     assert vector_error(keys, frames, values).max() <= 1e-3
     assert keys.num_keys >= 90
 
@@ -251,8 +220,8 @@ def test_irregular_frames():
     t = frames / FPS
     quats = axis_angle_to_quat(np.stack([np.sin(t), 0.5 * np.cos(0.7 * t), 0.2 * t], axis=1))
     loc = np.stack([np.sin(t), t, np.cos(2 * t)], axis=1)
-    kq = kr.reduce_quaternion(frames, quats)
-    kv = kr.reduce_vector(frames, loc)
+    kq = keyreduce.reduce_quaternion(frames, quats)
+    kv = keyreduce.reduce_vector(frames, loc)
     assert_valid_keys(kq, frames, 4)
     assert_valid_keys(kv, frames, 3)
     assert quaternion_error(kq, frames, quats).max() <= 0.5
@@ -262,7 +231,7 @@ def test_irregular_frames():
 def test_large_frame_numbers():
     frames = np.arange(100_000, 100_600)
     loc = smooth_location(600)
-    keys = kr.reduce_vector(frames, loc)
+    keys = keyreduce.reduce_vector(frames, loc)
     assert vector_error(keys, frames, loc).max() <= 1e-3
 
 
@@ -273,8 +242,8 @@ def test_sign_flipped_quaternions():
     frames = np.arange(1, 121)
     quats = smooth_quaternions()
     flipped = quats * np.where(np.arange(120) % 2 == 0, 1.0, -1.0)[:, None]  # q, -q, q, -q ...
-    reference = kr.reduce_quaternion(frames, quats)
-    keys = kr.reduce_quaternion(frames, flipped)
+    reference = keyreduce.reduce_quaternion(frames, quats)
+    keys = keyreduce.reduce_quaternion(frames, flipped)
     assert quaternion_error(keys, frames, flipped).max() <= 0.5
     np.testing.assert_array_equal(keys.frames, reference.frames)
     np.testing.assert_allclose(keys.values, reference.values, atol=1e-12)
@@ -288,8 +257,8 @@ def test_randomly_flipped_and_scaled_quaternions():
     quats = smooth_quaternions()
     messy = quats * rng.choice([-1.0, 1.0], 120)[:, None] * rng.uniform(0.5, 3.0, 120)[:, None]
     messy[0] = quats[0]  # the first key keeps the input's sign
-    keys = kr.reduce_quaternion(frames, messy)
-    reference = kr.reduce_quaternion(frames, quats)
+    keys = keyreduce.reduce_quaternion(frames, messy)
+    reference = keyreduce.reduce_quaternion(frames, quats)
     assert quaternion_error(keys, frames, messy).max() <= 0.5
     np.testing.assert_array_equal(keys.frames, reference.frames)
     np.testing.assert_allclose(keys.values, reference.values, atol=1e-12)
@@ -303,8 +272,8 @@ def test_constant_channels_give_two_flat_keys():
     frames = np.arange(1, 121)
     q = np.tile([0.5, 0.5, -0.5, 0.5], (120, 1))
     q[1::3] *= -1.0  # the same rotation
-    kq = kr.reduce_quaternion(frames, q)
-    kv = kr.reduce_vector(frames, np.tile([1.0, -2.0, 0.25], (120, 1)))
+    kq = keyreduce.reduce_quaternion(frames, q)
+    kv = keyreduce.reduce_vector(frames, np.tile([1.0, -2.0, 0.25], (120, 1)))
     for keys in (kq, kv):
         assert keys.num_keys == 2
         np.testing.assert_array_equal(keys.frames, [1, 120])
@@ -316,7 +285,7 @@ def test_constant_channels_give_two_flat_keys():
 def test_straight_line_gives_two_keys():
     frames = np.arange(1, 121)
     loc = np.outer(frames, [0.01, -0.02, 0.005]) + [1.0, 2.0, 3.0]
-    keys = kr.reduce_vector(frames, loc)
+    keys = keyreduce.reduce_vector(frames, loc)
     assert keys.num_keys == 2
     assert vector_error(keys, frames, loc).max() <= 1e-6
 
@@ -324,42 +293,43 @@ def test_straight_line_gives_two_keys():
 def test_two_frames():
     frames = np.array([10, 11])
     loc = np.array([[0.0, 1.0, 2.0], [0.5, 1.0, 1.0]])
-    keys = kr.reduce_vector(frames, loc)
+    keys = keyreduce.reduce_vector(frames, loc)
     assert_valid_keys(keys, frames, 3)
     assert keys.num_keys == 2
-    np.testing.assert_allclose(kr.evaluate(keys, frames), loc, atol=1e-7)
+    np.testing.assert_allclose(evaluate(keys, frames), loc, atol=1e-7)
     quats = axis_angle_to_quat(np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 2.0]]))
-    kq = kr.reduce_quaternion(frames, quats)
+    kq = keyreduce.reduce_quaternion(frames, quats)
     assert kq.num_keys == 2
     assert quaternion_error(kq, frames, quats).max() <= 1e-4
 
 
 def test_one_frame():
-    keys = kr.reduce_vector([7], [[1.0, 2.0]])
+    keys = keyreduce.reduce_vector([7], [[1.0, 2.0]])
     assert keys.num_keys == 1
     np.testing.assert_array_equal(keys.frames, [7.0])
     np.testing.assert_array_equal(keys.values, [[1.0, 2.0]])
     np.testing.assert_allclose(keys.left_handles, [[[7 - 1 / 3, 1.0], [7 - 1 / 3, 2.0]]])
     np.testing.assert_allclose(keys.right_handles, [[[7 + 1 / 3, 1.0], [7 + 1 / 3, 2.0]]])
-    np.testing.assert_allclose(kr.evaluate(keys, [6.0, 7.0, 8.5]), [[1.0, 2.0]] * 3)
-    kq = kr.reduce_quaternion([3], [[0.0, 0.0, 0.0, -2.0]])
+    np.testing.assert_allclose(evaluate(keys, [6.0, 7.0, 8.5]), [[1.0, 2.0]] * 3)
+    kq = keyreduce.reduce_quaternion([3], [[0.0, 0.0, 0.0, -2.0]])
     np.testing.assert_array_equal(kq.values, [[0.0, 0.0, 0.0, -1.0]])
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: kr.reduce_vector([0, 1.5], [[0.0], [1.0]]), "whole frame"),
-        (lambda: kr.reduce_vector([0, 2, 1], [[0.0], [1.0], [2.0]]), "strictly increasing"),
-        (lambda: kr.reduce_vector([0, 0], [[0.0], [1.0]]), "strictly increasing"),
-        (lambda: kr.reduce_vector([0, 1], [[0.0], [1.0], [2.0]]), "shape"),
-        (lambda: kr.reduce_vector([], np.zeros((0, 3))), "shape"),
-        (lambda: kr.reduce_vector([0, 1], [[0.0], [np.nan]]), "NaN"),
-        (lambda: kr.reduce_vector([0, 1], [[0.0], [1.0]], 0.0), "positive"),
-        (lambda: kr.reduce_vector([0, 1], [[0.0], [1.0]], tangents="auto"), "tangents"),
-        (lambda: kr.reduce_quaternion([0, 1], [[1.0, 0, 0, 0], [0, 0, 0, 0]]), "zero quaternion"),
-        (lambda: kr.reduce_quaternion([0, 1], [[1.0, 0, 0], [1.0, 0, 0]]), "w, x, y, z"),
-        (lambda: kr.reduce_quaternion([0, 1], np.ones((2, 4)), -1.0), "positive"),
+        (lambda: keyreduce.reduce_vector([0, 1.5], [[0.0], [1.0]]), "whole frame"),
+        (lambda: keyreduce.reduce_vector([0, 2, 1], [[0.0], [1.0], [2.0]]), "strictly increasing"),
+        (lambda: keyreduce.reduce_vector([0, 0], [[0.0], [1.0]]), "strictly increasing"),
+        (lambda: keyreduce.reduce_vector([0, 1], [[0.0], [1.0], [2.0]]), "shape"),
+        (lambda: keyreduce.reduce_vector([], np.zeros((0, 3))), "shape"),
+        (lambda: keyreduce.reduce_vector([0, 1], [[0.0], [np.nan]]), "NaN"),
+        (lambda: keyreduce.reduce_vector([0, 1], [[0.0], [1.0]], 0.0), "positive"),
+        (lambda: keyreduce.reduce_vector([0, 1], [[0.0], [1.0]], tangents="auto"), "tangents"),
+        (lambda: keyreduce.reduce_quaternion([0, 1], [[1.0, 0, 0, 0], [0, 0, 0, 0]]),
+         "zero quaternion"),
+        (lambda: keyreduce.reduce_quaternion([0, 1], [[1.0, 0, 0], [1.0, 0, 0]]), "w, x, y, z"),
+        (lambda: keyreduce.reduce_quaternion([0, 1], np.ones((2, 4)), -1.0), "positive"),
     ],
 )
 def test_bad_input_gives_a_clear_error(call, message):
@@ -371,7 +341,7 @@ def test_bad_input_gives_a_clear_error(call, message):
 
 
 def one_channel_keys(frames, values, left, right):
-    return kr.BezierKeys(
+    return BezierKeys(
         frames=np.asarray(frames, dtype=np.float64),
         values=np.asarray(values, dtype=np.float64)[:, None],
         left_handles=np.asarray(left, dtype=np.float64)[:, None, :],
@@ -406,25 +376,25 @@ def test_evaluate_matches_a_float64_bezier_for_free_handles():
             [x0, x3], [p0[1], p3[1]], [(x0 - 1, p0[1]), p2], [p1, (x3 + 1, p3[1])]
         )
         for frame in rng.uniform(x0, x3, 10):
-            got = kr.evaluate(keys, [frame])[0, 0]
+            got = evaluate(keys, [frame])[0, 0]
             assert got == pytest.approx(bezier_reference(p0, p1, p2, p3, frame), abs=2e-5)
 
 
 def test_evaluate_extrapolates_constant_and_hits_keys():
     keys = one_channel_keys([0, 10], [1.0, 3.0], [(-3, 0.0), (7, 3.0)], [(3, 2.0), (13, 9.0)])
-    got = kr.evaluate(keys, [-5.0, 0.0, 10.0, 25.0])[:, 0]
+    got = evaluate(keys, [-5.0, 0.0, 10.0, 25.0])[:, 0]
     np.testing.assert_array_equal(got, [1.0, 1.0, 3.0, 3.0])
 
 
 def test_evaluate_straight_handles_give_a_straight_line():
     keys = one_channel_keys([0, 9], [0.0, 0.9], [(-3, -0.3), (6, 0.6)], [(3, 0.3), (12, 1.2)])
     frames = np.linspace(0, 9, 37)
-    np.testing.assert_allclose(kr.evaluate(keys, frames)[:, 0], frames / 10, atol=1e-6)
+    np.testing.assert_allclose(evaluate(keys, frames)[:, 0], frames / 10, atol=1e-6)
 
 
 def test_evaluate_snaps_to_a_key_within_blenders_search_threshold():
     keys = one_channel_keys([0, 10], [0.0, 1.0], [(-3, -1.0), (7, 2.0)], [(3, 1.0), (13, 0.0)])
-    near, off = kr.evaluate(keys, [10 - 5e-5, 10 - 5e-3])[:, 0]
+    near, off = evaluate(keys, [10 - 5e-5, 10 - 5e-3])[:, 0]
     assert near == np.float32(1.0)
     assert off != np.float32(1.0)
 
@@ -435,20 +405,20 @@ def test_evaluate_clamps_handles_longer_than_the_segment():
     long = one_channel_keys([0, 10], [0.0, 1.0], [(-1, 0.0), (7, 1.0)], [(30, 3.0), (11, 1.0)])
     clamped = one_channel_keys([0, 10], [0.0, 1.0], [(-1, 0.0), (7, 1.0)], [(10, 1.0), (11, 1.0)])
     frames = np.linspace(0.1, 9.9, 50)
-    np.testing.assert_array_equal(kr.evaluate(long, frames), kr.evaluate(clamped, frames))
+    np.testing.assert_array_equal(evaluate(long, frames), evaluate(clamped, frames))
     expected = [bezier_reference((0, 0), (10, 1), (7, 1), (10, 1), f) for f in frames]
-    np.testing.assert_allclose(kr.evaluate(long, frames)[:, 0], expected, atol=2e-5)
+    np.testing.assert_allclose(evaluate(long, frames)[:, 0], expected, atol=2e-5)
 
 
 def test_evaluate_flat_segment_is_exactly_flat():
     keys = one_channel_keys([0, 10], [0.3, 0.3], [(-1, 0.3), (7, 0.3)], [(3, 0.3), (11, 0.3)])
-    got = kr.evaluate(keys, np.linspace(0, 10, 21))[:, 0]
+    got = evaluate(keys, np.linspace(0, 10, 21))[:, 0]
     np.testing.assert_array_equal(got, np.float32(0.3))
 
 
 def test_bezier_keys_check_shapes():
     with pytest.raises(ValueError, match="left_handles"):
-        kr.BezierKeys(
+        BezierKeys(
             frames=np.zeros(2), values=np.zeros((2, 3)),
             left_handles=np.zeros((2, 3)), right_handles=np.zeros((2, 3, 2)),
         )
@@ -465,10 +435,10 @@ def test_pinned_key_counts_for_a_seeded_motion():
     quats = axis_angle_to_quat(random_motion(rng, 300))
     loc = random_motion(rng, 300, amplitude=0.5)
     counts = (
-        kr.reduce_quaternion(frames, quats).num_keys,
-        kr.reduce_quaternion(frames, quats, tangents="central").num_keys,
-        kr.reduce_vector(frames, loc).num_keys,
-        kr.reduce_vector(frames, loc, tangents="central").num_keys,
+        keyreduce.reduce_quaternion(frames, quats).num_keys,
+        keyreduce.reduce_quaternion(frames, quats, tangents="central").num_keys,
+        keyreduce.reduce_vector(frames, loc).num_keys,
+        keyreduce.reduce_vector(frames, loc, tangents="central").num_keys,
     )
     assert counts == (29, 49, 69, 101)
 
@@ -478,7 +448,7 @@ def test_55_bones_of_3000_frames():
     bones = [
         axis_angle_to_quat(random_motion(np.random.default_rng(bone), 3000)) for bone in range(55)
     ]
-    keys = [kr.reduce_quaternion(frames, q) for q in bones]  # speed: bench/import_speed.py
+    keys = [keyreduce.reduce_quaternion(frames, q) for q in bones]  # speed: bench/import_speed.py
     total = sum(k.num_keys for k in keys)
     assert total == 19241  # 8.6× fewer keys than frames
     for k, q in zip(keys[:5], bones[:5]):

@@ -1,32 +1,21 @@
 """Reduced keys written into a real Blender 5.0 slotted action, evaluated by Blender itself.
 
-Checks, at every original frame: ``FCurve.evaluate`` and ``keyreduce.evaluate`` agree; the
+Checks, at every original frame: ``FCurve.evaluate`` and ``fcurve_eval.evaluate`` agree; the
 object's evaluated rotation/location (``scene.frame_set`` + ``matrix_world``) is within tolerance;
-``FCurve.update()`` leaves the handles exactly as written with ``keyreduce.HANDLE_TYPE``.
+``FCurve.update()`` leaves the handles exactly as written with ``bezier_keys.HANDLE_TYPE``.
 """
 
 from __future__ import annotations
-
-import importlib.util
-import sys
-from pathlib import Path
 
 import bpy
 import numpy as np
 import pytest
 
-MODULE_PATH = Path(__file__).resolve().parents[2] / "addon" / "keyreduce.py"
+from addon.plan import keyreduce
+from addon.plan.bezier_keys import HANDLE_TYPE, INTERPOLATION, BezierKeys
+from addon.plan.fcurve_eval import evaluate
 
-
-def _load_keyreduce():
-    spec = importlib.util.spec_from_file_location("keyreduce_under_test_bpy", MODULE_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-kr = _load_keyreduce()
+pytestmark = pytest.mark.blender
 
 FPS = 30.0
 
@@ -82,11 +71,11 @@ def animated_object(name: str = "Thing"):
     return obj, channelbag
 
 
-def write_keys(channelbag, data_path: str, keys, handle_type: str = kr.HANDLE_TYPE) -> list:
+def write_keys(channelbag, data_path: str, keys, handle_type: str = HANDLE_TYPE) -> list:
     """Write one group of keys as F-curves ``data_path[0..C-1]`` (the test's own writer)."""
     props = bpy.types.Keyframe.bl_rna.properties
     handle_code = props["handle_left_type"].enum_items[handle_type].value
-    bezier = props["interpolation"].enum_items[kr.INTERPOLATION].value
+    bezier = props["interpolation"].enum_items[INTERPOLATION].value
     k = keys.num_keys
     curves = []
     for c in range(keys.values.shape[1]):
@@ -136,13 +125,13 @@ def test_quaternion_keys_evaluate_within_tolerance_in_blender(seed):
     frames = np.arange(1, 601)
     quats = axis_angle_to_quat(motion(seed, 600, amplitude=0.6))
     quats[1::2] *= -1.0  # the sampler's signs alternate: q and -q are the same rotation
-    keys = kr.reduce_quaternion(frames, quats, 0.5)
+    keys = keyreduce.reduce_quaternion(frames, quats, 0.5)
     assert keys.num_keys < 600 / 4
     obj, channelbag = animated_object()
     curves = write_keys(channelbag, "rotation_quaternion", keys)
 
     assert handles_moved(curves, keys) == 0  # fc.update() kept them
-    ours = kr.evaluate(keys, frames)
+    ours = evaluate(keys, frames)
     theirs = blender_curves(curves, frames)
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)
     assert rotation_angle_deg(theirs, quats).max() <= 0.5
@@ -158,14 +147,14 @@ def test_quaternion_keys_evaluate_within_tolerance_in_blender(seed):
 def test_location_keys_evaluate_within_tolerance_in_blender():
     frames = np.arange(1, 601)
     loc = motion(7, 600, amplitude=0.5)
-    keys = kr.reduce_vector(frames, loc, 1e-3)
+    keys = keyreduce.reduce_vector(frames, loc, 1e-3)
     assert keys.num_keys < 600 / 2
     obj, channelbag = animated_object()
     curves = write_keys(channelbag, "location", keys)
 
     assert handles_moved(curves, keys) == 0
     theirs = blender_curves(curves, frames)
-    np.testing.assert_allclose(kr.evaluate(keys, frames), theirs, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(evaluate(keys, frames), theirs, rtol=0, atol=1e-6)
     assert np.linalg.norm(theirs - loc, axis=1).max() <= 1e-3
 
     scene = bpy.context.scene
@@ -181,8 +170,8 @@ def test_rotation_and_location_share_one_action():
     t = frames / FPS
     quats = axis_angle_to_quat(np.stack([0.6 * np.sin(2 * t), 0.4 * np.cos(3 * t), 0.3 * t], 1))
     loc = np.stack([0.8 * t, 0.3 * np.sin(np.pi * t), 0.9 + 0.05 * np.sin(2 * np.pi * t)], 1)
-    kq = kr.reduce_quaternion(frames, quats)
-    kv = kr.reduce_vector(frames, loc)
+    kq = keyreduce.reduce_quaternion(frames, quats)
+    kv = keyreduce.reduce_vector(frames, loc)
     obj, channelbag = animated_object()
     write_keys(channelbag, "rotation_quaternion", kq)
     write_keys(channelbag, "location", kv)
@@ -198,9 +187,9 @@ def test_rotation_and_location_share_one_action():
 def test_only_the_chosen_handle_type_keeps_the_handles():
     frames = np.arange(1, 601)
     quats = axis_angle_to_quat(motion(2, 600, amplitude=0.6))
-    keys = kr.reduce_quaternion(frames, quats)
+    keys = keyreduce.reduce_quaternion(frames, quats)
     _, channelbag = animated_object()
-    assert kr.HANDLE_TYPE == "FREE"
+    assert HANDLE_TYPE == "FREE"
     free = write_keys(channelbag, "rotation_quaternion", keys, "FREE")
     assert handles_moved(free, keys) == 0
     # ALIGNED: update() recomputes one handle of each key from the other (ours are collinear, so
@@ -208,8 +197,9 @@ def test_only_the_chosen_handle_type_keeps_the_handles():
     aligned = write_keys(channelbag, "delta_rotation_quaternion", keys, "ALIGNED")
     assert handles_moved(aligned, keys) > 0
     # AUTO_CLAMPED, the type keyframe_points.add gives: the handles are recomputed from the keys.
-    auto = write_keys(channelbag, "scale", kr.reduce_vector(frames, quats[:, 1:]), "AUTO_CLAMPED")
-    assert handles_moved(auto, kr.reduce_vector(frames, quats[:, 1:])) > 0
+    auto = write_keys(channelbag, "scale", keyreduce.reduce_vector(frames, quats[:, 1:]),
+                      "AUTO_CLAMPED")
+    assert handles_moved(auto, keyreduce.reduce_vector(frames, quats[:, 1:])) > 0
 
 
 def test_evaluate_matches_blender_on_arbitrary_free_handles():
@@ -238,7 +228,7 @@ def test_evaluate_matches_blender_on_arbitrary_free_handles():
         if trial % 5 == 0:
             y[:] = 0.25
             left[:, 1] = right[:, 1] = 0.25
-        keys = kr.BezierKeys(
+        keys = BezierKeys(
             frames=x, values=y[:, None], left_handles=left[:, None], right_handles=right[:, None]
         )
         points = fc.keyframe_points
@@ -253,5 +243,5 @@ def test_evaluate_matches_blender_on_arbitrary_free_handles():
         fc.update()
         t = np.concatenate([x, x + 5e-5, x - 2e-3, rng.uniform(x.min() - 3, x.max() + 3, 100)])
         theirs = np.array([fc.evaluate(float(v)) for v in t])
-        ours = kr.evaluate(keys, t)[:, 0]
+        ours = evaluate(keys, t)[:, 0]
         np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)

@@ -22,6 +22,7 @@ from anchorhoi.portable.motion import MotionClip
 from anchorhoi.portable.skeleton import JOINT_NAMES
 
 PYTHON42 = os.environ.get("ANCHORHOI_BPY42_PYTHON")
+pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
 
 @pytest.mark.skipif(not PYTHON42, reason="ANCHORHOI_BPY42_PYTHON (a bpy 4.2 interpreter) not set")

@@ -14,6 +14,7 @@ from anchorhoi.portable.motion import MotionClip
 from anchorhoi.portable.skeleton import JOINT_NAMES
 
 bpy = pytest.importorskip("bpy")
+pytestmark = pytest.mark.blender
 FRAMES = 24
 SAMPLED = (1, 7, 13, 24)
 

@@ -14,6 +14,7 @@ from helpers.broken_backend import fake_interpreter
 from helpers.motions import make_motion, make_object
 
 PYTHON42 = os.environ.get("ANCHORHOI_BPY42_PYTHON")
+pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
 
 @pytest.mark.skipif(not PYTHON42, reason="ANCHORHOI_BPY42_PYTHON (a bpy 4.2 interpreter) not set")

@@ -16,8 +16,9 @@ from anchorhoi.portable.motion import MotionClip
 from anchorhoi.portable.skeleton import JOINT_NAMES
 
 bpy = pytest.importorskip("bpy")
+pytestmark = pytest.mark.blender
 
-C = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])  # Y-up → Z-up, as addon/axes.py
+C = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])  # Y-up → Z-up, as addon/plan/axes.py
 
 
 def expected_joints(body: BodyModel, motion) -> np.ndarray:
@@ -75,7 +76,7 @@ def test_result_with_object_and_nla_strip(addon, tmp_path, procedural_body):
     want = expected_joints(procedural_body, motion)[0]
     assert np.abs(bone_heads(arm, scene, range(10, 40)) - want).max() < 1e-3
     # object: world matrix = C · [R | t] over its Y-up mesh
-    from bl_ext.user_default.anchorhoi import quaternions
+    from bl_ext.user_default.anchorhoi.plan import quaternions
 
     r = quaternions.to_matrix(obj.rot)
     m = np.zeros((30, 4, 4))
@@ -162,14 +163,14 @@ def test_bad_files_leave_scene_unchanged(addon, tmp_path):
             bpy.ops.anchorhoi.import_motion(filepath=str(path))
     addon.smplx_dir = str(tmp_path)
     (tmp_path / "SMPLX_NEUTRAL.pkl").write_bytes(b"\x80\x04")
-    with pytest.raises(RuntimeError, match="pickle model files are not read.*'.npz' release"):
+    with pytest.raises(RuntimeError, match=r"pickle model files are not read.*'\.npz' release"):
         bpy.ops.anchorhoi.import_motion(filepath=str(bad_npz(tmp_path, "ok.npz")))
     assert snapshot(bpy) == before
 
 
 def test_failure_while_building_rolls_back(addon, tmp_path, monkeypatch):
     """A fault after the armature and body exist: all of it is removed again."""
-    import bl_ext.user_default.anchorhoi.scene_build as scene_build
+    import bl_ext.user_default.anchorhoi.scene.build as scene_build
 
     def broken(plan, obj):
         raise MemoryError("simulated")

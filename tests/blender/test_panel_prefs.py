@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 bpy = pytest.importorskip("bpy")
+pytestmark = pytest.mark.blender
 
 
 ICONS = {e.identifier for e in
@@ -53,7 +54,7 @@ class RecordingLayout:
 
 
 def draw_panel():
-    from bl_ext.user_default.anchorhoi.panel import ANCHORHOI_PT_generate
+    from bl_ext.user_default.anchorhoi.ui.panel import ANCHORHOI_PT_generate
 
     log = []
     ANCHORHOI_PT_generate.draw(SimpleNamespace(layout=RecordingLayout(log)), bpy.context)
@@ -95,7 +96,7 @@ def test_panel_idle_running_and_history(prefs, tmp_path):
     assert ("icon", True) in log or bpy.app.background
     status.reset()
     # the history lists jobs with re-import / resume, open folder and delete
-    from bl_ext.user_default.anchorhoi import job_history
+    from bl_ext.user_default.anchorhoi.client import job_history
 
     done = job_history.new_job_dir(tmp_path / "jobs", "lift the box", now=time.time() - 60)
     job_history.write_job_info(done, {"request": {"prompt": "lift the box"}})
@@ -115,7 +116,7 @@ def test_panel_idle_running_and_history(prefs, tmp_path):
 
 def test_preferences_defaults_and_jobs_folder(prefs):
     addon = prefs
-    from bl_ext.user_default.anchorhoi import preferences
+    from bl_ext.user_default.anchorhoi.ui import preferences
 
     assert (addon.device, addon.backend_python, addon.model_image, addon.setup_torch) == (
         "auto", "", "", "cuda")

@@ -13,6 +13,7 @@ from anchorhoi.portable.procedural_body import build_procedural_model
 from anchorhoi.portable.skeleton import JOINT_NAMES
 
 bpy = pytest.importorskip("bpy")
+pytestmark = pytest.mark.blender
 N = 120
 
 

@@ -30,7 +30,8 @@ def fake_interpreter(folder: Path, mode: str) -> Path:
     ``-m anchorhoi serve`` arguments and runs this script in ``mode``."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"python-{mode}"
-    path.write_text(f"#!/bin/sh\nexec {sys.executable!s} {Path(__file__).resolve()!s} {mode} \"$@\"\n")
+    script = Path(__file__).resolve()
+    path.write_text(f"#!/bin/sh\nexec {sys.executable!s} {script!s} {mode} \"$@\"\n")
     path.chmod(0o755)
     return path
 

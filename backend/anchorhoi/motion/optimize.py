@@ -41,6 +41,7 @@ from ..body.rotations import matrix_to_quaternion
 from ..nerf.cameras import Cameras
 from ..objects.mesh_io import ObjectMesh
 from ..portable.motion import MotionClip, ObjectTrack, SmplxMotion
+from ..portable.quaternions import make_continuous
 from . import losses as L
 from .config import MotionConfig
 from .contact import (FOOT_JOINTS, WRIST_JOINTS, fill_gaps, foot_contact_weights,
@@ -319,7 +320,7 @@ def _finish(problem: Problem, state: State, config: MotionConfig, key_pose: KeyP
         frames = state.pose(problem)
         aa = matrix_to_axis_angle(state.rotations().double()).cpu().numpy()  # (T, 55, 3)
         obj_rot = rot6d_to_matrix(state.obj6d)
-        quat = _continuous_signs(matrix_to_quaternion(obj_rot.double()).cpu().numpy())
+        quat = make_continuous(matrix_to_quaternion(obj_rot.double()).cpu().numpy())
         px = L.pixel_errors(frames.joints, problem.keypoints, problem.camera)
         verts = frames.vertices
         local = (verts - state.obj_trans[:, None]) @ obj_rot
@@ -357,12 +358,3 @@ def _finish(problem: Problem, state: State, config: MotionConfig, key_pose: KeyP
         foot_contact=state.foot_weights.double().cpu().numpy(), contact_mode=state.mode,
         ground_y=problem.ground_y, losses={k: float(v) for k, v in terms.items()},
         quality=quality)
-
-
-def _continuous_signs(q: np.ndarray) -> np.ndarray:
-    """(T, 4) quaternions, each one's sign chosen nearest the previous frame's."""
-    q = q.copy()
-    for t in range(1, len(q)):
-        if np.dot(q[t], q[t - 1]) < 0:
-            q[t] = -q[t]
-    return q

@@ -1,0 +1,2 @@
+"""The ``bpy.ops.anchorhoi.*`` operators: thin, each hands its work to ``plan``, ``client`` and
+``scene``."""

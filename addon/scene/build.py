@@ -1,0 +1,143 @@
+"""Build Blender data from an :class:`ImportPlan`: armature, skinned body, object, actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import bpy
+import numpy as np
+from mathutils import Matrix
+
+from ..plan.import_plan import ImportPlan, ObjectPlan
+from .action_write import Channel, new_action, push_to_nla, write_channels
+
+
+@dataclass
+class BuiltClip:
+    armature: bpy.types.Object
+    body: bpy.types.Object
+    obj: bpy.types.Object | None
+
+
+def build_clip(context, plan: ImportPlan) -> BuiltClip:
+    collection = context.collection or context.scene.collection
+    if context.object is not None and context.object.mode != "OBJECT":
+        bpy.ops.object.mode_set(mode="OBJECT")
+    arm_obj = build_armature(context, collection, plan)
+    body = build_body(collection, plan, arm_obj)
+    obj = build_object(collection, plan.obj) if plan.obj is not None else None
+    write_armature_action(plan, arm_obj)
+    if obj is not None and plan.obj is not None:
+        write_object_action(plan, plan.obj, obj)
+    set_scene_timing(context.scene, plan)
+    for o in context.view_layer.objects:
+        o.select_set(False)
+    arm_obj.select_set(True)
+    context.view_layer.objects.active = arm_obj
+    return BuiltClip(armature=arm_obj, body=body, obj=obj)
+
+
+def build_armature(context, collection, plan: ImportPlan):
+    """Bones named after the SMPL-X joints, heads at the rest joints, identity rest orientation
+    (every bone points along the armature's +Y, which is up, with zero roll), so pose
+    rotations are SMPL-X's local ones."""
+    arm = bpy.data.armatures.new(f"{plan.name}_rig")
+    arm.display_type = "STICK"
+    arm_obj = bpy.data.objects.new(plan.name, arm)
+    collection.objects.link(arm_obj)
+    arm_obj.matrix_world = Matrix(plan.root_matrix.tolist())
+    with context.temp_override(active_object=arm_obj, object=arm_obj,
+                               selected_objects=[arm_obj], selected_editable_objects=[arm_obj]):
+        context.view_layer.objects.active = arm_obj
+        bpy.ops.object.mode_set(mode="EDIT")
+        try:
+            bones: list[bpy.types.EditBone] = []
+            for j, name in enumerate(plan.joint_names):
+                eb = arm.edit_bones.new(name)
+                eb.head = plan.heads[j]
+                eb.tail = plan.heads[j] + np.array([0.0, plan.bone_lengths[j], 0.0])
+                eb.roll = 0.0
+                eb.use_deform = True
+                if plan.parents[j] >= 0:
+                    eb.parent = bones[plan.parents[j]]
+                    eb.use_connect = False
+                bones.append(eb)
+        finally:
+            bpy.ops.object.mode_set(mode="OBJECT")
+    if arm_obj.pose is None:
+        raise RuntimeError(f"Blender gave the armature object {arm_obj.name!r} no pose")
+    for pb in arm_obj.pose.bones:
+        pb.rotation_mode = "QUATERNION"
+    return arm_obj
+
+
+def build_body(collection, plan: ImportPlan, arm_obj):
+    mesh = bpy.data.meshes.new(f"{plan.name}_body")
+    mesh.from_pydata(plan.vertices.tolist(), [], plan.faces.tolist())
+    mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
+    mesh.update()
+    body = bpy.data.objects.new(f"{plan.name}_body", mesh)
+    collection.objects.link(body)
+    body.parent = arm_obj
+    weights = plan.weights
+    for j, name in enumerate(plan.joint_names):
+        group = body.vertex_groups.new(name=name)
+        idx = np.flatnonzero(weights[:, j] > 0.0)
+        # vertex_groups.add takes one weight per call: group vertices sharing a weight value
+        values, inverse = np.unique(weights[idx, j], return_inverse=True)
+        if len(values) * 4 > len(idx):
+            for i in idx:
+                group.add([int(i)], float(weights[i, j]), "REPLACE")
+        else:
+            for k, w in enumerate(values):
+                group.add(idx[inverse == k].tolist(), float(w), "REPLACE")
+    mod = cast(bpy.types.ArmatureModifier, body.modifiers.new("Armature", "ARMATURE"))
+    mod.object = arm_obj
+    mod.use_vertex_groups = True
+    return body
+
+
+def build_object(collection, o: ObjectPlan):
+    mesh = bpy.data.meshes.new(o.name)
+    mesh.from_pydata(o.vertices.tolist(), [], o.faces.tolist())
+    mesh.update()
+    obj = bpy.data.objects.new(o.name, mesh)
+    collection.objects.link(obj)
+    obj.rotation_mode = "QUATERNION"
+    obj.location = o.location[0]
+    obj.rotation_quaternion = o.rotation[0]
+    obj.scale = (o.scale,) * 3
+    return obj
+
+
+def write_armature_action(plan: ImportPlan, arm_obj) -> None:
+    channels = []
+    root = plan.joint_names[0]
+    for i in range(3):
+        channels.append(Channel(f'pose.bones["{root}"].location', i, root,
+                                plan.root_location[:, i]))
+    for j, name in enumerate(plan.joint_names):
+        for i in range(4):
+            channels.append(Channel(f'pose.bones["{name}"].rotation_quaternion', i, name,
+                                    plan.bone_rotations[:, j, i]))
+    action, slot = new_action(f"{plan.name}_motion", arm_obj)
+    write_channels(action, slot, plan.frames, channels)
+    push_to_nla(arm_obj, action, slot, plan.frame_start, plan.name)
+
+
+def write_object_action(plan: ImportPlan, o: ObjectPlan, obj) -> None:
+    channels = [Channel("location", i, "Object Transforms", o.location[:, i]) for i in range(3)]
+    channels += [Channel("rotation_quaternion", i, "Object Transforms", o.rotation[:, i])
+                 for i in range(4)]
+    action, slot = new_action(f"{plan.name}_{o.name}_motion", obj)
+    write_channels(action, slot, plan.frames, channels)
+    push_to_nla(obj, action, slot, plan.frame_start, plan.name)
+
+
+def set_scene_timing(scene, plan: ImportPlan) -> None:
+    scene.render.fps = plan.fps
+    scene.render.fps_base = plan.fps_base
+    scene.frame_start = plan.frame_start
+    scene.frame_end = plan.frame_start + plan.num_frames - 1
+    scene.frame_set(plan.frame_start)
