@@ -76,7 +76,7 @@ def test_range_checks_name_the_field_the_rule_and_the_value():
     check_at_least(Counts(steps=0), 0, ("steps",))
     check_positive(Counts(), ("steps", "rate"))
     with pytest.raises(ValueError) as info:
-        check_at_least(Counts(steps=0), 1, ("rate", "steps"))
+        check_at_least(Counts(steps=0, rate=2.0), 1, ("rate", "steps"))
     assert str(info.value) == "Counts.steps must be ≥ 1; got 0"
     for rate in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match=r"Counts\.rate must be > 0; got"):
