@@ -241,7 +241,7 @@ def fit_body(body: BodyModel, *, human_density: DensityFn, masks: torch.Tensor |
     like = dict(device=body.layer.v_template.device, dtype=body.layer.v_template.dtype)
     if (masks is None) != (cameras is None):
         raise ValueError("fit_body needs masks and cameras together (or neither)")
-    silhouettes = None if masks is None else SilhouetteTargets.build(
+    silhouettes = None if masks is None or cameras is None else SilhouetteTargets.build(
         masks.to(**like), cameras.to(**like), config.sampling.num_mask_samples, generator)
     init = init or default_initial_pose(body.config.num_betas)
     anchor = anchor_targets(
