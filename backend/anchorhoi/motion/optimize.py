@@ -20,10 +20,9 @@ object with its placement there. All rotations move in 6D. Three phases:
    (balance).
 
 Foot contact and stillness are re-detected every ``schedule.contact_refresh_every`` iterations
-from the
-keypoints' own speeds. All T frames go through one batched forward per iteration
+from the keypoints' own speeds. All T frames go through one batched forward per iteration
 (``PosedSubset``: joints + a few hundred vertices); one Adam runs through phases 2 and 3. The
-loss terms are in ``objective.py``.
+loss terms are in ``objective.py``, their weights and every other setting in ``config.py``.
 """
 
 from __future__ import annotations
@@ -118,13 +117,13 @@ def optimize_motion(body: BodyModel, *, keypoints: torch.Tensor | np.ndarray, ca
                             anchor=anchor_frame, mesh=obj_mesh, obj_rotation=obj_rotation,
                             obj_translation=obj_translation, fps=fps, config=config,
                             generator=generator)
-    schedule = config.schedule
-    total = schedule.total_iterations
+    total = config.schedule.total_iterations
     report = None if on_step is None else (
         lambda step, losses: on_step(step, total, losses))
     t0 = time.perf_counter()
     state = _initial_state(problem, key_pose, config, report)
     timings = {"phase1_seconds": time.perf_counter() - t0}
+    schedule = config.schedule
     done = schedule.root_iterations
     for phase, iterations in ((2, schedule.pose_iterations), (3, schedule.contact_iterations)):
         t0 = time.perf_counter()
