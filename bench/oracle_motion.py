@@ -193,12 +193,22 @@ def run_case(case: MotionCase, body: BodyModel, config: MotionConfig, *, seed: i
     }
 
 
+def with_field(config, path: str, value):
+    """``config`` with the field ``path`` (``name`` or ``group.name``) set to ``value``."""
+    name, _, rest = path.partition(".")
+    if not rest:
+        return replace(config, **{name: value})
+    return replace(config, **{name: with_field(getattr(config, name), rest, value)})
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("cases", nargs="+", type=Path, help="case folders")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a MotionConfig field (JSON value), repeatable")
+                        help="override a MotionConfig field (JSON value), a group's field "
+                        "dotted (schedule.root_iterations=40, weights.lambda_still=0), "
+                        "repeatable")
     parser.add_argument("--noise-px", type=float, default=4.0)
     parser.add_argument("--drop", type=float, default=0.2)
     parser.add_argument("--frames", type=int, default=None, help="keep only the first N frames")
@@ -215,11 +225,11 @@ def main(argv=None) -> int:
     config = MotionConfig()
     for item in args.set:
         name, _, value = item.partition("=")
-        config = replace(config, **{name: json.loads(value)})
+        config = with_field(config, name, json.loads(value))
     if args.iterations:
-        config = replace(config, iterations_root=args.iterations[0],
-                         iterations_pose=args.iterations[1],
-                         iterations_contact=args.iterations[2])
+        config = replace(config, schedule=replace(
+            config.schedule, root_iterations=args.iterations[0],
+            pose_iterations=args.iterations[1], contact_iterations=args.iterations[2]))
     body = BodyModel()
     for folder in args.cases:
         case = load_case(folder)

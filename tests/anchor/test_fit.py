@@ -25,6 +25,7 @@ from anchorhoi.anchor import (
     joint_limit_penalty,
     joint_limit_table,
 )
+from anchorhoi.anchor.fit import AnchorLattice, FitSampling, FitSchedule
 from anchorhoi.anchor.losses import chamfer, distance_transform, silhouette_chamfer
 from anchorhoi.anchor.skinning import SubsetSkinning
 from anchorhoi.body import BodyModel, axis_angle_to_matrix, matrix_to_axis_angle
@@ -228,9 +229,10 @@ def test_object_stays_put_unless_fitted(body, cases):
     """Started at the right pose with the seat 3 cm too high: a fixed seat gets no gradient and
     the body leaves it; with ``fit_object`` the seat itself moves out of the body."""
     c = cases["sit"]
-    quick = FitConfig(yaw_hypotheses_deg=(0.0,), limb_search=None, rigid_iterations=0,
-                      search_iterations=0, search_rounds=1, pose_iterations=30,
-                      detail_iterations=20, lattice_resolution=64)
+    quick = FitConfig(schedule=FitSchedule(yaw_hypotheses_deg=(0.0,), rigid_iterations=0,
+                                           search_iterations=0, search_rounds=1,
+                                           pose_iterations=30, detail_iterations=20),
+                      limb_search=None, lattice=AnchorLattice(resolution=64))
     penetration = {}
     for fit_object in (False, True):
         box = c["box"]
@@ -253,11 +255,14 @@ def test_object_stays_put_unless_fitted(body, cases):
 
 
 def test_fit_refuses_an_empty_anchor_and_bad_settings(body):
-    with pytest.raises(ValueError, match="pose_iterations must be at least 0"):
-        FitConfig(pose_iterations=-1)
+    with pytest.raises(ValueError, match=r"FitSchedule\.pose_iterations must be ≥ 0; got -1"):
+        FitSchedule(pose_iterations=-1)
+    with pytest.raises(ValueError, match=r"AnchorLattice\.resolution must be ≥ 8; got 4"):
+        AnchorLattice(resolution=4)
     with pytest.raises(ValueError, match="no dense region"):
         fit_body(body, human_density=lambda x: torch.zeros(x.shape[0]),
-                 config=FitConfig(lattice_resolution=16), generator=torch.Generator())
+                 config=FitConfig(lattice=AnchorLattice(resolution=16)),
+                 generator=torch.Generator())
     with pytest.raises(ValueError, match="masks and cameras together"):
         fit_body(body, human_density=lambda x: torch.zeros(x.shape[0]),
                  masks=torch.zeros(1, 8, 8), generator=torch.Generator())
@@ -360,10 +365,11 @@ def test_fit_reports_every_step_and_a_raise_stops_it(body):
 
     pose = default_initial_pose(10)
     field = posed_body_field(body, pose)
-    config = FitConfig(rigid_iterations=3, search_rounds=1, search_iterations=2,
-                       pose_iterations=4, detail_iterations=2, yaw_hypotheses_deg=(0.0,),
-                       limb_search=None, lattice_resolution=32, num_body_samples=300,
-                       num_anchor_samples=500)
+    config = FitConfig(schedule=FitSchedule(rigid_iterations=3, search_rounds=1,
+                                            search_iterations=2, pose_iterations=4,
+                                            detail_iterations=2, yaw_hypotheses_deg=(0.0,)),
+                       limb_search=None, lattice=AnchorLattice(resolution=32),
+                       sampling=FitSampling(num_body_samples=300, num_anchor_samples=500))
     seen = []
     fit_body(body, human_density=lambda x: field.density(x).detach(), config=config,
              generator=torch.Generator().manual_seed(0),

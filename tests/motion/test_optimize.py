@@ -17,11 +17,18 @@ from anchorhoi.anchor.key_pose import KeyPose
 from anchorhoi.body import BodyModel, axis_angle_to_matrix
 from anchorhoi.motion import MotionConfig, optimize_motion
 from anchorhoi.motion import metrics as M
-from anchorhoi.motion.contact import (fill_gaps, footprint_matrix, grow_contact, image_speed,
-                                      object_path, rigid)
+from anchorhoi.motion.config import MotionWeights, ReprojectionConfig
+from anchorhoi.motion.contact import (
+    fill_gaps,
+    footprint_matrix,
+    grow_contact,
+    image_speed,
+    object_path,
+    rigid,
+)
 from anchorhoi.motion.losses import balance_loss, hinge_loss, occlusion_loss, robust
-from anchorhoi.objects.inside import build_sdf_grid
 from anchorhoi.motion.posing import PosedSubset, farthest_point_ids
+from anchorhoi.objects.inside import build_sdf_grid
 from anchorhoi.portable.result_v1 import ResultInfo, read_result, write_result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -265,6 +272,14 @@ def test_the_carried_object_follows_the_hands(body, oracle):
     assert np.abs(result.obj_trans[:first] - result.obj_trans[0]).max() < 0.03
 
 
+def test_every_loss_term_has_its_weight(oracle):
+    """``loss_terms`` names each term as its ``MotionWeights.lambda_<name>`` (phase 3 of a held
+    object has them all but the sliding and observed-hands terms)."""
+    *_, result = oracle
+    weights = {f.removeprefix("lambda_") for f in MotionWeights.__dataclass_fields__}
+    assert {"reproj", "penetration", "attach", "object_rest"} <= set(result.losses) <= weights
+
+
 def test_the_motion_is_written_as_a_result_v1(body, oracle, tmp_path):
     case, _, _, _, result = oracle
     write_result(tmp_path, result.clip(body, case.mesh, name="pick up", object_name="Box"),
@@ -289,5 +304,5 @@ def test_bad_inputs_say_what_is_wrong(body, oracle):
         optimize_motion(body, keypoints=np.zeros((10, 17, 3)), anchor_frame=0, **common)
     with pytest.raises(ValueError, match="anchor_frame 12 is outside the clip's 10 frames"):
         optimize_motion(body, keypoints=np.zeros((10, 55, 3)), anchor_frame=12, **common)
-    with pytest.raises(ValueError, match="MotionConfig.robust_scale_px must be > 0"):
-        MotionConfig(robust_scale_px=0.0)
+    with pytest.raises(ValueError, match=r"ReprojectionConfig\.scale_px must be > 0; got 0\.0"):
+        ReprojectionConfig(scale_px=0.0)

@@ -165,7 +165,7 @@ def test_a_video_without_a_person_says_what_to_try(tiny_run, scene, tmp_path):
     body, key, _, _ = scene
     grey = np.full((4, 256, 256, 3), 140, dtype=np.uint8)
     save_video(Video(frames=grey, fps=12.0), tmp_path / "video")
-    with pytest.raises(NoPersonFoundError, match="another seed or prompt") as info:
+    with pytest.raises(NoPersonFoundError, match="no person") as info:
         run_keypoint_stage(video_dir=tmp_path / "video", camera=c.camera, key_pose=key,
                            body=body, anchor_frame=0, detector=MediaPipePoseDetector(),
                            out_dir=tmp_path / "k")
@@ -200,7 +200,7 @@ def test_presets_and_bad_placements():
     for name, p in PRESETS.items():
         assert p.width % 32 == 0 and p.height % 32 == 0
         assert (p.expected_vram_gb is None) == (name == "tiny")
-        assert p.motion.iterations_pose > 0
+        assert p.motion.schedule.pose_iterations > 0
     assert preset("tiny").video_model_id is None
     assert preset("draft").video_config().model_id == "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
     assert preset("tiny", num_frames=30).num_frames == 30

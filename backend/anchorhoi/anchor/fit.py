@@ -14,11 +14,12 @@ e.g. ``objects.field.ObjectField``). Steps:
 3. **Pose phase**: the 21 body joints, root and translation.
 4. **Detail phase**: + both hands (+ betas with ``fit_betas``; + the object placement with
    ``fit_object``) and a contact term pulling the vertices touching the object onto it.
-5. The key pose, the contact vertices (within ``contact_distance`` of the object where the
-   anchor is dense just inside) and the deepest penetration, from the exact ``BodyModel``.
+5. The key pose, the contact vertices (within ``contact.contact_distance`` of the object where
+   the anchor is dense just inside) and the deepest penetration, from the exact ``BodyModel``.
 
 Each phase poses an area-weighted sample of body vertices (``SubsetSkinning``) plus, with an
-object, every vertex near it. The loss is ``Σ lambda_<name> · loss_<name>`` (``objective``):
+object, every vertex near it. The loss is ``Σ lambda_<name> · loss_<name>`` (``objective``;
+the weights in ``FitConfig.weights``):
 two-sided chamfer to the anchor surface, occupancy agreement just inside/outside the body,
 silhouettes, pose prior and joint limits, penetration into the object, contact. Rotations are
 optimised in 6D (Adam). The object's parameters get no gradient unless ``fit_object=True``, in
@@ -35,6 +36,7 @@ import numpy as np
 import torch
 
 from ..body import BodyModel
+from ..config_checks import check_at_least, check_positive
 from ..nerf.cameras import Cameras
 from .anchor_points import DensityFn, anchor_targets
 from .key_pose import KeyPose, PoseParams, default_initial_pose
@@ -56,7 +58,9 @@ class FitObject(Protocol):
 
 
 @dataclass(frozen=True, kw_only=True)
-class FitConfig:
+class FitSchedule:
+    """How many steps each phase takes, how many hypotheses go on, and the step sizes."""
+
     rigid_iterations: int = 30
     """Adam steps of the rigid phase (root orientation + translation), all hypotheses at once."""
     keep_hypotheses: int = 2
@@ -72,57 +76,95 @@ class FitConfig:
     """Adam steps of the detail phase (+ hands, betas and object if enabled, contact term)."""
     yaw_hypotheses_deg: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
     """Initial headings (about +Y, relative to the initial pose) tried in the rigid phase."""
-    limb_search: LimbSearchConfig | None = LimbSearchConfig()
-    """The search placing each arm and leg at the start of every search round (None: off)."""
-    fit_betas: bool = False
-    """Also fit the shape coefficients in the detail phase."""
-    fit_object: bool = False
-    """Also move the object's placement (its ``parameters()``) in the pose and detail phases.
-    The human density says nothing about the object, so only the penetration and contact terms
-    move it: it gives way to the body and settles against the contact vertices."""
-    lr_rotation: float = 0.03
+    correspondence_interval: int = 4
+    """Chamfer nearest neighbours are recomputed every this many steps (reused in between)."""
+    rotation_lr: float = 0.03
     """Adam learning rate of the 6D rotations."""
-    lr_trans: float = 0.02
+    translation_lr: float = 0.02
     """Adam learning rate of the translation (metres)."""
-    lr_betas: float = 0.05
+    betas_lr: float = 0.05
     """Adam learning rate of the betas."""
-    lr_object: float = 0.005
+    object_lr: float = 0.005
     """Adam learning rate of the object's parameters."""
-    lr_final_factor: float = 0.1
+    final_lr_factor: float = 0.1
     """Each phase's learning rates decay (cosine) to this fraction of their start value."""
-    box_center: tuple[float, float, float] = (0.0, -0.3, 0.0)
-    """Centre of the cube the anchor density is evaluated on (world, metres)."""
-    box_half_size: float = 1.2
-    """Half the side of that cube (metres)."""
-    lattice_resolution: int = 96
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 0, ("rigid_iterations", "search_iterations", "pose_iterations",
+                                 "detail_iterations"))
+        check_at_least(self, 1, ("keep_hypotheses", "search_rounds", "correspondence_interval"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnchorLattice:
+    """The cube the anchor's density is evaluated on once, and where it counts as dense."""
+
+    center: tuple[float, float, float] = (0.0, -0.3, 0.0)
+    """Centre of the cube (world, metres)."""
+    half_size: float = 1.2
+    """Half the side of the cube (metres)."""
+    resolution: int = 96
     """Lattice points per side of the cube (96: 2.5 cm spacing for the default box)."""
     density_threshold: float | None = None
     """σ (per metre) above which the anchor counts as dense; its level set is the target
     surface, and contact vertices must be dense just inside. None: half the anchor's typical
     inside density (the 95th percentile of the lattice densities above 1/m) — a NeRF's density
     scale is arbitrary, its surface is where the density rises."""
-    object_margin: float = 0.05
-    """Body vertices closer than this to the object (or inside it) at the start of the pose and
-    detail phases are all posed for the penetration term (metres)."""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 8, ("resolution",))
+        check_positive(self, ("half_size",))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FitSampling:
+    """How many points each step sees."""
+
     num_body_samples: int = 1000
     """Body vertices posed per step (sampled by area once per phase, without replacement)."""
     num_anchor_samples: int = 2000
     """Anchor surface points used per phase (subsampled when there are more)."""
-    correspondence_interval: int = 4
-    """Chamfer nearest neighbours are recomputed every this many steps (reused in between)."""
+    num_mask_samples: int = 1500
+    """Mask pixels per view in the mask → body chamfer."""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 16, ("num_body_samples", "num_anchor_samples"))
+        check_at_least(self, 1, ("num_mask_samples",))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FitContactConfig:
+    """The body near the object: which vertices the penetration term poses, which are contact."""
+
+    object_margin: float = 0.05
+    """Body vertices closer than this to the object (or inside it) at the start of the pose and
+    detail phases are all posed for the penetration term (metres)."""
+    contact_distance: float = 0.02
+    """A body vertex within this distance of the object surface (|sdf|) where the anchor is
+    dense is a contact vertex (metres)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FitLossScales:
+    """The lengths the loss terms measure with."""
+
     chamfer_eta: float = 0.01
     """Charbonnier scale of the 3D chamfer (metres): quadratic below, linear above."""
+    silhouette_eta: float = 0.005
+    """Charbonnier scale of the silhouette chamfer (fraction of the image height)."""
     occupancy_offset: float = 0.015
     """How far inside/outside the body surface (along the normal) occupancy is checked (m)."""
     occupancy_step: float = 0.05
     """Segment length δ turning density into opacity ``1 − exp(−σδ)`` (metres)."""
-    num_mask_samples: int = 1500
-    """Mask pixels per view in the mask → body chamfer."""
-    silhouette_eta: float = 0.005
-    """Charbonnier scale of the silhouette chamfer (fraction of the image height)."""
-    contact_distance: float = 0.02
-    """A body vertex within this distance of the object surface (|sdf|) where the anchor is
-    dense is a contact vertex (metres)."""
+
+    def __post_init__(self) -> None:
+        check_positive(self, ("chamfer_eta", "silhouette_eta"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FitWeights:
+    """The weight ``lambda_<name>`` of every loss term ``loss_<name>`` (``objective.py``)."""
+
     lambda_chamfer_body: float = 1.0
     """Weight of ``loss_chamfer_body``: mean robust distance (metres) from the body points to the
     anchor surface (every body point lies on the anchor)."""
@@ -150,18 +192,31 @@ class FitConfig:
     lambda_betas: float = 1e-3
     """Weight of ``loss_betas`` (mean squared beta) when ``fit_betas``."""
 
-    def __post_init__(self) -> None:
-        counts = {"rigid_iterations": 0, "search_iterations": 0, "pose_iterations": 0,
-                  "detail_iterations": 0, "keep_hypotheses": 1, "search_rounds": 1,
-                  "lattice_resolution": 8, "num_body_samples": 16, "num_anchor_samples": 16,
-                  "num_mask_samples": 1, "correspondence_interval": 1}
-        for name, least in counts.items():
-            if getattr(self, name) < least:
-                raise ValueError(f"FitConfig.{name} must be at least {least}, "
-                                 f"got {getattr(self, name)}")
-        if self.box_half_size <= 0 or self.chamfer_eta <= 0 or self.silhouette_eta <= 0:
-            raise ValueError("FitConfig.box_half_size, chamfer_eta and silhouette_eta must be "
-                             "positive")
+
+@dataclass(frozen=True, kw_only=True)
+class FitConfig:
+    """Stage B's fit: what is fitted, and one group per concern."""
+
+    fit_betas: bool = False
+    """Also fit the shape coefficients in the detail phase."""
+    fit_object: bool = False
+    """Also move the object's placement (its ``parameters()``) in the pose and detail phases.
+    The human density says nothing about the object, so only the penetration and contact terms
+    move it: it gives way to the body and settles against the contact vertices."""
+    schedule: FitSchedule = field(default_factory=FitSchedule)
+    """Steps per phase, hypotheses, learning rates."""
+    limb_search: LimbSearchConfig | None = field(default_factory=LimbSearchConfig)
+    """The search placing each arm and leg at the start of every search round (None: off)."""
+    lattice: AnchorLattice = field(default_factory=AnchorLattice)
+    """Where the anchor's density is read and what counts as dense."""
+    sampling: FitSampling = field(default_factory=FitSampling)
+    """Body, anchor and mask points per step."""
+    contact: FitContactConfig = field(default_factory=FitContactConfig)
+    """The body near the object."""
+    scales: FitLossScales = field(default_factory=FitLossScales)
+    """The loss terms' length scales."""
+    weights: FitWeights = field(default_factory=FitWeights)
+    """The loss weights ``lambda_<name>``."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,17 +241,18 @@ def fit_body(body: BodyModel, *, human_density: DensityFn, masks: torch.Tensor |
     like = dict(device=body.layer.v_template.device, dtype=body.layer.v_template.dtype)
     if (masks is None) != (cameras is None):
         raise ValueError("fit_body needs masks and cameras together (or neither)")
-    silhouettes = None if masks is None else SilhouetteTargets.build(
-        masks.to(**like), cameras.to(**like), config.num_mask_samples, generator)
+    silhouettes = None if masks is None or cameras is None else SilhouetteTargets.build(
+        masks.to(**like), cameras.to(**like), config.sampling.num_mask_samples, generator)
     init = init or default_initial_pose(body.config.num_betas)
     anchor = anchor_targets(
-        human_density, center=config.box_center, half_size=config.box_half_size,
-        resolution=config.lattice_resolution, threshold=config.density_threshold, **like)
+        human_density, center=config.lattice.center, half_size=config.lattice.half_size,
+        resolution=config.lattice.resolution, threshold=config.lattice.density_threshold,
+        **like)
     if len(anchor.surface) < 100:
         raise ValueError(
             f"the anchor has almost no dense region (σ > {anchor.threshold:.3g}) in the "
-            f"fitting box (centre {config.box_center}, half-size {config.box_half_size} m); "
-            "lower density_threshold, move the box, or train the anchor NeRF longer")
+            f"fitting box (centre {config.lattice.center}, half-size {config.lattice.half_size} "
+            "m); lower lattice.density_threshold, move the box, or train the anchor NeRF longer")
     rest = body.layer.v_template.detach().cpu().numpy().astype(np.float64)
     weights = torch.as_tensor(vertex_areas(rest, np.asarray(body.faces, dtype=np.int64)),
                               dtype=torch.float64)
@@ -211,10 +267,10 @@ def fit_body(body: BodyModel, *, human_density: DensityFn, masks: torch.Tensor |
                         generator, on_step=on_step)
         fitted = object_params if config.fit_object else []
         params, _ = optimise(params, objective, weights, config, phase="pose",
-                             iterations=config.pose_iterations, object_params=fitted,
+                             iterations=config.schedule.pose_iterations, object_params=fitted,
                              on_step=on_step)
         params, _ = optimise(params, objective, weights, config, phase="detail",
-                             iterations=config.detail_iterations, object_params=fitted,
+                             iterations=config.schedule.detail_iterations, object_params=fitted,
                              on_step=on_step)
         return _finish(body, params, objective, human_density, obj, config)
     finally:
@@ -235,8 +291,8 @@ def _finish(body: BodyModel, params: PoseParams, objective: Objective,
         max_pen = 0.0
         if obj is not None:
             sdf = obj.sdf_world(vertices)
-            inner = human_density(vertices - config.occupancy_offset * normals)
-            near = (sdf.abs() < config.contact_distance) & (inner > objective.threshold)
+            inner = human_density(vertices - config.scales.occupancy_offset * normals)
+            near = (sdf.abs() < config.contact.contact_distance) & (inner > objective.threshold)
             contact = torch.nonzero(near).reshape(-1).cpu().numpy().astype(np.int64)
             max_pen = float((-sdf).clamp_min(0).max())
     losses = dict(objective.last)

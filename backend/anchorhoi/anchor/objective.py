@@ -1,12 +1,13 @@
 """The fit's objective: targets fixed for the whole fit, and the weighted loss terms.
 
 ``Objective.losses`` returns every ``loss_<name>`` per hypothesis ``(B,)``; ``total`` weights
-them with the config's ``lambda_<name>`` (threestudio style). The terms, on the phase's posed
+them with ``FitConfig.weights.lambda_<name>`` (threestudio style). The terms, on the phase's posed
 body sample ``v`` (n area-weighted vertices, plus every vertex near the object):
 
 - ``chamfer_body`` / ``chamfer_anchor``: mean Charbonnier distance from ``v`` to the anchor
-  surface points and back (nearest neighbours refreshed every ``correspondence_interval``
-  steps); the rigid phase, which poses the torso alone, has only the first;
+  surface points and back (nearest neighbours refreshed every
+  ``schedule.correspondence_interval`` steps); the rigid phase, which poses the torso alone,
+  has only the first;
 - ``occupancy``: the anchor's opacity just inside (should be 1) and just outside (0) the body;
 - ``silhouette``: 2D chamfer between the projected ``v`` and the masks (``SilhouetteTargets``
   precomputes their distance transforms once);
@@ -96,67 +97,73 @@ class Objective:
     def start_phase(self, weights: torch.Tensor, *, phase: str,
                     params: PoseParams) -> PhaseSample:
         """Draw this phase's body vertex sample (by area) and anchor sample. In the pose and
-        detail phases with an object, every vertex within ``object_margin`` of the object (or
-        inside it) is posed too, for the penetration term; in the detail phase those within
-        twice the contact distance where the anchor is dense just inside are contact
+        detail phases with an object, every vertex within ``contact.object_margin`` of the
+        object (or inside it) is posed too, for the penetration term; in the detail phase those
+        within ``contact.contact_distance`` where the anchor is dense just inside are contact
         candidates."""
         cfg = self.config
         if phase == "rigid":  # the torso alone: the limbs are not where the anchor has them yet
             weights = weights * ~torch.isin(self.skin.weights.argmax(1).cpu(),
                                             torch.tensor(limb_joints()))
-        n = min(cfg.num_body_samples // (2 if phase == "rigid" else 1), int((weights > 0).sum()))
+        n = min(cfg.sampling.num_body_samples // (2 if phase == "rigid" else 1),
+                int((weights > 0).sum()))
         ids = torch.multinomial(weights, n, replacement=False, generator=self.generator)
         contact = torch.zeros(0, dtype=torch.bool)
         if phase in ("pose", "detail") and self.obj is not None:
             with torch.no_grad():
                 v, _, normals = self.skin(params.rotations()[:1], params.trans[:1])
                 sdf = self.obj.sdf_world(v[0])
-                near = torch.nonzero(sdf < cfg.object_margin).reshape(-1)
-                if phase == "detail" and cfg.lambda_contact > 0:
-                    inner = self.density(v[0, near] - cfg.occupancy_offset * normals[0, near])
-                    contact = (sdf[near].abs() < cfg.contact_distance) \
+                near = torch.nonzero(sdf < cfg.contact.object_margin).reshape(-1)
+                if phase == "detail" and cfg.weights.lambda_contact > 0:
+                    offset = cfg.scales.occupancy_offset
+                    inner = self.density(v[0, near] - offset * normals[0, near])
+                    contact = (sdf[near].abs() < cfg.contact.contact_distance) \
                         & (inner > self.threshold)
                 else:
                     contact = torch.zeros(len(near), dtype=torch.bool, device=near.device)
             ids = torch.cat([ids, near.to(ids.device)])
         anchor = self.surface
-        if len(anchor) > cfg.num_anchor_samples:
-            pick = torch.randperm(len(anchor), generator=self.generator)[:cfg.num_anchor_samples]
+        keep = cfg.sampling.num_anchor_samples
+        if len(anchor) > keep:
+            pick = torch.randperm(len(anchor), generator=self.generator)[:keep]
             anchor = anchor[pick.to(anchor.device)]
         return PhaseSample(self.skin.subset(ids), n, contact, anchor)
 
     def losses(self, sample: PhaseSample, params: PoseParams, *, phase: str,
                step: int) -> dict[str, torch.Tensor]:
         """Every ``loss_<name>`` as ``(B,)`` for the batch of poses ``params`` at ``step`` of
-        the phase (chamfer correspondences are refreshed every ``correspondence_interval``)."""
-        cfg = self.config
+        the phase (chamfer correspondences are refreshed every
+        ``schedule.correspondence_interval``)."""
+        cfg, scales = self.config, self.config.scales
         rot = params.rotations()
         betas = params.betas if cfg.fit_betas and phase == "detail" else None
         posed, _, normals = sample.skin(rot, params.trans, betas)
         v, nrm = posed[:, :sample.num_samples], normals[:, :sample.num_samples]
         b, n = v.shape[:2]
         out: dict[str, torch.Tensor] = {}
-        refresh = sample.matches is None or step % max(cfg.correspondence_interval, 1) == 0
+        refresh = sample.matches is None \
+            or step % max(cfg.schedule.correspondence_interval, 1) == 0
         if phase == "rigid":  # the torso alone cannot explain the anchor: one-sided
             if refresh:
                 sample.matches = [(nearest(v[i], sample.anchor), None) for i in range(b)]
             out["chamfer_body"] = torch.stack([charbonnier(
-                ((v[i] - sample.anchor[m]) ** 2).sum(-1), cfg.chamfer_eta).mean()
+                ((v[i] - sample.anchor[m]) ** 2).sum(-1), scales.chamfer_eta).mean()
                 for i, (m, _) in enumerate(sample.matches)])
         else:
             if refresh:
                 sample.matches = [(nearest(v[i], sample.anchor), nearest(sample.anchor, v[i]))
                                   for i in range(b)]
-            pairs = [chamfer(v[i], sample.anchor, eta=cfg.chamfer_eta, matches=sample.matches[i])
+            pairs = [chamfer(v[i], sample.anchor, eta=scales.chamfer_eta,
+                             matches=sample.matches[i])
                      for i in range(b)]
             out["chamfer_body"] = torch.stack([p[0] for p in pairs])
             out["chamfer_anchor"] = torch.stack([p[1] for p in pairs])
-        if cfg.lambda_occupancy > 0 and phase != "rigid":
-            d = cfg.occupancy_offset * nrm
+        if cfg.weights.lambda_occupancy > 0 and phase != "rigid":
+            d = scales.occupancy_offset * nrm
             sigma = self.density(torch.cat([v - d, v + d], 1).reshape(-1, 3)).reshape(b, 2, n)
             out["occupancy"] = torch.stack([occupancy_agreement(
-                sigma[i, 0], sigma[i, 1], step=cfg.occupancy_step) for i in range(b)])
-        if self.silhouettes is not None and cfg.lambda_silhouette > 0:
+                sigma[i, 0], sigma[i, 1], step=scales.occupancy_step) for i in range(b)])
+        if self.silhouettes is not None and cfg.weights.lambda_silhouette > 0:
             out["silhouette"] = torch.stack([self._silhouette(v[i]) for i in range(b)])
         body_aa = matrix_to_axis_angle(rot[:, 1:22])
         out["pose_prior"] = pose_prior(body_aa)
@@ -178,11 +185,11 @@ class Objective:
         pts = v[None].expand(k, -1, -1)
         visible = world_to_camera(sil.cameras, pts)[..., 2] > 1e-3
         return silhouette_chamfer(project(sil.cameras, pts), visible, sil.distance, sil.pixels,
-                                  eta=self.config.silhouette_eta)
+                                  eta=self.config.scales.silhouette_eta)
 
     def total(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
         """``(B,)`` Σ ``lambda_<name> · loss_<name>``."""
-        return sum(getattr(self.config, f"lambda_{k}") * v for k, v in losses.items())
+        return sum(getattr(self.config.weights, f"lambda_{k}") * v for k, v in losses.items())
 
     def record(self, phase: str, step: int, losses: dict[str, torch.Tensor]) -> None:
         """Keep the unweighted terms and the total of the best hypothesis."""

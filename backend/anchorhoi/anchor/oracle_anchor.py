@@ -35,7 +35,7 @@ from ..nerf.renderer import render_image
 from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
 from ..objects.mesh_io import ObjectMesh
 from .anchor_nerf import AnchorNeRFConfig, ViewSampling, psnr
-from .fit import FitConfig
+from .fit import AnchorLattice, FitConfig, FitWeights
 from .object_search import ObjectSearchConfig
 from .oracle_scene import (OBJECT_COLOUR, AnchorCase, ground_truth_fields, load_anchor_case,
                            oracle_priors, posed_joints)
@@ -70,7 +70,8 @@ class OracleAnchorConfig:
     rounds: int = 1
     """Alternations of stages A and B."""
     fit: FitConfig = field(default_factory=lambda: FitConfig(
-        box_center=ORACLE_BOX.center, box_half_size=1.25, lambda_penetration=1.0))
+        lattice=AnchorLattice(center=ORACLE_BOX.center, half_size=1.25),
+        weights=FitWeights(lambda_penetration=1.0)))
     """Stage B settings: the default fit with a tenth of the penetration weight. The 32² anchor
     is a little fuller than the body, so its hands reach the object's surface; at the default
     weight the lifted box pushed the whole fitted body 4 cm down (MPJPE 40 mm, 14 mm at 1.0;

@@ -1,11 +1,12 @@
 """The fit's phases: the search over hypotheses, and the Adam loop every phase runs.
 
 ``search``: each yaw hypothesis is re-centred on the anchor, the torso aligned rigidly (all
-hypotheses as one batch), the best ``keep_hypotheses`` go on to ``search_rounds`` rounds of
+hypotheses as one batch), the best ``schedule.keep_hypotheses`` go on to
+``schedule.search_rounds`` rounds of
 (limb search, a short pose optimisation); the hypothesis with the lowest total loss is kept.
 ``optimise``: Adam on the leaves a phase frees — ``rigid``: root orientation and translation;
 ``search`` and ``pose``: + the body joints; ``detail``: + hands (+ betas, + the object) — with
-the learning rates decaying (cosine) to ``lr_final_factor`` of their start.
+the learning rates decaying (cosine) to ``schedule.final_lr_factor`` of their start.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
     """The search from the initial pose ``params`` (a batch of one; ``weights (V,)`` the
     vertices' areas); returns the kept hypothesis (a batch of one). ``on_step`` as in
     :func:`optimise`."""
-    yaws = torch.tensor(config.yaw_hypotheses_deg or (0.0,), dtype=torch.float64)
+    schedule = config.schedule
+    yaws = torch.tensor(schedule.yaw_hypotheses_deg or (0.0,), dtype=torch.float64)
     batch = params.expand(len(yaws))
     c, s = torch.cos(torch.deg2rad(yaws)), torch.sin(torch.deg2rad(yaws))
     zero, one = torch.zeros_like(c), torch.ones_like(c)
@@ -54,9 +56,9 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
         batch = PoseParams(batch.root, batch.body, batch.hand,
                            batch.trans + objective.surface.mean(0) - centroid, batch.betas)
     batch, rigid = optimise(batch, objective, weights, config, phase="rigid",
-                            iterations=config.rigid_iterations, object_params=[],
+                            iterations=schedule.rigid_iterations, object_params=[],
                             on_step=on_step)
-    keep = rigid.argsort()[:max(1, config.keep_hypotheses)]
+    keep = rigid.argsort()[:max(1, schedule.keep_hypotheses)]
     log.info("rigid phase: yaw hypotheses %s° → totals %s; keeping %s",
              [f"{y:.0f}" for y in yaws.tolist()], [f"{x:.4f}" for x in rigid.tolist()],
              [f"{float(yaws[i]):.0f}°" for i in keep])
@@ -64,17 +66,18 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
     batch = PoseParams(*(x[keep] for x in (batch.root, batch.body, batch.hand, batch.trans,
                                            batch.betas)))
     totals = torch.zeros(len(yaws))
-    for round_ in range(max(config.search_rounds, 1)):
+    for round_ in range(max(schedule.search_rounds, 1)):
         if config.limb_search is not None:
             start = time.perf_counter()
             batch = search_limbs(objective.skin, batch, anchor,
                                  vertex_weights=weights.to(batch.root), limits=objective.limits,
-                                 lambda_joint_limits=config.lambda_joint_limits,
-                                 eta=config.chamfer_eta, offset=config.occupancy_offset,
+                                 lambda_joint_limits=config.weights.lambda_joint_limits,
+                                 eta=config.scales.chamfer_eta,
+                                 offset=config.scales.occupancy_offset,
                                  config=config.limb_search, generator=generator)
             log.info("limb search round %d: %.1f s", round_ + 1, time.perf_counter() - start)
         batch, totals = optimise(batch, objective, weights, config, phase="search",
-                                 iterations=config.search_iterations, object_params=[],
+                                 iterations=schedule.search_iterations, object_params=[],
                                  on_step=on_step)
     best = int(torch.argmin(totals))
     log.info("search: yaw hypotheses %s° → totals %s; keeping %.0f°",
@@ -92,16 +95,17 @@ def optimise(params: PoseParams, objective: Objective, weights: torch.Tensor,
     step, iterations, {})`` after every step (progress; it may raise to cancel)."""
     leaves = PoseParams(*(x.detach().clone() for x in
                           (params.root, params.body, params.hand, params.trans, params.betas)))
-    groups = [dict(params=[leaves.root], lr=config.lr_rotation),
-              dict(params=[leaves.trans], lr=config.lr_trans)]
+    schedule = config.schedule
+    groups = [dict(params=[leaves.root], lr=schedule.rotation_lr),
+              dict(params=[leaves.trans], lr=schedule.translation_lr)]
     if phase != "rigid":
-        groups.append(dict(params=[leaves.body], lr=config.lr_rotation))
+        groups.append(dict(params=[leaves.body], lr=schedule.rotation_lr))
     if phase == "detail":
-        groups.append(dict(params=[leaves.hand], lr=config.lr_rotation))
+        groups.append(dict(params=[leaves.hand], lr=schedule.rotation_lr))
         if config.fit_betas:
-            groups.append(dict(params=[leaves.betas], lr=config.lr_betas))
+            groups.append(dict(params=[leaves.betas], lr=schedule.betas_lr))
     if object_params:
-        groups.append(dict(params=object_params, lr=config.lr_object))
+        groups.append(dict(params=object_params, lr=schedule.object_lr))
     for g in groups:
         for p in g["params"]:
             p.requires_grad_(True)
@@ -112,7 +116,7 @@ def optimise(params: PoseParams, objective: Objective, weights: torch.Tensor,
     for step in range(max(iterations, 0)):
         frac = 0.5 * (1 + math.cos(math.pi * step / max(iterations, 1)))
         for g, lr in zip(optimiser.param_groups, base_lrs):
-            g["lr"] = lr * (config.lr_final_factor + (1 - config.lr_final_factor) * frac)
+            g["lr"] = lr * (schedule.final_lr_factor + (1 - schedule.final_lr_factor) * frac)
         optimiser.zero_grad(set_to_none=True)
         losses = objective.losses(sample, leaves, phase=phase, step=step)
         objective.total(losses).sum().backward()

@@ -24,7 +24,7 @@ from ..nerf.encoding import HashGridConfig
 from ..nerf.field import NeRFFieldConfig
 from ..nerf.samplers import DenseSamplerConfig
 from .anchor_nerf import AnchorNeRFConfig
-from .fit import FitConfig
+from .fit import AnchorLattice, FitConfig, FitSampling, FitSchedule
 from .object_search import ObjectSearchConfig
 
 PresetName = Literal["tiny", "draft", "standard", "high"]
@@ -63,10 +63,11 @@ def _nerf(iterations, resolution, samples, views, levels, log2_size, **extra):
                             **extra)
 
 
-TINY_FIT = FitConfig(rigid_iterations=10, search_rounds=1, search_iterations=5,
-                     pose_iterations=15, detail_iterations=5, yaw_hypotheses_deg=(0.0,),
-                     limb_search=None, lattice_resolution=40, num_body_samples=800,
-                     num_anchor_samples=1500)
+TINY_FIT = FitConfig(
+    schedule=FitSchedule(rigid_iterations=10, search_rounds=1, search_iterations=5,
+                         pose_iterations=15, detail_iterations=5, yaw_hypotheses_deg=(0.0,)),
+    limb_search=None, lattice=AnchorLattice(resolution=40),
+    sampling=FitSampling(num_body_samples=800, num_anchor_samples=1500))
 """The ``tiny`` preset's fit: one heading, no limb search, 35 pose steps on a 40³ lattice (the
 pipeline check; a random tiny prior has no pose to find)."""
 

@@ -19,6 +19,7 @@ import smplx
 import torch
 from smplx.vertex_joint_selector import VertexJointSelector
 
+from ..config_checks import check_choices
 from ..portable.motion import Rig, SmplxMotion
 from ..portable.procedural_body import build_procedural_model, procedural_vertex_ids
 from ..portable.skeleton import NUM_JOINTS
@@ -36,6 +37,9 @@ class BodyModelConfig:
     """Which model file of the folder to use (the procedural body is gender-neutral)."""
     num_betas: int = 10
     """Number of shape coefficients."""
+
+    def __post_init__(self) -> None:
+        check_choices(self)
 
 
 @dataclass(frozen=True)

@@ -52,10 +52,7 @@ def classify(exc: BaseException) -> JobError:
     if isinstance(exc, MeshError):
         return JobError("BAD_MESH", str(exc))
     if isinstance(exc, NoPersonFoundError):
-        message = str(exc)
-        if message.endswith("; " + exc.hint):
-            message = message[:-len(exc.hint) - 2]
-        return JobError("NO_PERSON", message + ".", exc.hint[:1].upper() + exc.hint[1:] + ".")
+        return JobError("NO_PERSON", exc.message + ".", exc.hint[:1].upper() + exc.hint[1:] + ".")
     if _is_cuda_oom(exc):
         return JobError("CUDA_OOM", f"The GPU ran out of memory: {str(exc).splitlines()[0]}")
     return JobError("INTERNAL", f"{type(exc).__name__}: {exc}")

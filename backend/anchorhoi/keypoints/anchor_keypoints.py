@@ -44,6 +44,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from ..config_checks import check_choices
 from ..nerf.cameras import Cameras, project, world_to_camera
 from ..portable.arrays import atomic_write, save_npz_atomic
 from ..portable.skeleton import JOINT_NAMES, NUM_JOINTS
@@ -93,11 +94,7 @@ class AnchorKeypointsConfig:
     """Undo the detector's left/right swaps (step 1b); False keeps its labels."""
 
     def __post_init__(self) -> None:
-        if self.align not in ("scale-offset", "none"):
-            raise ValueError(f"align must be 'scale-offset' or 'none', got {self.align!r}")
-        if self.interpolation not in ("linear", "cubic"):
-            raise ValueError(f"interpolation must be 'linear' or 'cubic', got "
-                             f"{self.interpolation!r}")
+        check_choices(self)
         for name in ("min_confidence", "gap_confidence"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"AnchorKeypointsConfig.{name} must be in [0, 1], "

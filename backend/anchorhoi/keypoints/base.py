@@ -24,11 +24,13 @@ JOINT_INDEX: dict[str, int] = {name: i for i, name in enumerate(JOINT_NAMES)}
 
 
 class NoPersonFoundError(RuntimeError):
-    """No frame of a video shows a person the detector can find."""
+    """No frame of a video shows a person the detector can find. ``str()`` is what happened
+    (``message``); ``hint`` says what to try."""
 
     def __init__(self, message: str, *, hint: str = NO_PERSON_HINT):
+        self.message = message
         self.hint = hint
-        super().__init__(f"{message}; {hint}")
+        super().__init__(message)
 
 
 class KeypointModelNotFoundError(ModelNotFoundError):

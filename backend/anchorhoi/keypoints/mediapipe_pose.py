@@ -65,6 +65,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..config_checks import check_choices
 from ..portable.skeleton import NUM_JOINTS
 from .base import JOINT_INDEX, Detections, check_frames, map_to_smplx
 
@@ -111,10 +112,7 @@ class MediaPipePoseConfig:
     """Head = mid-ear moved this fraction of the way towards mid-shoulder."""
 
     def __post_init__(self) -> None:
-        if self.model_complexity not in _LANDMARK_MODELS:
-            raise ValueError(f"model_complexity must be 0, 1 or 2, got {self.model_complexity!r}")
-        if self.mode not in ("auto", "video", "image"):
-            raise ValueError(f"mode must be 'auto', 'video' or 'image', got {self.mode!r}")
+        check_choices(self)
         for name in ("min_detection_confidence", "min_tracking_confidence", "approx_confidence",
                      "foot_heel_to_toe", "neck_to_ears", "head_to_shoulders"):
             if not 0.0 <= getattr(self, name) <= 1.0:

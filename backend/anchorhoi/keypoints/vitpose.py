@@ -49,6 +49,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from ..config_checks import check_choices
 from ..portable.skeleton import NUM_JOINTS
 from .base import (JOINT_INDEX, Detections, KeypointModelNotFoundError, check_frames,
                    map_to_smplx)
@@ -93,9 +94,7 @@ class VitPoseDetectorConfig:
     """Head = mid-ear moved this fraction of the way towards mid-shoulder."""
 
     def __post_init__(self) -> None:
-        if self.person_detector not in ("rt-detr", "full-frame"):
-            raise ValueError("person_detector must be 'rt-detr' or 'full-frame', got "
-                             f"{self.person_detector!r}")
+        check_choices(self)
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be ≥ 1, got {self.batch_size}")
         for name in ("detector_threshold", "approx_confidence", "neck_to_ears",

@@ -1,27 +1,41 @@
-"""``MotionConfig``: everything stage E's optimisation can be tuned by.
+"""``MotionConfig``: everything stage E's optimisation can be tuned by, in groups.
 
-Loss weights follow ``loss_<name> × lambda_<name>``; most terms are summed over their points and
-averaged over frames. Lengths are metres, speeds metres per second, image residuals pixels.
-Phases (``optimize.py``): 1 root + translation of candidate poses, 2 + body pose, 3 + object
-pose and the contact terms.
+| group | class | holds |
+|---|---|---|
+| ``schedule`` | ``MotionSchedule`` | phase iterations, step size, candidate poses |
+| ``reprojection`` | ``ReprojectionConfig`` | the robust keypoint penalty, its annealed scale |
+| ``weights`` | ``MotionWeights`` | every loss weight ``lambda_<name>`` |
+| ``contact`` | ``ContactConfig`` | foot, stillness and hand–object contact; margins |
+| ``sampling`` | ``MotionSampling`` | body vertices, object points, the SDF grid |
+| ``resting`` | ``RestingObjectConfig`` | placing a resting object before phase 3 |
+
+Loss weights follow ``loss_<name> × lambda_<name>`` (the names of ``objective.loss_terms``);
+most terms are summed over their points and averaged over frames. Lengths are metres, speeds
+metres per second, image residuals pixels. Phases (``optimize.py``): 1 root + translation of
+candidate poses, 2 + body pose, 3 + object pose and the contact terms.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from ..config_checks import check_at_least, check_choices, check_positive
+
 InitialPose = Literal["key", "standing", "sitting", "squatting"]
+RobustLoss = Literal["geman_mcclure", "huber"]
+HandMode = Literal["key_pose", "observed"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class MotionConfig:
-    # -- schedule -----------------------------------------------------------------------------
-    iterations_root: int = 80
+class MotionSchedule:
+    """How long each phase runs, how fast it steps, and where phase 1 starts from."""
+
+    root_iterations: int = 80
     """Phase 1: Adam iterations fitting each candidate pose's root and translation per frame."""
-    iterations_pose: int = 160
+    pose_iterations: int = 160
     """Phase 2: + the body pose of every frame."""
-    iterations_contact: int = 160
+    contact_iterations: int = 160
     """Phase 3: + the object pose of every frame, with the penetration and hand–object terms."""
     learning_rate: float = 0.02
     """Adam step size of every parameter (6D rotations are O(1), translations metres)."""
@@ -35,24 +49,50 @@ class MotionConfig:
     ``initialize.py``)."""
     initial_switch_cost: float = 3.0
     """Cost of changing the candidate between neighbouring frames, in the per-frame
-    reprojection's units (``robust_scale_px²``, summed over joints)."""
+    reprojection's units (``reprojection.scale_px²``, summed over joints)."""
 
-    # -- reprojection ---------------------------------------------------------------------------
-    robust_loss: Literal["geman_mcclure", "huber"] = "geman_mcclure"
+    @property
+    def total_iterations(self) -> int:
+        """Iterations of the three phases together (the progress total)."""
+        return self.root_iterations + self.pose_iterations + self.contact_iterations
+
+    def __post_init__(self) -> None:
+        check_choices(self)
+        check_at_least(self, 0, ("root_iterations", "pose_iterations", "contact_iterations"))
+        check_at_least(self, 1, ("warmup_iterations", "contact_refresh_every"))
+        check_positive(self, ("learning_rate",))
+        if not self.initial_poses:
+            raise ValueError("MotionSchedule.initial_poses must name at least one pose")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReprojectionConfig:
+    """The robust penalty of a keypoint's residual and which keypoints count."""
+
+    robust_loss: RobustLoss = "geman_mcclure"
     """Robust penalty of a keypoint's residual ``e``: Geman–McClure ``σ²e²/(e²+σ²)`` or
     Huber."""
-    robust_scale_px: float = 20.0
+    scale_px: float = 20.0
     """σ at the end of phase 2 and in phase 3: residuals well beyond it barely pull
-    (Geman–McClure) or pull only linearly (Huber)."""
-    robust_scale_start_px: float = 160.0
-    """σ at the start of phase 1, annealed geometrically to ``robust_scale_px`` by the end of
-    phase 2 (graduated non-convexity: joints far from their start still pull)."""
+    (Geman–McClure) or pull only linearly (Huber). The reprojection's unit is ``scale_px²``."""
+    start_scale_px: float = 160.0
+    """σ at the start of phase 1, annealed geometrically to ``scale_px`` by the end of phase 2
+    (graduated non-convexity: joints far from their start still pull)."""
     min_confidence: float = 0.05
     """Keypoints with a lower confidence are ignored."""
 
-    # -- body terms -----------------------------------------------------------------------------
+    def __post_init__(self) -> None:
+        check_choices(self)
+        check_positive(self, ("scale_px", "start_scale_px"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class MotionWeights:
+    """The weight ``lambda_<name>`` of every loss term ``<name>`` (0 turns a term off where
+    noted)."""
+
     lambda_reproj: float = 1.0
-    """Confidence-weighted robust reprojection, in units of ``robust_scale_px²``."""
+    """Confidence-weighted robust reprojection, in units of ``reprojection.scale_px²``."""
     lambda_key_pose: float = 2000.0
     """The key pose at the anchor frame: squared joint distances (m²) + squared 6D rotation
     differences."""
@@ -85,25 +125,15 @@ class MotionConfig:
     lambda_balance: float = 3e4
     """While both feet are planted and nothing else supports the body (no hand holds the
     object, no other body part touches it), the centre of mass (the mean of the body's vertex
-    spread) over the support: its horizontal distance beyond ``balance_radius_m`` from the
-    segment between the two feet (m², phase 3). 0 turns it off."""
-    balance_radius_m: float = 0.08
-    """Half-width of the support region around the segment joining the feet's centres."""
+    spread) over the support: its horizontal distance beyond ``contact.balance_radius_m`` from
+    the segment between the two feet (m², phase 3). 0 turns it off."""
     lambda_ground: float = 3e4
     """Body vertices below the ground (m²)."""
     lambda_penetration: float = 1e4
     """Body vertices inside the object (object SDF, m²). Moves the body and, where it has
     parameters (held somewhere in the clip), the object."""
-    penetration_margin_m: float = 0.015
-    """The subset vertices keep this far outside the object, so that the full mesh between
-    them stays outside too."""
-    hand_penetration_weight: float = 0.1
-    """Share of ``lambda_penetration`` for a hand's vertices while it holds the object (it
-    touches it; the attachment keeps it at the key pose's grip)."""
     lambda_hand_prior: float = 1.0
     """Only with ``hands="observed"``: pull of the hand pose towards the key pose."""
-
-    # -- object terms ---------------------------------------------------------------------------
     lambda_attach: float = 3000.0
     """While a hand holds the object: the object's points where they are vs. where the wrist's
     transform × the anchor's offset puts them (m², mean over points)."""
@@ -118,26 +148,87 @@ class MotionConfig:
     """Acceleration (m/s²)² of the object's points while it is carried (mean over points)."""
     lambda_object_ground: float = 3e4
     """Object vertices below the ground (m²)."""
-
     lambda_object_rest: float = 3e4
     """A resting object that lies on the ground (beyond the contact, see ``contact.py``) keeps
     its lowest point on it (m², squared gap): it does not float up off the floor."""
-
-    # -- the resting object's placement (before phase 3) ----------------------------------------
-    rest_fit_iterations: int = 80
-    """Adam iterations placing each resting stretch of the object (before and after the
-    contact) from the phase-2 bodies of its frames; 0: it stays where the hands at the
-    boundary frame put it (there the object often hides those hands, so their depth is the
-    weakest of the clip)."""
-    rest_fit_learning_rate: float = 0.01
-    """Step size (m) of that fit."""
-    rest_fit_pull: float = 1.0
-    """Pull of the fitted placement to where the hands put it (m²)."""
     lambda_occlusion: float = 1e4
-    """In that fit: the seen body joints are not behind the object, and the joints it likely
-    hides are (``losses.occlusion_loss``, m²; hidden: unseen in ``occlusion_min_unseen`` of the
-    ``2·occlusion_window + 1`` frames around). Placing the object between the camera and the
-    joints it hides is a depth cue where one camera has little."""
+    """Placing a resting object (``resting``): the seen body joints are not behind the object,
+    and the joints it likely hides are (``losses.occlusion_loss``, m²). Placing the object
+    between the camera and the joints it hides is a depth cue where one camera has little."""
+    lambda_rest_pull: float = 1.0
+    """Placing a resting object: pull of its placement to where the hands put it (m²)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactConfig:
+    """When feet, the body and the hands count as in contact, and the margins of contact."""
+
+    foot_height_m: float = 0.06
+    """A seen foot joint this far above its rest height over the ground is half in contact."""
+    foot_speed_mps: float = 0.5
+    """A foot joint moving this fast is half in contact."""
+    still_speed_mps: float = 0.12
+    """A frame whose body keypoints' median speed is this is half still."""
+    softness: float = 0.25
+    """Width of these soft thresholds as a fraction of each threshold."""
+    image_speed_window: int = 5
+    """Keypoint speeds (feet, body) are line fits over ±this many frames."""
+    image_speed_min_confidence: float = 2.5
+    """A speed fit resting on less confidence (summed over its frames) counts as unseen."""
+    hand_distance_m: float = 0.04
+    """At the anchor frame a hand touches the object when one of its vertices is this close;
+    a body vertex this close to the object supports the body (no balance term there)."""
+    support_tolerance_m: float = 0.04
+    """An object whose lowest point is within this of the ground rests on (slides along) it;
+    the hands of a sliding object may move up or down this much."""
+    patience_frames: int = 3
+    """A hand–object contact ends only where this many frames in a row break it."""
+    balance_radius_m: float = 0.08
+    """Half-width of the support region around the segment joining the feet's centres
+    (``weights.lambda_balance``)."""
+    penetration_margin_m: float = 0.015
+    """The subset vertices keep this far outside the object, so that the full mesh between
+    them stays outside too."""
+    holding_hand_penetration_share: float = 0.1
+    """Share of ``weights.lambda_penetration`` for a hand's vertices while it holds the object
+    (it touches it; the attachment keeps it at the key pose's grip)."""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 1, ("image_speed_window", "patience_frames"))
+        check_positive(self, ("foot_height_m", "foot_speed_mps", "still_speed_mps", "softness",
+                         "hand_distance_m", "support_tolerance_m"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class MotionSampling:
+    """The points the terms are computed on."""
+
+    num_body_vertices: int = 500
+    """Body vertices (farthest-point subset) for ground and penetration terms."""
+    num_sole_vertices: int = 40
+    """Extra vertices on the soles."""
+    num_hand_vertices: int = 32
+    """Vertices per hand deciding whether it touches the object at the anchor frame."""
+    num_object_points: int = 64
+    """Object vertices and as many surface samples comparing object poses."""
+    sdf_resolution: int = 64
+    """Object SDF grid points along its longest side."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestingObjectConfig:
+    """Placing each resting stretch of the object (before and after the contact) from the
+    phase-2 bodies of its frames, before phase 3: no penetration
+    (``weights.lambda_penetration``), the seen joints not behind it and the joints it hides
+    behind it (``weights.lambda_occlusion``), a weak pull to where the hands put it
+    (``weights.lambda_rest_pull``)."""
+
+    iterations: int = 80
+    """Adam iterations per resting stretch; 0: it stays where the hands at the boundary frame
+    put it (there the object often hides those hands, so their depth is the weakest of the
+    clip)."""
+    learning_rate: float = 0.01
+    """Step size (m) of that fit."""
     occlusion_window: int = 2
     """Half-width of the window deciding that a joint is hidden rather than randomly missed."""
     occlusion_min_unseen: int = 4
@@ -150,64 +241,33 @@ class MotionConfig:
     """Robust scale of a hidden joint's shortfall (a joint dropped at random that the object
     does not hide barely pulls)."""
 
-    # -- sampling -------------------------------------------------------------------------------
-    hands: Literal["key_pose", "observed"] = "key_pose"
+    def __post_init__(self) -> None:
+        check_at_least(self, 0, ("iterations",))
+        check_at_least(self, 1, ("occlusion_window",))
+        check_positive(self, ("learning_rate", "occlusion_scale_m"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class MotionConfig:
+    """Stage E's optimisation: the scene facts, and one group per concern (module table)."""
+
+    hands: HandMode = "key_pose"
     """Hand articulation: fixed to the key pose, or optimised in phase 3 where finger keypoints
     are seen (pulled towards the key pose)."""
-    num_body_vertices: int = 500
-    """Body vertices (farthest-point subset) for ground and penetration terms."""
-    num_sole_vertices: int = 40
-    """Extra vertices on the soles."""
-    num_hand_vertices: int = 32
-    """Vertices per hand deciding whether it touches the object at the anchor frame."""
-    num_object_points: int = 64
-    """Object vertices and as many surface samples comparing object poses."""
-    sdf_resolution: int = 64
-    """Object SDF grid points along its longest side."""
-
-    # -- ground and contact ---------------------------------------------------------------------
     ground_y: float | None = None
     """Height of the ground plane; None: the lowest vertex of the key pose."""
-    foot_contact_height_m: float = 0.06
-    """A seen foot joint this far above its rest height over the ground is half in contact."""
-    foot_contact_speed_mps: float = 0.5
-    """A foot joint moving this fast is half in contact."""
-    still_speed_mps: float = 0.12
-    """A frame whose body keypoints' median speed is this is half still."""
-    foot_contact_softness: float = 0.25
-    """Width of these soft thresholds as a fraction of each threshold."""
-    foot_image_window: int = 5
-    """Keypoint speeds are line fits over ±this many frames."""
-    foot_image_min_confidence: float = 2.5
-    """A speed fit resting on less confidence (summed over its frames) counts as unseen."""
-    hand_contact_distance_m: float = 0.04
-    """At the anchor frame a hand touches the object when one of its vertices is this close."""
-    support_tolerance_m: float = 0.04
-    """An object whose lowest point is within this of the ground rests on (slides along) it;
-    the hands of a sliding object may move up or down this much."""
-    contact_patience_frames: int = 3
-    """A hand–object contact ends only where this many frames in a row break it."""
+    schedule: MotionSchedule = field(default_factory=MotionSchedule)
+    """Iterations, step size and the candidate poses of phase 1."""
+    reprojection: ReprojectionConfig = field(default_factory=ReprojectionConfig)
+    """The robust keypoint penalty."""
+    weights: MotionWeights = field(default_factory=MotionWeights)
+    """The loss weights ``lambda_<name>``."""
+    contact: ContactConfig = field(default_factory=ContactConfig)
+    """Contact decisions and margins."""
+    sampling: MotionSampling = field(default_factory=MotionSampling)
+    """Vertex subsets, object points, SDF resolution."""
+    resting: RestingObjectConfig = field(default_factory=RestingObjectConfig)
+    """Placing a resting object before phase 3."""
 
     def __post_init__(self) -> None:
-        for name in ("iterations_root", "iterations_pose", "iterations_contact",
-                     "rest_fit_iterations"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"MotionConfig.{name} must be ≥ 0")
-        for name in ("warmup_iterations", "contact_refresh_every", "foot_image_window",
-                     "contact_patience_frames", "occlusion_window"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"MotionConfig.{name} must be ≥ 1")
-        for name in ("learning_rate", "robust_scale_px", "robust_scale_start_px",
-                     "foot_contact_height_m", "foot_contact_speed_mps", "still_speed_mps",
-                     "foot_contact_softness", "hand_contact_distance_m", "support_tolerance_m",
-                     "rest_fit_learning_rate", "occlusion_scale_m"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"MotionConfig.{name} must be > 0")
-        if self.robust_loss not in ("geman_mcclure", "huber"):
-            raise ValueError(f"MotionConfig.robust_loss: unknown {self.robust_loss!r}")
-        if self.hands not in ("key_pose", "observed"):
-            raise ValueError(f"MotionConfig.hands: unknown {self.hands!r}")
-        if not self.initial_poses or any(
-                p not in ("key", "standing", "sitting", "squatting") for p in self.initial_poses):
-            raise ValueError(f"MotionConfig.initial_poses: choose from key, standing, sitting, "
-                             f"squatting; got {self.initial_poses}")
+        check_choices(self)

@@ -12,15 +12,15 @@ the speed alone decides (a hidden foot that was still before and after is taken 
 Grounded joints get the zero-velocity (no skating) and height terms.
 
 **Hands.** Only the key pose tells that a hand touches the object: at the anchor frame a hand
-is in contact when one of its vertices lies within ``hand_contact_distance_m`` of the object's
+is in contact when one of its vertices lies within ``ContactConfig.hand_distance_m`` of the object's
 surface; its offset ``Δ = H_hand⁻¹ · O_anchor`` is captured there (``H`` the wrist's global
 transform). From the anchor the contact grows frame by frame in both time directions, with the
 object where the contacting hands would carry it (``H_hand(t) · Δ``; several hands: averaged),
 and stops at the first frame that breaks the mode it started in:
 
 * **held** (the object is in the air at the anchor frame: its lowest point more than
-  ``support_tolerance_m`` above the ground): the contact lasts while the carried object stays
-  in the air; where it reaches the ground it was picked up / is set down;
+  ``ContactConfig.support_tolerance_m`` above the ground): the contact lasts while the carried
+  object stays in the air; where it reaches the ground it was picked up / is set down;
 * **sliding** (it rests on the ground at the anchor frame): the contact lasts while the carried
   object stays on the ground (pushed or pulled along it); where the hands would lift it off or
   push it into the ground they let go.
@@ -34,13 +34,17 @@ the anchor frame is taken as pushed, never lifted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 
 from ..body.rotations import matrix_to_rot6d, rot6d_to_matrix
-from .config import MotionConfig
+from .config import ContactConfig
+
+ContactMode = Literal["none", "held", "sliding"]
+"""How the hands move the object: not at all (no hand touches it at the anchor frame), carried
+in the air (**held**), or pushed along the ground (**sliding**); see the module docstring."""
 
 FOOT_JOINTS = (7, 8, 10, 11)
 """left_ankle, right_ankle, left_foot, right_foot."""
@@ -95,7 +99,7 @@ def fill_gaps(x: torch.Tensor, median: int = 5) -> torch.Tensor:
 
 
 def foot_contact_weights(feet: torch.Tensor, rest_height: torch.Tensor, ground_y: float,
-                         fps: float, config: MotionConfig,
+                         fps: float, contact: ContactConfig,
                          image_speed_mps: torch.Tensor | None = None,
                          use_height: bool | torch.Tensor = True) -> torch.Tensor:
     """``feet (T, F, 3)`` (detached) → soft contact weights ``(T, F)`` in [0, 1].
@@ -113,8 +117,7 @@ def foot_contact_weights(feet: torch.Tensor, rest_height: torch.Tensor, ground_y
         speed = torch.zeros_like(h)
     if image_speed_mps is not None:
         speed = torch.where(torch.isfinite(image_speed_mps), image_speed_mps, speed)
-    th, tv, s = config.foot_contact_height_m, config.foot_contact_speed_mps, \
-        config.foot_contact_softness
+    th, tv, s = contact.foot_height_m, contact.foot_speed_mps, contact.softness
     slow = torch.sigmoid((tv - speed) / (s * tv))
     low = torch.sigmoid((th - h) / (s * th))
     if isinstance(use_height, bool):
@@ -149,19 +152,10 @@ def footprint_matrix(weights: torch.Tensor, anchor: int, threshold: float = 0.5)
     return out
 
 
-@dataclass(frozen=True)
-class HandContact:
-    """Which hand holds the object in which frame, and the hand → object offsets."""
-
-    held: torch.Tensor  # (T, 2) bool, left and right hand
-    offsets: torch.Tensor  # (2, 4, 4) object pose in each hand's frame (captured at the anchor)
-    at_anchor: torch.Tensor  # (2,) bool
-    mode: str  # "none", "held" or "sliding"
-
-
-def hands_touching(hand_vertex_sdf: torch.Tensor, config: MotionConfig) -> torch.Tensor:
-    """``(2, N)`` object SDF at each hand's vertices (anchor frame) → ``(2,)`` bool."""
-    return hand_vertex_sdf.amin(-1) <= config.hand_contact_distance_m
+def hands_touching(hand_vertex_sdf: torch.Tensor, distance_m: float) -> torch.Tensor:
+    """``(2, N)`` object SDF at each hand's vertices (anchor frame) → ``(2,)`` bool: a vertex
+    within ``distance_m`` of the surface (or inside)."""
+    return hand_vertex_sdf.amin(-1) <= distance_m
 
 
 def rigid(rot: torch.Tensor, trans: torch.Tensor) -> torch.Tensor:
@@ -181,7 +175,7 @@ def mean_pose(poses: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
 
 
 def grow_contact(lowest_anchor: float, rise: torch.Tensor, anchor: int, ground_y: float,
-                 tolerance: float, patience: int = 3) -> tuple[torch.Tensor, str]:
+                 tolerance: float, patience: int = 3) -> tuple[torch.Tensor, ContactMode]:
     """The contact frames ``(T,)`` bool grown from ``anchor``, and the mode (see the module).
 
     ``lowest_anchor``: the object's lowest point at the anchor frame; ``rise (T,)``: how far the
@@ -218,7 +212,7 @@ def object_path(carried: torch.Tensor, contact: torch.Tensor, lowest: torch.Tens
         return out
     first, last = int(frames[0]), int(frames[-1])
     t_count = carried.shape[0]
-    for boundary, span in ((first - 1, range(0, first)), (last + 1, range(last + 1, t_count))):
+    for boundary, span in ((first - 1, range(first)), (last + 1, range(last + 1, t_count))):
         if boundary < 0 or boundary >= t_count:
             continue
         rest = carried[boundary].clone()

@@ -25,7 +25,7 @@ from ..body import axis_angle_to_matrix, matrix_to_rot6d, rot6d_to_matrix
 from ..nerf.cameras import Cameras
 from ..portable.skeleton import JOINT_NAMES
 from . import losses as L
-from .config import MotionConfig
+from .config import MotionConfig, ReprojectionConfig
 from .posing import PosedSubset
 
 TORSO_JOINTS = (0, 1, 2, 3, 6, 9, 12, 13, 14, 15, 16, 17)
@@ -107,12 +107,13 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
                    config: MotionConfig, on_step=None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Phase 1 → per frame ``root6d (T, 6)``, ``trans (T, 3)``, ``body6d (T, 21, 6)`` and the
-    chosen candidate ``(T,)`` (index into ``config.initial_poses``). The fit and the choice
-    both count the support term (the lowest point on the ground): a candidate that matches the
-    torso only by floating or sinking is not taken. ``on_step(step, losses)`` after each
-    iteration (may raise to cancel)."""
+    chosen candidate ``(T,)`` (index into ``config.schedule.initial_poses``). The fit and the
+    choice both count the support term (the lowest point on the ground): a candidate that
+    matches the torso only by floating or sinking is not taken. ``on_step(step, losses)`` after
+    each iteration (may raise to cancel)."""
     t_count = keypoints.shape[0]
-    bodies = candidate_poses(config.initial_poses, key)  # (K, 21, 6)
+    schedule, w, rep = config.schedule, config.weights, config.reprojection
+    bodies = candidate_poses(schedule.initial_poses, key)  # (K, 21, 6)
     k_count = bodies.shape[0]
     like = dict(dtype=keypoints.dtype, device=keypoints.device)
     hands = rot6d_to_matrix(key.hand[0])  # (30, 3, 3)
@@ -135,10 +136,9 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
     fit_mask = torch.zeros(55, **like)
     fit_mask[list(FIT_JOINTS)] = 1
     kp_all = keypoints.expand(k_count, -1, -1, -1).reshape(k_count * t_count, 55, 3)
-    opt = torch.optim.Adam([root6d, trans], lr=config.learning_rate)
-    ratio = config.robust_scale_px / config.robust_scale_start_px
-    anneal = max(config.iterations_root + config.iterations_pose - 1, 1)
-    c = config
+    opt = torch.optim.Adam([root6d, trans], lr=schedule.learning_rate)
+    ratio = rep.scale_px / rep.start_scale_px
+    anneal = max(schedule.root_iterations + schedule.pose_iterations - 1, 1)
 
     def pose(root6d, trans):
         rot = torch.cat([rot6d_to_matrix(root6d)[:, :, None], fixed], 2)
@@ -146,21 +146,21 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
         return out.joints.reshape(k_count, t_count, 55, 3), \
             out.vertices.reshape(k_count, t_count, -1, 3)
 
-    for it in range(config.iterations_root):
-        scale = c.robust_scale_start_px * ratio ** (it / anneal)
+    for it in range(schedule.root_iterations):
+        scale = rep.start_scale_px * ratio ** (it / anneal)
         joints, verts = pose(root6d, trans)
         body_joints = joints[..., :BODY_JOINTS, :].transpose(0, 1).reshape(t_count, -1, 3)
-        loss = k_count * c.lambda_reproj * L.reprojection_loss(
-            joints.reshape(-1, 55, 3), kp_all, camera, scale=scale, kind=c.robust_loss,
-            unit_px=c.robust_scale_px, joint_mask=fit_mask) \
-            + c.lambda_velocity * L.velocity_loss(body_joints, fps) \
-            + c.lambda_accel * L.acceleration_loss(body_joints, fps) \
-            + c.lambda_rot_smooth * L.second_difference_loss(root6d.transpose(0, 1)) \
-            + k_count * c.lambda_support * L.support_loss(verts.reshape(k_count * t_count, -1, 3),
+        loss = k_count * w.lambda_reproj * L.reprojection_loss(
+            joints.reshape(-1, 55, 3), kp_all, camera, scale=scale, kind=rep.robust_loss,
+            unit_px=rep.scale_px, joint_mask=fit_mask) \
+            + w.lambda_velocity * L.velocity_loss(body_joints, fps) \
+            + w.lambda_accel * L.acceleration_loss(body_joints, fps) \
+            + w.lambda_rot_smooth * L.second_difference_loss(root6d.transpose(0, 1)) \
+            + k_count * w.lambda_support * L.support_loss(verts.reshape(k_count * t_count, -1, 3),
                                                           ground_y)
-        if "key" in config.initial_poses:
-            k = config.initial_poses.index("key")
-            loss = loss + c.lambda_key_pose * ((joints[k, anchor] - key_joints) ** 2).sum()
+        if "key" in schedule.initial_poses:
+            k = schedule.initial_poses.index("key")
+            loss = loss + w.lambda_key_pose * ((joints[k, anchor] - key_joints) ** 2).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -170,27 +170,27 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
     with torch.no_grad():
         joints, verts = pose(root6d, trans)
         gap = verts[..., 1].amin(-1) - ground_y  # (K, T) lowest point above the ground
-        cost = torch.stack([_frame_cost(joints[k], keypoints, camera, config)
-                            for k in range(k_count)]) + c.lambda_support * gap * gap
-        if "key" in config.initial_poses:
-            k = config.initial_poses.index("key")
+        cost = torch.stack([_frame_cost(joints[k], keypoints, camera, rep)
+                            for k in range(k_count)]) + w.lambda_support * gap * gap
+        if "key" in schedule.initial_poses:
+            k = schedule.initial_poses.index("key")
             cost[:, anchor] = float("inf")
             cost[k, anchor] = 0.0
-        choice = _viterbi(cost, config.initial_switch_cost)
+        choice = _viterbi(cost, schedule.initial_switch_cost)
         frames = torch.arange(t_count, device=choice.device)
         return (root6d.detach()[choice, frames].clone(), trans.detach()[choice, frames].clone(),
                 bodies[choice].clone(), choice)
 
 
 def _frame_cost(joints: torch.Tensor, keypoints: torch.Tensor, camera: Cameras,
-                config: MotionConfig) -> torch.Tensor:
-    """(T,) robust reprojection of all joints per frame, in units of ``robust_scale_px²``."""
+                rep: ReprojectionConfig) -> torch.Tensor:
+    """(T,) robust reprojection of all joints per frame, in units of ``reprojection.scale_px²``."""
     p_cam = joints @ camera.R[0].T + camera.t[0]
     uv = (p_cam[..., :2] / p_cam[..., 2:].clamp_min(1e-3)) @ camera.K[0][:2, :2].T \
         + camera.K[0][:2, 2]
     sq = ((uv - keypoints[..., :2]) ** 2).sum(-1)
-    rho = L.robust(sq, config.robust_scale_px, config.robust_loss)
-    return (keypoints[..., 2] * rho).sum(-1) / config.robust_scale_px ** 2
+    rho = L.robust(sq, rep.scale_px, rep.robust_loss)
+    return (keypoints[..., 2] * rho).sum(-1) / rep.scale_px ** 2
 
 
 def _viterbi(cost: torch.Tensor, switch: float) -> torch.Tensor:

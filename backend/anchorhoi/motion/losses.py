@@ -7,16 +7,15 @@ on it); image residuals are pixels.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 
 from ..nerf.cameras import Cameras
 from ..objects.inside import SdfGrid
+from .config import RobustLoss
 
 
 def robust(sq: torch.Tensor, scale: float,
-           kind: Literal["geman_mcclure", "huber"]) -> torch.Tensor:
+           kind: RobustLoss) -> torch.Tensor:
     """Robust penalty (px²) of squared residual norms ``sq`` (px²), ≈ ``sq`` near 0:
     Geman–McClure ``σ² sq / (sq + σ²)`` (saturates at σ²), or Huber (quadratic up to σ, then
     ``σ(2r − σ)``)."""
@@ -28,7 +27,7 @@ def robust(sq: torch.Tensor, scale: float,
 
 
 def reprojection_loss(joints: torch.Tensor, keypoints: torch.Tensor, camera: Cameras, *,
-                      scale: float, kind: Literal["geman_mcclure", "huber"],
+                      scale: float, kind: RobustLoss,
                       unit_px: float, joint_mask: torch.Tensor | None = None) -> torch.Tensor:
     """Confidence-weighted robust 2D error: ``joints (T,J,3)`` world, ``keypoints (T,J,3)``
     ``(u, v, confidence)`` in pixels (confidence 0: unobserved, its u, v are ignored);

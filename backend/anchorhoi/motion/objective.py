@@ -23,8 +23,8 @@ from ..objects.inside import SdfGrid, build_sdf_grid
 from ..objects.mesh_io import ObjectMesh
 from ..portable.skeleton import PARENTS
 from . import losses as L
-from .config import MotionConfig
-from .contact import FOOT_JOINTS, WRIST_JOINTS, hands_touching, image_speed, rigid
+from .config import MotionConfig, MotionSampling, RestingObjectConfig
+from .contact import FOOT_JOINTS, WRIST_JOINTS, ContactMode, hands_touching, image_speed, rigid
 from .initialize import BODY_JOINTS
 from .posing import PosedFrames, PosedSubset, farthest_point_ids
 
@@ -79,7 +79,7 @@ class State:
     obj6d: torch.Tensor  # (T, 6)
     obj_trans: torch.Tensor  # (T, 3)
     held: torch.Tensor | None = None  # (T, 2) bool: left / right hand holds the object
-    mode: str = "none"  # "none", "held" or "sliding" (contact.py)
+    mode: ContactMode = "none"
     rests_on_ground: torch.Tensor | None = None  # (T,) bool: the object lies on the ground
     foot_weights: torch.Tensor | None = None  # (T, 4) soft contact of the foot joints
     footprints: torch.Tensor | None = None  # (4, T, T) their runs (contact.footprint_matrix)
@@ -121,7 +121,8 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         raise ValueError(f"the object placement wants R (3, 3) and t (3,), got "
                          f"{tuple(r_a.shape)}, {tuple(t_a.shape)}")
     conf = torch.where(torch.isfinite(kp).all(-1), kp[..., 2], torch.zeros_like(kp[..., 2]))
-    conf = torch.where(conf >= config.min_confidence, conf.clamp(max=1.0), torch.zeros_like(conf))
+    conf = torch.where(conf >= config.reprojection.min_confidence, conf.clamp(max=1.0),
+                       torch.zeros_like(conf))
     kp = torch.cat([torch.nan_to_num(kp[..., :2]), conf[..., None]], -1)
 
     # the body: a vertex subset posed at the key pose's shape
@@ -129,7 +130,7 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
     num_betas = body.config.num_betas
     rest = body.layer.v_template.detach().cpu().numpy()
     dominant = body.layer.lbs_weights.detach().cpu().numpy().argmax(1)
-    ids, groups = _vertex_subset(rest, dominant, config)
+    ids, groups = _vertex_subset(rest, dominant, config.sampling)
     kin = PosedSubset(body, key.betas[0, :num_betas], ids)
     with torch.no_grad():
         key_frames = kin(key.rotations(), key.trans)
@@ -139,11 +140,12 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
     sole = float(kin.all_rest_vertices[:, 1].min())
 
     # the object and the hands touching it at the anchor frame
-    sdf = build_sdf_grid(mesh.vertices, mesh.faces, resolution=config.sdf_resolution, **like)
+    sdf = build_sdf_grid(mesh.vertices, mesh.faces, resolution=config.sampling.sdf_resolution,
+                         **like)
     obj_anchor = rigid(r_a, t_a)
     hand_sdf = torch.stack([sdf.sample_sdf((key_frames.vertices[0, groups[name]] - t_a) @ r_a)
                             for name in ("left_hand", "right_hand")])
-    at_anchor = hands_touching(hand_sdf, config)
+    at_anchor = hands_touching(hand_sdf, config.contact.hand_distance_m)
     wrists = rigid(key_frames.rotations[0, list(WRIST_JOINTS)],
                    key_frames.joints[0, list(WRIST_JOINTS)])
     log.info("stage E: %d frames, anchor %d, ground y = %.3f m, hands touching the object at "
@@ -153,8 +155,9 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
     seen = _child_visibility(conf)
     corners = torch.as_tensor(mesh.vertices, **like)
     centre = 0.5 * (corners.amin(0) + corners.amax(0))
-    foot_speed, foot_mass = image_speed(kp[:, list(FOOT_JOINTS)], config.foot_image_window)
-    body_speed, body_mass = image_speed(kp[:, :BODY_JOINTS], config.foot_image_window)
+    window = config.contact.image_speed_window
+    foot_speed, foot_mass = image_speed(kp[:, list(FOOT_JOINTS)], window)
+    body_speed, body_mass = image_speed(kp[:, :BODY_JOINTS], window)
     side = np.where(np.isin(dominant[ids], LEFT_HAND), 0,
                     np.where(np.isin(dominant[ids], RIGHT_HAND), 1, -1))
     return Problem(
@@ -162,29 +165,29 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         ground_y=ground_y, key_joints=key_frames.joints[0],
         key_rot6d=torch.cat([key.root, key.body[0]], 0), key_body6d=key.body[0],
         key_hand6d=key.hand[0],
-        prior_weights=config.lambda_pose_prior * seen
-        + config.lambda_pose_prior_hidden * (1 - seen),
+        prior_weights=config.weights.lambda_pose_prior * seen
+        + config.weights.lambda_pose_prior_hidden * (1 - seen),
         hand_side=torch.as_tensor(side, device=like["device"]),
         hands_free=config.hands == "observed" and bool((conf[:, 25:] > 0).any()),
         foot_rest_height=kin.rest_joints[list(FOOT_JOINTS), 1] - sole,
         foot_image_speed_px=foot_speed, foot_image_mass=foot_mass,
         body_image_speed_px=body_speed, body_image_mass=body_mass, sdf=sdf,
-        obj_points=_object_points(mesh, config.num_object_points, generator, like),
+        obj_points=_object_points(mesh, config.sampling.num_object_points, generator, like),
         obj_corners=torch.as_tensor(mesh.vertices, **like), obj_anchor=obj_anchor,
         at_anchor=at_anchor, offsets=torch.linalg.inv(wrists) @ obj_anchor,
-        hidden=_likely_hidden(conf[:, :BODY_JOINTS], config), obj_centre=centre,
+        hidden=_likely_hidden(conf[:, :BODY_JOINTS], config.resting), obj_centre=centre,
         obj_radius=float((corners - centre).norm(dim=-1).max()))
 
 
-def _vertex_subset(rest: np.ndarray, dominant: np.ndarray, config: MotionConfig):
+def _vertex_subset(rest: np.ndarray, dominant: np.ndarray, sampling: MotionSampling):
     """Vertex ids ``(Vs,)`` and their groups: a farthest-point spread over the body, then the
     soles and each hand (farthest-point within the part too)."""
-    parts = {"body": farthest_point_ids(rest, config.num_body_vertices)}
+    parts = {"body": farthest_point_ids(rest, sampling.num_body_vertices)}
     soles = np.flatnonzero(rest[:, 1] < rest[:, 1].min() + 0.015)
-    parts["soles"] = soles[farthest_point_ids(rest[soles], config.num_sole_vertices)]
+    parts["soles"] = soles[farthest_point_ids(rest[soles], sampling.num_sole_vertices)]
     for name, joints in (("left_hand", LEFT_HAND), ("right_hand", RIGHT_HAND)):
         hand = np.flatnonzero(np.isin(dominant, joints))
-        parts[name] = hand[farthest_point_ids(rest[hand], config.num_hand_vertices)]
+        parts[name] = hand[farthest_point_ids(rest[hand], sampling.num_hand_vertices)]
     groups, start = {}, 0
     for name, ids in parts.items():
         groups[name] = slice(start, start + len(ids))
@@ -207,14 +210,14 @@ def _object_points(mesh: ObjectMesh, n: int, generator, like) -> torch.Tensor:
     return torch.cat([corners, samples])
 
 
-def _likely_hidden(conf: torch.Tensor, config: MotionConfig) -> torch.Tensor:
+def _likely_hidden(conf: torch.Tensor, resting: RestingObjectConfig) -> torch.Tensor:
     """(T, J) confidence → (T, J) 1 where a joint is unseen and unseen in at least
     ``occlusion_min_unseen`` frames of the ``±occlusion_window`` frames around (clipped at the
     ends: the share counts): hidden for a while, not dropped at random."""
     unseen = (conf <= 0).to(conf.dtype)
-    t_count, w = unseen.shape[0], config.occlusion_window
+    t_count, w = unseen.shape[0], resting.occlusion_window
     out = torch.zeros_like(unseen)
-    need = config.occlusion_min_unseen / (2 * w + 1)
+    need = resting.occlusion_min_unseen / (2 * w + 1)
     for t in range(t_count):
         lo, hi = max(0, t - w), min(t_count, t + w + 1)
         share = unseen[lo:hi].mean(0)
@@ -237,7 +240,7 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
                scale_px: float | None = None, ramp: float = 1.0) -> dict[str, torch.Tensor]:
     """The weighted loss terms of phase 2 or 3. ``scale_px``: the current robust scale
     (default: the final one); ``ramp`` in [0, 1] fades the ground terms in during phase 2."""
-    c, fps, a = config, problem.fps, problem.anchor
+    w, rep, fps, a = config.weights, config.reprojection, problem.fps, problem.anchor
     rotations = state.rotations()
     frames = problem.kin(rotations, state.trans)
     joints = frames.joints
@@ -245,26 +248,26 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
     feet = joints[:, list(FOOT_JOINTS)]
     fade = ramp if phase == 2 else 1.0
     terms = {
-        "reproj": c.lambda_reproj * L.reprojection_loss(
-            joints, problem.keypoints, problem.camera, kind=c.robust_loss,
-            scale=c.robust_scale_px if scale_px is None else scale_px,
-            unit_px=c.robust_scale_px),
-        "key_pose": c.lambda_key_pose * L.key_pose_loss(
+        "reproj": w.lambda_reproj * L.reprojection_loss(
+            joints, problem.keypoints, problem.camera, kind=rep.robust_loss,
+            scale=rep.scale_px if scale_px is None else scale_px,
+            unit_px=rep.scale_px),
+        "key_pose": w.lambda_key_pose * L.key_pose_loss(
             joints[a], torch.cat([state.root6d[a:a + 1], state.body6d[a]], 0),
             problem.key_joints, problem.key_rot6d),
-        "velocity": c.lambda_velocity * L.velocity_loss(body_joints, fps),
-        "accel": c.lambda_accel * L.acceleration_loss(body_joints, fps),
-        "rot_smooth": c.lambda_rot_smooth * L.second_difference_loss(
+        "velocity": w.lambda_velocity * L.velocity_loss(body_joints, fps),
+        "accel": w.lambda_accel * L.acceleration_loss(body_joints, fps),
+        "rot_smooth": w.lambda_rot_smooth * L.second_difference_loss(
             torch.cat([state.root6d[:, None], state.body6d], 1)),
         "pose_prior": (problem.prior_weights
                        * ((state.body6d - problem.key_body6d) ** 2).sum(-1)).sum(-1).mean(),
-        "hinge": c.lambda_hinge * L.hinge_loss(rotations),
-        "support": c.lambda_support * fade * L.support_loss(frames.vertices, problem.ground_y),
-        "foot_skate": c.lambda_foot_skate * L.run_loss(feet, state.foot_weights,
+        "hinge": w.lambda_hinge * L.hinge_loss(rotations),
+        "support": w.lambda_support * fade * L.support_loss(frames.vertices, problem.ground_y),
+        "foot_skate": w.lambda_foot_skate * L.run_loss(feet, state.foot_weights,
                                                        state.footprints),
-        "foot_height": c.lambda_foot_height * fade * L.foot_height_loss(
+        "foot_height": w.lambda_foot_height * fade * L.foot_height_loss(
             feet, state.foot_weights, problem.foot_rest_height, problem.ground_y),
-        "still": c.lambda_still * L.run_loss(
+        "still": w.lambda_still * L.run_loss(
             body_joints, state.still_weights[:, None].expand(-1, BODY_JOINTS),
             state.still_runs[None].expand(BODY_JOINTS, -1, -1)),
     }
@@ -276,36 +279,37 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
     anchor_pts = L.transform_points(problem.obj_points, problem.obj_anchor[None, :3, :3],
                                     problem.obj_anchor[None, :3, 3])[0]
     moving = state.held.any(1)
-    if c.lambda_balance > 0:
-        terms["balance"] = c.lambda_balance * balance_loss(problem, state, c, frames, obj_rot)
+    if w.lambda_balance > 0:
+        terms["balance"] = w.lambda_balance * balance_loss(problem, state, config, frames, obj_rot)
     terms.update(
-        ground=c.lambda_ground * L.ground_loss(verts, problem.ground_y),
-        penetration=c.lambda_penetration * L.penetration_loss(
-            verts, obj_rot, state.obj_trans, problem.sdf, margin=c.penetration_margin_m,
-            weights=penetration_weights(problem, state, c)),
-        object_anchor=c.lambda_object_anchor * ((obj_pts[a] - anchor_pts) ** 2).sum(-1).mean(),
-        object_accel=c.lambda_object_accel / obj_pts.shape[1] * L.acceleration_loss(
+        ground=w.lambda_ground * L.ground_loss(verts, problem.ground_y),
+        penetration=w.lambda_penetration * L.penetration_loss(
+            verts, obj_rot, state.obj_trans, problem.sdf,
+            margin=config.contact.penetration_margin_m,
+            weights=penetration_weights(problem, state, config)),
+        object_anchor=w.lambda_object_anchor * ((obj_pts[a] - anchor_pts) ** 2).sum(-1).mean(),
+        object_accel=w.lambda_object_accel / obj_pts.shape[1] * L.acceleration_loss(
             obj_pts, fps, moving[2:] & moving[1:-1] & moving[:-2]),  # carried stretches only
-        object_ground=c.lambda_object_ground * L.ground_loss(
+        object_ground=w.lambda_object_ground * L.ground_loss(
             L.transform_points(problem.obj_corners, obj_rot, state.obj_trans), problem.ground_y),
-        object_static=c.lambda_object_static * L.object_static_loss(
+        object_static=w.lambda_object_static * L.object_static_loss(
             obj_pts, ~(moving[1:] & moving[:-1])),
     )
     if state.rests_on_ground is not None and bool(state.rests_on_ground.any()):
         low = L.transform_points(problem.obj_corners, obj_rot, state.obj_trans)[..., 1].amin(-1)
         gap = (low - problem.ground_y)[state.rests_on_ground]
-        terms["object_rest"] = c.lambda_object_rest * (gap * gap).sum() / len(low)
+        terms["object_rest"] = w.lambda_object_rest * (gap * gap).sum() / len(low)
     if state.mode == "sliding":
-        terms["object_upright"] = c.lambda_object_upright * L.upright_loss(
+        terms["object_upright"] = w.lambda_object_upright * L.upright_loss(
             obj_rot, state.obj_trans, problem.obj_anchor[:3, :3], problem.obj_anchor[:3, 3])
     if bool(state.held.any()):
         wrists = rigid(frames.rotations[:, list(WRIST_JOINTS)], joints[:, list(WRIST_JOINTS)])
         carried = wrists.transpose(0, 1) @ problem.offsets[:, None]  # (2, T, 4, 4)
         held_pts = problem.obj_points @ carried[..., :3, :3].transpose(-1, -2) \
             + carried[..., None, :3, 3]
-        terms["attach"] = c.lambda_attach * L.attachment_loss(obj_pts, held_pts, state.held)
+        terms["attach"] = w.lambda_attach * L.attachment_loss(obj_pts, held_pts, state.held)
     if problem.hands_free:
-        terms["hand_prior"] = c.lambda_hand_prior * (
+        terms["hand_prior"] = w.lambda_hand_prior * (
             (state.hand6d - problem.key_hand6d) ** 2).sum((-1, -2)).mean()
     return terms
 
@@ -323,19 +327,20 @@ def balance_loss(problem: Problem, state: State, config: MotionConfig, frames,
         local = (verts - state.obj_trans[:, None]) @ obj_rot
         sdf = problem.sdf.sample_sdf(local.reshape(-1, 3)).reshape(verts.shape[:2])
         body_part = problem.hand_side < 0
-        touching = (sdf[:, body_part] < config.hand_contact_distance_m).any(1)
+        touching = (sdf[:, body_part] < config.contact.hand_distance_m).any(1)
         free = ~(touching | state.held.any(1))
-    return L.balance_loss(verts[:, :config.num_body_vertices].mean(1),
+    return L.balance_loss(verts[:, :config.sampling.num_body_vertices].mean(1),
                           0.5 * (feet[:, 0] + feet[:, 2]), 0.5 * (feet[:, 1] + feet[:, 3]),
-                          planted * free.to(planted.dtype), config.balance_radius_m)
+                          planted * free.to(planted.dtype), config.contact.balance_radius_m)
 
 
 def penetration_weights(problem: Problem, state: State, config: MotionConfig) -> torch.Tensor:
     """(T, Vs) weight of each subset vertex in the penetration term: a hand holding the object
-    touches it, so its vertices count only ``hand_penetration_weight`` there."""
+    touches it, so its vertices count only ``contact.holding_hand_penetration_share`` there."""
     w = torch.ones(state.trans.shape[0], len(problem.hand_side), dtype=state.trans.dtype,
                    device=state.trans.device)
     for side in (0, 1):
         held = state.held[:, side:side + 1] & (problem.hand_side == side)[None]
-        w = torch.where(held, torch.full_like(w, config.hand_penetration_weight), w)
+        share = torch.full_like(w, config.contact.holding_hand_penetration_share)
+        w = torch.where(held, share, w)
     return w

@@ -19,10 +19,10 @@ object with its placement there. All rotations move in 6D. Three phases:
    and the centre of mass over the planted feet where nothing else supports the body
    (balance).
 
-Foot contact and stillness are re-detected every ``contact_refresh_every`` iterations from the
-keypoints' own speeds. All T frames go through one batched forward per iteration
+Foot contact and stillness are re-detected every ``schedule.contact_refresh_every`` iterations
+from the keypoints' own speeds. All T frames go through one batched forward per iteration
 (``PosedSubset``: joints + a few hundred vertices); one Adam runs through phases 2 and 3. The
-loss terms are in ``objective.py``.
+loss terms are in ``objective.py``, their weights and every other setting in ``config.py``.
 """
 
 from __future__ import annotations
@@ -44,8 +44,18 @@ from ..portable.motion import MotionClip, ObjectTrack, SmplxMotion
 from ..portable.quaternions import make_continuous
 from . import losses as L
 from .config import MotionConfig
-from .contact import (FOOT_JOINTS, WRIST_JOINTS, fill_gaps, foot_contact_weights,
-                      footprint_matrix, grow_contact, mean_pose, object_path, rigid)
+from .contact import (
+    FOOT_JOINTS,
+    WRIST_JOINTS,
+    ContactMode,
+    fill_gaps,
+    foot_contact_weights,
+    footprint_matrix,
+    grow_contact,
+    mean_pose,
+    object_path,
+    rigid,
+)
 from .initialize import BODY_JOINTS, fit_candidates
 from .objective import LEFT_HAND, RIGHT_HAND, Problem, State, build_problem, loss_terms
 
@@ -68,7 +78,7 @@ class MotionResult:
     obj_rotation: np.ndarray  # (T, 3, 3) the same rotations as matrices
     hand_contact: np.ndarray  # (T, 2) bool: the left / right hand holds the object
     foot_contact: np.ndarray  # (T, 4) contact of the left/right ankle, left/right foot, [0, 1]
-    contact_mode: str  # "none", "held" or "sliding" (see contact.py)
+    contact_mode: ContactMode
     ground_y: float
     losses: dict[str, float] = field(default_factory=dict)  # final weighted loss terms
     quality: dict[str, float] = field(default_factory=dict)  # see _finish
@@ -108,14 +118,15 @@ def optimize_motion(body: BodyModel, *, keypoints: torch.Tensor | np.ndarray, ca
                             anchor=anchor_frame, mesh=obj_mesh, obj_rotation=obj_rotation,
                             obj_translation=obj_translation, fps=fps, config=config,
                             generator=generator)
-    total = config.iterations_root + config.iterations_pose + config.iterations_contact
+    total = config.schedule.total_iterations
     report = None if on_step is None else (
         lambda step, losses: on_step(step, total, losses))
     t0 = time.perf_counter()
     state = _initial_state(problem, key_pose, config, report)
     timings = {"phase1_seconds": time.perf_counter() - t0}
-    done = config.iterations_root
-    for phase, iterations in ((2, config.iterations_pose), (3, config.iterations_contact)):
+    schedule = config.schedule
+    done = schedule.root_iterations
+    for phase, iterations in ((2, schedule.pose_iterations), (3, schedule.contact_iterations)):
         t0 = time.perf_counter()
         if phase == 3:
             _decide_contact(problem, state, config)
@@ -134,9 +145,9 @@ def _initial_state(problem: Problem, key_pose: KeyPose, config: MotionConfig,
     root6d, trans, body6d, choice = fit_candidates(
         problem.kin, problem.keypoints, problem.camera, key, problem.key_joints, problem.anchor,
         problem.fps, problem.ground_y, config, on_step=report)
-    counts = torch.bincount(choice, minlength=len(config.initial_poses)).tolist()
+    counts = torch.bincount(choice, minlength=len(config.schedule.initial_poses)).tolist()
     log.info("stage E phase 1: frames starting from %s", ", ".join(
-        f"{name} {n}" for name, n in zip(config.initial_poses, counts) if n))
+        f"{name} {n}" for name, n in zip(config.schedule.initial_poses, counts) if n))
     r_a, t_a = problem.obj_anchor[:3, :3], problem.obj_anchor[:3, 3]
     return State(root6d=root6d, body6d=body6d, hand6d=key.hand.expand(t_count, 30, 6).clone(),
                  trans=trans, obj6d=matrix_to_rot6d(r_a).expand(t_count, 6).clone(),
@@ -148,6 +159,7 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
                done_before: int = 0) -> None:
     """Phase 2 or 3. One Adam carries on from phase 2 into phase 3 (a fresh one would jolt
     every parameter by a full step); the parameters a phase adds are warmed up."""
+    schedule, rep = config.schedule, config.reprojection
     new = [state.root6d, state.trans, state.body6d] if state.optimizer is None else []
     if phase == 3:
         if bool(state.held.any()):  # else the object stays at its anchor placement
@@ -157,21 +169,22 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
     for p in new:
         p.requires_grad_(True)
     if state.optimizer is None:
-        state.optimizer = torch.optim.Adam(new, lr=config.learning_rate)
+        state.optimizer = torch.optim.Adam(new, lr=schedule.learning_rate)
     elif new:
-        state.optimizer.add_param_group({"params": new, "lr": config.learning_rate})
+        state.optimizer.add_param_group({"params": new, "lr": schedule.learning_rate})
     opt = state.optimizer
     warm = opt.param_groups[-1] if new else None
-    anneal = config.iterations_root + config.iterations_pose
-    done = config.iterations_root if phase == 2 else anneal
-    ratio = config.robust_scale_px / config.robust_scale_start_px
+    anneal = schedule.root_iterations + schedule.pose_iterations
+    done = schedule.root_iterations if phase == 2 else anneal
+    ratio = rep.scale_px / rep.start_scale_px
     terms = {}
     for it in range(iterations):
-        scale_px = config.robust_scale_start_px * ratio ** min(
+        scale_px = rep.start_scale_px * ratio ** min(
             1.0, (done + it) / max(anneal - 1, 1))
         if warm is not None:
-            warm["lr"] = config.learning_rate * min(1.0, (it + 1) / config.warmup_iterations)
-        if it % config.contact_refresh_every == 0:
+            warm["lr"] = schedule.learning_rate * min(1.0,
+                                                      (it + 1) / schedule.warmup_iterations)
+        if it % schedule.contact_refresh_every == 0:
             _refresh_contacts(problem, state, config, use_height=phase == 3)
         opt.zero_grad(set_to_none=True)
         terms = loss_terms(problem, state, config, phase, scale_px, it / max(iterations - 1, 1))
@@ -197,29 +210,30 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
         to_mps = depth / focal * problem.fps
         nan = float("nan")
 
-        seen = problem.foot_image_mass >= config.foot_image_min_confidence
+        contact = config.contact
+        seen = problem.foot_image_mass >= contact.image_speed_min_confidence
         mps = problem.foot_image_speed_px * to_mps[:, list(FOOT_JOINTS)]
         mps = fill_gaps(torch.where(seen, mps, torch.full_like(mps, nan)))
         state.foot_weights = foot_contact_weights(
             joints[:, list(FOOT_JOINTS)], problem.foot_rest_height, problem.ground_y,
-            problem.fps, config, mps, use_height=seen if use_height else False)
+            problem.fps, contact, mps, use_height=seen if use_height else False)
         state.footprints = footprint_matrix(state.foot_weights, problem.anchor)
 
-        ok = problem.body_image_mass >= config.foot_image_min_confidence
+        ok = problem.body_image_mass >= contact.image_speed_min_confidence
         mps = torch.where(ok, problem.body_image_speed_px * to_mps[:, :BODY_JOINTS],
                           torch.full_like(to_mps[:, :BODY_JOINTS], nan))
         median = torch.where(ok.sum(1) >= 5, mps.nanmedian(1).values,
                              torch.full_like(mps[:, 0], nan))
         median = fill_gaps(median[:, None])[:, 0]
-        tv = config.still_speed_mps
-        still = torch.sigmoid((tv - median) / (config.foot_contact_softness * tv))
+        tv = contact.still_speed_mps
+        still = torch.sigmoid((tv - median) / (contact.softness * tv))
         state.still_weights = torch.nan_to_num(still, nan=0.0)
         state.still_runs = footprint_matrix(state.still_weights[:, None], problem.anchor)[0]
 
 
 def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> None:
     """Hand–object contact interval and the object's initial trajectory (see contact.py)."""
-    t_count = state.trans.shape[0]
+    t_count, tolerance = state.trans.shape[0], config.contact.support_tolerance_m
     _refresh_contacts(problem, state, config)
     if not bool(problem.at_anchor.any()):
         state.held = torch.zeros(t_count, 2, dtype=torch.bool, device=state.trans.device)
@@ -241,18 +255,16 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
         hands = (weights.T * wrists[:, :, 1, 3]).sum(1) / weights.sum(0)  # (T,) their height
         contact, mode = grow_contact(float(lowest[problem.anchor]),
                                      hands - hands[problem.anchor], problem.anchor,
-                                     problem.ground_y, config.support_tolerance_m,
-                                     config.contact_patience_frames)
-        path = object_path(carried, contact, lowest, problem.ground_y,
-                           config.support_tolerance_m)
-    if config.rest_fit_iterations > 0:
+                                     problem.ground_y, tolerance, config.contact.patience_frames)
+        path = object_path(carried, contact, lowest, problem.ground_y, tolerance)
+    if config.resting.iterations > 0:
         path = _fit_resting(problem, path, contact, frames.vertices, frames.joints, config)
     state.held = contact[:, None] & problem.at_anchor[None]
     state.mode = mode
     with torch.no_grad():
         low = L.transform_points(problem.obj_corners, path[:, :3, :3], path[:, :3, 3])
         state.rests_on_ground = ~contact & (
-            low[..., 1].amin(-1) <= problem.ground_y + config.support_tolerance_m)
+            low[..., 1].amin(-1) <= problem.ground_y + tolerance)
     state.obj6d = matrix_to_rot6d(path[:, :3, :3]).clone()
     state.obj_trans = path[:, :3, 3].clone()
     frames_held = torch.nonzero(contact).flatten()
@@ -268,37 +280,37 @@ def _fit_resting(problem: Problem, path: torch.Tensor, contact: torch.Tensor,
     translation per stretch (horizontal where it rests on the ground), fitted to the phase-2
     bodies ``vertices (T, Vs, 3)``, ``joints (T, 55, 3)`` (fixed) — no penetration, the seen
     joints not behind it and the joints it hides behind it (``losses.occlusion_loss``) — with a
-    weak pull to where the hands put it (``rest_fit_pull``)."""
+    weak pull to where the hands put it (``weights.lambda_rest_pull``)."""
     out = path.clone()
     frames = torch.nonzero(contact).flatten()
     if len(frames) == 0:
         return out
     t_count = path.shape[0]
-    spans = [s for s in (range(0, int(frames[0])), range(int(frames[-1]) + 1, t_count))
+    spans = [s for s in (range(int(frames[0])), range(int(frames[-1]) + 1, t_count))
              if len(s)]
-    c = config
+    w, rest = config.weights, config.resting
     for span in spans:
         idx = list(span)
         rot, trans = path[idx, :3, :3], path[idx, :3, 3]
         lowest = L.transform_points(problem.obj_corners, rot[:1], trans[:1])[0, :, 1].amin()
-        on_ground = float(lowest) <= problem.ground_y + c.support_tolerance_m
+        on_ground = float(lowest) <= problem.ground_y + config.contact.support_tolerance_m
         mask = torch.tensor([1.0, 0.0 if on_ground else 1.0, 1.0], dtype=trans.dtype,
                             device=trans.device)
         delta = torch.zeros(3, dtype=trans.dtype, device=trans.device, requires_grad=True)
-        opt = torch.optim.Adam([delta], lr=c.rest_fit_learning_rate)
+        opt = torch.optim.Adam([delta], lr=rest.learning_rate)
         verts, body_joints = vertices[idx].detach(), joints[idx, :BODY_JOINTS].detach()
-        for _ in range(c.rest_fit_iterations):
+        for _ in range(rest.iterations):
             opt.zero_grad(set_to_none=True)
             moved = trans + delta * mask
             seen, hidden = L.occlusion_loss(
                 body_joints, problem.camera.centers[0], rot, moved, problem.sdf,
                 problem.obj_centre, problem.obj_radius, problem.keypoints[idx, :BODY_JOINTS, 2],
-                problem.hidden[idx], tail=c.occlusion_tail_m, margin=c.occlusion_margin_m,
-                scale=c.occlusion_scale_m)
-            loss = c.lambda_penetration * L.penetration_loss(
-                verts, rot, moved, problem.sdf, margin=c.penetration_margin_m) \
-                + c.lambda_occlusion * (seen + hidden) \
-                + c.rest_fit_pull * ((delta * mask) ** 2).sum()
+                problem.hidden[idx], tail=rest.occlusion_tail_m, margin=rest.occlusion_margin_m,
+                scale=rest.occlusion_scale_m)
+            loss = w.lambda_penetration * L.penetration_loss(
+                verts, rot, moved, problem.sdf, margin=config.contact.penetration_margin_m) \
+                + w.lambda_occlusion * (seen + hidden) \
+                + w.lambda_rest_pull * ((delta * mask) ** 2).sum()
             loss.backward()
             opt.step()
         with torch.no_grad():

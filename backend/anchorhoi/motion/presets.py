@@ -34,7 +34,7 @@ from ..video.conditioning import ConditioningCameraConfig
 from ..video.base import VideoPrior, video_family
 from ..video.ltx import LTXVideoPrior, LTXVideoPriorConfig
 from ..video.wan import DEFAULT_WAN_MODEL_ID, WanVideoPrior, WanVideoPriorConfig
-from .config import MotionConfig
+from .config import MotionConfig, MotionSchedule
 
 PresetName = Literal["tiny", "draft", "standard", "high"]
 
@@ -97,28 +97,32 @@ class MotionPreset:
                                    enable_vae_tiling=self.enable_vae_tiling)
 
 
-def _iters(root: int, pose: int, contact: int) -> MotionConfig:
-    return MotionConfig(iterations_root=root, iterations_pose=pose, iterations_contact=contact)
-
-
 PRESETS: dict[str, MotionPreset] = {
     "tiny": MotionPreset(name="tiny", num_frames=12, fps=12.0, width=256, height=256,
                          video_model_id=None, video_steps=10, guidance_scale=1.0,
                          conditioning_strength=0.3, restore_detail=True,
-                         motion=_iters(30, 60, 60)),
+                         motion=MotionConfig(schedule=MotionSchedule(
+                             root_iterations=30, pose_iterations=60, contact_iterations=60))),
     "draft": MotionPreset(name="draft", num_frames=48, fps=24.0, width=384, height=640,
                           video_model_id=DEFAULT_WAN_MODEL_ID, video_steps=30, guidance_scale=5.0,
                           conditioning_strength=1.0, restore_detail=False,
-                          motion=_iters(80, 160, 160), expected_vram_gb=12.0),
+                          motion=MotionConfig(schedule=MotionSchedule(
+                              root_iterations=80, pose_iterations=160, contact_iterations=160)),
+                          expected_vram_gb=12.0),
     "standard": MotionPreset(name="standard", num_frames=72, fps=24.0, width=480, height=832,
                              video_model_id=DEFAULT_WAN_MODEL_ID, video_steps=40,
                              guidance_scale=5.0, conditioning_strength=1.0,
-                             restore_detail=False, motion=_iters(120, 240, 240),
+                             restore_detail=False,
+                             motion=MotionConfig(schedule=MotionSchedule(
+                                 root_iterations=120, pose_iterations=240,
+                                 contact_iterations=240)),
                              expected_vram_gb=14.0),
     "high": MotionPreset(name="high", num_frames=120, fps=24.0, width=704, height=1280,
                          video_model_id=DEFAULT_WAN_MODEL_ID, video_steps=50, guidance_scale=5.0,
                          conditioning_strength=1.0, restore_detail=False,
-                         enable_vae_tiling=True, motion=_iters(160, 320, 320),
+                         enable_vae_tiling=True,
+                         motion=MotionConfig(schedule=MotionSchedule(
+                             root_iterations=160, pose_iterations=320, contact_iterations=320)),
                          expected_vram_gb=20.0),
 }
 

@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 import torch
 from torch import nn
 
+from ..config_checks import check_choices
 from .encoding import HashGridConfig, HashGridEncoding
 
 
@@ -55,6 +56,9 @@ class NeRFFieldConfig:
     (smoother on hash grids, 6 extra density evaluations)."""
     normal_eps: float = 1e-2
     """Finite-difference step in metres."""
+
+    def __post_init__(self) -> None:
+        check_choices(self)
 
 
 class _TruncExp(torch.autograd.Function):

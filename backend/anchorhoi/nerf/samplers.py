@@ -29,6 +29,7 @@ import nerfacc
 import torch
 from torch import nn
 
+from ..config_checks import check_choices
 from .cameras import SceneBox
 
 log = logging.getLogger(__name__)
@@ -252,6 +253,9 @@ class SamplerConfig:
     """Settings of the dense stratified sampler."""
     occupancy_grid: OccupancyGridConfig = field(default_factory=OccupancyGridConfig)
     """Settings of the occupancy-grid sampler."""
+
+    def __post_init__(self) -> None:
+        check_choices(self)
 
 
 def load_nerfacc_cuda() -> None:

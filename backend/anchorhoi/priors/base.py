@@ -14,6 +14,8 @@ from typing import Literal, Protocol, runtime_checkable
 import torch
 from torch import Tensor
 
+from ..config_checks import check_choices
+
 
 @dataclass(frozen=True, eq=False)
 class ViewBatch:
@@ -77,8 +79,7 @@ class TimestepRamp:
     """How the bounds move between start and end."""
 
     def __post_init__(self) -> None:
-        if self.anneal not in ("linear", "sqrt"):
-            raise ValueError(f"TimestepRamp.anneal must be 'linear' or 'sqrt', got {self.anneal!r}")
+        check_choices(self)
         for name in ("t_max_start", "t_max_end", "t_min_start", "t_min_end"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

@@ -35,6 +35,7 @@ import torch
 from diffusers import DDIMScheduler
 from torch import Tensor
 
+from ..config_checks import check_choices
 from .base import (SDSOutput, TimestepRamp, ViewBatch, check_prompt, check_render,
                    fixed_timesteps)
 from .sds import (Weighting, add_noise, sample_noise, sample_timesteps, sanitize_grad, sds_grad,
@@ -62,6 +63,9 @@ class OracleImagePriorConfig:
     """Last beta of the schedule (Stable Diffusion's)."""
     beta_schedule: Literal["scaled_linear", "linear"] = "scaled_linear"
     """How betas go from start to end (diffusers' names)."""
+
+    def __post_init__(self) -> None:
+        check_choices(self)
 
 
 class OracleImagePrior:

@@ -26,6 +26,7 @@ from huggingface_hub import constants as hf_constants
 from torch import Tensor
 from transformers import CLIPTextModel, CLIPTokenizer
 
+from ..config_checks import check_choices
 from .base import (ModelNotFoundError, SDSOutput, TimestepRamp, ViewBatch, check_prompt,
                    check_render, fixed_timesteps)
 from .sds import (Weighting, add_noise, classifier_free_guidance, epsilon_from_prediction,
@@ -87,6 +88,9 @@ class StableDiffusionPriorConfig:
     image_size: int | None = None
     """Side of the square image the VAE encodes (the render is resized); None: the U-Net's
     sample size × the VAE's downsampling (512 for SD 2.1 base)."""
+
+    def __post_init__(self) -> None:
+        check_choices(self)
 
 
 def view_suffix(azimuth_deg: float, elevation_deg: float,

@@ -30,6 +30,7 @@ import torch
 from diffusers import LTXImageToVideoPipeline, LTXPipeline
 from PIL import Image
 
+from ..config_checks import check_choices
 from .base import (DTypeName, StepCallback, Video, check_local_folder, check_request, load_error,
                    resolve_dtype)
 from .frames import (TemporalResampling, generation_size, plan_frames, resample_frames,
@@ -86,13 +87,11 @@ class LTXVideoPriorConfig:
     """Decode a batch one video at a time (no effect on the single video made here)."""
 
     def __post_init__(self) -> None:
+        check_choices(self)
         if self.num_inference_steps < 1:
             raise ValueError(f"num_inference_steps must be ≥ 1, got {self.num_inference_steps}")
         if not self.native_fps > 0:
             raise ValueError(f"native_fps must be positive, got {self.native_fps}")
-        if self.temporal_resampling not in ("nearest", "linear"):
-            raise ValueError("temporal_resampling must be 'nearest' or 'linear', got "
-                             f"{self.temporal_resampling!r}")
 
 
 class LTXVideoPrior:

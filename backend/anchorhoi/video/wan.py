@@ -49,6 +49,7 @@ from diffusers import WanImageToVideoPipeline, WanPipeline
 from PIL import Image
 from torch import Tensor
 
+from ..config_checks import check_choices
 from .base import (DTypeName, StepCallback, Video, check_local_folder, check_request, load_error,
                    resolve_dtype)
 from .sdedit import sdedit_image_to_video
@@ -113,6 +114,7 @@ class WanVideoPriorConfig:
     every frame (:mod:`.sdedit`; needed with a random tiny VAE, optional otherwise)."""
 
     def __post_init__(self) -> None:
+        check_choices(self)
         if self.num_inference_steps < 1:
             raise ValueError(f"num_inference_steps must be ≥ 1, got {self.num_inference_steps}")
         if not self.native_fps > 0:
@@ -122,9 +124,6 @@ class WanVideoPriorConfig:
         if not 0.0 < self.conditioning_strength <= 1.0:
             raise ValueError("conditioning_strength must lie in (0, 1], got "
                              f"{self.conditioning_strength}")
-        if self.temporal_resampling not in ("nearest", "linear"):
-            raise ValueError("temporal_resampling must be 'nearest' or 'linear', got "
-                             f"{self.temporal_resampling!r}")
 
 
 def wan_modes(transformer_config: Any, expand_timesteps: bool) -> frozenset[str]:
