@@ -1,8 +1,9 @@
 """The full oracle check of stages A + B (``anchorhoi.oracles.anchor_oracle``): renders of a
-known sitting body and its box are the prior's data; from the default standing body, with the box starting on
-the ground in front of it, the anchor NeRF must recover the scene on held-out views, the fit the
-pose, and the loop the box's placement. Plus the pieces: the denoising error the object search
-ranks candidates with, and the stage refusing an empty prompt before any work."""
+known sitting body and its box are the prior's data; from the default standing body, with the
+box starting on the ground in front of it, the anchor NeRF must recover the scene on held-out
+views, the fit the pose, and the loop the box's placement. Plus the pieces: the denoising error
+the object search ranks candidates with, and the stage refusing an empty prompt before any
+work."""
 
 from __future__ import annotations
 
