@@ -38,7 +38,7 @@ CASE = Path(__file__).resolve().parent / "cases" / "anchor" / "sit_on_box"
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--case", type=Path, default=CASE)
     args = ap.parse_args(argv)
