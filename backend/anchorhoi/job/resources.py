@@ -102,9 +102,9 @@ class StageMeter:
 def stage_threads(device: str, gpu_preset: bool) -> int | None:
     """Intra-op threads for a stage's torch work: one for a CPU preset (``tiny``) on the CPU,
     else torch's own choice (None). A CPU preset computes on tiny tensors, where more threads
-    cost more than they gain, and on a busy machine they also wait on each other: the tiny
-    anchor stage's SDS loop took 9.6 s on one thread and 61 s on two while other processes
-    kept the 2 cores busy (``bench/e2e_tiny.py``)."""
+    cost more than they gain, and on a busy machine they also wait on each other: 40 SDS steps
+    of the tiny anchor stage took 9.6 s on one thread and 61 s on two while other processes
+    kept a 2-core machine busy (load 3.8)."""
     return 1 if device == "cpu" and not gpu_preset else None
 
 

@@ -146,7 +146,9 @@ def run_oracle_anchor(case: AnchorCase | str | Path, *, body: BodyModel,
     out = run_anchor_stages(prompt=config.prompt, obj_mesh=coloured_mesh(case), body=body,
                             preset=preset, fit_config=config.fit, prior=prior,
                             human_prior=human_prior, out_dir=out_dir, generator=generator)
-    obj = out.object_field
+    obj, human = out.object_field, out.human
+    if obj is None or human is None:
+        raise RuntimeError("run_anchor_stages returned no anchor fields to score")
     # scores (the only place the ground truth meets the result)
     v = nerf.views
     cams = orbit_cameras(list(config.held_out_azimuths_deg), config.held_out_elevation_deg,
@@ -156,7 +158,7 @@ def run_oracle_anchor(case: AnchorCase | str | Path, *, body: BodyModel,
                                      box=nerf.box)
     white = torch.ones(3)
     with torch.no_grad():
-        got = render_image([out.human, obj], cams, sampler, background=white).rgb
+        got = render_image([human, obj], cams, sampler, background=white).rgb
         want = render_image([truth_body, truth_obj], cams, sampler, background=white).rgb
         joints = body(**out.key_pose.body_inputs()).joints[0, :22].double().numpy()
         user = obj.user_object_matrix().double().cpu().numpy()

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..body import BodyModel, BodyOutput, axis_angle_to_matrix
-from ..nerf.cameras import SceneBox
+from ..nerf.cameras import Cameras, SceneBox
 from ..nerf.renderer import render_image
 from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
 from ..objects.field import ObjectField, ObjectFieldConfig
@@ -124,11 +124,15 @@ def oracle_priors(body_field: ObjectField, obj_field: ObjectField, *, box: Scene
 
     def target(fields):
         def fn(views: ViewBatch) -> torch.Tensor:
-            like = dict(device=views.cameras.K.device, dtype=views.cameras.K.dtype)
-            bg = (torch.tensor(background, **like) if views.background is None
-                  else views.background.to(**like))
+            cameras = views.cameras
+            if not isinstance(cameras, Cameras):
+                raise ValueError("the oracle renders the known scene from each view's camera: "
+                                 "the views carry none")
+            device, dtype = cameras.K.device, cameras.K.dtype
+            bg = (torch.tensor(background, device=device, dtype=dtype)
+                  if views.background is None else views.background.to(device, dtype))
             with torch.no_grad():
-                img = render_image(fields, views.cameras, sampler, background=bg)
+                img = render_image(fields, cameras, sampler, background=bg)
             return img.rgb.permute(0, 3, 1, 2)
         return fn
 

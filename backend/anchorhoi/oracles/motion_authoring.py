@@ -63,7 +63,7 @@ class Body:
         """The procedural body at betas 0."""
         model = BodyModel(dtype=torch.float64)
         kin = PosedSubset(model, torch.zeros(10), np.array([0]))
-        rest = kin.rest_joints.numpy()
+        rest = np.asarray(kin.rest_joints, dtype=np.float64)
         ground = float(model.layer.v_template[:, 1].min())
         return Body(model, kin, rest, ground)
 
@@ -229,7 +229,8 @@ def _standing_feet(body: Body, pelvis):
 
 def boxes_mesh(boxes: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Vertices and faces (outward) of axis-aligned boxes ``[(lo (3,), hi (3,)), ...]``."""
-    verts, faces = [], []
+    verts: list[tuple[float, float, float]] = []
+    faces: list[tuple[int, int, int]] = []
     quads = [(0, 2, 3, 1), (4, 5, 7, 6), (0, 1, 5, 4), (2, 6, 7, 3), (0, 4, 6, 2), (1, 3, 7, 5)]
     for lo, hi in boxes:
         base = len(verts)
