@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end bench of the ``tiny`` preset and of the process protocol's overhead.
 
-Usage: ``python bench/e2e_tiny.py [--messages 100000] [--keep DIR] [--skip-job]``
+Usage: ``python bench/e2e_tiny.py [--messages 100000] [--keep DIR] [--skip-job]
+[--skip-selftest]``
 
 Prints JSON lines:
 
@@ -10,10 +11,13 @@ Prints JSON lines:
    cold cache (the tiny models are built first, as on a new machine). Per stage: wall seconds
    and peak RSS (from ``result.json``); the whole wall time from process start to the result;
    time to the handshake; protocol messages received.
-2. ``protocol_parse``: lines per second ``protocol.decode`` parses in this process, against
+2. ``selftest``: ``python -m anchorhoi selftest`` as a child process, from a cold cache: its
+   wall time from process start to exit (target: ``target_seconds``, 60 s on a 2-core machine),
+   the checks it passed, and its stages' seconds (from the job folder it keeps).
+3. ``protocol_parse``: lines per second ``protocol.decode`` parses in this process, against
    ``json.loads`` on the same lines as the baseline (the ratio is what the protocol's checks
    cost on top of JSON).
-3. ``protocol_pipe``: messages per second the add-on's client receives and parses from a child
+4. ``protocol_pipe``: messages per second the add-on's client receives and parses from a child
    process writing progress lines as fast as it can through the backend's ``ProtocolReporter``
    — an upper bound far above what a job sends (a few per second).
 """
@@ -24,6 +28,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -85,6 +90,29 @@ def bench_job(workdir: Path) -> dict:
             "frames": doc["frame_count"], "fps": doc["fps"]}
 
 
+SELFTEST_TARGET_S = 60.0
+"""The wall time ``anchorhoi selftest`` should stay under on a 2-core machine."""
+
+
+def bench_selftest(workdir: Path) -> dict:
+    cache, job = workdir / "selftest-cache", workdir / "selftest-job"
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "anchorhoi", "selftest", "--out", str(job),
+                           "--cache-dir", str(cache)], env=_env(cache), capture_output=True,
+                          text=True, timeout=900, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"the selftest failed (exit code {proc.returncode}):\n"
+                         f"{proc.stdout}\n{proc.stderr[-4000:]}")
+    checks = [line for line in proc.stdout.splitlines() if line.startswith("  ok  ")]
+    doc = json.loads((job / "result.json").read_text())
+    return {"bench": "selftest", "wall_seconds": round(wall, 2),
+            "target_seconds": SELFTEST_TARGET_S, "checks_passed": len(checks),
+            "stages": {k: v["seconds"] for k, v in doc["timings"].items()},
+            "stage_seconds_total": round(sum(v["seconds"] for v in doc["timings"].values()), 2),
+            "frames": doc["frame_count"], "fps": doc["fps"]}
+
+
 def bench_parse(n: int) -> dict:
     lines = [P.encode("progress", stage="motion", substage="motion", step=i, total=n,
                       eta_s=1.5, losses={"reproj": 0.125, "smooth": 0.0625}).encode()
@@ -126,13 +154,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=100_000)
     ap.add_argument("--keep", type=Path, help="keep the job folder and cache here")
-    ap.add_argument("--skip-job", action="store_true", help="only the protocol benches")
+    ap.add_argument("--skip-job", action="store_true", help="no tiny job through serve")
+    ap.add_argument("--skip-selftest", action="store_true", help="no selftest run")
     args = ap.parse_args(argv)
     workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="e2e-tiny-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         if not args.skip_job:
             print(json.dumps(bench_job(workdir)), flush=True)
+        if not args.skip_selftest:
+            print(json.dumps(bench_selftest(workdir)), flush=True)
         print(json.dumps(bench_parse(args.messages)), flush=True)
         print(json.dumps(bench_pipe(args.messages, workdir)), flush=True)
     finally:

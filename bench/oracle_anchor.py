@@ -4,10 +4,11 @@
 Usage: ``python bench/oracle_anchor.py CASE_DIR [CASE_DIR ...] [--seed 0] [--iterations N]
 [--rounds R] [--threads 1] [--out DIR]``. A case folder (``bench/make_anchor_cases.py``) holds
 ``object.obj`` and ``case.npz`` (``root_orient``, ``pose_body``, ``trans``, ``betas``,
-``obj_trans``, ``obj_rot`` w x y z; the body model's Y-up frame, metres). The ground truth only
-makes the oracle prior's images and scores the result (``anchor/oracle_anchor.py``): stage A
-starts from the default standing body with the object on the ground in front of it, searches
-the object's translation and trains the anchor NeRF with SDS; stage B fits SMPL-X to it.
+``obj_trans``, ``obj_rot`` w x y z; the body model's Y-up frame, metres). The ground truth
+only makes the oracle prior's images and scores the result
+(``anchorhoi.oracles.anchor_oracle``): stage A starts from the default standing body with the
+object on the ground in front of it, searches the object's translation and trains the anchor
+NeRF with SDS; stage B fits SMPL-X to it.
 
 One JSON line per case: ``mpjpe_mm`` (22 body joints), ``obj_trans_err_cm`` (the user object's
 origin), ``obj_rot_err_deg``, ``psnr_db`` (anchor NeRF vs the known scene, 4 held-out views),
@@ -38,8 +39,8 @@ from pathlib import Path
 
 import torch
 
-from anchorhoi.anchor.oracle_anchor import OracleAnchorConfig, run_oracle_anchor, with_iterations
 from anchorhoi.body import BodyModel
+from anchorhoi.oracles.anchor_oracle import OracleAnchorConfig, run_oracle_anchor, with_iterations
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,14 +5,17 @@ Builds the tiny random Stable Diffusion from config (``priors/tiny.py``), saves 
 through ``from_pretrained`` offline, then runs ``run_anchor_stages`` with ``preset("tiny")``
 (its own fit settings) on a case's object (default: ``bench/cases/anchor/sit_on_box``) and
 writes the outputs to a temporary job folder. Prints one JSON line: ``seconds`` (the stages,
-outputs included), ``stage_a_seconds``, ``stage_b_seconds`` (the fit), ``outputs_seconds`` (previews and files),
-``prior_seconds`` (building + loading the tiny model, not counted in ``seconds``), and the
-thread count. The target is ≤ 120 s on 2 CPU cores. Usage:
-``python bench/tiny_anchor.py [--threads 2] [--seed 0] [--case DIR]``.
+outputs included), ``stage_a_seconds``, ``stage_b_seconds`` (the fit), ``outputs_seconds``
+(previews and files), ``prior_seconds`` (building + loading the tiny model, not counted in
+``seconds``), and the thread count (default 1, as the job runs the tiny preset:
+``job/resources.stage_threads``). Usage:
+``python bench/tiny_anchor.py [--threads 1] [--seed 0] [--case DIR]``.
 
-Measured on the 2-core VM while two other engineers ran tests (load average 4.5–7.6):
-1 thread 16.0 s (A 6.5, B 0.7, outputs 8.7); 2 threads 68.8 s, 108.0 s and 140.6 s in three
-runs — two threads oversubscribe a busy machine; on it one thread is the faster choice.
+Measured on the 2-core VM while two other engineers ran tests (load average 4.5–7.6), with 40
+SDS steps and 96-sample previews: 1 thread 16.0 s (A 6.5, B 0.7, outputs 8.7); 2 threads
+68.8 s, 108.0 s and 140.6 s in three runs — two threads oversubscribe a busy machine; on it
+one thread is the faster choice. With 20 SDS steps and previews at the preset's 32 samples
+(load average 2.3, 1 thread): 8.3 s (A 5.4, B 0.8, outputs 2.1).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ CASE = Path(__file__).resolve().parent / "cases" / "anchor" / "sit_on_box"
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--case", type=Path, default=CASE)
     args = ap.parse_args(argv)

@@ -13,7 +13,6 @@ from PIL import Image
 
 from anchorhoi.anchor.anchor_nerf import (AnchorNeRFConfig, ViewSampling, fit_field_to_occupancy,
                                           psnr, train_anchor_nerf)
-from anchorhoi.anchor.oracle_scene import ground_truth_fields, load_anchor_case, oracle_priors
 from anchorhoi.anchor.preview import save_png, turntable
 from anchorhoi.body import BodyModel
 from anchorhoi.nerf.cameras import SceneBox, orbit_cameras
@@ -23,6 +22,7 @@ from anchorhoi.nerf.renderer import render_image
 from anchorhoi.nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
 from anchorhoi.objects.field import ObjectField, ObjectFieldConfig
 from anchorhoi.objects.mesh_io import ObjectMesh
+from anchorhoi.oracles.anchor_scene import ground_truth_fields, load_anchor_case, oracle_priors
 
 CASES = Path(__file__).resolve().parents[2] / "bench" / "cases" / "anchor"
 BOX = SceneBox()

@@ -1,8 +1,9 @@
-"""The full oracle check of stages A + B (``anchor/oracle_anchor.py``): renders of a known sitting
-body and its box are the prior's data; from the default standing body, with the box starting on
-the ground in front of it, the anchor NeRF must recover the scene on held-out views, the fit the
-pose, and the loop the box's placement. Plus the pieces: the denoising error the object search
-ranks candidates with, and the stage refusing an empty prompt before any work."""
+"""The full oracle check of stages A + B (``anchorhoi.oracles.anchor_oracle``): renders of a
+known sitting body and its box are the prior's data; from the default standing body, with the
+box starting on the ground in front of it, the anchor NeRF must recover the scene on held-out
+views, the fit the pose, and the loop the box's placement. Plus the pieces: the denoising error
+the object search ranks candidates with, and the stage refusing an empty prompt before any
+work."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 
-from anchorhoi.anchor.oracle_anchor import OracleAnchorConfig, run_oracle_anchor
-from anchorhoi.anchor.oracle_scene import load_anchor_case
 from anchorhoi.anchor.presets import preset
 from anchorhoi.anchor.stage import run_anchor_stages
 from anchorhoi.body import BodyModel
 from anchorhoi.objects.mesh_io import load_object_mesh
+from anchorhoi.oracles.anchor_oracle import OracleAnchorConfig, run_oracle_anchor
+from anchorhoi.oracles.anchor_scene import load_anchor_case
 from anchorhoi.priors.base import ViewBatch
 from anchorhoi.priors.oracle import OracleImagePrior
 

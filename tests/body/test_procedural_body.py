@@ -9,6 +9,9 @@ import pytest
 
 from anchorhoi.portable import procedural_body as pb
 from anchorhoi.portable.procedural_mesh import unique_edges
+from anchorhoi.portable.procedural_shape import HEIGHT_SCALE
+from anchorhoi.portable.procedural_skeleton import rest_joints
+from anchorhoi.portable.procedural_solid import build_primitives
 from anchorhoi.portable.skeleton import JOINT_NAMES, PARENTS, kintree_table
 
 J = {n: i for i, n in enumerate(JOINT_NAMES)}
@@ -163,7 +166,7 @@ def test_mesh_is_closed_genus_zero_and_clean(model):
     volume = np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6
     assert 0.045 < volume < 0.08  # m^3: a ~60 kg body
     # every face points out of the solid the mesh was built from
-    _, grad = pb.build_primitives().field((a + b + c) / 3, grad=True)
+    _, grad = build_primitives().field((a + b + c) / 3, grad=True)
     cos = (normal * grad).sum(1) / (2 * area * np.linalg.norm(grad, axis=1))
     assert cos.min() > 0.3
 
@@ -209,7 +212,7 @@ DESIGNED = {
 
 
 def test_rest_joints_are_the_designed_ones(model, rest):
-    np.testing.assert_allclose(rest, pb.rest_joints(), atol=1e-6)
+    np.testing.assert_allclose(rest, rest_joints(), atol=1e-6)
     for name, p in DESIGNED.items():
         np.testing.assert_allclose(rest[J[name]], p, atol=1e-3, err_msg=name)
         if name.startswith("left_"):
@@ -297,7 +300,7 @@ def test_betas_change_height_and_girth(model):
     assert abs(waist(shaped(0, 1)) - w0) < 0.003  # height alone keeps the cross-sections
     shin = [np.linalg.norm(np.subtract(*(reg @ x)[[J["left_knee"], J["left_ankle"]]]))
             for x in (v, shaped(0, 1))]
-    assert shin[1] / shin[0] == pytest.approx(1 + pb.HEIGHT_SCALE, abs=0.005)  # joints follow
+    assert shin[1] / shin[0] == pytest.approx(1 + HEIGHT_SCALE, abs=0.005)  # joints follow
     assert 0.05 < waist(shaped(1, 1)) / w0 - 1 < 0.12
     assert waist(shaped(1, -1)) < w0
     assert abs(height(shaped(1, 1)) - h0) < 0.01

@@ -3,45 +3,26 @@ motion recovered from its own noisy, partly hidden keypoints — written as a re
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from anchorhoi.anchor.key_pose import KeyPose
 from anchorhoi.body import BodyModel, axis_angle_to_matrix
 from anchorhoi.motion import MotionConfig, optimize_motion
-from anchorhoi.motion import metrics as M
 from anchorhoi.motion.config import MotionWeights, ReprojectionConfig
-from anchorhoi.motion.contact import (
-    fill_gaps,
-    footprint_matrix,
-    grow_contact,
-    image_speed,
-    object_path,
-    rigid,
-)
+from anchorhoi.motion.contact import (fill_gaps, footprint_matrix, grow_contact, image_speed,
+                                      object_path, rigid)
 from anchorhoi.motion.losses import balance_loss, hinge_loss, occlusion_loss, robust
-from anchorhoi.motion.posing import PosedSubset, farthest_point_ids
 from anchorhoi.objects.inside import build_sdf_grid
+from anchorhoi.motion.posing import PosedSubset, farthest_point_ids
+from anchorhoi.oracles.motion_case import load_motion_case
+from anchorhoi.oracles.motion_oracle import run_oracle_motion
 from anchorhoi.portable.result_v1 import ResultInfo, read_result, write_result
 
-ROOT = Path(__file__).resolve().parents[2]
-CASE = ROOT / "bench" / "cases" / "motion" / "pick_up_and_carry"
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("oracle_motion", ROOT / "bench" /
-                                                  "oracle_motion.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("oracle_motion", module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+CASES = Path(__file__).resolve().parents[2] / "bench" / "cases" / "motion"
 
 
 @pytest.fixture(scope="module")
@@ -178,39 +159,17 @@ TARGETS = {"mpjpe_mm": 80.0, "pa_mpjpe_mm": 50.0, "foot_skate_mm": 5.0,
 def oracle(body, one_thread):
     """The whole pick-up case (90 frames: reach down, lift the box, carry it forward),
     keypoints with 4 px noise, hidden behind the box or dropped (20 %), default config."""
-    bench = _bench()
-    case = bench.load_case(CASE)
-    gt = body.forward_motion(case.motion)
-    gt_joints = gt.joints.double().numpy()
-    rng = np.random.default_rng([0, zlib.crc32(case.name.encode())])  # the bench's, seed 0
-    kp, seen = bench.make_keypoints(case, gt_joints, rng, noise_px=4.0, drop=0.2)
-    a, m = case.anchor_frame, case.motion
-    key = KeyPose(root_orient=m.root_orient[a], pose_body=m.pose_body[a],
-                  pose_hand=m.pose_hand[a], trans=m.trans[a], betas=m.betas)
-    result = optimize_motion(
-        body, keypoints=torch.as_tensor(kp, dtype=torch.float32),
-        camera=case.camera.to(dtype=torch.float32), key_pose=key, anchor_frame=a,
-        obj_mesh=case.mesh, obj_rotation=case.obj_rot[a], obj_translation=case.obj_trans[a],
-        fps=m.fps, config=MotionConfig(), generator=torch.Generator().manual_seed(0))
-    return case, gt_joints, seen, key, result
+    case = load_motion_case(CASES / "pick_up_and_carry")
+    report = run_oracle_motion(case, body=body, config=MotionConfig(), seed=0, noise_px=4.0,
+                               drop=0.2)
+    return case, report
 
 
-def test_oracle_recovers_the_pick_up_within_the_targets(body, oracle):
-    case, gt_joints, seen, _, result = oracle
-    assert 0.5 < seen["seen_frac"] < 0.6 and seen["occluded_frac"] > 0.25  # the box hides a lot
-    with torch.no_grad():
-        pred = body.forward_motion(result.motion)
-    pj = pred.joints.double().numpy()
-    fps = case.motion.fps
-    inside, below = M.max_penetration(pred.vertices.double().numpy(), case.mesh.vertices,
-                                      case.mesh.faces, result.obj_rotation, result.obj_trans,
-                                      case.ground_y)
-    got = {"mpjpe_mm": 1000 * M.mpjpe(pj[:, :22], gt_joints[:, :22]),
-           "pa_mpjpe_mm": 1000 * M.pa_mpjpe(pj[:, :22], gt_joints[:, :22]),
-           "foot_skate_mm": 1000 * M.foot_skating(pj, gt_joints, case.ground_y, fps),
-           "max_penetration_mm": 1000 * max(inside, below),
-           "obj_trans_err_cm": 100 * M.object_translation_error(result.obj_trans,
-                                                                case.obj_trans)}
+def test_oracle_recovers_the_pick_up_within_the_targets(oracle):
+    _, report = oracle
+    result = report.result
+    assert 0.5 < report.seen_frac < 0.6 and report.occluded_frac > 0.25  # the box hides a lot
+    got = {name: getattr(report, name) for name in TARGETS}
     for name, target in TARGETS.items():
         assert got[name] <= target, (name, got[name])
     # achieved PINNED_PICK_UP (seed 0, this machine); the bounds leave room for other CPUs.
@@ -235,16 +194,17 @@ PINNED_HELD_FRAMES = 58  # frames 32–89: the hands take the box at frame 32 an
 @pytest.mark.parametrize("name", ["sit_on_chair", "push_table"])
 def test_oracle_bench_cases_meet_the_targets(body, one_thread, name):
     """The bench's own scoring (``bench/oracle_motion.py``) on the other two cases."""
-    bench = _bench()
-    case = bench.load_case(ROOT / "bench" / "cases" / "motion" / name)
-    line = bench.run_case(case, body, MotionConfig(), seed=0, noise_px=4.0, drop=0.2)
+    case = load_motion_case(CASES / name)
+    line = run_oracle_motion(case, body=body, config=MotionConfig(), seed=0, noise_px=4.0,
+                             drop=0.2).figures()
     for key, target in TARGETS.items():
         assert line[key] <= target, (key, line[key])
     assert line["contact_mode"] == {"sit_on_chair": "none", "push_table": "sliding"}[name]
 
 
 def test_the_carried_object_follows_the_hands(body, oracle):
-    case, _, _, key, result = oracle
+    case, report = oracle
+    key, result = report.key_pose, report.result
     assert result.contact_mode == "held"
     held = result.hand_contact.any(1)
     assert held.sum() == PINNED_HELD_FRAMES and held[case.anchor_frame]
@@ -275,13 +235,14 @@ def test_the_carried_object_follows_the_hands(body, oracle):
 def test_every_loss_term_has_its_weight(oracle):
     """``loss_terms`` names each term as its ``MotionWeights.lambda_<name>`` (phase 3 of a held
     object has them all but the sliding and observed-hands terms)."""
-    *_, result = oracle
+    _, report = oracle
     weights = {f.removeprefix("lambda_") for f in MotionWeights.__dataclass_fields__}
-    assert {"reproj", "penetration", "attach", "object_rest"} <= set(result.losses) <= weights
+    assert {"reproj", "penetration", "attach", "object_rest"} <= set(report.result.losses) <= weights
 
 
 def test_the_motion_is_written_as_a_result_v1(body, oracle, tmp_path):
-    case, _, _, _, result = oracle
+    case, report = oracle
+    result = report.result
     write_result(tmp_path, result.clip(body, case.mesh, name="pick up", object_name="Box"),
                  ResultInfo(prompt="a person picks up a box", seed=0,
                             quality={k: v for k, v in result.quality.items()
@@ -296,7 +257,8 @@ def test_the_motion_is_written_as_a_result_v1(body, oracle, tmp_path):
 
 
 def test_bad_inputs_say_what_is_wrong(body, oracle):
-    case, _, _, key, _ = oracle
+    case, report = oracle
+    key = report.key_pose
     common = dict(camera=case.camera.to(dtype=torch.float32), key_pose=key,
                   obj_mesh=case.mesh, obj_rotation=np.eye(3), obj_translation=np.zeros(3),
                   fps=30.0)

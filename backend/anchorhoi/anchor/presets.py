@@ -2,7 +2,7 @@
 
 | preset | where | SDS steps × rounds | render | samples/ray | views/step | hash grid | est. VRAM |
 |---|---|---|---|---|---|---|---|
-| tiny | CPU, tests, ``selftest`` | 40 × 1 | 32² | 32 | 1 | 6 levels, 2^15 | — (tiny random prior, < 1 GB RAM) |
+| tiny | CPU, tests, ``selftest`` | 20 × 1 | 32² | 32 | 1 | 6 levels, 2^15 | — (tiny random prior, < 1 GB RAM) |
 | draft | one GPU | 1500 × 2 | 64² | 64 | 1 | 16 levels, 2^19 | ≈ 7 GB |
 | standard | one GPU | 3000 × 2 | 128² | 96 | 1 | 16 levels, 2^19 | ≈ 8 GB |
 | high | one 24 GB GPU | 5000 × 3 | 192² | 128 | 2 | 16 levels, 2^20 | ≈ 20 GB |
@@ -79,7 +79,7 @@ about 2,200 U-Net evaluations at 512², a minute or two on one GPU, once per job
 
 PRESETS: dict[str, AnchorPreset] = {
     "tiny": AnchorPreset(name="tiny", rounds=1, gpu=False, fit=TINY_FIT,
-                         nerf=_nerf(40, 32, 32, 1, 6, 15, init_iterations=40,
+                         nerf=_nerf(20, 32, 32, 1, 6, 15, init_iterations=40,
                                     drift_points=1024)),
     "draft": AnchorPreset(name="draft", rounds=2, nerf=_nerf(1500, 64, 64, 1, 16, 19,
                                                              object_search=GPU_SEARCH)),

@@ -15,6 +15,11 @@ from ..nerf.renderer import render_image
 from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
 from ..portable.arrays import atomic_write
 
+POINTS_PER_CHUNK = 32768
+"""Samples rendered at once. The renderer's default chunk (8192 rays) at 96 samples per ray puts
+~0.8 M points through a hash grid at once — gigabytes of temporaries; on a CPU this budget
+renders the tiny preset's 6 × 64² turntable 2–3 times faster (7.4 s → 2.4–4.6 s, one thread)."""
+
 
 @torch.no_grad()
 def turntable(fields: Sequence, *, box: SceneBox, views: int = 8, size: int = 128,
@@ -27,7 +32,8 @@ def turntable(fields: Sequence, *, box: SceneBox, views: int = 8, size: int = 12
     cams = orbit_cameras(torch.linspace(0, 360, views + 1)[:-1], elevation_deg, radius, 45.0,
                          size, target=target, **like)
     sampler = DenseStratifiedSampler(DenseSamplerConfig(num_samples=num_samples), box=box)
-    img = render_image(list(fields), cams, sampler, background=torch.tensor(background, **like))
+    img = render_image(list(fields), cams, sampler, background=torch.tensor(background, **like),
+                       chunk=max(1, POINTS_PER_CHUNK // num_samples))
     strip = torch.cat(list(img.rgb), dim=1).clamp(0, 1)
     return (strip.cpu().numpy() * 255 + 0.5).astype(np.uint8)
 

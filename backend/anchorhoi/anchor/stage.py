@@ -163,7 +163,8 @@ def write_outputs(out_dir: Path, *, human, obj: ObjectField, body: BodyModel, fi
         "max_penetration_m": np.array(fit.max_penetration)})
     size = 64 if not preset.gpu else 160
     with torch.no_grad():
-        look = dict(box=box, views=6, size=size, target=preset.nerf.views.target)  # SDS framing
+        look = dict(box=box, views=6, size=size, target=preset.nerf.views.target,
+                    num_samples=preset.nerf.sampler.num_samples)  # SDS framing and sampling
         save_png(files["turntable"], turntable([human, obj], **look))
         save_png(files["fit_preview"], turntable([posed_body_field(body, k), obj], **look))
     return files

@@ -28,7 +28,7 @@ from .models import choose_models, ensure_tiny_models, preflight
 from .presets import JobPreset, job_preset
 from .reporting import Progress, Reporter
 from .request import GenerateRequest, validate
-from .resources import StageMeter
+from .resources import StageMeter, stage_threads, torch_threads
 from .stages import STAGES, StageContext
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
         ctx.progress.begin(stage.name)
         out_dir = folder.stage_dir(stage.name)
         out_dir.mkdir(parents=True, exist_ok=True)
-        with StageMeter(device) as meter:
+        with StageMeter(device) as meter, torch_threads(stage_threads(device, preset.gpu)):
             ctx.outputs[stage.name] = stage.run(ctx, out_dir)
         for path in stage.previews(ctx.outputs[stage.name]):
             ctx.progress.preview(path)

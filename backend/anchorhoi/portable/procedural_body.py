@@ -10,14 +10,19 @@ The body is SMPL-X's rest pose: Y up, facing +Z, left side at +X, arms out along
 palms down and the thumbs forward, fingers straight, metres; the pelvis joint at about
 (0, -0.35, 0.01) and the soles at y = -1.30, as in the real neutral template.
 
-Steps (``build_procedural_model``):
-  1. the skeleton: the 55 rest joints and the end point of every bone;
-  2. the solid: round cones and ellipsoids per bone, smoothly united (``procedural_mesh``);
-  3. the mesh: surface nets on a grid that is fine around the hands, projected and relaxed;
-  4. skinning weights: a soft-min over the primitives' distances, smoothed over the mesh;
-  5. the joint regressor: rings of vertices around each joint, weighted to hit it exactly;
-  6. shape (and a few expression) directions: linear deformations of the skeleton and girth;
-  7. face landmarks and the extra-joint vertex ids.
+Steps (``build_procedural_model``), each in its own module:
+  1. the skeleton: the 55 rest joints and the end point of every bone (``procedural_skeleton``);
+  2. the solid: round cones and ellipsoids per bone, smoothly united (``procedural_solid``, with
+     the meshing tools of ``procedural_mesh``);
+  3. the mesh: surface nets on a grid that is fine around the hands, projected and relaxed
+     (``procedural_solid``);
+  4. skinning weights: a soft-min over the primitives' distances, smoothed over the mesh
+     (``procedural_skinning``);
+  5. the joint regressor: rings of vertices around each joint, weighted to hit it exactly
+     (``procedural_regressor``);
+  6. shape (and a few expression) directions: linear deformations of the skeleton and girth
+     (``procedural_shape``);
+  7. face landmarks and the extra-joint vertex ids (``procedural_landmarks``).
 
 Only the standard library and numpy are used: this runs inside Blender's Python too.
 """
@@ -27,7 +32,20 @@ from __future__ import annotations
 import numpy as np
 
 from . import procedural_mesh as pm
-from .skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS, kintree_table
+from .procedural_landmarks import (
+    VERTEX_ID_KEYS,
+    barycentric,
+    contour_index,
+    face_landmark_layout,
+    landmark_rays,
+    vertex_id_rays,
+)
+from .procedural_regressor import joint_regressor, joint_regressor_rays, nearest_vertex
+from .procedural_shape import VertexBones, expression_directions, shape_directions
+from .procedural_skeleton import bone_ends, rest_joints
+from .procedural_skinning import skinning_weights
+from .procedural_solid import build_mesh, build_primitives
+from .skeleton import NUM_JOINTS, kintree_table
 
 GENERATOR_VERSION = "1"
 
@@ -35,622 +53,11 @@ NUM_SHAPE_SPACE = 300  # shapedirs columns smplx reads as betas; then expression
 NUM_EXPRESSION_SPACE = 100
 NUM_POSE_BASIS = (NUM_JOINTS - 1) * 9  # 486
 
-J = {name: i for i, name in enumerate(JOINT_NAMES)}
-# left/right joint pairs, for mirroring the left side's design
-MIRROR = np.arange(NUM_JOINTS)
-for _name, _i in J.items():
-    if _name.startswith("left_"):
-        MIRROR[_i], MIRROR[J["right_" + _name[5:]]] = J["right_" + _name[5:]], _i
 
-SOLE_Y = -1.30
-HEAD_TOP = np.array([0.0, 0.37, -0.005])  # end of the head bone (the skull's top is ~0.407)
-
-
-# --------------------------------------------------------------------------------------------
-# 1. Skeleton
-# --------------------------------------------------------------------------------------------
-_CENTRE = {
-    "pelvis": (0.0, -0.35, 0.01), "spine1": (0.0, -0.235, -0.01), "spine2": (0.0, -0.105, -0.005),
-    "spine3": (0.0, -0.045, 0.01), "neck": (0.0, 0.13, -0.02), "head": (0.0, 0.225, -0.005),
-    "jaw": (0.0, 0.205, 0.035),
-}
-_LEFT = {
-    "hip": (0.075, -0.44, 0.0), "knee": (0.095, -0.83, 0.005), "ankle": (0.088, -1.22, -0.04),
-    "foot": (0.108, -1.275, 0.085), "collar": (0.075, 0.055, -0.01),
-    "shoulder": (0.175, 0.085, -0.02), "elbow": (0.435, 0.075, -0.03),
-    "wrist": (0.685, 0.075, -0.025), "eye_smplhf": (0.032, 0.29, 0.072),
-}
-# Left hand, relative to the wrist: knuckle (joint 1), angle in the XZ plane towards +Z
-# (thumb side), phalanx lengths, radii at joints 1, 2, 3 and at the tip.
-_FINGER_DESIGN = {
-    "index": ((0.088, 0.002, 0.027), 11.0, (0.040, 0.024, 0.021), (0.0082, 0.0075, 0.0068, 0.006)),
-    "middle": ((0.092, 0.003, 0.006), 2.0, (0.044, 0.028, 0.022), (0.0085, 0.0078, 0.007, 0.0062)),
-    "ring": ((0.088, 0.002, -0.014), -7.0, (0.041, 0.027, 0.021), (0.008, 0.0073, 0.0066, 0.0058)),
-    "pinky": ((0.080, 0.0, -0.032), -16.0, (0.032, 0.021, 0.019), (0.007, 0.0064, 0.0058, 0.0052)),
-}
-_THUMB = ((0.024, -0.010, 0.020), (0.62, -0.28, 0.73), (0.042, 0.032, 0.026),
-          (0.0140, 0.0100, 0.0088, 0.0076))
-
-
-def _mirror(p):
-    p = np.array(p, dtype=np.float64)
-    p[..., 0] *= -1
-    return p
-
-
-def _left_hand() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, tuple]]:
-    """Left-hand joints (absolute), fingertip points, and per-digit (direction, radii)."""
-    wrist = np.array(_LEFT["wrist"])
-    joints, tips, digits = {}, {}, {}
-    for name, (base, angle, lengths, radii) in _FINGER_DESIGN.items():
-        a = np.radians(angle)
-        d = np.array([np.cos(a), 0.0, np.sin(a)])
-        p = wrist + np.array(base)
-        for n, length in enumerate(lengths, start=1):
-            joints[f"left_{name}{n}"] = p
-            p = p + length * d
-        tips[name] = p
-        digits[name] = (d, radii)
-    base, direction, lengths, radii = _THUMB
-    d = np.array(direction) / np.linalg.norm(direction)
-    p = wrist + np.array(base)
-    for n, length in enumerate(lengths, start=1):
-        joints[f"left_thumb{n}"] = p
-        p = p + length * d
-    tips["thumb"] = p
-    digits["thumb"] = (d, radii)
-    return joints, tips, digits
-
-
-def rest_joints() -> np.ndarray:
-    """(55, 3) the designed rest joint positions (what ``J_regressor @ v_template`` gives)."""
-    out = np.zeros((NUM_JOINTS, 3))
-    for name, p in _CENTRE.items():
-        out[J[name]] = p
-    for name, p in _LEFT.items():
-        out[J["left_" + name]] = p
-    for name, p in _left_hand()[0].items():
-        out[J[name]] = p
-    left = [J[n] for n in JOINT_NAMES if n.startswith("left_")]
-    out[MIRROR[left]] = _mirror(out[left])
-    return out
-
-
-def bone_ends(joints: np.ndarray) -> np.ndarray:
-    """(55, 3) the far end of the bone each joint rotates (its main child, or a tip point)."""
-    ends = np.zeros_like(joints)
-    main_child = {"pelvis": "spine1", "spine3": "neck", "left_wrist": "left_middle1",
-                  "right_wrist": "right_middle1"}
-    for i, p in enumerate(PARENTS):
-        if p >= 0 and JOINT_NAMES[p] not in main_child:
-            ends[p] = joints[i]
-    for parent, child in main_child.items():
-        ends[J[parent]] = joints[J[child]]
-    tips = _left_hand()[1]
-    for name, tip in tips.items():
-        ends[J[f"left_{name}3"]] = tip
-        ends[J[f"right_{name}3"]] = _mirror(tip)
-    ends[J["head"]] = HEAD_TOP
-    ends[J["jaw"]] = (0.0, 0.19, 0.075)
-    for side, sx in (("left", 1), ("right", -1)):
-        ends[J[f"{side}_foot"]] = (sx * 0.113, -1.284, 0.150)
-        ends[J[f"{side}_eye_smplhf"]] = joints[J[f"{side}_eye_smplhf"]] + (0, 0, 0.012)
-    return ends
-
-
-# --------------------------------------------------------------------------------------------
-# 2. The solid
-# --------------------------------------------------------------------------------------------
-def build_primitives() -> pm.PrimitiveArrays:
-    """Round cones / ellipsoids, each bound to the joint that moves it; order = union order."""
-    jt = rest_joints()
-    P = pm.Primitives()
-    # Torso: a tube of round cones up the spine, elliptic (1.6 times wider than deep).
-    torso = ((-0.40, 0.100, -0.012), (-0.235, 0.090, 0.0), (-0.105, 0.092, 0.005),
-             (-0.045, 0.098, 0.010), (0.045, 0.090, 0.0))  # (y, half depth, z) at each level
-    for bone, (y0, r0, z0), (y1, r1, z1) in zip(("pelvis", "spine1", "spine2", "spine3"),
-                                                torso[:-1], torso[1:]):
-        P.add((0.0, y0, z0), (0.0, y1, z1), r0, r1, J[bone], 0.02, scale=(1.6, 1.0, 1.0))
-    for sx, side in ((1, "left"), (-1, "right")):
-        P.add((sx * 0.02, 0.075, -0.015), (sx * 0.15, 0.085, -0.025), 0.065, 0.055,
-              J[f"{side}_collar"], 0.04, scale=(1.0, 1.0, 1.1))
-    # Neck and head.
-    P.add((0.0, 0.10, -0.015), (0.0, 0.245, 0.0), 0.056, 0.050, J["neck"], 0.03)
-    P.add((0.0, 0.315, -0.005), (0.0, 0.315, -0.005), 1.0, 1.0, J["head"], 0.03,
-          scale=(0.077, 0.092, 0.097))
-    P.add((0.0, 0.26, 0.028), (0.0, 0.26, 0.028), 1.0, 1.0, J["head"], 0.03,
-          scale=(0.063, 0.078, 0.075))
-    P.add((0.0, 0.195, 0.062), (0.0, 0.195, 0.062), 1.0, 1.0, J["jaw"], 0.02,
-          scale=(0.03, 0.024, 0.028))
-    P.add((0.0, 0.295, 0.08), (0.0, 0.258, 0.106), 0.012, 0.012, J["head"], 0.02)  # nose
-    # Legs (left, then mirrored).
-    for sx, side in ((1, "left"), (-1, "right")):
-        m = np.array([sx, 1.0, 1.0])
-        knee, ankle = jt[J[f"{side}_knee"]], jt[J[f"{side}_ankle"]]
-        P.add(m * (0.078, -0.40, 0.0), knee, 0.085, 0.052, J[f"{side}_hip"], 0.04)
-        P.add(knee, ankle, 0.052, 0.031, J[f"{side}_knee"], 0.025)
-        P.add(m * (0.095, -0.95, -0.022), m * (0.095, -0.95, -0.022), 1.0, 1.0, J[f"{side}_knee"],
-              0.03, scale=(0.048, 0.10, 0.05))  # calf
-        P.add(m * (0.085, -1.262, -0.055), m * (0.105, -1.27, 0.08), 0.038, 0.030,
-              J[f"{side}_ankle"], 0.02, scale=(1.25, 1.0, 1.0))
-        P.add(m * (0.105, -1.272, 0.085), m * (0.112, -1.284, 0.148), 0.028, 0.016,
-              J[f"{side}_foot"], 0.015, scale=(1.35, 1.0, 1.0))
-    # Arms and hands.
-    hand, tips, digits = _left_hand()
-    for sx, side in ((1, "left"), (-1, "right")):
-        m = np.array([sx, 1.0, 1.0])
-        elbow, wrist = jt[J[f"{side}_elbow"]], jt[J[f"{side}_wrist"]]
-        P.add(m * (0.16, 0.085, -0.02), elbow, 0.052, 0.040, J[f"{side}_shoulder"], 0.035)
-        P.add(elbow, wrist, 0.040, 0.028, J[f"{side}_elbow"], 0.02, scale=(1.0, 0.85, 1.15))
-        c = wrist + m * (0.045, 0.0, 0.0)
-        P.add(c, c, 1.0, 1.0, J[f"{side}_wrist"], 0.015, scale=(0.052, 0.015, 0.042))
-        for digit in ("thumb",) + tuple(_FINGER_DESIGN):
-            _, radii = digits[digit]
-            pts = [hand[f"left_{digit}{n}"] for n in (1, 2, 3)] + [tips[digit]]
-            for n in range(3):
-                k = {"thumb": (0.012, 0.008, 0.003)}.get(digit, (0.005, 0.003, 0.003))[n]
-                P.add(m * pts[n], m * pts[n + 1], radii[n], radii[n + 1],
-                      J[f"{side}_{digit}{n + 1}"], k)
-    return P.finish()
-
-
-# --------------------------------------------------------------------------------------------
-# 3. The mesh
-# --------------------------------------------------------------------------------------------
-BODY_STEP = 0.019  # grid spacing over the body
-HAND_STEP = 0.005  # grid spacing around the hands
-HAND_X = (0.635, 0.895)  # |x| range of the fine hand slab
-BLEND_X = (0.52, 0.62)  # |x| range where the Y/Z node layout turns from body to hand
-
-
-def build_grid() -> pm.WarpedGrid:
-    """Body spacing everywhere, the hand spacing in the hand slabs |x| in HAND_X."""
-    def hx(x):
-        ax = abs(x)
-        if ax <= 0.55:
-            return BODY_STEP
-        if ax < HAND_X[0]:
-            t = (ax - 0.55) / (HAND_X[0] - 0.55)
-            return BODY_STEP + t * (HAND_STEP - BODY_STEP)
-        return HAND_STEP + 0.3 * max(ax - HAND_X[1], 0.0)
-
-    n = max(pm.nodes_to_reach(0.0, hx, -0.935, 0.935))
-    X = pm.graded_axis(0.0, hx, n + 1, n + 1)
-    wrist = np.array(_LEFT["wrist"])
-
-    def profile(anchor, body_band, hand_band, body_reach, hand_reach):
-        body = pm.band_spacing(BODY_STEP, *body_band, 0.5)
-        hand = pm.band_spacing(HAND_STEP, *hand_band, 0.25)
-        lo_b, hi_b = pm.nodes_to_reach(anchor, body, *body_reach)
-        lo_h, hi_h = pm.nodes_to_reach(anchor, hand, *hand_reach)
-        lo, hi = max(lo_b, lo_h) + 1, max(hi_b, hi_h) + 1
-        return pm.graded_axis(anchor, body, lo, hi), pm.graded_axis(anchor, hand, lo, hi)
-
-    yb, yh = profile(wrist[1], (SOLE_Y - 0.02, 0.43), (0.025, 0.12), (SOLE_Y - 0.03, 0.44),
-                     (0.015, 0.125))
-    zb, zh = profile(wrist[2], (-0.2, 0.22), (-0.095, 0.09), (-0.21, 0.23), (-0.10, 0.095))
-    t = np.clip((np.abs(X) - BLEND_X[0]) / (BLEND_X[1] - BLEND_X[0]), 0.0, 1.0)
-    alpha = (t * t * (3 - 2 * t))[:, None]
-    return pm.WarpedGrid(X, (1 - alpha) * yb + alpha * yh, (1 - alpha) * zb + alpha * zh)
-
-
-def build_mesh(prims: pm.PrimitiveArrays | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The template mesh: vertices (V, 3) float64, faces (F, 3) int64."""
-    prims = build_primitives() if prims is None else prims
-    return pm.mesh_solid(prims, build_grid())
-
-
-# --------------------------------------------------------------------------------------------
-# 4. Skinning weights
-# --------------------------------------------------------------------------------------------
-MAX_INFLUENCES = 4
-
-
-def _sparsify(w: np.ndarray, keep: int, floor: float = 0.0) -> np.ndarray:
-    """Keep the ``keep`` largest weights of each row, drop those under ``floor`` times the
-    row's sum, and renormalise the rows to sum to 1."""
-    order = np.argpartition(-w, keep - 1, axis=1)[:, :keep]
-    rows = np.arange(len(w))[:, None]
-    top = w[rows, order]
-    top = np.where(top >= floor * top.sum(1, keepdims=True), top, 0.0)
-    out = np.zeros_like(w)
-    out[rows, order] = top / top.sum(1, keepdims=True)
-    return out
-
-
-def skinning_weights(prims: pm.PrimitiveArrays, verts: np.ndarray, edges: np.ndarray,
-                     smooth_passes: int = 3) -> np.ndarray:
-    """(V, 55): soft-min over the primitives' fields, by bone; then smoothed over the mesh."""
-    dist = prims.distances(verts, reach=0.04)  # (V, P)
-    per_joint = np.full((len(verts), NUM_JOINTS), np.inf)
-    for j in np.unique(prims.bone):
-        per_joint[:, j] = dist[:, prims.bone == j].min(axis=1)
-    # Sharpness: a fraction of the thickness of the nearest primitive (fingers blend over mm).
-    thickness = np.minimum(prims.ra, prims.rb) * prims.s_min
-    tau = np.clip(0.3 * thickness, 0.002, 0.012)[np.argmin(dist, axis=1)]
-    best = per_joint.min(axis=1, keepdims=True)
-    w = np.exp(-(per_joint - best) / tau[:, None])  # exp(-inf) = 0 for far joints
-    w = _sparsify(w, MAX_INFLUENCES)
-    for _ in range(smooth_passes):
-        w = 0.5 * w + 0.5 * pm.neighbour_mean(w, edges, len(verts))
-    return _sparsify(w, MAX_INFLUENCES, floor=0.01)
-
-
-# --------------------------------------------------------------------------------------------
-# 5. Joint regressor
-# --------------------------------------------------------------------------------------------
-def _ring_spec(joints: np.ndarray, ends: np.ndarray):
-    """Per joint: ring axis (None: rays in all directions), ray reach, ring offset."""
-    spec = {}
-    y = np.array([0.0, 1.0, 0.0])
-    for i, name in enumerate(JOINT_NAMES):
-        axis = ends[i] - joints[i]
-        reach, offset = 0.12, 0.015
-        if name in ("pelvis", "spine1", "spine2", "spine3"):
-            axis, reach = y, 0.25
-        elif name == "head":
-            axis, reach, offset = y, 0.15, 0.012
-        elif name.endswith(("hip", "collar")):
-            reach = 0.2 if name.endswith("hip") else 0.15
-        elif name.endswith("ankle"):
-            axis, reach, offset = joints[i] - joints[PARENTS[i]], 0.10, 0.012
-        elif name.endswith(("foot", "elbow")):
-            reach, offset = 0.10, 0.012
-        elif name == "neck":
-            reach, offset = 0.15, 0.012
-        elif name.endswith("wrist"):
-            reach, offset = 0.08, 0.008
-        elif name.endswith("thumb1"):
-            reach, offset = 0.04, 0.004
-        elif name[-1] in "123":  # finger joints (at the knuckles: stay off the neighbours)
-            reach, offset = (0.016 if name[-1] == "1" else 0.03), 0.003
-        elif name in ("jaw", "left_eye_smplhf", "right_eye_smplhf"):
-            axis, reach, offset = None, 0.2, 0.0
-        spec[i] = (None if axis is None else axis / np.linalg.norm(axis), reach, offset)
-    return spec
-
-
-def _star() -> np.ndarray:
-    """14 unit directions: the 6 axes and the 8 cube diagonals."""
-    axes = np.concatenate([np.eye(3), -np.eye(3)])
-    diag = np.array([(a, b, c) for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)]) / np.sqrt(3)
-    return np.concatenate([axes, diag])
-
-
-def _perpendicular_ring(axis: np.ndarray, n: int = 8) -> np.ndarray:
-    helper = np.array([1.0, 0.0, 0.0]) if abs(axis[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
-    u = np.cross(axis, helper)
-    u /= np.linalg.norm(u)
-    w = np.cross(axis, u)
-    ang = 2 * np.pi * np.arange(n) / n
-    return np.cos(ang)[:, None] * u + np.sin(ang)[:, None] * w
-
-
-def _exact_convex_weights(points: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Weights >= 0 summing to 1 with ``weights @ points == target``, closest to uniform."""
-    n = len(points)
-    active = np.ones(n, bool)
-    for _ in range(n):
-        idx = np.flatnonzero(active)
-        A = np.vstack([points[idx].T, np.ones(len(idx))])  # (4, m)
-        w0 = np.full(len(idx), 1.0 / len(idx))
-        r = np.append(target, 1.0) - A @ w0
-        w = w0 + A.T @ np.linalg.lstsq(A @ A.T, r, rcond=None)[0]
-        if w.min() >= 0:
-            break
-        active[idx[np.argmin(w)]] = False
-    out = np.zeros(n)
-    out[idx] = np.maximum(w, 0)
-    if np.abs(out @ points - target).max() > 1e-9 or abs(out.sum() - 1) > 1e-12:
-        raise RuntimeError("joint regressor: the joint is not surrounded by its ring")
-    return out
-
-
-def _nearest_vertex(verts: np.ndarray, points: np.ndarray, window: float = 0.04) -> np.ndarray:
-    """Index of the vertex nearest to each point (points near the mesh: searched in x-slabs)."""
-    points = np.asarray(points, float).reshape(-1, 3)
-    by_x = np.argsort(verts[:, 0], kind="stable")
-    xs = verts[by_x, 0]
-    order = np.argsort(points[:, 0], kind="stable")
-    out = np.empty(len(points), np.int64)
-    for s in range(0, len(points), 64):
-        sel = order[s:s + 64]
-        p = points[sel]
-        i0, i1 = np.searchsorted(xs, [p[:, 0].min() - window, p[:, 0].max() + window])
-        cand = by_x[i0:i1]
-        v = verts[cand]
-        d = ((p[:, None, :] - v[None, :, :]) ** 2).sum(-1)
-        best = np.argmin(d, axis=1)
-        out[sel] = cand[best]
-        far = d[np.arange(len(sel)), best] > window**2
-        for k in np.flatnonzero(far):  # not within the slab: search everything
-            out[sel[k]] = np.argmin(((verts - p[k]) ** 2).sum(1))
-    return out
-
-
-def joint_regressor_rays(joints: np.ndarray, ends: np.ndarray):
-    """The rays whose exits give each joint's ring: (joint index, origin, direction, reach)."""
-    rows = []
-    for i, (axis, reach, offset) in _ring_spec(joints, ends).items():
-        if axis is None:
-            for d in _star():
-                rows.append((i, joints[i], d, reach))
-        else:
-            for side in (-1, 1):
-                for d in _perpendicular_ring(axis):
-                    rows.append((i, joints[i] + side * offset * axis, d, reach))
-    owner = np.array([r[0] for r in rows])
-    return owner, np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), \
-        np.array([r[3] for r in rows])
-
-
-def joint_regressor(verts: np.ndarray, joints: np.ndarray, owner: np.ndarray,
-                    hits: np.ndarray) -> np.ndarray:
-    """(55, V): each row averages the vertices nearest to its ring's exits, hitting the joint."""
-    reg = np.zeros((NUM_JOINTS, len(verts)))
-    ok = np.isfinite(hits[:, 0])
-    nearest = _nearest_vertex(verts, hits[ok])
-    owner = owner[ok]
-    for i in range(NUM_JOINTS):
-        ring = np.unique(nearest[owner == i])
-        reg[i, ring] = _exact_convex_weights(verts[ring], joints[i])
-    return reg
-
-
-# --------------------------------------------------------------------------------------------
-# 6. Shape and expression directions
-# --------------------------------------------------------------------------------------------
-HEIGHT_SCALE = 0.021  # beta 0: the skeleton grows 2.1 % about the pelvis (about +3.4 cm)
-GIRTH = 0.08  # beta 1: cross-sections grow 8 % (torso and limbs)
-
-_ARM = ("shoulder", "elbow", "wrist", "index", "middle", "ring", "pinky", "thumb")
-_HAND = ("wrist", "index", "middle", "ring", "pinky", "thumb")
-_LEG = ("hip", "knee", "ankle", "foot")
-SIDES = ("left", "right")
-
-
-def _members(parts, side) -> np.ndarray:
-    return np.array([n.startswith(f"{side}_") and n[len(side) + 1:].rstrip("123") in parts
-                     for n in JOINT_NAMES])
-
-
-class _Skeleton:
-    """Each vertex against the bones that move it: projections and positions along the bone."""
-
-    def __init__(self, verts, weights, joints, ends):
-        order = np.argsort(-weights, axis=1, kind="stable")[:, :MAX_INFLUENCES]
-        self.verts, self.joints, self.ends = verts, joints, ends
-        self.idx = order  # (V, 4) joints
-        self.w = np.take_along_axis(weights, order, axis=1)  # (V, 4)
-        a, b = joints[order], ends[order]  # (V, 4, 3)
-        ab = b - a
-        t = ((verts[:, None, :] - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-12)
-        self.t = np.clip(t, 0.0, 1.0)
-        self.proj = a + self.t[..., None] * ab  # closest point on each bone
-
-    def deform(self, start=None, end=None, girth=None) -> np.ndarray:
-        """(V, 3) blend over the vertex's bones of: the bone's displacement (``start`` (55, 3) at
-        the joint, ``end`` (55, 3) at the bone's end, interpolated along it) plus ``girth``
-        (55,) or (55, 3) times the offset from the bone."""
-        out = np.zeros((len(self.verts), MAX_INFLUENCES, 3))
-        if start is not None:
-            end = start if end is None else end
-            out += (1 - self.t[..., None]) * start[self.idx] + self.t[..., None] * end[self.idx]
-        if girth is not None:
-            g = np.asarray(girth, float)
-            g = g[:, None] if g.ndim == 1 else g
-            out += g[self.idx] * (self.verts[:, None, :] - self.proj)
-        return (self.w[..., None] * out).sum(axis=1)
-
-    def scaled_chain(self, mask, origin, scale):
-        """Bone displacements that scale the joints in ``mask`` (and their bones' ends)."""
-        start = np.where(mask[:, None], scale * (self.joints - origin), 0.0)
-        child_in = np.zeros(NUM_JOINTS, bool)
-        for i, p in enumerate(PARENTS):
-            if p >= 0 and mask[i]:
-                child_in[p] = True
-        end = np.where((mask | child_in)[:, None], scale * (self.ends - origin), 0.0)
-        return start, end
-
-
-def shape_directions(sk: _Skeleton, num_betas: int) -> np.ndarray:
-    """(V, 3, num_betas) linear shape directions, in the order of the list below."""
-    jt, x = sk.joints, np.array([1.0, 0.0, 0.0])
-    everyone = np.ones(NUM_JOINTS, bool)
-    girth = np.full(NUM_JOINTS, GIRTH)
-    for side in ("left", "right"):
-        girth[_members(_HAND, side) & ~_members(("wrist",), side)] = 0.03
-        girth[_members(("foot",), side)] = 0.03
-    girth[[J["head"], J["jaw"], J["left_eye_smplhf"], J["right_eye_smplhf"]]] = 0.02
-    dirs = []
-    # 0: height - the whole skeleton scaled about the pelvis, cross-sections unchanged.
-    dirs.append(sk.deform(*sk.scaled_chain(everyone, jt[J["pelvis"]], HEIGHT_SCALE)))
-    # 1: girth - every cross-section scaled about its bone.
-    dirs.append(sk.deform(girth=girth))
-    # 2: shoulder width - each arm moved out by 2.5 cm, the collar bones stretch.
-    start, end = np.zeros((NUM_JOINTS, 3)), np.zeros((NUM_JOINTS, 3))
-    for side, sx in (("left", 1), ("right", -1)):
-        arm = _members(_ARM, side)
-        start[arm] = end[arm] = sx * 0.025 * x
-        end[J[f"{side}_collar"]] = sx * 0.025 * x
-    dirs.append(sk.deform(start, end))
-    def both_sides(parts, root, scale):  # each side's chain scaled about its own root joint
-        ends = [sk.scaled_chain(_members(parts, s), jt[J[f"{s}_{root}"]], scale) for s in SIDES]
-        return ends[0][0] + ends[1][0], ends[0][1] + ends[1][1]
-
-    # 3: leg length - each leg scaled by 3.5 % about its hip.
-    dirs.append(sk.deform(*both_sides(_LEG, "hip", 0.035)))
-    # 4: belly - the front of the abdomen pushed forward.
-    front = np.maximum(sk.verts[:, None, 2] - sk.proj[:, :, 2], 0.0)  # (V, 4)
-    belly = np.zeros(NUM_JOINTS)
-    belly[[J["spine1"], J["spine2"]]], belly[J["pelvis"]] = 0.25, 0.1
-    dirs.append(np.stack([np.zeros(len(sk.verts)), np.zeros(len(sk.verts)),
-                          (sk.w * belly[sk.idx] * front).sum(1)], axis=1))
-    # 5: arm length - each arm scaled by 4 % about its shoulder.
-    dirs.append(sk.deform(*both_sides(_ARM, "shoulder", 0.04)))
-    # 6: head size - the head scaled by 6 % about its centre.
-    head = np.zeros(NUM_JOINTS)
-    head[[J["head"], J["jaw"], J["left_eye_smplhf"], J["right_eye_smplhf"]]] = 1.0
-    hw = (sk.w * head[sk.idx]).sum(1)
-    dirs.append(0.06 * hw[:, None] * (sk.verts - np.array([0.0, 0.29, 0.0])))
-    # 7: hip width - the legs moved out by 1.5 cm, the pelvis widened.
-    start, end = np.zeros((NUM_JOINTS, 3)), np.zeros((NUM_JOINTS, 3))
-    for side, sx in (("left", 1), ("right", -1)):
-        leg = _members(_LEG, side)
-        start[leg] = end[leg] = sx * 0.015 * x
-    pelvis = np.zeros((NUM_JOINTS, 3))
-    pelvis[J["pelvis"]] = (0.1, 0.0, 0.0)
-    dirs.append(sk.deform(start, end) + sk.deform(girth=pelvis))
-    # 8: chest - the rib cage deeper and a little wider.
-    chest = np.zeros((NUM_JOINTS, 3))
-    chest[[J["spine3"], J["left_collar"], J["right_collar"]]] = (0.03, 0.0, 0.08)
-    dirs.append(sk.deform(girth=chest))
-    # 9: hand size - each hand scaled by 6 % about its wrist, fingers thicker too.
-    hand_girth = np.where(_members(_HAND, "left") | _members(_HAND, "right"), 0.06, 0.0)
-    hand_girth[[J["left_wrist"], J["right_wrist"]]] = 0.03
-    dirs.append(sk.deform(*both_sides(_HAND, "wrist", 0.06), hand_girth))
-    # 10+: smooth, left-right symmetric girth variations per bone.
-    sym = np.minimum(np.arange(NUM_JOINTS), MIRROR)
-    for n in range(len(dirs), num_betas):
-        dirs.append(sk.deform(girth=0.05 * np.sin(12.9898 * (n + 1) + 78.233 * sym)))
-    return np.stack(dirs[:num_betas], axis=2) if num_betas else np.zeros((len(sk.verts), 3, 0))
-
-
-def expression_directions(sk: _Skeleton) -> np.ndarray:
-    """(V, 3, 3): jaw drop, smile (mouth corners up and out), brows up."""
-    v = sk.verts
-    jaw = (sk.w * (sk.idx == J["jaw"])).sum(1)
-
-    def bump(centre, sigma):  # a Gaussian bump on each side of the face
-        c = np.array(centre)
-        return sum(np.exp(-((v - c * m) ** 2).sum(1) / (2 * sigma**2)) for m in ((1, 1, 1),
-                                                                               (-1, 1, 1)))
-
-    smile = bump((0.028, 0.222, 0.085), 0.012)
-    brows = bump((0.032, 0.312, 0.085), 0.015)
-    out = np.zeros((len(v), 3, 3))
-    out[:, :, 0] = jaw[:, None] * np.array([0.0, -0.01, -0.003])
-    out[:, 0, 1] = 0.004 * smile * np.sign(v[:, 0])
-    out[:, 1, 1] = 0.004 * smile
-    out[:, 1, 2] = 0.004 * brows
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# 7. Landmarks and extra-joint vertices
-# --------------------------------------------------------------------------------------------
-def _face_landmark_layout() -> np.ndarray:
-    """(51, 2) (x, y) of the 51 iBUG landmarks without the contour (subject's right first)."""
-    pts = []
-    for sx in (-1, 1):  # brows: right brow outer -> inner, left brow inner -> outer
-        xs = np.linspace(0.058, 0.014, 5) if sx < 0 else np.linspace(0.014, 0.058, 5)
-        pts += [(sx * xx, 0.312 + 0.006 * np.sin(np.pi * (xx - 0.01) / 0.05)) for xx in xs]
-    pts += [(0.0, y) for y in np.linspace(0.288, 0.262, 4)]  # nose bridge
-    pts += [(xx, 0.25 + 0.004 * abs(xx) / 0.014) for xx in np.linspace(-0.014, 0.014, 5)]
-    for sx in (-1, 1):  # eyes: corner, two upper, corner, two lower (clockwise in the image)
-        cx = sx * 0.032
-        ring = [(-0.014, 0.0), (-0.006, 0.004), (0.006, 0.004), (0.014, 0.0), (0.006, -0.004),
-                (-0.006, -0.004)]
-        pts += [(cx + dx, 0.29 + dy) for dx, dy in ring]
-    outer_top = [(-0.025, 0.222), (-0.017, 0.228), (-0.006, 0.231), (0.0, 0.229), (0.006, 0.231),
-                 (0.017, 0.228), (0.025, 0.222)]
-    outer_bottom = [(0.017, 0.214), (0.008, 0.210), (0.0, 0.209), (-0.008, 0.210), (-0.017, 0.214)]
-    inner = [(-0.018, 0.222), (-0.007, 0.224), (0.0, 0.224), (0.007, 0.224), (0.018, 0.222),
-             (0.007, 0.219), (0.0, 0.219), (-0.007, 0.219)]
-    pts += outer_top + outer_bottom + inner
-    return np.array(pts)
-
-
-CONTOUR_STEP = 1.0  # degrees between the sampled points of the jaw curve
-
-
-def _contour_curve() -> np.ndarray:
-    """(n, 2) azimuth (radians, 0 = +Z, towards +X positive) and height of points on a jaw
-    curve from one ear to the other, every CONTOUR_STEP degrees."""
-    az = np.radians(np.arange(-100, 100 + CONTOUR_STEP, CONTOUR_STEP))
-    height = 0.185 + 0.09 * np.minimum(np.abs(az) / np.radians(80), 1.0) ** 1.5
-    return np.stack([az, height], axis=1)
-
-
-def _contour_index(num_points: int = 17) -> np.ndarray:
-    """(79, points) index into ``_contour_curve``: for each head yaw bin of smplx 17 points
-    from the right ear to the left, turned against the yaw (smplx's lookup: bin b holds yaw
-    -b degrees for b <= 39, b - 39 degrees above)."""
-    base = np.linspace(-80, 80, num_points)
-    b = np.arange(79)
-    yaw = np.where(b <= 39, -b, b - 39)
-    az = base[None, :] - 0.5 * yaw[:, None]
-    return np.rint((az + 100) / CONTOUR_STEP).astype(np.int64)
-
-
-def _landmark_rays():
-    face = _face_landmark_layout()
-    n = len(face)
-    face_o = np.stack([face[:, 0], face[:, 1], np.zeros(n)], axis=1)
-    face_d = np.tile([0.0, 0.0, 1.0], (n, 1))
-    cont = _contour_curve()
-    cont_o = np.stack([np.zeros(len(cont)), cont[:, 1], np.zeros(len(cont))], axis=1)
-    cont_d = np.stack([np.sin(cont[:, 0]), np.zeros(len(cont)), np.cos(cont[:, 0])], axis=1)
-    return np.concatenate([face_o, cont_o]), np.concatenate([face_d, cont_d]), 0.2
-
-
-def _barycentric(verts, faces, points):
-    """For each point on the surface: the nearest face and barycentric coordinates on it."""
-    lo, hi = points.min(0) - 0.03, points.max(0) + 0.03
-    cent = verts[faces].mean(axis=1)
-    near = np.flatnonzero(np.all((cent >= lo) & (cent <= hi), axis=1))
-    a, b, c = (verts[faces[near, k]] for k in range(3))  # (m, 3) each
-    e0, e1 = b - a, c - a
-    d00, d01, d11 = (e0 * e0).sum(1), (e0 * e1).sum(1), (e1 * e1).sum(1)
-    den = d00 * d11 - d01 * d01
-    idx = np.empty(len(points), np.int64)
-    bary = np.empty((len(points), 3))
-    for s in range(0, len(points), 64):
-        ep = points[s:s + 64, None, :] - a[None]  # (n, m, 3)
-        d20, d21 = (ep * e0).sum(-1), (ep * e1).sum(-1)
-        v = (d11 * d20 - d01 * d21) / den
-        w = (d00 * d21 - d01 * d20) / den
-        lam = np.clip(np.stack([1 - v - w, v, w], axis=-1), 0, None)
-        lam /= lam.sum(-1, keepdims=True)
-        q = lam[..., :1] * a + lam[..., 1:2] * b + lam[..., 2:] * c
-        best = np.argmin(((q - points[s:s + 64, None, :]) ** 2).sum(-1), axis=1)
-        idx[s:s + 64] = near[best]
-        bary[s:s + 64] = lam[np.arange(len(best)), best]
-    return idx, bary
-
-
-_VERTEX_ID_KEYS = ("nose", "reye", "leye", "rear", "lear", "rthumb", "rindex", "rmiddle", "rring",
-                   "rpinky", "lthumb", "lindex", "lmiddle", "lring", "lpinky", "LBigToe",
-                   "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel")
-
-
-def _vertex_id_rays(joints: np.ndarray, ends: np.ndarray):
-    """Rays whose exits are the extra-joint points, in the order of ``_VERTEX_ID_KEYS``."""
-    rays = {"nose": ((0.0, 0.262, 0.06), (0, 0, 1)),
-            "reye": (joints[J["right_eye_smplhf"]], (0, 0, 1)),
-            "leye": (joints[J["left_eye_smplhf"]], (0, 0, 1)),
-            "rear": ((0.0, 0.285, -0.01), (-1, 0, 0)), "lear": ((0.0, 0.285, -0.01), (1, 0, 0))}
-    for side, s in (("right", "r"), ("left", "l")):
-        for digit in ("thumb", "index", "middle", "ring", "pinky"):
-            j = J[f"{side}_{digit}3"]
-            rays[s + digit] = (joints[j], ends[j] - joints[j])
-    for side, S, sx in (("left", "L", 1), ("right", "R", -1)):
-        ball = joints[J[f"{side}_foot"]]
-        rays[S + "BigToe"] = (ball + (-sx * 0.012, -0.008, 0.0), (0, 0, 1))
-        rays[S + "SmallToe"] = (ball + (sx * 0.022, -0.012, -0.01), (sx * 0.3, 0, 1))
-        rays[S + "Heel"] = (joints[J[f"{side}_ankle"]] + (0, -0.02, 0), (0, -0.6, -0.8))
-    origins = np.array([rays[k][0] for k in _VERTEX_ID_KEYS], dtype=float)
-    dirs = np.array([rays[k][1] for k in _VERTEX_ID_KEYS], dtype=float)
-    return origins, dirs / np.linalg.norm(dirs, axis=1, keepdims=True), 0.15
-
-
-# --------------------------------------------------------------------------------------------
-# Public API
-# --------------------------------------------------------------------------------------------
 def _surface_points(prims, joints, ends):
     """One ray cast for the regressor rings and the face landmarks (exits; nan: no exit)."""
     owner, o1, d1, r1 = joint_regressor_rays(joints, ends)
-    o2, d2, r2 = _landmark_rays()
+    o2, d2, r2 = landmark_rays()
     o, d = np.concatenate([o1, o2]), np.concatenate([d1, d2])
     reach = np.concatenate([r1, np.full(len(o2), r2)])
     hits = o + pm.ray_exit(prims, o, d, reach)[:, None] * d
@@ -665,12 +72,12 @@ def procedural_vertex_ids(model: dict[str, np.ndarray] | None = None) -> dict[st
     prims = build_primitives()
     joints = rest_joints()
     ends = bone_ends(joints)
-    o, d, r = _vertex_id_rays(joints, ends)
+    o, d, r = vertex_id_rays(joints, ends)
     points = o + pm.ray_exit(prims, o, d, r)[:, None] * d
     if np.isnan(points).any():
         raise RuntimeError("an extra-joint ray left no surface point")
     verts = build_mesh(prims)[0] if model is None else np.asarray(model["v_template"])
-    return {k: int(i) for k, i in zip(_VERTEX_ID_KEYS, _nearest_vertex(verts, points))}
+    return {k: int(i) for k, i in zip(VERTEX_ID_KEYS, nearest_vertex(verts, points))}
 
 
 def build_procedural_model(num_betas: int = 10) -> dict[str, np.ndarray]:
@@ -696,14 +103,14 @@ def build_procedural_model(num_betas: int = 10) -> dict[str, np.ndarray]:
     owner, ring_hits, lmk_points = _surface_points(prims, joints, ends)
     regressor = joint_regressor(verts, joints, owner, ring_hits)
     # 6. Shape and expression directions.
-    sk = _Skeleton(verts, weights, joints, ends)
+    sk = VertexBones(verts, weights, joints, ends)
     shapedirs = np.zeros((len(verts), 3, NUM_SHAPE_SPACE + NUM_EXPRESSION_SPACE))
     shapedirs[:, :, :num_betas] = shape_directions(sk, num_betas)
     shapedirs[:, :, NUM_SHAPE_SPACE:NUM_SHAPE_SPACE + 3] = expression_directions(sk)
     # 7. Landmarks.
-    lmk_faces, lmk_bary = _barycentric(verts, faces, lmk_points)
-    n_lmk = len(_face_landmark_layout())
-    contour = _contour_index()
+    lmk_faces, lmk_bary = barycentric(verts, faces, lmk_points)
+    n_lmk = len(face_landmark_layout())
+    contour = contour_index()
     return {
         "v_template": verts.astype(np.float64),
         "f": faces.astype(np.int64),

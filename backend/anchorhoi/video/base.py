@@ -215,7 +215,9 @@ def _preview_frames(frames: np.ndarray, max_side: int | None) -> list[Image.Imag
         scale = max_side / max(h, w)
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         images = [im.resize(size, Image.Resampling.LANCZOS) for im in images]
-    return images
+    # GIF frames hold 256 colours: the fast octree picks them in milliseconds, where the
+    # median cut Pillow uses by default takes 0.2–0.9 s per 256² frame
+    return [im.quantize(256, method=Image.Quantize.FASTOCTREE) for im in images]
 
 
 def save_video(video: Video, folder: str | os.PathLike, *,

@@ -1,7 +1,7 @@
 """The full oracle check of stages A and B: a known posed body and placed object, rendered by a
 view-conditioned oracle prior, recovered by ``run_anchor_stages`` from the default initial pose.
 
-The ground truth (``oracle_scene.AnchorCase``) only makes the oracle's images and scores the
+The ground truth (``anchor_scene.AnchorCase``) only makes the oracle's images and scores the
 result. The stages get the prompt, the object's mesh (with its colour, as a user's mesh would
 have it) and the two oracle priors — nothing else: the object starts on the ground in front of
 the standing body (``initial_object_placement``), stage A searches and trains its placement
@@ -27,6 +27,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..anchor.anchor_nerf import AnchorNeRFConfig, ViewSampling, psnr
+from ..anchor.fit import AnchorLattice, FitConfig, FitWeights
+from ..anchor.object_search import ObjectSearchConfig
+from ..anchor.presets import AnchorPreset
+from ..anchor.stage import AnchorOutput, run_anchor_stages
 from ..body import BodyModel
 from ..nerf.cameras import SceneBox, orbit_cameras
 from ..nerf.encoding import HashGridConfig
@@ -34,13 +39,14 @@ from ..nerf.field import NeRFFieldConfig
 from ..nerf.renderer import render_image
 from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
 from ..objects.mesh_io import ObjectMesh
-from .anchor_nerf import AnchorNeRFConfig, ViewSampling, psnr
-from .fit import AnchorLattice, FitConfig, FitWeights
-from .object_search import ObjectSearchConfig
-from .oracle_scene import (OBJECT_COLOUR, AnchorCase, ground_truth_fields, load_anchor_case,
-                           oracle_priors, posed_joints)
-from .presets import AnchorPreset
-from .stage import AnchorOutput, run_anchor_stages
+from .anchor_scene import (
+    OBJECT_COLOUR,
+    AnchorCase,
+    ground_truth_fields,
+    load_anchor_case,
+    oracle_priors,
+    posed_joints,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +98,22 @@ class OracleAnchorConfig:
 
 @dataclass(frozen=True)
 class OracleAnchorReport:
+    """The scores of one run (see the module docstring) and what the stages returned."""
+
     case: str
+    """The case's name."""
     mpjpe_mm: float
+    """Mean error of the fitted body's 22 body joints."""
     obj_trans_err_cm: float
+    """Distance of the user object's origin from the known one."""
     obj_rot_err_deg: float
+    """Angle between the fitted and the known object rotations."""
     psnr_db: float
+    """The anchor NeRF against the known scene on the held-out cameras."""
     seconds: float
+    """The whole run: oracle set-up, stages A and B, their outputs, scoring."""
     output: AnchorOutput
+    """What ``run_anchor_stages`` returned."""
 
     def figures(self) -> dict[str, float | str]:
         """The bench's JSON fields."""
@@ -132,7 +147,9 @@ def run_oracle_anchor(case: AnchorCase | str | Path, *, body: BodyModel,
     out = run_anchor_stages(prompt=config.prompt, obj_mesh=coloured_mesh(case), body=body,
                             preset=preset, fit_config=config.fit, prior=prior,
                             human_prior=human_prior, out_dir=out_dir, generator=generator)
-    obj = out.object_field
+    obj, human = out.object_field, out.human
+    if obj is None or human is None:
+        raise RuntimeError("run_anchor_stages returned no anchor fields to score")
     # scores (the only place the ground truth meets the result)
     v = nerf.views
     cams = orbit_cameras(list(config.held_out_azimuths_deg), config.held_out_elevation_deg,
@@ -142,7 +159,7 @@ def run_oracle_anchor(case: AnchorCase | str | Path, *, body: BodyModel,
                                      box=nerf.box)
     white = torch.ones(3)
     with torch.no_grad():
-        got = render_image([out.human, obj], cams, sampler, background=white).rgb
+        got = render_image([human, obj], cams, sampler, background=white).rgb
         want = render_image([truth_body, truth_obj], cams, sampler, background=white).rgb
         joints = body(**out.key_pose.body_inputs()).joints[0, :22].double().numpy()
         user = obj.user_object_matrix().double().cpu().numpy()

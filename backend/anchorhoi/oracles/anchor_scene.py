@@ -15,60 +15,65 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..body import BodyModel, axis_angle_to_matrix
+from ..body import BodyModel, BodyOutput, axis_angle_to_matrix
+from ..nerf.cameras import Cameras, SceneBox
 from ..nerf.renderer import render_image
 from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
-from ..nerf.cameras import SceneBox
 from ..objects.field import ObjectField, ObjectFieldConfig
 from ..objects.mesh_io import ObjectMesh, load_object_mesh
 from ..portable.arrays import float_array, load_npz
 from ..priors.base import ViewBatch
 from ..priors.oracle import OracleImagePrior, OracleImagePriorConfig
+from .quaternions import quaternion_to_matrix
 
 SKIN = (0.85, 0.62, 0.5)
+"""Albedo of the known body in the oracle's renders."""
 OBJECT_COLOUR = (0.25, 0.45, 0.8)
+"""Albedo of the known object (and the vertex colour of the mesh the stages get)."""
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class AnchorCase:
+    """One known scene (see the module docstring for the files)."""
+
     name: str
-    root_orient: np.ndarray  # (3,)
-    pose_body: np.ndarray  # (63,)
-    trans: np.ndarray  # (3,)
-    betas: np.ndarray  # (10,)
-    obj_mesh: ObjectMesh  # scene object frame (centred, standing at y = 0)
-    obj_rotation: np.ndarray  # (3, 3) scene object frame → world
-    obj_translation: np.ndarray  # (3,)
-    obj_trans: np.ndarray  # (3,) the case file's obj_trans: the user object's origin in the world
+    """The case folder's name."""
+    root_orient: np.ndarray
+    """(3,) axis-angle of the body's root."""
+    pose_body: np.ndarray
+    """(63,) axis-angle of the 21 body joints."""
+    trans: np.ndarray
+    """(3,) the body's translation."""
+    betas: np.ndarray
+    """(10,) shape coefficients."""
+    obj_mesh: ObjectMesh
+    """The object in its scene frame (centred, standing at y = 0)."""
+    obj_rotation: np.ndarray
+    """(3, 3) scene object frame → world (with the file's scale)."""
+    obj_translation: np.ndarray
+    """(3,) scene object frame → world."""
+    obj_trans: np.ndarray
+    """(3,) the case file's ``obj_trans``: the user object's origin in the world."""
 
 
 def load_anchor_case(folder: str | Path) -> AnchorCase:
+    """The case in ``folder`` (``case.npz`` + ``object.obj``)."""
     folder = Path(folder)
-    arrays = load_npz(folder / "case.npz")
-    p = folder / "case.npz"
-    q = float_array(p, arrays, "obj_rot", (4,))
-    q = q / np.linalg.norm(q)
-    r_gt = axis_angle_to_matrix(torch.as_tensor(_quat_to_axis_angle(q))).numpy()
+    path = folder / "case.npz"
+    arrays = load_npz(path)
+    r_gt = quaternion_to_matrix(float_array(path, arrays, "obj_rot", (4,)))
     mesh = load_object_mesh(folder / "object.obj")
     # world = R_gt · (to_user(v_scene)) + t_gt,  to_user(v) = s·R_u·v + t_u
     u = mesh.to_user
     rotation = r_gt @ (u.scale * np.asarray(u.rotation))
-    obj_trans = float_array(p, arrays, "obj_trans", (3,))
+    obj_trans = float_array(path, arrays, "obj_trans", (3,))
     translation = r_gt @ np.asarray(u.translation) + obj_trans
     return AnchorCase(
-        name=folder.name, root_orient=float_array(p, arrays, "root_orient", (3,)),
-        pose_body=float_array(p, arrays, "pose_body", (63,)),
-        trans=float_array(p, arrays, "trans", (3,)), betas=float_array(p, arrays, "betas", (10,)),
-        obj_mesh=mesh, obj_rotation=rotation, obj_translation=translation,
-        obj_trans=obj_trans)
-
-
-def _quat_to_axis_angle(q: np.ndarray) -> np.ndarray:
-    q = q if q[0] >= 0 else -q
-    s = np.linalg.norm(q[1:])
-    if s < 1e-12:
-        return np.zeros(3)
-    return q[1:] / s * 2 * np.arctan2(s, q[0])
+        name=folder.name, root_orient=float_array(path, arrays, "root_orient", (3,)),
+        pose_body=float_array(path, arrays, "pose_body", (63,)),
+        trans=float_array(path, arrays, "trans", (3,)),
+        betas=float_array(path, arrays, "betas", (10,)), obj_mesh=mesh, obj_rotation=rotation,
+        obj_translation=translation, obj_trans=obj_trans)
 
 
 def posed_joints(body: BodyModel, case: AnchorCase) -> np.ndarray:
@@ -76,7 +81,7 @@ def posed_joints(body: BodyModel, case: AnchorCase) -> np.ndarray:
     return _forward(body, case).joints[0].detach().cpu().double().numpy()
 
 
-def _forward(body: BodyModel, case: AnchorCase):
+def _forward(body: BodyModel, case: AnchorCase) -> BodyOutput:
     like = dict(dtype=body.layer.v_template.dtype, device=body.layer.v_template.device)
     rot = axis_angle_to_matrix(torch.as_tensor(
         np.concatenate([case.root_orient, case.pose_body]).reshape(22, 3), **like))
@@ -86,8 +91,8 @@ def _forward(body: BodyModel, case: AnchorCase):
                     betas=torch.as_tensor(case.betas[: body.config.num_betas], **like)[None])
 
 
-def ground_truth_fields(body: BodyModel, case: AnchorCase, *, device="cpu",
-                        dtype=torch.float32, grid_resolution: int = 96
+def ground_truth_fields(body: BodyModel, case: AnchorCase, *, device: torch.device | str = "cpu",
+                        dtype: torch.dtype = torch.float32, grid_resolution: int = 96
                         ) -> tuple[ObjectField, ObjectField]:
     """Frozen fields of the posed body (skin colour) and of the placed object (blue)."""
     verts = _forward(body, case).vertices[0].detach().cpu().double().numpy()
@@ -110,7 +115,8 @@ def ground_truth_fields(body: BodyModel, case: AnchorCase, *, device="cpu",
 def oracle_priors(body_field: ObjectField, obj_field: ObjectField, *, box: SceneBox,
                   background: tuple[float, float, float], num_samples: int = 96,
                   config: OracleImagePriorConfig = OracleImagePriorConfig(),
-                  device="cpu") -> tuple[OracleImagePrior, OracleImagePrior]:
+                  device: torch.device | str = "cpu"
+                  ) -> tuple[OracleImagePrior, OracleImagePrior]:
     """(composite prior, human-only prior): view-conditioned oracles rendering the known scene
     (and the body alone) from each SDS view's camera, over the views' background (or
     ``background`` when they carry none)."""
@@ -118,11 +124,15 @@ def oracle_priors(body_field: ObjectField, obj_field: ObjectField, *, box: Scene
 
     def target(fields):
         def fn(views: ViewBatch) -> torch.Tensor:
-            like = dict(device=views.cameras.K.device, dtype=views.cameras.K.dtype)
-            bg = (torch.tensor(background, **like) if views.background is None
-                  else views.background.to(**like))
+            cameras = views.cameras
+            if not isinstance(cameras, Cameras):
+                raise ValueError("the oracle renders the known scene from each view's camera: "
+                                 "the views carry none")
+            device, dtype = cameras.K.device, cameras.K.dtype
+            bg = (torch.tensor(background, device=device, dtype=dtype)
+                  if views.background is None else views.background.to(device, dtype))
             with torch.no_grad():
-                img = render_image(fields, views.cameras, sampler, background=bg)
+                img = render_image(fields, cameras, sampler, background=bg)
             return img.rgb.permute(0, 3, 1, 2)
         return fn
 
