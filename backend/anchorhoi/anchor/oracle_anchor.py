@@ -39,8 +39,9 @@ from .fit import FitConfig
 from .object_search import ObjectSearchConfig
 from .oracle_scene import (OBJECT_COLOUR, AnchorCase, ground_truth_fields, load_anchor_case,
                            oracle_priors, posed_joints)
-from .presets import AnchorPreset
-from .stage import AnchorOutput, run_anchor_stages
+from .config import AnchorConfig
+from .output import AnchorOutput
+from .stage import run_anchor_stages
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +128,9 @@ def run_oracle_anchor(case: AnchorCase | str | Path, *, body: BodyModel,
     prior, human_prior = oracle_priors(truth_body, truth_obj, box=nerf.box,
                                        background=nerf.background,
                                        num_samples=config.oracle_samples)
-    preset = AnchorPreset(name="tiny", nerf=nerf, rounds=config.rounds, gpu=False)
+    stages = AnchorConfig(nerf=nerf, fit=config.fit, rounds=config.rounds, preview_size=64)
     out = run_anchor_stages(prompt=config.prompt, obj_mesh=coloured_mesh(case), body=body,
-                            preset=preset, fit_config=config.fit, prior=prior,
+                            config=stages, prior=prior,
                             human_prior=human_prior, out_dir=out_dir, generator=generator)
     obj = out.object_field
     # scores (the only place the ground truth meets the result)
