@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..job.models import DEFAULT_DETECTOR, cache_root, hf_cache_dir
+from ..job.models import cache_root, hf_cache_dir
 from ..job.request import GenerateRequest
 
 PACKAGES = ("torch", "diffusers", "transformers", "smplx", "nerfacc", "mediapipe", "bpy")
@@ -51,7 +51,7 @@ def nerfacc_report(cuda: bool) -> dict[str, Any]:
 
     try:
         load_nerfacc_cuda()
-    except Exception as exc:  # noqa: BLE001 - a failed JIT build raises anything
+    except Exception as exc:
         return {"cuda_ops": f"unavailable ({type(exc).__name__}: {exc}): the dense sampler "
                             "is used"}
     return {"cuda_ops": "ok (occupancy-grid sampler)"}
@@ -60,6 +60,8 @@ def nerfacc_report(cuda: bool) -> dict[str, Any]:
 def models_report(request: GenerateRequest) -> list[dict[str, Any]]:
     from huggingface_hub import try_to_load_from_cache
 
+    from ..hub import ModelNotFoundError
+    from ..keypoints.registry import DEFAULT_DETECTOR, check_detector
     from ..priors.stable_diffusion import DEFAULT_MODEL_ID
     from ..video.ltx import DEFAULT_LTX_MODEL_ID
     from ..video.wan import DEFAULT_WAN_MODEL_ID
@@ -73,14 +75,12 @@ def models_report(request: GenerateRequest) -> list[dict[str, Any]]:
                      "status": "cached" if isinstance(hit, str) else "not cached (downloaded "
                      "on first use)"})
     try:
-        import mediapipe  # noqa: F401
-
-        bundled = True
-    except ImportError:
-        bundled = False
+        check_detector(DEFAULT_DETECTOR)
+        bundled, status = True, "bundled with mediapipe 0.10.21"
+    except ModelNotFoundError as exc:
+        bundled, status = False, f"{exc.reason}: {exc.remedy}"
     rows.append({"role": "detector", "id": DEFAULT_DETECTOR, "cached": bundled,
-                 "status": "bundled with mediapipe 0.10.21" if bundled else
-                 "mediapipe not installed (pip install 'anchorhoi[keypoints]')"})
+                 "status": status})
     return rows
 
 
