@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from anchorhoi.anchor.key_pose import KeyPose
+from anchorhoi.body.pose import KeyPose
 from anchorhoi.body import BodyModel, axis_angle_to_matrix
 from anchorhoi.motion import MotionConfig, optimize_motion
 from anchorhoi.motion import metrics as M

@@ -14,8 +14,9 @@ from PIL import Image
 from anchorhoi.anchor.anchor_nerf import (AnchorNeRFConfig, ViewSampling, fit_field_to_occupancy,
                                           psnr, train_anchor_nerf)
 from anchorhoi.anchor.oracle_scene import ground_truth_fields, load_anchor_case, oracle_priors
-from anchorhoi.anchor.preview import save_png, turntable
+from anchorhoi.anchor.preview import turntable
 from anchorhoi.body import BodyModel
+from anchorhoi.images import save_png
 from anchorhoi.nerf.cameras import SceneBox, orbit_cameras
 from anchorhoi.nerf.encoding import HashGridConfig
 from anchorhoi.nerf.field import NeRFField, NeRFFieldConfig

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from anchorhoi.anchor.key_pose import KeyPose
 from anchorhoi.body import BodyModel, axis_angle_to_matrix
+from anchorhoi.body.pose import KeyPose
 from anchorhoi.motion import MotionConfig, optimize_motion
 from anchorhoi.motion import metrics as M
 from anchorhoi.motion.contact import (fill_gaps, footprint_matrix, grow_contact, image_speed,
