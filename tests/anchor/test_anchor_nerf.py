@@ -11,8 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
-from anchorhoi.anchor.anchor_nerf import (AnchorNeRFConfig, ViewSampling, fit_field_to_occupancy,
-                                          psnr, train_anchor_nerf)
+from anchorhoi.anchor.anchor_nerf import (
+    AnchorNeRFConfig,
+    ViewSampling,
+    fit_field_to_occupancy,
+    psnr,
+    train_anchor_nerf,
+)
 from anchorhoi.anchor.oracle_scene import ground_truth_fields, load_anchor_case, oracle_priors
 from anchorhoi.anchor.preview import turntable
 from anchorhoi.body import BodyModel

@@ -17,11 +17,17 @@ from anchorhoi.body import BodyModel, axis_angle_to_matrix
 from anchorhoi.body.pose import KeyPose
 from anchorhoi.motion import MotionConfig, optimize_motion
 from anchorhoi.motion import metrics as M
-from anchorhoi.motion.contact import (fill_gaps, footprint_matrix, grow_contact, image_speed,
-                                      object_path, rigid)
+from anchorhoi.motion.contact import (
+    fill_gaps,
+    footprint_matrix,
+    grow_contact,
+    image_speed,
+    object_path,
+    rigid,
+)
 from anchorhoi.motion.losses import balance_loss, hinge_loss, occlusion_loss, robust
-from anchorhoi.objects.inside import build_sdf_grid
 from anchorhoi.motion.posing import PosedSubset, farthest_point_ids
+from anchorhoi.objects.inside import build_sdf_grid
 from anchorhoi.portable.result_v1 import ResultInfo, read_result, write_result
 
 ROOT = Path(__file__).resolve().parents[2]
