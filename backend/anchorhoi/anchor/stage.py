@@ -31,6 +31,7 @@ from ..portable.arrays import atomic_write
 from ..priors.base import ImagePrior, check_prompt
 from ..progress import StageProgress
 from .anchor_nerf import init_human_field, occupancy_of, train_anchor_nerf
+from .anchor_points import DensityFn
 from .config import AnchorConfig
 from .fit import FitResult, fit_body
 from .object_search import search_object_translation
@@ -120,7 +121,7 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
             device=device).human
         log.info("anchor round %d: object placement after stage A %s", r,
                  np.round(obj.user_object_matrix().detach().cpu().numpy()[:3, 3], 4).tolist())
-        fit = fit_body(body, human_density=lambda x, h=human: h.density(x).detach(),
+        fit = fit_body(body, human_density=_frozen_density(human),
                        obj=obj, init=pose, config=config.fit, generator=generator,
                        on_step=None if progress is None else progress(f"fit[{r}]"))
         pose = fit.key_pose
@@ -146,9 +147,17 @@ def write_files(out_dir: Path, *, human: NeRFField, obj: ObjectField, body: Body
     tensors["object.placement"] = placement
     data = safetensors_bytes(tensors)
     atomic_write(out_dir / NERF_FILE, lambda fh: fh.write(data))
-    look = dict(box=config.nerf.box, views=6, size=config.preview_size,
-                target=config.nerf.views.target)  # the SDS framing
+    def look(fields: list) -> np.ndarray:  # six views in the SDS framing
+        return turntable(fields, box=config.nerf.box, views=6, size=config.preview_size,
+                         target=config.nerf.views.target)
+
     with torch.no_grad():
-        save_png(out_dir / TURNTABLE_FILE, turntable([human, obj], **look))
-        save_png(out_dir / FIT_PREVIEW_FILE,
-                 turntable([posed_body_field(body, fit.key_pose), obj], **look))
+        save_png(out_dir / TURNTABLE_FILE, look([human, obj]))
+        save_png(out_dir / FIT_PREVIEW_FILE, look([posed_body_field(body, fit.key_pose), obj]))
+
+
+def _frozen_density(human: NeRFField) -> DensityFn:
+    """The human field's density without gradient (what stage B fits to)."""
+    def density(x: torch.Tensor) -> torch.Tensor:
+        return human.density(x).detach()
+    return density

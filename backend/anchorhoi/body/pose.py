@@ -46,16 +46,14 @@ class KeyPose:
     def to_params(self, *, device: torch.device | str = "cpu",
                   dtype: torch.dtype = torch.float32) -> PoseParams:
         """The pose as a batch of one ``PoseParams`` (6D rotations)."""
-        like = dict(device=device, dtype=dtype)
-
         def six(aa: np.ndarray, n: int) -> torch.Tensor:
             return matrix_to_rot6d(axis_angle_to_matrix(
-                torch.as_tensor(aa.reshape(1, n, 3), dtype=torch.float64))).to(**like)
+                torch.as_tensor(aa.reshape(1, n, 3), dtype=torch.float64))).to(device, dtype)
 
         return PoseParams(root=six(self.root_orient, 1)[:, 0], body=six(self.pose_body, 21),
                           hand=six(self.pose_hand, 30),
-                          trans=torch.as_tensor(self.trans[None], **like),
-                          betas=torch.as_tensor(self.betas[None], **like))
+                          trans=torch.as_tensor(self.trans[None], device=device, dtype=dtype),
+                          betas=torch.as_tensor(self.betas[None], device=device, dtype=dtype))
 
     def body_inputs(self, *, device: torch.device | str = "cpu",
                     dtype: torch.dtype = torch.float32,

@@ -97,8 +97,10 @@ class AnchorKeypoints:
         path = Path(folder) / KEYPOINTS_FILE
         save_npz_atomic(path, {
             "keypoints": self.keypoints.astype(np.float32), "occluded": self.occluded,
-            "fps": np.float64(self.fps), "anchor_frame": np.int64(self.anchor_frame),
-            "scale": np.float64(self.scale), "offset": self.offset.astype(np.float64),
+            "fps": np.array(self.fps, dtype=np.float64),
+            "anchor_frame": np.array(self.anchor_frame, dtype=np.int64),
+            "scale": np.array(self.scale, dtype=np.float64),
+            "offset": self.offset.astype(np.float64),
             "anchor_projection": self.anchor_projection.astype(np.float64),
             "joint_names": np.array(JOINT_NAMES),
             "stats": np.array(json.dumps(dataclasses.asdict(self.stats)))})

@@ -192,7 +192,8 @@ class VitPoseDetector:
                              "keypoints; this detector maps the 17 COCO keypoints")
         self.model.to(self.device)
         self.uses_experts = int(getattr(self.model.config.backbone_config, "num_experts", 1)) > 1
-        self.box_model = self.box_processor = None
+        self.box_model: Any = None
+        self.box_processor: Any = None
         if config.person_detector == "rt-detr":
             self.box_model, self.box_processor = _load(
                 config.detector_id, config.cache_dir, RTDetrForObjectDetection,

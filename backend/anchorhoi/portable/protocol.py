@@ -80,7 +80,7 @@ MODEL_ROLES: tuple[ModelRole, ...] = get_args(ModelRole)
 MAX_FRAMES = 1000
 """Most frames a request may ask for."""
 
-REQUEST_FIELDS = {
+REQUEST_FIELDS: dict[str, type | tuple[type, ...]] = {
     "prompt": str, "object": (str, type(None)), "object_name": (str, type(None)),
     "preset": str, "frames": (int, type(None)), "fps": (int, float, type(None)), "seed": int,
     "device": str,
