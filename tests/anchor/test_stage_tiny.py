@@ -58,6 +58,9 @@ def test_tiny_anchor_stages_end_to_end(tmp_path):
     np.testing.assert_array_equal(back.object_placement, out.object_placement)
     np.testing.assert_array_equal(back.contact_vertices, out.contact_vertices)
     assert back.max_penetration == out.max_penetration and back.human is None
+    handed = out.hand_off()  # what the job passes on: the same as a resumed job reads back
+    assert handed.human is None and handed.object_field is None and handed.fit is None
+    assert handed.key_pose is out.key_pose and out.human is not None
     assert [p.name for p in AnchorOutput.previews(tmp_path / "job")] == [
         "anchor_turntable.png", "fit_preview.png"]
     # the random prior says nothing useful, so the body-drift term keeps the anchor at the

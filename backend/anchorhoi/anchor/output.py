@@ -12,6 +12,7 @@ Files in the stage folder (atomic writes):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,12 @@ class AnchorOutput:
     """The placed object's field (at ``object_placement``)."""
     object_search: ObjectSearchResult | None = None
     """The first round's search of the object's placement, if it ran."""
+
+    def hand_off(self) -> AnchorOutput:
+        """The output as the later stages get it — and as :meth:`load` reads it: the fit's
+        record and the trained fields dropped, so their (GPU) memory can go before stage C."""
+        return dataclasses.replace(self, fit=None, human=None, object_field=None,
+                                   object_search=None)
 
     def save(self, folder: str | Path) -> Path:
         """Write ``key_pose.npz`` into ``folder``; returns its path."""

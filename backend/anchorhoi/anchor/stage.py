@@ -126,8 +126,8 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
                        on_step=None if progress is None else progress(f"fit[{r}]"))
         pose = fit.key_pose
         log.info("anchor round %d: fit losses %s", r, fit.losses)
-    if human is None or fit is None:
-        raise ValueError("AnchorConfig.rounds must be at least 1")
+    if human is None or fit is None:  # AnchorConfig refuses rounds < 1
+        raise ValueError(f"AnchorConfig.rounds must be at least 1, got {config.rounds}")
     placement = obj.placement_matrix().detach().cpu().double().numpy()
     out = AnchorOutput(key_pose=pose, object_placement=placement,
                        contact_vertices=fit.contact_vertices,
@@ -147,6 +147,7 @@ def write_files(out_dir: Path, *, human: NeRFField, obj: ObjectField, body: Body
     tensors["object.placement"] = placement
     data = safetensors_bytes(tensors)
     atomic_write(out_dir / NERF_FILE, lambda fh: fh.write(data))
+
     def look(fields: list) -> np.ndarray:  # six views in the SDS framing
         return turntable(fields, box=config.nerf.box, views=6, size=config.preview_size,
                          target=config.nerf.views.target)

@@ -35,10 +35,11 @@ def run_anchor(ctx: StageContext, out_dir: Path) -> AnchorOutput:
     # do not build); elsewhere the dense sampler — the same image either way
     sampler = make_sampler(SamplerConfig(kind="auto", box=nerf.box, dense=nerf.sampler),
                            ctx.device)
-    return run_anchor_stages(prompt=ctx.request.prompt, obj_mesh=ctx.object_mesh, body=ctx.body,
-                             config=ctx.preset.anchor, prior=prior, out_dir=out_dir,
-                             generator=ctx.generator("anchor"), sampler=sampler,
-                             progress=ctx.progress.bind, device=ctx.device)
+    out = run_anchor_stages(prompt=ctx.request.prompt, obj_mesh=ctx.object_mesh, body=ctx.body,
+                            config=ctx.preset.anchor, prior=prior, out_dir=out_dir,
+                            generator=ctx.generator("anchor"), sampler=sampler,
+                            progress=ctx.progress.bind, device=ctx.device)
+    return out.hand_off()  # the trained fields stay behind (as in a resumed job)
 
 
 def run_video(ctx: StageContext, out_dir: Path) -> VideoOutput:
