@@ -8,8 +8,8 @@ One module owns the rules every prior and detector loads by:
 - :func:`is_offline`: ``HF_HUB_OFFLINE`` as the hub library and the environment say;
 - :func:`load_error`: the :class:`ModelNotFoundError` for a failed ``from_pretrained``, worded
   by where the model was looked for;
-- :func:`check_available`: the job's pre-flight — cached, or reachable (with its download
-  size), or a :class:`ModelNotFoundError` saying why not.
+- :func:`is_cached` and :func:`check_available` (the job's pre-flight): cached, or reachable
+  (with its download size), or a :class:`ModelNotFoundError` saying why not.
 
 Light on purpose: ``huggingface_hub`` is imported only inside the functions that need it.
 """
@@ -111,23 +111,25 @@ def load_error(model_id: str, source: str, exc: BaseException, layout: ModelLayo
     return ModelNotFoundError(model_id, reason, remedy=download_remedy(model_id, layout))
 
 
+def is_cached(model_id: str, layout: ModelLayout, *, cache_dir: Path | None = None) -> bool:
+    """Whether the hub cache holds ``model_id``'s index file (no network access)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        hit = try_to_load_from_cache(model_id, layout.index, cache_dir=cache_dir)
+    except ValueError:  # not a valid repository id
+        return False
+    return isinstance(hit, str)
+
+
 def check_available(model_id: str, layout: ModelLayout, *, cache_dir: Path | None = None
                     ) -> str | None:
     """Whether ``model_id`` can be loaded: None when it is a valid folder or in the cache, a
     note ("will be downloaded, ≈ N GB") when the hub has it, else :class:`ModelNotFoundError`.
     The network is asked only when the model is not cached and the machine is not offline."""
     source = resolve(model_id, layout)
-    if Path(source).is_dir():
+    if Path(source).is_dir() or is_cached(model_id, layout, cache_dir=cache_dir):
         return None
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    try:
-        snapshot_download(model_id, cache_dir=cache_dir, local_files_only=True,
-                          allow_patterns=[layout.index])
-        return None
-    except (LocalEntryNotFoundError, OSError, ValueError):
-        pass
     remedy = download_remedy(model_id, layout)
     if is_offline():
         raise ModelNotFoundError(model_id, "the machine is offline (HF_HUB_OFFLINE=1) and it is "

@@ -1,8 +1,9 @@
 """The image priors that load from a model id, and how the job builds one.
 
 ``IMAGE_PRIORS`` is the explicit registry (nothing registers itself on import); every entry has
-``from_id(model_id, *, device, cache_dir)``. The oracle prior is not in it: it is built from a
-known scene, not loaded (``oracle.py``). :func:`check_image_model` is the job's pre-flight.
+``from_id(model_id, *, device, cache_dir)`` and its folder ``LAYOUT``. The oracle prior is not
+in it: it is built from a known scene, not loaded (``oracle.py``). :func:`check_image_model` is
+the job's pre-flight.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ import torch
 
 from .. import hub
 from .base import ImagePrior
-from .stable_diffusion import SD_LAYOUT, StableDiffusionPrior
+from .stable_diffusion import StableDiffusionPrior
 
 IMAGE_PRIORS: dict[str, type[StableDiffusionPrior]] = {
     "stable-diffusion": StableDiffusionPrior,
 }
 DEFAULT_IMAGE_FAMILY = "stable-diffusion"
-LAYOUTS: dict[str, hub.ModelLayout] = {"stable-diffusion": SD_LAYOUT}
-"""What a local folder of each family holds."""
 
 
 def _family(family: str) -> type[StableDiffusionPrior]:
@@ -41,5 +40,4 @@ def check_image_model(model_id: str, *, family: str = DEFAULT_IMAGE_FAMILY,
                       cache_dir: Path | None = None) -> str | None:
     """Pre-flight of an image model: None (a folder, or cached), a download note, or
     ``hub.ModelNotFoundError``."""
-    _family(family)
-    return hub.check_available(model_id, LAYOUTS[family], cache_dir=cache_dir)
+    return hub.check_available(model_id, _family(family).LAYOUT, cache_dir=cache_dir)

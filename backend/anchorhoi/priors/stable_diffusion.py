@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -126,6 +126,9 @@ def view_prompts(prompt: str, views: ViewBatch, config: StableDiffusionPriorConf
 
 class StableDiffusionPrior:
     """An :class:`~.base.ImagePrior` over a diffusers Stable Diffusion-style checkpoint."""
+
+    LAYOUT: ClassVar[hub.ModelLayout] = SD_LAYOUT
+    """What a local folder of this family holds."""
 
     def __init__(self, config: StableDiffusionPriorConfig = StableDiffusionPriorConfig(), *,
                  device: torch.device | str = "cpu", dtype: torch.dtype | None = None):
