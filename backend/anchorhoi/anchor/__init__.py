@@ -7,8 +7,15 @@ from .output import AnchorOutput
 from .pose_prior import JOINT_LIMITS, joint_limit_penalty, joint_limit_table, pose_prior
 
 __all__ = [
-    "AnchorConfig", "AnchorOutput",
-    "FitConfig", "FitObject", "FitResult", "fit_body",
+    "JOINT_LIMITS",
+    "AnchorConfig",
+    "AnchorOutput",
+    "FitConfig",
+    "FitObject",
+    "FitResult",
     "LimbSearchConfig",
-    "JOINT_LIMITS", "joint_limit_penalty", "joint_limit_table", "pose_prior",
+    "fit_body",
+    "joint_limit_penalty",
+    "joint_limit_table",
+    "pose_prior",
 ]
