@@ -2,13 +2,13 @@
 """Wall time of the ``tiny`` preset running stages A + B end to end on CPU.
 
 Builds the tiny random Stable Diffusion from config (``priors/tiny.py``), saves it and reloads it
-through ``from_pretrained`` offline, then runs ``run_anchor_stages`` with ``preset("tiny")``
-(its own fit settings) on a case's object (default: ``bench/cases/anchor/sit_on_box``) and
-writes the outputs to a temporary job folder. Prints one JSON line: ``seconds`` (the stages,
-outputs included), ``stage_a_seconds``, ``stage_b_seconds`` (the fit), ``outputs_seconds``
-(previews and files), ``prior_seconds`` (building + loading the tiny model, not counted in
-``seconds``), and the thread count (default 1, as the job runs the tiny preset:
-``job/resources.stage_threads``). Usage:
+through ``from_pretrained`` offline, then runs ``run_anchor_stages`` with the ``tiny`` preset's
+stage A+B settings (its own fit) on a case's object (default:
+``bench/cases/anchor/sit_on_box``) and writes the outputs to a temporary job folder. Prints one
+JSON line: ``seconds`` (the stages, outputs included), ``stage_a_seconds``, ``stage_b_seconds``
+(the fit), ``outputs_seconds`` (previews and files), ``prior_seconds`` (building + loading the
+tiny model, not counted in ``seconds``), and the thread count (default 1, as the job runs the
+tiny preset: ``job/resources.stage_threads``). Usage:
 ``python bench/tiny_anchor.py [--threads 1] [--seed 0] [--case DIR]``.
 
 Measured on the 2-core VM while two other engineers ran tests (load average 4.5–7.6), with 40
@@ -25,16 +25,18 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
-from anchorhoi.anchor.presets import preset
 from anchorhoi.anchor.stage import run_anchor_stages
 from anchorhoi.body import BodyModel
+from anchorhoi.job.presets import PRESETS
 from anchorhoi.objects.mesh_io import load_object_mesh
 from anchorhoi.priors.stable_diffusion import StableDiffusionPrior, StableDiffusionPriorConfig
 from anchorhoi.priors.tiny import build_tiny_sd
+from anchorhoi.progress import StepCallback
 
 CASE = Path(__file__).resolve().parent / "cases" / "anchor" / "sit_on_box"
 
@@ -56,13 +58,15 @@ def main(argv: list[str] | None = None) -> int:
         prior_seconds = time.perf_counter() - t0
         last: dict[str, float] = {}  # stage → time of its latest step report
 
-        def on_step(stage: str, step: int, total: int, losses: dict) -> None:
-            last[stage.split("[")[0]] = time.perf_counter()
+        def progress(part: str) -> StepCallback:
+            def on_step(step: int, total: int, losses: Mapping[str, float]) -> None:
+                last[part.split("[")[0]] = time.perf_counter()
+            return on_step
 
         start = time.perf_counter()
         run_anchor_stages(prompt="a person sits down on the box", obj_mesh=mesh, body=body,
-                          preset=preset("tiny"), prior=prior, out_dir=Path(tmp) / "job",
-                          generator=torch.Generator().manual_seed(args.seed), on_step=on_step)
+                          config=PRESETS["tiny"].anchor, prior=prior, out_dir=Path(tmp) / "job",
+                          generator=torch.Generator().manual_seed(args.seed), progress=progress)
         end = time.perf_counter()
     a_end, b_end = last["anchor_nerf"], last["fit"]
     print(json.dumps({"preset": "tiny", "seconds": round(end - start, 1),

@@ -21,15 +21,17 @@ import numpy as np
 import torch
 import trimesh
 
-from anchorhoi.anchor.key_pose import default_initial_pose
 from anchorhoi.body import BodyModel
+from anchorhoi.body.pose import default_initial_pose
+from anchorhoi.job.presets import PRESETS
 from anchorhoi.keypoints import MediaPipePoseDetector
 from anchorhoi.keypoints.stage import run_keypoint_stage
-from anchorhoi.motion.presets import make_video_prior, preset
 from anchorhoi.motion.stage import run_motion_stage
 from anchorhoi.objects.mesh_io import ObjectMesh
 from anchorhoi.portable.result_v1 import read_result
+from anchorhoi.video.registry import make_video_prior
 from anchorhoi.video.stage import run_video_stage
+from anchorhoi.video.tiny import build_tiny_wan
 
 
 def main() -> int:
@@ -42,8 +44,8 @@ def main() -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     root = args.out or Path(tempfile.mkdtemp(prefix="anchorhoi-tiny-stages-"))
-    p = preset("tiny")
-    frames, fps = args.frames or p.num_frames, args.fps or p.fps
+    p = PRESETS["tiny"]
+    frames, fps = args.frames or p.frames, args.fps or p.fps
     started = time.perf_counter()
     body = BodyModel()
     key = default_initial_pose()
@@ -53,15 +55,16 @@ def main() -> int:
                       faces=np.asarray(box.faces, dtype=np.int64))
     placement = np.eye(4)
     placement[:3, 3] = [0.45, float(body.rig(key.betas).rest_vertices[:, 1].min()), 0.35]
-    prior = make_video_prior(p, model_dir=root / "tiny_wan")
+    prior = make_video_prior(str(build_tiny_wan(root / "tiny_wan")), p.video.sampling)
     t_model = time.perf_counter()
     c = run_video_stage(prompt="a person stands beside a box", key_pose=key, obj_mesh=mesh,
-                        object_placement=placement, body=body, preset=p, prior=prior,
+                        object_placement=placement, body=body, config=p.video, prior=prior,
                         out_dir=root / "video", generator=torch.Generator().manual_seed(0),
                         num_frames=frames, fps=fps)
     t_video = time.perf_counter()
-    d = run_keypoint_stage(video_dir=root / "video", camera=c.camera, key_pose=key, body=body,
-                           anchor_frame=c.anchor_frame, detector=MediaPipePoseDetector(),
+    detector = MediaPipePoseDetector()
+    d = run_keypoint_stage(frames=c.video.frames, fps=c.video.fps, camera=c.camera, key_pose=key,
+                           body=body, anchor_frame=c.anchor_frame, detector=detector,
                            config=p.keypoints, out_dir=root / "keypoints")
     t_keypoints = time.perf_counter()
     e = run_motion_stage(keypoints=d.keypoints, camera=c.camera, key_pose=key,
@@ -70,20 +73,22 @@ def main() -> int:
                          generator=torch.Generator().manual_seed(0))
     t_motion = time.perf_counter()
     clip, doc = read_result(root / "result")
-    common = {"preset": "tiny", "frames": frames, "fps": fps, "size": [p.width, p.height],
+    common = {"preset": "tiny", "frames": frames, "fps": fps,
+              "size": [p.video.width, p.video.height],
               "threads": torch.get_num_threads()}
     lines = [
         {"bench": "tiny_stages", "stage": "setup (body, tiny Wan build + load)",
          "seconds": round(t_model - started, 2)},
         {"bench": "tiny_stages", "stage": "C video", "seconds": round(t_video - t_model, 2),
-         "video_steps": max(1, round(p.conditioning_strength * p.video_steps))},
+         "video_steps": max(1, round(p.video.sampling.conditioning_strength
+                                     * p.video.sampling.steps))},
         {"bench": "tiny_stages", "stage": "D keypoints", "seconds": round(t_keypoints - t_video, 2),
-         "detector_ms_per_frame": round(1000 * d.seconds_per_frame, 1),
-         "frames_with_person": d.keypoints.stats.frames_with_person,
-         "side_swaps": d.keypoints.stats.side_swaps},
+         "detector_ms_per_frame": round(detector.last_ms_per_frame, 1),
+         "frames_with_person": d.stats.frames_with_person,
+         "side_swaps": d.stats.side_swaps},
         {"bench": "tiny_stages", "stage": "E motion", "seconds": round(t_motion - t_keypoints, 2),
-         "seconds_per_100_frames": round(100 * e.seconds / frames, 2),
-         "reprojection_px_median": round(e.result.quality["reprojection_px_median"], 2)},
+         "seconds_per_100_frames": round(100 * (e.seconds or 0.0) / frames, 2),
+         "reprojection_px_median": round(e.info.quality["reprojection_px_median"], 2)},
         {"bench": "tiny_stages", "stage": "total", "seconds": round(t_motion - started, 2),
          "result_frames": doc["frame_count"], "result_fps": doc["fps"],
          "result": str(root / "result" / "result.json")},

@@ -11,10 +11,16 @@ import pytest
 import torch
 from PIL import Image
 
-from anchorhoi.anchor.anchor_nerf import (AnchorNeRFConfig, ViewSampling, fit_field_to_occupancy,
-                                          psnr, train_anchor_nerf)
-from anchorhoi.anchor.preview import save_png, turntable
+from anchorhoi.anchor.anchor_nerf import (
+    AnchorNeRFConfig,
+    ViewSampling,
+    fit_field_to_occupancy,
+    psnr,
+    train_anchor_nerf,
+)
+from anchorhoi.anchor.preview import turntable
 from anchorhoi.body import BodyModel
+from anchorhoi.images import save_png
 from anchorhoi.nerf.cameras import SceneBox, orbit_cameras
 from anchorhoi.nerf.encoding import HashGridConfig
 from anchorhoi.nerf.field import NeRFField, NeRFFieldConfig

@@ -17,18 +17,12 @@ import numpy as np
 import pytest
 import torch
 
-from anchorhoi.anchor import (
-    FitConfig,
-    KeyPose,
-    default_initial_pose,
-    fit_body,
-    joint_limit_penalty,
-    joint_limit_table,
-)
+from anchorhoi.anchor import FitConfig, fit_body, joint_limit_penalty, joint_limit_table
 from anchorhoi.anchor.fit import AnchorLattice, FitSampling, FitSchedule
 from anchorhoi.anchor.losses import chamfer, distance_transform, silhouette_chamfer
 from anchorhoi.anchor.skinning import SubsetSkinning
 from anchorhoi.body import BodyModel, axis_angle_to_matrix, matrix_to_axis_angle
+from anchorhoi.body.pose import KeyPose, default_initial_pose
 from anchorhoi.nerf.cameras import orbit_cameras, rays
 from anchorhoi.objects.inside import build_sdf_grid, simplify_for_field
 from anchorhoi.objects.mesh_io import ObjectMesh
@@ -359,8 +353,9 @@ def test_subset_skinning_matches_the_body_model(body):
 
 
 def test_fit_reports_every_step_and_a_raise_stops_it(body):
-    """Progress comes from every optimiser step of every phase, so a cancel raised from it
-    stops the fit at once."""
+    """Progress comes from every optimiser step of every phase, one count over the phases
+    (3 rigid + 2 search + 4 pose + 2 detail) and the exact evaluation last, with the final
+    losses; a cancel raised from it stops the fit at once."""
     from anchorhoi.anchor.stage import posed_body_field
 
     pose = default_initial_pose(10)
@@ -373,19 +368,20 @@ def test_fit_reports_every_step_and_a_raise_stops_it(body):
     seen = []
     fit_body(body, human_density=lambda x: field.density(x).detach(), config=config,
              generator=torch.Generator().manual_seed(0),
-             on_step=lambda name, step, total, losses: seen.append((name, step, total)))
-    assert seen == [("fit:rigid", 1, 3), ("fit:rigid", 2, 3), ("fit:rigid", 3, 3),
-                    ("fit:search", 1, 2), ("fit:search", 2, 2),
-                    ("fit:pose", 1, 4), ("fit:pose", 2, 4), ("fit:pose", 3, 4),
-                    ("fit:pose", 4, 4), ("fit:detail", 1, 2), ("fit:detail", 2, 2)]
+             on_step=lambda step, total, losses: seen.append((step, total, dict(losses))))
+    assert [(step, total) for step, total, _ in seen] == [(s, 12) for s in range(1, 13)]
+    assert all(losses == {} for _, _, losses in seen[:-1]) and "total" in seen[-1][2]
 
     class Stop(Exception):
         pass
 
-    def stop(name, step, total, losses):
-        if name == "fit:pose":
+    def stop(step, total, losses):
+        if step == 6:  # the first pose step
+            seen.append(step)
             raise Stop
 
+    seen.clear()
     with pytest.raises(Stop):
         fit_body(body, human_density=lambda x: field.density(x).detach(), config=config,
                  generator=torch.Generator().manual_seed(0), on_step=stop)
+    assert seen == [6]

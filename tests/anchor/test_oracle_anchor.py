@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from anchorhoi.anchor.presets import preset
+from anchorhoi.anchor.config import AnchorConfig
 from anchorhoi.anchor.stage import run_anchor_stages
 from anchorhoi.body import BodyModel
 from anchorhoi.objects.mesh_io import load_object_mesh
@@ -55,8 +55,8 @@ def test_oracle_anchor_recovers_pose_and_placement(body, tmp_path):
     start = np.array([0.0, -1.303, 0.45])  # where initial_object_placement stood the box
     assert np.linalg.norm(search.translation - start) > 0.4
     assert np.linalg.norm(search.translation - case.obj_translation) < 0.05
-    files = report.output.files
-    assert all(files[k].is_file() for k in ("nerf", "key_pose", "turntable", "fit_preview"))
+    assert all((tmp_path / "job" / name).is_file() for name in (
+        "anchor_nerf.safetensors", "key_pose.npz", "anchor_turntable.png", "fit_preview.png"))
 
 
 def test_oracle_denoising_error_is_the_scaled_image_error():
@@ -84,6 +84,6 @@ def test_stage_refuses_an_empty_prompt_before_any_work(body, tmp_path):
     with pytest.raises(ValueError, match="prompt is empty"):
         run_anchor_stages(prompt="  ", obj_mesh=load_object_mesh(CASES / "sit_on_box" /
                                                                  "object.obj"),
-                          body=body, preset=preset("tiny"), fit_config=None, prior=prior,
+                          body=body, config=AnchorConfig(), prior=prior,
                           out_dir=tmp_path / "job", generator=torch.Generator())
     assert not (tmp_path / "job").exists()

@@ -58,15 +58,17 @@ def test_progress_reports_eta_and_raises_on_cancel(monkeypatch):
     events, cancel = _Collect(), threading.Event()
     progress = Progress(events, cancel, min_interval_s=0.5)
     progress.begin("anchor")
+    on_step = progress.bind("anchor_nerf[0]")
     for step in (1, 2, 3, 4):
-        progress("anchor_nerf[0]", step, 10, {"sds": 0.5, "note": "x"})
+        on_step(step, 10, {"sds": 0.5, "note": "x"})
     # step 4 came 0.1 s after step 3: not emitted; steps 1-3 were, ETA = 1 s/step × steps left
     assert [(d["step"], d["eta_s"]) for _, d in events.events] == [(1, None), (2, 8.0),
                                                                     (3, 7.0)]
     assert events.events[0][1]["losses"] == {"sds": 0.5}
+    assert {d["substage"] for _, d in events.events} == {"anchor_nerf[0]"}
     cancel.set()
     with pytest.raises(Cancelled):
-        progress("anchor_nerf[0]", 5, 10)
+        on_step(5, 10, {})
 
 
 def test_terminal_reporter_without_a_tty_prints_plain_lines(tmp_path):

@@ -56,13 +56,15 @@ def test_request_from_json_checks_types_and_fields(tmp_path):
 
 
 def test_exit_codes_and_classification():
+    from anchorhoi.hub import ModelNotFoundError
     from anchorhoi.objects.mesh_io import MeshError
-    from anchorhoi.priors.base import ModelNotFoundError
 
     assert JobError("BAD_PROMPT", "x").exit_code == P.EXIT_BAD_REQUEST
     assert JobError("INTERNAL", "x").exit_code == P.EXIT_CRASH
-    err = classify(ModelNotFoundError("owner/model", "offline"))
-    assert err.code == "MODEL_NOT_FOUND" and "'owner/model'" in err.hint
+    err = classify(ModelNotFoundError("owner/model", "offline", remedy="Connect once."))
+    assert err.code == "MODEL_NOT_FOUND" and err.message == ("Model 'owner/model' could not be "
+                                                             "loaded: offline.")
+    assert err.hint.startswith("Connect once. Set it in the add-on preferences")
     assert classify(MeshError("no faces")).code == "BAD_MESH"
     assert classify(RuntimeError("CUDA out of memory. Tried to allocate 2 GiB")).code == "CUDA_OOM"
     assert classify(KeyError("x")).code == "INTERNAL"
@@ -97,7 +99,7 @@ def test_hello_must_speak_our_protocol():
 
 
 def test_video_family_from_folder_or_id(tmp_path):
-    from anchorhoi.video.base import video_family
+    from anchorhoi.video.registry import video_family
 
     assert video_family("Lightricks/LTX-Video") == "ltx"
     assert video_family("Wan-AI/Wan2.2-TI2V-5B-Diffusers") == "wan"

@@ -12,12 +12,18 @@ import pytest
 import torch
 from PIL import Image
 
-from anchorhoi.keypoints import (AnchorKeypointsConfig, Detections, NoPersonFoundError,
-                                 anchor_keypoints, save_keypoints, save_overlay)
-from anchorhoi.keypoints.anchor_keypoints import draw_overlay
+from anchorhoi.keypoints import (
+    AnchorKeypoints,
+    AnchorKeypointsConfig,
+    Detections,
+    NoPersonFoundError,
+    anchor_keypoints,
+    save_overlay,
+)
 from anchorhoi.keypoints.base import JOINT_INDEX
-from anchorhoi.keypoints.sides import GROUP_PAIRS, SIDE_GROUPS, fix_side_swaps, swap_group
 from anchorhoi.keypoints.mediapipe_pose import MediaPipePoseConfig, mapping_matrices
+from anchorhoi.keypoints.overlay import draw_overlay
+from anchorhoi.keypoints.sides import GROUP_PAIRS, SIDE_GROUPS, fix_side_swaps, swap_group
 from anchorhoi.nerf.cameras import Cameras, orbit_cameras, project
 from anchorhoi.portable.procedural_body import build_procedural_model
 from anchorhoi.portable.smplx_files import rig_from_model
@@ -176,19 +182,26 @@ def test_anchor_frame_without_person_falls_back_to_unaligned(scene, caplog):
     assert not res.stats.aligned and res.scale == 1.0 and "unaligned" in caplog.text
 
 
-def test_keypoints_npz_and_overlay_are_written_atomically(scene, tmp_path, monkeypatch):
+def test_keypoints_npz_and_overlay_are_written_atomically_and_read_back(scene, tmp_path,
+                                                                         monkeypatch):
     _, _, truth = scene
     xy, conf, found, _ = make_detections(truth)
     conf[30:33, JOINT_INDEX["left_wrist"]] = 0.0
     det = Detections(xy=xy, confidence=conf, person_found=found, image_size=(410, 410))
     res = run(det, scene)
-    path = tmp_path / "keypoints.npz"
-    save_keypoints(path, res)
+    path = res.save(tmp_path)
+    assert path == tmp_path / "keypoints.npz"
     with np.load(path, allow_pickle=False) as data:
         assert data["keypoints"].shape == (T, 55, 3) and data["occluded"].dtype == bool
         assert float(data["fps"]) == FPS and int(data["anchor_frame"]) == ANCHOR
         assert list(data["joint_names"][:3]) == ["pelvis", "left_hip", "right_hip"]
         np.testing.assert_allclose(data["keypoints"], res.keypoints, atol=1e-4)
+    back = AnchorKeypoints.load(tmp_path)
+    assert back.stats == res.stats and np.array_equal(back.occluded, res.occluded)
+    np.testing.assert_allclose(back.keypoints, res.keypoints, atol=1e-4)
+    assert (back.fps, back.anchor_frame, back.scale) == (FPS, ANCHOR, res.scale)
+    np.testing.assert_array_equal(back.offset, res.offset)
+    np.testing.assert_array_equal(back.anchor_projection, res.anchor_projection)
     before = path.read_bytes()
 
     def broken_savez(*args, **kwargs):
@@ -196,7 +209,7 @@ def test_keypoints_npz_and_overlay_are_written_atomically(scene, tmp_path, monke
 
     monkeypatch.setattr(np, "savez", broken_savez)
     with pytest.raises(OSError, match="disk full"):
-        save_keypoints(path, res)
+        res.save(tmp_path)
     monkeypatch.undo()
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["keypoints.npz"]
 

@@ -14,8 +14,12 @@ import torch
 pytest.importorskip("mediapipe", reason="the MediaPipe detector needs mediapipe==0.10.21")
 skimage_data = pytest.importorskip("skimage.data", reason="scikit-image provides the astronaut")
 
-from anchorhoi.keypoints import (KEYPOINT_DETECTORS, KeypointDetector, MediaPipePoseConfig,
-                                 MediaPipePoseDetector)
+from anchorhoi.keypoints import (
+    KEYPOINT_DETECTORS,
+    KeypointDetector,
+    MediaPipePoseConfig,
+    MediaPipePoseDetector,
+)
 from anchorhoi.keypoints.base import JOINT_INDEX
 
 J = JOINT_INDEX

@@ -7,16 +7,35 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from transformers import (RTDetrConfig, RTDetrForObjectDetection, RTDetrImageProcessorPil,
-                          RTDetrResNetConfig, VitPoseBackboneConfig, VitPoseConfig,
-                          VitPoseForPoseEstimation, VitPoseImageProcessorPil)
+from transformers import (
+    RTDetrConfig,
+    RTDetrForObjectDetection,
+    RTDetrImageProcessorPil,
+    RTDetrResNetConfig,
+    VitPoseBackboneConfig,
+    VitPoseConfig,
+    VitPoseForPoseEstimation,
+    VitPoseImageProcessorPil,
+)
 
-from anchorhoi.keypoints import (KEYPOINT_DETECTORS, KeypointDetector,
-                                 KeypointModelNotFoundError, VitPoseDetector,
-                                 VitPoseDetectorConfig)
+from anchorhoi.hub import ModelNotFoundError
+from anchorhoi.keypoints import (
+    KEYPOINT_DETECTORS,
+    KeypointDetector,
+    MediaPipePoseDetector,
+    VitPoseDetector,
+    VitPoseDetectorConfig,
+    check_detector,
+    detector_family,
+    make_detector,
+)
 from anchorhoi.keypoints.base import JOINT_INDEX
-from anchorhoi.keypoints.vitpose import COCO_KEYPOINTS, coco_to_smplx
-from anchorhoi.priors import ModelNotFoundError
+from anchorhoi.keypoints.vitpose import (
+    COCO_KEYPOINTS,
+    DEFAULT_PERSON_DETECTOR_ID,
+    DEFAULT_VITPOSE_ID,
+    coco_to_smplx,
+)
 
 J = JOINT_INDEX
 C = {name: i for i, name in enumerate(COCO_KEYPOINTS)}
@@ -133,20 +152,26 @@ def test_person_boxes_from_a_tiny_rtdetr(tiny_folders, frames):
 
 
 def test_missing_models_name_the_id(tiny_folders, tmp_path):
-    with pytest.raises(KeypointModelNotFoundError, match="no such folder") as info:
+    with pytest.raises(ModelNotFoundError, match="no such folder") as info:
         VitPoseDetector(VitPoseDetectorConfig(model_id=str(tmp_path / "nowhere"),
                                               person_detector="full-frame"))
-    assert isinstance(info.value, ModelNotFoundError)
     assert str(tmp_path / "nowhere") in str(info.value)
-    with pytest.raises(KeypointModelNotFoundError, match="someone/no-such-vitpose"):
+    assert "the transformers layout (config.json" in info.value.remedy
+    with pytest.raises(ModelNotFoundError, match="someone/no-such-vitpose"):
         VitPoseDetector(VitPoseDetectorConfig(model_id="someone/no-such-vitpose",
                                               person_detector="full-frame"))
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(KeypointModelNotFoundError, match="local folder could not be read"):
+    with pytest.raises(ModelNotFoundError, match="lacks config.json, preprocessor_config.json"):
         VitPoseDetector(VitPoseDetectorConfig(model_id=str(empty), person_detector="full-frame"))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("config.json", "preprocessor_config.json"):
+        (broken / name).write_text("{")
+    with pytest.raises(ModelNotFoundError, match="local folder could not be read"):
+        VitPoseDetector(VitPoseDetectorConfig(model_id=str(broken), person_detector="full-frame"))
     vitpose, _ = tiny_folders
-    with pytest.raises(KeypointModelNotFoundError, match="no-such-rtdetr"):
+    with pytest.raises(ModelNotFoundError, match="no-such-rtdetr"):
         VitPoseDetector(VitPoseDetectorConfig(model_id=str(vitpose),
                                               detector_id="someone/no-such-rtdetr"))
 
@@ -155,3 +180,21 @@ def test_a_model_with_other_keypoints_is_refused(tmp_path):
     folder = build_tiny_vitpose(tmp_path / "wholebody", num_labels=133)
     with pytest.raises(ValueError, match="133 keypoints"):
         VitPoseDetector(VitPoseDetectorConfig(model_id=str(folder), person_detector="full-frame"))
+
+
+def test_the_registry_tells_families_from_checkpoints(tiny_folders):
+    vitpose, _ = tiny_folders
+    assert detector_family("mediapipe") == ("mediapipe", None)
+    assert detector_family("vitpose") == ("vitpose", None)
+    assert detector_family(str(vitpose)) == ("vitpose", str(vitpose))
+    assert isinstance(make_detector("mediapipe"), MediaPipePoseDetector)
+    assert check_detector("mediapipe") is None
+    # a ViTPose checkpoint by folder gets RT-DETR person boxes from the hub: offline and not
+    # cached, both the build and the pre-flight name the person detector
+    for call in (lambda: make_detector(str(vitpose)), lambda: check_detector(str(vitpose))):
+        with pytest.raises(ModelNotFoundError, match="offline") as info:
+            call()
+        assert info.value.model_id == DEFAULT_PERSON_DETECTOR_ID
+    with pytest.raises(ModelNotFoundError) as info:
+        check_detector("vitpose")
+    assert info.value.model_id == DEFAULT_VITPOSE_ID

@@ -13,11 +13,17 @@ import torch
 from anchorhoi.body import BodyModel, axis_angle_to_matrix
 from anchorhoi.motion import MotionConfig, optimize_motion
 from anchorhoi.motion.config import MotionWeights, ReprojectionConfig
-from anchorhoi.motion.contact import (fill_gaps, footprint_matrix, grow_contact, image_speed,
-                                      object_path, rigid)
+from anchorhoi.motion.contact import (
+    fill_gaps,
+    footprint_matrix,
+    grow_contact,
+    image_speed,
+    object_path,
+    rigid,
+)
 from anchorhoi.motion.losses import balance_loss, hinge_loss, occlusion_loss, robust
-from anchorhoi.objects.inside import build_sdf_grid
 from anchorhoi.motion.posing import PosedSubset, farthest_point_ids
+from anchorhoi.objects.inside import build_sdf_grid
 from anchorhoi.oracles.motion_case import load_motion_case
 from anchorhoi.oracles.motion_oracle import run_oracle_motion
 from anchorhoi.portable.result_v1 import ResultInfo, read_result, write_result

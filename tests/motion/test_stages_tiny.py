@@ -1,29 +1,31 @@
 """The ``tiny`` preset through stages C–E: a tiny random Wan (built from config, reloaded
 offline), the real MediaPipe detector on its frames, the motion fit, a result v1 the importer's
-reader accepts. Plus the runners' errors, cancel and frame-count/fps handling."""
+reader accepts; each stage's output read back from its folder as a resumed job does. Plus the
+runners' errors, cancel and frame-count/fps handling."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
 import torch
 import trimesh
 
-from anchorhoi.anchor.key_pose import default_initial_pose
 from anchorhoi.body import BodyModel
-from anchorhoi.keypoints import MediaPipePoseDetector, NoPersonFoundError
-from anchorhoi.keypoints.stage import load_keypoints, run_keypoint_stage
+from anchorhoi.body.pose import default_initial_pose
+from anchorhoi.job.presets import PRESETS
+from anchorhoi.keypoints import AnchorKeypoints, MediaPipePoseDetector, NoPersonFoundError
+from anchorhoi.keypoints.stage import run_keypoint_stage
 from anchorhoi.motion import metrics as M
-from anchorhoi.motion.presets import PRESETS, make_video_prior, preset
+from anchorhoi.motion.output import MotionOutput
 from anchorhoi.motion.stage import run_motion_stage
-from anchorhoi.nerf.cameras import from_json
 from anchorhoi.objects.mesh_io import ObjectMesh
 from anchorhoi.portable.motion import SmplxMotion
 from anchorhoi.portable.result_v1 import read_result
-from anchorhoi.video import Video, load_video, save_video
+from anchorhoi.video import VideoOutput, load_video, make_video_prior
 from anchorhoi.video.stage import run_video_stage
+from anchorhoi.video.tiny import build_tiny_wan
+
+TINY = PRESETS["tiny"]
 
 pytest.importorskip("mediapipe")
 
@@ -46,40 +48,71 @@ def scene():
     return body, key, mesh, placement
 
 
+def recorder(steps):
+    """A stage runner's progress that records ``(part, step, total, losses)``."""
+    def progress(part):
+        return lambda step, total, losses: steps.append((part, step, total, dict(losses)))
+    return progress
+
+
+def keypoints_of(root, c, key, body, **kwargs):
+    """Stage D on stage C's output ``c``."""
+    return run_keypoint_stage(frames=c.video.frames, fps=c.video.fps, camera=c.camera,
+                              key_pose=key, body=body, anchor_frame=c.anchor_frame,
+                              detector=MediaPipePoseDetector(), **kwargs)
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, scene, one_thread):
+    """Stages C–E as a resumed job runs them: each stage reads the one before from its
+    folder."""
     root = tmp_path_factory.mktemp("tiny-stages")
     body, key, mesh, placement = scene
-    p = preset("tiny")
     steps = []
-
-    def on_step(stage, step, total, losses):
-        steps.append((stage, step, total, dict(losses)))
-
-    prior = make_video_prior(p, model_dir=root / "tiny_wan")
+    prior = make_video_prior(str(build_tiny_wan(root / "tiny_wan")), TINY.video.sampling)
     c = run_video_stage(prompt="a person stands beside a box", key_pose=key, obj_mesh=mesh,
-                        object_placement=placement, body=body, preset=p, prior=prior,
+                        object_placement=placement, body=body, config=TINY.video, prior=prior,
                         out_dir=root / "video", generator=torch.Generator().manual_seed(0),
-                        num_frames=p.num_frames, fps=p.fps, on_step=on_step)
-    camera = from_json(json.loads((root / "video" / "camera.json").read_text()))
-    d = run_keypoint_stage(video_dir=root / "video", camera=camera, key_pose=key, body=body,
-                           anchor_frame=c.anchor_frame, detector=MediaPipePoseDetector(),
-                           config=p.keypoints, out_dir=root / "keypoints", on_step=on_step)
-    e = run_motion_stage(keypoints=load_keypoints(root / "keypoints" / "keypoints.npz"),
-                         camera=camera, key_pose=key, anchor_frame=c.anchor_frame, obj_mesh=mesh,
-                         object_placement=placement, body=body, config=p.motion, fps=p.fps,
+                        num_frames=TINY.frames, fps=TINY.fps, progress=recorder(steps))
+    c_back = VideoOutput.load(root / "video")
+    d = keypoints_of(root, c_back, key, body, config=TINY.keypoints, out_dir=root / "keypoints",
+                     progress=recorder(steps))
+    d_back = AnchorKeypoints.load(root / "keypoints")
+    e = run_motion_stage(keypoints=d_back.keypoints, camera=c_back.camera, key_pose=key,
+                         anchor_frame=c_back.anchor_frame, obj_mesh=mesh,
+                         object_placement=placement, body=body, config=TINY.motion, fps=TINY.fps,
                          out_dir=root / "result", generator=torch.Generator().manual_seed(0),
-                         on_step=on_step)
+                         progress=recorder(steps))
     return root, c, d, e, steps, prior
 
 
 def test_tiny_preset_runs_c_to_e_and_writes_a_result_v1(tiny_run, scene):
     root, c, d, e, steps, _ = tiny_run
-    body, key, mesh, _ = scene
-    for name in ("conditioning.png", "camera.json", "frames.npz", "preview.gif"):
+    body, key, _, _ = scene
+    for name in ("conditioning.png", "camera.json", "video.json", "frames.npz", "preview.gif"):
         assert (root / "video" / name).is_file(), name
     for name in ("keypoints.npz", "keypoints_overlay.png", "keypoints_overlay.gif"):
         assert (root / "keypoints" / name).is_file(), name
+    assert [p.name for p in VideoOutput.previews(root / "video")] == ["conditioning.png",
+                                                                      "preview.gif"]
+    assert [p.name for p in AnchorKeypoints.previews(root / "keypoints")] == [
+        "keypoints_overlay.png", "keypoints_overlay.gif"]
+    assert MotionOutput.previews(root / "result") == []
+    # each output reads back as it was handed on (a resumed job goes on from these)
+    c_back = VideoOutput.load(root / "video")
+    assert np.array_equal(c_back.video.frames, c.video.frames) and c_back.video.fps == 12.0
+    assert np.array_equal(c_back.conditioning, c.conditioning) and c_back.anchor_frame == 0
+    for name in ("K", "R", "t"):
+        assert torch.equal(getattr(c_back.camera, name), getattr(c.camera, name))
+    d_back = AnchorKeypoints.load(root / "keypoints")
+    assert np.array_equal(d_back.keypoints, d.keypoints.astype(np.float32))
+    assert np.array_equal(d_back.occluded, d.occluded) and d_back.stats == d.stats
+    assert np.array_equal(d_back.anchor_projection, d.anchor_projection)
+    assert (d_back.scale, d_back.fps, d_back.anchor_frame) == (d.scale, d.fps, d.anchor_frame)
+    e_back = MotionOutput.load(root / "result")
+    assert np.array_equal(e_back.clip.motion.pose_body,  # motion.npz keeps AMASS's float32
+                          e.clip.motion.pose_body.astype(np.float32))
+    assert e_back.info.quality == e.info.quality and e_back.result is None
     video = load_video(root / "video")
     assert video.frames.shape == (12, 256, 256, 3) and video.fps == 12.0
     # the first frame is the conditioning render (pinned); the others stay close to it
@@ -87,7 +120,7 @@ def test_tiny_preset_runs_c_to_e_and_writes_a_result_v1(tiny_run, scene):
     diff = np.abs(video.frames.astype(float) - c.conditioning).mean()
     assert 4.0 < diff < 16.0  # measured 9.7: the random model does change the frames
     # the real detector finds the body in every frame; its left/right swap is undone
-    stats = d.keypoints.stats
+    stats = d.stats
     assert stats.frames_with_person == 12 and stats.aligned
     assert stats.side_swaps == 36  # measured: all three side groups swapped in all 12 frames
     assert stats.anchor_residual_px < 6.0  # measured 3.4 px
@@ -109,6 +142,10 @@ def test_tiny_preset_runs_c_to_e_and_writes_a_result_v1(tiny_run, scene):
         gt = body.forward_motion(still).joints.double().numpy()
     assert M.mpjpe(pred[:, :22], gt[:, :22]) < 0.01  # measured 0.9 mm
     # progress: each denoising step, each detected frame, each Adam iteration
+    assert steps[0] == ("video", 0, 1, {})  # the render is drawn
+    assert [s[1:3] for s in steps[1:4]] == [(1, 3), (2, 3), (3, 3)]
+    assert [s[1:3] for s in steps if s[0] == "keypoints"] == [(k, 12) for k in range(1, 13)]
+    assert [s[1] for s in steps if s[0] == "motion"] == list(range(1, 151))
     stages = [s for s, *_ in steps]
     assert stages.count("video") == 1 + 3  # the render, then round(0.3 · 10) steps
     assert stages.count("keypoints") == 12
@@ -121,41 +158,44 @@ def test_requested_frame_count_and_fps_are_honoured(tiny_run, scene, tmp_path):
     _, _, _, _, _, prior = tiny_run
     body, key, mesh, placement = scene
     c = run_video_stage(prompt="a person", key_pose=key, obj_mesh=mesh,
-                        object_placement=placement, body=body, preset=preset("tiny"),
+                        object_placement=placement, body=body, config=TINY.video,
                         prior=prior, out_dir=tmp_path, generator=torch.Generator().manual_seed(1),
                         num_frames=7, fps=10.0)
     assert c.video.num_frames == 7 and c.video.fps == 10.0
     assert load_video(tmp_path).frames.shape[0] == 7
 
 
-def test_cancel_from_on_step_stops_each_stage(tiny_run, scene, tmp_path):
+def test_cancel_from_progress_stops_each_stage(tiny_run, scene, tmp_path):
     root, c, d, _, _, prior = tiny_run
     body, key, mesh, placement = scene
     calls = []
 
     def cancel_at(stage_name, n):
-        def on_step(stage, step, total, losses):
-            calls.append(stage)
-            if stage == stage_name and step >= n:
-                raise Cancelled(stage)
-        return on_step
+        def progress(part):
+            def on_step(step, total, losses):
+                calls.append(part)
+                if part == stage_name and step >= n:
+                    raise Cancelled(part)
+            return on_step
+        return progress
 
     with pytest.raises(Cancelled, match="video"):
         run_video_stage(prompt="a person", key_pose=key, obj_mesh=mesh,
-                        object_placement=placement, body=body, preset=preset("tiny"),
+                        object_placement=placement, body=body, config=TINY.video,
                         prior=prior, out_dir=tmp_path / "v", num_frames=5, fps=12.0,
-                        generator=torch.Generator().manual_seed(0), on_step=cancel_at("video", 1))
+                        generator=torch.Generator().manual_seed(0),
+                        progress=cancel_at("video", 1))
+    assert calls.count("video") == 2 and not (tmp_path / "v" / "frames.npz").exists()
     with pytest.raises(Cancelled, match="keypoints"):
-        run_keypoint_stage(video_dir=root / "video", camera=c.camera, key_pose=key, body=body,
-                           anchor_frame=0, detector=MediaPipePoseDetector(),
-                           out_dir=tmp_path / "k", on_step=cancel_at("keypoints", 2))
-    assert calls.count("keypoints") == 2
+        keypoints_of(root, c, key, body, out_dir=tmp_path / "k",
+                     progress=cancel_at("keypoints", 2))
+    assert calls.count("keypoints") == 2 and not (tmp_path / "k" / "keypoints.npz").exists()
     with pytest.raises(Cancelled, match="motion"):
         run_motion_stage(keypoints=d.keypoints, camera=c.camera, key_pose=key, anchor_frame=0,
                          obj_mesh=mesh, object_placement=placement, body=body,
-                         config=preset("tiny").motion, fps=12.0, out_dir=tmp_path / "m",
+                         config=TINY.motion, fps=12.0, out_dir=tmp_path / "m",
                          generator=torch.Generator().manual_seed(0),
-                         on_step=cancel_at("motion", 5))
+                         progress=cancel_at("motion", 5))
     assert calls.count("motion") == 5
     assert not (tmp_path / "m" / "result.json").exists()
 
@@ -164,10 +204,9 @@ def test_a_video_without_a_person_says_what_to_try(tiny_run, scene, tmp_path):
     _, c, _, _, _, _ = tiny_run
     body, key, _, _ = scene
     grey = np.full((4, 256, 256, 3), 140, dtype=np.uint8)
-    save_video(Video(frames=grey, fps=12.0), tmp_path / "video")
     with pytest.raises(NoPersonFoundError, match="no person") as info:
-        run_keypoint_stage(video_dir=tmp_path / "video", camera=c.camera, key_pose=key,
-                           body=body, anchor_frame=0, detector=MediaPipePoseDetector(),
+        run_keypoint_stage(frames=grey, fps=12.0, camera=c.camera, key_pose=key, body=body,
+                           anchor_frame=0, detector=MediaPipePoseDetector(),
                            out_dir=tmp_path / "k")
     assert "seed" in info.value.hint
 
@@ -179,37 +218,18 @@ def test_partial_detections_are_handled(tiny_run, scene, tmp_path):
     body, key, mesh, placement = scene
     frames = load_video(root / "video").frames.copy()
     frames[5:7] = frames[5:7, :1, :1]  # two frames of plain background
-    save_video(Video(frames=frames, fps=12.0), tmp_path / "video")
-    d = run_keypoint_stage(video_dir=tmp_path / "video", camera=c.camera, key_pose=key,
-                           body=body, anchor_frame=0, detector=MediaPipePoseDetector(),
+    d = run_keypoint_stage(frames=frames, fps=12.0, camera=c.camera, key_pose=key, body=body,
+                           anchor_frame=0, detector=MediaPipePoseDetector(),
                            out_dir=tmp_path / "k")
-    assert d.keypoints.stats.frames_with_person == 10
-    assert not d.detections.person_found[5:7].any()
-    assert d.keypoints.stats.bridged > 0 and (d.keypoints.keypoints[5:7, :, 2] > 0).any()
-    assert d.keypoints.occluded[5:7].any()
+    assert d.stats.frames_with_person == 10
+    assert d.stats.bridged > 0 and (d.keypoints[5:7, :, 2] > 0).any()
+    assert d.occluded[5:7].any()
     e = run_motion_stage(keypoints=d.keypoints, camera=c.camera, key_pose=key, anchor_frame=0,
                          obj_mesh=mesh, object_placement=placement, body=body,
-                         config=preset("tiny").motion, fps=12.0, out_dir=tmp_path / "m",
+                         config=TINY.motion, fps=12.0, out_dir=tmp_path / "m",
                          generator=torch.Generator().manual_seed(0))
     assert e.result.motion.num_frames == 12
     assert e.result.quality["key_pose_joint_error_mm"] < 5.0
-
-
-def test_presets_and_bad_placements():
-    assert sorted(PRESETS) == ["draft", "high", "standard", "tiny"]
-    for name, p in PRESETS.items():
-        assert p.width % 32 == 0 and p.height % 32 == 0
-        assert (p.expected_vram_gb is None) == (name == "tiny")
-        assert p.motion.schedule.pose_iterations > 0
-    assert preset("tiny").video_model_id is None
-    assert preset("draft").video_config().model_id == "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
-    assert preset("tiny", num_frames=30).num_frames == 30
-    with pytest.raises(ValueError, match="unknown motion preset 'huge'"):
-        preset("huge")
-    with pytest.raises(ValueError, match="multiples of 32"):
-        preset("tiny", width=250)
-    with pytest.raises(ValueError, match="pass model_dir"):
-        make_video_prior(preset("tiny"))
 
 
 def test_a_placement_that_is_not_rigid_is_refused(tiny_run, scene, tmp_path):
@@ -227,7 +247,7 @@ def test_without_an_object_the_body_alone_is_rendered(tiny_run, scene, tmp_path)
     _, c, _, _, _, prior = tiny_run
     body, key, _, _ = scene
     alone = run_video_stage(prompt="a person waves", key_pose=key, obj_mesh=None,
-                            object_placement=None, body=body, preset=preset("tiny"), prior=prior,
+                            object_placement=None, body=body, config=TINY.video, prior=prior,
                             out_dir=tmp_path, generator=torch.Generator().manual_seed(0),
                             num_frames=5, fps=12.0)
     box_colour = np.rint(np.array([0.42, 0.47, 0.62]) * 255)

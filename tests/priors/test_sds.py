@@ -7,10 +7,23 @@ import math
 import pytest
 import torch
 
-from anchorhoi.priors import (IMAGE_PRIORS, ImagePrior, OracleImagePrior, OracleImagePriorConfig,
-                              StableDiffusionPrior, TimestepRamp, ViewBatch)
-from anchorhoi.priors.sds import (classifier_free_guidance, sample_timesteps, sanitize_grad,
-                                  sds_loss_from_grad, sds_weight, timestep_range)
+from anchorhoi.priors import (
+    IMAGE_PRIORS,
+    ImagePrior,
+    OracleImagePrior,
+    OracleImagePriorConfig,
+    StableDiffusionPrior,
+    TimestepRamp,
+    ViewBatch,
+)
+from anchorhoi.priors.sds import (
+    classifier_free_guidance,
+    sample_timesteps,
+    sanitize_grad,
+    sds_loss_from_grad,
+    sds_weight,
+    timestep_range,
+)
 
 
 def _views(n: int, cameras=None) -> ViewBatch:
@@ -101,7 +114,8 @@ def test_detached_target_loss_and_nan_guard():
 # -- the oracle ----------------------------------------------------------------------------------
 
 def test_registry_and_protocol():
-    assert IMAGE_PRIORS == {"stable-diffusion": StableDiffusionPrior, "oracle": OracleImagePrior}
+    # the registry lists the priors that load from a model id; the oracle is built from a scene
+    assert IMAGE_PRIORS == {"stable-diffusion": StableDiffusionPrior}
     assert isinstance(OracleImagePrior(target_fn=lambda v: _target()), ImagePrior)
 
 

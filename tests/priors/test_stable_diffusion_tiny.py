@@ -10,9 +10,17 @@ import socket
 import pytest
 import torch
 
-from anchorhoi.priors import (DEFAULT_MODEL_ID, ImagePrior, ModelNotFoundError,
-                              StableDiffusionPrior, StableDiffusionPriorConfig, ViewBatch,
-                              default_dtype)
+from anchorhoi.hub import ModelNotFoundError
+from anchorhoi.priors import (
+    DEFAULT_MODEL_ID,
+    ImagePrior,
+    StableDiffusionPrior,
+    StableDiffusionPriorConfig,
+    ViewBatch,
+    check_image_model,
+    default_dtype,
+    make_image_prior,
+)
 from anchorhoi.priors.stable_diffusion import view_prompts, view_suffix
 
 PROMPT = "a person sits on a chair"
@@ -188,6 +196,19 @@ def test_incomplete_local_folder(tiny_sd_folder, tmp_path, no_network):
     with pytest.raises(ModelNotFoundError, match="safetensors") as info:
         StableDiffusionPrior(StableDiffusionPriorConfig(model_id=str(no_st)))
     assert str(no_st) in str(info.value)
+    assert no_network == []
+
+
+def test_the_registry_builds_and_checks_by_id(tiny_sd_folder, tmp_path, no_network):
+    prior = make_image_prior(str(tiny_sd_folder), cache_dir=tmp_path)
+    assert isinstance(prior, StableDiffusionPrior)
+    assert prior.config.model_id == str(tiny_sd_folder) and prior.config.cache_dir == tmp_path
+    assert check_image_model(str(tiny_sd_folder)) is None  # a whole folder: nothing to fetch
+    with pytest.raises(ModelNotFoundError, match="offline") as info:
+        check_image_model("anchorhoi-tests/no-such-model", cache_dir=tmp_path)
+    assert "Connect to the network once" in info.value.remedy
+    with pytest.raises(ValueError, match="unknown image prior 'dall-e'"):
+        make_image_prior(str(tiny_sd_folder), family="dall-e")
     assert no_network == []
 
 

@@ -7,12 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from anchorhoi.anchor.key_pose import default_initial_pose
 from anchorhoi.body import BodyModel
+from anchorhoi.body.pose import default_initial_pose
 from anchorhoi.nerf.cameras import Cameras, intrinsics, project
 from anchorhoi.video import WanVideoPrior, WanVideoPriorConfig
-from anchorhoi.video.conditioning import (ConditioningCameraConfig, choose_camera,
-                                          facing_direction, render_composition)
+from anchorhoi.video.conditioning import (
+    ConditioningCameraConfig,
+    choose_camera,
+    facing_direction,
+    render_composition,
+)
 from anchorhoi.video.raster import rasterize, shade, vertex_normals
 from anchorhoi.video.tiny import build_tiny_wan
 
@@ -111,7 +115,7 @@ def test_sdedit_strength_keeps_the_video_on_the_render(tiny_wan, posed):
         steps = []
         video = prior.generate(prompt="a person", image=image, num_frames=5, fps=24.0,
                                width=64, height=64, generator=torch.Generator().manual_seed(0),
-                               on_step=lambda s, n: steps.append((s, n)))
+                               on_step=lambda s, n, losses: steps.append((s, n)))
         return video.frames, steps
 
     low, steps = run(0.3, True)

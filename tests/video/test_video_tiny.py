@@ -12,11 +12,25 @@ import pytest
 import torch
 from PIL import Image
 
-from anchorhoi.priors import ModelNotFoundError
-from anchorhoi.video import (DEFAULT_LTX_MODEL_ID, DEFAULT_WAN_MODEL_ID, VIDEO_PRIORS,
-                             LTXVideoPrior, LTXVideoPriorConfig, Video, VideoPrior,
-                             WanVideoPrior, WanVideoPriorConfig, load_video, plan_frames,
-                             resample_frames, save_video)
+from anchorhoi.hub import ModelNotFoundError
+from anchorhoi.video import (
+    DEFAULT_LTX_MODEL_ID,
+    DEFAULT_WAN_MODEL_ID,
+    VIDEO_PRIORS,
+    LTXVideoPrior,
+    LTXVideoPriorConfig,
+    Video,
+    VideoPrior,
+    VideoSampling,
+    WanVideoPrior,
+    WanVideoPriorConfig,
+    check_video_model,
+    load_video,
+    make_video_prior,
+    plan_frames,
+    resample_frames,
+    save_video,
+)
 from anchorhoi.video.base import resolve_dtype
 from anchorhoi.video.tiny import build_tiny_ltx, build_tiny_wan
 from anchorhoi.video.wan import wan_modes
@@ -119,7 +133,8 @@ def test_generate_pinned(priors, family, mode, no_network):
     image = _render() if mode == "image" else None
     steps = []
     video = prior.generate(prompt=PROMPT, image=image, num_frames=12, fps=24.0, width=32,
-                           height=32, generator=_seed(0), on_step=lambda s, n: steps.append((s, n)))
+                           height=32, generator=_seed(0),
+                           on_step=lambda s, n, losses: steps.append((s, n)))
     assert isinstance(video, Video)
     assert video.frames.shape == (12, 32, 32, 3) and video.frames.dtype == np.uint8
     assert video.fps == 24.0 and video.duration == pytest.approx(0.5)
@@ -174,7 +189,7 @@ def test_cancel_from_on_step(priors):
     prior = priors["wan"]
     seen = []
 
-    def cancel(step, total):
+    def cancel(step, total, losses):
         seen.append((step, total))
         raise Cancelled
 
@@ -228,6 +243,29 @@ def test_missing_model(prior_cls, config_cls, tmp_path, tiny_folders, no_network
     (broken / "vae" / "config.json").unlink()
     with pytest.raises(ModelNotFoundError, match="vae/config.json"):
         prior_cls(config_cls(model_id=str(broken)))
+    assert not no_network
+
+
+def test_the_registry_builds_each_family_with_the_presets_sampling(tiny_folders, no_network):
+    sampling = VideoSampling(steps=3, guidance_scale=1.0, conditioning_strength=0.5,
+                             restore_detail=True, enable_vae_tiling=True)
+    wan = make_video_prior(str(tiny_folders["wan"]), sampling)
+    assert isinstance(wan, WanVideoPrior)
+    c = wan.config
+    assert (c.num_inference_steps, c.guidance_scale, c.conditioning_strength) == (3, 1.0, 0.5)
+    assert c.restore_detail and c.enable_vae_tiling and c.model_id == str(tiny_folders["wan"])
+    ltx = make_video_prior(str(tiny_folders["ltx"]), sampling, cache_dir=tiny_folders["ltx"])
+    assert isinstance(ltx, LTXVideoPrior)
+    assert (ltx.config.num_inference_steps, ltx.config.enable_vae_tiling) == (3, True)
+    assert ltx.config.guidance_scale == LTXVideoPriorConfig().guidance_scale  # LTX's own
+    assert ltx.config.cache_dir == tiny_folders["ltx"]
+    # the pre-flight: a whole folder passes, a broken one says what it lacks
+    assert check_video_model(str(tiny_folders["wan"])) is None
+    with pytest.raises(ModelNotFoundError, match="lacks model_index.json, .*, "
+                                                 "tokenizer/tokenizer.json or tokenizer/"):
+        check_video_model(str(tiny_folders["wan"] / "vae"))
+    with pytest.raises(ValueError, match="steps ≥ 1"):
+        VideoSampling(steps=0)
     assert not no_network
 
 

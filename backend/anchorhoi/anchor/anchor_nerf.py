@@ -28,6 +28,7 @@ from ..nerf.field import NeRFField, NeRFFieldConfig
 from ..nerf.renderer import composite_density, render_image
 from ..nerf.samplers import DenseSamplerConfig, Sampler
 from ..priors.base import ImagePrior, ViewBatch
+from ..progress import StepCallback
 from .object_search import ObjectSearchConfig
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class ViewSampling:
 
 @dataclass(frozen=True, kw_only=True)
 class AnchorNeRFConfig:
-    """Stage A settings (the presets in ``anchor/presets.py`` fill them per quality level)."""
+    """Stage A settings (the job's presets, ``job/presets.py``, fill them per quality level)."""
 
     iterations: int = 1000
     """SDS steps."""
@@ -184,7 +185,7 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
                       obj, body_occupancy: Occupancy, config: AnchorNeRFConfig,
                       sampler: Sampler, generator: torch.Generator,
                       human: NeRFField | None = None,
-                      on_step: Callable[[int, int, dict[str, float]], None] | None = None,
+                      on_step: StepCallback | None = None,
                       device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
                       ) -> AnchorNeRFResult:
     """Train (or continue training) the human field of the anchor.

@@ -37,12 +37,13 @@ import torch
 
 from ..body import BodyModel
 from ..config_checks import check_at_least, check_positive
+from ..body.pose import KeyPose, PoseParams, default_initial_pose
 from ..nerf.cameras import Cameras
+from ..progress import PhaseSteps, StepCallback
 from .anchor_points import DensityFn, anchor_targets
-from .key_pose import KeyPose, PoseParams, default_initial_pose
 from .limb_search import LimbSearchConfig
 from .objective import Objective, SilhouetteTargets
-from .phases import StepCallback, optimise, search
+from .phases import optimise, search
 from .skinning import SubsetSkinning, vertex_areas, vertex_normals
 
 log = logging.getLogger(__name__)
@@ -235,9 +236,10 @@ def fit_body(body: BodyModel, *, human_density: DensityFn, masks: torch.Tensor |
              on_step: StepCallback | None = None) -> FitResult:
     """Fit ``body`` to the anchor; see the module docstring. ``masks (K, H, W)`` are human
     opacities in [0, 1] seen by ``cameras`` (K cameras); ``init`` defaults to
-    ``default_initial_pose()``; ``generator`` seeds all sampling. ``on_step(name, step, total,
-    losses)`` after every optimiser step of every phase (``fit:rigid``, ``fit:search``,
-    ``fit:pose``, ``fit:detail``): progress, and a cancel may raise from it."""
+    ``default_initial_pose()``; ``generator`` seeds all sampling. ``on_step(step, total,
+    losses)`` after every optimiser step, one count over the phases (rigid, search rounds,
+    pose, detail) and a last step for the exact evaluation (with the final losses): progress,
+    and a cancel may raise from it."""
     like = dict(device=body.layer.v_template.device, dtype=body.layer.v_template.dtype)
     if (masks is None) != (cameras is None):
         raise ValueError("fit_body needs masks and cameras together (or neither)")
@@ -263,20 +265,32 @@ def fit_body(body: BodyModel, *, human_density: DensityFn, masks: torch.Tensor |
         objective = Objective(config=config, skin=SubsetSkinning.of_body(body), anchor=anchor,
                               density=human_density, silhouettes=silhouettes, obj=obj,
                               generator=generator, **like)
+        steps = PhaseSteps(on_step, fit_steps(config))
         params = search(init.to_params(**like), objective, anchor, weights, config,
-                        generator, on_step=on_step)
+                        generator, steps=steps)
         fitted = object_params if config.fit_object else []
         params, _ = optimise(params, objective, weights, config, phase="pose",
                              iterations=config.schedule.pose_iterations, object_params=fitted,
-                             on_step=on_step)
+                             on_step=steps.phase(config.schedule.pose_iterations))
         params, _ = optimise(params, objective, weights, config, phase="detail",
                              iterations=config.schedule.detail_iterations, object_params=fitted,
-                             on_step=on_step)
-        return _finish(body, params, objective, human_density, obj, config)
+                             on_step=steps.phase(config.schedule.detail_iterations))
+        result = _finish(body, params, objective, human_density, obj, config)
+        last = steps.phase(1)
+        if last is not None:
+            last(1, 1, result.losses)
+        return result
     finally:
         for p in object_params:
             p.grad = None
             p.requires_grad_(True)
+
+
+def fit_steps(config: FitConfig) -> int:
+    """Steps ``fit_body`` reports: every Adam step of every phase, and the exact evaluation."""
+    s = config.schedule
+    return (s.rigid_iterations + max(s.search_rounds, 1) * s.search_iterations
+            + s.pose_iterations + s.detail_iterations + 1)
 
 
 def _finish(body: BodyModel, params: PoseParams, objective: Objective,

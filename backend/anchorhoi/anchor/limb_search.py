@@ -36,7 +36,7 @@ import torch
 from ..body import matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
 from ..portable.skeleton import JOINT_NAMES, PARENTS
 from .anchor_points import AnchorTargets
-from .key_pose import PoseParams
+from ..body.pose import PoseParams
 from .limb_geometry import (
     LIMBS,
     align,

@@ -27,7 +27,7 @@ import torch
 from ..body import matrix_to_axis_angle
 from ..nerf.cameras import Cameras, project, world_to_camera
 from .anchor_points import AnchorTargets, DensityFn
-from .key_pose import PoseParams
+from ..body.pose import PoseParams
 from .limb_geometry import limb_joints
 from .losses import (
     chamfer,

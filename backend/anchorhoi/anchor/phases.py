@@ -14,19 +14,16 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
 
 from ..body import matrix_to_rot6d, rot6d_to_matrix
 from .anchor_points import AnchorTargets
-from .key_pose import PoseParams
+from ..body.pose import PoseParams
+from ..progress import PhaseSteps, StepCallback
 from .limb_search import search_limbs
 from .objective import Objective
-
-StepCallback = Callable[[str, int, int, dict], None]
-"""``on_step(name, step, total, losses)``: progress of a phase; may raise to cancel."""
 
 if TYPE_CHECKING:
     from .fit import FitConfig
@@ -36,10 +33,10 @@ log = logging.getLogger(__name__)
 
 def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
            weights: torch.Tensor, config: FitConfig, generator: torch.Generator,
-           on_step: StepCallback | None = None) -> PoseParams:
+           steps: PhaseSteps) -> PoseParams:
     """The search from the initial pose ``params`` (a batch of one; ``weights (V,)`` the
-    vertices' areas); returns the kept hypothesis (a batch of one). ``on_step`` as in
-    :func:`optimise`."""
+    vertices' areas); returns the kept hypothesis (a batch of one). Each Adam phase reports
+    through ``steps`` (the fit's one continuous count)."""
     schedule = config.schedule
     yaws = torch.tensor(schedule.yaw_hypotheses_deg or (0.0,), dtype=torch.float64)
     batch = params.expand(len(yaws))
@@ -57,7 +54,7 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
                            batch.trans + objective.surface.mean(0) - centroid, batch.betas)
     batch, rigid = optimise(batch, objective, weights, config, phase="rigid",
                             iterations=schedule.rigid_iterations, object_params=[],
-                            on_step=on_step)
+                            on_step=steps.phase(schedule.rigid_iterations))
     keep = rigid.argsort()[:max(1, schedule.keep_hypotheses)]
     log.info("rigid phase: yaw hypotheses %s° → totals %s; keeping %s",
              [f"{y:.0f}" for y in yaws.tolist()], [f"{x:.4f}" for x in rigid.tolist()],
@@ -78,7 +75,7 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
             log.info("limb search round %d: %.1f s", round_ + 1, time.perf_counter() - start)
         batch, totals = optimise(batch, objective, weights, config, phase="search",
                                  iterations=schedule.search_iterations, object_params=[],
-                                 on_step=on_step)
+                                 on_step=steps.phase(schedule.search_iterations))
     best = int(torch.argmin(totals))
     log.info("search: yaw hypotheses %s° → totals %s; keeping %.0f°",
              [f"{y:.0f}" for y in yaws.tolist()], [f"{x:.4f}" for x in totals.tolist()],
@@ -91,8 +88,8 @@ def optimise(params: PoseParams, objective: Objective, weights: torch.Tensor,
              object_params: list[torch.Tensor], on_step: StepCallback | None = None
              ) -> tuple[PoseParams, torch.Tensor]:
     """``iterations`` Adam steps on the leaves ``phase`` frees; returns the new params and the
-    per-hypothesis totals ``(B,)`` of a last, loss-only evaluation. ``on_step(f"fit:{phase}",
-    step, iterations, {})`` after every step (progress; it may raise to cancel)."""
+    per-hypothesis totals ``(B,)`` of a last, loss-only evaluation. ``on_step(step, iterations,
+    {})`` after every step (progress; it may raise to cancel)."""
     leaves = PoseParams(*(x.detach().clone() for x in
                           (params.root, params.body, params.hand, params.trans, params.betas)))
     schedule = config.schedule
@@ -124,7 +121,7 @@ def optimise(params: PoseParams, objective: Objective, weights: torch.Tensor,
         if step % 20 == 0:
             objective.record(phase, step, losses)
         if on_step is not None:
-            on_step(f"fit:{phase}", step + 1, iterations, {})
+            on_step(step + 1, iterations, {})
     for x in (leaves.root, leaves.body, leaves.hand, leaves.trans, leaves.betas):
         x.requires_grad_(False)
     with torch.no_grad():

@@ -1,19 +1,15 @@
-"""Preview images for the job folder: a turntable strip of a scene's fields."""
+"""Preview images of stage A and B: a turntable strip of a scene's fields."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ..nerf.cameras import SceneBox, orbit_cameras
 from ..nerf.renderer import render_image
 from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
-from ..portable.arrays import atomic_write
 
 POINTS_PER_CHUNK = 32768
 """Samples rendered at once. The renderer's default chunk (8192 rays) at 96 samples per ray puts
@@ -36,11 +32,3 @@ def turntable(fields: Sequence, *, box: SceneBox, views: int = 8, size: int = 12
                        chunk=max(1, POINTS_PER_CHUNK // num_samples))
     strip = torch.cat(list(img.rgb), dim=1).clamp(0, 1)
     return (strip.cpu().numpy() * 255 + 0.5).astype(np.uint8)
-
-
-def save_png(path: str | Path, rgb: np.ndarray) -> Path:
-    """Write ``(H, W, 3) uint8`` as PNG atomically."""
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG")
-    atomic_write(path, lambda fh: fh.write(buf.getvalue()))
-    return Path(path)

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..job.models import DEFAULT_DETECTOR, cache_root, hf_cache_dir
+from ..job.models import cache_root, hf_cache_dir
 from ..job.request import GenerateRequest
 
 PACKAGES = ("torch", "diffusers", "transformers", "smplx", "nerfacc", "mediapipe", "bpy")
@@ -51,36 +51,34 @@ def nerfacc_report(cuda: bool) -> dict[str, Any]:
 
     try:
         load_nerfacc_cuda()
-    except Exception as exc:  # noqa: BLE001 - a failed JIT build raises anything
+    except Exception as exc:
         return {"cuda_ops": f"unavailable ({type(exc).__name__}: {exc}): the dense sampler "
                             "is used"}
     return {"cuda_ops": "ok (occupancy-grid sampler)"}
 
 
 def models_report(request: GenerateRequest) -> list[dict[str, Any]]:
-    from huggingface_hub import try_to_load_from_cache
-
-    from ..priors.stable_diffusion import DEFAULT_MODEL_ID
+    from ..hub import ModelNotFoundError, is_cached
+    from ..keypoints.registry import DEFAULT_DETECTOR, check_detector
+    from ..priors.stable_diffusion import DEFAULT_MODEL_ID, SD_LAYOUT
+    from ..video.base import VIDEO_LAYOUT
     from ..video.ltx import DEFAULT_LTX_MODEL_ID
     from ..video.wan import DEFAULT_WAN_MODEL_ID
 
     rows = []
-    for role, model_id in (("image", DEFAULT_MODEL_ID), ("video", DEFAULT_WAN_MODEL_ID),
-                           ("video (alternative)", DEFAULT_LTX_MODEL_ID)):
-        hit = try_to_load_from_cache(model_id, "model_index.json",
-                                     cache_dir=hf_cache_dir(request))
-        rows.append({"role": role, "id": model_id, "cached": isinstance(hit, str),
-                     "status": "cached" if isinstance(hit, str) else "not cached (downloaded "
-                     "on first use)"})
+    for role, model_id, layout in (("image", DEFAULT_MODEL_ID, SD_LAYOUT),
+                                   ("video", DEFAULT_WAN_MODEL_ID, VIDEO_LAYOUT),
+                                   ("video (alternative)", DEFAULT_LTX_MODEL_ID, VIDEO_LAYOUT)):
+        cached = is_cached(model_id, layout, cache_dir=hf_cache_dir(request))
+        rows.append({"role": role, "id": model_id, "cached": cached,
+                     "status": "cached" if cached else "not cached (downloaded on first use)"})
     try:
-        import mediapipe  # noqa: F401
-
-        bundled = True
-    except ImportError:
-        bundled = False
+        check_detector(DEFAULT_DETECTOR)
+        bundled, status = True, "bundled with mediapipe 0.10.21"
+    except ModelNotFoundError as exc:
+        bundled, status = False, f"{exc.reason}: {exc.remedy}"
     rows.append({"role": "detector", "id": DEFAULT_DETECTOR, "cached": bundled,
-                 "status": "bundled with mediapipe 0.10.21" if bundled else
-                 "mediapipe not installed (pip install 'anchorhoi[keypoints]')"})
+                 "status": status})
     return rows
 
 

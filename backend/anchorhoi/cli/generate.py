@@ -55,7 +55,7 @@ def run_in_terminal(request: GenerateRequest, reporter: TerminalReporter | None 
     except KeyboardInterrupt:
         sys.stderr.write("aborted\n")
         return EXIT_CANCELLED
-    except BaseException as exc:  # noqa: BLE001 - a person reads this, not a traceback
+    except BaseException as exc:
         err = classify(exc)
         log = Path(request.job_dir) / "log.txt"
         reporter.emit("error", code=err.code, message=err.message, hint=err.hint,

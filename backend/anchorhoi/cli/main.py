@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
+from ..portable.protocol import DEFAULT_PRESET, DEVICES, PRESET_NAMES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,14 +23,15 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("prompt", help='the interaction, e.g. "a person sits down on the chair"')
     g.add_argument("--object", type=Path, help="object mesh (OBJ, PLY, GLB/GLTF, STL; Y up, m)")
     g.add_argument("--object-name", help="name of the object in the result")
-    g.add_argument("--preset", default="draft", choices=("tiny", "draft", "standard", "high"),
-                   help="quality preset (default: draft; only tiny is practical on a CPU)")
+    g.add_argument("--preset", default=DEFAULT_PRESET, choices=PRESET_NAMES,
+                   help=f"quality preset (default: {DEFAULT_PRESET}; only tiny is practical on "
+                   "a CPU)")
     g.add_argument("--frames", type=int, help="motion frames (default: the preset's)")
     g.add_argument("--fps", type=float, help="motion frame rate (default: the preset's)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--out", type=Path, help="job folder (default: ./anchorhoi-jobs/<time>); an "
                    "existing job folder is resumed")
-    g.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
+    g.add_argument("--device", default=DEVICES[0], choices=DEVICES)
     g.add_argument("--image-model", help="image diffusion model: hub id or local folder")
     g.add_argument("--video-model", help="video diffusion model: hub id or local folder")
     g.add_argument("--detector", help="keypoint detector: mediapipe (default) or vitpose")

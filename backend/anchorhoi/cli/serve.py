@@ -21,8 +21,15 @@ import time
 from .. import __version__
 from ..job.errors import Cancelled, JobError
 from ..job.reporting import ProtocolReporter
-from ..portable.protocol import (EXIT_BAD_REQUEST, EXIT_CANCELLED, EXIT_CRASH, EXIT_OK,
-                                 PROTOCOL_VERSION, ProtocolError, decode)
+from ..portable.protocol import (
+    EXIT_BAD_REQUEST,
+    EXIT_CANCELLED,
+    EXIT_CRASH,
+    EXIT_OK,
+    PROTOCOL_VERSION,
+    ProtocolError,
+    decode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +88,7 @@ def serve(stdin=None) -> int:
     except JobError as exc:
         _error(reporter, exc, request.job_dir)
         return exc.exit_code
-    except BaseException as exc:  # noqa: BLE001 - the add-on must always get an answer
+    except BaseException as exc:
         from ..job.errors import classify
 
         log.exception("backend crashed")

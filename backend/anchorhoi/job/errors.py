@@ -39,16 +39,15 @@ def classify(exc: BaseException) -> JobError:
     """The ``JobError`` for ``exc`` (``INTERNAL`` when nothing more specific fits)."""
     if isinstance(exc, JobError):
         return exc
-    # imported here: these modules pull in torch / diffusers, this one must stay light
+    # imported here: these modules pull in torch / trimesh, this one must stay light
+    from ..hub import ModelNotFoundError
     from ..keypoints.base import NoPersonFoundError
     from ..objects.mesh_io import MeshError
-    from ..priors.base import ModelNotFoundError
 
     if isinstance(exc, ModelNotFoundError):
-        return JobError("MODEL_NOT_FOUND", str(exc),
-                        f"Model {exc.model_id!r}: connect to the network once so it can be "
-                        "downloaded and cached, or set its id to a local folder (preferences, "
-                        "or --image-model / --video-model).")
+        return JobError("MODEL_NOT_FOUND", f"Model {exc.model_id!r} could not be loaded: "
+                        f"{exc.reason}.", f"{exc.remedy} Set it in the add-on preferences, or "
+                        "with --image-model / --video-model / --detector.")
     if isinstance(exc, MeshError):
         return JobError("BAD_MESH", str(exc))
     if isinstance(exc, NoPersonFoundError):

@@ -1,10 +1,10 @@
-"""The models a job uses: which id for each role, a pre-flight check that they can be loaded,
-and building them on the job's device.
+"""The models a job uses: which id for each role, a pre-flight check that they can be loaded.
 
 Everything is resolved before stage A starts, so a missing video model is reported in seconds,
 not after the anchor NeRF has trained for an hour. The ``tiny`` preset's random models are built
 from config once into the cache folder (``<cache>/tiny/``) and loaded back through the real
-``from_pretrained`` path like any local folder.
+``from_pretrained`` path like any local folder. The models themselves are built by each stage
+through its package's registry (``runs.py``).
 """
 
 from __future__ import annotations
@@ -17,15 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..hub import ModelNotFoundError
+from ..keypoints.registry import DEFAULT_DETECTOR, check_detector
+from ..portable.protocol import MODEL_ROLES, ModelRole
+from ..priors.registry import check_image_model
 from ..priors.stable_diffusion import DEFAULT_MODEL_ID as DEFAULT_IMAGE_MODEL
-from ..video.base import is_offline
+from ..video.registry import check_video_model
 from ..video.wan import DEFAULT_WAN_MODEL_ID as DEFAULT_VIDEO_MODEL
 from .errors import JobError
 from .request import GenerateRequest
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DETECTOR = "mediapipe"
 TINY_IMAGE = "tiny-sd-v1"
 TINY_VIDEO = "tiny-wan-v1"
 
@@ -108,68 +111,28 @@ def _build_once(target: Path, build: Callable[[Path, int], Path]) -> None:
 
 # -- pre-flight --------------------------------------------------------------------------------
 
+CLI_FLAGS: dict[ModelRole, str] = {"image": "--image-model", "video": "--video-model",
+                                   "detector": "--detector"}
+"""Where a person sets each role's model on the command line."""
+
+
 def preflight(choice: ModelChoice, request: GenerateRequest) -> list[str]:
     """Check every model can be loaded; returns notes (e.g. "will download …").
 
     Raises ``JobError(MODEL_NOT_FOUND)`` naming the first model that is neither a valid local
-    folder, nor in the cache, nor reachable."""
+    folder, nor in the cache, nor reachable (nor, for a bundled detector, installed)."""
+    cache_dir = hf_cache_dir(request)
+    checks: dict[ModelRole, Callable[..., str | None]] = {
+        "image": check_image_model, "video": check_video_model, "detector": check_detector}
     notes = []
-    for role, model_id in (("image", choice.image), ("video", choice.video)):
-        note = _check_hub_or_folder(role, model_id, hf_cache_dir(request))
-        if note:
-            notes.append(note)
-    if choice.detector == "mediapipe":
+    for role in MODEL_ROLES:
+        model_id = getattr(choice, role)
         try:
-            import mediapipe  # noqa: F401
-        except ImportError as exc:
-            raise JobError("MODEL_NOT_FOUND", f"The MediaPipe pose detector is not installed "
-                           f"({exc}).", "Install the backend with its keypoints extra: pip "
-                           "install 'anchorhoi[keypoints]' (mediapipe==0.10.21, the last "
-                           "release that ships its pose models).") from None
+            note = checks[role](model_id, cache_dir=cache_dir)
+        except ModelNotFoundError as exc:
+            raise JobError("MODEL_NOT_FOUND", f"The {role} model {model_id!r} could not be "
+                           f"found: {exc.reason}.", f"{exc.remedy} Set it in the add-on "
+                           f"preferences, or with {CLI_FLAGS[role]}.") from None
+        if note:
+            notes.append(f"the {role} model {note}")
     return notes
-
-
-def _check_hub_or_folder(role: str, model_id: str, cache_dir: Path | None) -> str | None:
-    path = Path(model_id).expanduser()
-    if path.is_dir():
-        if not (path / "model_index.json").is_file():
-            raise JobError("MODEL_NOT_FOUND", f"The {role} model folder {model_id!r} holds no "
-                           "model_index.json (not a diffusers model folder).",
-                           f"Point the {role} model at a folder saved with diffusers' "
-                           "save_pretrained, or at a hub id.")
-        return None
-    if path.is_absolute() or model_id.startswith((".", "~")) or model_id.count("/") != 1:
-        raise JobError("MODEL_NOT_FOUND", f"The {role} model {model_id!r} is neither a folder "
-                       "nor a hub id (owner/name).",
-                       f"Set the {role} model to an existing folder or a hub id.")
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    try:
-        snapshot_download(model_id, cache_dir=cache_dir, local_files_only=True,
-                          allow_patterns=["model_index.json"])
-        return None
-    except (LocalEntryNotFoundError, OSError, ValueError):
-        pass
-    if is_offline():
-        raise _not_found(role, model_id, "the machine is offline (HF_HUB_OFFLINE=1) and it is "
-                         "not in the Hugging Face cache")
-    from huggingface_hub import HfApi
-
-    try:
-        info = HfApi().model_info(model_id, files_metadata=True, timeout=15)
-    except Exception as exc:  # network down, no such repository, gated: all the same to a user
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise _not_found(role, model_id, f"it is not cached and could not be reached ({first})"
-                         ) from None
-    size = sum((s.size or 0) for s in (info.siblings or [])
-               if s.rfilename.endswith((".safetensors", ".json", ".model", ".txt")))
-    return f"the {role} model {model_id} will be downloaded on first use (≈ {size / 1e9:.1f} GB)"
-
-
-def _not_found(role: str, model_id: str, reason: str) -> JobError:
-    return JobError("MODEL_NOT_FOUND", f"The {role} model {model_id!r} could not be found: "
-                    f"{reason}.", f"Connect to the network once so {model_id} can be downloaded "
-                    "and cached, or set the model id to a local folder in the diffusers layout "
-                    f"(add-on preferences, or --{role}-model DIR).")
-

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..portable.arrays import atomic_write, write_text_atomic
 from ..portable.result_v1 import MOTION_NPZ, RESULT_JSON
+from .context import StageContext
 from .errors import Cancelled, JobError, classify
 from .folder import JobFolder, JobLog, file_digest, fingerprint
 from .models import choose_models, ensure_tiny_models, preflight
@@ -29,11 +30,11 @@ from .presets import JobPreset, job_preset
 from .reporting import Progress, Reporter
 from .request import GenerateRequest, validate
 from .resources import StageMeter, stage_threads, torch_threads
-from .stages import STAGES, StageContext
+from .stages import STAGES
 
 log = logging.getLogger(__name__)
 
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 """Bumped when a stage's outputs change meaning, so old job folders rerun instead of resuming."""
 
 
@@ -118,7 +119,7 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
     state = folder.read_state()
     for index, stage in enumerate(STAGES):
         if stage.name in resumed:
-            ctx.outputs[stage.name] = stage.load(ctx)
+            ctx.outputs[stage.name] = stage.output.load(folder.stage_dir(stage.name))
             timings[stage.name] = {k: v for k, v in state[stage.name].items()
                                    if k != "fingerprint"} | {"resumed": True}
             continue
@@ -132,7 +133,7 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
         out_dir.mkdir(parents=True, exist_ok=True)
         with StageMeter(device) as meter, torch_threads(stage_threads(device, preset.gpu)):
             ctx.outputs[stage.name] = stage.run(ctx, out_dir)
-        for path in stage.previews(ctx.outputs[stage.name]):
+        for path in stage.output.previews(out_dir):
             ctx.progress.preview(path)
         _release_memory(device)  # the stage's models are gone: hand their VRAM to the next
         timings[stage.name] = meter.record()

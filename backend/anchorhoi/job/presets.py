@@ -1,50 +1,220 @@
-"""Job presets: the stage presets and defaults that one quality level bundles.
+"""The quality table: what each preset sets for every stage, and what it costs.
 
 | preset | device | anchor (A+B) | motion default | meant for |
 |---|---|---|---|---|
-| tiny | CPU | tiny random SD, 20 SDS steps at 32², 1 round, short fit | 12 frames at 12 fps | tests, ``selftest`` |
-| draft | GPU | SD 2.1 base, 1500 × 2 rounds at 64² | 48 frames at 24 fps | a first look in minutes |
-| standard | GPU | 3000 × 2 at 128² | 72 frames at 24 fps | |
-| high | 24 GB GPU | 5000 × 3 at 192² | 120 frames at 24 fps | final quality |
+| tiny | CPU | tiny random SD, 20 SDS steps at 32², 1 round, short fit | 12 @ 12 fps | tests, ``selftest`` |
+| draft | GPU | SD 2.1 base, 1500 × 2 rounds at 64² | 48 @ 24 fps | a first look in minutes |
+| standard | GPU | 3000 × 2 at 128² | 72 @ 24 fps | |
+| high | 24 GB GPU | 5000 × 3 at 192² | 120 @ 24 fps | final quality |
 
-Stage presets keep their own tables (``anchor/presets.py``, the motion stages' presets); this
-module only picks them by name and adds what the job itself needs.
+``tiny`` is the pipeline check of the tests and ``selftest``; ``draft`` gives a first look in
+minutes.
+
+**Stages A and B** (anchor NeRF, body fit):
+
+| preset | where | SDS steps × rounds | render | samples/ray | views | hash grid | est. VRAM |
+|---|---|---|---|---|---|---|---|
+| tiny | CPU | 20 × 1 | 32² | 32 | 1 | 6 levels, 2^15 | — (< 1 GB RAM) |
+| draft | one GPU | 1500 × 2 | 64² | 64 | 1 | 16 levels, 2^19 | ≈ 7 GB |
+| standard | one GPU | 3000 × 2 | 128² | 96 | 1 | 16 levels, 2^19 | ≈ 8 GB |
+| high | one 24 GB GPU | 5000 × 3 | 192² | 128 | 2 | 16 levels, 2^20 | ≈ 20 GB |
+
+No GPU was available to measure these: :func:`estimate_anchor_vram_gb` adds up component sizes
+(weights of the default Stable Diffusion 2.1 base in fp16, the VAE encoder's activations kept
+for the backward pass at 512², the UNet's inference activations for the CFG batch, the hash
+grid with Adam's two moments, and the renderer's per-sample activations), each documented
+there. It is a budget, not a measurement; the job writes the measured peak into result.json.
+
+**Stages C–E** (video prior, anchor keypoints, 4D motion):
+
+| preset | frames @ fps | size (w×h) | video model | steps | strength | motion iters | VRAM |
+|---|---|---|---|---|---|---|---|
+| tiny | 12 @ 12 | 256×256 | tiny random Wan | 10 | 0.3 + restore | 30/60/60 | — |
+| draft | 48 @ 24 | 384×640 | Wan 2.2 TI2V 5B | 30 | 1.0 | 80/160/160 | ≈ 12 GB |
+| standard | 72 @ 24 | 480×832 | Wan 2.2 TI2V 5B | 40 | 1.0 | 120/240/240 | ≈ 14 GB |
+| high | 120 @ 24 | 704×1280 | Wan 2.2 TI2V 5B | 50 | 1.0 | 160/320/320 | ≈ 20 GB |
+
+The tiny random Wan is built from config (< 1 GB RAM on the CPU); "restore" is
+``restore_detail``; the motion iterations are those of stage E's phases 1, 2 and 3.
+
+VRAM is a budget from component sizes, not a measurement (no GPU was available): the Wan 2.2
+TI2V 5B default runs with model CPU offload, so the peak is the larger of the UMT5-XXL text
+encoder (11.4 GB bf16, once per call) and the transformer (≈ 10 GB bf16) plus its activations
+at the clip's token count (frames/4 × (w/32) × (h/32): ≈ 2 GB at draft, ≈ 4 GB at standard,
+≈ 8–10 GB at high, where VAE tiling is also turned on for the decode). Stage D (MediaPipe on
+the CPU) and stage E (a few hundred vertices per frame) need no GPU memory worth counting.
+The portrait sizes suit one standing person with an object; the frame count and fps are
+defaults the request may override (``run_video_stage`` honours any). ``strength`` is
+``VideoSampling.conditioning_strength`` (see ``video/sdedit.py``): 1 lets the video model
+move freely from the anchored composition; lower values keep the clip on it (the ``tiny``
+preset needs 0.3 with ``restore_detail`` so that a random model's video still shows the body).
+The models themselves are the job's choice (``models.py``), not the preset's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..anchor.presets import AnchorPreset
-from ..anchor.presets import preset as anchor_preset
-from ..motion.presets import MotionPreset
-from ..motion.presets import preset as motion_preset
+from ..anchor.anchor_nerf import AnchorNeRFConfig
+from ..anchor.config import AnchorConfig
+from ..anchor.fit import AnchorLattice, FitConfig, FitSampling, FitSchedule
+from ..anchor.object_search import ObjectSearchConfig
+from ..keypoints.anchor_keypoints import AnchorKeypointsConfig
+from ..motion.config import MotionConfig, MotionSchedule
+from ..nerf.encoding import HashGridConfig
+from ..nerf.field import NeRFFieldConfig
+from ..nerf.samplers import DenseSamplerConfig
+from ..portable.protocol import PRESET_NAMES, PresetName
+from ..video.base import VideoSampling
+from ..video.stage import VideoStageConfig
 
 
 @dataclass(frozen=True, kw_only=True)
 class JobPreset:
-    name: str
-    """Preset id (tiny | draft | standard | high)."""
-    anchor: AnchorPreset
+    """One quality level: every stage's settings and the job's defaults."""
+
+    name: PresetName
+    """Preset id."""
+    gpu: bool
+    """Meant for a CUDA GPU (all but ``tiny``)."""
+    frames: int
+    """Default number of motion frames (a request may ask for another)."""
+    fps: float
+    """Default frame rate of the motion."""
+    anchor: AnchorConfig
     """Stages A and B."""
-    motion: MotionPreset
-    """Stages C, D and E."""
+    video: VideoStageConfig
+    """Stage C."""
+    keypoints: AnchorKeypointsConfig
+    """Stage D."""
+    motion: MotionConfig
+    """Stage E."""
 
-    @property
-    def gpu(self) -> bool:
-        """Meant for a CUDA GPU (all but tiny)."""
-        return self.anchor.gpu
+    def __post_init__(self) -> None:
+        if self.frames < 2 or not self.fps > 0:
+            raise ValueError(f"JobPreset {self.name}: at least 2 frames and a positive fps")
 
-    @property
-    def frames(self) -> int:
-        """Default number of motion frames."""
-        return self.motion.num_frames
 
-    @property
-    def fps(self) -> float:
-        """Default frame rate of the motion."""
-        return self.motion.fps
+def _nerf(*, iterations: int, resolution: int, samples: int, views: int, levels: int,
+          log2_size: int, **extra) -> AnchorNeRFConfig:
+    """Stage A's config from a row's figures: fewer than 16 grid levels means the small
+    (tiny) field — a coarser grid, a narrower and shallower MLP."""
+    grid = HashGridConfig(levels=levels, log2_hashmap_size=log2_size)
+    if levels < 16:
+        grid = HashGridConfig(levels=levels, log2_hashmap_size=log2_size, base_resolution=8,
+                              per_level_scale=1.6)
+    return AnchorNeRFConfig(iterations=iterations, resolution=resolution, views_per_step=views,
+                            sampler=DenseSamplerConfig(num_samples=samples),
+                            human_field=NeRFFieldConfig(encoding=grid,
+                                                        hidden_dim=32 if levels < 16 else 64,
+                                                        num_layers=1 if levels < 16 else 2),
+                            **extra)
+
+
+TINY_FIT = FitConfig(
+    schedule=FitSchedule(rigid_iterations=10, search_rounds=1, search_iterations=5,
+                         pose_iterations=15, detail_iterations=5, yaw_hypotheses_deg=(0.0,)),
+    limb_search=None, lattice=AnchorLattice(resolution=40),
+    sampling=FitSampling(num_body_samples=800, num_anchor_samples=1500))
+"""The ``tiny`` preset's fit: one heading, no limb search, 35 pose steps on a 40³ lattice (the
+pipeline check; a random tiny prior has no pose to find)."""
+
+GPU_SEARCH = ObjectSearchConfig(resolution=64)
+"""The object's placement searched before the first SDS step (``anchor/object_search.py``):
+SDS only moves the object where its image already overlaps what the prior expects, so a seat
+half a metre away would never be found. ≈ 550 candidates × 4 views of the prior's denoising
+error — about 2,200 U-Net evaluations at 512², a minute or two on one GPU, once per job."""
+
+PRESETS: dict[str, JobPreset] = {p.name: p for p in (
+    JobPreset(
+        name="tiny", gpu=False, frames=12, fps=12.0,
+        anchor=AnchorConfig(
+            rounds=1, preview_size=64, fit=TINY_FIT,
+            nerf=_nerf(iterations=20, resolution=32, samples=32, views=1, levels=6,
+                       log2_size=15, init_iterations=40, drift_points=1024)),
+        video=VideoStageConfig(
+            width=256, height=256,
+            sampling=VideoSampling(steps=10, guidance_scale=1.0, conditioning_strength=0.3,
+                                   restore_detail=True)),
+        keypoints=AnchorKeypointsConfig(),
+        motion=MotionConfig(schedule=MotionSchedule(
+            root_iterations=30, pose_iterations=60, contact_iterations=60))),
+    JobPreset(
+        name="draft", gpu=True, frames=48, fps=24.0,
+        anchor=AnchorConfig(
+            rounds=2,
+            nerf=_nerf(iterations=1500, resolution=64, samples=64, views=1, levels=16,
+                       log2_size=19, object_search=GPU_SEARCH)),
+        video=VideoStageConfig(
+            width=384, height=640, expected_vram_gb=12.0,
+            sampling=VideoSampling(steps=30, guidance_scale=5.0, conditioning_strength=1.0)),
+        keypoints=AnchorKeypointsConfig(),
+        motion=MotionConfig(schedule=MotionSchedule(
+            root_iterations=80, pose_iterations=160, contact_iterations=160))),
+    JobPreset(
+        name="standard", gpu=True, frames=72, fps=24.0,
+        anchor=AnchorConfig(
+            rounds=2,
+            nerf=_nerf(iterations=3000, resolution=128, samples=96, views=1, levels=16,
+                       log2_size=19, object_search=GPU_SEARCH)),
+        video=VideoStageConfig(
+            width=480, height=832, expected_vram_gb=14.0,
+            sampling=VideoSampling(steps=40, guidance_scale=5.0, conditioning_strength=1.0)),
+        keypoints=AnchorKeypointsConfig(),
+        motion=MotionConfig(schedule=MotionSchedule(
+            root_iterations=120, pose_iterations=240, contact_iterations=240))),
+    JobPreset(
+        name="high", gpu=True, frames=120, fps=24.0,
+        anchor=AnchorConfig(
+            rounds=3,
+            nerf=_nerf(iterations=5000, resolution=192, samples=128, views=2, levels=16,
+                       log2_size=20, object_search=GPU_SEARCH)),
+        video=VideoStageConfig(
+            width=704, height=1280, expected_vram_gb=20.0,
+            sampling=VideoSampling(steps=50, guidance_scale=5.0, conditioning_strength=1.0,
+                                   enable_vae_tiling=True)),
+        keypoints=AnchorKeypointsConfig(),
+        motion=MotionConfig(schedule=MotionSchedule(
+            root_iterations=160, pose_iterations=320, contact_iterations=320))),
+)}
+"""The four rows, by name (``portable.protocol.PRESET_NAMES``)."""
 
 
 def job_preset(name: str) -> JobPreset:
-    return JobPreset(name=name, anchor=anchor_preset(name), motion=motion_preset(name))
+    """The preset ``name``; ``ValueError`` naming the choices for another."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
+    return PRESETS[name]
+
+
+# Stable Diffusion 2.1 base, parameter counts of the published checkpoint's components.
+SD21_PARAMS = {"unet": 865_910_724, "vae": 83_653_863, "text_encoder": 340_387_072}
+GB = 1024 ** 3
+
+
+def estimate_anchor_vram_gb(config: AnchorConfig, *, weights_bytes: int = 2,
+                            occupied: float = 0.15) -> float:
+    """Peak VRAM budget (GiB) of stage A with the default Stable Diffusion 2.1 base prior.
+
+    - weights: UNet + VAE in ``weights_bytes`` (fp16); the text encoder is freed once the
+      prompt embeddings are cached, so it counts only up to the UNet's activations.
+    - VAE encoder with gradients at 512²: ≈ 1.9 GiB per image in fp16 (its full-resolution
+      128-channel maps, ~16 kept for the backward pass, plus the lower levels).
+    - UNet inference for the CFG batch (2 × views) at 64² latents: ≈ 0.6 GiB per image.
+    - hash grid: levels × 2^log2 × features × 4 bytes, ×4 with the gradient and Adam's moments.
+    - renderer: rays × samples × (encoding + 3 × hidden + 8) floats × 4 bytes × 3 (activations
+      kept for the backward pass, for the composite and the human-only renders), times the
+      fraction of samples nerfacc's occupancy grid keeps on a GPU (``occupied``, ≈ 15 % for a
+      person and an object in the scene box; 1 for the dense CPU sampler).
+    """
+    n = config.nerf
+    weights = (SD21_PARAMS["unet"] + SD21_PARAMS["vae"]) * weights_bytes
+    text = SD21_PARAMS["text_encoder"] * weights_bytes
+    vae_grad = 1.9 * GB * n.views_per_step * 2  # composite and human-only renders
+    unet_act = 0.6 * GB * 2 * n.views_per_step
+    enc = n.human_field.encoding
+    grid = enc.levels * (2 ** enc.log2_hashmap_size) * enc.features_per_level * 4 * 4
+    per_sample = enc.levels * enc.features_per_level + 3 * n.human_field.hidden_dim + 8
+    rays = n.resolution ** 2 * n.views_per_step
+    render = rays * n.sampler.num_samples * occupied * per_sample * 4 * 3 * 2
+    return (weights + max(text, unet_act) + vae_grad + grid + render) / GB

@@ -1,8 +1,8 @@
 """Where a job's events go: protocol lines for the add-on, a progress bar for a terminal.
 
 A ``Reporter`` gets ``stage``, ``progress``, ``preview``, ``result``, ``error`` and
-``cancelled`` events. ``Progress`` turns the stages' step callbacks into those events with an
-ETA, and checks for cancellation at every step boundary.
+``cancelled`` events. ``Progress`` turns the stages' step callbacks (``Progress.bind``) into
+those events with an ETA, and checks for cancellation at every step boundary.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ..portable.protocol import encode
+from ..progress import StepCallback
 from .errors import Cancelled
 
 log = logging.getLogger(__name__)
@@ -117,15 +119,19 @@ class TerminalReporter:
 
 def _hms(seconds: float) -> str:
     s = int(round(seconds))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    if s >= 3600:
+        return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+    return f"{s // 60}:{s % 60:02d}"
 
 
 class Progress:
-    """The ``on_step(substage, step, total, losses)`` callback handed to every stage.
+    """The job's side of the progress protocol: ``bind(part)`` is the
+    :data:`~anchorhoi.progress.StepCallback` of one named part of the current stage (the
+    stage runners get ``bind`` as their :data:`~anchorhoi.progress.StageProgress`).
 
-    Emits ``progress`` at most every ``min_interval_s`` (and always at a sub-stage's last step),
-    with an ETA from the sub-stage's mean step time, and raises ``Cancelled`` when ``cancel``
-    is set: the stages call it at every step boundary, so a cancel takes effect within one step.
+    Emits ``progress`` at most every ``min_interval_s`` (and always at a part's last step),
+    with an ETA from the part's mean step time, and raises ``Cancelled`` when ``cancel`` is
+    set: the inner loops report every step, so a cancel takes effect within one step.
     """
 
     def __init__(self, reporter: Reporter, cancel: threading.Event, *,
@@ -134,37 +140,44 @@ class Progress:
         self.cancel = cancel
         self.min_interval_s = min_interval_s
         self.stage = ""
-        self._sub = None
+        self._part: str | None = None
         self._t0 = 0.0
         self._first_step = 0
         self._last_emit = float("-inf")
 
     def begin(self, stage: str) -> None:
         self.stage = stage
-        self._sub = None
+        self._part = None
         self.check()
 
     def check(self) -> None:
         if self.cancel.is_set():
             raise Cancelled()
 
-    def __call__(self, substage: str, step: int, total: int,
-                 losses: dict[str, float] | None = None) -> None:
+    def bind(self, part: str) -> StepCallback:
+        """The step callback of ``part`` (e.g. ``"anchor_nerf[0]"``) of the current stage."""
+
+        def on_step(step: int, total: int, losses: Mapping[str, float]) -> None:
+            self.step(part, step, total, losses)
+
+        return on_step
+
+    def step(self, part: str, step: int, total: int, losses: Mapping[str, float]) -> None:
+        """``part`` finished ``step`` of ``total``: check for a cancel, maybe emit."""
         self.check()
         now = time.monotonic()
-        if substage != self._sub:
-            self._sub, self._t0, self._first_step = substage, now, step
+        if part != self._part:
+            self._part, self._t0, self._first_step = part, now, step
         done = step - self._first_step
         eta = None
         if done > 0 and total > step:
             eta = (now - self._t0) / done * (total - step)
         if now - self._last_emit >= self.min_interval_s or step >= total:
             self._last_emit = now
-            self.reporter.emit("progress", stage=self.stage, substage=substage, step=int(step),
+            self.reporter.emit("progress", stage=self.stage, substage=part, step=int(step),
                                total=int(total), eta_s=eta,
-                               losses={k: float(v) for k, v in (losses or {}).items()
+                               losses={k: float(v) for k, v in losses.items()
                                        if isinstance(v, (int, float))})
 
     def preview(self, path: Path) -> None:
         self.reporter.emit("preview", stage=self.stage, path=str(path))
-

@@ -10,12 +10,19 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from ..portable.protocol import DEVICES, MAX_FRAMES, MODEL_ROLES, PRESET_NAMES, check_request
+from ..portable.protocol import (
+    DEFAULT_PRESET,
+    DEVICES,
+    MAX_FRAMES,
+    MODEL_ROLES,
+    PRESET_NAMES,
+    Device,
+    check_request,
+)
 from .errors import JobError
 
-Device = Literal["auto", "cuda", "cpu"]
 MAX_PROMPT_CHARS = 1000
 
 
@@ -32,7 +39,7 @@ class GenerateRequest:
     default box."""
     object_name: str | None = None
     """Name of the object in the user's scene (carried into the result)."""
-    preset: str = "draft"
+    preset: str = DEFAULT_PRESET
     """``tiny`` (CPU pipeline check) | ``draft`` | ``standard`` | ``high`` (GPU)."""
     frames: int | None = None
     """Frames of the motion; None: the preset's default."""
@@ -67,7 +74,7 @@ def request_from_json(data: Any) -> GenerateRequest:
              for k in ("object", "smplx_dir", "cache_dir")}
     return validate(GenerateRequest(
         prompt=data["prompt"], job_dir=Path(data["job_dir"]).expanduser(),
-        object_name=data.get("object_name"), preset=data.get("preset", "draft"),
+        object_name=data.get("object_name"), preset=data.get("preset", DEFAULT_PRESET),
         frames=data.get("frames"), fps=data.get("fps"), seed=data.get("seed", 0),
         device=data.get("device", "auto"), models=dict(data.get("models") or {}), **paths))
 

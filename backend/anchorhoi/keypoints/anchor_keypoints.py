@@ -28,17 +28,16 @@ Steps (``anchor_keypoints``):
    the video, stay at confidence 0.
 
 The body size is the larger side of the 2D box around the key pose's projected body joints
-(its image height for an upright person), in camera pixels. Outputs: ``keypoints.npz`` and an
-overlay preview (``save_keypoints``, ``save_overlay``).
+(its image height for an upright person), in camera pixels. The result is an
+:class:`~.output.AnchorKeypoints` (its file: ``keypoints.npz``; previews: :mod:`.overlay`).
 """
 
 from __future__ import annotations
 
-import io
+import itertools
 import logging
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -46,24 +45,12 @@ import torch
 
 from ..config_checks import check_choices
 from ..nerf.cameras import Cameras, project, world_to_camera
-from ..portable.arrays import atomic_write, save_npz_atomic
-from ..portable.skeleton import JOINT_NAMES, NUM_JOINTS
-from .base import JOINT_INDEX, Detections, NoPersonFoundError
+from ..portable.skeleton import NUM_JOINTS
+from .base import Detections, NoPersonFoundError
+from .output import BODY_JOINTS, AnchorKeypoints, AnchorKeypointsStats
 from .sides import SIDE_GROUPS, fix_side_swaps, swap_group
 
 log = logging.getLogger(__name__)
-
-BODY_JOINTS = slice(0, 25)  # pelvis … eyes: what the body size is measured on
-
-# Bones drawn in previews (the SMPL-X tree skips unobserved spine/collar joints, so the drawn
-# skeleton joins observed joints directly).
-DRAW_BONES: tuple[tuple[str, str], ...] = tuple(
-    (a.replace("*", s), b.replace("*", s)) for s in ("left", "right") for a, b in (
-        ("pelvis", "*_hip"), ("*_hip", "*_knee"), ("*_knee", "*_ankle"), ("*_ankle", "*_foot"),
-        ("neck", "*_shoulder"), ("*_shoulder", "*_elbow"), ("*_elbow", "*_wrist"),
-        ("*_wrist", "*_index1"), ("*_wrist", "*_pinky1"), ("*_wrist", "*_thumb2"),
-        ("head", "*_eye_smplhf"))) + (("pelvis", "neck"), ("neck", "head"))
-
 
 @dataclass(frozen=True, kw_only=True)
 class AnchorKeypointsConfig:
@@ -105,61 +92,6 @@ class AnchorKeypointsConfig:
             raise ValueError(f"median_window must be odd and ≥ 3, got {self.median_window}")
         if self.max_gap < 0 or self.min_anchor_joints < 2:
             raise ValueError("max_gap must be ≥ 0 and min_anchor_joints ≥ 2")
-
-
-@dataclass(frozen=True, kw_only=True)
-class AnchorKeypointsStats:
-    """What stage D did (for result.json and the log)."""
-
-    frames: int
-    """Frames of the video."""
-    frames_with_person: int
-    """Frames in which the detector found a person."""
-    observed_joints: int
-    """Joints the detector reported in at least one frame."""
-    rejected_low_confidence: int
-    """Keypoints of observed joints below ``min_confidence`` (frames without a person
-    included)."""
-    rejected_anchor: int
-    """Anchor-frame keypoints that disagreed with the key pose's projection."""
-    rejected_jump: int
-    """Keypoints that jumped away from their track."""
-    bridged: int
-    """Keypoints filled in by interpolation."""
-    side_swaps: int
-    """(frame, side group) pairs whose left and right labels were exchanged (step 1b)."""
-    unbridged: int
-    """Occluded keypoints left at confidence 0."""
-    aligned: bool
-    """The alignment was estimated (False: too few anchor-frame joints, or ``align="none"``)."""
-    body_size_px: float
-    anchor_residual_px: float
-    """Median distance between aligned detections and projections at the anchor frame
-    (accepted joints, camera pixels; NaN when none)."""
-
-
-@dataclass(frozen=True, eq=False)
-class AnchorKeypoints:
-    """Stage D's output, in the camera's pixel frame."""
-
-    keypoints: np.ndarray
-    """(T, 55, 3) ``(u, v, confidence)``; ``(0, 0, 0)`` where rejected and not bridged."""
-    occluded: np.ndarray
-    """(T, 55) bool: an observed joint whose detection was missing or rejected in that frame
-    (bridged or not). Joints the detector never reports are not flagged (just unobserved)."""
-    fps: float
-    anchor_frame: int
-    scale: float
-    """Alignment: video pixel = ``scale`` · camera pixel + ``offset``."""
-    offset: np.ndarray
-    """(2,) alignment offset in video pixels."""
-    anchor_projection: np.ndarray
-    """(55, 2) the key pose's joints projected with the camera."""
-    stats: AnchorKeypointsStats
-
-    @property
-    def num_frames(self) -> int:
-        return int(self.keypoints.shape[0])
 
 
 def _as_numpy(x) -> np.ndarray:
@@ -276,7 +208,7 @@ def bridge_gaps(xy: np.ndarray, conf: np.ndarray, valid: np.ndarray, config: Anc
     t = xy.shape[0]
     for j in range(xy.shape[1]):
         frames = np.nonzero(valid[:, j])[0]
-        for a, b in zip(frames[:-1], frames[1:]):
+        for a, b in itertools.pairwise(frames):
             gap = b - a - 1
             if gap == 0 or gap > config.max_gap:
                 continue
@@ -405,89 +337,10 @@ def anchor_keypoints(detections: Detections, *, camera: Cameras, anchor_frame: i
         frames=t, frames_with_person=int(detections.person_found.sum()),
         observed_joints=int(observed.sum()), rejected_low_confidence=int(low_conf.sum()),
         rejected_anchor=int(rejected_anchor.sum()), rejected_jump=int(jump.sum()),
-        bridged=int(bridged.sum()), side_swaps=int(swapped.sum()), unbridged=int((occluded & ~bridged).sum()),
+        bridged=int(bridged.sum()), side_swaps=int(swapped.sum()),
+        unbridged=int((occluded & ~bridged).sum()),
         aligned=aligned, body_size_px=body, anchor_residual_px=residual)
     log.info("stage D: %s", stats)
     return AnchorKeypoints(keypoints=keypoints, occluded=occluded, fps=float(fps),
                            anchor_frame=int(anchor_frame), scale=float(scale),
                            offset=np.asarray(offset, float), anchor_projection=proj, stats=stats)
-
-
-def save_keypoints(path: str | Path, result: AnchorKeypoints) -> None:
-    """``keypoints.npz``: ``keypoints (T,55,3)``, ``occluded (T,55)``, ``fps``, ``anchor_frame``,
-    ``scale``, ``offset (2,)``, ``joint_names (55,)`` — written atomically, no pickled objects."""
-    save_npz_atomic(path, {
-        "keypoints": result.keypoints.astype(np.float32), "occluded": result.occluded,
-        "fps": np.float64(result.fps), "anchor_frame": np.int64(result.anchor_frame),
-        "scale": np.float64(result.scale), "offset": result.offset.astype(np.float64),
-        "joint_names": np.array(JOINT_NAMES)})
-
-
-def draw_overlay(frame: np.ndarray, result: AnchorKeypoints, index: int,
-                 detections: Detections | None = None) -> np.ndarray:
-    """One frame ``(H, W, 3)`` uint8 with the keypoints and bones drawn in video pixels:
-    accepted joints green, bridged (occluded) ones orange, rejected raw detections (when
-    ``detections`` is given) red, and at the anchor frame the key pose's projection blue."""
-    from PIL import Image, ImageDraw
-
-    img = Image.fromarray(frame)
-    draw = ImageDraw.Draw(img)
-    r = max(2, round(min(frame.shape[:2]) / 128))
-    to_video = lambda p: result.scale * np.asarray(p) + result.offset  # noqa: E731
-    kp = result.keypoints[index]
-    if index == result.anchor_frame:
-        for u, v in to_video(result.anchor_projection[BODY_JOINTS]):
-            draw.ellipse([u - r, v - r, u + r, v + r], outline=(60, 110, 255))
-    for a, b in DRAW_BONES:
-        ia, ib = JOINT_INDEX[a], JOINT_INDEX[b]
-        if kp[ia, 2] > 0 and kp[ib, 2] > 0:
-            occ = result.occluded[index, ia] or result.occluded[index, ib]
-            draw.line([tuple(to_video(kp[ia, :2])), tuple(to_video(kp[ib, :2]))],
-                      fill=(255, 160, 0) if occ else (40, 220, 60), width=max(1, r // 2))
-    if detections is not None:
-        raw = (detections.confidence[index] > 0) & result.occluded[index]
-        for u, v in detections.xy[index, raw]:
-            draw.line([u - r, v - r, u + r, v + r], fill=(230, 30, 30), width=1)
-            draw.line([u - r, v + r, u + r, v - r], fill=(230, 30, 30), width=1)
-    for j in np.nonzero(kp[:, 2] > 0)[0]:
-        u, v = to_video(kp[j, :2])
-        fill = (255, 160, 0) if result.occluded[index, j] else (40, 220, 60)
-        draw.ellipse([u - r, v - r, u + r, v + r], fill=fill)
-    return np.asarray(img)
-
-
-def save_overlay(path: str | Path, frames: np.ndarray, result: AnchorKeypoints, *,
-                 detections: Detections | None = None, num_frames: int = 6,
-                 gif_path: str | Path | None = None, max_side: int = 256) -> list[int]:
-    """A PNG strip of ``num_frames`` evenly spaced frames (the anchor frame among them) with
-    :func:`draw_overlay`, and optionally an animated GIF of every frame, each downscaled to
-    ``max_side`` and written atomically. Returns the frame indices of the strip."""
-    from PIL import Image
-
-    t = result.num_frames
-    if frames.shape[0] != t:
-        raise ValueError(f"{frames.shape[0]} frames but keypoints for {t}")
-    picks = sorted(set(np.linspace(0, t - 1, min(num_frames, t)).round().astype(int).tolist())
-                   | {result.anchor_frame})
-    h, w = frames.shape[1:3]
-    f = min(1.0, max_side / max(h, w))
-    size = (max(1, round(w * f)), max(1, round(h * f)))
-
-    def tile(k: int) -> Image.Image:
-        return Image.fromarray(draw_overlay(frames[k], result, k, detections)).resize(
-            size, Image.Resampling.BILINEAR)
-
-    strip = Image.new("RGB", (size[0] * len(picks), size[1]))
-    for n, k in enumerate(picks):
-        strip.paste(tile(k), (n * size[0], 0))
-    buf = io.BytesIO()
-    strip.save(buf, format="PNG")
-    atomic_write(path, lambda fh: fh.write(buf.getvalue()))
-    if gif_path is not None:
-        # 256 colours by the fast octree (Pillow's default median cut: 0.2–0.9 s per frame)
-        tiles = [tile(k).quantize(256, method=Image.Quantize.FASTOCTREE) for k in range(t)]
-        buf = io.BytesIO()
-        tiles[0].save(buf, format="GIF", save_all=True, append_images=tiles[1:], loop=0,
-                      duration=max(20, round(1000 / result.fps)))
-        atomic_write(gif_path, lambda fh: fh.write(buf.getvalue()))
-    return picks

@@ -8,14 +8,13 @@ motion fit (stage E) never need to know which detector ran.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from ..portable.skeleton import JOINT_NAMES, NUM_JOINTS
-from ..priors.base import ModelNotFoundError
+from ..progress import StepCallback
 
 NO_PERSON_HINT = ("try another seed or prompt (the video may show no clearly visible person), "
                   "or another keypoint detector")
@@ -31,19 +30,6 @@ class NoPersonFoundError(RuntimeError):
         self.message = message
         self.hint = hint
         super().__init__(message)
-
-
-class KeypointModelNotFoundError(ModelNotFoundError):
-    """A detector's model could not be loaded (a :class:`ModelNotFoundError`, with a message
-    about the transformers layout a local folder needs instead of the diffusers one)."""
-
-    def __init__(self, model_id: str, reason: str, *, layout: str):
-        self.model_id = model_id
-        self.reason = reason
-        Exception.__init__(
-            self, f"Model {model_id!r} could not be loaded: {reason}. Either download it once "
-            "with network access (it is then cached), or set the model id to a local folder "
-            f"holding {layout}.")
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,11 +81,10 @@ class Detections:
 class KeypointDetector(Protocol):
     """A 2D human pose estimator (stage D's input)."""
 
-    def detect(self, frames: np.ndarray,
-               on_frame: Callable[[int, int], None] | None = None) -> Detections:
+    def detect(self, frames: np.ndarray, on_step: StepCallback | None = None) -> Detections:
         """Keypoints of the (most prominent) person in ``frames`` (T, H, W, 3) uint8 RGB.
-        ``on_frame(done, total)`` reports progress (at least once per frame for per-frame
-        detectors) and may raise to cancel.
+        ``on_step(done, total, {})`` reports progress in frames (at least once per frame for
+        per-frame detectors) and may raise to cancel.
 
         ``T == 1`` is a single image; for ``T > 1`` detectors that track may use the previous
         frames. A frame without a person gets ``person_found`` False and confidence 0 (this is

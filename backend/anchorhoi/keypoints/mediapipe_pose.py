@@ -58,16 +58,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from ..config_checks import check_choices
+from ..hub import ModelNotFoundError
 from ..portable.skeleton import NUM_JOINTS
+from ..progress import StepCallback
 from .base import JOINT_INDEX, Detections, check_frames, map_to_smplx
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +167,11 @@ def landmarks_to_smplx(landmarks: np.ndarray, visibility: np.ndarray,
     return map_to_smplx(landmarks, visibility, *mapping_matrices(config))
 
 
+INSTALL_REMEDY = (f"Install the backend with its keypoints extra: pip install "
+                  f"'anchorhoi[keypoints]' (mediapipe=={MEDIAPIPE_VERSION}, the last release "
+                  "that ships its pose models).")
+
+
 def _import_mediapipe():
     try:
         import mediapipe as mp
@@ -182,6 +191,26 @@ def _import_mediapipe():
 class MediaPipePoseDetector:
     """A :class:`~.base.KeypointDetector` over MediaPipe BlazePose (CPU, offline)."""
 
+    @classmethod
+    def from_model(cls, model_id: str | None = None, *, device: torch.device | str = "cpu",
+                   cache_dir: Path | None = None) -> MediaPipePoseDetector:
+        """The detector with its bundled model (the job's way in; ``model_id`` must be None:
+        the models ship inside the wheel; it runs on the CPU whatever ``device`` says)."""
+        _no_model_id(model_id)
+        return cls()
+
+    @staticmethod
+    def check(model_id: str | None = None, *, cache_dir: Path | None = None) -> str | None:
+        """Pre-flight: None when mediapipe imports, else ``ModelNotFoundError`` saying how to
+        install it."""
+        _no_model_id(model_id)
+        try:
+            import mediapipe  # noqa: F401
+        except ImportError as exc:
+            raise ModelNotFoundError("mediapipe", f"the MediaPipe pose detector is not installed "
+                                     f"({exc})", remedy=INSTALL_REMEDY) from None
+        return None
+
     def __init__(self, config: MediaPipePoseConfig = MediaPipePoseConfig()):
         self.config = config
         self._mp, self._mp_pose = _import_mediapipe()
@@ -195,10 +224,9 @@ class MediaPipePoseDetector:
         self.last_ms_per_frame = float("nan")
         """Wall time of the last :meth:`detect` call per frame (milliseconds)."""
 
-    def detect(self, frames: np.ndarray,
-               on_frame: Callable[[int, int], None] | None = None) -> Detections:
+    def detect(self, frames: np.ndarray, on_step: StepCallback | None = None) -> Detections:
         """Keypoints of the person in ``frames (T, H, W, 3)`` uint8 RGB (see the module doc).
-        ``on_frame(done, total)`` after each frame (may raise to cancel)."""
+        ``on_step(done, total, {})`` after each frame (may raise to cancel)."""
         frames = check_frames(frames)
         t, height, width = frames.shape[:3]
         cfg = self.config
@@ -218,11 +246,17 @@ class MediaPipePoseDetector:
                     lms = result.pose_landmarks.landmark
                     landmarks[k] = [(p.x * width - 0.5, p.y * height - 0.5) for p in lms]
                     visibility[k] = [p.visibility for p in lms]
-                if on_frame is not None:
-                    on_frame(k + 1, t)
+                if on_step is not None:
+                    on_step(k + 1, t, {})
         self.last_ms_per_frame = (time.perf_counter() - start) * 1e3 / t
         log.info("MediaPipe pose: person in %d of %d frames (%s mode), %.1f ms/frame",
                  int(found.sum()), t, "static" if static else "tracking", self.last_ms_per_frame)
         xy, conf = landmarks_to_smplx(landmarks, np.clip(visibility, 0.0, 1.0), cfg)
         conf[~found] = 0.0
         return Detections(xy=xy, confidence=conf, person_found=found, image_size=(width, height))
+
+
+def _no_model_id(model_id: str | None) -> None:
+    if model_id is not None:
+        raise ValueError(f"the MediaPipe detector loads no model by id (got {model_id!r}); its "
+                         "pose models ship inside the mediapipe wheel")

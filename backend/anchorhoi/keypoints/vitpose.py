@@ -39,20 +39,19 @@ the nose (0) feeds no joint.
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
 from ..config_checks import check_choices
+from .. import hub
 from ..portable.skeleton import NUM_JOINTS
-from .base import (JOINT_INDEX, Detections, KeypointModelNotFoundError, check_frames,
-                   map_to_smplx)
+from ..progress import StepCallback
+from .base import JOINT_INDEX, Detections, check_frames, map_to_smplx
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +62,11 @@ COCO_KEYPOINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "lef
                   "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
                   "right_ankle")
 _COCO = {name: i for i, name in enumerate(COCO_KEYPOINTS)}
-_LAYOUT = ("the transformers layout (config.json, preprocessor_config.json, "
-           "model.safetensors)")
+VITPOSE_LAYOUT = hub.ModelLayout(
+    description="the transformers layout (config.json, preprocessor_config.json, "
+                "model.safetensors)",
+    index="config.json", required=("preprocessor_config.json",))
+"""What a local ViTPose or RT-DETR folder holds (``save_pretrained`` of model and processor)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,48 +137,47 @@ def coco_to_smplx(keypoints: np.ndarray, scores: np.ndarray, config: VitPoseDete
     return map_to_smplx(keypoints, scores, *coco_mapping(config))
 
 
-def _is_offline() -> bool:
-    from huggingface_hub import constants
-
-    env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
-    return bool(constants.HF_HUB_OFFLINE) or env
-
-
-def _load(model_id: str, cache_dir: Path | None, model_cls, processor_cls, dtype: torch.dtype):
-    """``(model, processor)`` from a hub id or a local folder; ``KeypointModelNotFoundError``
+def _load(model_id: str, cache_dir: Path | None, model_cls: Any, processor_cls: Any,
+          dtype: torch.dtype) -> tuple[Any, Any]:
+    """``(model, processor)`` from a hub id or a local folder; ``hub.ModelNotFoundError``
     naming the id when it cannot be loaded."""
-    path = Path(model_id).expanduser()
-    looks_like_path = (path.is_absolute() or model_id.startswith((".", "~")) or "\\" in model_id
-                       or model_id.count("/") > 1)
-    if looks_like_path and not path.is_dir():
-        raise KeypointModelNotFoundError(model_id, "no such folder", layout=_LAYOUT)
-    source = str(path) if path.is_dir() else model_id
+    source = hub.resolve(model_id, VITPOSE_LAYOUT)
     try:
         processor = processor_cls.from_pretrained(source, cache_dir=cache_dir)
         model = model_cls.from_pretrained(source, cache_dir=cache_dir, use_safetensors=True,
                                           dtype=dtype)
     except (OSError, ValueError) as exc:
-        text = str(exc).strip()
-        first_line = text.splitlines()[0] if text else type(exc).__name__
-        if path.is_dir():
-            reason = f"the local folder could not be read ({first_line})"
-        elif _is_offline():
-            reason = ("the machine is offline (HF_HUB_OFFLINE=1) and the model is not in the "
-                      f"Hugging Face cache ({first_line})")
-        else:
-            reason = ("it is neither in the Hugging Face cache nor downloadable — no such "
-                      f"repository, no network, or no .safetensors weights ({first_line})")
-        raise KeypointModelNotFoundError(model_id, reason, layout=_LAYOUT) from exc
+        raise hub.load_error(model_id, source, exc, VITPOSE_LAYOUT) from exc
     return model.eval(), processor
 
 
 class VitPoseDetector:
     """A :class:`~.base.KeypointDetector` over ViTPose (+ RT-DETR person boxes)."""
 
+    @classmethod
+    def from_model(cls, model_id: str | None = None, *, device: torch.device | str = "cpu",
+                   cache_dir: Path | None = None) -> VitPoseDetector:
+        """The detector over the ViTPose checkpoint ``model_id`` (None: the published default)
+        with RT-DETR person boxes (the job's way in)."""
+        return cls(VitPoseDetectorConfig(model_id=model_id or DEFAULT_VITPOSE_ID,
+                                         cache_dir=cache_dir), device=device)
+
+    @staticmethod
+    def check(model_id: str | None = None, *, cache_dir: Path | None = None) -> str | None:
+        """Pre-flight of the ViTPose checkpoint and the person detector: None (folders, or
+        cached), download notes, or ``hub.ModelNotFoundError``."""
+        notes = [hub.check_available(m, VITPOSE_LAYOUT, cache_dir=cache_dir)
+                 for m in (model_id or DEFAULT_VITPOSE_ID, DEFAULT_PERSON_DETECTOR_ID)]
+        return "; ".join(n for n in notes if n) or None
+
     def __init__(self, config: VitPoseDetectorConfig = VitPoseDetectorConfig(), *,
                  device: torch.device | str = "cpu", dtype: torch.dtype | None = None):
-        from transformers import (RTDetrForObjectDetection, RTDetrImageProcessorPil,
-                                  VitPoseForPoseEstimation, VitPoseImageProcessorPil)
+        from transformers import (
+            RTDetrForObjectDetection,
+            RTDetrImageProcessorPil,
+            VitPoseForPoseEstimation,
+            VitPoseImageProcessorPil,
+        )
 
         self.config = config
         self.device = torch.device(device)
@@ -190,7 +191,8 @@ class VitPoseDetector:
                              "keypoints; this detector maps the 17 COCO keypoints")
         self.model.to(self.device)
         self.uses_experts = int(getattr(self.model.config.backbone_config, "num_experts", 1)) > 1
-        self.box_model = self.box_processor = None
+        self.box_model: Any = None
+        self.box_processor: Any = None
         if config.person_detector == "rt-detr":
             self.box_model, self.box_processor = _load(
                 config.detector_id, config.cache_dir, RTDetrForObjectDetection,
@@ -256,24 +258,23 @@ class VitPoseDetector:
                 scores[start + k] = res[0]["scores"].cpu().numpy()
         return keypoints, scores
 
-    def detect(self, frames: np.ndarray,
-               on_frame: Callable[[int, int], None] | None = None) -> Detections:
+    def detect(self, frames: np.ndarray, on_step: StepCallback | None = None) -> Detections:
         """Keypoints of the most confident person in ``frames (T, H, W, 3)`` uint8 RGB.
-        ``on_frame(done, total)`` after the person boxes (all frames at once: ``done = 0``) and
-        after the keypoints (``done = total``); may raise to cancel."""
+        ``on_step(done, total, {})`` after the person boxes (all frames at once: ``done = 0``)
+        and after the keypoints (``done = total``); may raise to cancel."""
         frames = check_frames(frames)
         t, height, width = frames.shape[:3]
         begin = time.perf_counter()
         boxes, found = self.person_boxes(frames)
-        if on_frame is not None:
-            on_frame(0, t)
+        if on_step is not None:
+            on_step(0, t, {})
         keypoints = np.zeros((t, len(COCO_KEYPOINTS), 2))
         scores = np.zeros((t, len(COCO_KEYPOINTS)))
         if found.any():
             keypoints[found], scores[found] = self.coco_keypoints(frames[found], boxes[found])
         self.last_ms_per_frame = (time.perf_counter() - begin) * 1e3 / t
-        if on_frame is not None:
-            on_frame(t, t)
+        if on_step is not None:
+            on_step(t, t, {})
         log.info("ViTPose: person in %d of %d frames, %.1f ms/frame", int(found.sum()), t,
                  self.last_ms_per_frame)
         xy, conf = coco_to_smplx(keypoints, scores, self.config)

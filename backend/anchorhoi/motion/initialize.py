@@ -20,10 +20,11 @@ import math
 import numpy as np
 import torch
 
-from ..anchor.key_pose import PoseParams
 from ..body import axis_angle_to_matrix, matrix_to_rot6d, rot6d_to_matrix
+from ..body.pose import PoseParams
 from ..nerf.cameras import Cameras
 from ..portable.skeleton import JOINT_NAMES
+from ..progress import StepCallback
 from . import losses as L
 from .config import MotionConfig, ReprojectionConfig
 from .posing import PosedSubset
@@ -104,13 +105,13 @@ def initial_translation(kp: torch.Tensor, camera: Cameras, rel: torch.Tensor,
 
 def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, key: PoseParams,
                    key_joints: torch.Tensor, anchor: int, fps: float, ground_y: float,
-                   config: MotionConfig, on_step=None
+                   config: MotionConfig, on_step: StepCallback | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Phase 1 → per frame ``root6d (T, 6)``, ``trans (T, 3)``, ``body6d (T, 21, 6)`` and the
     chosen candidate ``(T,)`` (index into ``config.schedule.initial_poses``). The fit and the
     choice both count the support term (the lowest point on the ground): a candidate that
-    matches the torso only by floating or sinking is not taken. ``on_step(step, losses)`` after
-    each iteration (may raise to cancel)."""
+    matches the torso only by floating or sinking is not taken. ``on_step(step,
+    root_iterations, losses)`` after each iteration (may raise to cancel)."""
     t_count = keypoints.shape[0]
     schedule, w, rep = config.schedule, config.weights, config.reprojection
     bodies = candidate_poses(schedule.initial_poses, key)  # (K, 21, 6)
@@ -165,7 +166,7 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
         loss.backward()
         opt.step()
         if on_step is not None:
-            on_step(it + 1, {"phase1": float(loss.detach())})
+            on_step(it + 1, config.schedule.root_iterations, {"phase1": float(loss.detach())})
 
     with torch.no_grad():
         joints, verts = pose(root6d, trans)

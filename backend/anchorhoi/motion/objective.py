@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..anchor.key_pose import KeyPose
 from ..body import BodyModel, rot6d_to_matrix
+from ..body.pose import KeyPose
 from ..nerf.cameras import Cameras
 from ..objects.inside import SdfGrid, build_sdf_grid
 from ..objects.mesh_io import ObjectMesh

@@ -29,19 +29,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from ..anchor.key_pose import KeyPose
 from ..body import BodyModel, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
+from ..body.pose import KeyPose
 from ..body.rotations import matrix_to_quaternion
 from ..nerf.cameras import Cameras
 from ..objects.mesh_io import ObjectMesh
 from ..portable.motion import MotionClip, ObjectTrack, SmplxMotion
 from ..portable.quaternions import make_continuous
+from ..progress import PhaseSteps, StepCallback
 from . import losses as L
 from .config import MotionConfig
 from .contact import (
@@ -60,12 +60,6 @@ from .initialize import BODY_JOINTS, fit_candidates
 from .objective import LEFT_HAND, RIGHT_HAND, Problem, State, build_problem, loss_terms
 
 log = logging.getLogger(__name__)
-
-MotionStepCallback = Callable[[int, int, dict[str, float]], None]
-"""``on_step(step, total, losses)`` after every Adam iteration of phases 1–3 (``step`` counts
-from 1 over all phases). Raising from it stops the optimisation there; the exception
-propagates out of ``optimize_motion``."""
-
 
 @dataclass(frozen=True)
 class MotionResult:
@@ -102,7 +96,7 @@ def optimize_motion(body: BodyModel, *, keypoints: torch.Tensor | np.ndarray, ca
                     obj_translation: torch.Tensor | np.ndarray, fps: float,
                     config: MotionConfig = MotionConfig(),
                     generator: torch.Generator | None = None,
-                    on_step: MotionStepCallback | None = None) -> MotionResult:
+                    on_step: StepCallback | None = None) -> MotionResult:
     """Recover the motion of the body and the object.
 
     ``keypoints (T, 55, 3)``: per frame and SMPL-X joint ``(u, v, confidence)`` in pixels of
@@ -110,34 +104,31 @@ def optimize_motion(body: BodyModel, *, keypoints: torch.Tensor | np.ndarray, ca
     ``key_pose``: the body at ``anchor_frame`` (world frame, Y up). ``obj_mesh``: the object in
     its scene object frame, placed at the anchor frame by ``obj_rotation (3, 3)`` and
     ``obj_translation (3,)`` (object → world). ``generator`` seeds the object surface samples.
-    ``on_step`` reports every iteration (``MotionStepCallback``; may raise to cancel). Runs on
-    the body model's device and dtype.
+    ``on_step(step, total, losses)`` after every Adam iteration of phases 1–3 (``step`` counts
+    from 1 over all phases); raising from it stops the optimisation there, the exception
+    propagates. Runs on the body model's device and dtype.
     """
     started = time.perf_counter()
     problem = build_problem(body, keypoints=keypoints, camera=camera, key_pose=key_pose,
                             anchor=anchor_frame, mesh=obj_mesh, obj_rotation=obj_rotation,
                             obj_translation=obj_translation, fps=fps, config=config,
                             generator=generator)
-    total = config.schedule.total_iterations
-    report = None if on_step is None else (
-        lambda step, losses: on_step(step, total, losses))
-    t0 = time.perf_counter()
-    state = _initial_state(problem, key_pose, config, report)
-    timings = {"phase1_seconds": time.perf_counter() - t0}
     schedule = config.schedule
-    done = schedule.root_iterations
+    steps = PhaseSteps(on_step, schedule.total_iterations)
+    t0 = time.perf_counter()
+    state = _initial_state(problem, key_pose, config, steps.phase(schedule.root_iterations))
+    timings = {"phase1_seconds": time.perf_counter() - t0}
     for phase, iterations in ((2, schedule.pose_iterations), (3, schedule.contact_iterations)):
         t0 = time.perf_counter()
         if phase == 3:
             _decide_contact(problem, state, config)
-        _run_phase(problem, state, config, phase, iterations, report, done)
-        done += iterations
+        _run_phase(problem, state, config, phase, iterations, steps.phase(iterations))
         timings[f"phase{phase}_seconds"] = time.perf_counter() - t0
     return _finish(problem, state, config, key_pose, started, timings)
 
 
 def _initial_state(problem: Problem, key_pose: KeyPose, config: MotionConfig,
-                   report: Callable[[int, dict[str, float]], None] | None = None) -> State:
+                   report: StepCallback | None = None) -> State:
     """Phase 1: root, translation and starting body pose of every frame."""
     like = dict(device=problem.keypoints.device, dtype=problem.keypoints.dtype)
     t_count = problem.keypoints.shape[0]
@@ -155,8 +146,7 @@ def _initial_state(problem: Problem, key_pose: KeyPose, config: MotionConfig,
 
 
 def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
-               iterations: int, report: Callable[[int, dict[str, float]], None] | None = None,
-               done_before: int = 0) -> None:
+               iterations: int, report: StepCallback | None = None) -> None:
     """Phase 2 or 3. One Adam carries on from phase 2 into phase 3 (a fresh one would jolt
     every parameter by a full step); the parameters a phase adds are warmed up."""
     schedule, rep = config.schedule, config.reprojection
@@ -192,7 +182,7 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
         opt.step()
         if report is not None:
             values = torch.stack([v.detach() for v in terms.values()]).tolist()  # one sync
-            report(done_before + it + 1, dict(zip(terms, values)))
+            report(it + 1, iterations, dict(zip(terms, values)))
     if terms:
         log.info("stage E phase %d (%d iterations): %s", phase, iterations,
                  ", ".join(f"{k} {float(v.detach()):.4g}" for k, v in terms.items()))

@@ -30,8 +30,9 @@ import torch
 from ..anchor.anchor_nerf import AnchorNeRFConfig, ViewSampling, psnr
 from ..anchor.fit import AnchorLattice, FitConfig, FitWeights
 from ..anchor.object_search import ObjectSearchConfig
-from ..anchor.presets import AnchorPreset
-from ..anchor.stage import AnchorOutput, run_anchor_stages
+from ..anchor.config import AnchorConfig
+from ..anchor.output import AnchorOutput
+from ..anchor.stage import run_anchor_stages
 from ..body import BodyModel
 from ..nerf.cameras import SceneBox, orbit_cameras
 from ..nerf.encoding import HashGridConfig
@@ -143,9 +144,9 @@ def run_oracle_anchor(case: AnchorCase | str | Path, *, body: BodyModel,
     prior, human_prior = oracle_priors(truth_body, truth_obj, box=nerf.box,
                                        background=nerf.background,
                                        num_samples=config.oracle_samples)
-    preset = AnchorPreset(name="tiny", nerf=nerf, rounds=config.rounds, gpu=False)
+    stages = AnchorConfig(nerf=nerf, fit=config.fit, rounds=config.rounds, preview_size=64)
     out = run_anchor_stages(prompt=config.prompt, obj_mesh=coloured_mesh(case), body=body,
-                            preset=preset, fit_config=config.fit, prior=prior,
+                            config=stages, prior=prior,
                             human_prior=human_prior, out_dir=out_dir, generator=generator)
     obj, human = out.object_field, out.human
     if obj is None or human is None:

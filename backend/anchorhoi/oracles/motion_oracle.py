@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..anchor.key_pose import KeyPose
+from ..body.pose import KeyPose
 from ..body import BodyModel
 from ..motion import MotionConfig, MotionResult, optimize_motion
 from ..motion import metrics as M

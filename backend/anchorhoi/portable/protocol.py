@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 PROTOCOL_VERSION = 1
 
@@ -62,11 +62,20 @@ ERROR_CODES = {
 MESSAGE_TYPES = ("hello", "accepted", "stage", "progress", "preview", "result", "error",
                  "cancelled", "generate", "cancel")
 
-PRESET_NAMES = ("tiny", "draft", "standard", "high")
+PresetName = Literal["tiny", "draft", "standard", "high"]
+"""A quality preset: ``tiny`` (the CPU pipeline check), ``draft``, ``standard``, ``high`` (GPU)."""
+PRESET_NAMES: tuple[PresetName, ...] = get_args(PresetName)
 """Values of a request's ``preset``."""
-DEVICES = ("auto", "cuda", "cpu")
+DEFAULT_PRESET: PresetName = "draft"
+"""The preset of a request that names none."""
+Device = Literal["auto", "cuda", "cpu"]
+"""Where a job runs: ``auto`` picks CUDA when present."""
+DEVICES: tuple[Device, ...] = get_args(Device)
 """Values of a request's ``device``."""
-MODEL_ROLES = ("image", "video", "detector")
+ModelRole = Literal["image", "video", "detector"]
+"""What a model does in a job: the image prior (stage A), the video prior (C), the detector
+(D)."""
+MODEL_ROLES: tuple[ModelRole, ...] = get_args(ModelRole)
 """Keys of a request's ``models``."""
 MAX_FRAMES = 1000
 """Most frames a request may ask for."""

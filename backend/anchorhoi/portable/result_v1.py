@@ -23,7 +23,7 @@ import numpy as np
 
 from .amass import motion_from_arrays, motion_to_arrays
 from .arrays import (MotionFileError, check_frames, float_array, int_array, load_npz,
-                     save_npz_atomic, string_value, write_text_atomic)
+                     save_npz_atomic, write_text_atomic)
 from .motion import MotionClip, ObjectTrack, Rig
 from .skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 

@@ -98,19 +98,6 @@ class TimestepRamp:
         return t_min, t_max
 
 
-class ModelNotFoundError(Exception):
-    """A model could not be loaded: not cached, offline, no such repository, or files missing."""
-
-    def __init__(self, model_id: str, reason: str):
-        self.model_id = model_id
-        self.reason = reason
-        super().__init__(
-            f"Model {model_id!r} could not be loaded: {reason}. Either download it once with "
-            "network access (it is then cached), or set the model id to a local folder holding "
-            "the diffusers layout (model_index.json, unet/, vae/, text_encoder/, tokenizer/, "
-            "scheduler/, weights as .safetensors).")
-
-
 @runtime_checkable
 class ImagePrior(Protocol):
     """An image diffusion prior that scores renders (stage A)."""

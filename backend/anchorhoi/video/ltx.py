@@ -31,18 +31,23 @@ from diffusers import LTXImageToVideoPipeline, LTXPipeline
 from PIL import Image
 
 from ..config_checks import check_choices
-from .base import (DTypeName, StepCallback, Video, check_local_folder, check_request, load_error,
-                   resolve_dtype)
-from .frames import (TemporalResampling, generation_size, plan_frames, resample_frames,
-                     resize_frames, resize_image, to_uint8)
+from .. import hub
+from ..progress import StepCallback
+from .base import VIDEO_LAYOUT, DTypeName, Video, VideoSampling, check_request, resolve_dtype
+from .frames import (
+    TemporalResampling,
+    generation_size,
+    plan_frames,
+    resample_frames,
+    resize_frames,
+    resize_image,
+    to_uint8,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LTX_MODEL_ID = "Lightricks/LTX-Video"
 DEFAULT_LTX_NEGATIVE_PROMPT = "worst quality, inconsistent motion, blurry, jittery, distorted"
-_REQUIRED_FILES = ("model_index.json", "transformer/config.json", "vae/config.json",
-                   "text_encoder/config.json", "scheduler/scheduler_config.json")
-_TOKENIZER_FILES = (("tokenizer/tokenizer.json",), ("tokenizer/spiece.model",))
 _PIPELINE_SIZE_MULTIPLE = 32  # LTX pipelines refuse other sizes
 
 
@@ -95,7 +100,10 @@ class LTXVideoPriorConfig:
 
 
 class LTXVideoPrior:
-    """A :class:`~.base.VideoPrior` over a diffusers LTX-Video checkpoint."""
+    """A :class:`~.base.VideoPrior` over a diffusers LTX-Video checkpoint.
+
+    The pipelines are typed ``Any``: diffusers registers a pipeline's components (transformer,
+    VAE, scheduler, …) at run time, so no type checker sees them."""
 
     modes = frozenset({"image", "text"})
 
@@ -107,9 +115,9 @@ class LTXVideoPrior:
         self.offload = config.enable_model_cpu_offload and self.device.type == "cuda"
         if config.enable_model_cpu_offload and not self.offload:
             log.debug("enable_model_cpu_offload ignored on %s", self.device)
-        self._i2v = self._load()
-        self._t2v: LTXPipeline | None = None
-        self._active: object | None = None
+        self._i2v: Any = self._load()
+        self._t2v: Any = None
+        self._active: Any = None
         self.temporal_factor = int(self._i2v.vae_temporal_compression_ratio)
         spatial = int(self._i2v.vae_spatial_compression_ratio
                       * self._i2v.transformer_spatial_patch_size)
@@ -127,23 +135,36 @@ class LTXVideoPrior:
                  config.model_id, self.device, self.dtype, self.temporal_factor,
                  config.max_frames, config.native_fps, self.size_multiple)
 
+    @classmethod
+    def from_sampling(cls, model_id: str, sampling: VideoSampling, *,
+                      device: torch.device | str = "cpu",
+                      cache_dir: Path | None = None) -> LTXVideoPrior:
+        """The prior of ``model_id`` with ``sampling``'s step count and VAE tiling (the job's
+        way in); guidance stays at LTX's own recommendation and there is no conditioning
+        strength (the render is the clean first latent frame)."""
+        return cls(LTXVideoPriorConfig(model_id=model_id, cache_dir=cache_dir,
+                                       num_inference_steps=sampling.steps,
+                                       enable_vae_tiling=sampling.enable_vae_tiling),
+                   device=device)
+
     # -- loading -----------------------------------------------------------------------------
 
-    def _load(self) -> LTXImageToVideoPipeline:
+    def _load(self) -> Any:
         model_id = self.config.model_id
-        source = check_local_folder(model_id, _REQUIRED_FILES, _TOKENIZER_FILES)
+        source = hub.resolve(model_id, VIDEO_LAYOUT)
         try:
-            pipe = LTXImageToVideoPipeline.from_pretrained(
+            pipe: Any = LTXImageToVideoPipeline.from_pretrained(
                 source, cache_dir=self.config.cache_dir, use_safetensors=True, dtype=self.dtype)
         except (OSError, ValueError) as exc:
-            raise load_error(model_id, source, exc) from exc
+            raise hub.load_error(model_id, source, exc, VIDEO_LAYOUT) from exc
         pipe.set_progress_bar_config(disable=True)
         for module in (pipe.text_encoder, pipe.transformer, pipe.vae):
             module.requires_grad_(False).eval()
         return pipe
 
-    def _pipeline(self, mode: str) -> LTXImageToVideoPipeline | LTXPipeline:
+    def _pipeline(self, mode: str) -> Any:
         """The pipeline for "image" or "text" (both share the loaded modules), placed."""
+        pipe: Any
         if mode == "image":
             pipe = self._i2v
         else:
@@ -177,9 +198,9 @@ class LTXVideoPrior:
         pipe = self._pipeline(mode)
         total = cfg.num_inference_steps
 
-        def step_end(_pipe, i: int, _t, callback_kwargs: dict) -> dict:
+        def step_end(_pipe: Any, i: int, _t: Any, callback_kwargs: dict) -> dict:
             if on_step is not None:
-                on_step(i + 1, total)
+                on_step(i + 1, total, {})
             return callback_kwargs
 
         kwargs: dict[str, Any] = dict(
@@ -189,7 +210,7 @@ class LTXVideoPrior:
             decode_timestep=cfg.decode_timestep, decode_noise_scale=cfg.decode_noise_scale,
             output_type="np", callback_on_step_end=step_end,
             max_sequence_length=cfg.max_sequence_length)
-        if mode == "image":
+        if image is not None:
             kwargs["image"] = Image.fromarray(resize_image(image, gen_w, gen_h))
         log.info("LTX %s-to-video: %d native frames at %dx%d for %d frames at %.3g fps, %d steps",
                  mode, plan.generated, gen_w, gen_h, num_frames, fps, total)

@@ -22,22 +22,24 @@ Built from the pipeline's own modules (transformer, VAE, scheduler), stepping as
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
 from diffusers.utils.torch_utils import randn_tensor
 from PIL import Image
 
+from ..progress import StepCallback
 
-def _latent_stats(vae, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+
+def _latent_stats(vae: Any, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     z = vae.config.z_dim
     mean = torch.tensor(vae.config.latents_mean).view(1, z, 1, 1, 1).to(like)
     inv_std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z, 1, 1, 1).to(like)
     return mean, inv_std
 
 
-def _encode(pipe, video: torch.Tensor) -> torch.Tensor:
+def _encode(pipe: Any, video: torch.Tensor) -> torch.Tensor:
     """(1, 3, F, H, W) in [−1, 1] → normalised latents (the pipeline's convention)."""
     vae = pipe.vae
     posterior = vae.encode(video.to(device=vae.device, dtype=vae.dtype)).latent_dist
@@ -46,7 +48,7 @@ def _encode(pipe, video: torch.Tensor) -> torch.Tensor:
     return (z - mean) * inv_std
 
 
-def _decode(pipe, latents: torch.Tensor) -> np.ndarray:
+def _decode(pipe: Any, latents: torch.Tensor) -> np.ndarray:
     """Normalised latents → (F, H, W, 3) float frames in [0, 1]."""
     vae = pipe.vae
     mean, inv_std = _latent_stats(vae, latents)
@@ -55,14 +57,14 @@ def _decode(pipe, latents: torch.Tensor) -> np.ndarray:
     return pipe.video_processor.postprocess_video(video, output_type="np")[0]
 
 
-def sdedit_image_to_video(pipe, *, image: np.ndarray, prompt_embeds: torch.Tensor,
+def sdedit_image_to_video(pipe: Any, *, image: np.ndarray, prompt_embeds: torch.Tensor,
                           negative_prompt_embeds: torch.Tensor | None, guidance_scale: float,
                           num_frames: int, num_inference_steps: int, strength: float,
                           generator: torch.Generator, restore_detail: bool = False,
-                          on_step: Callable[[int, int], None] | None = None) -> np.ndarray:
+                          on_step: StepCallback | None = None) -> np.ndarray:
     """(num_frames, H, W, 3) float frames in [0, 1] from the render ``image (H, W, 3)`` uint8
     (already at a size the model takes) with a Wan TI2V pipeline ``pipe``; see the module
-    docstring. ``on_step(step, total)`` after each of the ``total = round(strength · steps)``
+    docstring. ``on_step(step, total, {})`` after each of the ``total = round(strength · steps)``
     steps run (may raise to cancel)."""
     if not 0.0 < strength <= 1.0:
         raise ValueError(f"the conditioning strength must lie in (0, 1], got {strength}")
@@ -92,21 +94,21 @@ def sdedit_image_to_video(pipe, *, image: np.ndarray, prompt_embeds: torch.Tenso
     latents = (1.0 - sigma) * still + sigma * noise
     dtype = tr.dtype
     p_h, p_w = tr.config.patch_size[1], tr.config.patch_size[2]
-    guided = guidance_scale > 1.0 and negative_prompt_embeds is not None
+    negative = negative_prompt_embeds if guidance_scale > 1.0 else None
     with torch.no_grad():
         for i, t in enumerate(timesteps):
             model_in = ((1 - mask) * condition + mask * latents).to(dtype)
             step_t = (mask[0, 0][:, ::p_h, ::p_w] * t).flatten()[None]
             pred = tr(hidden_states=model_in, timestep=step_t,
                       encoder_hidden_states=prompt_embeds.to(dtype), return_dict=False)[0]
-            if guided:
+            if negative is not None:
                 uncond = tr(hidden_states=model_in, timestep=step_t,
-                            encoder_hidden_states=negative_prompt_embeds.to(dtype),
+                            encoder_hidden_states=negative.to(dtype),
                             return_dict=False)[0]
                 pred = uncond + guidance_scale * (pred - uncond)
             latents = scheduler.step(pred.float(), t, latents, return_dict=False)[0]
             if on_step is not None:
-                on_step(i + 1, run)
+                on_step(i + 1, run, {})
         latents = (1 - mask) * condition + mask * latents
         frames = _decode(pipe, latents)
         if restore_detail:

@@ -50,11 +50,19 @@ from PIL import Image
 from torch import Tensor
 
 from ..config_checks import check_choices
-from .base import (DTypeName, StepCallback, Video, check_local_folder, check_request, load_error,
-                   resolve_dtype)
+from .. import hub
+from ..progress import StepCallback
+from .base import VIDEO_LAYOUT, DTypeName, Video, VideoSampling, check_request, resolve_dtype
+from .frames import (
+    TemporalResampling,
+    generation_size,
+    plan_frames,
+    resample_frames,
+    resize_frames,
+    resize_image,
+    to_uint8,
+)
 from .sdedit import sdedit_image_to_video
-from .frames import (TemporalResampling, generation_size, plan_frames, resample_frames,
-                     resize_frames, resize_image, to_uint8)
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +72,6 @@ DEFAULT_WAN_NEGATIVE_PROMPT = (
     "JPEG artifacts, deformed, disfigured, extra limbs, extra fingers, fused fingers, poorly "
     "drawn hands, poorly drawn face, subtitles, watermark, text, messy background, many people "
     "in the background, walking backwards")
-_REQUIRED_FILES = ("model_index.json", "transformer/config.json", "vae/config.json",
-                   "text_encoder/config.json", "scheduler/scheduler_config.json")
-_TOKENIZER_FILES = (("tokenizer/tokenizer.json",), ("tokenizer/spiece.model",))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,7 +149,10 @@ def clean_prompt(text: str) -> str:
 
 
 class WanVideoPrior:
-    """A :class:`~.base.VideoPrior` over a diffusers Wan 2.x checkpoint."""
+    """A :class:`~.base.VideoPrior` over a diffusers Wan 2.x checkpoint.
+
+    The pipelines are typed ``Any``: diffusers registers a pipeline's components (transformer,
+    VAE, scheduler, …) at run time, so no type checker sees them."""
 
     def __init__(self, config: WanVideoPriorConfig = WanVideoPriorConfig(), *,
                  device: torch.device | str = "cpu"):
@@ -154,9 +162,9 @@ class WanVideoPrior:
         self.offload = config.enable_model_cpu_offload and self.device.type == "cuda"
         if config.enable_model_cpu_offload and not self.offload:
             log.debug("enable_model_cpu_offload ignored on %s", self.device)
-        self._i2v = self._load()
-        self._t2v: WanPipeline | None = None
-        self._active: object | None = None
+        self._i2v: Any = self._load()
+        self._t2v: Any = None
+        self._active: Any = None
         transformer = (self._i2v.transformer if self._i2v.transformer is not None
                        else self._i2v.transformer_2)  # Wan 2.2 A14B may ship only the 2nd
         self.modes = wan_modes(transformer.config, bool(self._i2v.config.expand_timesteps))
@@ -173,19 +181,31 @@ class WanVideoPrior:
                  config.model_id, self.device, self.dtype, sorted(self.modes), config.max_frames,
                  config.native_fps, self.size_multiple)
 
+    @classmethod
+    def from_sampling(cls, model_id: str, sampling: VideoSampling, *,
+                      device: torch.device | str = "cpu",
+                      cache_dir: Path | None = None) -> WanVideoPrior:
+        """The prior of ``model_id`` sampling as ``sampling`` says (the job's way in)."""
+        return cls(WanVideoPriorConfig(
+            model_id=model_id, cache_dir=cache_dir, num_inference_steps=sampling.steps,
+            guidance_scale=sampling.guidance_scale,
+            conditioning_strength=sampling.conditioning_strength,
+            restore_detail=sampling.restore_detail,
+            enable_vae_tiling=sampling.enable_vae_tiling), device=device)
+
     # -- loading -----------------------------------------------------------------------------
 
-    def _load(self) -> WanImageToVideoPipeline:
+    def _load(self) -> Any:
         model_id = self.config.model_id
-        source = check_local_folder(model_id, _REQUIRED_FILES, _TOKENIZER_FILES)
+        source = hub.resolve(model_id, VIDEO_LAYOUT)
         dtype: Any = self.dtype
         if self.config.vae_float32:
             dtype = {"default": self.dtype, "vae": torch.float32}
         try:
-            pipe = WanImageToVideoPipeline.from_pretrained(
+            pipe: Any = WanImageToVideoPipeline.from_pretrained(
                 source, cache_dir=self.config.cache_dir, use_safetensors=True, dtype=dtype)
         except (OSError, ValueError) as exc:
-            raise load_error(model_id, source, exc) from exc
+            raise hub.load_error(model_id, source, exc, VIDEO_LAYOUT) from exc
         pipe.set_progress_bar_config(disable=True)
         for module in (pipe.text_encoder, pipe.image_encoder, pipe.transformer,
                        pipe.transformer_2, pipe.vae):
@@ -193,8 +213,9 @@ class WanVideoPrior:
                 module.requires_grad_(False).eval()
         return pipe
 
-    def _pipeline(self, mode: str) -> WanImageToVideoPipeline | WanPipeline:
+    def _pipeline(self, mode: str) -> Any:
         """The pipeline for "image" or "text" (both share the loaded modules), placed."""
+        pipe: Any
         if mode == "image":
             pipe = self._i2v
         else:
@@ -258,9 +279,9 @@ class WanVideoPrior:
         embeds = self.encode_text([prompt, cfg.negative_prompt] if guided else [prompt])
         total = cfg.num_inference_steps
 
-        def step_end(_pipe, i: int, _t, callback_kwargs: dict) -> dict:
+        def step_end(_pipe: Any, i: int, _t: Any, callback_kwargs: dict) -> dict:
             if on_step is not None:
-                on_step(i + 1, total)
+                on_step(i + 1, total, {})
             return callback_kwargs
 
         kwargs: dict[str, Any] = dict(
@@ -268,12 +289,12 @@ class WanVideoPrior:
             height=gen_h, width=gen_w, num_frames=plan.generated, num_inference_steps=total,
             guidance_scale=cfg.guidance_scale, generator=generator, output_type="np",
             callback_on_step_end=step_end, max_sequence_length=cfg.max_sequence_length)
-        if mode == "image":
+        if image is not None:
             kwargs["image"] = Image.fromarray(resize_image(image, gen_w, gen_h))
         log.info("Wan %s-to-video: %d native frames at %dx%d for %d frames at %.3g fps, %d steps",
                  mode, plan.generated, gen_w, gen_h, num_frames, fps, total)
         try:
-            if mode == "image" and cfg.conditioning_strength < 1.0:
+            if image is not None and cfg.conditioning_strength < 1.0:
                 native = sdedit_image_to_video(
                     pipe, image=resize_image(image, gen_w, gen_h), prompt_embeds=embeds[:1],
                     negative_prompt_embeds=embeds[1:] if guided else None,

@@ -1,8 +1,9 @@
 """The key pose: SMPL-X parameters of one frame, stored as AMASS axis-angle, optimised in 6D.
 
-``KeyPose`` is what stage B hands on (numpy, AMASS names and shapes); ``PoseParams`` is the same
-pose as a batch of torch tensors with every rotation in the 6D representation (the first two
-columns of the matrix), which is what the optimiser moves.
+``KeyPose`` is what stage B hands on to stages C–E (numpy, AMASS names and shapes);
+``PoseParams`` is the same pose as a batch of torch tensors with every rotation in the 6D
+representation (the first two columns of the matrix), which is what the optimisers move.
+``key_pose_mesh`` poses a body model in it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..body import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
 from ..portable.skeleton import JOINT_NAMES
+from .model import BodyModel
+from .rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
 
 DEFAULT_ARM_DROP_DEG = 60.0
 """How far below the horizontal the arms hang in ``default_initial_pose`` (a relaxed A-pose)."""
@@ -44,16 +46,14 @@ class KeyPose:
     def to_params(self, *, device: torch.device | str = "cpu",
                   dtype: torch.dtype = torch.float32) -> PoseParams:
         """The pose as a batch of one ``PoseParams`` (6D rotations)."""
-        like = dict(device=device, dtype=dtype)
-
         def six(aa: np.ndarray, n: int) -> torch.Tensor:
             return matrix_to_rot6d(axis_angle_to_matrix(
-                torch.as_tensor(aa.reshape(1, n, 3), dtype=torch.float64))).to(**like)
+                torch.as_tensor(aa.reshape(1, n, 3), dtype=torch.float64))).to(device, dtype)
 
         return PoseParams(root=six(self.root_orient, 1)[:, 0], body=six(self.pose_body, 21),
                           hand=six(self.pose_hand, 30),
-                          trans=torch.as_tensor(self.trans[None], **like),
-                          betas=torch.as_tensor(self.betas[None], **like))
+                          trans=torch.as_tensor(self.trans[None], device=device, dtype=dtype),
+                          betas=torch.as_tensor(self.betas[None], device=device, dtype=dtype))
 
     def body_inputs(self, *, device: torch.device | str = "cpu",
                     dtype: torch.dtype = torch.float32,
@@ -127,20 +127,7 @@ def default_initial_pose(num_betas: int = 10,
                    trans=np.asarray(trans, dtype=np.float64), betas=np.zeros(num_betas))
 
 
-def placed_object(object_placement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(R (3, 3), t (3,))`` of a rigid (4, 4) object → world matrix; ``ValueError`` if it
-    is not one."""
-    m = np.asarray(object_placement, dtype=np.float64)
-    if m.shape != (4, 4) or not np.isfinite(m).all():
-        raise ValueError(f"object_placement must be a finite (4, 4) matrix, got {m.shape}")
-    r = m[:3, :3]
-    if not np.allclose(r.T @ r, np.eye(3), atol=1e-4) or np.linalg.det(r) < 0:
-        raise ValueError("object_placement must be rigid (a rotation and a translation; "
-                         "stage B's key_pose.npz writes one)")
-    return r, m[:3, 3]
-
-
-def key_pose_mesh(body, key_pose: KeyPose) -> tuple[np.ndarray, np.ndarray]:
+def key_pose_mesh(body: BodyModel, key_pose: KeyPose) -> tuple[np.ndarray, np.ndarray]:
     """The ``BodyModel`` posed in ``key_pose``: vertices ``(V, 3)`` and joints ``(55, 3)``
     (world, float64)."""
     like = dict(device=body.layer.v_template.device, dtype=body.layer.v_template.dtype)

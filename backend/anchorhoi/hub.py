@@ -1,0 +1,147 @@
+"""The model hub: a model id is a Hugging Face hub id or a local folder.
+
+One module owns the rules every prior and detector loads by:
+
+- :func:`resolve`: a local folder must hold its layout's files; an id that looks like a path
+  (:func:`looks_like_path`) but is no folder is refused; anything else goes to the hub — all
+  before any network access;
+- :func:`is_offline`: ``HF_HUB_OFFLINE`` as the hub library and the environment say;
+- :func:`load_error`: the :class:`ModelNotFoundError` for a failed ``from_pretrained``, worded
+  by where the model was looked for;
+- :func:`is_cached` and :func:`check_available` (the job's pre-flight): cached, or reachable
+  (with its download size), or a :class:`ModelNotFoundError` saying why not.
+
+Light on purpose: ``huggingface_hub`` is imported only inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+OFFLINE_VALUES = {"1", "ON", "YES", "TRUE"}
+"""Values of ``HF_HUB_OFFLINE`` that mean offline (the hub library's own rule)."""
+
+DOWNLOAD_SUFFIXES = (".safetensors", ".json", ".model", ".txt")
+"""Files counted in the download size of a note (weights, configs, tokenizers)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelLayout:
+    """The files a model folder holds, and how a person is told about them."""
+
+    description: str
+    """E.g. "the diffusers layout (model_index.json, unet/, …)"; ends the remedy sentence."""
+    index: str
+    """The file that marks the model (``model_index.json``, ``config.json``): checked first in
+    a folder and in the hub cache."""
+    required: tuple[str, ...] = ()
+    """Further files a local folder must hold."""
+    any_of: tuple[tuple[str, ...], ...] = ()
+    """Groups of files of which a local folder must hold one whole group (e.g. a tokenizer
+    as ``tokenizer.json`` or as ``vocab.json`` + ``merges.txt``); empty: no such rule."""
+
+
+class ModelNotFoundError(Exception):
+    """A model could not be loaded: not cached, offline, no such repository, files missing, or
+    the package that carries it not installed. ``reason`` says which, ``remedy`` what to do."""
+
+    def __init__(self, model_id: str, reason: str, *, remedy: str):
+        self.model_id = model_id
+        self.reason = reason
+        self.remedy = remedy
+        super().__init__(f"Model {model_id!r} could not be loaded: {reason}. {remedy}")
+
+
+def download_remedy(model_id: str, layout: ModelLayout) -> str:
+    """What to do about a model that is neither cached nor in a usable folder."""
+    return (f"Connect to the network once so {model_id} can be downloaded and cached, or set "
+            f"the model id to a local folder holding {layout.description}.")
+
+
+def is_offline() -> bool:
+    """Whether hub access is switched off (``HF_HUB_OFFLINE``, read now and at import)."""
+    from huggingface_hub import constants
+
+    env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in OFFLINE_VALUES
+    return bool(constants.HF_HUB_OFFLINE) or env
+
+
+def looks_like_path(model_id: str) -> bool:
+    """An id that can only mean a folder: absolute, starting with ``.`` or ``~``, with a
+    backslash, or with more than one ``/`` (a hub id is ``owner/name`` or ``name``)."""
+    return (Path(model_id).expanduser().is_absolute() or model_id.startswith((".", "~"))
+            or "\\" in model_id or model_id.count("/") > 1)
+
+
+def resolve(model_id: str, layout: ModelLayout) -> str:
+    """The source to pass to ``from_pretrained``: the folder (checked against ``layout``) or
+    the hub id. :class:`ModelNotFoundError` for a folder lacking files or a path that is no
+    folder — without any network access."""
+    path = Path(model_id).expanduser()
+    if path.is_dir():
+        missing = [f for f in (layout.index, *layout.required) if not (path / f).is_file()]
+        if layout.any_of and not any(all((path / f).is_file() for f in group)
+                                     for group in layout.any_of):
+            missing.append(" or ".join(" + ".join(group) for group in layout.any_of))
+        if missing:
+            raise ModelNotFoundError(model_id, f"the folder lacks {', '.join(missing)}",
+                                     remedy=download_remedy(model_id, layout))
+        return str(path)
+    if looks_like_path(model_id):
+        raise ModelNotFoundError(model_id, "no such folder",
+                                 remedy=download_remedy(model_id, layout))
+    return model_id
+
+
+def load_error(model_id: str, source: str, exc: BaseException, layout: ModelLayout
+               ) -> ModelNotFoundError:
+    """The :class:`ModelNotFoundError` to raise when ``from_pretrained(source)`` failed."""
+    text = str(exc).strip()
+    first_line = text.splitlines()[0] if text else type(exc).__name__
+    if Path(source).is_dir():
+        reason = f"the local folder could not be read ({first_line})"
+    elif is_offline():
+        reason = ("the machine is offline (HF_HUB_OFFLINE=1) and the model is not in the Hugging "
+                  f"Face cache ({first_line})")
+    else:
+        reason = ("it is neither in the Hugging Face cache nor downloadable — no such repository, "
+                  f"no network, gated, or no .safetensors weights ({first_line})")
+    return ModelNotFoundError(model_id, reason, remedy=download_remedy(model_id, layout))
+
+
+def is_cached(model_id: str, layout: ModelLayout, *, cache_dir: Path | None = None) -> bool:
+    """Whether the hub cache holds ``model_id``'s index file (no network access)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        hit = try_to_load_from_cache(model_id, layout.index, cache_dir=cache_dir)
+    except ValueError:  # not a valid repository id
+        return False
+    return isinstance(hit, str)
+
+
+def check_available(model_id: str, layout: ModelLayout, *, cache_dir: Path | None = None
+                    ) -> str | None:
+    """Whether ``model_id`` can be loaded: None when it is a valid folder or in the cache, a
+    note ("will be downloaded, ≈ N GB") when the hub has it, else :class:`ModelNotFoundError`.
+    The network is asked only when the model is not cached and the machine is not offline."""
+    source = resolve(model_id, layout)
+    if Path(source).is_dir() or is_cached(model_id, layout, cache_dir=cache_dir):
+        return None
+    remedy = download_remedy(model_id, layout)
+    if is_offline():
+        raise ModelNotFoundError(model_id, "the machine is offline (HF_HUB_OFFLINE=1) and it is "
+                                 "not in the Hugging Face cache", remedy=remedy)
+    from huggingface_hub import HfApi
+
+    try:
+        info = HfApi().model_info(model_id, files_metadata=True, timeout=15)
+    except Exception as exc:  # network down, no such repository, gated: all the same to a user
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelNotFoundError(model_id, f"it is not cached and could not be reached ({first})",
+                                 remedy=remedy) from None
+    size = sum((s.size or 0) for s in (info.siblings or [])
+               if s.rfilename.endswith(DOWNLOAD_SUFFIXES))
+    return f"{model_id} will be downloaded on first use (≈ {size / 1e9:.1f} GB)"
