@@ -89,7 +89,7 @@ def test_oracle_anchor_recovers_the_scene(scene):
 
 
 def test_cancel_from_step_callback(scene):
-    gt_body, gt_obj, start, obj = scene
+    gt_body, gt_obj, _start, obj = scene
     comp, human_only = oracle_priors(gt_body, gt_obj, box=BOX, background=TINY.background,
                                      num_samples=16)
 
@@ -112,7 +112,7 @@ def test_cancel_from_step_callback(scene):
 def test_every_step_refreshes_the_sampler_from_the_composite_density(scene):
     """The occupancy-grid sampler (CUDA) starts empty and renders nothing until ``update``
     fills it: training must hand it the human + object density at every step."""
-    gt_body, gt_obj, start, obj = scene
+    gt_body, gt_obj, _start, obj = scene
     comp, human_only = oracle_priors(gt_body, gt_obj, box=BOX, background=TINY.background,
                                      num_samples=16)
     x = torch.rand(64, 3, generator=torch.Generator().manual_seed(2)) - 0.5

@@ -41,7 +41,8 @@ def test_procedural_joints_are_fk_of_rig(procedural):
     out = procedural.forward_motion(motion)
     rig = procedural.rig(motion.betas)
     want = forward_kinematics(rig.rest_joints, motion.full_pose(), motion.trans)
-    np.testing.assert_allclose(out.joints.numpy(), want, atol=1e-6)  # smplx keeps some buffers in float32
+    # smplx keeps some buffers in float32
+    np.testing.assert_allclose(out.joints.numpy(), want, atol=1e-6)
     assert out.vertices.shape == (6, rig.num_vertices, 3)
     assert procedural.kind == "procedural"
 
@@ -65,10 +66,12 @@ def test_official_format_folder(tmp_path, procedural):
     betas[:10] = motion.betas
     out = body.forward_motion(motion)
     want = forward_kinematics(body.rig(betas).rest_joints, motion.full_pose(), motion.trans)
-    np.testing.assert_allclose(out.joints.numpy(), want, atol=1e-6)  # smplx keeps some buffers in float32
+    # smplx keeps some buffers in float32
+    np.testing.assert_allclose(out.joints.numpy(), want, atol=1e-6)
     # beta 0 of the synthetic model stretches the body vertically: joints follow
     tall = body.rig(np.r_[2.0, np.zeros(15)]).rest_joints
-    assert tall[15, 1] - tall[0, 1] == pytest.approx((joints[15, 1] - joints[0, 1]) * 1.06, rel=1e-6)
+    assert tall[15, 1] - tall[0, 1] == pytest.approx((joints[15, 1] - joints[0, 1]) * 1.06,
+                                                     rel=1e-6)
 
 
 def test_missing_and_pickle_model_files(tmp_path):

@@ -6,13 +6,18 @@ import math
 
 import torch
 
-from anchorhoi.body import (axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d,
-                            rot6d_to_matrix)
+from anchorhoi.body import (
+    axis_angle_to_matrix,
+    matrix_to_axis_angle,
+    matrix_to_rot6d,
+    rot6d_to_matrix,
+)
 
 
 def test_round_trips_near_zero_and_pi():
     g = torch.Generator().manual_seed(0)
-    axes = torch.nn.functional.normalize(torch.randn(200, 3, generator=g, dtype=torch.float64), dim=-1)
+    axes = torch.nn.functional.normalize(
+        torch.randn(200, 3, generator=g, dtype=torch.float64), dim=-1)
     angles = torch.cat([torch.linspace(0, 1e-6, 50), torch.linspace(0.1, 3.0, 50),
                         math.pi - torch.logspace(-9, -2, 50), torch.full((50,), math.pi)])
     aa = axes * angles[:, None].double()

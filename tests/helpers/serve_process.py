@@ -24,7 +24,7 @@ def backend_env(cache: Path) -> dict[str, str]:
 
 class Serve:
     def __init__(self, cache: Path, stderr_path: Path):
-        self.stderr = open(stderr_path, "wb")
+        self.stderr = open(stderr_path, "wb")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen([sys.executable, "-m", "anchorhoi", "serve"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr, env=backend_env(cache))

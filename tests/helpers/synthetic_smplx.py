@@ -44,7 +44,8 @@ def synthetic_smplx_model(rest_joints: np.ndarray, seed: int = 0) -> dict[str, n
         "weights": weights, "kintree_table": kt, "shapedirs": shapedirs,
         "posedirs": rng.normal(scale=1e-3, size=(NUM_VERTICES, 3, 486)),
         "hands_componentsl": np.eye(45), "hands_componentsr": np.eye(45),
-        "hands_meanl": rng.normal(scale=0.1, size=45), "hands_meanr": rng.normal(scale=0.1, size=45),
+        "hands_meanl": rng.normal(scale=0.1, size=45),
+        "hands_meanr": rng.normal(scale=0.1, size=45),
         "lmk_faces_idx": np.arange(51, dtype=np.int64), "lmk_bary_coords": np.full((51, 3), 1 / 3),
         "part2num": np.array([{"global": 0}], dtype=object),
     }

@@ -116,16 +116,15 @@ def test_reporter_writes_one_terminal_message_and_the_watchdog_ends_a_stuck_canc
 
 
 def test_one_run_at_a_time_per_job_folder(tmp_path):
-    from anchorhoi.job.errors import JobError
-
     import os
+
+    from anchorhoi.job.errors import JobError
 
     job = JobFolder(tmp_path / "job").create()
     with job.exclusive():
         assert json.loads((job.root / ".lock").read_text())["pid"] == os.getpid()
-        with pytest.raises(JobError) as info:
-            with JobFolder(tmp_path / "job").exclusive():
-                pass
+        with pytest.raises(JobError) as info, JobFolder(tmp_path / "job").exclusive():
+            pass
         assert info.value.code == "JOB_BUSY" and info.value.exit_code == 2
     with job.exclusive():  # released
         pass

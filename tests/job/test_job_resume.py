@@ -53,7 +53,7 @@ def runs(tmp_path_factory):
 
 
 def test_cancel_stops_within_5_seconds_and_keeps_finished_stages(runs):
-    job, (msgs, code, latency), state, _, _, _ = runs
+    _job, (msgs, code, latency), state, _, _, _ = runs
     assert code == P.EXIT_CANCELLED and msgs[-1].type == "cancelled"
     assert latency < 5.0
     assert list(state) == ["anchor", "video", "keypoints", "result_written"]
@@ -67,7 +67,7 @@ def test_cancel_stops_within_5_seconds_and_keeps_finished_stages(runs):
 
 
 def test_the_next_run_resumes_after_the_finished_stages(runs):
-    job, _, state, (msgs, code, _), _, _ = runs
+    _job, _, state, (msgs, code, _), _, _ = runs
     assert code == P.EXIT_OK and msgs[-1].type == "result"
     accepted = next(m for m in msgs if m.type == "accepted")
     assert accepted.get("resumed") == ["anchor", "video", "keypoints"]
@@ -79,7 +79,7 @@ def test_the_next_run_resumes_after_the_finished_stages(runs):
 
 
 def test_the_result_is_complete_and_a_third_run_does_nothing(runs):
-    job, _, _, _, (msgs3, code, _), _ = runs
+    _job, _, _, _, (msgs3, code, _), _ = runs
     assert code == P.EXIT_OK
     accepted = next(m for m in msgs3 if m.type == "accepted")
     assert accepted.get("resumed") == ["anchor", "video", "keypoints", "motion"]

@@ -5,6 +5,7 @@ preset names are the protocol's, and bad rows are refused."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import pytest
 
@@ -72,7 +73,7 @@ def test_the_rows_are_the_protocols_presets():
         assert p.motion.schedule.pose_iterations > 0 and p.frames >= 2
     # a better preset never gets fewer SDS steps, frames or video steps than a cheaper one
     ordered = [PRESETS[n] for n in PRESET_NAMES]
-    for cheap, dear in zip(ordered, ordered[1:]):
+    for cheap, dear in itertools.pairwise(ordered):
         assert cheap.anchor.nerf.iterations <= dear.anchor.nerf.iterations
         assert cheap.frames <= dear.frames
         assert cheap.video.sampling.steps <= dear.video.sampling.steps

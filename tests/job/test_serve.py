@@ -9,7 +9,6 @@ import sys
 import pytest
 
 from anchorhoi.portable import protocol as P
-
 from tests.helpers.serve_process import Serve, backend_env, json_lines, request
 
 

@@ -251,11 +251,11 @@ def _swapped(xy, conf, frames, groups):
 
 
 def test_swaps_are_undone_at_the_anchor_and_along_the_track(scene):
-    camera, key_joints, truth = scene
+    _camera, _key_joints, truth = scene
     xy, conf, _, _ = make_detections(truth)
     valid = conf > 0
     # the whole body swapped from frame 0 to 30 (anchor 10 inside), only the arms 50–54
-    bad, _ = _swapped(xy, conf, range(0, 31), SIDE_GROUPS)
+    bad, _ = _swapped(xy, conf, range(31), SIDE_GROUPS)
     bad, _ = _swapped(bad, conf, range(50, 55), ["arms"])
     ref = SCALE * truth[ANCHOR] + OFFSET
     fixed, _, _, swapped = fix_side_swaps(bad, conf, valid, ANCHOR, ref)

@@ -14,13 +14,13 @@ import torch
 pytest.importorskip("mediapipe", reason="the MediaPipe detector needs mediapipe==0.10.21")
 skimage_data = pytest.importorskip("skimage.data", reason="scikit-image provides the astronaut")
 
-from anchorhoi.keypoints import (
+from anchorhoi.keypoints import (  # noqa: E402 - after the skip
     KEYPOINT_DETECTORS,
     KeypointDetector,
     MediaPipePoseConfig,
     MediaPipePoseDetector,
 )
-from anchorhoi.keypoints.base import JOINT_INDEX
+from anchorhoi.keypoints.base import JOINT_INDEX  # noqa: E402
 
 J = JOINT_INDEX
 LIMBS = ["left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",

@@ -243,7 +243,8 @@ def test_every_loss_term_has_its_weight(oracle):
     object has them all but the sliding and observed-hands terms)."""
     _, report = oracle
     weights = {f.removeprefix("lambda_") for f in MotionWeights.__dataclass_fields__}
-    assert {"reproj", "penetration", "attach", "object_rest"} <= set(report.result.losses) <= weights
+    losses = set(report.result.losses)
+    assert {"reproj", "penetration", "attach", "object_rest"} <= losses <= weights
 
 
 def test_the_motion_is_written_as_a_result_v1(body, oracle, tmp_path):

@@ -181,7 +181,7 @@ def test_composite_of_two_fields_adds_densities_and_mixes_albedo():
     o, d = flat_rays(centre_camera(9))
     sampler = DenseStratifiedSampler(DenseSamplerConfig(num_samples=192), box=BOX)
     both = render_rays([a, b], o, d, sampler, background=BG)
-    rgb, opacity, depth = reference_render([a, b], o, d)
+    rgb, opacity, _depth = reference_render([a, b], o, d)
     torch.testing.assert_close(both.opacity.double(), opacity, rtol=0, atol=5e-4)
     torch.testing.assert_close(both.rgb.double(), rgb, rtol=0, atol=5e-4)
     # a single field renders alone (e.g. the human-only view): less opaque than the composite

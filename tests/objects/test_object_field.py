@@ -9,9 +9,18 @@ import pytest
 import torch
 import trimesh
 
-from anchorhoi.objects import (ObjectField, ObjectFieldConfig, ObjectMesh, TriangleLeaves,
-                               build_sdf_grid, load_object_mesh, signed_distance,
-                               simplify_for_field, unsigned_distance, winding_number)
+from anchorhoi.objects import (
+    ObjectField,
+    ObjectFieldConfig,
+    ObjectMesh,
+    TriangleLeaves,
+    build_sdf_grid,
+    load_object_mesh,
+    signed_distance,
+    simplify_for_field,
+    unsigned_distance,
+    winding_number,
+)
 from anchorhoi.objects.inside import _distance_terms, _solid_angles, _squared_distances
 
 DTYPE = torch.float64

@@ -115,7 +115,7 @@ def test_detached_target_loss_and_nan_guard():
 
 def test_registry_and_protocol():
     # the registry lists the priors that load from a model id; the oracle is built from a scene
-    assert IMAGE_PRIORS == {"stable-diffusion": StableDiffusionPrior}
+    assert {"stable-diffusion": StableDiffusionPrior} == IMAGE_PRIORS
     assert isinstance(OracleImagePrior(target_fn=lambda v: _target()), ImagePrior)
 
 

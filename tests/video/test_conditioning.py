@@ -65,7 +65,7 @@ def posed():
 
 
 def test_three_quarter_camera_frames_the_body(posed):
-    body, key, verts, joints = posed
+    _body, key, verts, _joints = posed
     assert np.allclose(facing_direction(key.root_orient), [0, 0, 1])
     cam = choose_camera(verts, [0, 0, 1], 256, 256, ConditioningCameraConfig())
     uv = project(cam, torch.as_tensor(verts)[None])[0].numpy()
@@ -80,7 +80,7 @@ def test_mediapipe_finds_the_rendered_body_and_its_sides_are_fixed(posed):
     pytest.importorskip("mediapipe")
     from anchorhoi.keypoints import MediaPipePoseDetector, anchor_keypoints
 
-    body, key, verts, joints = posed
+    body, _key, verts, joints = posed
     cam = choose_camera(verts, [0, 0, 1], 256, 256)
     image = render_composition(verts, body.faces, None, None, cam)
     det = MediaPipePoseDetector().detect(image[None])

@@ -86,7 +86,7 @@ def priors(tiny_folders) -> dict:
 
 
 def test_defaults_and_registry():
-    assert VIDEO_PRIORS == {"wan": WanVideoPrior, "ltx": LTXVideoPrior}
+    assert {"wan": WanVideoPrior, "ltx": LTXVideoPrior} == VIDEO_PRIORS
     wan, ltx = WanVideoPriorConfig(), LTXVideoPriorConfig()
     assert wan.model_id == DEFAULT_WAN_MODEL_ID == "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
     assert ltx.model_id == DEFAULT_LTX_MODEL_ID == "Lightricks/LTX-Video"

@@ -36,8 +36,8 @@ import numpy as np
 import torch
 
 from ..body import BodyModel
-from ..config_checks import check_at_least, check_positive
 from ..body.pose import KeyPose, PoseParams, default_initial_pose
+from ..config_checks import check_at_least, check_positive
 from ..nerf.cameras import Cameras
 from ..progress import PhaseSteps, StepCallback
 from .anchor_points import DensityFn, anchor_targets

@@ -34,9 +34,9 @@ from dataclasses import dataclass
 import torch
 
 from ..body import matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
+from ..body.pose import PoseParams
 from ..portable.skeleton import JOINT_NAMES, PARENTS
 from .anchor_points import AnchorTargets
-from ..body.pose import PoseParams
 from .limb_geometry import (
     LIMBS,
     align,

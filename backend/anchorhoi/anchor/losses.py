@@ -87,7 +87,7 @@ def distance_transform(masks: torch.Tensor, *, dims: int = 2,
 def sample_image(images: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
     """``images (K, H, W)`` at pixel coordinates ``uv (K, N, 2)`` (pixel centres on integers)
     → ``(K, N)`` bilinear; outside the image the border value plus the distance to it."""
-    k, h, w = images.shape
+    _k, h, w = images.shape
     size = torch.tensor([w - 1, h - 1], dtype=uv.dtype, device=uv.device)
     clamped = torch.minimum(uv.clamp_min(0), size)
     grid = 2 * clamped / size - 1

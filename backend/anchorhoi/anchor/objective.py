@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..body import matrix_to_axis_angle
+from ..body.pose import PoseParams
 from ..nerf.cameras import Cameras, project, world_to_camera
 from .anchor_points import AnchorTargets, DensityFn
-from ..body.pose import PoseParams
 from .limb_geometry import limb_joints
 from .losses import (
     chamfer,

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..body import matrix_to_rot6d, rot6d_to_matrix
-from .anchor_points import AnchorTargets
 from ..body.pose import PoseParams
 from ..progress import PhaseSteps, StepCallback
+from .anchor_points import AnchorTargets
 from .limb_search import search_limbs
 from .objective import Objective
 

@@ -67,7 +67,7 @@ class JobFolder:
     def __post_init__(self):
         object.__setattr__(self, "root", Path(self.root))
 
-    def create(self) -> "JobFolder":
+    def create(self) -> JobFolder:
         self.root.mkdir(parents=True, exist_ok=True)
         return self
 
@@ -88,7 +88,7 @@ class JobFolder:
         drops the lock when the process ends, however it ends."""
         from .errors import JobError
 
-        fh = open(self.root / ".lock", "a+")
+        fh = open(self.root / ".lock", "a+")  # noqa: SIM115 - held open for the whole run
         try:
             try:
                 _lock(fh)
@@ -155,7 +155,7 @@ class JobLog:
         self.handler.setFormatter(logging.Formatter(self.FORMAT))
         self.handler.setLevel(level)
 
-    def __enter__(self) -> "JobLog":
+    def __enter__(self) -> JobLog:
         logging.getLogger().addHandler(self.handler)
         return self
 

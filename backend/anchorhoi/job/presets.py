@@ -2,7 +2,7 @@
 
 | preset | device | anchor (A+B) | motion default | meant for |
 |---|---|---|---|---|
-| tiny | CPU | tiny random SD, 20 SDS steps at 32², 1 round, short fit | 12 @ 12 fps | tests, ``selftest`` |
+| tiny | CPU | tiny random SD, 20 SDS steps at 32², 1 round, short fit | 12 @ 12 fps | selftest |
 | draft | GPU | SD 2.1 base, 1500 × 2 rounds at 64² | 48 @ 24 fps | a first look in minutes |
 | standard | GPU | 3000 × 2 at 128² | 72 @ 24 fps | |
 | high | 24 GB GPU | 5000 × 3 at 192² | 120 @ 24 fps | final quality |

@@ -62,7 +62,7 @@ class StageMeter:
         self.peak_rss_mb = 0.0
         self.peak_vram_mb: float | None = None
 
-    def __enter__(self) -> "StageMeter":
+    def __enter__(self) -> StageMeter:
         self._hwm = _reset_hwm() and _status_kb("VmHWM") is not None
         if not self._hwm:
             self._samples = current_rss_mb()

@@ -47,8 +47,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from ..config_checks import check_choices
 from .. import hub
+from ..config_checks import check_choices
 from ..portable.skeleton import NUM_JOINTS
 from ..progress import StepCallback
 from .base import JOINT_INDEX, Detections, check_frames, map_to_smplx

@@ -7,6 +7,7 @@ object field, or an analytic field in a test. The renderer composites several of
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -114,7 +115,7 @@ class NeRFField(nn.Module):
                                          device=device, dtype=dtype)
         dims = [self.encoding.output_dim] + [config.hidden_dim] * config.num_layers + [4]
         layers: list[nn.Module] = []
-        for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:])):
+        for i, (d_in, d_out) in enumerate(itertools.pairwise(dims)):
             layers.append(_linear(d_in, d_out, generator))
             if i < len(dims) - 2:
                 layers.append(nn.ReLU())

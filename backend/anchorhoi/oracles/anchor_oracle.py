@@ -28,9 +28,9 @@ import numpy as np
 import torch
 
 from ..anchor.anchor_nerf import AnchorNeRFConfig, ViewSampling, psnr
+from ..anchor.config import AnchorConfig
 from ..anchor.fit import AnchorLattice, FitConfig, FitWeights
 from ..anchor.object_search import ObjectSearchConfig
-from ..anchor.config import AnchorConfig
 from ..anchor.output import AnchorOutput
 from ..anchor.stage import run_anchor_stages
 from ..body import BodyModel

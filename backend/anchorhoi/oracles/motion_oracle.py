@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..body.pose import KeyPose
 from ..body import BodyModel
+from ..body.pose import KeyPose
 from ..motion import MotionConfig, MotionResult, optimize_motion
 from ..motion import metrics as M
 from ..nerf.cameras import project, world_to_camera

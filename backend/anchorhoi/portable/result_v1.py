@@ -22,8 +22,15 @@ from typing import Any
 import numpy as np
 
 from .amass import motion_from_arrays, motion_to_arrays
-from .arrays import (MotionFileError, check_frames, float_array, int_array, load_npz,
-                     save_npz_atomic, write_text_atomic)
+from .arrays import (
+    MotionFileError,
+    check_frames,
+    float_array,
+    int_array,
+    load_npz,
+    save_npz_atomic,
+    write_text_atomic,
+)
 from .motion import MotionClip, ObjectTrack, Rig
 from .skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 
@@ -42,12 +49,13 @@ class ResultInfo:
     prompt: str = ""
     seed: int = 0
     object_name: str | None = None
-    timings: dict[str, Any] = field(default_factory=dict)  # stage -> {"seconds", "peak_rss_mb", ...}
+    timings: dict[str, Any] = field(default_factory=dict)  # stage -> {"seconds", ...}
     quality: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def write_result(folder: str | os.PathLike, clip: MotionClip, info: ResultInfo = ResultInfo()) -> Path:
+def write_result(folder: str | os.PathLike, clip: MotionClip,
+                 info: ResultInfo = ResultInfo()) -> Path:
     """Write ``clip`` as a result v1 into ``folder``; returns the path of ``result.json``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -88,7 +96,7 @@ def write_result(folder: str | os.PathLike, clip: MotionClip, info: ResultInfo =
 
 
 def find_result_json(path: str | os.PathLike) -> Path:
-    """``result.json`` of a result given as its folder, its ``result.json`` or its ``motion.npz``."""
+    """``result.json`` of a result given as its folder, ``result.json`` or ``motion.npz``."""
     path = Path(path)
     if not path.exists():
         raise MotionFileError(path, "not found")
@@ -194,7 +202,8 @@ def object_from_arrays(path, arrays, num_frames: int, *, name: str) -> ObjectTra
     verts = float_array(path, arrays, "obj_vertices", (None, 3))
     faces = int_array(path, arrays, "obj_faces", (None, 3))
     check_faces(path, "obj_faces", faces, len(verts))
-    return ObjectTrack(name=name, vertices=verts, faces=faces, trans=trans, rot=rot / norms[:, None])
+    return ObjectTrack(name=name, vertices=verts, faces=faces, trans=trans,
+                       rot=rot / norms[:, None])
 
 
 def check_faces(path, key: str, faces: np.ndarray, num_vertices: int) -> None:

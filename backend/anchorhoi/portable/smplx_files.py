@@ -29,7 +29,7 @@ INT_KEYS = ("f", "kintree_table", "lmk_faces_idx")
 
 
 def model_file(folder: str | os.PathLike, gender: str) -> Path:
-    """The ``.npz`` of ``gender`` in the user's SMPL-X folder, with an actionable error if absent."""
+    """The ``.npz`` of ``gender`` in the user's SMPL-X folder; an actionable error if absent."""
     folder = Path(folder)
     if not folder.is_dir():
         raise MotionFileError(folder, "SMPL-X folder not found; set it in the preferences to the "

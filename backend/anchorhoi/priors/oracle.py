@@ -36,10 +36,16 @@ from diffusers import DDIMScheduler
 from torch import Tensor
 
 from ..config_checks import check_choices
-from .base import (SDSOutput, TimestepRamp, ViewBatch, check_prompt, check_render,
-                   fixed_timesteps)
-from .sds import (Weighting, add_noise, sample_noise, sample_timesteps, sanitize_grad, sds_grad,
-                  sds_loss_from_grad)
+from .base import SDSOutput, TimestepRamp, ViewBatch, check_prompt, check_render, fixed_timesteps
+from .sds import (
+    Weighting,
+    add_noise,
+    sample_noise,
+    sample_timesteps,
+    sanitize_grad,
+    sds_grad,
+    sds_loss_from_grad,
+)
 
 TargetFn = Callable[[ViewBatch], Tensor]
 """``views → (B, 3, H, W)`` images in [0, 1]: the known scene seen from ``views``."""

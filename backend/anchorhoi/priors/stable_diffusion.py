@@ -25,8 +25,8 @@ from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
 from torch import Tensor
 from transformers import CLIPTextModel, CLIPTokenizer
 
-from ..config_checks import check_choices
 from .. import hub
+from ..config_checks import check_choices
 from .base import SDSOutput, TimestepRamp, ViewBatch, check_prompt, check_render, fixed_timesteps
 from .sds import (
     Weighting,

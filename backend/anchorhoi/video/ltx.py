@@ -30,8 +30,8 @@ import torch
 from diffusers import LTXImageToVideoPipeline, LTXPipeline
 from PIL import Image
 
-from ..config_checks import check_choices
 from .. import hub
+from ..config_checks import check_choices
 from ..progress import StepCallback
 from .base import VIDEO_LAYOUT, DTypeName, Video, VideoSampling, check_request, resolve_dtype
 from .frames import (

@@ -22,9 +22,15 @@ import string
 from pathlib import Path
 
 import torch
-from diffusers import (AutoencoderKLLTXVideo, AutoencoderKLWan, FlowMatchEulerDiscreteScheduler,
-                       LTXImageToVideoPipeline, LTXVideoTransformer3DModel,
-                       WanImageToVideoPipeline, WanTransformer3DModel)
+from diffusers import (
+    AutoencoderKLLTXVideo,
+    AutoencoderKLWan,
+    FlowMatchEulerDiscreteScheduler,
+    LTXImageToVideoPipeline,
+    LTXVideoTransformer3DModel,
+    WanImageToVideoPipeline,
+    WanTransformer3DModel,
+)
 from transformers import T5Config, T5EncoderModel, T5Tokenizer, UMT5Config, UMT5EncoderModel
 
 TINY_TEXT_WIDTH = 32

@@ -49,8 +49,8 @@ from diffusers import WanImageToVideoPipeline, WanPipeline
 from PIL import Image
 from torch import Tensor
 
-from ..config_checks import check_choices
 from .. import hub
+from ..config_checks import check_choices
 from ..progress import StepCallback
 from .base import VIDEO_LAYOUT, DTypeName, Video, VideoSampling, check_request, resolve_dtype
 from .frames import (
