@@ -109,6 +109,8 @@ class LTXVideoPrior:
 
     def __init__(self, config: LTXVideoPriorConfig = LTXVideoPriorConfig(), *,
                  device: torch.device | str = "cpu"):
+        # Copied from anchorhoi.video.wan.WanVideoPrior.__init__ (device, dtype, offload, the
+        # two pipelines): a shared base class comes when a third video prior needs it
         self.config = config
         self.device = torch.device(device)
         self.dtype = resolve_dtype(config.dtype, self.device)
