@@ -22,14 +22,18 @@ import string
 from pathlib import Path
 
 import torch
-from diffusers import (
+
+# (sub)modules: type checkers read ``from diffusers import`` as its dummy placeholders
+from diffusers.models import (
     AutoencoderKLLTXVideo,
     AutoencoderKLWan,
-    FlowMatchEulerDiscreteScheduler,
-    LTXImageToVideoPipeline,
     LTXVideoTransformer3DModel,
-    WanImageToVideoPipeline,
     WanTransformer3DModel,
+)
+from diffusers.pipelines.ltx.pipeline_ltx_image2video import LTXImageToVideoPipeline
+from diffusers.pipelines.wan.pipeline_wan_i2v import WanImageToVideoPipeline
+from diffusers.schedulers.scheduling_flow_match_euler_discrete import (
+    FlowMatchEulerDiscreteScheduler,
 )
 from transformers import T5Config, T5EncoderModel, T5Tokenizer, UMT5Config, UMT5EncoderModel
 
