@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..nerf.cameras import SceneBox, orbit_cameras
+from ..nerf.cameras import Cameras, SceneBox, orbit_cameras
 from ..nerf.field import NeRFField, NeRFFieldConfig
-from ..nerf.renderer import composite_density, render_image
+from ..nerf.renderer import Shading, composite_density, render_image
 from ..nerf.samplers import DenseSamplerConfig, Sampler
 from ..priors.base import ImagePrior, ViewBatch
 from ..progress import StepCallback
@@ -98,7 +98,7 @@ class AnchorNeRFConfig:
     share it; the views carry it to the prior). Density the colour of a fixed background is
     invisible, so a field can leave such floaters — e.g. remnants of the initial body — that
     the fit then takes for body; a changing background exposes them."""
-    shading: str = "albedo"
+    shading: Shading = "albedo"
     """``albedo`` or ``lambertian`` (random light) for the SDS renders."""
     object_search: ObjectSearchConfig | None = None
     """Search the object's translation with the prior before the first round's SDS
@@ -140,12 +140,12 @@ def fit_field_to_occupancy(human: NeRFField, occupancy: Occupancy, config: Ancho
                            generator: torch.Generator, *, albedo=(0.75, 0.6, 0.5)) -> float:
     """Initialise the human field from a body: its occupancy and a uniform skin albedo."""
     p = next(human.parameters())
-    like = dict(device=p.device, dtype=p.dtype)
     opt = torch.optim.Adam(human.parameters(), lr=config.lr_field)
-    skin = torch.tensor(albedo, **like)
+    skin = torch.tensor(albedo, device=p.device, dtype=p.dtype)
     loss = torch.zeros(())
     for _ in range(config.init_iterations):
-        x = near_surface_points(occupancy, config.box, config.drift_points, generator, **like)
+        x = near_surface_points(occupancy, config.box, config.drift_points, generator,
+                                device=p.device, dtype=p.dtype)
         with torch.no_grad():
             target = occupancy(x)
         out = human(x)
@@ -200,18 +200,19 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
     human_prompt = config.human_prompt.replace("{prompt}", prompt)
     if human is None:
         human = init_human_field(config, body_occupancy, generator, device=device, dtype=dtype)
-    like = dict(device=device, dtype=dtype)
     groups = [{"params": list(human.parameters()), "lr": config.lr_field}]
     placement = [p for p in obj.parameters() if p.requires_grad]
     if config.lr_placement > 0 and placement:
         groups.append({"params": placement, "lr": config.lr_placement})
     opt = torch.optim.Adam(groups)
-    background = torch.tensor(config.background, **like)
+    background = torch.tensor(config.background, device=device, dtype=dtype)
     losses: dict[str, float] = {}
     scene_density = composite_density([human, obj])
     for step in range(config.iterations):
         progress = step / max(config.iterations - 1, 1)
-        views = sample_views(config, generator, **like)
+        views = sample_views(config, generator, device=device, dtype=dtype)
+        cams = views.cameras
+        assert isinstance(cams, Cameras)  # sample_views' (ViewBatch types them opaque)
         if config.random_background:
             background = torch.rand(3, generator=generator, device=device, dtype=dtype)
             views = dataclasses.replace(views, background=background)
@@ -219,13 +220,13 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
         if config.shading == "lambertian":
             light = torch.nn.functional.normalize(
                 torch.randn(len(views), 3, generator=generator, device=device, dtype=dtype)
-                + torch.tensor([0.0, 1.5, 0.0], **like), dim=-1)
+                + torch.tensor([0.0, 1.5, 0.0], device=device, dtype=dtype), dim=-1)
         # the occupancy grid (CUDA) refreshes itself from the composite density every few
         # steps; the dense sampler ignores this
         sampler.update(step, scene_density)
-        comp = render_image([human, obj], views.cameras, sampler, background=background,
+        comp = render_image([human, obj], cams, sampler, background=background,
                             generator=generator, shading=config.shading, light_dir=light)
-        alone = render_image([human], views.cameras, sampler, background=background,
+        alone = render_image([human], cams, sampler, background=background,
                              generator=generator, shading=config.shading, light_dir=light)
         terms = {}
         terms["sds"] = prior.sds_loss(comp.rgb.permute(0, 3, 1, 2), prompt=prompt, views=views,
@@ -235,7 +236,7 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
             generator=generator).loss
         terms["sparsity"] = alone.opacity.mean()
         x = near_surface_points(body_occupancy, config.box, config.drift_points, generator,
-                                **like)
+                                device=device, dtype=dtype)
         occ_h = occupancy_of(human.density(x), config.occupancy_step)
         with torch.no_grad():
             target = body_occupancy(x)

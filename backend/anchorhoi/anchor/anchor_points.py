@@ -79,7 +79,7 @@ def trilinear(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor,
     t = f - i0  # (N, 3) in [0, 1]
     flat = values.reshape(-1)
     r1, r2 = values.shape[1] * values.shape[2], values.shape[2]
-    out = 0.0
+    out = torch.zeros_like(t[:, 0])
     for dx in (0, 1):
         wx = t[:, 0] if dx else 1 - t[:, 0]
         for dy in (0, 1):

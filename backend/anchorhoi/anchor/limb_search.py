@@ -142,10 +142,10 @@ def search_limbs(skin: SubsetSkinning, params: PoseParams, anchor: AnchorTargets
                  config: LimbSearchConfig, generator: torch.Generator) -> PoseParams:
     """Each limb of each hypothesis in ``params`` (batch B) moved to its best candidate;
     ``skin`` poses all the body's vertices (``SubsetSkinning.of_body``)."""
-    like = dict(device=skin.v_template.device, dtype=skin.v_template.dtype)
+    device, dtype = skin.v_template.device, skin.v_template.dtype
     owner = skin.weights.argmax(1).cpu()  # (V,) dominant joint of each vertex
     rest_joints = skin.j_template  # (55, 3)
-    dirs = fibonacci_directions(config.num_directions, **like)  # (D, 3)
+    dirs = fibonacci_directions(config.num_directions, device=device, dtype=dtype)  # (D, 3)
     body6d = params.body.detach().clone()
     b, rows = body6d.shape[0], torch.arange(body6d.shape[0])
     trans = params.trans.detach()
@@ -174,7 +174,8 @@ def search_limbs(skin: SubsetSkinning, params: PoseParams, anchor: AnchorTargets
     for upper_name, hinge_name, end_name, tip_name, a_rest, b_rest in LIMBS.values():
         uj, hj = JOINT_NAMES.index(upper_name), JOINT_NAMES.index(hinge_name)
         ej, tj = JOINT_NAMES.index(end_name), JOINT_NAMES.index(tip_name)
-        a, bend_dir = torch.tensor(a_rest, **like), torch.tensor(b_rest, **like)
+        a = torch.tensor(a_rest, device=device, dtype=dtype)
+        bend_dir = torch.tensor(b_rest, device=device, dtype=dtype)
         rot = PoseParams(params.root, body6d, params.hand, params.trans,
                          params.betas).rotations().detach()  # (B, 55, 3, 3)
         glob = global_rotations(rot)

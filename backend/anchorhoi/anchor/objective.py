@@ -80,6 +80,14 @@ class PhaseSample:
     matches: list[tuple[torch.Tensor, torch.Tensor | None]] | None = None  # cached, per hyp.
 
 
+def _two_sided(match: tuple[torch.Tensor, torch.Tensor | None]
+               ) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """A cached correspondence for ``chamfer``: both directions, or None (find them anew) if
+    it holds one only (the rigid phase's; the phases do not share their samples)."""
+    ab, ba = match
+    return None if ba is None else (ab, ba)
+
+
 class Objective:
     """Fixed targets of the fit and the loss terms; keeps a short history."""
 
@@ -141,20 +149,22 @@ class Objective:
         v, nrm = posed[:, :sample.num_samples], normals[:, :sample.num_samples]
         b, n = v.shape[:2]
         out: dict[str, torch.Tensor] = {}
-        refresh = sample.matches is None \
-            or step % max(cfg.schedule.correspondence_interval, 1) == 0
+        matches = sample.matches
+        refresh = step % max(cfg.schedule.correspondence_interval, 1) == 0
         if phase == "rigid":  # the torso alone cannot explain the anchor: one-sided
-            if refresh:
-                sample.matches = [(nearest(v[i], sample.anchor), None) for i in range(b)]
+            if matches is None or refresh:
+                matches = [(nearest(v[i], sample.anchor), None) for i in range(b)]
+                sample.matches = matches
             out["chamfer_body"] = torch.stack([charbonnier(
                 ((v[i] - sample.anchor[m]) ** 2).sum(-1), scales.chamfer_eta).mean()
-                for i, (m, _) in enumerate(sample.matches)])
+                for i, (m, _) in enumerate(matches)])
         else:
-            if refresh:
-                sample.matches = [(nearest(v[i], sample.anchor), nearest(sample.anchor, v[i]))
-                                  for i in range(b)]
+            if matches is None or refresh:
+                matches = [(nearest(v[i], sample.anchor), nearest(sample.anchor, v[i]))
+                           for i in range(b)]
+                sample.matches = matches
             pairs = [chamfer(v[i], sample.anchor, eta=scales.chamfer_eta,
-                             matches=sample.matches[i])
+                             matches=_two_sided(matches[i]))
                      for i in range(b)]
             out["chamfer_body"] = torch.stack([p[0] for p in pairs])
             out["chamfer_anchor"] = torch.stack([p[1] for p in pairs])
@@ -163,8 +173,9 @@ class Objective:
             sigma = self.density(torch.cat([v - d, v + d], 1).reshape(-1, 3)).reshape(b, 2, n)
             out["occupancy"] = torch.stack([occupancy_agreement(
                 sigma[i, 0], sigma[i, 1], step=scales.occupancy_step) for i in range(b)])
-        if self.silhouettes is not None and cfg.weights.lambda_silhouette > 0:
-            out["silhouette"] = torch.stack([self._silhouette(v[i]) for i in range(b)])
+        sil = self.silhouettes
+        if sil is not None and cfg.weights.lambda_silhouette > 0:
+            out["silhouette"] = torch.stack([self._silhouette(sil, v[i]) for i in range(b)])
         body_aa = matrix_to_axis_angle(rot[:, 1:22])
         out["pose_prior"] = pose_prior(body_aa)
         out["joint_limits"] = joint_limit_penalty(body_aa, *self.limits)
@@ -179,8 +190,7 @@ class Objective:
                 out["contact"] = sdf[:, n:][:, sample.contact].abs().sum(-1) / n
         return out
 
-    def _silhouette(self, v: torch.Tensor) -> torch.Tensor:
-        sil = self.silhouettes
+    def _silhouette(self, sil: SilhouetteTargets, v: torch.Tensor) -> torch.Tensor:
         k = len(sil.cameras)
         pts = v[None].expand(k, -1, -1)
         visible = world_to_camera(sil.cameras, pts)[..., 2] > 1e-3

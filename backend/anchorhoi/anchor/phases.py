@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -93,8 +93,9 @@ def optimise(params: PoseParams, objective: Objective, weights: torch.Tensor,
     leaves = PoseParams(*(x.detach().clone() for x in
                           (params.root, params.body, params.hand, params.trans, params.betas)))
     schedule = config.schedule
-    groups = [dict(params=[leaves.root], lr=schedule.rotation_lr),
-              dict(params=[leaves.trans], lr=schedule.translation_lr)]
+    # Adam's parameter groups
+    groups: list[dict[str, Any]] = [dict(params=[leaves.root], lr=schedule.rotation_lr),
+                                    dict(params=[leaves.trans], lr=schedule.translation_lr)]
     if phase != "rigid":
         groups.append(dict(params=[leaves.body], lr=schedule.rotation_lr))
     if phase == "detail":
@@ -108,7 +109,7 @@ def optimise(params: PoseParams, objective: Objective, weights: torch.Tensor,
             p.requires_grad_(True)
     start = time.perf_counter()
     optimiser = torch.optim.Adam(groups)
-    base_lrs = [g["lr"] for g in groups]
+    base_lrs: list[float] = [g["lr"] for g in groups]
     sample = objective.start_phase(weights, phase=phase, params=leaves)
     for step in range(max(iterations, 0)):
         frac = 0.5 * (1 + math.cos(math.pi * step / max(iterations, 1)))

@@ -24,11 +24,12 @@ def turntable(fields: Sequence, *, box: SceneBox, views: int = 8, size: int = 12
               background: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
     """(size, views·size, 3) uint8: the fields seen from ``views`` azimuths around the scene."""
     p = next(iter(fields[0].buffers()), None) if hasattr(fields[0], "buffers") else None
-    like = dict(device=p.device if p is not None else "cpu", dtype=torch.float32)
+    device = p.device if p is not None else "cpu"
     cams = orbit_cameras(torch.linspace(0, 360, views + 1)[:-1], elevation_deg, radius, 45.0,
-                         size, target=target, **like)
+                         size, target=target, device=device, dtype=torch.float32)
     sampler = DenseStratifiedSampler(DenseSamplerConfig(num_samples=num_samples), box=box)
-    img = render_image(list(fields), cams, sampler, background=torch.tensor(background, **like),
+    bg = torch.tensor(background, device=device, dtype=torch.float32)
+    img = render_image(list(fields), cams, sampler, background=bg,
                        chunk=max(1, POINTS_PER_CHUNK // num_samples))
     strip = torch.cat(list(img.rgb), dim=1).clamp(0, 1)
     return (strip.cpu().numpy() * 255 + 0.5).astype(np.uint8)

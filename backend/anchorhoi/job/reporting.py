@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 
 class Reporter(Protocol):
-    def emit(self, type_: str, **data: Any) -> None: ...
+    def emit(self, type_: str, **data: Any) -> object:
+        """Send one message. Callers through ``Reporter`` ignore what it returns (a
+        ``ProtocolReporter`` says whether it wrote the line)."""
 
 
 TERMINAL_TYPES = ("result", "error", "cancelled")

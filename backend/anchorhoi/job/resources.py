@@ -85,7 +85,8 @@ class StageMeter:
             self.peak_rss_mb = (_status_kb("VmHWM") or 0) / 1024
         else:
             self._stop.set()
-            self._thread.join()
+            if self._thread is not None:
+                self._thread.join()
             self.peak_rss_mb = max(self._samples, current_rss_mb())
         if self.device == "cuda":
             import torch

@@ -244,7 +244,7 @@ def anchor_reference(xy: np.ndarray, conf: np.ndarray, valid: np.ndarray, proj: 
     if at.size < config.min_anchor_joints:
         return None
     best, best_med = None, np.inf
-    mirrored = xy, conf, valid
+    mirrored: tuple[np.ndarray, ...] = (xy, conf, valid)
     for name in SIDE_GROUPS:
         mirrored = tuple(swap_group(a, name) for a in mirrored)
     for cand_xy, cand_conf, cand_valid in ((xy, conf, valid), mirrored):

@@ -116,25 +116,25 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
     schedule, w, rep = config.schedule, config.weights, config.reprojection
     bodies = candidate_poses(schedule.initial_poses, key)  # (K, 21, 6)
     k_count = bodies.shape[0]
-    like = dict(dtype=keypoints.dtype, device=keypoints.device)
+    dtype, device = keypoints.dtype, keypoints.device
     hands = rot6d_to_matrix(key.hand[0])  # (30, 3, 3)
-    eye = torch.eye(3, **like).expand(3, 3, 3)  # jaw and eyes
-    fixed = [torch.cat([rot6d_to_matrix(b), eye, hands]) for b in bodies]  # (54, 3, 3) each
-    fixed = torch.stack(fixed)[:, None].expand(k_count, t_count, 54, 3, 3)
+    eye = torch.eye(3, dtype=dtype, device=device).expand(3, 3, 3)  # jaw and eyes
+    fixed = torch.stack([torch.cat([rot6d_to_matrix(b), eye, hands])  # (54, 3, 3) each
+                         for b in bodies])[:, None].expand(k_count, t_count, 54, 3, 3)
 
     # translations: each candidate, posed with the key's root orientation at the origin
     key_rot = rot6d_to_matrix(key.root[0])
     depth = (camera.R[0][2] @ key_joints[0] + camera.t[0][2])
-    trans, root6d = [], []
+    trans_k, root6d_k = [], []
     with torch.no_grad():
         for k in range(k_count):
             rot = torch.cat([key_rot[None], fixed[k, 0]])[None]
-            rel = kin(rot, torch.zeros(1, 3, **like)).joints[0]
-            trans.append(initial_translation(keypoints, camera, rel, depth))
-            root6d.append(key.root.expand(t_count, 6))
-    trans = torch.stack(trans).clone().requires_grad_(True)  # (K, T, 3)
-    root6d = torch.stack(root6d).clone().requires_grad_(True)  # (K, T, 6)
-    fit_mask = torch.zeros(55, **like)
+            rel = kin(rot, torch.zeros(1, 3, dtype=dtype, device=device)).joints[0]
+            trans_k.append(initial_translation(keypoints, camera, rel, depth))
+            root6d_k.append(key.root.expand(t_count, 6))
+    trans = torch.stack(trans_k).clone().requires_grad_(True)  # (K, T, 3)
+    root6d = torch.stack(root6d_k).clone().requires_grad_(True)  # (K, T, 6)
+    fit_mask = torch.zeros(55, dtype=dtype, device=device)
     fit_mask[list(FIT_JOINTS)] = 1
     kp_all = keypoints.expand(k_count, -1, -1, -1).reshape(k_count * t_count, 55, 3)
     opt = torch.optim.Adam([root6d, trans], lr=schedule.learning_rate)

@@ -98,6 +98,14 @@ class State:
         return problem.kin(self.rotations(), self.trans)
 
 
+def decided(value: torch.Tensor | None, name: str) -> torch.Tensor:
+    """``value``, the contact decision ``State.<name>``, which the optimiser makes before any
+    loss reads it (``RuntimeError`` if it has not)."""
+    if value is None:
+        raise RuntimeError(f"State.{name} is read before the contact decisions set it")
+    return value
+
+
 def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyPose,
                   anchor: int, mesh: ObjectMesh, obj_rotation, obj_translation, fps: float,
                   config: MotionConfig, generator: torch.Generator | None) -> Problem:
@@ -247,6 +255,8 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
     body_joints = joints[:, :BODY_JOINTS]
     feet = joints[:, list(FOOT_JOINTS)]
     fade = ramp if phase == 2 else 1.0
+    foot_weights = decided(state.foot_weights, "foot_weights")
+    still_weights = decided(state.still_weights, "still_weights")
     terms = {
         "reproj": w.lambda_reproj * L.reprojection_loss(
             joints, problem.keypoints, problem.camera, kind=rep.robust_loss,
@@ -263,13 +273,13 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
                        * ((state.body6d - problem.key_body6d) ** 2).sum(-1)).sum(-1).mean(),
         "hinge": w.lambda_hinge * L.hinge_loss(rotations),
         "support": w.lambda_support * fade * L.support_loss(frames.vertices, problem.ground_y),
-        "foot_skate": w.lambda_foot_skate * L.run_loss(feet, state.foot_weights,
-                                                       state.footprints),
+        "foot_skate": w.lambda_foot_skate * L.run_loss(feet, foot_weights,
+                                                       decided(state.footprints, "footprints")),
         "foot_height": w.lambda_foot_height * fade * L.foot_height_loss(
-            feet, state.foot_weights, problem.foot_rest_height, problem.ground_y),
+            feet, foot_weights, problem.foot_rest_height, problem.ground_y),
         "still": w.lambda_still * L.run_loss(
-            body_joints, state.still_weights[:, None].expand(-1, BODY_JOINTS),
-            state.still_runs[None].expand(BODY_JOINTS, -1, -1)),
+            body_joints, still_weights[:, None].expand(-1, BODY_JOINTS),
+            decided(state.still_runs, "still_runs")[None].expand(BODY_JOINTS, -1, -1)),
     }
     if phase < 3:
         return terms
@@ -278,7 +288,8 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
     obj_pts = L.transform_points(problem.obj_points, obj_rot, state.obj_trans)
     anchor_pts = L.transform_points(problem.obj_points, problem.obj_anchor[None, :3, :3],
                                     problem.obj_anchor[None, :3, 3])[0]
-    moving = state.held.any(1)
+    held = decided(state.held, "held")
+    moving = held.any(1)
     if w.lambda_balance > 0:
         terms["balance"] = w.lambda_balance * balance_loss(problem, state, config, frames, obj_rot)
     terms.update(
@@ -302,12 +313,12 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
     if state.mode == "sliding":
         terms["object_upright"] = w.lambda_object_upright * L.upright_loss(
             obj_rot, state.obj_trans, problem.obj_anchor[:3, :3], problem.obj_anchor[:3, 3])
-    if bool(state.held.any()):
+    if bool(held.any()):
         wrists = rigid(frames.rotations[:, list(WRIST_JOINTS)], joints[:, list(WRIST_JOINTS)])
         carried = wrists.transpose(0, 1) @ problem.offsets[:, None]  # (2, T, 4, 4)
         held_pts = problem.obj_points @ carried[..., :3, :3].transpose(-1, -2) \
             + carried[..., None, :3, 3]
-        terms["attach"] = w.lambda_attach * L.attachment_loss(obj_pts, held_pts, state.held)
+        terms["attach"] = w.lambda_attach * L.attachment_loss(obj_pts, held_pts, held)
     if problem.hands_free:
         terms["hand_prior"] = w.lambda_hand_prior * (
             (state.hand6d - problem.key_hand6d) ** 2).sum((-1, -2)).mean()
@@ -321,14 +332,14 @@ def balance_loss(problem: Problem, state: State, config: MotionConfig, frames,
     body vertex touches it (sitting on it, leaning on it)."""
     verts = frames.vertices
     feet = frames.joints[:, list(FOOT_JOINTS)]  # L ankle, R ankle, L ball, R ball
-    fw = state.foot_weights
+    fw = decided(state.foot_weights, "foot_weights")
     planted = torch.minimum(fw[:, 0], fw[:, 2]) * torch.minimum(fw[:, 1], fw[:, 3])
     with torch.no_grad():
         local = (verts - state.obj_trans[:, None]) @ obj_rot
         sdf = problem.sdf.sample_sdf(local.reshape(-1, 3)).reshape(verts.shape[:2])
         body_part = problem.hand_side < 0
         touching = (sdf[:, body_part] < config.contact.hand_distance_m).any(1)
-        free = ~(touching | state.held.any(1))
+        free = ~(touching | decided(state.held, "held").any(1))
     return L.balance_loss(verts[:, :config.sampling.num_body_vertices].mean(1),
                           0.5 * (feet[:, 0] + feet[:, 2]), 0.5 * (feet[:, 1] + feet[:, 3]),
                           planted * free.to(planted.dtype), config.contact.balance_radius_m)
@@ -339,8 +350,9 @@ def penetration_weights(problem: Problem, state: State, config: MotionConfig) ->
     touches it, so its vertices count only ``contact.holding_hand_penetration_share`` there."""
     w = torch.ones(state.trans.shape[0], len(problem.hand_side), dtype=state.trans.dtype,
                    device=state.trans.device)
+    state_held = decided(state.held, "held")
     for side in (0, 1):
-        held = state.held[:, side:side + 1] & (problem.hand_side == side)[None]
+        held = state_held[:, side:side + 1] & (problem.hand_side == side)[None]
         share = torch.full_like(w, config.contact.holding_hand_penetration_share)
         w = torch.where(held, share, w)
     return w

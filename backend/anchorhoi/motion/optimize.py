@@ -27,7 +27,9 @@ loss terms are in ``objective.py``, their weights and every other setting in ``c
 
 from __future__ import annotations
 
+import functools
 import logging
+import operator
 import time
 from dataclasses import dataclass, field
 
@@ -57,7 +59,15 @@ from .contact import (
     rigid,
 )
 from .initialize import BODY_JOINTS, fit_candidates
-from .objective import LEFT_HAND, RIGHT_HAND, Problem, State, build_problem, loss_terms
+from .objective import (
+    LEFT_HAND,
+    RIGHT_HAND,
+    Problem,
+    State,
+    build_problem,
+    decided,
+    loss_terms,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +140,8 @@ def optimize_motion(body: BodyModel, *, keypoints: torch.Tensor | np.ndarray, ca
 def _initial_state(problem: Problem, key_pose: KeyPose, config: MotionConfig,
                    report: StepCallback | None = None) -> State:
     """Phase 1: root, translation and starting body pose of every frame."""
-    like = dict(device=problem.keypoints.device, dtype=problem.keypoints.dtype)
     t_count = problem.keypoints.shape[0]
-    key = key_pose.to_params(**like)
+    key = key_pose.to_params(device=problem.keypoints.device, dtype=problem.keypoints.dtype)
     root6d, trans, body6d, choice = fit_candidates(
         problem.kin, problem.keypoints, problem.camera, key, problem.key_joints, problem.anchor,
         problem.fps, problem.ground_y, config, on_step=report)
@@ -152,7 +161,7 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
     schedule, rep = config.schedule, config.reprojection
     new = [state.root6d, state.trans, state.body6d] if state.optimizer is None else []
     if phase == 3:
-        if bool(state.held.any()):  # else the object stays at its anchor placement
+        if bool(decided(state.held, "held").any()):  # else the object stays at its anchor placement
             new += [state.obj6d, state.obj_trans]
         if problem.hands_free:
             new.append(state.hand6d)
@@ -178,7 +187,8 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
             _refresh_contacts(problem, state, config, use_height=phase == 3)
         opt.zero_grad(set_to_none=True)
         terms = loss_terms(problem, state, config, phase, scale_px, it / max(iterations - 1, 1))
-        sum(terms.values()).backward()
+        total: torch.Tensor = functools.reduce(operator.add, terms.values())
+        total.backward()
         opt.step()
         if report is not None:
             values = torch.stack([v.detach() for v in terms.values()]).tolist()  # one sync
@@ -317,6 +327,8 @@ def _finish(problem: Problem, state: State, config: MotionConfig, key_pose: KeyP
     state.optimizer = None
     for name in ("root6d", "body6d", "hand6d", "trans", "obj6d", "obj_trans"):
         setattr(state, name, getattr(state, name).detach())
+    held = decided(state.held, "held")
+    foot_weights = decided(state.foot_weights, "foot_weights")
     with torch.no_grad():
         terms = loss_terms(problem, state, config, 3)
         frames = state.pose(problem)
@@ -329,7 +341,7 @@ def _finish(problem: Problem, state: State, config: MotionConfig, key_pose: KeyP
         inside = -float(problem.sdf.sample_sdf(local.reshape(-1, 3)).min())
         below = problem.ground_y - float(verts[..., 1].min())
         feet = frames.joints[:, list(FOOT_JOINTS)]
-        grounded = (state.foot_weights[1:] > 0.5) & (state.foot_weights[:-1] > 0.5)
+        grounded = (foot_weights[1:] > 0.5) & (foot_weights[:-1] > 0.5)
         slide = (feet[1:, :, [0, 2]] - feet[:-1, :, [0, 2]]).norm(dim=-1)
         key_err = float((frames.joints[problem.anchor] - problem.key_joints).norm(dim=-1).mean())
     t_count = state.trans.shape[0]
@@ -342,7 +354,7 @@ def _finish(problem: Problem, state: State, config: MotionConfig, key_pose: KeyP
         "max_object_penetration_mm": max(inside, 0.0) * 1000,
         "max_ground_penetration_mm": max(below, 0.0) * 1000,
         "foot_skate_mm": float(slide[grounded].mean()) * 1000 if bool(grounded.any()) else 0.0,
-        "hand_contact_frames": int(state.held.any(1).sum()),
+        "hand_contact_frames": int(held.any(1).sum()),
         "seconds": seconds,
         "seconds_per_100_frames": seconds * 100.0 / t_count,
         **timings,
@@ -356,7 +368,7 @@ def _finish(problem: Problem, state: State, config: MotionConfig, key_pose: KeyP
              seconds, quality["seconds_per_100_frames"], quality["reprojection_px_median"])
     return MotionResult(
         motion=motion, obj_trans=state.obj_trans.double().cpu().numpy(), obj_rot=quat,
-        obj_rotation=obj_rot.double().cpu().numpy(), hand_contact=state.held.cpu().numpy(),
-        foot_contact=state.foot_weights.double().cpu().numpy(), contact_mode=state.mode,
+        obj_rotation=obj_rot.double().cpu().numpy(), hand_contact=held.cpu().numpy(),
+        foot_contact=foot_weights.double().cpu().numpy(), contact_mode=state.mode,
         ground_y=problem.ground_y, losses={k: float(v) for k, v in terms.items()},
         quality=quality)

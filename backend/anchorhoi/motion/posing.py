@@ -38,6 +38,15 @@ class PosedFrames:
 class PosedSubset(torch.nn.Module):
     """Poses a fixed-shape body at the vertices ``vertex_ids (Vs,)`` only."""
 
+    # the buffers registered in __init__ (typed here: Module.__getattr__ gives Tensor | Module)
+    rest_joints: torch.Tensor
+    rest_vertices: torch.Tensor
+    all_rest_vertices: torch.Tensor
+    posedirs: torch.Tensor
+    weights: torch.Tensor
+    bones: torch.Tensor
+    unsort: torch.Tensor
+
     def __init__(self, body: BodyModel, betas: torch.Tensor, vertex_ids: np.ndarray):
         super().__init__()
         layer = body.layer
@@ -69,7 +78,7 @@ class PosedSubset(torch.nn.Module):
         for j in range(1, len(parents)):
             depth[j] = depth[parents[j]] + 1
         order = [0]
-        self.levels = []
+        self.levels: list[tuple[torch.Tensor, torch.Tensor]] = []
         for d in range(1, max(depth) + 1):
             idx = [j for j in range(len(parents)) if depth[j] == d]
             pos = {j: k for k, j in enumerate(order)}

@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
-from diffusers import DDIMScheduler
+
+# its module: type checkers read ``from diffusers import`` as its dummy placeholders
+from diffusers.schedulers.scheduling_ddim import DDIMScheduler
 from torch import Tensor
 
 from ..config_checks import check_choices

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import diffusers
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+
+# (sub)modules: type checkers read ``from diffusers import`` as its dummy placeholders
+from diffusers.models import AutoencoderKL, UNet2DConditionModel
+from diffusers.schedulers.scheduling_ddim import DDIMScheduler
 from tokenizers import pre_tokenizers
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 

@@ -20,18 +20,26 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import torch
-from diffusers import (
+
+# (sub)modules: type checkers read ``from diffusers import`` as its dummy placeholders
+from diffusers.models import (
     AutoencoderKLLTXVideo,
     AutoencoderKLWan,
-    FlowMatchEulerDiscreteScheduler,
-    LTXImageToVideoPipeline,
     LTXVideoTransformer3DModel,
-    WanImageToVideoPipeline,
     WanTransformer3DModel,
 )
+from diffusers.pipelines.ltx.pipeline_ltx_image2video import LTXImageToVideoPipeline
+from diffusers.pipelines.wan.pipeline_wan_i2v import WanImageToVideoPipeline
+from diffusers.schedulers.scheduling_flow_match_euler_discrete import (
+    FlowMatchEulerDiscreteScheduler,
+)
 from transformers import T5Config, T5EncoderModel, T5Tokenizer, UMT5Config, UMT5EncoderModel
+
+if TYPE_CHECKING:
+    from transformers import AutoTokenizer, CLIPImageProcessor, CLIPVisionModel
 
 TINY_TEXT_WIDTH = 32
 TINY_MAX_TOKENS = 512
@@ -77,10 +85,15 @@ def build_tiny_wan(folder: Path, seed: int = 0) -> Path:
             cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=32)
     _eval(vae, text_encoder, transformer)
     scheduler = FlowMatchEulerDiscreteScheduler(shift=3.0)
+    # The casts restate what the pipeline accepts where diffusers' annotations are wrong: its
+    # optional components are ``X = None`` without ``| None``, its tokenizer ``AutoTokenizer``
+    # (a factory, no tokenizer's base class).
     pipe = WanImageToVideoPipeline(
-        tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, scheduler=scheduler,
-        image_processor=None, image_encoder=None, transformer=transformer, transformer_2=None,
-        boundary_ratio=None, expand_timesteps=True)
+        tokenizer=cast("AutoTokenizer", tokenizer), text_encoder=text_encoder, vae=vae,
+        scheduler=scheduler, image_processor=cast("CLIPImageProcessor", None),
+        image_encoder=cast("CLIPVisionModel", None), transformer=transformer,
+        transformer_2=cast("WanTransformer3DModel", None), boundary_ratio=None,
+        expand_timesteps=True)
     folder.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(folder, safe_serialization=True)
     return folder
@@ -109,10 +122,14 @@ def build_tiny_ltx(folder: Path, seed: int = 0) -> Path:
             upsample_residual=(False, False, False, False), upsample_factor=(1, 1, 1, 1),
             timestep_conditioning=False, patch_size=1, patch_size_t=1, encoder_causal=True,
             decoder_causal=False)
-        text_encoder = T5EncoderModel(T5Config(
+        t5_config = T5Config(
             vocab_size=len(tokenizer), d_model=TINY_TEXT_WIDTH, d_kv=8, d_ff=37, num_layers=2,
             num_heads=4, relative_attention_num_buckets=8, pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id))
+            eos_token_id=tokenizer.eos_token_id)
+        # T5Config declares no such field; its __init__ keeps extra keyword arguments as
+        # attributes (its typed signature does not say so): the same, set as one
+        t5_config.decoder_start_token_id = tokenizer.pad_token_id
+        text_encoder = T5EncoderModel(t5_config)
     _eval(vae, text_encoder, transformer)
     scheduler = FlowMatchEulerDiscreteScheduler()
     pipe = LTXImageToVideoPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae,
