@@ -57,6 +57,7 @@ def scene():
     return gt_body, gt_obj, start, obj
 
 
+@pytest.mark.slow
 def test_oracle_anchor_recovers_the_scene(scene):
     gt_body, gt_obj, start, obj = scene
     comp, human_only = oracle_priors(gt_body, gt_obj, box=BOX, background=TINY.background,

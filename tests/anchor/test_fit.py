@@ -181,6 +181,7 @@ def mpjpe(body: BodyModel, pose: KeyPose, joints: np.ndarray) -> np.ndarray:
 #   lean            12.7 mm / 31 mm (right wrist) / 0 mm        / ~9 s
 # (seed 1: 7.3 / 9.6 / 16.3 mm.) Without the limb search, arms and legs that must swing far
 # from the initial A-pose (raised arms, thighs at 90°) end in wrong basins at 50-150 mm.
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["lunge", "sit", "lean"])
 def test_fit_recovers_the_oracle_pose(body, cases, case):
     c = cases[case]

@@ -17,6 +17,8 @@ from anchorhoi.objects.field import ObjectField, ObjectFieldConfig
 from anchorhoi.objects.mesh_io import ObjectMesh
 from anchorhoi.priors.oracle import OracleImagePrior
 
+pytestmark = pytest.mark.slow
+
 BOX = SceneBox(center=(0.0, -0.2, 0.0), half_size=(1.25, 1.25, 1.25))
 TRUTH = np.array([0.3, -0.9, -0.25])  # where the oracle's box stands (its bottom centre)
 START = np.array([0.0, -1.3, 0.45])  # on the ground in front of the body

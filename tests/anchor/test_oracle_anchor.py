@@ -22,6 +22,8 @@ from anchorhoi.oracles.anchor_scene import load_anchor_case
 from anchorhoi.priors.base import ViewBatch
 from anchorhoi.priors.oracle import OracleImagePrior
 
+pytestmark = pytest.mark.slow
+
 CASES = Path(__file__).resolve().parents[2] / "bench" / "cases" / "anchor"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
@@ -19,6 +20,8 @@ from anchorhoi.job.presets import PRESETS
 from anchorhoi.objects.mesh_io import load_object_mesh
 from anchorhoi.priors.stable_diffusion import StableDiffusionPrior, StableDiffusionPriorConfig
 from anchorhoi.priors.tiny import build_tiny_sd
+
+pytestmark = pytest.mark.slow
 
 CASES = Path(__file__).resolve().parents[2] / "bench" / "cases" / "anchor"
 

@@ -6,9 +6,12 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from tests.helpers.serve_process import backend_env
+
+pytestmark = pytest.mark.slow
 
 
 def test_doctor_reports_this_environment(tmp_path):

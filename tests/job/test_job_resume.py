@@ -17,6 +17,8 @@ from anchorhoi.portable import protocol as P
 from anchorhoi.portable.result_v1 import read_result
 from tests.helpers.serve_process import Serve, request
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("mediapipe")
 
 FRAMES, FPS = 12, 12.0

@@ -54,6 +54,7 @@ def test_garbage_instead_of_a_request(serve):
     assert serve.wait() == P.EXIT_BAD_REQUEST
 
 
+@pytest.mark.slow
 def test_bad_mesh_is_reported_before_any_work(serve, tmp_path):
     mesh = tmp_path / "flat.obj"
     mesh.write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\n")  # vertices, no faces
@@ -66,6 +67,7 @@ def test_bad_mesh_is_reported_before_any_work(serve, tmp_path):
     assert (tmp_path / "job" / "log.txt").is_file()
 
 
+@pytest.mark.slow
 def test_default_models_offline_give_model_not_found_without_a_traceback(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "anchorhoi", "generate", "a person sits down on the chair",
@@ -88,6 +90,7 @@ def test_default_models_offline_give_model_not_found_without_a_traceback(tmp_pat
     assert serve.wait() == P.EXIT_BAD_REQUEST
 
 
+@pytest.mark.slow
 def test_a_gpu_preset_without_a_gpu_is_refused_up_front(tmp_path):
     import torch
 

@@ -150,6 +150,7 @@ def render_with_blender(bpy, vertices, faces, camera, path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
+@pytest.mark.slow
 def test_blender_render_of_our_body_lands_on_the_projected_smplx_joints(detector, tmp_path):
     bpy = pytest.importorskip("bpy")
     from anchorhoi.nerf.cameras import orbit_cameras, project

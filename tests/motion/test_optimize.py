@@ -171,6 +171,7 @@ def oracle(body, one_thread):
     return case, report
 
 
+@pytest.mark.slow
 def test_oracle_recovers_the_pick_up_within_the_targets(oracle):
     _, report = oracle
     result = report.result
@@ -197,6 +198,7 @@ processes)."""
 PINNED_HELD_FRAMES = 58  # frames 32–89: the hands take the box at frame 32 and keep it
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["sit_on_chair", "push_table"])
 def test_oracle_bench_cases_meet_the_targets(body, one_thread, name):
     """The bench's own scoring (``bench/oracle_motion.py``) on the other two cases."""
@@ -208,6 +210,7 @@ def test_oracle_bench_cases_meet_the_targets(body, one_thread, name):
     assert line["contact_mode"] == {"sit_on_chair": "none", "push_table": "sliding"}[name]
 
 
+@pytest.mark.slow
 def test_the_carried_object_follows_the_hands(body, oracle):
     case, report = oracle
     key, result = report.key_pose, report.result
@@ -238,6 +241,7 @@ def test_the_carried_object_follows_the_hands(body, oracle):
     assert np.abs(result.obj_trans[:first] - result.obj_trans[0]).max() < 0.03
 
 
+@pytest.mark.slow
 def test_every_loss_term_has_its_weight(oracle):
     """``loss_terms`` names each term as its ``MotionWeights.lambda_<name>`` (phase 3 of a held
     object has them all but the sliding and observed-hands terms)."""
@@ -247,6 +251,7 @@ def test_every_loss_term_has_its_weight(oracle):
     assert {"reproj", "penetration", "attach", "object_rest"} <= losses <= weights
 
 
+@pytest.mark.slow
 def test_the_motion_is_written_as_a_result_v1(body, oracle, tmp_path):
     case, report = oracle
     result = report.result
@@ -263,6 +268,7 @@ def test_the_motion_is_written_as_a_result_v1(body, oracle, tmp_path):
     assert json.loads((tmp_path / "result.json").read_text())["quality"]["frames"] == 90
 
 
+@pytest.mark.slow
 def test_bad_inputs_say_what_is_wrong(body, oracle):
     case, report = oracle
     key = report.key_pose

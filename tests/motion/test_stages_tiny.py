@@ -25,6 +25,8 @@ from anchorhoi.video import VideoOutput, load_video, make_video_prior
 from anchorhoi.video.stage import run_video_stage
 from anchorhoi.video.tiny import build_tiny_wan
 
+pytestmark = pytest.mark.slow
+
 TINY = PRESETS["tiny"]
 
 pytest.importorskip("mediapipe")
