@@ -108,3 +108,59 @@ def test_randperm_is_a_permutation_on_the_asked_device(n):
 def test_draw_seed_lies_in_its_bound():
     s = randomness.draw_seed(torch.Generator().manual_seed(0))
     assert 0 <= s < randomness.SEED_BOUND
+
+
+# --- offload: a diffusers module's inputs go to its execution device ------------------------
+
+MODEL_PARTS = ("vae", "text_encoder", "text_encoder_2", "unet", "transformer", "transformer_2",
+               "image_encoder")
+
+
+def module_device_reads(source: str, filename: str) -> list[str]:
+    """``<x>.vae.device`` / ``vae.device``-style reads: under model CPU offload they name the
+    CPU, not where the module runs."""
+    out = []
+    for node in ast.walk(ast.parse(source, filename=filename)):
+        if isinstance(node, ast.Attribute) and node.attr == "device":
+            owner = node.value
+            name = owner.attr if isinstance(owner, ast.Attribute) else \
+                owner.id if isinstance(owner, ast.Name) else None
+            if name in MODEL_PARTS:
+                out.append(f"{filename}:{node.lineno}: {name}.device")
+    return out
+
+
+def test_no_model_input_is_sent_to_a_module_device():
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        found += module_device_reads(path.read_text(encoding="utf-8"),
+                                     str(path.relative_to(PACKAGE)))
+    assert found == []
+    sample = "x = video.to(device=vae.device)\ny = pipe.text_encoder.device"
+    assert sorted(module_device_reads(sample, "x.py")) == [
+        "x.py:1: vae.device", "x.py:2: text_encoder.device"]
+
+
+def test_execution_device_of_a_plain_module_is_its_own():
+    from anchorhoi.devices import execution_device
+
+    assert execution_device(torch.nn.Linear(2, 2)) == torch.device("cpu")
+
+
+# --- precision by card ------------------------------------------------------------------------
+
+def test_bf16_only_where_the_card_has_it():
+    from anchorhoi.devices import half_dtype
+    from anchorhoi.video.base import resolve_dtype
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert half_dtype(cuda, bf16=True) == torch.bfloat16
+    assert half_dtype(cuda, bf16=False) == torch.float16
+    assert resolve_dtype("auto", cuda, bf16=True) == torch.bfloat16
+    assert resolve_dtype("auto", cuda, bf16=False) == torch.float16
+    assert resolve_dtype("float16", cuda, bf16=False) == torch.float16
+    with pytest.raises(ValueError, match="has no bfloat16; use dtype 'auto' or 'float16'"):
+        resolve_dtype("bfloat16", cuda, bf16=False)
+    assert resolve_dtype("auto", cpu) == torch.float32
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        resolve_dtype("float16", cpu)
