@@ -50,3 +50,90 @@ def test_offline_and_the_load_error_wording(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
     assert not hub.is_offline()
+
+
+# --- pre-flight against a Hugging Face cache folder ------------------------------------------
+
+WAN_INDEX = {"_class_name": "WanImageToVideoPipeline", "_diffusers_version": "0.35.0",
+             "tokenizer": ["transformers", "AutoTokenizer"],
+             "text_encoder": ["transformers", "UMT5EncoderModel"],
+             "transformer": ["diffusers", "WanTransformer3DModel"],
+             "transformer_2": [None, None], "image_encoder": [None, None],
+             "vae": ["diffusers", "AutoencoderKLWan"],
+             "scheduler": ["diffusers", "UniPCMultistepScheduler"]}
+WAN = "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
+
+
+def fake_hub_cache(root, *, skip: tuple[str, ...] = ()) -> None:
+    """The hub cache's layout for ``WAN``: refs/main → snapshots/<commit>/<files>."""
+    import json as _json
+
+    repo = root / ("models--" + WAN.replace("/", "--"))
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0123abc")
+    snap = repo / "snapshots" / "0123abc"
+    files = {"model_index.json": _json.dumps(WAN_INDEX),
+             "tokenizer/tokenizer_config.json": "{}", "tokenizer/spiece.model": "x",
+             "text_encoder/config.json": "{}",
+             "text_encoder/model.safetensors.index.json": _json.dumps(
+                 {"weight_map": {"a": "model-00001-of-00002.safetensors",
+                                 "b": "model-00002-of-00002.safetensors"}}),
+             "text_encoder/model-00001-of-00002.safetensors": "w",
+             "text_encoder/model-00002-of-00002.safetensors": "w",
+             "transformer/config.json": "{}",
+             "transformer/diffusion_pytorch_model.safetensors": "w",
+             "vae/config.json": "{}", "vae/diffusion_pytorch_model.safetensors": "w",
+             "scheduler/scheduler_config.json": "{}"}
+    for path, text in files.items():
+        if path in skip or path.split("/")[0] in skip:
+            continue
+        (snap / path).parent.mkdir(parents=True, exist_ok=True)
+        (snap / path).write_text(text)
+
+
+def test_preflight_refuses_a_partial_download_naming_the_missing_part(tmp_path, monkeypatch):
+    from anchorhoi.video.base import VIDEO_LAYOUT
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    fake_hub_cache(tmp_path, skip=("transformer",))
+    assert hub.cache_gaps(WAN, VIDEO_LAYOUT, cache_dir=tmp_path) == ["transformer/"]
+    assert not hub.is_cached(WAN, VIDEO_LAYOUT, cache_dir=tmp_path)
+    with pytest.raises(hub.ModelNotFoundError, match=r"only partly in the Hugging Face cache "
+                       r"\(missing transformer/\)"):
+        hub.check_available(WAN, VIDEO_LAYOUT, cache_dir=tmp_path)
+
+
+def test_preflight_refuses_a_missing_shard(tmp_path, monkeypatch):
+    from anchorhoi.video.base import VIDEO_LAYOUT
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    fake_hub_cache(tmp_path, skip=("text_encoder/model-00002-of-00002.safetensors",))
+    assert hub.cache_gaps(WAN, VIDEO_LAYOUT, cache_dir=tmp_path) == ["text_encoder/"]
+
+
+def test_preflight_passes_a_complete_download(tmp_path, monkeypatch):
+    from anchorhoi.video.base import VIDEO_LAYOUT
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    fake_hub_cache(tmp_path)
+    assert hub.is_cached(WAN, VIDEO_LAYOUT, cache_dir=tmp_path)
+    assert hub.check_available(WAN, VIDEO_LAYOUT, cache_dir=tmp_path) is None
+
+
+def test_download_size_counts_only_the_diffusers_folders():
+    gb = 10 ** 9
+    ltx_like = {"model_index.json": 1_000, "README.md": 5_000,
+                "ltx-video-2b-v0.9.5.safetensors": int(9.4 * gb),  # single-file checkpoints
+                "ltxv-2b-0.9.6-dev.safetensors": int(5.7 * gb),
+                "transformer/config.json": 1_000,
+                "transformer/diffusion_pytorch_model.safetensors": int(3.8 * gb),
+                "transformer/diffusion_pytorch_model.fp16.safetensors": int(3.8 * gb),
+                "text_encoder/config.json": 1_000,
+                "text_encoder/model-00001-of-00002.safetensors": int(5 * gb),
+                "text_encoder/model-00002-of-00002.safetensors": int(4.5 * gb),
+                "text_encoder/pytorch_model.bin": int(9.5 * gb),
+                "vae/config.json": 1_000, "vae/diffusion_pytorch_model.safetensors": int(0.8 * gb),
+                "media/ltx.png": 10_000}
+    folders = ["transformer", "text_encoder", "vae"]
+    expected = 1_000 + 3 * 1_000 + int(3.8 * gb) + int(5 * gb) + int(4.5 * gb) + int(0.8 * gb)
+    assert hub.download_size(ltx_like, folders) == expected

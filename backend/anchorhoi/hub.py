@@ -16,7 +16,9 @@ Light on purpose: ``huggingface_hub`` is imported only inside the functions that
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,15 +113,92 @@ def load_error(model_id: str, source: str, exc: BaseException, layout: ModelLayo
     return ModelNotFoundError(model_id, reason, remedy=download_remedy(model_id, layout))
 
 
-def is_cached(model_id: str, layout: ModelLayout, *, cache_dir: Path | None = None) -> bool:
-    """Whether the hub cache holds ``model_id``'s index file (no network access)."""
+VARIANT = re.compile(r"\.(fp16|bf16|fp32|non_ema|ema)[.-]")
+"""A weight variant (``model.fp16.safetensors``): ``from_pretrained`` without ``variant=``
+never fetches it."""
+
+
+def pipeline_components(index: dict) -> list[str]:
+    """The component folders ``from_pretrained`` loads for a ``model_index.json`` (entries
+    ``name: [library, class]`` with both set)."""
+    return sorted(k for k, v in index.items() if not k.startswith("_") and isinstance(v, list)
+                  and len(v) == 2 and v[0] is not None and v[1] is not None)
+
+
+def missing_parts(folder: Path, components: list[str]) -> list[str]:
+    """Component folders of a snapshot ``folder`` that are absent or incomplete: a model's
+    folder (``config.json``) needs ``.safetensors`` weights, every shard its index lists."""
+    missing = []
+    for name in components:
+        part = folder / name
+        files = {f.name for f in part.iterdir()} if part.is_dir() else set()
+        complete = bool(files)
+        for index_name in (f for f in files if f.endswith(".safetensors.index.json")):
+            try:
+                shards = set(json.loads((part / index_name).read_text(encoding="utf-8"))
+                             ["weight_map"].values())
+            except (OSError, ValueError, KeyError):
+                complete = False
+                continue
+            complete = complete and shards <= files
+        if "config.json" in files and not any(f.endswith(".safetensors") for f in files):
+            complete = False
+        if not complete:
+            missing.append(f"{name}/")
+    return missing
+
+
+def cached_snapshot(model_id: str, layout: ModelLayout, *, cache_dir: Path | None = None
+                    ) -> Path | None:
+    """The hub cache's snapshot folder holding ``model_id``'s index file, or None."""
     from huggingface_hub import try_to_load_from_cache
 
     try:
         hit = try_to_load_from_cache(model_id, layout.index, cache_dir=cache_dir)
     except ValueError:  # not a valid repository id
-        return False
-    return isinstance(hit, str)
+        return None
+    return Path(hit).parent if isinstance(hit, str) else None
+
+
+def cache_gaps(model_id: str, layout: ModelLayout, *, cache_dir: Path | None = None
+               ) -> list[str] | None:
+    """None when nothing of ``model_id`` is cached; else the component folders still missing
+    (empty: complete). A layout whose index is no ``model_index.json`` counts as complete once
+    its index file is there."""
+    snapshot = cached_snapshot(model_id, layout, cache_dir=cache_dir)
+    if snapshot is None:
+        return None
+    if layout.index != "model_index.json":
+        return []
+    try:
+        index = json.loads((snapshot / layout.index).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [layout.index]
+    return missing_parts(snapshot, pipeline_components(index))
+
+
+def is_cached(model_id: str, layout: ModelLayout, *, cache_dir: Path | None = None) -> bool:
+    """Whether the hub cache holds all of ``model_id`` that ``from_pretrained`` needs (every
+    component folder complete; no network access)."""
+    return cache_gaps(model_id, layout, cache_dir=cache_dir) == []
+
+
+def download_size(files: dict[str, int], components: list[str] | None = None) -> int:
+    """Bytes ``from_pretrained`` fetches from a repository listing ``{path: size}``: the index
+    and configs at the root plus the component folders' files (``components``; None: every
+    folder), without ``.bin`` twins, weight variants or single-file checkpoints at the root."""
+    total = 0
+    for path, size in files.items():
+        folder, _, name = path.rpartition("/")
+        if not name.endswith(DOWNLOAD_SUFFIXES) or VARIANT.search(name):
+            continue
+        if folder == "":
+            if name.endswith(".safetensors"):  # a single-file checkpoint beside the folders
+                continue
+        elif "/" in folder or (components is not None and folder not in components):
+            continue
+        total += size
+    return total
 
 
 def check_available(model_id: str, layout: ModelLayout, *, cache_dir: Path | None = None
@@ -128,12 +207,17 @@ def check_available(model_id: str, layout: ModelLayout, *, cache_dir: Path | Non
     note ("will be downloaded, ≈ N GB") when the hub has it, else :class:`ModelNotFoundError`.
     The network is asked only when the model is not cached and the machine is not offline."""
     source = resolve(model_id, layout)
-    if Path(source).is_dir() or is_cached(model_id, layout, cache_dir=cache_dir):
+    if Path(source).is_dir():
+        return None
+    gaps = cache_gaps(model_id, layout, cache_dir=cache_dir)
+    if gaps == []:
         return None
     remedy = download_remedy(model_id, layout)
     if is_offline():
-        raise ModelNotFoundError(model_id, "the machine is offline (HF_HUB_OFFLINE=1) and it is "
-                                 "not in the Hugging Face cache", remedy=remedy)
+        where = ("not in the Hugging Face cache" if gaps is None else
+                 f"only partly in the Hugging Face cache (missing {', '.join(gaps)})")
+        raise ModelNotFoundError(model_id, f"the machine is offline (HF_HUB_OFFLINE=1) and it is "
+                                 f"{where}", remedy=remedy)
     from huggingface_hub import HfApi
 
     try:
@@ -142,6 +226,11 @@ def check_available(model_id: str, layout: ModelLayout, *, cache_dir: Path | Non
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelNotFoundError(model_id, f"it is not cached and could not be reached ({first})",
                                  remedy=remedy) from None
-    size = sum((s.size or 0) for s in (info.siblings or [])
-               if s.rfilename.endswith(DOWNLOAD_SUFFIXES))
+    files = {s.rfilename: s.size or 0 for s in (info.siblings or [])}
+    folders = {path.split("/")[0] for path in files if "/" in path}
+    components = None
+    if layout.index == "model_index.json":  # only the folders a pipeline's index names
+        components = [f for f in folders if f"{f}/config.json" in files
+                      or any(p.startswith(f"{f}/") and p.endswith("_config.json") for p in files)]
+    size = download_size(files, components)
     return f"{model_id} will be downloaded on first use (≈ {size / 1e9:.1f} GB)"

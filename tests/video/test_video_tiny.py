@@ -93,7 +93,9 @@ def test_defaults_and_registry():
     assert (wan.native_fps, wan.max_frames, wan.guidance_scale) == (24.0, 121, 5.0)
     assert wan.enable_model_cpu_offload and ltx.enable_model_cpu_offload
     assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
-    assert resolve_dtype("auto", torch.device("cuda", 0)) == torch.bfloat16
+    # on CUDA, bfloat16 only where the card has it (the card's answer given, no GPU here)
+    assert resolve_dtype("auto", torch.device("cuda", 0), bf16=True) == torch.bfloat16
+    assert resolve_dtype("auto", torch.device("cuda", 0), bf16=False) == torch.float16
     with pytest.raises(ValueError, match="CUDA"):
         resolve_dtype("bfloat16", torch.device("cpu"))
     with pytest.raises(ValueError, match="temporal_resampling"):

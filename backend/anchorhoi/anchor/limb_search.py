@@ -36,6 +36,7 @@ import torch
 from ..body import matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
 from ..body.pose import PoseParams
 from ..portable.skeleton import JOINT_NAMES, PARENTS
+from ..randomness import multinomial, randperm
 from .anchor_points import AnchorTargets
 from .limb_geometry import (
     LIMBS,
@@ -142,23 +143,24 @@ def search_limbs(skin: SubsetSkinning, params: PoseParams, anchor: AnchorTargets
                  config: LimbSearchConfig, generator: torch.Generator) -> PoseParams:
     """Each limb of each hypothesis in ``params`` (batch B) moved to its best candidate;
     ``skin`` poses all the body's vertices (``SubsetSkinning.of_body``)."""
-    device, dtype = skin.v_template.device, skin.v_template.dtype
-    owner = skin.weights.argmax(1).cpu()  # (V,) dominant joint of each vertex
+    dtype = skin.v_template.dtype
+    device = vertex_weights.device  # every index tensor of the search lives beside the weights
+    owner = skin.weights.argmax(1).to(device)  # (V,) dominant joint of each vertex
     rest_joints = skin.j_template  # (55, 3)
     dirs = fibonacci_directions(config.num_directions, device=device, dtype=dtype)  # (D, 3)
     body6d = params.body.detach().clone()
-    b, rows = body6d.shape[0], torch.arange(body6d.shape[0])
+    b, rows = body6d.shape[0], torch.arange(body6d.shape[0], device=device)
     trans = params.trans.detach()
     points = anchor.surface
     if len(points) > config.coverage_points:
-        points = points[torch.randperm(len(points), generator=generator)
-                        [:config.coverage_points].to(points.device)]
+        points = points[randperm(len(points), generator=generator,
+                                 device=points.device)[:config.coverage_points]]
 
     def sample(joints: list[int], n: int, exclude: bool = False) -> SubsetSkinning:
-        members = torch.isin(owner, torch.tensor(joints)) != exclude
+        members = torch.isin(owner, torch.tensor(joints, device=device)) != exclude
         w = vertex_weights * members.to(vertex_weights.dtype)
-        return skin.subset(torch.multinomial(w, min(n, int(members.sum())), replacement=False,
-                                             generator=generator))
+        return skin.subset(multinomial(w, min(n, int(members.sum())), replacement=False,
+                                       generator=generator))
 
     def fit(bone: SubsetSkinning, rot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``rot (B, C, 55, 3, 3)`` → the bone sample's vertices ``(B, C, n, 3)`` and their
@@ -182,7 +184,7 @@ def search_limbs(skin: SubsetSkinning, params: PoseParams, anchor: AnchorTargets
         limb = subtree(uj)
         lower_skin = sample(subtree(hj), config.samples_per_bone)
         limb_skin = sample(limb, config.samples_per_bone)
-        share = float(vertex_weights[torch.isin(owner, torch.tensor(limb))].sum()
+        share = float(vertex_weights[torch.isin(owner, torch.tensor(limb, device=device))].sum()
                       / vertex_weights.sum())
         with torch.no_grad():
             rest_v, joints, _ = sample(limb, config.samples_rest, exclude=True)(rot, trans)
@@ -224,7 +226,8 @@ def search_limbs(skin: SubsetSkinning, params: PoseParams, anchor: AnchorTargets
             pairs = trial(u_pair, lower_dirs.reshape(b, -1, 3))
             s_pair = fit(lower_skin, pairs)[1].reshape(b, k, g, az)
             best_az = s_pair.argmin(-1)  # (B, k, G)
-            index = (torch.arange(k)[:, None] * g + torch.arange(g)[None]) * az + best_az
+            index = (torch.arange(k, device=device)[:, None] * g
+                     + torch.arange(g, device=device)[None]) * az + best_az
             cands = torch.cat([rot[:, None], pairs[rows[:, None], index.reshape(b, -1)]], 1)
         # 3. refine every candidate (the current limb first), keep the best unfolded one
         cands = refine(cands, (uj, hj), limb_score, config)

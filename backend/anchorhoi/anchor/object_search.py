@@ -30,6 +30,7 @@ import torch
 from ..nerf.cameras import SceneBox, orbit_cameras, rays
 from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
 from ..priors.base import ImagePrior, ViewBatch
+from ..randomness import draw_seed
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
     samples = sampler.sample(origins.reshape(-1, 3), dirs.reshape(-1, 3), generator=None)
     x = samples.positions[samples.valid]
     bg = torch.tensor(background, **like)
-    seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator))
+    seed = draw_seed(generator)
     with torch.no_grad():
         h = human(x)
 

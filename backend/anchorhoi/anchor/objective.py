@@ -27,6 +27,7 @@ import torch
 from ..body import matrix_to_axis_angle
 from ..body.pose import PoseParams
 from ..nerf.cameras import Cameras, project, world_to_camera
+from ..randomness import multinomial, randperm
 from .anchor_points import AnchorTargets, DensityFn
 from .limb_geometry import limb_joints
 from .losses import (
@@ -64,8 +65,7 @@ class SilhouetteTargets:
         for m in binary:
             vu = torch.nonzero(m).to(masks.dtype)
             if len(vu) > num_samples:
-                pick = torch.randperm(len(vu), generator=generator)[:num_samples]
-                vu = vu[pick.to(vu.device)]
+                vu = vu[randperm(len(vu), generator=generator, device=vu.device)[:num_samples]]
             pixels.append(vu.flip(-1))
         return SilhouetteTargets(cameras=cameras, distance=distance_transform(binary).to(masks),
                                  pixels=pixels)
@@ -111,12 +111,12 @@ class Objective:
         candidates."""
         cfg = self.config
         if phase == "rigid":  # the torso alone: the limbs are not where the anchor has them yet
-            weights = weights * ~torch.isin(self.skin.weights.argmax(1).cpu(),
-                                            torch.tensor(limb_joints()))
+            weights = weights * ~torch.isin(self.skin.weights.argmax(1).to(weights.device),
+                                            torch.tensor(limb_joints(), device=weights.device))
         n = min(cfg.sampling.num_body_samples // (2 if phase == "rigid" else 1),
                 int((weights > 0).sum()))
-        ids = torch.multinomial(weights, n, replacement=False, generator=self.generator)
-        contact = torch.zeros(0, dtype=torch.bool)
+        ids = multinomial(weights, n, replacement=False, generator=self.generator)
+        contact = torch.zeros(0, dtype=torch.bool, device=self.skin.v_template.device)
         if phase in ("pose", "detail") and self.obj is not None:
             with torch.no_grad():
                 v, _, normals = self.skin(params.rotations()[:1], params.trans[:1])
@@ -133,8 +133,8 @@ class Objective:
         anchor = self.surface
         keep = cfg.sampling.num_anchor_samples
         if len(anchor) > keep:
-            pick = torch.randperm(len(anchor), generator=self.generator)[:keep]
-            anchor = anchor[pick.to(anchor.device)]
+            anchor = anchor[randperm(len(anchor), generator=self.generator,
+                                     device=anchor.device)[:keep]]
         return PhaseSample(self.skin.subset(ids), n, contact, anchor)
 
     def losses(self, sample: PhaseSample, params: PoseParams, *, phase: str,

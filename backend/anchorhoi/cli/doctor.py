@@ -1,8 +1,8 @@
 """``anchorhoi doctor``: what this environment can do, and what is missing.
 
-Python and package versions, CUDA devices with free VRAM, whether nerfacc's CUDA ops build
-(tried only where CUDA is present: on a CPU build the attempt is pointless), which default
-models are in the cache, the SMPL-X files, and free disk where models and jobs go.
+Python and package versions, CUDA devices with free VRAM, nerfacc's CUDA ops built here (only
+where CUDA is present: a job never builds them; a stale build lock is cleared and reported),
+which default models are in the cache, the SMPL-X files, and free disk where models and jobs go.
 """
 
 from __future__ import annotations
@@ -45,16 +45,18 @@ def cuda_report() -> dict[str, Any]:
 
 
 def nerfacc_report(cuda: bool) -> dict[str, Any]:
+    """Build nerfacc's CUDA ops where CUDA is present (jobs never build them), clearing a stale
+    build lock first."""
     if not cuda:
         return {"cuda_ops": "not applicable (no CUDA device): the dense sampler is used"}
-    from ..nerf.samplers import load_nerfacc_cuda
+    from ..nerf.nerfacc_build import build
 
-    try:
-        load_nerfacc_cuda()
-    except Exception as exc:
-        return {"cuda_ops": f"unavailable ({type(exc).__name__}: {exc}): the dense sampler "
-                            "is used"}
-    return {"cuda_ops": "ok (occupancy-grid sampler)"}
+    report = build()
+    out: dict[str, Any] = {"cuda_ops": "ok (occupancy-grid sampler)" if report.ready else
+                           f"unavailable ({report.detail}): the dense sampler is used"}
+    if report.cleared_lock is not None:
+        out["cleared_stale_lock"] = str(report.cleared_lock)
+    return out
 
 
 def models_report(request: GenerateRequest) -> list[dict[str, Any]]:
@@ -127,6 +129,8 @@ def doctor(args) -> int:
     out += [f"  [{d['index']}] {d['name']}: {d['free_gb']} of {d['total_gb']} GB free"
             for d in c["devices"]]
     out.append(f"nerfacc CUDA ops: {report['nerfacc']['cuda_ops']}")
+    if "cleared_stale_lock" in report["nerfacc"]:
+        out.append(f"  removed a stale build lock: {report['nerfacc']['cleared_stale_lock']}")
     out.append("Default models:")
     out += [f"  {m['role']:<20} {m['id']:<42} {m['status']}"
             for m in report["models"]]

@@ -31,10 +31,10 @@ def run_anchor(ctx: StageContext, out_dir: Path) -> AnchorOutput:
     prior = make_image_prior(ctx.models.image, device=ctx.device,
                              cache_dir=hf_cache_dir(ctx.request))
     nerf = ctx.preset.anchor.nerf
-    # CUDA: nerfacc's occupancy grid (or the dense sampler, with one warning, if its CUDA ops
-    # do not build); elsewhere the dense sampler — the same image either way
+    # CUDA: nerfacc's occupancy grid (or the dense sampler, with one warning, when no finished
+    # build is there: 'anchorhoi doctor' builds it); elsewhere the dense sampler — same image
     sampler = make_sampler(SamplerConfig(kind="auto", box=nerf.box, dense=nerf.sampler),
-                           ctx.device)
+                           ctx.device, seed=ctx.request.seed)
     out = run_anchor_stages(prompt=ctx.request.prompt, obj_mesh=ctx.object_mesh, body=ctx.body,
                             config=ctx.preset.anchor, prior=prior, out_dir=out_dir,
                             generator=ctx.generator("anchor"), sampler=sampler,

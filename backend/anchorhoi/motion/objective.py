@@ -22,6 +22,7 @@ from ..nerf.cameras import Cameras
 from ..objects.inside import SdfGrid, build_sdf_grid
 from ..objects.mesh_io import ObjectMesh
 from ..portable.skeleton import PARENTS
+from ..randomness import multinomial
 from . import losses as L
 from .config import MotionConfig, MotionSampling, RestingObjectConfig
 from .contact import FOOT_JOINTS, WRIST_JOINTS, ContactMode, hands_touching, image_speed, rigid
@@ -209,8 +210,9 @@ def _object_points(mesh: ObjectMesh, n: int, generator, like) -> torch.Tensor:
     v = torch.as_tensor(mesh.vertices, **like)
     tri = v[torch.as_tensor(mesh.faces, dtype=torch.long, device=like["device"])]  # (F, 3, 3)
     area = torch.linalg.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1).norm(dim=-1)
-    idx = torch.multinomial(area.cpu().double(), n, replacement=True, generator=generator)
-    u = torch.rand(n, 2, generator=generator, dtype=torch.float64).to(**like)
+    draw_on = like["device"] if generator is None else generator.device
+    idx = multinomial(area.double(), n, replacement=True, generator=generator)
+    u = torch.rand(n, 2, generator=generator, device=draw_on, dtype=torch.float64).to(**like)
     r = u[:, :1].sqrt()
     t = tri[idx.to(like["device"])]
     samples = (1 - r) * t[:, 0] + r * (1 - u[:, 1:]) * t[:, 1] + r * u[:, 1:] * t[:, 2]

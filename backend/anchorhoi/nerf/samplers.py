@@ -10,17 +10,16 @@ Two samplers behind one interface, both returning a dense ``(R, S)`` layout:
   invalid; padding has zero opacity and is never passed to a field, so the renderer has a single
   compositing path (nerfacc's batched functions, which also run on CPU) for both samplers.
 
-``make_sampler`` picks one for a device. nerfacc compiles its CUDA ops on first use; on a
-machine where that fails (no toolkit, or nvcc beside a CPU build of torch, which also leaves a
-broken build folder behind) we fall back to the dense sampler with one warning. nerfacc's CUDA
-ops are never called with CPU tensors.
+``make_sampler`` picks one for a device. nerfacc compiles its CUDA ops on first use: that build
+happens in ``anchorhoi doctor`` (``nerf/nerfacc_build.py``), never inside a job. A job without a
+finished build (none yet, a failed one, one in progress) renders with the dense sampler after
+one warning; a stale build lock is cleared first. nerfacc's CUDA ops are never called with CPU
+tensors.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -31,6 +30,7 @@ from torch import nn
 
 from ..config_checks import check_choices
 from .cameras import SceneBox
+from .nerfacc_build import load_built
 
 log = logging.getLogger(__name__)
 
@@ -159,20 +159,27 @@ class OccupancyGridConfig:
     """Refresh every cell until this step, then a quarter of them plus the occupied ones."""
     update_every: int = 16
     """Refresh the grid every this many training steps."""
+    refresh_chunk: int = 262_144
+    """Points per density call in a refresh (the warm-up evaluates every cell, 128³ ≈ 2.1 M
+    points: in one call that is ≈ 8 GB of field temporaries)."""
 
 
 class OccupancyGridSampler(nn.Module):
     """``nerfacc.OccGridEstimator`` behind the ``Sampler`` interface (CUDA tensors only).
 
     Randomness: the marching start is jittered by up to one step from ``generator``; the grid
-    refresh draws its cell samples from torch's global RNG (nerfacc takes no generator).
+    refresh draws its cell samples from torch's global RNG (nerfacc takes no generator), so each
+    refresh runs with that RNG forked and seeded from (``seed``, step): the same seed refreshes
+    the same cells, and the caller's global RNG state is left as it was.
     """
 
     def __init__(self, config: OccupancyGridConfig = OccupancyGridConfig(), *,
-                 box: SceneBox = SceneBox(), device: torch.device | str = "cuda"):
+                 box: SceneBox = SceneBox(), device: torch.device | str = "cuda",
+                 seed: int = 0):
         super().__init__()
         self.config = config
         self.box = box
+        self.seed = seed
         self.estimator = nerfacc.OccGridEstimator(
             roi_aabb=box.aabb(), resolution=config.resolution, levels=config.levels).to(device)
 
@@ -208,12 +215,25 @@ class OccupancyGridSampler(nn.Module):
                           valid=valid, hit=hit)
 
     def update(self, step: int, density_fn: DensityFn) -> None:
-        """Refresh the grid from ``density_fn`` every ``update_every`` steps (training mode)."""
+        """Refresh the grid from ``density_fn`` every ``update_every`` steps (training mode),
+        ``refresh_chunk`` points per density call, its cell samples seeded by (seed, step)."""
         cfg = self.config
-        self.estimator.update_every_n_steps(
-            step=step, occ_eval_fn=lambda x: density_fn(x)[:, None] * cfg.render_step_size,
-            occ_thre=cfg.occ_thre, ema_decay=cfg.ema_decay, warmup_steps=cfg.warmup_steps,
-            n=cfg.update_every)
+        if step % cfg.update_every or not self.training:
+            return
+
+        def occupancy(x: torch.Tensor) -> torch.Tensor:
+            density = torch.cat([density_fn(part) for part in x.split(cfg.refresh_chunk)])
+            return density[:, None] * cfg.render_step_size
+
+        device = self.estimator.occs.device
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            seed = (self.seed * 1_000_003 + step) % 2 ** 63
+            torch.random.default_generator.manual_seed(seed)
+            if device.type == "cuda":
+                torch.cuda.default_generators[device.index or 0].manual_seed(seed)
+            self.estimator.update_every_n_steps(
+                step=step, occ_eval_fn=occupancy, occ_thre=cfg.occ_thre,
+                ema_decay=cfg.ema_decay, warmup_steps=cfg.warmup_steps, n=cfg.update_every)
 
 
 def packed_to_dense(ray_indices: torch.Tensor, t_starts: torch.Tensor, t_ends: torch.Tensor,
@@ -259,20 +279,15 @@ class SamplerConfig:
 
 
 def load_nerfacc_cuda() -> None:
-    """Load nerfacc's CUDA extension (JIT-building it on first use); raise if it is unusable.
-
-    nerfacc reports its build through ``rich`` on stdout, which belongs to the process
-    protocol: that output is sent to stderr.
-    """
-    log.info("loading nerfacc's CUDA ops (the first use builds them, which can take minutes)")
-    with contextlib.redirect_stdout(sys.stderr):
-        from nerfacc.cuda._backend import _C
-    if _C is None:
-        raise RuntimeError("nerfacc found no CUDA toolkit (nvcc), so its CUDA ops are disabled")
+    """Load nerfacc's finished CUDA build (never build it here: ``anchorhoi doctor`` does);
+    raise ``NerfaccUnavailable`` saying why not."""
+    load_built()
 
 
-def make_sampler(config: SamplerConfig, device: torch.device | str) -> Sampler:
-    """The sampler for ``device`` (see ``SamplerConfig.kind``)."""
+def make_sampler(config: SamplerConfig, device: torch.device | str, *, seed: int = 0
+                 ) -> Sampler:
+    """The sampler for ``device`` (see ``SamplerConfig.kind``); ``seed`` seeds the occupancy
+    grid's refreshes."""
     device = torch.device(device)
     dense = DenseStratifiedSampler(config.dense, box=config.box)
     if config.kind == "dense" or (config.kind == "auto" and device.type != "cuda"):
@@ -287,7 +302,7 @@ def make_sampler(config: SamplerConfig, device: torch.device | str) -> Sampler:
             raise RuntimeError(f"nerfacc's CUDA ops are unavailable ({exc}); install a CUDA "
                                "toolkit matching torch, or set the sampler kind to 'auto'"
                                ) from exc
-        log.warning("nerfacc's CUDA ops are unavailable (%s: %s); rendering with the dense "
-                    "stratified sampler instead (slower, same image)", type(exc).__name__, exc)
+        log.warning("nerfacc's CUDA ops are unavailable (%s); rendering with the dense "
+                    "stratified sampler instead (slower, same image)", exc)
         return dense
-    return OccupancyGridSampler(config.occupancy_grid, box=config.box, device=device)
+    return OccupancyGridSampler(config.occupancy_grid, box=config.box, device=device, seed=seed)

@@ -25,6 +25,7 @@ from scipy.spatial import cKDTree
 
 from ..body.rotations import matrix_to_rot6d, rot6d_to_matrix
 from ..nerf.field import FieldOutput
+from ..randomness import multinomial
 from .inside import SdfGrid, build_sdf_grid, simplify_for_field
 from .mesh_io import ObjectMesh
 
@@ -171,9 +172,10 @@ class ObjectField(torch.nn.Module):
     def surface_points(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n, 3) area-weighted samples of the placed (field) mesh in world coordinates;
         differentiable w.r.t. the placement."""
-        idx = torch.multinomial(self.face_areas, n, replacement=True, generator=generator)
-        u = torch.rand(n, 2, generator=generator, device=self.face_areas.device,
-                       dtype=self.face_areas.dtype)
+        idx = multinomial(self.face_areas, n, replacement=True, generator=generator)
+        draw_on = self.face_areas.device if generator is None else generator.device
+        u = torch.rand(n, 2, generator=generator, device=draw_on,
+                       dtype=self.face_areas.dtype).to(self.face_areas.device)
         r = u[:, :1].sqrt()
         tri = self.triangles[idx]
         p = (1 - r) * tri[:, 0] + r * (1 - u[:, 1:]) * tri[:, 1] + r * u[:, 1:] * tri[:, 2]

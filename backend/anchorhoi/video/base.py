@@ -19,6 +19,7 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from ..devices import bf16_supported, half_dtype
 from ..hub import ModelLayout
 from ..priors.base import check_prompt
 from ..progress import StepCallback
@@ -137,15 +138,22 @@ def check_request(*, prompt: str, image: np.ndarray | None, num_frames: int, fps
     return prompt
 
 
-def resolve_dtype(name: DTypeName, device: torch.device) -> torch.dtype:
-    """``auto``: bfloat16 on CUDA, float32 elsewhere. Half precision off CUDA is refused (slow
-    and, for these models, numerically unreliable)."""
-    if name == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
+def resolve_dtype(name: DTypeName, device: torch.device, *, bf16: bool | None = None
+                  ) -> torch.dtype:
+    """``auto``: bfloat16 on a CUDA card that has it, float16 on one that has not (the VAE then
+    stays in float32: see the priors' ``vae_float32``), float32 elsewhere. Half precision off
+    CUDA is refused (slow and, for these models, numerically unreliable), and so is bfloat16 on a
+    card without it. ``bf16`` overrides ``torch.cuda.is_bf16_supported()``."""
     table = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
-    if name not in table:
+    if name != "auto" and name not in table:
         raise ValueError(f"dtype must be one of auto, bfloat16, float16, float32; got {name!r}")
-    if device.type != "cuda" and name != "float32":
-        raise ValueError(f"dtype {name!r} needs a CUDA device (got {device}); use 'auto' or "
-                         "'float32'")
+    if device.type != "cuda":
+        if name not in ("auto", "float32"):
+            raise ValueError(f"dtype {name!r} needs a CUDA device (got {device}); use 'auto' or "
+                             "'float32'")
+        return torch.float32
+    if name == "auto":
+        return half_dtype(device, bf16=bf16)
+    if name == "bfloat16" and not (bf16_supported(device) if bf16 is None else bf16):
+        raise ValueError(f"this card ({device}) has no bfloat16; use dtype 'auto' or 'float16'")
     return table[name]

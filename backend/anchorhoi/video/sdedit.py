@@ -29,6 +29,7 @@ import torch
 from diffusers.utils.torch_utils import randn_tensor
 from PIL import Image
 
+from ..devices import execution_device
 from ..progress import StepCallback
 
 
@@ -42,7 +43,8 @@ def _latent_stats(vae: Any, like: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 def _encode(pipe: Any, video: torch.Tensor) -> torch.Tensor:
     """(1, 3, F, H, W) in [−1, 1] → normalised latents (the pipeline's convention)."""
     vae = pipe.vae
-    posterior = vae.encode(video.to(device=vae.device, dtype=vae.dtype)).latent_dist
+    # under model CPU offload vae.device is the CPU: inputs go where the hook runs it
+    posterior = vae.encode(video.to(device=execution_device(vae), dtype=vae.dtype)).latent_dist
     z = posterior.mode().to(torch.float32)
     mean, inv_std = _latent_stats(vae, z)
     return (z - mean) * inv_std
@@ -52,7 +54,7 @@ def _decode(pipe: Any, latents: torch.Tensor) -> np.ndarray:
     """Normalised latents → (F, H, W, 3) float frames in [0, 1]."""
     vae = pipe.vae
     mean, inv_std = _latent_stats(vae, latents)
-    z = (latents / inv_std + mean).to(device=vae.device, dtype=vae.dtype)
+    z = (latents / inv_std + mean).to(device=execution_device(vae), dtype=vae.dtype)
     video = vae.decode(z, return_dict=False)[0]
     return pipe.video_processor.postprocess_video(video, output_type="np")[0]
 

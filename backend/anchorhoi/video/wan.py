@@ -277,6 +277,8 @@ class WanVideoPrior:
         pipe = self._pipeline(mode)
         guided = cfg.guidance_scale > 1.0
         embeds = self.encode_text([prompt, cfg.negative_prompt] if guided else [prompt])
+        if self.offload:  # the text encoder (UMT5/T5, ≈ 10–11 GB) leaves the card before the
+            pipe.maybe_free_model_hooks()  # VAE encodes or the transformer runs
         total = cfg.num_inference_steps
 
         def step_end(_pipe: Any, i: int, _t: Any, callback_kwargs: dict) -> dict:
