@@ -64,10 +64,11 @@ def serve(stdin=None) -> int:
                                   f"{msg.get('protocol')!r}, this backend {PROTOCOL_VERSION}."),
                None)
         return EXIT_BAD_REQUEST
+    from ..job.ownership import accept_before_loading
     from ..job.request import request_from_json
 
-    try:
-        request = request_from_json(msg.get("request"))
+    try:  # every refusal that needs no model comes before torch is imported
+        request = accept_before_loading(request_from_json(msg.get("request")))
     except JobError as exc:
         _error(reporter, exc, None)
         return exc.exit_code
@@ -129,5 +130,6 @@ def _watchdog(cancel: threading.Event, reporter: ProtocolReporter, job_dir) -> N
 
 
 def _error(reporter: ProtocolReporter, exc: JobError, job_dir) -> None:
+    log_path = None if job_dir is None else job_dir / "log.txt"
     reporter.emit("error", code=exc.code, message=exc.message, hint=exc.hint,
-                  log=None if job_dir is None else str(job_dir / "log.txt"))
+                  log=str(log_path) if log_path is not None and log_path.is_file() else None)

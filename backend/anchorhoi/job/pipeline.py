@@ -26,6 +26,7 @@ from .context import StageContext
 from .errors import Cancelled, JobError, classify
 from .folder import JobFolder, JobLog, file_digest, fingerprint
 from .models import choose_models, ensure_tiny_models, preflight
+from .ownership import listing, own_dir
 from .presets import JobPreset, job_preset
 from .reporting import Progress, Reporter
 from .request import GenerateRequest, validate
@@ -121,23 +122,26 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
         if stage.name in resumed:
             ctx.outputs[stage.name] = stage.output.load(folder.stage_dir(stage.name))
             timings[stage.name] = {k: v for k, v in state[stage.name].items()
-                                   if k != "fingerprint"} | {"resumed": True}
+                                   if k not in ("fingerprint", "files")} | {"resumed": True}
             continue
         if index == len(resumed):  # the first stage to run: clear it and everything after it
             _withdraw_result(folder.root)
-            folder.forget_from([s.name for s in STAGES[index:]])
+            folder.forget_from([s.name for s in STAGES[index:]],
+                               {s.name: s.files for s in STAGES[index:]})
         reporter.emit("stage", stage=stage.name, index=index, count=len(STAGES),
                       label=stage.label)
         ctx.progress.begin(stage.name)
-        out_dir = folder.stage_dir(stage.name)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir = own_dir(folder.root, stage.name)
+        strangers = listing(out_dir)  # files the job did not write: never recorded as its own
         with StageMeter(device) as meter, torch_threads(stage_threads(device, preset.gpu)):
             ctx.outputs[stage.name] = stage.run(ctx, out_dir)
         for path in stage.output.previews(out_dir):
             ctx.progress.preview(path)
         _release_memory(device)  # the stage's models are gone: hand their VRAM to the next
         timings[stage.name] = meter.record()
-        folder.mark_complete(stage.name, fps[stage.name], timings[stage.name])
+        written = sorted((listing(out_dir) - strangers) | set(stage.files) & listing(out_dir))
+        folder.mark_complete(stage.name, fps[stage.name], timings[stage.name] | {
+            "files": written})
         log.info("stage %s done in %.1f s (peak RSS %.0f MB)", stage.name,
                  meter.seconds, meter.peak_rss_mb)
         ctx.progress.check()
@@ -173,7 +177,7 @@ def _with_object_copy(request: GenerateRequest, folder: JobFolder) -> GenerateRe
     src = Path(request.object).resolve()
     dst = folder.root / "input" / src.name
     if src != dst.resolve():
-        dst.parent.mkdir(exist_ok=True)
+        own_dir(folder.root, "input")
         data = src.read_bytes()
         atomic_write(dst, lambda fh: fh.write(data))
     return dataclasses.replace(request, object=dst)

@@ -53,6 +53,10 @@ ERROR_CODES = {
                  "explicit prompt.",
     "JOB_BUSY": "Another run is using this job folder: wait for it to finish or cancel it, or "
                 "start a new job.",
+    "BAD_OUT": "The job folder cannot be used: choose a new folder (it is created) or an "
+               "earlier job folder to resume it.",
+    "DISK_FULL": "The drive is full: free some space, then run the same request again (finished "
+                 "stages are kept).",
     "PROTOCOL_MISMATCH": "The add-on and the backend are different versions: update the backend "
                          "(or the add-on) so both speak the same protocol.",
     "INTERNAL": "An unexpected error: the job's log has the details.",
