@@ -116,3 +116,16 @@ def test_selftest_checks_accept_the_finished_job(runs):
     assert lines[5].startswith("every stage reported its time and peak memory: anchor ")
     with pytest.raises(RuntimeError, match="selftest failed: 10 frames at 12 fps, as asked"):
         check_result(job, frames=FRAMES, fps=FPS)
+
+
+def test_each_stage_records_the_files_it_wrote_and_declares_them(runs):
+    from anchorhoi.job.stages import STAGES
+    from anchorhoi.portable.job_marker import is_job_folder
+
+    job = runs[0]
+    assert is_job_folder(job)
+    state = json.loads((job / "state.json").read_text())["stages"]
+    for stage in STAGES:
+        on_disk = sorted(p.name for p in (job / stage.name).iterdir())
+        assert state[stage.name]["files"] == on_disk
+        assert set(on_disk) <= set(stage.files), stage.name
