@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..portable.names import clean_name, printable
 from ..portable.protocol import (
     DEFAULT_PRESET,
     DEVICES,
@@ -80,8 +81,9 @@ def request_from_json(data: Any) -> GenerateRequest:
 
 
 def validate(req: GenerateRequest) -> GenerateRequest:
-    """Check every field; returns the request with the prompt's whitespace normalised."""
-    prompt = " ".join(str(req.prompt).split())
+    """Check every field; returns the request with the prompt's whitespace normalised and
+    control characters taken out of the prompt and the object's name."""
+    prompt = printable(str(req.prompt))  # no control characters reach a name or a file
     if not prompt:
         raise JobError("BAD_PROMPT", "The prompt is empty.")
     if len(prompt) > MAX_PROMPT_CHARS:
@@ -112,4 +114,5 @@ def validate(req: GenerateRequest) -> GenerateRequest:
         raise JobError("BAD_REQUEST", f"SMPL-X folder not found: {req.smplx_dir}.",
                        "Point it at the folder holding SMPLX_NEUTRAL.npz, or leave it empty "
                        "for the procedural body.")
-    return dataclasses.replace(req, prompt=prompt, job_dir=Path(req.job_dir))
+    name = None if req.object_name is None else clean_name(req.object_name, "Object")
+    return dataclasses.replace(req, prompt=prompt, object_name=name, job_dir=Path(req.job_dir))

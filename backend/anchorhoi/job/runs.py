@@ -17,6 +17,7 @@ from ..keypoints.stage import run_keypoint_stage
 from ..motion.output import MotionOutput
 from ..motion.stage import run_motion_stage
 from ..nerf.samplers import SamplerConfig, make_sampler
+from ..portable.names import printable
 from ..portable.result_v1 import ResultInfo
 from ..priors.registry import make_image_prior
 from ..video.output import VideoOutput
@@ -84,5 +85,5 @@ def run_motion(ctx: StageContext, out_dir: Path) -> MotionOutput:
 
 def clip_name(prompt: str) -> str:
     """The clip's name in Blender: the prompt's words joined by ``_`` (at most 48 chars)."""
-    words = [w.strip(".,;:!?\"'") for w in prompt.split()]
+    words = [w.strip(".,;:!?\"'") for w in printable(prompt).split()]
     return "_".join(w for w in words if w)[:48] or "AnchorHOI"
