@@ -110,6 +110,10 @@ def validate(req: GenerateRequest) -> GenerateRequest:
         raise JobError("BAD_MESH", f"Object mesh not found: {req.object}.",
                        "Pick the object again (the add-on re-exports it) or give an existing "
                        "OBJ/PLY/GLB/STL file.")
+    if req.object is not None:
+        from .object_copy import check_object_size
+
+        check_object_size(Path(req.object))
     if req.smplx_dir is not None and not Path(req.smplx_dir).is_dir():
         raise JobError("BAD_REQUEST", f"SMPL-X folder not found: {req.smplx_dir}.",
                        "Point it at the folder holding SMPLX_NEUTRAL.npz, or leave it empty "

@@ -36,7 +36,7 @@ def run_anchor(ctx: StageContext, out_dir: Path) -> AnchorOutput:
     # do not build); elsewhere the dense sampler — the same image either way
     sampler = make_sampler(SamplerConfig(kind="auto", box=nerf.box, dense=nerf.sampler),
                            ctx.device)
-    out = run_anchor_stages(prompt=ctx.request.prompt, obj_mesh=ctx.object_mesh, body=ctx.body,
+    out = run_anchor_stages(prompt=ctx.request.prompt, obj_mesh=ctx.geometry_mesh, body=ctx.body,
                             config=ctx.preset.anchor, prior=prior, out_dir=out_dir,
                             generator=ctx.generator("anchor"), sampler=sampler,
                             progress=ctx.progress.bind, device=ctx.device)
@@ -49,7 +49,7 @@ def run_video(ctx: StageContext, out_dir: Path) -> VideoOutput:
                              cache_dir=hf_cache_dir(ctx.request))
     a = ctx.output("anchor", AnchorOutput)
     return run_video_stage(prompt=ctx.request.prompt, key_pose=a.key_pose,
-                           obj_mesh=ctx.object_mesh, object_placement=a.object_placement,
+                           obj_mesh=ctx.geometry_mesh, object_placement=a.object_placement,
                            body=ctx.body, config=ctx.preset.video, prior=prior, out_dir=out_dir,
                            generator=ctx.generator("video"), num_frames=ctx.frames, fps=ctx.fps,
                            progress=ctx.progress.bind, device=ctx.device)
@@ -75,6 +75,7 @@ def run_motion(ctx: StageContext, out_dir: Path) -> MotionOutput:
     name = ctx.request.object_name or "Object"
     return run_motion_stage(keypoints=k.keypoints, camera=v.camera, key_pose=a.key_pose,
                             anchor_frame=v.anchor_frame, obj_mesh=ctx.object_mesh,
+                            geometry_mesh=ctx.geometry_mesh,
                             object_placement=a.object_placement, body=ctx.body,
                             config=ctx.preset.motion, fps=ctx.fps, out_dir=out_dir,
                             generator=ctx.generator("motion"), progress=ctx.progress.bind,
