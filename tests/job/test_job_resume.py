@@ -132,13 +132,13 @@ def test_each_stage_records_the_files_it_wrote_and_declares_them(runs):
 
 
 @pytest.fixture(scope="module")
-def healed(runs, tmp_path_factory):
+def healed(runs):
     """After the other tests: a disk hiccup cuts a finished stage's output short, then the
     same request runs again."""
     job = runs[0]
     kp = job / "keypoints" / "keypoints.npz"
     kp.write_bytes(kp.read_bytes()[:300])
-    return _run(tmp_path_factory.mktemp("healed"), "healed", job, frames=FRAMES - 2)
+    return _run(job.parent, "healed", job, frames=FRAMES - 2)
 
 
 def test_a_truncated_finished_stage_is_recomputed_with_a_note(runs, healed):
