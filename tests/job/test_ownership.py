@@ -162,3 +162,20 @@ def test_a_stage_folder_that_links_out_is_refused(tmp_path):
     (job.root / "input").write_text("a file where a folder belongs")
     with pytest.raises(JobError, match="not a folder of the job"):
         own_dir(job.root, "input")
+
+
+def test_atomic_writes_fsync_the_folder_after_the_rename(tmp_path, monkeypatch):
+    import os
+
+    from anchorhoi.portable import arrays
+
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(os.path.realpath(f"/proc/self/fd/{fd}"))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(arrays.os, "fsync", fsync)
+    arrays.write_text_atomic(tmp_path / "state.json", "{}\n")
+    assert synced == [str(tmp_path / f".state.json.{os.getpid()}.tmp"), str(tmp_path)]

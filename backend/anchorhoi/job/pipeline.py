@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..objects.mesh_io import UNIT_GUESS
-from ..portable.arrays import write_text_atomic
+from ..portable.arrays import atomic_write, write_text_atomic
 from ..portable.result_v1 import MOTION_NPZ, RESULT_JSON
 from .context import StageContext
 from .errors import Cancelled, JobError, classify
@@ -230,9 +230,8 @@ def _publish_result(ctx: StageContext, timings: dict[str, dict[str, float]]) -> 
     if doc.get("object") is not None:
         doc["object"].update(ctx.object_info())
     root = ctx.folder.root
-    tmp = root / f".{MOTION_NPZ}.tmp"
-    shutil.copyfile(src / MOTION_NPZ, tmp)
-    tmp.replace(root / MOTION_NPZ)
+    with open(src / MOTION_NPZ, "rb") as motion:  # flushed, fsynced, renamed, dir fsynced
+        atomic_write(root / MOTION_NPZ, lambda fh: shutil.copyfileobj(motion, fh))
     write_text_atomic(root / RESULT_JSON, json.dumps(doc, indent=2) + "\n")
     return root / RESULT_JSON
 

@@ -137,9 +137,25 @@ def atomic_write(path: str | os.PathLike, write, mode: str = "wb") -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        fsync_dir(path.parent)  # the rename itself survives a power cut
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Flush ``folder``'s entries (a rename into it) to disk; a no-op where directories cannot
+    be opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def save_npz_atomic(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:

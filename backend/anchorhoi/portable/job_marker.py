@@ -13,6 +13,8 @@ import os
 import time
 from pathlib import Path
 
+from .arrays import fsync_dir
+
 JOB_MARKER = ".anchorhoi-job"
 """File name of the mark, at the job folder's root."""
 
@@ -44,6 +46,7 @@ def mark_job_folder(path: str | os.PathLike, creator: str) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, mark)
+        fsync_dir(mark.parent)
     finally:
         if tmp.exists():
             tmp.unlink()
