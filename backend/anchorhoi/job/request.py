@@ -71,6 +71,10 @@ def request_from_json(data: Any) -> GenerateRequest:
     problems = check_request(data)
     if problems:
         raise JobError("BAD_REQUEST", "Bad generate request: " + "; ".join(problems))
+    if not data["job_dir"].strip():
+        raise JobError("BAD_REQUEST", "Bad generate request: job_dir is empty.",
+                       "Send the absolute path of a new folder (it is created) or of an earlier "
+                       "job folder.")
     paths = {k: (Path(data[k]).expanduser() if data.get(k) else None)
              for k in ("object", "smplx_dir", "cache_dir")}
     return validate(GenerateRequest(
