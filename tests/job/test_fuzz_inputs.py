@@ -82,16 +82,15 @@ def test_protocol_lines_and_requests(tmp_path, monkeypatch):
 def _is_json(text: str) -> bool:
     try:
         json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 
 
 @pytest.fixture(scope="module")
 def result_files(tmp_path_factory):
-    from tests.helpers.motions import make_motion, make_object
-
     from anchorhoi.body import BodyModel, BodyModelConfig
+    from tests.helpers.motions import make_motion, make_object
 
     body = BodyModel(BodyModelConfig())
     motion = make_motion(6, seed=1)

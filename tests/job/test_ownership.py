@@ -179,3 +179,11 @@ def test_atomic_writes_fsync_the_folder_after_the_rename(tmp_path, monkeypatch):
     monkeypatch.setattr(arrays.os, "fsync", fsync)
     arrays.write_text_atomic(tmp_path / "state.json", "{}\n")
     assert synced == [str(tmp_path / f".state.json.{os.getpid()}.tmp"), str(tmp_path)]
+
+
+@pytest.mark.parametrize("name", ["x" * 5000, "a\x00b"])
+def test_a_path_the_system_cannot_use_is_bad_out(tmp_path, name):
+    with pytest.raises(JobError) as info:
+        claim_job_folder(tmp_path / name)
+    assert info.value.code == "BAD_OUT" and info.value.exit_code == P.EXIT_BAD_REQUEST
+    assert sorted(tmp_path.iterdir()) == []

@@ -42,7 +42,12 @@ def os_error(exc: OSError, what: str, path: Path) -> JobError:
 def nearest_existing(path: Path) -> Path:
     """``path`` or its closest ancestor that exists."""
     path = Path(os.path.abspath(path))
-    while not path.exists() and path.parent != path:
+    while path.parent != path:
+        try:
+            if path.exists():
+                break
+        except (OSError, ValueError):  # a name too long, a NUL: certainly not there
+            pass
         path = path.parent
     return path
 
@@ -51,6 +56,17 @@ def claim_job_folder(root: Path) -> None:
     """Create ``root`` and mark it as a job folder, or accept it when it is one already (or
     empty); raises ``JobError`` (``BAD_REQUEST``, ``BAD_OUT``, ``DISK_FULL``) without writing
     anything otherwise."""
+    try:
+        _claim(root)
+    except OSError as exc:  # a name too long, a loop of links, no permission to look
+        raise os_error(exc, "use the job folder", root) from None
+    except ValueError:  # a NUL character in the path
+        raise JobError("BAD_OUT", f"The job folder {str(root)!r} is not a valid path.",
+                       "Choose a folder name without control characters (--out, or Jobs Folder "
+                       "in the add-on's preferences).") from None
+
+
+def _claim(root: Path) -> None:
     if root.exists() and not root.is_dir():
         raise JobError("BAD_OUT", f"The job folder {root} is a file, not a folder.",
                        f"Give a folder for the job (--out): a new one in {root.parent} is "

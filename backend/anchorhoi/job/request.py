@@ -110,7 +110,7 @@ def validate(req: GenerateRequest) -> GenerateRequest:
     bad = [k for k, v in req.models.items() if not isinstance(v, str) or not v.strip()]
     if bad:
         raise JobError("BAD_REQUEST", f"Model id for {bad[0]!r} must be a non-empty string.")
-    if req.object is not None and not Path(req.object).is_file():
+    if req.object is not None and not _exists(Path(req.object), Path.is_file):
         raise JobError("BAD_MESH", f"Object mesh not found: {req.object}.",
                        "Pick the object again (the add-on re-exports it) or give an existing "
                        "OBJ/PLY/GLB/STL file.")
@@ -118,9 +118,18 @@ def validate(req: GenerateRequest) -> GenerateRequest:
         from .object_copy import check_object_size
 
         check_object_size(Path(req.object))
-    if req.smplx_dir is not None and not Path(req.smplx_dir).is_dir():
+    if req.smplx_dir is not None and not _exists(Path(req.smplx_dir), Path.is_dir):
         raise JobError("BAD_REQUEST", f"SMPL-X folder not found: {req.smplx_dir}.",
                        "Point it at the folder holding SMPLX_NEUTRAL.npz, or leave it empty "
                        "for the procedural body.")
     name = None if req.object_name is None else clean_name(req.object_name, "Object")
     return dataclasses.replace(req, prompt=prompt, object_name=name, job_dir=Path(req.job_dir))
+
+
+def _exists(path: Path, kind) -> bool:
+    """``kind(path)`` (``Path.is_file``, ``Path.is_dir``), False for a path the system cannot
+    even look up (a name too long, a loop of links)."""
+    try:
+        return bool(kind(path))
+    except (OSError, ValueError):  # ValueError: a NUL in the path
+        return False
