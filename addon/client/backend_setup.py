@@ -20,9 +20,16 @@ DEFAULT_BACKEND_SPEC = ""
 """Empty: the backend source bundled in the extension (``backend_src/``, see ``build.py``) with
 its MediaPipe extra."""
 BUNDLED_BACKEND = Path(__file__).resolve().parents[1] / "backend_src"
+PYPI_INDEX = "https://pypi.org/simple"
+"""Where every package but torch comes from."""
 TORCH_INDEX = {"cuda": "https://download.pytorch.org/whl/cu128",
                "cpu": "https://download.pytorch.org/whl/cpu"}
 TORCH_SPEC = "torch>=2.4,<2.15"
+"""The torch range the backend supports; the set-up installs the one version of
+:data:`CONSTRAINTS`."""
+CONSTRAINTS = Path(__file__).resolve().with_name("backend_constraints.txt")
+"""Exact versions of torch, pip and every backend dependency (``tools/freeze_constraints.py``),
+shipped in the extension: the set-up installs with ``pip -c`` this file."""
 SUPPORTED_PYTHON = (3, 11)  # the backend requires Python 3.11 (the same as Blender 4.2–5.0)
 
 
@@ -36,8 +43,23 @@ def summary_lines(torch_build: str) -> list[str]:
              else "PyTorch for the CPU (about 200 MB; only the 'tiny' preset is practical)")
     return [f"Installs: {torch},",
             "diffusers, transformers, accelerate, safetensors (about 100 MB), smplx, nerfacc,",
-            "trimesh, scipy, pillow and the AnchorHOI backend itself (a few MB).",
+            "trimesh, scipy, pillow and the AnchorHOI backend itself (a few MB),",
+            f"each at the exact version of the extension's {CONSTRAINTS.name}, from",
+            f"{TORCH_INDEX[torch_build]} (torch) and {PYPI_INDEX} (the rest).",
             "Model weights are downloaded later, on the first generation (several GB)."]
+
+
+def pinned(name: str, constraints: Path = CONSTRAINTS) -> str:
+    """``name==version`` as the constraints file pins it; ``SetupRefused`` when it does not."""
+    try:
+        lines = constraints.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        raise SetupRefused(f"The extension's constraints file {constraints} is missing: "
+                           "reinstall the extension from its zip.") from None
+    for line in lines:
+        if line.split("==", 1)[0].strip().lower() == name.lower() and "==" in line:
+            return line.strip()
+    raise SetupRefused(f"{constraints.name} pins no {name}: reinstall the extension.")
 
 
 def venv_python(venv_dir: str | os.PathLike) -> Path:
@@ -76,7 +98,8 @@ def bundled_backend_spec(folder: Path = BUNDLED_BACKEND) -> str:
 
 def setup_commands(base_python: str, venv_dir: str | os.PathLike, *, torch_build: str = "cuda",
                    backend_spec: str = DEFAULT_BACKEND_SPEC) -> list[list[str]]:
-    """The steps: create the venv, update pip, install torch from its index, the backend."""
+    """The steps: create the venv, pin pip, install torch from its index, the backend — every
+    package at the exact version of :data:`CONSTRAINTS`."""
     if torch_build not in TORCH_INDEX:
         raise ValueError(f"torch_build must be one of {tuple(TORCH_INDEX)}, got {torch_build!r}")
     spec = backend_spec.strip() or bundled_backend_spec()
@@ -84,9 +107,9 @@ def setup_commands(base_python: str, venv_dir: str | os.PathLike, *, torch_build
     pip = [py, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
     return [
         [base_python, "-m", "venv", str(venv_dir)],
-        pip + ["--upgrade", "pip"],
-        pip + [TORCH_SPEC, "--index-url", TORCH_INDEX[torch_build]],
-        pip + [spec],
+        pip + [pinned("pip")],
+        pip + ["-c", str(CONSTRAINTS), pinned("torch"), "--index-url", TORCH_INDEX[torch_build]],
+        pip + ["-c", str(CONSTRAINTS), spec, "--index-url", PYPI_INDEX],
         [py, "-m", "anchorhoi", "doctor"],
     ]
 

@@ -13,6 +13,7 @@ The operator owns the run (see ``ui.props``): nothing global points at it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -77,6 +78,16 @@ class Report:
     """One line for the panel."""
 
 
+def backend_env(online_access: bool) -> dict[str, str]:
+    """The backend's environment: this one, and with Blender's *Allow Online Access* off, no
+    hub access (``HF_HUB_OFFLINE=1``) and the reason, so a missing model's hint names the
+    setting to turn on."""
+    env = dict(os.environ)
+    if not online_access:
+        env.update(HF_HUB_OFFLINE="1", ANCHORHOI_OFFLINE_BY="blender")
+    return env
+
+
 class GenerateRun:
     """One job as the operator holds it: the state machine and its job folder."""
 
@@ -87,7 +98,8 @@ class GenerateRun:
     @classmethod
     def start(cls, settings: GenerateSettings, *, interpreter: str, jobs_root: Path,
               picked: PickedObject | None, unit_scale: float,
-              timeouts: JobTimeouts = JobTimeouts()) -> GenerateRun:
+              timeouts: JobTimeouts = JobTimeouts(), online_access: bool = True
+              ) -> GenerateRun:
         """Check everything, create the job folder, write the object, start the backend.
         Raises one of :data:`USER_ERRORS` with a message for the user; a job folder it
         created is removed again then (nothing was computed in it)."""
@@ -99,28 +111,31 @@ class GenerateRun:
             request = build_request(settings, job_dir=str(job_dir), object_path=object_path,
                                     object_name=None if picked is None else picked.name)
             info = {"request": request, "created": time.time(), "unit_scale": float(unit_scale)}
-            return cls._launch(interpreter, job_dir, request, info, timeouts)
+            return cls._launch(interpreter, job_dir, request, info, timeouts, online_access)
         except BaseException:
             shutil.rmtree(job_dir, ignore_errors=True)
             raise
 
     @classmethod
     def resume(cls, job_dir: Path, *, interpreter: str,
-               timeouts: JobTimeouts = JobTimeouts()) -> GenerateRun:
+               timeouts: JobTimeouts = JobTimeouts(), online_access: bool = True
+               ) -> GenerateRun:
         """Send the request ``job_dir`` was started with again: the panel's current settings
         and object do not change a resumed job, so its finished stages stay valid."""
         interpreter = check_interpreter(interpreter)
         request = resume_request(job_dir)
         return cls._launch(interpreter, job_dir, request, job_history.read_job_info(job_dir),
-                           timeouts)
+                           timeouts, online_access)
 
     @classmethod
     def _launch(cls, interpreter: str, job_dir: Path, request: dict[str, Any],
-                info: dict[str, Any], timeouts: JobTimeouts) -> GenerateRun:
+                info: dict[str, Any], timeouts: JobTimeouts, online_access: bool
+                ) -> GenerateRun:
         info.update(status="running", message="", interpreter=interpreter)
         job_history.write_job_info(job_dir, info)
         process = BackendProcess.start(backend_command(interpreter),
-                                       stderr_path=job_dir / STDERR_NAME, cwd=job_dir)
+                                       stderr_path=job_dir / STDERR_NAME, cwd=job_dir,
+                                       env=backend_env(online_access))
         return cls(GenerateJob(process, request, timeouts=timeouts), job_dir)
 
     # -- while it runs ---------------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..portable import result_v1
 from ..portable.arrays import write_text_atomic
+from ..portable.job_marker import mark_job_folder
 
 JOB_JSON = "input/job.json"
 RESULT_JSON = result_v1.RESULT_JSON
@@ -49,7 +50,8 @@ def slug(prompt: str, max_words: int = 5) -> str:
 
 
 def new_job_dir(jobs_root: str | os.PathLike, prompt: str, now: float | None = None) -> Path:
-    """Create and return a fresh, unique job folder."""
+    """Create and return a fresh, unique job folder, marked as a job folder (the backend
+    writes only into marked or empty folders)."""
     root = Path(jobs_root)
     root.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
@@ -58,9 +60,10 @@ def new_job_dir(jobs_root: str | os.PathLike, prompt: str, now: float | None = N
         path = root / (base if i == 0 else f"{base}-{i + 1}")
         try:
             path.mkdir()
-            return path
         except FileExistsError:
             continue
+        mark_job_folder(path, "add-on")
+        return path
     raise OSError(f"cannot create a new job folder under {root}")
 
 

@@ -38,10 +38,11 @@ def begin_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeo
     status = context.window_manager.anchorhoi_job
     prefs = preferences.get(context)
     interpreter = preferences.resolved_backend_python(prefs)
+    online = bool(getattr(bpy.app, "online_access", True))  # Allow Online Access (4.2+)
     try:
         if resume_dir:
             run = GenerateRun.resume(Path(resume_dir), interpreter=interpreter,
-                                     timeouts=timeouts)
+                                     timeouts=timeouts, online_access=online)
         else:
             settings = context.scene.anchorhoi
             target = settings.target
@@ -50,7 +51,8 @@ def begin_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeo
             run = GenerateRun.start(
                 settings.generate_settings(prefs), interpreter=interpreter,
                 jobs_root=preferences.jobs_folder(prefs), picked=picked,
-                unit_scale=context.scene.unit_settings.scale_length, timeouts=timeouts)
+                unit_scale=context.scene.unit_settings.scale_length, timeouts=timeouts,
+                online_access=online)
     except USER_ERRORS as exc:
         status.reset()
         status.message = str(exc)

@@ -49,7 +49,7 @@ class ANCHORHOI_OT_import_motion(bpy.types.Operator, ImportHelper):
                 doc = result_v1.read_result_json(doc_path)
                 unit_scale = job_history.read_job_info(doc_path.parent).get(
                     "unit_scale", context.scene.unit_settings.scale_length)
-                plan = place_plan(plan, placement_for(doc, clip, unit_scale=float(unit_scale)))
+                plan = place_plan(plan, placement_for(doc, clip, unit_scale=unit_scale))
         except (MotionFileError, PlacementError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

@@ -19,6 +19,7 @@ as without placement, and the picked object itself is never touched.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,10 @@ def object_offset(doc: dict[str, Any], clip: MotionClip) -> np.ndarray:
     block = doc.get("object") or {}
     if not isinstance(block, dict) or "to_user" not in block or clip.obj is None:
         return np.eye(4)
-    to_user = np.asarray(block["to_user"], dtype=np.float64)
+    try:
+        to_user = np.asarray(block["to_user"], dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):  # strings, ragged rows, nested objects
+        to_user = np.full((0,), np.nan)
     if to_user.shape != (4, 4) or not np.all(np.isfinite(to_user)):
         raise PlacementError("result.json: object.to_user must be a 4×4 matrix of numbers")
     ref = block.get("reference_frame", 0)
@@ -89,7 +93,19 @@ def place_plan(plan: ImportPlan, placement: np.ndarray) -> ImportPlan:
     return dataclasses.replace(plan, root_matrix=placement @ plan.root_matrix, obj=obj)
 
 
-def placement_for(result_json: dict[str, Any], clip: MotionClip, *, unit_scale: float
+def placement_for(result_json: dict[str, Any], clip: MotionClip, *, unit_scale: object
                   ) -> np.ndarray:
-    """The Blender placement of a result whose job exported its object at ``unit_scale``."""
-    return blender_placement(object_offset(result_json, clip), unit_scale)
+    """The Blender placement of a result whose job exported its object at ``unit_scale`` (the
+    scene's unit scale then, from ``input/job.json``: a positive, finite number)."""
+    return blender_placement(object_offset(result_json, clip), checked_unit_scale(unit_scale))
+
+
+def checked_unit_scale(value: object) -> float:
+    """``value`` as a unit scale; ``PlacementError`` unless it is a positive, finite number."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value) and value > 0
+    if not ok:
+        raise PlacementError(f"input/job.json: unit_scale must be a positive number, got "
+                             f"{value!r}; import without Place at Object, or set the scene's "
+                             "Unit Scale and generate again")
+    return float(value)  # type: ignore[arg-type]

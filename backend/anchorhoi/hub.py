@@ -56,8 +56,18 @@ class ModelNotFoundError(Exception):
         super().__init__(f"Model {model_id!r} could not be loaded: {reason}. {remedy}")
 
 
+OFFLINE_BY_ENV = "ANCHORHOI_OFFLINE_BY"
+"""Set to ``blender`` by the add-on (with ``HF_HUB_OFFLINE=1``) when Blender's *Allow Online
+Access* is off: the remedy then names that setting."""
+
+
 def download_remedy(model_id: str, layout: ModelLayout) -> str:
     """What to do about a model that is neither cached nor in a usable folder."""
+    if os.environ.get(OFFLINE_BY_ENV) == "blender":
+        return (f"Turn on Allow Online Access (Blender Preferences › System › Network) so "
+                f"{model_id} can be downloaded and cached (several GB; the size is shown "
+                f"before the download starts), or set the model id to a local folder holding "
+                f"{layout.description}.")
     return (f"Connect to the network once so {model_id} can be downloaded and cached, or set "
             f"the model id to a local folder holding {layout.description}.")
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +17,8 @@ from addon.client.job_request import GenerateSettings, RequestError, build_reque
 from addon.plan import axes, placement, quaternions
 from addon.plan.object_export import ObjectExportError, obj_text, plan_export, write_obj
 from anchorhoi.portable.motion import MotionClip, ObjectTrack
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CUBE = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
 QUADS = np.array([(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4),
@@ -192,14 +196,32 @@ def test_setup_commands_and_refusals(tmp_path):
         backend_setup.setup_commands("/p", venv, backend_spec="")
     py = str(venv / "bin" / "python")
     pip = [py, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+    constraints = str(backend_setup.CONSTRAINTS)
+    torch_pin, pip_pin = backend_setup.pinned("torch"), backend_setup.pinned("pip")
     assert cmds == [
         ["/blender/python3.11", "-m", "venv", str(venv)],
-        pip + ["--upgrade", "pip"],
-        pip + ["torch>=2.4,<2.15", "--index-url", "https://download.pytorch.org/whl/cu128"],
-        pip + [f"{bundled}[keypoints]"],
+        pip + [pip_pin],
+        pip + ["-c", constraints, torch_pin, "--index-url",
+               "https://download.pytorch.org/whl/cu128"],
+        pip + ["-c", constraints, f"{bundled}[keypoints]", "--index-url",
+               "https://pypi.org/simple"],
         [py, "-m", "anchorhoi", "doctor"]]
     cpu = backend_setup.setup_commands("/p", venv, torch_build="cpu", backend_spec="/src/ah")
-    assert cpu[2][-1] == "https://download.pytorch.org/whl/cpu" and cpu[3][-1] == "/src/ah"
+    assert cpu[2][-1] == "https://download.pytorch.org/whl/cpu" and cpu[3][len(pip):][:3] == [
+        "-c", constraints, "/src/ah"]
+    # pip, torch and every backend dependency at one exact version, shipped in the extension
+    import tomllib
+    from importlib.metadata import version
+
+    pins = dict(line.split("==") for line in backend_setup.CONSTRAINTS.read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for req in project["dependencies"] + project["optional-dependencies"]["keypoints"]:
+        name = re.split(r"[<>=!~\[ ]", req, maxsplit=1)[0].lower()
+        assert name in pins, name
+        assert pins[name] == version(name).split("+")[0], name  # what the tests run with
+    assert pip_pin.startswith("pip==") and torch_pin.startswith("torch==")
+    assert "download.pytorch.org/whl/cu128" in " ".join(backend_setup.summary_lines("cuda"))
     with pytest.raises(backend_setup.SetupRefused, match="Online access is disabled"):
         backend_setup.check_can_set_up(online_access=False, base_python="/p")
     with pytest.raises(backend_setup.SetupRefused,

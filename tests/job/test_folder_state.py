@@ -25,7 +25,7 @@ def test_stage_completion_and_forgetting(tmp_path):
     job.mark_complete("anchor", "f1", {"seconds": 2.5})
     job.stage_dir("video").mkdir()
     (job.stage_dir("video") / "frame.png").write_bytes(b"x")
-    job.mark_complete("video", "f2", {"seconds": 1.0})
+    job.mark_complete("video", "f2", {"seconds": 1.0, "files": ["frame.png"]})
     assert job.is_complete("anchor", "f1") and not job.is_complete("anchor", "other")
     job.forget_from(["video"])
     assert not job.stage_dir("video").exists() and job.is_complete("anchor", "f1")

@@ -118,3 +118,38 @@ def test_selftest_checks_accept_the_finished_job(runs):
     assert lines[5].startswith("every stage reported its time and peak memory: anchor ")
     with pytest.raises(RuntimeError, match="selftest failed: 10 frames at 12 fps, as asked"):
         check_result(job, frames=FRAMES, fps=FPS)
+
+
+def test_each_stage_records_the_files_it_wrote_and_declares_them(runs):
+    from anchorhoi.job.stages import STAGES
+    from anchorhoi.portable.job_marker import is_job_folder
+
+    job = runs[0]
+    assert is_job_folder(job)
+    state = json.loads((job / "state.json").read_text())["stages"]
+    for stage in STAGES:
+        on_disk = sorted(p.name for p in (job / stage.name).iterdir())
+        assert state[stage.name]["files"] == on_disk
+        assert set(on_disk) <= set(stage.files), stage.name
+
+
+@pytest.fixture(scope="module")
+def healed(runs):
+    """After the other tests: a disk hiccup cuts a finished stage's output short, then the
+    same request runs again."""
+    job = runs[0]
+    kp = job / "keypoints" / "keypoints.npz"
+    kp.write_bytes(kp.read_bytes()[:300])
+    return _run(job.parent, "healed", job, frames=FRAMES - 2)
+
+
+def test_a_truncated_finished_stage_is_recomputed_with_a_note(runs, healed):
+    msgs, code, _ = healed
+    assert code == P.EXIT_OK and msgs[-1].type == "result"
+    accepted = next(m for m in msgs if m.type == "accepted")
+    assert accepted.get("resumed") == ["anchor", "video"]
+    assert any("keypoints" in n and "do not read back" in n for n in accepted.get("notes"))
+    assert [m.get("stage") for m in msgs if m.type == "stage"] == ["keypoints", "motion"]
+    job = runs[0]
+    assert "do not read back" in (job / "log.txt").read_text()
+    read_result(job)  # whole again

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from ..job.errors import Cancelled, classify
+from ..job.ownership import accept_before_loading
 from ..job.reporting import TerminalReporter
 from ..job.request import GenerateRequest
 from ..portable.protocol import EXIT_CANCELLED, EXIT_OK
@@ -46,6 +47,7 @@ def run_in_terminal(request: GenerateRequest, reporter: TerminalReporter | None 
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
+        accept_before_loading(request)  # a refusal answers at once, before torch is imported
         from ..job.pipeline import run_job
 
         outcome = run_job(request, reporter, cancel)
@@ -58,8 +60,10 @@ def run_in_terminal(request: GenerateRequest, reporter: TerminalReporter | None 
     except BaseException as exc:
         err = classify(exc)
         log = Path(request.job_dir) / "log.txt"
+        # the hint names a log only where there is one (a refused folder has none)
+        shown = str(log) if log.is_file() and not log.is_symlink() else None
         reporter.emit("error", code=err.code, message=err.message, hint=err.hint,
-                      log=str(log) if log.is_file() else None)
+                      log=shown)
         return err.exit_code
     finally:
         signal.signal(signal.SIGINT, previous)

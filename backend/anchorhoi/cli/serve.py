@@ -26,6 +26,7 @@ from ..portable.protocol import (
     EXIT_CANCELLED,
     EXIT_CRASH,
     EXIT_OK,
+    MAX_LINE_CHARS,
     PROTOCOL_VERSION,
     ProtocolError,
     decode,
@@ -48,11 +49,11 @@ def serve(stdin=None) -> int:
     stdin = stdin or sys.stdin
     reporter = ProtocolReporter(_protocol_stream())
     reporter.emit("hello", protocol=PROTOCOL_VERSION, backend=__version__, pid=os.getpid())
-    line = stdin.readline()
-    if not line:
-        log.error("stdin closed before a generate request")
-        return EXIT_BAD_REQUEST
     try:
+        line = read_line(stdin)
+        if line is None:
+            log.error("stdin closed before a generate request")
+            return EXIT_BAD_REQUEST
         msg = decode(line)
         if msg.type != "generate":
             raise ProtocolError(f"expected a generate request, got {msg.type!r}")
@@ -64,10 +65,11 @@ def serve(stdin=None) -> int:
                                   f"{msg.get('protocol')!r}, this backend {PROTOCOL_VERSION}."),
                None)
         return EXIT_BAD_REQUEST
+    from ..job.ownership import accept_before_loading
     from ..job.request import request_from_json
 
-    try:
-        request = request_from_json(msg.get("request"))
+    try:  # every refusal that needs no model comes before torch is imported
+        request = accept_before_loading(request_from_json(msg.get("request")))
     except JobError as exc:
         _error(reporter, exc, None)
         return exc.exit_code
@@ -99,19 +101,46 @@ def serve(stdin=None) -> int:
     return EXIT_OK
 
 
+def read_line(stdin) -> str | None:
+    """The next line of ``stdin`` (None at its end), read at most ``MAX_LINE_CHARS`` at a time:
+    a longer line is skipped to its end and raises ``ProtocolError``."""
+    line = stdin.readline(MAX_LINE_CHARS + 1)
+    if not line:
+        return None
+    if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+        while (rest := stdin.readline(MAX_LINE_CHARS)) and not rest.endswith("\n"):
+            pass
+        raise ProtocolError(f"a line over the limit of {MAX_LINE_CHARS} characters")
+    return line
+
+
 def _read_commands(stdin, cancel: threading.Event) -> None:
-    for line in stdin:
-        if not line.strip():
-            continue
+    """Read ``cancel`` lines until stdin ends (then cancel too: nobody is listening). Whatever
+    a line holds, this thread keeps reading: a bad line is logged and skipped."""
+    try:
+        while (line := _next_line(stdin)) is not None:
+            if not line.strip():
+                continue
+            try:
+                msg = decode(line)
+            except ProtocolError as exc:
+                log.warning("ignored a bad line on stdin: %s", exc)
+                continue
+            if msg.type == "cancel":
+                log.info("cancel requested")
+                cancel.set()
+    except Exception:  # an unreadable stdin: take it as the add-on gone
+        log.exception("stdin could not be read")
+    cancel.set()  # stdin closed: nobody is listening any more
+
+
+def _next_line(stdin) -> str | None:
+    """The next line, an over-long one answered with a log line and skipped."""
+    while True:
         try:
-            msg = decode(line)
+            return read_line(stdin)
         except ProtocolError as exc:
             log.warning("ignored a bad line on stdin: %s", exc)
-            continue
-        if msg.type == "cancel":
-            log.info("cancel requested")
-            cancel.set()
-    cancel.set()  # stdin closed: nobody is listening any more
 
 
 def _watchdog(cancel: threading.Event, reporter: ProtocolReporter, job_dir) -> None:
@@ -129,5 +158,6 @@ def _watchdog(cancel: threading.Event, reporter: ProtocolReporter, job_dir) -> N
 
 
 def _error(reporter: ProtocolReporter, exc: JobError, job_dir) -> None:
+    log_path = None if job_dir is None else job_dir / "log.txt"
     reporter.emit("error", code=exc.code, message=exc.message, hint=exc.hint,
-                  log=None if job_dir is None else str(job_dir / "log.txt"))
+                  log=str(log_path) if log_path is not None and log_path.is_file() else None)

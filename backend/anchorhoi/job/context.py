@@ -85,6 +85,15 @@ class StageContext:
             return default_box()
         return load_object_mesh(self.request.object)
 
+    @cached_property
+    def geometry_mesh(self) -> ObjectMesh:
+        """The object with at most ``preset.object_faces`` faces, for every stage that needs its
+        geometry: simplified once here (the same frame as :attr:`object_mesh`, which the
+        result keeps)."""
+        from ..objects.inside import simplify_for_field
+
+        return simplify_for_field(self.object_mesh, self.preset.object_faces)
+
     def object_info(self) -> dict[str, Any]:
         """How the result's object frame maps back to the user's object (result.json)."""
         mesh = self.object_mesh

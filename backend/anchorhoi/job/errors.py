@@ -7,12 +7,19 @@ video) are mapped onto the protocol's codes.
 
 from __future__ import annotations
 
+import errno
+
 from ..portable.protocol import ERROR_CODES, EXIT_BAD_REQUEST, EXIT_CRASH
 
 BAD_REQUEST_CODES = {"MODEL_NOT_FOUND", "NO_GPU", "BAD_MESH", "BAD_PROMPT", "BAD_REQUEST",
-                     "PROTOCOL_MISMATCH", "JOB_BUSY", "CUDA_OOM", "NO_PERSON"}
+                     "PROTOCOL_MISMATCH", "JOB_BUSY", "CUDA_OOM", "NO_PERSON",
+                     "BAD_OUT", "DISK_FULL"}
 """Codes that mean the request cannot run as asked here — another preset, seed, prompt, model
 or object is needed (exit code 2); ``INTERNAL`` is a crash (1)."""
+
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+"""``OSError`` numbers of a full drive (no space left, disk quota exceeded)."""
 
 
 class JobError(Exception):
@@ -52,6 +59,8 @@ def classify(exc: BaseException) -> JobError:
         return JobError("BAD_MESH", str(exc))
     if isinstance(exc, NoPersonFoundError):
         return JobError("NO_PERSON", exc.message + ".", exc.hint[:1].upper() + exc.hint[1:] + ".")
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+        return JobError("DISK_FULL", f"The drive is full: {exc}.")
     if _is_cuda_oom(exc):
         return JobError("CUDA_OOM", f"The GPU ran out of memory: {str(exc).splitlines()[0]}")
     return JobError("INTERNAL", f"{type(exc).__name__}: {exc}")

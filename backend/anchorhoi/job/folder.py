@@ -22,7 +22,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -69,7 +68,11 @@ class JobFolder:
         object.__setattr__(self, "root", Path(self.root))
 
     def create(self) -> JobFolder:
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Create and mark the folder, or take it when it is a job folder already (or empty);
+        a folder of someone else's is refused untouched (``ownership.claim_job_folder``)."""
+        from .ownership import claim_job_folder
+
+        claim_job_folder(self.root)
         return self
 
     def stage_dir(self, name: str) -> Path:
@@ -131,14 +134,25 @@ class JobFolder:
         stages[name] = {"fingerprint": fp, **record}
         self.write_state(stages)
 
-    def forget_from(self, names: list[str]) -> None:
-        """Drop ``names`` from the state and clear their folders (their inputs changed)."""
+    def forget_from(self, names: list[str], declared: dict[str, tuple[str, ...]] | None = None
+                    ) -> None:
+        """Drop ``names`` from the state and clear their folders (their inputs changed) of the
+        files each stage wrote: its ``declared`` file names and those its state entry lists;
+        files the job did not write stay."""
+        from .ownership import remove_own_files
+
         stages = self.read_state()
+        written = {n: (stages.get(n) or {}).get("files") or [] for n in names}
         for name in names:
             stages.pop(name, None)
         self.write_state(stages)
         for name in names:
-            shutil.rmtree(self.stage_dir(name), ignore_errors=True)
+            own = [str(f) for f in written[name]] + list((declared or {}).get(name, ()))
+            left = remove_own_files(self.stage_dir(name), own)
+            if left:
+                logging.getLogger(__name__).warning(
+                    "kept %d file(s) in %s that the job did not write: %s", len(left),
+                    self.stage_dir(name), ", ".join(left[:5]))
 
     def write_json(self, name: str, doc: Any) -> Path:
         path = self.root / name

@@ -12,7 +12,6 @@ resumed job gives the same result as an uninterrupted one.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import shutil
@@ -20,12 +19,15 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..objects.mesh_io import UNIT_GUESS
 from ..portable.arrays import atomic_write, write_text_atomic
 from ..portable.result_v1 import MOTION_NPZ, RESULT_JSON
 from .context import StageContext
 from .errors import Cancelled, JobError, classify
 from .folder import JobFolder, JobLog, file_digest, fingerprint
 from .models import choose_models, ensure_tiny_models, preflight
+from .object_copy import copy_object
+from .ownership import listing, own_dir
 from .presets import JobPreset, job_preset
 from .reporting import Progress, Reporter
 from .request import GenerateRequest, validate
@@ -103,46 +105,70 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
     ensure_tiny_models(choice)
     notes = preflight(choice, request)
     device = resolve_device(request)
-    for note in notes + check_device(device, preset, request.device):
-        log.warning("%s", note)
+    notes += check_device(device, preset, request.device)
     ctx = StageContext(request=request, preset=preset, models=choice, folder=folder,
                        device=device, progress=Progress(reporter, cancel))
-    ctx.object_mesh  # noqa: B018 - a bad mesh fails here, before any model is loaded
+    # a bad mesh fails here, before any model is loaded; a guessed unit is shown, not hidden
+    notes += [f"{Path(request.object or 'object').name}: {c}"
+              for c in ctx.object_mesh.corrections if UNIT_GUESS in c]
     fps = _fingerprints(ctx)
     folder.write_json("config.json", ctx.resolved_config())
-    # a prefix of complete stages is kept; the first incomplete one reruns, with all after it
-    resumed = [s.name for s in itertools.takewhile(
-        lambda s: folder.is_complete(s.name, fps[s.name]), STAGES)]
+    # a prefix of complete stages whose outputs read back is kept; the first other one reruns,
+    # with all after it
+    resumed = _resumable(ctx, fps, notes)
+    for note in notes:
+        log.warning("%s", note)
     reporter.emit("accepted", job=str(folder.root), stages=[s.name for s in STAGES],
                   resumed=resumed, device=device, notes=notes)
     timings: dict[str, dict[str, float]] = {}
     state = folder.read_state()
     for index, stage in enumerate(STAGES):
-        if stage.name in resumed:
-            ctx.outputs[stage.name] = stage.output.load(folder.stage_dir(stage.name))
+        if stage.name in resumed:  # its output was loaded by _resumable
             timings[stage.name] = {k: v for k, v in state[stage.name].items()
-                                   if k != "fingerprint"} | {"resumed": True}
+                                   if k not in ("fingerprint", "files")} | {"resumed": True}
             continue
         if index == len(resumed):  # the first stage to run: clear it and everything after it
             _withdraw_result(folder.root)
-            folder.forget_from([s.name for s in STAGES[index:]])
+            folder.forget_from([s.name for s in STAGES[index:]],
+                               {s.name: s.files for s in STAGES[index:]})
         reporter.emit("stage", stage=stage.name, index=index, count=len(STAGES),
                       label=stage.label)
         ctx.progress.begin(stage.name)
-        out_dir = folder.stage_dir(stage.name)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir = own_dir(folder.root, stage.name)
+        strangers = listing(out_dir)  # files the job did not write: never recorded as its own
         with StageMeter(device) as meter, torch_threads(stage_threads(device, preset.gpu)):
             ctx.outputs[stage.name] = stage.run(ctx, out_dir)
         for path in stage.output.previews(out_dir):
             ctx.progress.preview(path)
         _release_memory(device)  # the stage's models are gone: hand their VRAM to the next
         timings[stage.name] = meter.record()
-        folder.mark_complete(stage.name, fps[stage.name], timings[stage.name])
+        written = sorted((listing(out_dir) - strangers) | set(stage.files) & listing(out_dir))
+        folder.mark_complete(stage.name, fps[stage.name], timings[stage.name] | {
+            "files": written})
         log.info("stage %s done in %.1f s (peak RSS %.0f MB)", stage.name,
                  meter.seconds, meter.peak_rss_mb)
         ctx.progress.check()
     result = _publish_result(ctx, timings)
     return JobOutcome(result_json=result, timings=timings, resumed=resumed)
+
+
+def _resumable(ctx: StageContext, fps: dict[str, str], notes: list[str]) -> list[str]:
+    """Names of the leading stages that ``state.json`` lists with their current fingerprint
+    and whose outputs read back (loaded into ``ctx.outputs``). A listed stage whose files are
+    truncated, missing or of another schema ends the prefix: it is recomputed from its inputs,
+    with a note (in ``notes`` and the log)."""
+    resumed: list[str] = []
+    for stage in STAGES:
+        if not ctx.folder.is_complete(stage.name, fps[stage.name]):
+            break
+        try:
+            ctx.outputs[stage.name] = stage.output.load(ctx.folder.stage_dir(stage.name))
+        except Exception as exc:  # truncated, missing, another schema: all mean recompute
+            notes.append(f"stage {stage.name}: its saved outputs do not read back "
+                         f"({type(exc).__name__}: {exc}); recomputing it")
+            break
+        resumed.append(stage.name)
+    return resumed
 
 
 def _release_memory(device: str) -> None:
@@ -171,11 +197,7 @@ def _with_object_copy(request: GenerateRequest, folder: JobFolder) -> GenerateRe
     if request.object is None:
         return request
     src = Path(request.object).resolve()
-    dst = folder.root / "input" / src.name
-    if src != dst.resolve():
-        dst.parent.mkdir(exist_ok=True)
-        data = src.read_bytes()
-        atomic_write(dst, lambda fh: fh.write(data))
+    dst = copy_object(src, own_dir(folder.root, "input"))
     return dataclasses.replace(request, object=dst)
 
 
@@ -208,9 +230,8 @@ def _publish_result(ctx: StageContext, timings: dict[str, dict[str, float]]) -> 
     if doc.get("object") is not None:
         doc["object"].update(ctx.object_info())
     root = ctx.folder.root
-    tmp = root / f".{MOTION_NPZ}.tmp"
-    shutil.copyfile(src / MOTION_NPZ, tmp)
-    tmp.replace(root / MOTION_NPZ)
+    with open(src / MOTION_NPZ, "rb") as motion:  # flushed, fsynced, renamed, dir fsynced
+        atomic_write(root / MOTION_NPZ, lambda fh: shutil.copyfileobj(motion, fh))
     write_text_atomic(root / RESULT_JSON, json.dumps(doc, indent=2) + "\n")
     return root / RESULT_JSON
 

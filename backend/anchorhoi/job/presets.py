@@ -89,10 +89,17 @@ class JobPreset:
     """Stage D."""
     motion: MotionConfig
     """Stage E."""
+    object_faces: int = 4000
+    """Face budget of the object mesh for every stage that needs its geometry (the anchor's
+    object field, the conditioning render, stage E's distance grid): the job simplifies a
+    larger mesh once (vertex clustering) and hands the same copy to each; the result keeps the
+    original mesh. The default is the object field's own budget (``ObjectFieldConfig``)."""
 
     def __post_init__(self) -> None:
         if self.frames < 2 or not self.fps > 0:
             raise ValueError(f"JobPreset {self.name}: at least 2 frames and a positive fps")
+        if self.object_faces < 4:
+            raise ValueError(f"JobPreset {self.name}: object_faces must be at least 4")
 
 
 def _nerf(*, iterations: int, resolution: int, samples: int, views: int, levels: int,
@@ -127,7 +134,7 @@ error — about 2,200 U-Net evaluations at 512², a minute or two on one GPU, on
 
 PRESETS: dict[str, JobPreset] = {p.name: p for p in (
     JobPreset(
-        name="tiny", gpu=False, frames=12, fps=12.0,
+        name="tiny", gpu=False, frames=12, fps=12.0, object_faces=2000,
         anchor=AnchorConfig(
             rounds=1, preview_size=64, fit=TINY_FIT,
             nerf=_nerf(iterations=20, resolution=32, samples=32, views=1, levels=6,

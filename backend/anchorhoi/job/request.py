@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..portable.names import clean_name, printable
 from ..portable.protocol import (
     DEFAULT_PRESET,
     DEVICES,
@@ -70,6 +71,10 @@ def request_from_json(data: Any) -> GenerateRequest:
     problems = check_request(data)
     if problems:
         raise JobError("BAD_REQUEST", "Bad generate request: " + "; ".join(problems))
+    if not data["job_dir"].strip():
+        raise JobError("BAD_REQUEST", "Bad generate request: job_dir is empty.",
+                       "Send the absolute path of a new folder (it is created) or of an earlier "
+                       "job folder.")
     paths = {k: (Path(data[k]).expanduser() if data.get(k) else None)
              for k in ("object", "smplx_dir", "cache_dir")}
     return validate(GenerateRequest(
@@ -80,8 +85,9 @@ def request_from_json(data: Any) -> GenerateRequest:
 
 
 def validate(req: GenerateRequest) -> GenerateRequest:
-    """Check every field; returns the request with the prompt's whitespace normalised."""
-    prompt = " ".join(str(req.prompt).split())
+    """Check every field; returns the request with the prompt's whitespace normalised and
+    control characters taken out of the prompt and the object's name."""
+    prompt = printable(str(req.prompt))  # no control characters reach a name or a file
     if not prompt:
         raise JobError("BAD_PROMPT", "The prompt is empty.")
     if len(prompt) > MAX_PROMPT_CHARS:
@@ -104,12 +110,26 @@ def validate(req: GenerateRequest) -> GenerateRequest:
     bad = [k for k, v in req.models.items() if not isinstance(v, str) or not v.strip()]
     if bad:
         raise JobError("BAD_REQUEST", f"Model id for {bad[0]!r} must be a non-empty string.")
-    if req.object is not None and not Path(req.object).is_file():
+    if req.object is not None and not _exists(Path(req.object), Path.is_file):
         raise JobError("BAD_MESH", f"Object mesh not found: {req.object}.",
                        "Pick the object again (the add-on re-exports it) or give an existing "
                        "OBJ/PLY/GLB/STL file.")
-    if req.smplx_dir is not None and not Path(req.smplx_dir).is_dir():
+    if req.object is not None:
+        from .object_copy import check_object_size
+
+        check_object_size(Path(req.object))
+    if req.smplx_dir is not None and not _exists(Path(req.smplx_dir), Path.is_dir):
         raise JobError("BAD_REQUEST", f"SMPL-X folder not found: {req.smplx_dir}.",
                        "Point it at the folder holding SMPLX_NEUTRAL.npz, or leave it empty "
                        "for the procedural body.")
-    return dataclasses.replace(req, prompt=prompt, job_dir=Path(req.job_dir))
+    name = None if req.object_name is None else clean_name(req.object_name, "Object")
+    return dataclasses.replace(req, prompt=prompt, object_name=name, job_dir=Path(req.job_dir))
+
+
+def _exists(path: Path, kind) -> bool:
+    """``kind(path)`` (``Path.is_file``, ``Path.is_dir``), False for a path the system cannot
+    even look up (a name too long, a loop of links)."""
+    try:
+        return bool(kind(path))
+    except (OSError, ValueError):  # ValueError: a NUL in the path
+        return False

@@ -17,6 +17,7 @@ from ..keypoints.stage import run_keypoint_stage
 from ..motion.output import MotionOutput
 from ..motion.stage import run_motion_stage
 from ..nerf.samplers import SamplerConfig, make_sampler
+from ..portable.names import printable
 from ..portable.result_v1 import ResultInfo
 from ..priors.registry import make_image_prior
 from ..video.output import VideoOutput
@@ -35,7 +36,7 @@ def run_anchor(ctx: StageContext, out_dir: Path) -> AnchorOutput:
     # build is there: 'anchorhoi doctor' builds it); elsewhere the dense sampler — same image
     sampler = make_sampler(SamplerConfig(kind="auto", box=nerf.box, dense=nerf.sampler),
                            ctx.device, seed=ctx.request.seed)
-    out = run_anchor_stages(prompt=ctx.request.prompt, obj_mesh=ctx.object_mesh, body=ctx.body,
+    out = run_anchor_stages(prompt=ctx.request.prompt, obj_mesh=ctx.geometry_mesh, body=ctx.body,
                             config=ctx.preset.anchor, prior=prior, out_dir=out_dir,
                             generator=ctx.generator("anchor"), sampler=sampler,
                             progress=ctx.progress.bind, device=ctx.device)
@@ -48,7 +49,7 @@ def run_video(ctx: StageContext, out_dir: Path) -> VideoOutput:
                              cache_dir=hf_cache_dir(ctx.request))
     a = ctx.output("anchor", AnchorOutput)
     return run_video_stage(prompt=ctx.request.prompt, key_pose=a.key_pose,
-                           obj_mesh=ctx.object_mesh, object_placement=a.object_placement,
+                           obj_mesh=ctx.geometry_mesh, object_placement=a.object_placement,
                            body=ctx.body, config=ctx.preset.video, prior=prior, out_dir=out_dir,
                            generator=ctx.generator("video"), num_frames=ctx.frames, fps=ctx.fps,
                            progress=ctx.progress.bind, device=ctx.device)
@@ -74,6 +75,7 @@ def run_motion(ctx: StageContext, out_dir: Path) -> MotionOutput:
     name = ctx.request.object_name or "Object"
     return run_motion_stage(keypoints=k.keypoints, camera=v.camera, key_pose=a.key_pose,
                             anchor_frame=v.anchor_frame, obj_mesh=ctx.object_mesh,
+                            geometry_mesh=ctx.geometry_mesh,
                             object_placement=a.object_placement, body=ctx.body,
                             config=ctx.preset.motion, fps=ctx.fps, out_dir=out_dir,
                             generator=ctx.generator("motion"), progress=ctx.progress.bind,
@@ -84,5 +86,5 @@ def run_motion(ctx: StageContext, out_dir: Path) -> MotionOutput:
 
 def clip_name(prompt: str) -> str:
     """The clip's name in Blender: the prompt's words joined by ``_`` (at most 48 chars)."""
-    words = [w.strip(".,;:!?\"'") for w in prompt.split()]
+    words = [w.strip(".,;:!?\"'") for w in printable(prompt).split()]
     return "_".join(w for w in words if w)[:48] or "AnchorHOI"

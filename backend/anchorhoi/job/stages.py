@@ -18,9 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..anchor import output as anchor_files
 from ..anchor.output import AnchorOutput
+from ..keypoints import output as keypoint_files
 from ..keypoints.output import AnchorKeypoints
 from ..motion.output import MotionOutput
+from ..portable.result_v1 import MOTION_NPZ, RESULT_JSON
+from ..video import output as video_files
 from ..video.output import VideoOutput
 from .context import StageContext
 from .runs import run_anchor, run_keypoints, run_motion, run_video
@@ -49,11 +53,20 @@ class Stage:
     """Compute the output and save it in the folder."""
     output: OutputType
     """The output type: ``load`` (resume) and ``previews``."""
+    files: tuple[str, ...]
+    """Names of the files it writes into its folder: clearing the folder removes these (and
+    the files recorded when it completed), never anything else."""
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("anchor", "Anchor NeRF and body fit", run_anchor, AnchorOutput),
-    Stage("video", "Video prior", run_video, VideoOutput),
-    Stage("keypoints", "Anchor keypoints", run_keypoints, AnchorKeypoints),
-    Stage("motion", "4D motion", run_motion, MotionOutput),
+    Stage("anchor", "Anchor NeRF and body fit", run_anchor, AnchorOutput,
+          (anchor_files.KEY_POSE_FILE, anchor_files.NERF_FILE, anchor_files.TURNTABLE_FILE,
+           anchor_files.FIT_PREVIEW_FILE)),
+    Stage("video", "Video prior", run_video, VideoOutput,
+          (video_files.FRAMES_FILE, video_files.PREVIEW_FILE, video_files.CONDITIONING_FILE,
+           video_files.CAMERA_FILE, video_files.VIDEO_FILE)),
+    Stage("keypoints", "Anchor keypoints", run_keypoints, AnchorKeypoints,
+          (keypoint_files.KEYPOINTS_FILE, keypoint_files.OVERLAY_FILE,
+           keypoint_files.OVERLAY_GIF)),
+    Stage("motion", "4D motion", run_motion, MotionOutput, (RESULT_JSON, MOTION_NPZ)),
 )

@@ -37,12 +37,15 @@ def run_motion_stage(*, keypoints: np.ndarray, camera: Cameras, key_pose: KeyPos
                      body: BodyModel, config: MotionConfig = MotionConfig(), fps: float,
                      out_dir: str | Path, generator: torch.Generator,
                      progress: StageProgress | None = None, info: ResultInfo | None = None,
-                     name: str = "AnchorHOI", object_name: str = "Object") -> MotionOutput:
+                     name: str = "AnchorHOI", object_name: str = "Object",
+                     geometry_mesh: ObjectMesh | None = None) -> MotionOutput:
     """Stage E; see the module docstring. ``keypoints (T, 55, 3)``: stage D's keypoints in
     camera pixels of ``camera``; ``key_pose`` the body at ``anchor_frame``;
     ``object_placement`` (4, 4) object → world there. ``info`` (prompt, seed, other stages'
     timings) is merged into ``result.json``; this stage adds its own timing and quality. The
-    clip keeps the keypoints' frame count and ``fps``."""
+    clip keeps the keypoints' frame count and ``fps``. ``geometry_mesh``: the object simplified
+    (same frame) for the distance grid and contacts; None: ``obj_mesh`` itself. The result
+    carries ``obj_mesh``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     r, t = placed_object(object_placement)
@@ -50,7 +53,8 @@ def run_motion_stage(*, keypoints: np.ndarray, camera: Cameras, key_pose: KeyPos
     result = optimize_motion(body, keypoints=torch.as_tensor(np.asarray(keypoints),
                                                              dtype=torch.float32),
                              camera=camera, key_pose=key_pose, anchor_frame=int(anchor_frame),
-                             obj_mesh=obj_mesh, obj_rotation=r, obj_translation=t, fps=float(fps),
+                             obj_mesh=obj_mesh if geometry_mesh is None else geometry_mesh,
+                             obj_rotation=r, obj_translation=t, fps=float(fps),
                              config=config, generator=generator,
                              on_step=None if progress is None else progress("motion"))
     seconds = time.perf_counter() - started

@@ -47,6 +47,10 @@ CENTIMETRES_MAX_DIAGONAL = 500.0
 """Up to this diagonal (above ``METRES_MAX_DIAGONAL``) the numbers are taken as centimetres."""
 MILLIMETRES_MAX_DIAGONAL = 10_000.0
 """Up to this diagonal (above ``CENTIMETRES_MAX_DIAGONAL``) they are millimetres; above: error."""
+MAX_FACES = 5_000_000
+"""Most faces an object file may have (read, cleaned, then simplified for the stages)."""
+UNIT_GUESS = "which looks like"
+"""Marks a correction that guessed the file's unit: the job shows these to the user."""
 _Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 """(x, y, z) Z-up → (x, z, −y) Y-up: Blender's front (−Y) becomes +Z, the body's facing side."""
 
@@ -139,6 +143,10 @@ def load_object_mesh(path: str | os.PathLike, *, target_size_m: float | None = N
                         f"{path.name}; supported formats: {', '.join(SUPPORTED_SUFFIXES)} (OBJ, "
                         "PLY, glTF binary/text, STL). Export the object as .glb or .obj.")
     vertices, faces, colours = _read_triangles(path)
+    if len(faces) > MAX_FACES:
+        raise MeshError(f"{path.name} has {len(faces):,} faces, over the limit of {MAX_FACES:,}. "
+                        "Decimate it in Blender (Decimate modifier) first; the job simplifies "
+                        "it to a few thousand faces anyway.")
     corrections: list[str] = []
     vertices, faces, colours = clean_triangles(vertices, faces, colours, name=path.name,
                                                report=corrections)
@@ -305,20 +313,21 @@ def _choose_scale(extent: np.ndarray, target_size_m: float | None, *, name: str,
         return scale
     if diag < MIN_DIAGONAL_M:
         raise MeshError(f"{name} is {diag:.3g} units across, too small to be an object in metres "
-                        f"(minimum {MIN_DIAGONAL_M * 1000:g} mm). Give its real size with "
-                        "target_size_m or re-export it in metres.")
+                        f"(minimum {MIN_DIAGONAL_M * 1000:g} mm). Re-export it in metres "
+                        "(in Blender: apply the object's scale, scene Unit Scale 1.0).")
     if diag <= METRES_MAX_DIAGONAL:
         return 1.0
     if diag <= CENTIMETRES_MAX_DIAGONAL:
         report.append(f"the object is {diag:.4g} units across, which looks like centimetres: "
-                      "scaled ×0.01 to metres (set target_size_m to override)")
+                      "scaled ×0.01 to metres (if it is not, re-export the object in metres)")
         return 0.01
     if diag <= MILLIMETRES_MAX_DIAGONAL:
         report.append(f"the object is {diag:.4g} units across, which looks like millimetres: "
-                      "scaled ×0.001 to metres (set target_size_m to override)")
+                      "scaled ×0.001 to metres (if it is not, re-export the object in metres)")
         return 0.001
     raise MeshError(f"{name} is {diag:.4g} units across, too large for an object even in "
-                    "millimetres. Give its real size with target_size_m or re-export it in metres.")
+                    "millimetres. Re-export it in metres (in Blender: apply the object's scale, "
+                    "scene Unit Scale 1.0).")
 
 
 def _rotate_to_smallest_first(faces: np.ndarray) -> np.ndarray:

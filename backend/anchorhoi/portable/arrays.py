@@ -19,20 +19,34 @@ class MotionFileError(ValueError):
         super().__init__(where + message)
 
 
-def load_npz(path: str | os.PathLike, keys: tuple[str, ...] | None = None
-             ) -> dict[str, np.ndarray]:
+MAX_NPZ_BYTES = 4 << 30
+"""Largest unpacked size of an ``.npz`` read (4 GiB): a zip bomb is refused before it is
+unpacked."""
+
+
+def load_npz(path: str | os.PathLike, keys: tuple[str, ...] | None = None,
+             max_bytes: int = MAX_NPZ_BYTES) -> dict[str, np.ndarray]:
     """The arrays of an ``.npz`` file (all, or those of ``keys`` that it has), without pickle.
 
-    A truncated or corrupt file and object arrays (which would need unpickling) are rejected
-    with a :class:`MotionFileError`.
+    A truncated or corrupt file, a single ``.npy`` array, an archive unpacking to more than
+    ``max_bytes`` and object arrays (which would need unpickling) are rejected with a
+    :class:`MotionFileError`.
     """
     path = Path(path)
     if not path.is_file():
         raise MotionFileError(path, "file not found")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise MotionFileError(path, "not an .npz archive (a single .npy array)")
+        with open(path, "rb") as fh:
+            single_array = fh.read(6) == b"\x93NUMPY"
+        loaded = None if single_array else np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise MotionFileError(path, "not an .npz archive (a single .npy array renamed?); "
+                                  "save it with numpy.savez")
+        with loaded as data:
+            unpacked = sum(info.file_size for info in data.zip.infolist())
+            if unpacked > max_bytes:
+                raise MotionFileError(path, f"unpacks to {unpacked >> 20} MiB, over the limit "
+                                      f"of {max_bytes >> 20} MiB")
             out = {}
             for key in data.files if keys is None else [k for k in keys if k in data.files]:
                 try:
@@ -123,9 +137,25 @@ def atomic_write(path: str | os.PathLike, write, mode: str = "wb") -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        fsync_dir(path.parent)  # the rename itself survives a power cut
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Flush ``folder``'s entries (a rename into it) to disk; a no-op where directories cannot
+    be opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def save_npz_atomic(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:

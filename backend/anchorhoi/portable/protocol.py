@@ -30,6 +30,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from .bounded_json import MAX_JSON_CHARS, MAX_JSON_DEPTH, JSONLimitError, loads_bounded
+
 PROTOCOL_VERSION = 1
 
 EXIT_OK = 0
@@ -53,6 +55,10 @@ ERROR_CODES = {
                  "explicit prompt.",
     "JOB_BUSY": "Another run is using this job folder: wait for it to finish or cancel it, or "
                 "start a new job.",
+    "BAD_OUT": "The job folder cannot be used: choose a new folder (it is created) or an "
+               "earlier job folder to resume it.",
+    "DISK_FULL": "The drive is full: free some space, then run the same request again (finished "
+                 "stages are kept).",
     "PROTOCOL_MISMATCH": "The add-on and the backend are different versions: update the backend "
                          "(or the add-on) so both speak the same protocol.",
     "INTERNAL": "An unexpected error: the job's log has the details.",
@@ -79,6 +85,8 @@ MODEL_ROLES: tuple[ModelRole, ...] = get_args(ModelRole)
 """Keys of a request's ``models``."""
 MAX_FRAMES = 1000
 """Most frames a request may ask for."""
+MAX_LINE_CHARS = MAX_JSON_CHARS
+"""Longest protocol line (characters, 1 MiB); a longer one is refused without parsing."""
 
 REQUEST_FIELDS: dict[str, type | tuple[type, ...]] = {
     "prompt": str, "object": (str, type(None)), "object_name": (str, type(None)),
@@ -120,10 +128,14 @@ def decode(line: str | bytes) -> Message:
         except UnicodeDecodeError as exc:
             raise ProtocolError(f"not UTF-8: {line[:80]!r}") from exc
     text = line.strip()
+    if len(text) > MAX_LINE_CHARS:
+        raise ProtocolError(f"a line of {len(text)} characters, over the limit of "
+                            f"{MAX_LINE_CHARS}: {_short(text)!r}")
     try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProtocolError(f"not a protocol line: {_short(text)!r}") from exc
+        obj = loads_bounded(text, max_depth=MAX_JSON_DEPTH, max_chars=MAX_LINE_CHARS)
+    except JSONLimitError as exc:
+        what = f"a protocol line {exc}" if exc.over_limit else "not a protocol line"
+        raise ProtocolError(f"{what}: {_short(text)!r}") from None
     if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
         raise ProtocolError(f"not a protocol message: {_short(text)!r}")
     if obj["type"] not in MESSAGE_TYPES:

@@ -31,13 +31,17 @@ from .arrays import (
     save_npz_atomic,
     write_text_atomic,
 )
+from .bounded_json import JSONLimitError, loads_bounded
 from .motion import MotionClip, ObjectTrack, Rig
+from .names import clean_name
 from .skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 
 SCHEMA = "anchorhoi.result"
 VERSION = (1, 0)
 RESULT_JSON = "result.json"
 MOTION_NPZ = "motion.npz"
+MAX_RESULT_JSON_BYTES = 16 << 20
+"""Largest ``result.json`` read (16 MiB; a real one has a few kB)."""
 BODY_KINDS = ("procedural", "smplx")
 OBJECT_KEYS = ("obj_trans", "obj_rot", "obj_vertices", "obj_faces")
 
@@ -112,8 +116,11 @@ def find_result_json(path: str | os.PathLike) -> Path:
 def read_result_json(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if path.stat().st_size > MAX_RESULT_JSON_BYTES:
+            raise MotionFileError(path, f"over {MAX_RESULT_JSON_BYTES >> 20} MiB: not a "
+                                  "result.json written by AnchorHOI")
+        doc = loads_bounded(path.read_text(encoding="utf-8"), max_chars=MAX_RESULT_JSON_BYTES)
+    except (OSError, UnicodeDecodeError, JSONLimitError) as exc:
         raise MotionFileError(path, f"not valid JSON (truncated or corrupt?): {exc}") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise MotionFileError(path, f"not an AnchorHOI result (schema must be {SCHEMA!r})",
@@ -136,6 +143,15 @@ def read_result_json(path: str | os.PathLike) -> dict[str, Any]:
                               key="body_model.kind")
     if doc.get("units", "meters") != "meters" or doc.get("up_axis", "Y") != "Y":
         raise MotionFileError(path, "only metres with Y up are defined in v1", key="units/up_axis")
+    for key in ("files", "object"):
+        if doc.get(key) is not None and not isinstance(doc[key], dict):
+            raise MotionFileError(path, f"must be an object (a {{...}} block), got "
+                                  f"{type(doc[key]).__name__}", key=key)
+    motion_file = (doc.get("files") or {}).get("motion", MOTION_NPZ)
+    if not isinstance(motion_file, str) or Path(motion_file).name != motion_file \
+            or motion_file in ("", ".", ".."):
+        raise MotionFileError(path, "must be the name of a file beside result.json",
+                              key="files.motion")
     return doc
 
 
@@ -143,7 +159,7 @@ def read_result(path: str | os.PathLike) -> tuple[MotionClip, dict[str, Any]]:
     """Read and validate a result v1; ``path`` is its folder, ``result.json`` or ``motion.npz``."""
     doc_path = find_result_json(path)
     doc = read_result_json(doc_path)
-    npz_path = doc_path.with_name(str(doc.get("files", {}).get("motion", MOTION_NPZ)))
+    npz_path = doc_path.with_name((doc.get("files") or {}).get("motion", MOTION_NPZ))
     arrays = load_npz(npz_path)
     motion = motion_from_arrays(npz_path, arrays, strict=True)
     if motion.num_frames != doc["frame_count"]:
@@ -154,8 +170,9 @@ def read_result(path: str | os.PathLike) -> tuple[MotionClip, dict[str, Any]]:
                               f"{doc['fps']}", key="mocap_frame_rate")
     rig = rig_from_arrays(npz_path, arrays)
     obj = object_from_arrays(npz_path, arrays, motion.num_frames,
-                             name=(doc.get("object") or {}).get("name", "Object"))
-    clip = MotionClip(motion=motion, rig=rig, obj=obj, name=str(doc.get("name", "AnchorHOI")),
+                             name=clean_name((doc.get("object") or {}).get("name"), "Object"))
+    clip = MotionClip(motion=motion, rig=rig, obj=obj, name=clean_name(doc.get("name"),
+                                                                       "AnchorHOI"),
                       body_kind=doc["body_model"]["kind"])
     return clip, doc
 
