@@ -411,21 +411,24 @@ def test_bezier_keys_check_shapes():
         one_channel_keys([1, 1], [0, 0], [(0, 0), (0, 0)], [(2, 0), (2, 0)])
 
 
-# --- pinned numbers and speed --------------------------------------------------------------------
+# --- how few keys, at the tolerance ------------------------------------------------------------
 
 
-def test_pinned_key_counts_for_a_seeded_motion():
+def test_fitted_tangents_need_fewer_keys_than_central_ones():
     rng = np.random.default_rng(7)
     frames = np.arange(300)
     quats = axis_angle_to_quat(random_motion(rng, 300))
     loc = random_motion(rng, 300, amplitude=0.5)
-    counts = (
-        keyreduce.reduce_quaternion(frames, quats).num_keys,
-        keyreduce.reduce_quaternion(frames, quats, tangents="central").num_keys,
-        keyreduce.reduce_vector(frames, loc).num_keys,
-        keyreduce.reduce_vector(frames, loc, tangents="central").num_keys,
-    )
-    assert counts == (29, 49, 69, 101)
+    q_fit = keyreduce.reduce_quaternion(frames, quats)
+    q_central = keyreduce.reduce_quaternion(frames, quats, tangents="central")
+    v_fit = keyreduce.reduce_vector(frames, loc)
+    v_central = keyreduce.reduce_vector(frames, loc, tangents="central")
+    # the least-squares tangents are what makes the keys sparse: never more than central ones,
+    # and a smooth motion needs a key every few frames at most
+    assert q_fit.num_keys <= q_central.num_keys and v_fit.num_keys <= v_central.num_keys
+    assert q_fit.num_keys <= len(frames) // 5 and v_fit.num_keys <= len(frames) // 3
+    for keys in (q_fit, q_central):
+        assert quaternion_error(keys, frames, quats).max() <= 0.5
 
 
 def test_55_bones_of_3000_frames():
@@ -435,6 +438,6 @@ def test_55_bones_of_3000_frames():
     ]
     keys = [keyreduce.reduce_quaternion(frames, q) for q in bones]  # speed: bench/import_speed.py
     total = sum(k.num_keys for k in keys)
-    assert total == 19241  # 8.6× fewer keys than frames
-    for k, q in zip(keys[:5], bones[:5]):
+    assert total <= 55 * 3000 // 5  # several times fewer keys than frames
+    for k, q in zip(keys, bones):
         assert quaternion_error(k, frames, q).max() <= 0.5

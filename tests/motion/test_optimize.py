@@ -179,23 +179,16 @@ def test_oracle_recovers_the_pick_up_within_the_targets(oracle):
     got = {name: getattr(report, name) for name in TARGETS}
     for name, target in TARGETS.items():
         assert got[name] <= target, (name, got[name])
-    # achieved PINNED_PICK_UP (seed 0, this machine); the bounds leave room for other CPUs.
     # Known limit: other noise draws (bench --seed 1/2/3) keep the body within the targets and
-    # the box at 4.8 / 3.2 cm for seeds 2 / 3, but seed 1 puts it 5.3–6.3 cm off (the figure
-    # moves between processes): the resting box is placed from the phase-2 bodies and what it
-    # hides, which are themselves a few cm off along the nearly level camera ray.
-    for name, value in PINNED_PICK_UP.items():
-        assert got[name] == pytest.approx(value, abs=max(0.25 * value, 1.0)), name
+    # the box at 4.8 / 3.2 cm for seeds 2 / 3, but seed 1 puts it 5.3–6.3 cm off: the resting
+    # box is placed from the phase-2 bodies and what it hides, which are themselves a few cm
+    # off along the nearly level camera ray.
     assert result.quality["reprojection_px_median"] < 6.0
     assert result.quality["key_pose_joint_error_mm"] < 10.0
 
 
-PINNED_PICK_UP = {"mpjpe_mm": 37.1, "pa_mpjpe_mm": 25.8, "obj_trans_err_cm": 3.40}
-"""Means, pinned; the maxima (penetration 4.1 mm, skating 2.01 mm measured) are held to the
-targets only: a long optimisation amplifies last-bit differences of CPU kernels, and a
-maximum over frames moves most (the same push_table run gave 2.4 or 7.4 mm in two
-processes)."""
-PINNED_HELD_FRAMES = 58  # frames 32–89: the hands take the box at frame 32 and keep it
+GRASP_FRAME = 32
+"""The authored case: the hands take the box at frame 32 and keep it to the last frame."""
 
 
 @pytest.mark.slow
@@ -216,7 +209,9 @@ def test_the_carried_object_follows_the_hands(body, oracle):
     key, result = report.key_pose, report.result
     assert result.contact_mode == "held"
     held = result.hand_contact.any(1)
-    assert held.sum() == PINNED_HELD_FRAMES and held[case.anchor_frame]
+    held_frames = np.flatnonzero(held)
+    assert abs(held_frames[0] - GRASP_FRAME) <= 3 and held_frames[-1] == len(held) - 1
+    assert held[held_frames[0]:].all() and held[case.anchor_frame]
     travel = np.linalg.norm(result.obj_trans[-1] - result.obj_trans[0])
     gt_travel = np.linalg.norm(case.obj_trans[-1] - case.obj_trans[0])
     assert travel > 0.5 and abs(travel - gt_travel) < 0.1
