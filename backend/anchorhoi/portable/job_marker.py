@@ -3,7 +3,7 @@
 A job only ever writes into, and removes files from, a folder that carries this mark (or an
 empty one, which it marks first), so pointing ``--out`` at a folder of the user's by mistake
 cannot delete or overwrite the user's files. The add-on marks the job folders it creates, the
-backend the ones it creates; both read the mark through this module (stdlib only).
+backend the ones it creates; both read the mark through this module.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from .arrays import fsync_dir
+from .arrays import write_text_atomic
 
 JOB_MARKER = ".anchorhoi-job"
 """File name of the mark, at the job folder's root."""
@@ -38,16 +38,6 @@ def mark_job_folder(path: str | os.PathLike, creator: str) -> Path:
     """Write the mark into the folder ``path`` (created by ``creator``: "backend" or "add-on");
     returns the mark's path. Raises ``OSError`` when it cannot be written."""
     mark = Path(path) / JOB_MARKER
-    text = json.dumps({"anchorhoi_job": 1, "creator": creator, "created": time.time()}) + "\n"
-    tmp = mark.with_name(f".{JOB_MARKER}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, mark)
-        fsync_dir(mark.parent)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_text_atomic(mark, json.dumps({"anchorhoi_job": 1, "creator": creator,
+                                        "created": time.time()}) + "\n")
     return mark

@@ -128,9 +128,6 @@ def decode(line: str | bytes) -> Message:
         except UnicodeDecodeError as exc:
             raise ProtocolError(f"not UTF-8: {line[:80]!r}") from exc
     text = line.strip()
-    if len(text) > MAX_LINE_CHARS:
-        raise ProtocolError(f"a line of {len(text)} characters, over the limit of "
-                            f"{MAX_LINE_CHARS}: {_short(text)!r}")
     try:
         obj = loads_bounded(text, max_depth=MAX_JSON_DEPTH, max_chars=MAX_LINE_CHARS)
     except JSONLimitError as exc:
