@@ -303,14 +303,12 @@ class StableDiffusionPrior:
             eps_u = epsilon_from_prediction(pred_u, x_t.float(), a, self.prediction_type)
             eps_hat = classifier_free_guidance(eps_u, eps_c, cfg.guidance_scale)
             grad, n_bad = sanitize_grad(sds_grad(eps_hat, noise, a, cfg.weighting), cfg.grad_clip)
-        if n_bad:
-            log.warning("SDS: %d non-finite gradient entries set to 0 (t=%s)", n_bad, t.tolist())
         loss = sds_loss_from_grad(latents, grad)
-        logs = {
-            "loss_sds": float(loss.detach()),
-            "t_mean": float(t.float().mean()),
-            "grad_norm": float(grad.norm()),
-            "nonfinite_grad": float(n_bad),
+        logs: dict[str, Tensor | float] = {  # on the device: the caller reads them when it logs
+            "loss_sds": loss.detach(),
+            "t_mean": t.float().mean(),
+            "grad_norm": grad.norm(),
+            "nonfinite_grad": n_bad.float(),
             "prompt_tokens_dropped": float(dropped),
         }
         return SDSOutput(loss=loss, timesteps=t, logs=logs)
