@@ -167,11 +167,10 @@ def sample_views(config: AnchorNeRFConfig, generator: torch.Generator, *, device
     v, b = config.views, config.views_per_step
     g = lambda lo, hi: lo + (hi - lo) * torch.rand(b, generator=generator, device=device,  # noqa: E731
                                                    dtype=torch.float64)
-    az = g(-180.0, 180.0)
-    el = g(*v.elevation_deg)
-    rad = g(*v.radius)
-    cams = orbit_cameras(az.cpu(), el.cpu(), rad.cpu(), v.fov_deg, config.resolution,
-                         target=v.target, device=device, dtype=dtype)
+    az, el, rad = torch.stack([g(-180.0, 180.0), g(*v.elevation_deg), g(*v.radius)]).cpu()
+    cams = orbit_cameras(az, el, rad, v.fov_deg, config.resolution, target=v.target,
+                         device=device, dtype=dtype)
+    # on the CPU: the cameras are built there, and the prompts' view suffixes read them
     return ViewBatch(azimuth_deg=az.to(dtype), elevation_deg=el.to(dtype), cameras=cams)
 
 
