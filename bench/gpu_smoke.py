@@ -10,6 +10,12 @@ Usage: ``python bench/gpu_smoke.py [--keep DIR] [--device cuda]``
 2. ``prior_step``: one SDS step and one denoising-error call of the tiny image prior on CUDA in
    each half precision the card has (float16 always, bfloat16 where
    ``torch.cuda.is_bf16_supported()``): seconds, peak VRAM, finite loss and gradient.
+3. ``sdedit_offload``: the tiny Wan's SDEdit image-to-video (strength 0.5, detail restored)
+   forced under model CPU offload on CUDA — the VAE encodes the render on the execution
+   device while its weights wait on the CPU; the text encoder must be let go after encoding.
+4. ``video_step``: one denoising step of each video prior (tiny Wan, tiny LTX) on CUDA in each
+   half precision the card has: seconds, peak VRAM, frames that are not all black (a NaN
+   becomes 0 in uint8).
 
 Prints one JSON line per case and exits non-zero on any failure. Without a CUDA device it prints
 one ``skip`` line per case, saying why, and exits 0.
@@ -29,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "backend")]
 
-CASES = ("job", "prior_step")
+CASES = ("job", "prior_step", "sdedit_offload", "video_step")
 TIMEOUT_S = 300
 
 
@@ -96,6 +102,76 @@ def bench_prior_step(workdir: Path, device: str) -> dict:
     return out
 
 
+def _half_dtypes(dev) -> list[str]:
+    from anchorhoi.devices import bf16_supported
+
+    return ["float16"] + (["bfloat16"] if bf16_supported(dev) else [])
+
+
+def _conditioning_image():
+    import numpy as np
+
+    return (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
+
+
+def _generate(prior, dev, frames: int) -> dict:
+    """One clip of ``prior`` on ``dev``: seconds, peak VRAM, checked frames."""
+    import torch
+
+    torch.cuda.reset_peak_memory_stats(dev)
+    t0 = time.perf_counter()
+    video = prior.generate(prompt="a person sits on the box", image=_conditioning_image(),
+                           num_frames=frames, fps=24.0, width=32, height=32,
+                           generator=torch.Generator(device=dev).manual_seed(0))
+    torch.cuda.synchronize(dev)
+    seconds = time.perf_counter() - t0
+    if video.frames.shape != (frames, 32, 32, 3) or not video.frames.any():
+        raise RuntimeError(f"{type(prior).__name__} ({prior.dtype}): frames "
+                           f"{video.frames.shape}, all black: {not video.frames.any()}")
+    if prior._text.module is not None:
+        raise RuntimeError(f"{type(prior).__name__}: the text encoder was not let go")
+    return {"seconds": round(seconds, 3), "dtype": str(prior.dtype).removeprefix("torch."),
+            "peak_vram_mb": round(torch.cuda.max_memory_allocated(dev) / 2 ** 20, 1)}
+
+
+def bench_sdedit_offload(workdir: Path, device: str) -> dict:
+    import torch
+
+    from anchorhoi.video.tiny import build_tiny_wan
+    from anchorhoi.video.wan import WanVideoPrior, WanVideoPriorConfig
+
+    dev = torch.device(device)
+    folder = build_tiny_wan(workdir / "tiny-wan", 0)
+    prior = WanVideoPrior(WanVideoPriorConfig(
+        model_id=str(folder), num_inference_steps=4, conditioning_strength=0.5,
+        restore_detail=True, enable_model_cpu_offload=True), device=dev)
+    if not prior.offload:
+        raise RuntimeError("model CPU offload did not turn on")
+    return _generate(prior, dev, frames=9)
+
+
+def bench_video_step(workdir: Path, device: str) -> dict:
+    import torch
+
+    from anchorhoi.video.ltx import LTXVideoPrior, LTXVideoPriorConfig
+    from anchorhoi.video.tiny import build_tiny_ltx, build_tiny_wan
+    from anchorhoi.video.wan import WanVideoPrior, WanVideoPriorConfig
+
+    dev = torch.device(device)
+    families = {"wan": (build_tiny_wan, WanVideoPrior, WanVideoPriorConfig),
+                "ltx": (build_tiny_ltx, LTXVideoPrior, LTXVideoPriorConfig)}
+    out = {}
+    for family, (build, prior_class, config_class) in families.items():
+        folder = build(workdir / f"tiny-{family}", 0)
+        for dtype in _half_dtypes(dev):
+            prior = prior_class(config_class(model_id=str(folder), num_inference_steps=1,
+                                             dtype=dtype), device=dev)
+            out[f"{family}_{dtype}"] = _generate(prior, dev, frames=5)
+            del prior
+            torch.cuda.empty_cache()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keep", type=Path, help="keep the job and cache folders here")
@@ -113,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        for case, run in (("job", bench_job), ("prior_step", bench_prior_step)):
+        for case, run in (("job", bench_job), ("prior_step", bench_prior_step),
+                          ("sdedit_offload", bench_sdedit_offload),
+                          ("video_step", bench_video_step)):
             t0 = time.perf_counter()
             try:
                 result = run(workdir / case, args.device)

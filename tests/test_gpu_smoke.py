@@ -19,7 +19,8 @@ def test_gpu_smoke_skips_with_a_clear_line_without_cuda():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [line["case"] for line in lines] == ["job", "prior_step"]
+    assert [line["case"] for line in lines] == ["job", "prior_step", "sdedit_offload",
+                                                "video_step"]
     for line in lines:
         assert line["status"] == "skip"
         assert line["reason"].endswith("this smoke test needs a CUDA GPU")

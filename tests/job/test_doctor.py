@@ -35,6 +35,13 @@ def test_doctor_reports_this_environment(tmp_path):
     assert report["smplx"] == {"folder": str(tmp_path), "files": [],
                                "note": "no SMPLX_*.npz files in this folder"}
     assert report["disk"]["cache"]["free_gb"] > 0
+    memory = report["memory"]
+    assert set(memory["presets"]) == {"draft", "standard", "high"}
+    assert memory["available_ram_gib"] > 0
+    if not torch.cuda.is_available():  # no card: no GPU preset fits
+        assert memory["free_vram_gib"] is None
+        assert not any(p["fits"] for p in memory["presets"].values())
     human = subprocess.run([sys.executable, "-m", "anchorhoi", "doctor"], capture_output=True,
                            text=True, timeout=300, env=backend_env(tmp_path / "cache"))
     assert "Verdict:" in human.stdout and "Default models:" in human.stdout
+    assert "Memory budgets (docs/memory.md;" in human.stdout

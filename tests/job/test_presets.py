@@ -10,7 +10,8 @@ import itertools
 import pytest
 
 from anchorhoi.job import presets as job_presets
-from anchorhoi.job.presets import PRESETS, JobPreset, estimate_anchor_vram_gb, job_preset
+from anchorhoi.job.memory import anchor_vram_gib, video_vram_gib
+from anchorhoi.job.presets import PRESETS, JobPreset, job_preset
 from anchorhoi.portable.protocol import PRESET_NAMES
 
 
@@ -39,7 +40,7 @@ def test_the_anchor_table_says_what_the_rows_set():
         enc = n.human_field.encoding
         assert cells[5] == f"{enc.levels} levels, 2^{enc.log2_hashmap_size}"
         if p.gpu:  # the stated budget is the computed one, rounded
-            assert cells[6] == f"≈ {round(estimate_anchor_vram_gb(p.anchor))} GB"
+            assert cells[6] == f"≈ {round(anchor_vram_gib(p.anchor))} GiB"
 
 
 def test_the_motion_table_says_what_the_rows_set():
@@ -52,14 +53,16 @@ def test_the_motion_table_says_what_the_rows_set():
         assert cells[3] == str(p.video.sampling.steps)
         assert cells[5] == f"{s.root_iterations}/{s.pose_iterations}/{s.contact_iterations}"
         if p.video.expected_vram_gb is not None:
-            assert cells[6] == f"≈ {p.video.expected_vram_gb:g} GB"
+            assert cells[6] == f"≈ {p.video.expected_vram_gb:g} GiB"
+            computed = video_vram_gib(p, frames=p.frames, fps=p.fps)
+            assert p.video.expected_vram_gb == pytest.approx(computed, abs=0.05)
 
 
 def test_gpu_presets_fit_one_card_and_search_the_object():
     for p in PRESETS.values():
         assert p.gpu == (p.video.expected_vram_gb is not None)
         if p.gpu:
-            assert estimate_anchor_vram_gb(p.anchor) < 24.0 and p.video.expected_vram_gb <= 24.0
+            assert anchor_vram_gib(p.anchor) < 22.0 and p.video.expected_vram_gb < 22.0
             assert p.anchor.nerf.object_search is not None
         else:  # the CPU pipeline check: one round, no search, a small grid
             assert p.anchor.rounds == 1 and p.anchor.nerf.object_search is None

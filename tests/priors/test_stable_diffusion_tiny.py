@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import shutil
 import socket
+import weakref
 
 import pytest
 import torch
@@ -99,26 +101,49 @@ def test_one_sds_step_pinned(tiny_prior):
     assert torch.isfinite(rgb.grad).all() and rgb.grad.abs().sum() > 0
     assert out.timesteps.tolist() == PINNED_T
     assert float(out.loss.detach()) == pytest.approx(PINNED_LOSS, rel=1e-4)
-    assert out.logs["t_mean"] == pytest.approx(sum(PINNED_T) / 2)
-    assert out.logs["nonfinite_grad"] == 0 and out.logs["prompt_tokens_dropped"] == 0
+    assert float(out.logs["t_mean"]) == pytest.approx(sum(PINNED_T) / 2)
+    assert float(out.logs["nonfinite_grad"]) == 0 and out.logs["prompt_tokens_dropped"] == 0
     # same seed → same step
     again = tiny_prior.sds_loss(rgb, prompt=PROMPT, views=_views([0.0, 90.0]), progress=0.0,
                                 generator=torch.Generator().manual_seed(0))
     assert float(again.loss.detach()) == float(out.loss.detach())
 
 
-def test_text_embeddings_cached(tiny_prior):
+def test_text_embeddings_cached_and_the_encoder_let_go(tiny_prior):
     calls = []
-    tiny_prior.text_encoder.register_forward_hook(lambda *args: calls.append(1))
+    encoder = tiny_prior.text_encoder
+    encoder.register_forward_hook(lambda *args: calls.append(1))
+    held = weakref.ref(encoder)
+    del encoder
     for _ in range(2):
         tiny_prior.sds_loss(_render(), prompt=PROMPT, views=_views([0.0, 180.0]), progress=0.5,
                             generator=torch.Generator().manual_seed(0))
-    assert len(calls) == 1  # both view prompts and the negative prompt in one call, then cached
+    # the step's texts in one call, the prompt's other view suffixes one by one, then cached
+    assert len(calls) == 1 + 2
     assert set(tiny_prior._embedding_cache) == {
-        (tiny_prior.config.model_id, f"{PROMPT}, front view"),
-        (tiny_prior.config.model_id, f"{PROMPT}, back view"),
-        (tiny_prior.config.model_id, ""),
-    }
+        (tiny_prior.config.model_id, text) for text in (
+            f"{PROMPT}, front view", f"{PROMPT}, side view", f"{PROMPT}, back view",
+            f"{PROMPT}, overhead view", "")}
+    # the prior holds no reference to the encoder any more: its weights are gone
+    gc.collect()
+    assert tiny_prior.text_encoder is None and held() is None
+    # the placement search's views need no encoder either
+    tiny_prior.denoising_error(_render(), prompt=PROMPT, views=_views([90.0, 0.0]),
+                               timestep_fraction=0.5, generator=torch.Generator().manual_seed(0))
+    assert tiny_prior.text_encoder is None and tiny_prior._text.loads == 0
+
+
+def test_a_new_prompt_reads_the_encoder_back(tiny_sd_folder, tiny_prior):
+    kept = StableDiffusionPrior(StableDiffusionPriorConfig(model_id=str(tiny_sd_folder),
+                                                           release_text_encoder=False))
+    tiny_prior.text_embeddings([f"{PROMPT}, front view"], prompt=PROMPT)
+    assert tiny_prior.text_encoder is None
+    other = "a person lifts the box"
+    got, _ = tiny_prior.text_embeddings([f"{other}, side view"], prompt=other)
+    want, _ = kept.text_embeddings([f"{other}, side view"], prompt=other)
+    assert tiny_prior._text.loads == 1 and tiny_prior.text_encoder is None
+    assert kept.text_encoder is not None  # kept when asked to
+    assert torch.equal(got, want)
 
 
 def test_view_suffix_selection():

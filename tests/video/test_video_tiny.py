@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import socket
+import weakref
 from types import SimpleNamespace
 
 import numpy as np
@@ -123,8 +125,10 @@ def test_loaded_offline(priors, no_network):
     assert (wan.temporal_factor, wan.size_multiple) == (4, 32)  # VAE ×4 time, ×16 · patch 2
     assert (ltx.temporal_factor, ltx.size_multiple) == (4, 32)
     assert wan.dtype == ltx.dtype == torch.float32 and not wan.offload
-    for module in (wan._i2v.transformer, wan._i2v.vae, wan._i2v.text_encoder):
-        assert not module.training
+    for module in (wan._i2v.transformer, wan._i2v.vae, wan._text.module, ltx._text.module):
+        assert module is not None and not module.training
+    # the text encoders are held by the priors, not the pipelines (never moved or hooked)
+    assert wan._i2v.text_encoder is None and ltx._i2v.text_encoder is None
     assert not no_network
 
 
@@ -143,6 +147,28 @@ def test_generate_pinned(priors, family, mode, no_network):
     assert steps == [(1, 2), (2, 2)]
     assert float(video.frames.mean()) == pytest.approx(PINNED_MEAN[family, mode], abs=0.05)
     assert not no_network
+
+
+@pytest.mark.parametrize("family", ["wan", "ltx"])
+def test_text_encoder_let_go_after_encoding(tiny_folders, family):
+    cls, config = {"wan": (WanVideoPrior, WanVideoPriorConfig),
+                   "ltx": (LTXVideoPrior, LTXVideoPriorConfig)}[family]
+    prior = cls(config(model_id=str(tiny_folders[family]), num_inference_steps=1))
+    calls = []
+    encoder = prior._text.module
+    encoder.register_forward_hook(lambda *args: calls.append(1))
+    held = weakref.ref(encoder)
+    del encoder
+    first = prior.generate(prompt=PROMPT, image=_render(), num_frames=5, fps=24.0, width=32,
+                           height=32, generator=_seed(0)).frames
+    gc.collect()
+    assert calls and held() is None and prior._text.module is None  # weights gone
+    again = prior.generate(prompt=PROMPT, image=_render(), num_frames=5, fps=24.0, width=32,
+                           height=32, generator=_seed(0)).frames
+    assert prior._text.loads == 0 and np.array_equal(first, again)  # cached embeddings
+    prior.generate(prompt="a person lifts the box", image=_render(), num_frames=5, fps=24.0,
+                   width=32, height=32, generator=_seed(0))
+    assert prior._text.loads == 1 and prior._text.module is None  # read back, let go again
 
 
 @pytest.mark.parametrize("family", ["wan", "ltx"])

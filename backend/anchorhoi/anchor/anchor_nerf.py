@@ -28,7 +28,7 @@ from ..nerf.field import NeRFField, NeRFFieldConfig
 from ..nerf.renderer import Shading, composite_density, render_image
 from ..nerf.samplers import DenseSamplerConfig, Sampler
 from ..priors.base import ImagePrior, ViewBatch
-from ..progress import StepCallback
+from ..progress import LossReadout, StepCallback
 from .object_search import ObjectSearchConfig
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,10 @@ class AnchorNeRFConfig:
     object_search: ObjectSearchConfig | None = None
     """Search the object's translation with the prior before the first round's SDS
     (``object_search``), when the stage placed the object itself; None: SDS alone moves it."""
+    sync_every: int = 10
+    """Read the step's losses to the host every this many SDS steps and at the last one
+    (``progress.LossReadout``); between reads the GPU is never waited for, and the progress
+    callback gets the figures read last."""
 
 
 @dataclass(frozen=True)
@@ -163,11 +167,10 @@ def sample_views(config: AnchorNeRFConfig, generator: torch.Generator, *, device
     v, b = config.views, config.views_per_step
     g = lambda lo, hi: lo + (hi - lo) * torch.rand(b, generator=generator, device=device,  # noqa: E731
                                                    dtype=torch.float64)
-    az = g(-180.0, 180.0)
-    el = g(*v.elevation_deg)
-    rad = g(*v.radius)
-    cams = orbit_cameras(az.cpu(), el.cpu(), rad.cpu(), v.fov_deg, config.resolution,
-                         target=v.target, device=device, dtype=dtype)
+    az, el, rad = torch.stack([g(-180.0, 180.0), g(*v.elevation_deg), g(*v.radius)]).cpu()
+    cams = orbit_cameras(az, el, rad, v.fov_deg, config.resolution, target=v.target,
+                         device=device, dtype=dtype)
+    # on the CPU: the cameras are built there, and the prompts' view suffixes read them
     return ViewBatch(azimuth_deg=az.to(dtype), elevation_deg=el.to(dtype), cameras=cams)
 
 
@@ -206,7 +209,9 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
         groups.append({"params": placement, "lr": config.lr_placement})
     opt = torch.optim.Adam(groups)
     background = torch.tensor(config.background, device=device, dtype=dtype)
-    losses: dict[str, float] = {}
+    readout = LossReadout(on_step, config.iterations, config.sync_every,
+                          unreported=("nonfinite",))
+    nonfinite = torch.zeros((), device=device)  # SDS gradient entries set to 0 since a read
     scene_density = composite_density([human, obj])
     for step in range(config.iterations):
         progress = step / max(config.iterations - 1, 1)
@@ -229,11 +234,14 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
         alone = render_image([human], cams, sampler, background=background,
                              generator=generator, shading=config.shading, light_dir=light)
         terms = {}
-        terms["sds"] = prior.sds_loss(comp.rgb.permute(0, 3, 1, 2), prompt=prompt, views=views,
-                                      progress=progress, generator=generator).loss
-        terms["sds_human"] = human_prior.sds_loss(
+        sds = prior.sds_loss(comp.rgb.permute(0, 3, 1, 2), prompt=prompt, views=views,
+                             progress=progress, generator=generator)
+        sds_human = human_prior.sds_loss(
             alone.rgb.permute(0, 3, 1, 2), prompt=human_prompt, views=views, progress=progress,
-            generator=generator).loss
+            generator=generator)
+        terms["sds"], terms["sds_human"] = sds.loss, sds_human.loss
+        for out in (sds, sds_human):
+            nonfinite = nonfinite + out.logs.get("nonfinite_grad", 0.0)
         terms["sparsity"] = alone.opacity.mean()
         x = near_surface_points(body_occupancy, config.box, config.drift_points, generator,
                                 device=device, dtype=dtype)
@@ -247,10 +255,12 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses = {k: float(v.detach()) for k, v in terms.items()} | {"total": float(loss.detach())}
-        if on_step is not None:
-            on_step(step + 1, config.iterations, losses)
-    return AnchorNeRFResult(human=human, losses=losses)
+        if readout.step(step + 1, {**terms, "total": loss, "nonfinite": nonfinite}):
+            if readout.extra["nonfinite"]:
+                log.warning("SDS: %d non-finite gradient entries set to 0 in steps up to %d",
+                            readout.extra["nonfinite"], step + 1)
+            nonfinite = torch.zeros((), device=device)
+    return AnchorNeRFResult(human=human, losses=readout.values)
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:

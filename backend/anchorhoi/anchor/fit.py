@@ -89,11 +89,15 @@ class FitSchedule:
     """Adam learning rate of the object's parameters."""
     final_lr_factor: float = 0.1
     """Each phase's learning rates decay (cosine) to this fraction of their start value."""
+    sync_every: int = 20
+    """Read the losses to the host (the fit's history) every this many steps of a phase and
+    after its last; between reads the GPU is never waited for."""
 
     def __post_init__(self) -> None:
         check_at_least(self, 0, ("rigid_iterations", "search_iterations", "pose_iterations",
                                  "detail_iterations"))
-        check_at_least(self, 1, ("keep_hypotheses", "search_rounds", "correspondence_interval"))
+        check_at_least(self, 1, ("keep_hypotheses", "search_rounds", "correspondence_interval",
+                                 "sync_every"))
 
 
 @dataclass(frozen=True, kw_only=True)

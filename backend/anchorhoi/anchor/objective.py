@@ -19,7 +19,7 @@ body sample ``v`` (n area-weighted vertices, plus every vertex near the object):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
@@ -78,6 +78,10 @@ class PhaseSample:
     contact: torch.Tensor  # (num_near,) bool: near vertices pulled onto the object (detail)
     anchor: torch.Tensor  # (P, 3) anchor surface points used in this phase
     matches: list[tuple[torch.Tensor, torch.Tensor | None]] | None = None  # cached, per hyp.
+    contact_index: torch.Tensor = field(init=False)  # (C,) where ``contact`` holds, once
+
+    def __post_init__(self) -> None:  # one host read per phase, none per step
+        self.contact_index = torch.nonzero(self.contact).reshape(-1)
 
 
 def _two_sided(match: tuple[torch.Tensor, torch.Tensor | None]
@@ -186,8 +190,8 @@ class Objective:
         if self.obj is not None:
             sdf = self.obj.sdf_world(posed.reshape(-1, 3)).reshape(b, -1)
             out["penetration"] = penetration(sdf) * sdf.shape[1] / n
-            if bool(sample.contact.any()):
-                out["contact"] = sdf[:, n:][:, sample.contact].abs().sum(-1) / n
+            if sample.contact_index.numel():
+                out["contact"] = sdf[:, n + sample.contact_index].abs().sum(-1) / n
         return out
 
     def _silhouette(self, sil: SilhouetteTargets, v: torch.Tensor) -> torch.Tensor:

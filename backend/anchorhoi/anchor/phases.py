@@ -119,7 +119,7 @@ def optimise(params: PoseParams, objective: Objective, weights: torch.Tensor,
         losses = objective.losses(sample, leaves, phase=phase, step=step)
         objective.total(losses).sum().backward()
         optimiser.step()
-        if step % 20 == 0:
+        if step % schedule.sync_every == 0:
             objective.record(phase, step, losses)
         if on_step is not None:
             on_step(step + 1, iterations, {})

@@ -2,7 +2,8 @@
 
 Python and package versions, CUDA devices with free VRAM, nerfacc's CUDA ops built here (only
 where CUDA is present: a job never builds them; a stale build lock is cleared and reported),
-which default models are in the cache, the SMPL-X files, and free disk where models and jobs go.
+which default models are in the cache, the SMPL-X files, free disk where models and jobs go,
+and which GPU presets' memory budgets (``job/memory.py``) fit this machine.
 """
 
 from __future__ import annotations
@@ -102,6 +103,28 @@ def disk_report(paths: dict[str, Path]) -> dict[str, Any]:
     return out
 
 
+def memory_report() -> dict[str, Any]:
+    """Each GPU preset's budget with the default models (``job/memory.py``) against this
+    machine's free VRAM (the first device) and available system memory."""
+    from ..job.memory import GIB, SystemMemory, budget
+    from ..job.presets import PRESETS
+
+    probe = SystemMemory()
+    free, host = probe.device_free("cuda"), probe.host_available()
+    out: dict[str, Any] = {
+        "free_vram_gib": None if free is None else round(free / GIB, 1),
+        "available_ram_gib": None if host is None else round(host / GIB, 1), "presets": {}}
+    for name, preset in PRESETS.items():
+        b = budget(preset)
+        if not preset.gpu or b is None:
+            continue
+        out["presets"][name] = {
+            "vram_gib": round(b.vram, 1), "ram_gib": round(b.host, 1),
+            "fits": (free is not None and b.vram * GIB <= free)
+            and (host is None or b.host * GIB <= host)}
+    return out
+
+
 def collect(smplx_dir: Path | None, cache_dir: Path | None) -> dict[str, Any]:
     request = GenerateRequest(prompt="-", job_dir=Path.cwd(), cache_dir=cache_dir)
     cuda = cuda_report()
@@ -111,6 +134,7 @@ def collect(smplx_dir: Path | None, cache_dir: Path | None) -> dict[str, Any]:
         "cuda": cuda, "nerfacc": nerfacc_report(cuda["available"]),
         "models": models_report(request), "smplx": smplx_report(smplx_dir),
         "disk": disk_report({"cache": cache_root(request), "jobs": Path.cwd()}),
+        "memory": memory_report(),
         "verdict": ("GPU presets available" if cuda["available"] else
                     "no CUDA GPU: only the 'tiny' preset is practical here"),
     }
@@ -137,6 +161,13 @@ def doctor(args) -> int:
     s = report["smplx"]
     out.append(f"SMPL-X: {s['folder'] or '-'} — {s['note']}")
     out += [f"Disk {k}: {v['free_gb']} GB free at {v['path']}" for k, v in report["disk"].items()]
+    m = report["memory"]
+    free, host = (("-" if v is None else v) for v in (m["free_vram_gib"],
+                                                       m["available_ram_gib"]))
+    out.append(f"Memory budgets (docs/memory.md; {free} GiB VRAM free, {host} GiB RAM "
+               "available):")
+    out += [f"  {name:<9} {p['vram_gib']:>5} GiB VRAM, {p['ram_gib']:>5} GiB RAM: "
+            f"{'fits' if p['fits'] else 'does not fit'}" for name, p in m["presets"].items()]
     out.append(f"Verdict: {report['verdict']}")
     print("\n".join(out))
     return 0

@@ -1,9 +1,10 @@
 """``run_job``: one generation job, stage by stage, resumable, reporting as it goes.
 
 Order of events: validate the request → create the job folder, ``request.json`` → pick device
-and models, ``NO_GPU`` / ``MODEL_NOT_FOUND`` up front → ``accepted`` → for each stage: skip it
-when ``state.json`` lists it with the fingerprint of its current inputs, else clear it (and
-every later stage) and run it, metering time and peak memory → ``result.json`` at the job root.
+and models, ``NO_GPU`` / ``MODEL_NOT_FOUND`` / ``CUDA_OOM`` (the memory budget) up front →
+``accepted`` → for each stage: skip it when ``state.json`` lists it with the fingerprint of its
+current inputs, else clear it (and every later stage) and run it, metering time and peak
+memory → ``result.json`` at the job root.
 
 A stage's fingerprint chains the previous one's, so changed inputs rerun that stage and the
 ones after it. Every random draw of a stage comes from a generator seeded by (seed, stage), so a
@@ -25,6 +26,7 @@ from ..portable.result_v1 import MOTION_NPZ, RESULT_JSON
 from .context import StageContext
 from .errors import Cancelled, JobError, classify
 from .folder import JobFolder, JobLog, file_digest, fingerprint
+from .memory import MemoryProbe, check_memory, probe_from_env
 from .models import choose_models, ensure_tiny_models, preflight
 from .object_copy import copy_object
 from .ownership import listing, own_dir
@@ -72,15 +74,17 @@ def check_device(device: str, preset: JobPreset, requested: str) -> list[str]:
             "practical without a GPU"]
 
 
-def run_job(request: GenerateRequest, reporter: Reporter, cancel: threading.Event | None = None
-            ) -> JobOutcome:
-    """Run (or resume) the job; raises ``JobError`` or ``Cancelled``."""
+def run_job(request: GenerateRequest, reporter: Reporter, cancel: threading.Event | None = None,
+            *, memory: MemoryProbe | None = None) -> JobOutcome:
+    """Run (or resume) the job; raises ``JobError`` or ``Cancelled``. ``memory``: where the
+    pre-flight reads free GPU and host memory (None: the machine's own probes)."""
     cancel = cancel or threading.Event()
+    memory = memory or probe_from_env()
     request = validate(request)
     folder = JobFolder(request.job_dir).create()
     with folder.exclusive(), JobLog(folder):
         try:
-            return _run(request, folder, reporter, cancel)
+            return _run(request, folder, reporter, cancel, memory)
         except Cancelled:
             log.info("cancelled; finished stages stay in %s", folder.root)
             raise
@@ -97,7 +101,7 @@ def run_job(request: GenerateRequest, reporter: Reporter, cancel: threading.Even
 
 
 def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
-         cancel: threading.Event) -> JobOutcome:
+         cancel: threading.Event, memory: MemoryProbe) -> JobOutcome:
     preset = job_preset(request.preset)
     request = _with_object_copy(request, folder)
     folder.write_json("request.json", request.to_json())
@@ -106,6 +110,10 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
     notes = preflight(choice, request)
     device = resolve_device(request)
     notes += check_device(device, preset, request.device)
+    # CUDA_OOM now, not an hour in: the budget of this preset with these models (memory.py)
+    notes += check_memory(preset, device=device, image=choice.image, video=choice.video,
+                          frames=request.frames or preset.frames,
+                          fps=float(request.fps or preset.fps), probe=memory)
     ctx = StageContext(request=request, preset=preset, models=choice, folder=folder,
                        device=device, progress=Progress(reporter, cancel))
     # a bad mesh fails here, before any model is loaded; a guessed unit is shown, not hidden

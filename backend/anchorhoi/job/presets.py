@@ -15,33 +15,35 @@ minutes.
 | preset | where | SDS steps × rounds | render | samples/ray | views | hash grid | est. VRAM |
 |---|---|---|---|---|---|---|---|
 | tiny | CPU | 20 × 1 | 32² | 32 | 1 | 6 levels, 2^15 | — (< 1 GB RAM) |
-| draft | one GPU | 1500 × 2 | 64² | 64 | 1 | 16 levels, 2^19 | ≈ 7 GB |
-| standard | one GPU | 3000 × 2 | 128² | 96 | 1 | 16 levels, 2^19 | ≈ 8 GB |
-| high | one 24 GB GPU | 5000 × 3 | 192² | 128 | 2 | 16 levels, 2^20 | ≈ 20 GB |
+| draft | one GPU | 1500 × 2 | 64² | 64 | 1 | 16 levels, 2^19 | ≈ 8 GiB |
+| standard | one GPU | 3000 × 2 | 128² | 96 | 1 | 16 levels, 2^19 | ≈ 9 GiB |
+| high | one 24 GB GPU | 5000 × 3 | 192² | 128 | 2 | 16 levels, 2^20 | ≈ 20 GiB |
 
-No GPU was available to measure these: :func:`estimate_anchor_vram_gb` adds up component sizes
-(weights of the default Stable Diffusion 2.1 base in fp16, the VAE encoder's activations kept
-for the backward pass at 512², the UNet's inference activations for the CFG batch, the hash
-grid with Adam's two moments, and the renderer's per-sample activations), each documented
-there. It is a budget, not a measurement; the job writes the measured peak into result.json.
+No GPU was available to measure these: ``memory.anchor_vram_gib`` adds up component sizes
+(weights of the default Stable Diffusion 2.1 base in fp16, the larger of its text encoder and
+a step's activations — the VAE encoder's kept for the backward pass at 512², the UNet's for
+the CFG batch, the renderer's per sample — the hash grid with Adam's two moments, the body and
+the CUDA context), each documented there and in ``docs/memory.md``. It is a budget, not a
+measurement; the job writes the measured peak into result.json.
 
 **Stages C–E** (video prior, anchor keypoints, 4D motion):
 
 | preset | frames @ fps | size (w×h) | video model | steps | strength | motion iters | VRAM |
 |---|---|---|---|---|---|---|---|
 | tiny | 12 @ 12 | 256×256 | tiny random Wan | 10 | 0.3 + restore | 30/60/60 | — |
-| draft | 48 @ 24 | 384×640 | Wan 2.2 TI2V 5B | 30 | 1.0 | 80/160/160 | ≈ 12 GB |
-| standard | 72 @ 24 | 480×832 | Wan 2.2 TI2V 5B | 40 | 1.0 | 120/240/240 | ≈ 14 GB |
-| high | 120 @ 24 | 704×1280 | Wan 2.2 TI2V 5B | 50 | 1.0 | 160/320/320 | ≈ 20 GB |
+| draft | 48 @ 24 | 384×640 | Wan 2.2 TI2V 5B | 30 | 1.0 | 80/160/160 | ≈ 11.3 GiB |
+| standard | 72 @ 24 | 480×832 | Wan 2.2 TI2V 5B | 40 | 1.0 | 120/240/240 | ≈ 11.3 GiB |
+| high | 120 @ 24 | 704×1280 | Wan 2.2 TI2V 5B | 50 | 1.0 | 160/320/320 | ≈ 14.2 GiB |
 
 The tiny random Wan is built from config (< 1 GB RAM on the CPU); "restore" is
 ``restore_detail``; the motion iterations are those of stage E's phases 1, 2 and 3.
 
-VRAM is a budget from component sizes, not a measurement (no GPU was available): the Wan 2.2
-TI2V 5B default runs with model CPU offload, so the peak is the larger of the UMT5-XXL text
-encoder (11.4 GB bf16, once per call) and the transformer (≈ 10 GB bf16) plus its activations
-at the clip's token count (frames/4 × (w/32) × (h/32): ≈ 2 GB at draft, ≈ 4 GB at standard,
-≈ 8–10 GB at high, where VAE tiling is also turned on for the decode). Stage D (MediaPipe on
+VRAM is a budget from component sizes, not a measurement (no GPU was available;
+``memory.video_vram_gib``): the Wan 2.2 TI2V 5B default runs with model CPU offload, so the
+peak is the largest of the UMT5-XXL text encoder (10.6 GiB bf16, let go once the prompt is
+encoded), the transformer (9.3 GiB bf16) plus its activations at the clip's token count
+(latent frames × (w/32) × (h/32): 0.5 GiB at draft, 1.1 GiB at standard, 4.2 GiB at high),
+and the float32 VAE with its decode (tiled at high), plus the CUDA context. Stage D (MediaPipe on
 the CPU) and stage E (a few hundred vertices per frame) need no GPU memory worth counting.
 The portrait sizes suit one standing person with an object; the frame count and fps are
 defaults the request may override (``run_video_stage`` honours any). ``strength`` is
@@ -153,7 +155,7 @@ PRESETS: dict[str, JobPreset] = {p.name: p for p in (
             nerf=_nerf(iterations=1500, resolution=64, samples=64, views=1, levels=16,
                        log2_size=19, object_search=GPU_SEARCH)),
         video=VideoStageConfig(
-            width=384, height=640, expected_vram_gb=12.0,
+            width=384, height=640, expected_vram_gb=11.3,
             sampling=VideoSampling(steps=30, guidance_scale=5.0, conditioning_strength=1.0)),
         keypoints=AnchorKeypointsConfig(),
         motion=MotionConfig(schedule=MotionSchedule(
@@ -165,7 +167,7 @@ PRESETS: dict[str, JobPreset] = {p.name: p for p in (
             nerf=_nerf(iterations=3000, resolution=128, samples=96, views=1, levels=16,
                        log2_size=19, object_search=GPU_SEARCH)),
         video=VideoStageConfig(
-            width=480, height=832, expected_vram_gb=14.0,
+            width=480, height=832, expected_vram_gb=11.3,
             sampling=VideoSampling(steps=40, guidance_scale=5.0, conditioning_strength=1.0)),
         keypoints=AnchorKeypointsConfig(),
         motion=MotionConfig(schedule=MotionSchedule(
@@ -177,7 +179,7 @@ PRESETS: dict[str, JobPreset] = {p.name: p for p in (
             nerf=_nerf(iterations=5000, resolution=192, samples=128, views=2, levels=16,
                        log2_size=20, object_search=GPU_SEARCH)),
         video=VideoStageConfig(
-            width=704, height=1280, expected_vram_gb=20.0,
+            width=704, height=1280, expected_vram_gb=14.2,
             sampling=VideoSampling(steps=50, guidance_scale=5.0, conditioning_strength=1.0,
                                    enable_vae_tiling=True)),
         keypoints=AnchorKeypointsConfig(),
@@ -192,36 +194,3 @@ def job_preset(name: str) -> JobPreset:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
     return PRESETS[name]
-
-
-# Stable Diffusion 2.1 base, parameter counts of the published checkpoint's components.
-SD21_PARAMS = {"unet": 865_910_724, "vae": 83_653_863, "text_encoder": 340_387_072}
-GB = 1024 ** 3
-
-
-def estimate_anchor_vram_gb(config: AnchorConfig, *, weights_bytes: int = 2,
-                            occupied: float = 0.15) -> float:
-    """Peak VRAM budget (GiB) of stage A with the default Stable Diffusion 2.1 base prior.
-
-    - weights: UNet + VAE in ``weights_bytes`` (fp16); the text encoder is freed once the
-      prompt embeddings are cached, so it counts only up to the UNet's activations.
-    - VAE encoder with gradients at 512²: ≈ 1.9 GiB per image in fp16 (its full-resolution
-      128-channel maps, ~16 kept for the backward pass, plus the lower levels).
-    - UNet inference for the CFG batch (2 × views) at 64² latents: ≈ 0.6 GiB per image.
-    - hash grid: levels × 2^log2 × features × 4 bytes, ×4 with the gradient and Adam's moments.
-    - renderer: rays × samples × (encoding + 3 × hidden + 8) floats × 4 bytes × 3 (activations
-      kept for the backward pass, for the composite and the human-only renders), times the
-      fraction of samples nerfacc's occupancy grid keeps on a GPU (``occupied``, ≈ 15 % for a
-      person and an object in the scene box; 1 for the dense CPU sampler).
-    """
-    n = config.nerf
-    weights = (SD21_PARAMS["unet"] + SD21_PARAMS["vae"]) * weights_bytes
-    text = SD21_PARAMS["text_encoder"] * weights_bytes
-    vae_grad = 1.9 * GB * n.views_per_step * 2  # composite and human-only renders
-    unet_act = 0.6 * GB * 2 * n.views_per_step
-    enc = n.human_field.encoding
-    grid = enc.levels * (2 ** enc.log2_hashmap_size) * enc.features_per_level * 4 * 4
-    per_sample = enc.levels * enc.features_per_level + 3 * n.human_field.hidden_dim + 8
-    rays = n.resolution ** 2 * n.views_per_step
-    render = rays * n.sampler.num_samples * occupied * per_sample * 4 * 3 * 2
-    return (weights + max(text, unet_act) + vae_grad + grid + render) / GB

@@ -44,6 +44,10 @@ class MotionSchedule:
     iterations."""
     contact_refresh_every: int = 40
     """Foot contact and stillness are re-detected this often (iterations) in phases 2 and 3."""
+    sync_every: int = 10
+    """The loss terms are read to the host (progress figures) every this many iterations of a
+    phase and after its last (``progress.LossReadout``); between reads the GPU is never waited
+    for."""
     initial_poses: tuple[InitialPose, ...] = ("key", "standing", "sitting", "squatting")
     """Candidate whole-body poses of phase 1; each frame starts phase 2 from the best one (see
     ``initialize.py``)."""
@@ -59,7 +63,7 @@ class MotionSchedule:
     def __post_init__(self) -> None:
         check_choices(self)
         check_at_least(self, 0, ("root_iterations", "pose_iterations", "contact_iterations"))
-        check_at_least(self, 1, ("warmup_iterations", "contact_refresh_every"))
+        check_at_least(self, 1, ("warmup_iterations", "contact_refresh_every", "sync_every"))
         check_positive(self, ("learning_rate",))
         if not self.initial_poses:
             raise ValueError("MotionSchedule.initial_poses must name at least one pose")

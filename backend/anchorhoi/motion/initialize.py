@@ -24,7 +24,7 @@ from ..body import axis_angle_to_matrix, matrix_to_rot6d, rot6d_to_matrix
 from ..body.pose import PoseParams
 from ..nerf.cameras import Cameras
 from ..portable.skeleton import JOINT_NAMES
-from ..progress import StepCallback
+from ..progress import LossReadout, StepCallback
 from . import losses as L
 from .config import MotionConfig, ReprojectionConfig
 from .posing import PosedSubset
@@ -147,6 +147,7 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
         return out.joints.reshape(k_count, t_count, 55, 3), \
             out.vertices.reshape(k_count, t_count, -1, 3)
 
+    readout = LossReadout(on_step, schedule.root_iterations, schedule.sync_every)
     for it in range(schedule.root_iterations):
         scale = rep.start_scale_px * ratio ** (it / anneal)
         joints, verts = pose(root6d, trans)
@@ -165,8 +166,7 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if on_step is not None:
-            on_step(it + 1, config.schedule.root_iterations, {"phase1": float(loss.detach())})
+        readout.step(it + 1, {"phase1": loss})
 
     with torch.no_grad():
         joints, verts = pose(root6d, trans)

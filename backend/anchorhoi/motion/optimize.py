@@ -43,7 +43,7 @@ from ..nerf.cameras import Cameras
 from ..objects.mesh_io import ObjectMesh
 from ..portable.motion import MotionClip, ObjectTrack, SmplxMotion
 from ..portable.quaternions import make_continuous
-from ..progress import PhaseSteps, StepCallback
+from ..progress import LossReadout, PhaseSteps, StepCallback
 from . import losses as L
 from .config import MotionConfig
 from .contact import (
@@ -177,6 +177,7 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
     done = schedule.root_iterations if phase == 2 else anneal
     ratio = rep.scale_px / rep.start_scale_px
     terms = {}
+    readout = LossReadout(report, iterations, schedule.sync_every)
     for it in range(iterations):
         scale_px = rep.start_scale_px * ratio ** min(
             1.0, (done + it) / max(anneal - 1, 1))
@@ -190,12 +191,10 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
         total: torch.Tensor = functools.reduce(operator.add, terms.values())
         total.backward()
         opt.step()
-        if report is not None:
-            values = torch.stack([v.detach() for v in terms.values()]).tolist()  # one sync
-            report(it + 1, iterations, dict(zip(terms, values)))
-    if terms:
+        readout.step(it + 1, terms)
+    if terms:  # the last iteration's terms, read at it
         log.info("stage E phase %d (%d iterations): %s", phase, iterations,
-                 ", ".join(f"{k} {float(v.detach()):.4g}" for k, v in terms.items()))
+                 ", ".join(f"{k} {v:.4g}" for k, v in readout.values.items()))
 
 
 def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,

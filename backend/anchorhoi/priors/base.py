@@ -53,8 +53,10 @@ class SDSOutput:
     """Scalar; its gradient w.r.t. the render is the (weighted, clipped) SDS gradient."""
     timesteps: Tensor
     """(B,) int64 diffusion timesteps used, one per image."""
-    logs: dict[str, float] = field(default_factory=dict)
-    """Figures for the progress protocol and the job log (e.g. ``t_mean``, ``grad_norm``)."""
+    logs: dict[str, Tensor | float] = field(default_factory=dict)
+    """Figures for the progress protocol and the job log (e.g. ``t_mean``, ``grad_norm``,
+    ``nonfinite_grad``): 0-d tensors on the prior's device, read by the caller when it logs
+    (``progress.read_losses``: reading waits for the device), or plain numbers."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -125,12 +125,12 @@ class OracleImagePrior:
             grad, n_bad = sanitize_grad(sds_grad(eps, noise, a, self.config.weighting),
                                         self.config.grad_clip)
         loss = sds_loss_from_grad(x, grad)
-        logs = {
-            "loss_sds": float(loss.detach()),
-            "t_mean": float(t.float().mean()),
-            "grad_norm": float(grad.norm()),
-            "nonfinite_grad": float(n_bad),
-            "target_mse": float(((x.detach() - x0) ** 2).mean() / 4.0),  # in [0, 1] units
+        logs = {  # on the device: read by the caller when it logs (progress.read_losses)
+            "loss_sds": loss.detach(),
+            "t_mean": t.float().mean(),
+            "grad_norm": grad.norm(),
+            "nonfinite_grad": n_bad.float(),
+            "target_mse": ((x.detach() - x0) ** 2).mean() / 4.0,  # in [0, 1] units
         }
         return SDSOutput(loss=loss, timesteps=t, logs=logs)
 

@@ -121,16 +121,16 @@ def sds_grad(eps_hat: Tensor, noise: Tensor, alphas_cumprod_t: Tensor,
     return _per_sample(sds_weight(alphas_cumprod_t.float(), weighting), residual) * residual
 
 
-def sanitize_grad(grad: Tensor, clip: float | None) -> tuple[Tensor, int]:
+def sanitize_grad(grad: Tensor, clip: float | None) -> tuple[Tensor, Tensor]:
     """Non-finite entries → 0, then elementwise clamp to ``[−clip, clip]`` (None: no clamp).
 
-    Returns the cleaned gradient and the number of non-finite entries replaced (log it: a
-    non-zero count means the denoiser overflowed, typically fp16).
+    Returns the cleaned gradient and the number of non-finite entries replaced, a 0-d int64
+    tensor on the gradient's device (log it: a non-zero count means the denoiser overflowed,
+    typically fp16). Nothing here waits for the device.
     """
     finite = torch.isfinite(grad)
-    n_bad = int((~finite).sum())
-    if n_bad:
-        grad = torch.where(finite, grad, torch.zeros_like(grad))
+    n_bad = (~finite).sum()
+    grad = torch.where(finite, grad, torch.zeros_like(grad))
     if clip is not None:
         grad = grad.clamp(-clip, clip)
     return grad, n_bad

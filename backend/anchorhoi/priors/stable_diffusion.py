@@ -5,7 +5,8 @@ The tokenizer, text encoder, U-Net, VAE and noise schedule are loaded separately
 built or called. One evaluation (``sds_loss``):
 
 1. per-image prompts with DreamFusion's view suffixes; text embeddings, cached per
-   (model id, prompt);
+   (model id, prompt): the first use of a prompt encodes all its view suffixes and the
+   negative prompt, then the text encoder is let go (``release_text_encoder``);
 2. the render resized to the model's image size and encoded to latents (VAE posterior mean —
    its spread is negligible for SD's VAE, so t and ε are the only randomness);
 3. t from the annealed ramp, ``x_t``, one batched U-Net pass (conditional + unconditional);
@@ -27,6 +28,7 @@ from transformers import CLIPTextModel, CLIPTokenizer
 
 from .. import hub
 from ..config_checks import check_choices
+from ..devices import HeldEncoder
 from .base import SDSOutput, TimestepRamp, ViewBatch, check_prompt, check_render, fixed_timesteps
 from .sds import (
     Weighting,
@@ -101,6 +103,10 @@ class StableDiffusionPriorConfig:
     image_size: int | None = None
     """Side of the square image the VAE encodes (the render is resized); None: the U-Net's
     sample size × the VAE's downsampling (512 for SD 2.1 base)."""
+    release_text_encoder: bool = True
+    """Let the text encoder go once a prompt's texts (every view suffix and the negative
+    prompt) are encoded: its weights leave the device for the rest of the run. A later new
+    prompt reads it back from the model folder."""
 
     def __post_init__(self) -> None:
         check_choices(self)
@@ -140,7 +146,7 @@ class StableDiffusionPrior:
         self.device = torch.device(device)
         self.dtype = default_dtype(self.device) if dtype is None else dtype
         self._load()
-        for module in (self.text_encoder, self.unet, self.vae):
+        for module in (self._text.take(self.device), self.unet, self.vae):
             module.requires_grad_(False).eval().to(self.device)
         self.alphas_cumprod = self.scheduler.alphas_cumprod.to(self.device, torch.float32)  # (T,)
         self.num_train_timesteps = int(self.scheduler.config.num_train_timesteps)
@@ -169,16 +175,25 @@ class StableDiffusionPrior:
         weights: dict[str, Any] = {**common, "use_safetensors": True, "dtype": self.dtype}
         try:
             self.tokenizer = CLIPTokenizer.from_pretrained(source, subfolder="tokenizer", **common)
-            self.text_encoder = CLIPTextModel.from_pretrained(source, subfolder="text_encoder",
-                                                              **weights)
+            text_encoder = CLIPTextModel.from_pretrained(source, subfolder="text_encoder",
+                                                         **weights)
             self.unet = UNet2DConditionModel.from_pretrained(source, subfolder="unet", **weights)
             self.vae = AutoencoderKL.from_pretrained(source, subfolder="vae", **weights)
             self.scheduler = DDIMScheduler.from_pretrained(source, subfolder="scheduler", **common)
         except (OSError, ValueError) as exc:
             raise hub.load_error(model_id, source, exc, SD_LAYOUT) from exc
+        self.text_config = text_encoder.config
+        self._text = HeldEncoder(text_encoder, lambda: CLIPTextModel.from_pretrained(
+            source, subfolder="text_encoder", **weights))
+
+    @property
+    def text_encoder(self) -> CLIPTextModel | None:
+        """The text encoder while it is held (None once released)."""
+        module = self._text.module
+        return module if isinstance(module, CLIPTextModel) else None
 
     def _token_limit(self) -> int:
-        limit = int(self.text_encoder.config.max_position_embeddings)
+        limit = int(self.text_config.max_position_embeddings)
         limit = min(limit, int(self.tokenizer.model_max_length))
         wanted = self.config.max_token_length
         if wanted is None:
@@ -213,20 +228,40 @@ class StableDiffusionPrior:
         tokens = self.tokenizer(texts, padding="max_length", max_length=limit, truncation=True,
                                 return_tensors="pt")
         mask = None
-        if getattr(self.text_encoder.config, "use_attention_mask", False):
+        if getattr(self.text_config, "use_attention_mask", False):
             mask = tokens.attention_mask.to(self.device)
+        encoder = self._text.take(self.device)
         with torch.no_grad():
-            hidden = self.text_encoder(tokens.input_ids.to(self.device),
-                                       attention_mask=mask).last_hidden_state
+            hidden = encoder(tokens.input_ids.to(self.device),
+                             attention_mask=mask).last_hidden_state
         for i, text in enumerate(texts):
             self._embedding_cache[(self.config.model_id, text)] = (hidden[i:i + 1], dropped[i])
 
-    def text_embeddings(self, texts: list[str]) -> tuple[Tensor, int]:
-        """(len(texts), L, D) embeddings and the most tokens any text lost to truncation."""
+    def prompt_texts(self, prompt: str) -> list[str]:
+        """Every text SDS and the placement search may ask for with ``prompt``: the prompt
+        with each view suffix (or alone) and the negative prompt."""
+        cfg = self.config
+        if not cfg.view_dependent_prompting:
+            return [prompt, cfg.negative_prompt]
+        suffixes = (cfg.front_suffix, cfg.side_suffix, cfg.back_suffix, cfg.overhead_suffix)
+        return [f"{prompt}, {s}" for s in suffixes] + [cfg.negative_prompt]
+
+    def text_embeddings(self, texts: list[str], *, prompt: str | None = None
+                        ) -> tuple[Tensor, int]:
+        """(len(texts), L, D) embeddings and the most tokens any text lost to truncation.
+        With ``prompt``, the rest of ``prompt_texts`` is encoded too, one text a call (as a
+        later step would have asked for it alone: the same figures), and the text encoder is
+        then let go (``release_text_encoder``)."""
         missing = [t for t in dict.fromkeys(texts)
                    if (self.config.model_id, t) not in self._embedding_cache]
         if missing:
             self._encode_texts(missing)
+            if prompt is not None:
+                for text in self.prompt_texts(prompt):
+                    if (self.config.model_id, text) not in self._embedding_cache:
+                        self._encode_texts([text])
+                if self.config.release_text_encoder:
+                    self._text.release()
         entries = [self._embedding_cache[(self.config.model_id, t)] for t in texts]
         return torch.cat([e for e, _ in entries]), max(d for _, d in entries)
 
@@ -251,7 +286,7 @@ class StableDiffusionPrior:
         cfg = self.config
         batch = rgb.shape[0]
         texts = view_prompts(prompt, views, cfg) + [cfg.negative_prompt] * batch
-        embeddings, dropped = self.text_embeddings(texts)  # at most one text-encoder call
+        embeddings, dropped = self.text_embeddings(texts, prompt=prompt)  # ≤ 1 encoder call
         cond, uncond = embeddings[:batch], embeddings[batch:]
 
         latents = self.encode_images(rgb)
@@ -268,14 +303,12 @@ class StableDiffusionPrior:
             eps_u = epsilon_from_prediction(pred_u, x_t.float(), a, self.prediction_type)
             eps_hat = classifier_free_guidance(eps_u, eps_c, cfg.guidance_scale)
             grad, n_bad = sanitize_grad(sds_grad(eps_hat, noise, a, cfg.weighting), cfg.grad_clip)
-        if n_bad:
-            log.warning("SDS: %d non-finite gradient entries set to 0 (t=%s)", n_bad, t.tolist())
         loss = sds_loss_from_grad(latents, grad)
-        logs = {
-            "loss_sds": float(loss.detach()),
-            "t_mean": float(t.float().mean()),
-            "grad_norm": float(grad.norm()),
-            "nonfinite_grad": float(n_bad),
+        logs: dict[str, Tensor | float] = {  # on the device: the caller reads them when it logs
+            "loss_sds": loss.detach(),
+            "t_mean": t.float().mean(),
+            "grad_norm": grad.norm(),
+            "nonfinite_grad": n_bad.float(),
             "prompt_tokens_dropped": float(dropped),
         }
         return SDSOutput(loss=loss, timesteps=t, logs=logs)
@@ -287,7 +320,8 @@ class StableDiffusionPrior:
         prompt = check_prompt(prompt)
         check_render(rgb, views)
         with torch.no_grad():
-            cond, _ = self.text_embeddings(view_prompts(prompt, views, self.config))
+            cond, _ = self.text_embeddings(view_prompts(prompt, views, self.config),
+                                           prompt=prompt)
             latents = self.encode_images(rgb.detach())
             t = fixed_timesteps(latents.shape[0], timestep_fraction, self.num_train_timesteps,
                                 self.device)

@@ -11,7 +11,10 @@ spare — the fast, lighter alternative to Wan. Newer published repositories
 (``Lightricks/LTX-Video-0.9.1``, ``-0.9.5``) load the same way; their timestep-aware VAE uses
 ``decode_timestep``/``decode_noise_scale`` (ignored by the 0.9.0 VAE).
 
-LTX's text encoding needs no extra package, so prompts go to the pipeline as text. Frame counts
+The prompt and the negative prompt are encoded here as the pipeline's ``_get_t5_prompt_embeds``
+does (one text a call), with the T5 encoder kept out of the pipeline (``devices.HeldEncoder``):
+it goes to the device for those calls, then is let go (≈ 9.5 GB), its embeddings cached per
+text; the pipeline gets ``prompt_embeds`` and masks. Frame counts
 are ``k·temporal_compression + 1`` (8k+1 for the real VAE), sizes multiples of 32; the native
 clip is resampled in time to the requested ``num_frames`` at ``fps`` and resized to
 ``height × width`` (:mod:`.frames`). On CUDA pass a generator on the CUDA device: the pipeline
@@ -29,9 +32,11 @@ import numpy as np
 import torch
 from diffusers import LTXImageToVideoPipeline, LTXPipeline
 from PIL import Image
+from torch import Tensor
 
 from .. import hub
 from ..config_checks import check_choices
+from ..devices import HeldEncoder
 from ..progress import StepCallback
 from .base import VIDEO_LAYOUT, DTypeName, Video, VideoSampling, check_request, resolve_dtype
 from .frames import (
@@ -120,6 +125,7 @@ class LTXVideoPrior:
         self._i2v: Any = self._load()
         self._t2v: Any = None
         self._active: Any = None
+        self._embeddings: dict[str, tuple[Tensor, Tensor]] = {}
         self.temporal_factor = int(self._i2v.vae_temporal_compression_ratio)
         spatial = int(self._i2v.vae_spatial_compression_ratio
                       * self._i2v.transformer_spatial_patch_size)
@@ -162,6 +168,11 @@ class LTXVideoPrior:
         pipe.set_progress_bar_config(disable=True)
         for module in (pipe.text_encoder, pipe.transformer, pipe.vae):
             module.requires_grad_(False).eval()
+        encoder_class = type(pipe.text_encoder)
+        self._text = HeldEncoder(pipe.text_encoder, lambda: encoder_class.from_pretrained(
+            source, subfolder="text_encoder", cache_dir=self.config.cache_dir,
+            use_safetensors=True, dtype=self.dtype))
+        pipe.register_modules(text_encoder=None)  # never moved or hooked with the pipeline
         return pipe
 
     def _pipeline(self, mode: str) -> Any:
@@ -181,6 +192,31 @@ class LTXVideoPrior:
             pipe.enable_model_cpu_offload(device=self.device)  # re-hooks the shared modules
         self._active = pipe
         return pipe
+
+    # -- text --------------------------------------------------------------------------------
+
+    def encode_text(self, texts: list[str]) -> tuple[Tensor, Tensor]:
+        """``(len(texts), max_sequence_length, D)`` T5 embeddings and their boolean attention
+        masks, as the pipeline makes them; texts not encoded before go through the encoder one
+        by one, after which it is let go (a later new text reads it back)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._embeddings]
+        if missing:
+            pipe, limit, device = self._i2v, self.config.max_sequence_length, self.device
+            encoder = self._text.take(device)
+            for text in missing:
+                tokens = pipe.tokenizer([text], padding="max_length", max_length=limit,
+                                        truncation=True, add_special_tokens=True,
+                                        return_tensors="pt")
+                if len(pipe.tokenizer(text).input_ids) > limit:
+                    log.warning("Prompt %r is longer than %d tokens: truncated", text, limit)
+                with torch.no_grad():
+                    hidden = encoder(tokens.input_ids.to(device))[0]
+                self._embeddings[text] = (hidden.to(dtype=self.dtype, device=device),
+                                          tokens.attention_mask.bool().to(device))
+            del encoder
+            self._text.release()
+        embeds, masks = zip(*(self._embeddings[t] for t in texts))
+        return torch.cat(embeds), torch.cat(masks)
 
     # -- generation --------------------------------------------------------------------------
 
@@ -205,8 +241,11 @@ class LTXVideoPrior:
                 on_step(i + 1, total, {})
             return callback_kwargs
 
+        embeds, masks = self.encode_text([prompt, cfg.negative_prompt])
         kwargs: dict[str, Any] = dict(
-            prompt=prompt, negative_prompt=cfg.negative_prompt, height=gen_h, width=gen_w,
+            prompt_embeds=embeds[:1], prompt_attention_mask=masks[:1],
+            negative_prompt_embeds=embeds[1:], negative_prompt_attention_mask=masks[1:],
+            height=gen_h, width=gen_w,
             num_frames=plan.generated, frame_rate=int(round(cfg.native_fps)),
             num_inference_steps=total, guidance_scale=cfg.guidance_scale, generator=generator,
             decode_timestep=cfg.decode_timestep, decode_noise_scale=cfg.decode_noise_scale,

@@ -48,7 +48,8 @@ class VideoStageConfig:
     camera: ConditioningCameraConfig = field(default_factory=ConditioningCameraConfig)
     """Where the video's camera stands (three-quarter view by default)."""
     expected_vram_gb: float | None = None
-    """Peak GPU memory budget of the stage (the job's preset table); None on the CPU."""
+    """Peak GPU memory budget of the stage in GiB (``job/memory.py`` computes it from the
+    component sizes; the preset table states it); None on the CPU."""
 
     def __post_init__(self) -> None:
         if self.width % 32 or self.height % 32 or self.width < 32 or self.height < 32:

@@ -24,7 +24,9 @@ One call (:meth:`WanVideoPrior.generate`):
 
 1. the prompt (and the negative prompt, when ``guidance_scale > 1``) is encoded here with the
    pipeline's own tokenizer and UMT5 encoder — the pipeline's text cleaning needs ``ftfy``,
-   which is not installed — and passed as ``prompt_embeds``;
+   which is not installed — and passed as ``prompt_embeds``. The encoder is kept out of the
+   pipeline (``devices.HeldEncoder``): it goes to the device for the one call, then is let go
+   (≈ 11 GB off the card, or off host memory under offload), its embeddings cached per text;
 2. frame count and size are fitted to the model (:mod:`.frames`): 4k+1 frames at
    ``native_fps`` spanning the requested time, a size on the VAE × patch grid;
 3. the pipeline denoises with the passed ``generator``; ``callback_on_step_end`` reports each
@@ -51,6 +53,7 @@ from torch import Tensor
 
 from .. import hub
 from ..config_checks import check_choices
+from ..devices import HeldEncoder
 from ..progress import StepCallback
 from .base import VIDEO_LAYOUT, DTypeName, Video, VideoSampling, check_request, resolve_dtype
 from .frames import (
@@ -165,6 +168,7 @@ class WanVideoPrior:
         self._i2v: Any = self._load()
         self._t2v: Any = None
         self._active: Any = None
+        self._embeddings: dict[str, Tensor] = {}
         transformer = (self._i2v.transformer if self._i2v.transformer is not None
                        else self._i2v.transformer_2)  # Wan 2.2 A14B may ship only the 2nd
         self.modes = wan_modes(transformer.config, bool(self._i2v.config.expand_timesteps))
@@ -211,6 +215,11 @@ class WanVideoPrior:
                        pipe.transformer_2, pipe.vae):
             if module is not None:
                 module.requires_grad_(False).eval()
+        encoder_class = type(pipe.text_encoder)
+        self._text = HeldEncoder(pipe.text_encoder, lambda: encoder_class.from_pretrained(
+            source, subfolder="text_encoder", cache_dir=self.config.cache_dir,
+            use_safetensors=True, dtype=self.dtype))
+        pipe.register_modules(text_encoder=None)  # never moved or hooked with the pipeline
         return pipe
 
     def _pipeline(self, mode: str) -> Any:
@@ -237,10 +246,20 @@ class WanVideoPrior:
 
     def encode_text(self, texts: list[str]) -> Tensor:
         """(len(texts), max_sequence_length, D) UMT5 embeddings, zero past each text's end (as
-        the pipeline makes them)."""
+        the pipeline makes them). Texts not encoded before go through the encoder in one call,
+        after which it is let go; a later new text reads it back from the model folder."""
+        texts = [clean_prompt(t) for t in texts]
+        missing = list(dict.fromkeys(t for t in texts if t not in self._embeddings))
+        if missing:
+            hidden = self._encode(missing)
+            self._text.release()
+            for i, text in enumerate(missing):
+                self._embeddings[text] = hidden[i:i + 1]
+        return torch.cat([self._embeddings[t] for t in texts])
+
+    def _encode(self, texts: list[str]) -> Tensor:
         pipe = self._i2v
         limit = self.config.max_sequence_length
-        texts = [clean_prompt(t) for t in texts]
         for text in texts:
             n = len(pipe.tokenizer(text, add_special_tokens=True, verbose=False).input_ids)
             if n > limit:
@@ -249,10 +268,11 @@ class WanVideoPrior:
         tokens = pipe.tokenizer(texts, padding="max_length", max_length=limit, truncation=True,
                                 add_special_tokens=True, return_attention_mask=True,
                                 return_tensors="pt")
-        device = pipe._execution_device
+        device = self.device  # where the transformer runs (its offload hooks' device)
         mask = tokens.attention_mask.to(device)
+        encoder = self._text.take(device)
         with torch.no_grad():
-            hidden = pipe.text_encoder(tokens.input_ids.to(device), mask).last_hidden_state
+            hidden = encoder(tokens.input_ids.to(device), mask).last_hidden_state
         return hidden * mask[..., None].to(hidden.dtype)
 
     # -- generation --------------------------------------------------------------------------
@@ -277,8 +297,6 @@ class WanVideoPrior:
         pipe = self._pipeline(mode)
         guided = cfg.guidance_scale > 1.0
         embeds = self.encode_text([prompt, cfg.negative_prompt] if guided else [prompt])
-        if self.offload:  # the text encoder (UMT5/T5, ≈ 10–11 GB) leaves the card before the
-            pipe.maybe_free_model_hooks()  # VAE encodes or the transformer runs
         total = cfg.num_inference_steps
 
         def step_end(_pipe: Any, i: int, _t: Any, callback_kwargs: dict) -> dict:
