@@ -58,7 +58,8 @@ def test_round_trip_through_blender_importer(imported, tmp_path, target):
     fbx = read_fbx(path)
     assert len(fbx.takes) == 1
     limbs = [m.name for m in fbx.models if m.kind == "LimbNode"]
-    assert sorted(limbs) == sorted(("root", *JOINT_NAMES)) and not any(n.endswith("_end") for n in limbs)
+    assert sorted(limbs) == sorted(("root", *JOINT_NAMES))
+    assert not any(n.endswith("_end") for n in limbs)
 
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.ops.import_scene.fbx(filepath=str(path), anim_offset=0, ignore_leaf_bones=False)
