@@ -10,6 +10,7 @@ import bpy
 from bpy_extras.io_utils import ImportHelper
 
 from ..client import job_history
+from ..plan.contact_spans import clip_contacts
 from ..plan.import_plan import plan_import
 from ..plan.motion_source import is_result, open_motion
 from ..plan.placement import PlacementError, place_plan, placement_for
@@ -54,7 +55,8 @@ class ANCHORHOI_OT_import_motion(bpy.types.Operator, ImportHelper):
         try:
             path = bpy.path.abspath(self.filepath)
             clip, source = open_motion(path, smplx_dir=smplx_dir, up_axis=self.up_axis)
-            plan = plan_import(clip, frame_start=self.frame_start)
+            contacts, contact_source = clip_contacts(clip)
+            plan = plan_import(clip, frame_start=self.frame_start, contacts=contacts)
             if self.place_at_object and is_result(Path(path)):
                 doc_path = result_v1.find_result_json(path)
                 doc = result_v1.read_result_json(doc_path)
@@ -73,7 +75,8 @@ class ANCHORHOI_OT_import_motion(bpy.types.Operator, ImportHelper):
         if built.obj is not None:
             built.armature["anchorhoi_object"] = built.obj
         self.report({"INFO"}, f"Imported {plan.num_frames} frames at {clip.motion.fps:g} fps "
-                    f"({source}) in {time.perf_counter() - started:.2f} s")
+                    f"({source}; contacts {contact_source}) in "
+                    f"{time.perf_counter() - started:.2f} s")
         return {"FINISHED"}
 
 

@@ -92,7 +92,7 @@ def test_result_with_object_and_nla_strip(addon, tmp_path, procedural_body):
     assert (strip.frame_start, strip.frame_end) == (10, 39)
     assert strip.action.name == "Sit_motion" and strip.action_slot is not None
     bag = strip.action.layers[0].strips[0].channelbag(strip.action_slot)
-    assert len(bag.fcurves) == 55 * 4 + 3 and len(bag.fcurves[0].keyframe_points) == 30
+    assert len(bag.fcurves) == 55 * 4 + 3 + 4 and len(bag.fcurves[0].keyframe_points) == 30
     # quaternion signs are continuous: neighbouring keys never point to opposite hemispheres
     q = np.array([[[fc.keyframe_points[k].co[1] for k in range(30)]
                    for fc in bag.fcurves if fc.data_path.endswith(f'["{b}"].rotation_quaternion')]

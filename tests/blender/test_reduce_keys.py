@@ -72,7 +72,7 @@ def test_reduce_keys_within_tolerance(addon, tmp_path):
     assert angle.max() <= 0.5 + 1e-3
     assert np.linalg.norm(loc1 - loc0, axis=-1).max() <= 0.001 + 1e-6
     assert np.abs(box1[:, :3, 3] - box0[:, :3, 3]).max() <= 0.001 + 1e-6
-    assert keys0 == 120 * (55 * 4 + 3)
+    assert keys0 == 120 * (55 * 4 + 3 + 4)  # + the four contact curves
     assert keys0 / keys1 >= 5.0, f"only {keys0 / keys1:.1f}× fewer keys"
     fc = bag.fcurves[5]
     assert {k.interpolation for k in fc.keyframe_points} == {"BEZIER"}

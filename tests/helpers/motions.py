@@ -50,7 +50,7 @@ def make_object(num_frames: int = 40) -> ObjectTrack:
 
 
 def standing_amass(body, num_frames: int = 20, fps: float = 60.0,
-                   rate_key: str = "mocap_frame_rate", seed: int = 0
+                   rate_key: str = "mocap_frame_rate", seed: int = 0, knee_bend: float = 0.0
                    ) -> tuple[dict[str, np.ndarray], SmplxMotion]:
     """A standing, slowly turning and swaying person as a real AMASS SMPL-X (stageii) file holds
     it: Z up (root_orient = yaw about Z after +90° about X), trans = (x, y, ≈0.9) put so the
@@ -71,6 +71,9 @@ def standing_amass(body, num_frames: int = 20, fps: float = 60.0,
     body_pose[:, 9:15] = 0.0  # knees
     body_pose[:, 18:24] = 0.0  # ankles
     body_pose[:, 27:33] = 0.0  # feet
+    body_pose[:, [0, 3]] = -0.5 * knee_bend  # hips flex, knees bend, ankles level the feet
+    body_pose[:, [9, 12]] = knee_bend
+    body_pose[:, [18, 21]] = -0.5 * knee_bend
     betas = np.concatenate([rng.normal(scale=0.5, size=10), np.zeros(6)])
     motion = SmplxMotion(trans=np.zeros((num_frames, 3)), root_orient=root, pose_body=body_pose,
                          pose_hand=np.zeros((num_frames, 90)), pose_jaw=np.zeros((num_frames, 3)),
