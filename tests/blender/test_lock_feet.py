@@ -91,3 +91,32 @@ def test_lock_feet_refuses_a_rig_without_contacts(addon):
     with pytest.raises(RuntimeError, match="has no animation: import a clip first"):
         bpy.ops.anchorhoi.lock_feet()
     assert snapshot(bpy) == before
+
+
+def all_keys(arm) -> dict[tuple[str, int], list]:
+    strip = arm.animation_data.nla_tracks[0].strips[0]
+    bag = strip.action.layers[0].strips[0].channelbag(strip.action_slot)
+    return {(fc.data_path, fc.array_index): [tuple(k.co) + tuple(k.handle_left) +
+                                             (k.interpolation,) for k in fc.keyframe_points]
+            for fc in bag.fcurves}
+
+
+def test_a_failure_half_way_leaves_every_key_as_it_was(addon, result, monkeypatch):
+    import dataclasses
+
+    import bl_ext.user_default.anchorhoi.operators.lock_feet as op
+
+    def broken_solve(clip, *, blend):  # the right leg's lock points past the clip's end
+        locks = solve(clip, blend=blend)
+        bad = dataclasses.replace(locks["contact_foot_r"], frames=np.array([10 ** 6]))
+        return {"contact_foot_l": locks["contact_foot_l"], "contact_foot_r": bad}
+
+    solve = op.solve
+    monkeypatch.setattr(op, "solve", broken_solve)
+    folder, _ = result
+    bpy.ops.anchorhoi.import_motion(filepath=str(folder))
+    arm = bpy.data.objects["Crouch"]
+    before = all_keys(arm)
+    with pytest.raises(RuntimeError, match="Lock Feet failed, keys left unchanged"):
+        bpy.ops.anchorhoi.lock_feet()
+    assert all_keys(arm) == before
