@@ -120,3 +120,11 @@ def test_a_failure_half_way_leaves_every_key_as_it_was(addon, result, monkeypatc
     with pytest.raises(RuntimeError, match="Lock Feet failed, keys left unchanged"):
         bpy.ops.anchorhoi.lock_feet()
     assert all_keys(arm) == before
+
+
+def test_lock_feet_is_in_the_object_animation_menu(addon):
+    import bl_ext.user_default.anchorhoi.operators.lock_feet as op
+
+    assert op.menu_lock_feet in bpy.types.VIEW3D_MT_object_animation._dyn_ui_initialize()
+    props = bpy.ops.anchorhoi.lock_feet.get_rna_type().properties
+    assert props["blend_frames"].description  # every property has a tooltip
