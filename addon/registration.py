@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import bpy
 
-from .operators import export_fbx, generate, import_motion, jobs, reduce_keys, setup_backend
+from .operators import (
+    export_fbx,
+    generate,
+    import_motion,
+    jobs,
+    lock_feet,
+    reduce_keys,
+    setup_backend,
+)
 from .ui import panel, preferences, props
 
 CLASSES = (
     preferences.AnchorHOIPreferences,
     import_motion.ANCHORHOI_OT_import_motion,
     reduce_keys.ANCHORHOI_OT_reduce_keys,
+    lock_feet.ANCHORHOI_OT_lock_feet,
     export_fbx.ANCHORHOI_OT_export_fbx,
     generate.ANCHORHOI_OT_generate,
     generate.ANCHORHOI_OT_cancel,
@@ -36,11 +45,13 @@ def register():
     bpy.app.handlers.load_post.append(clear_stale_job_status)
     bpy.types.TOPBAR_MT_file_import.append(import_motion.menu_import)
     bpy.types.TOPBAR_MT_file_export.append(export_fbx.menu_export)
+    bpy.types.VIEW3D_MT_object_animation.append(lock_feet.menu_lock_feet)
 
 
 def unregister():
     if clear_stale_job_status in bpy.app.handlers.load_post:
         bpy.app.handlers.load_post.remove(clear_stale_job_status)
+    bpy.types.VIEW3D_MT_object_animation.remove(lock_feet.menu_lock_feet)
     bpy.types.TOPBAR_MT_file_export.remove(export_fbx.menu_export)
     bpy.types.TOPBAR_MT_file_import.remove(import_motion.menu_import)
     panel.unregister()

@@ -58,12 +58,13 @@ def test_round_trip_through_blender_importer(imported, tmp_path, target):
     fbx = read_fbx(path)
     assert len(fbx.takes) == 1
     limbs = [m.name for m in fbx.models if m.kind == "LimbNode"]
-    assert sorted(limbs) == sorted(JOINT_NAMES) and not any(n.endswith("_end") for n in limbs)
+    assert sorted(limbs) == sorted(("root", *JOINT_NAMES))
+    assert not any(n.endswith("_end") for n in limbs)
 
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.ops.import_scene.fbx(filepath=str(path), anim_offset=0, ignore_leaf_bones=False)
     arm2 = next(o for o in bpy.data.objects if o.type == "ARMATURE")
-    assert len(arm2.data.bones) == 55
+    assert len(arm2.data.bones) == 56 and arm2.data.bones[0].name == "root"
     assert len({o.name for o in bpy.data.objects if o.type == "MESH"}) == 2  # body + box
     m = np.array(arm2.matrix_world)
     rest2 = {b.name: m[:3, :3] @ np.array(b.head_local) + m[:3, 3] for b in arm2.data.bones}
@@ -74,6 +75,10 @@ def test_round_trip_through_blender_importer(imported, tmp_path, target):
     assert err.max() < 1e-3, f"{target}: max joint error {err.max() * 1000:.2f} mm"
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "root bone (i10a): the armature object is the identity now (the Y-up → Z-up turn is in the "
+    "bone data), so a Y-up export puts −90° X on the armature node; the export side (i10b) "
+    "writes the root node without it"))
 def test_unity_axes_and_units(imported, tmp_path):
     fbx = read_fbx(export(tmp_path, "UNITY"))
     # 1 file unit = 100 cm: Unity imports metres at scale 1 with no "convert units" factor
@@ -90,6 +95,10 @@ def test_unity_axes_and_units(imported, tmp_path):
             assert np.allclose(m.props.get("Lcl Rotation", (0, 0, 0)), 0, atol=1e-3), m.name
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "root bone (i10a): the armature object is the identity now (the Y-up → Z-up turn is in the "
+    "bone data), so a Y-up export puts −90° X on the armature node; the export side (i10b) "
+    "writes the root node without it"))
 def test_unreal_centimetres_and_no_extra_root(imported, tmp_path):
     fbx = read_fbx(export(tmp_path, "UNREAL"))
     assert fbx.global_settings["UnitScaleFactor"][0] == pytest.approx(1.0)  # centimetres

@@ -138,7 +138,8 @@ def test_tiny_preset_runs_c_to_e_and_writes_a_result_v1(tiny_run, scene):
     with torch.no_grad():
         pred = body.forward_motion(clip.motion).joints.double().numpy()
         still = SmplxMotion(
-            trans=np.tile(key.trans, (12, 1)), root_orient=np.tile(key.root_orient, (12, 1)),
+            trans=np.tile(key.trans - [0.0, e.result.ground_y, 0.0], (12, 1)),  # floor y = 0
+            root_orient=np.tile(key.root_orient, (12, 1)),
             pose_body=np.tile(key.pose_body, (12, 1)), pose_hand=np.tile(key.pose_hand, (12, 1)),
             pose_jaw=np.zeros((12, 3)), pose_eye=np.zeros((12, 6)), betas=key.betas, fps=12.0)
         gt = body.forward_motion(still).joints.double().numpy()
