@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import bpy
 
-from .operators import export_fbx, generate, import_motion, jobs, reduce_keys, setup_backend
+from .operators import (
+    export_fbx,
+    generate,
+    import_motion,
+    jobs,
+    reduce_keys,
+    retime_clip,
+    setup_backend,
+)
 from .ui import panel, preferences, props
 
 CLASSES = (
     preferences.AnchorHOIPreferences,
     import_motion.ANCHORHOI_OT_import_motion,
     reduce_keys.ANCHORHOI_OT_reduce_keys,
+    retime_clip.ANCHORHOI_OT_retime_clip,
     export_fbx.ANCHORHOI_OT_export_fbx,
     generate.ANCHORHOI_OT_generate,
     generate.ANCHORHOI_OT_cancel,

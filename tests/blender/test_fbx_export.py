@@ -56,20 +56,22 @@ def test_round_trip_through_blender_importer(imported, tmp_path, target):
     rest = {b.name: m0[:3, :3] @ np.array(b.head_local) + m0[:3, 3] for b in arm.data.bones}
     path = export(tmp_path, target)
     fbx = read_fbx(path)
-    assert len(fbx.takes) == 1
+    assert fbx.takes == ["Lift"]  # one take, named after the clip
     limbs = [m.name for m in fbx.models if m.kind == "LimbNode"]
-    assert sorted(limbs) == sorted(JOINT_NAMES) and not any(n.endswith("_end") for n in limbs)
+    assert sorted(limbs) == sorted([*JOINT_NAMES, "root"])  # no _end bones, no prop driver
 
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.ops.import_scene.fbx(filepath=str(path), anim_offset=0, ignore_leaf_bones=False)
     arm2 = next(o for o in bpy.data.objects if o.type == "ARMATURE")
-    assert len(arm2.data.bones) == 55
+    assert len(arm2.data.bones) == 56
     assert len({o.name for o in bpy.data.objects if o.type == "MESH"}) == 2  # body + box
     m = np.array(arm2.matrix_world)
     rest2 = {b.name: m[:3, :3] @ np.array(b.head_local) + m[:3, 3] for b in arm2.data.bones}
     assert max(np.linalg.norm(rest2[n] - rest[n]) for n in rest) < 1e-3  # rest pose, not frame 9
     scene = bpy.context.scene
-    got = bone_heads(arm2, scene, [scene.frame_start + f - 1 for f in SAMPLED])
+    first = arm2.animation_data.action.frame_range[0]
+    assert first == 0  # the take starts at frame 0
+    got = bone_heads(arm2, scene, [first + f - 1 for f in SAMPLED])
     err = np.linalg.norm(got - want, axis=-1)
     assert err.max() < 1e-3, f"{target}: max joint error {err.max() * 1000:.2f} mm"
 
@@ -79,7 +81,7 @@ def test_unity_axes_and_units(imported, tmp_path):
     # 1 file unit = 100 cm: Unity imports metres at scale 1 with no "convert units" factor
     assert fbx.global_settings["UnitScaleFactor"][0] == pytest.approx(100.0)
     assert fbx.global_settings["UpAxis"][0] == 1  # Y up
-    for name in ("Lift", "Lift_body"):  # rig and body: no -90° X rotation, no 100× scale
+    for name in ("Lift_rig", "Lift_body"):  # rig and body: no -90° X rotation, no 100× scale
         m = fbx.model(name)
         assert np.allclose(m.props.get("Lcl Rotation", (0, 0, 0)), 0, atol=1e-4), name
         assert np.allclose(m.props.get("Lcl Scaling", (1, 1, 1)), 1, atol=1e-6), name
