@@ -114,7 +114,7 @@ class ANCHORHOI_OT_export_fbx(bpy.types.Operator, ExportHelper):
             self.report({"ERROR"}, f"FBX export failed, scene left unchanged: {exc}")
             return {"CANCELLED"}
         finally:
-            if tmp.exists():
+            if tmp.is_file():
                 tmp.unlink()
         spans = ", ".join(f"{t.clip.name} ({len(t.frames)} frames)" for t in takes)
         self.report({"INFO"}, f"Exported {spans} to {path} ({self.target}, {self.skeleton})")

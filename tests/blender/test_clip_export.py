@@ -1,0 +1,158 @@
+"""Clips in the FBX as they play now: a retimed clip bakes its new range (twice the frames,
+frame 2k = frame k), several clips give one take each with its own name and range, a range
+that would cut a clip is refused, Reduce Keys then Retime keeps the sparse keys, and a failed
+export leaves the scene as it was."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+from helpers.blender_scene import bone_heads, snapshot, world_matrices
+from helpers.fbx_tree import read_fbx
+from helpers.gltf_anim import Y_UP_TO_Z_UP, Gltf, assimp_gltf
+from helpers.motions import make_motion, make_object
+
+from anchorhoi.portable import result_v1
+from anchorhoi.portable.motion import MotionClip
+from anchorhoi.portable.skeleton import JOINT_NAMES
+
+bpy = pytest.importorskip("bpy")
+pytestmark = pytest.mark.blender
+FRAMES = 10
+FPS = 30.0
+
+
+@pytest.fixture(scope="module")
+def result_dir(tmp_path_factory):
+    from anchorhoi.body import BodyModel
+
+    motion = make_motion(FRAMES, fps=FPS, seed=8)
+    clip = MotionClip(motion=motion, rig=BodyModel().rig(motion.betas), obj=make_object(FRAMES),
+                      name="Lift")
+    folder = tmp_path_factory.mktemp("lift")
+    result_v1.write_result(folder, clip)
+    return folder
+
+
+def import_clip(result_dir, frame_start=1):
+    assert bpy.ops.anchorhoi.import_motion(filepath=str(result_dir),
+                                           frame_start=frame_start) == {"FINISHED"}
+    return bpy.context.view_layer.objects.active
+
+
+def state():
+    strips = [(o.name, st.name, st.frame_start, st.frame_end, st.scale, st.extrapolation)
+              for o in bpy.data.objects if o.animation_data
+              for t in o.animation_data.nla_tracks for st in t.strips]
+    return (snapshot(bpy), strips, sorted(s.name for s in bpy.data.scenes),
+            len(bpy.data.meshes), len(bpy.data.armatures), len(bpy.data.actions))
+
+
+def take_worlds(path, take, names) -> np.ndarray:
+    """(T, len(names), 4, 4) Blender-world matrices of nodes over the take, read by Assimp."""
+    g = Gltf(assimp_gltf(path))
+    unit = read_fbx(path).global_settings["UnitScaleFactor"][0] / 100.0
+    n = round(g.duration(take) * FPS) + 1
+    out = np.empty((n, len(names), 4, 4))
+    for f in range(n):
+        for j, name in enumerate(names):
+            m = Y_UP_TO_Z_UP @ g.world(name, take, f / FPS)
+            m[:3, :] *= unit
+            out[f, j] = m
+    return out
+
+
+def test_retime_twice_then_export(addon, result_dir, tmp_path):
+    arm = import_clip(result_dir)
+    scene = bpy.context.scene
+    want = bone_heads(arm, scene, range(1, FRAMES + 1))
+    box = world_matrices(bpy.data.objects["Box"], scene, range(1, FRAMES + 1))
+    assert bpy.ops.anchorhoi.retime_clip(factor=2.0) == {"FINISHED"}
+    assert (scene.frame_start, scene.frame_end) == (1, 2 * FRAMES - 1)
+    for obj in (arm, bpy.data.objects["Box"]):  # the prop's strip goes with the rig's
+        strip = obj.animation_data.nla_tracks[0].strips[0]
+        assert (strip.frame_start, strip.frame_end) == (1, 2 * FRAMES - 1)
+    scene.frame_set(1)
+    before = state()
+    path = tmp_path / "slow.fbx"
+    assert bpy.ops.anchorhoi.export_fbx(filepath=str(path), target="UNITY") == {"FINISHED"}
+    assert state() == before
+    assert read_fbx(path).takes == ["Lift"]
+    got = take_worlds(path, "Lift", [*JOINT_NAMES, "Box"])
+    assert len(got) == 2 * FRAMES - 1  # twice the frames (both ends kept)
+    err = np.linalg.norm(got[::2, :-1, :3, 3] - want, axis=-1)
+    assert err.max() < 1e-3, f"frame 2k is {err.max() * 1000:.3f} mm off frame k"
+    np.testing.assert_allclose(got[::2, -1, :3, 3], box[:, :3, 3], atol=1e-3)
+
+
+def test_all_clips_give_one_take_each(addon, result_dir, tmp_path):
+    first = import_clip(result_dir)
+    second = import_clip(result_dir, frame_start=40)  # the scene range is now the second's
+    assert bpy.ops.anchorhoi.retime_clip(factor=1.5) == {"FINISHED"}
+    scene = bpy.context.scene
+    last = math.ceil(second.animation_data.nla_tracks[0].strips[0].frame_end)  # 53.5 → 54
+    want = {first.name: bone_heads(first, scene, range(1, FRAMES + 1)),
+            second.name: bone_heads(second, scene, range(40, last + 1))}
+    path = tmp_path / "two.fbx"
+    bpy.context.view_layer.objects.active = first
+    assert bpy.ops.anchorhoi.export_fbx(filepath=str(path), all_clips=True) == {"FINISHED"}
+    assert sorted(read_fbx(path).takes) == sorted(want)
+    for take, heads in want.items():
+        got = take_worlds(path, take, JOINT_NAMES)[..., :3, 3]
+        assert got.shape == heads.shape, f"take {take}: {len(got)} frames, want {len(heads)}"
+        assert np.linalg.norm(got - heads, axis=-1).max() < 1e-3, take
+    # exporting the first clip alone bakes its own range, not the scene's (the second's)
+    one = tmp_path / "first.fbx"
+    assert bpy.ops.anchorhoi.export_fbx(filepath=str(one), clip=first.name) == {"FINISHED"}
+    got = take_worlds(one, first.name, JOINT_NAMES)[..., :3, 3]
+    assert np.linalg.norm(got - want[first.name], axis=-1).max() < 1e-3
+
+
+def test_a_range_that_cuts_the_clip_is_refused(addon, result_dir, tmp_path):
+    import_clip(result_dir)
+    before = state()
+    with pytest.raises(RuntimeError, match=r"does not cover clip 'Lift' \(frames 1–10\)"):
+        bpy.ops.anchorhoi.export_fbx(filepath=str(tmp_path / "cut.fbx"), use_frame_range=True,
+                                     frame_start=1, frame_end=6)
+    with pytest.raises(RuntimeError, match="no clip named 'Nope'"):
+        bpy.ops.anchorhoi.export_fbx(filepath=str(tmp_path / "cut.fbx"), clip="Nope")
+    assert state() == before
+    assert not list(tmp_path.iterdir())
+    wide = tmp_path / "wide.fbx"  # a range covering the clip is fine (the ends hold)
+    assert bpy.ops.anchorhoi.export_fbx(filepath=str(wide), use_frame_range=True,
+                                        frame_start=0, frame_end=12) == {"FINISHED"}
+    assert len(take_worlds(wide, "Lift", ["pelvis"])) == 13
+
+
+def test_a_failed_export_leaves_the_scene_unchanged(addon, result_dir, tmp_path):
+    import_clip(result_dir)
+    path = tmp_path / "x.fbx"
+    (tmp_path / f".x.{os.getpid()}.tmp.fbx").mkdir()  # the exporter cannot write its file
+    before = state()
+    with pytest.raises(RuntimeError, match="FBX export failed, scene left unchanged"):
+        bpy.ops.anchorhoi.export_fbx(filepath=str(path), skeleton="UE5", prop="BONE",
+                                     root_motion="ROOT_MOTION")
+    assert state() == before
+    assert not path.exists()
+
+
+def test_reduce_keys_then_retime_keeps_sparse_keys(addon, result_dir):
+    arm = import_clip(result_dir)
+    scene = bpy.context.scene
+    assert bpy.ops.anchorhoi.reduce_keys() == {"FINISHED"}
+    action = arm.animation_data.nla_tracks[0].strips[0].action
+    keys = {(c.data_path, c.array_index): [k.co[0] for k in c.keyframe_points]
+            for layer in action.layers for s in layer.strips for b in s.channelbags
+            for c in b.fcurves}
+    reduced = bone_heads(arm, scene, range(1, FRAMES + 1))
+    assert bpy.ops.anchorhoi.retime_clip(factor=2.0) == {"FINISHED"}
+    after = {(c.data_path, c.array_index): [k.co[0] for k in c.keyframe_points]
+             for layer in action.layers for s in layer.strips for b in s.channelbags
+             for c in b.fcurves}
+    assert after == keys  # the same sparse, editable keys, now played on the new timing
+    assert sum(map(len, keys.values())) < len(keys) * FRAMES
+    slow = bone_heads(arm, scene, range(1, 2 * FRAMES, 2))
+    assert np.linalg.norm(slow - reduced, axis=-1).max() < 1e-4
