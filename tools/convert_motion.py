@@ -15,6 +15,7 @@ MOTION is an AnchorHOI result (folder, result.json or motion.npz) or an AMASS SM
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -26,11 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def demo_result(folder: Path) -> Path:
     """A 4-second clip written as a result v1: the procedural body squats, waves and turns while
-    a box is lifted from the ground (a stand-in until generation lands)."""
+    a box is lifted from the ground (a stand-in until generation lands). The body's height is
+    set per frame so that its lowest foot point touches the floor."""
     import numpy as np
 
     sys.path.insert(0, str(ROOT / "backend"))
-    from anchorhoi.portable import result_v1, smplx_files
+    from anchorhoi.portable import kinematics, result_v1, smplx_files
     from anchorhoi.portable.motion import MotionClip, ObjectTrack, SmplxMotion
     from anchorhoi.portable.procedural_body import build_procedural_model
 
@@ -46,10 +48,17 @@ def demo_result(folder: Path) -> Path:
     body[:, 3 * 16 + 2] = -1.2 + 0.3 * np.sin(6 * t[:, 0])  # right shoulder waves
     body[:, 3 * 18 + 1] = 1.0 * squat[:, 0]
     root = np.concatenate([0.5 * squat, 0.6 * np.sin(0.8 * t), 0 * t], axis=1)
-    trans = np.concatenate([0 * t, 0.95 - 0.45 * squat, 0.1 * squat], axis=1)
+    trans = np.concatenate([0 * t, 0 * t, 0.1 * squat], axis=1)
     motion = SmplxMotion(trans=trans, root_orient=root, pose_body=body,
                          pose_hand=np.zeros((120, 90)), pose_jaw=np.zeros((120, 3)),
                          pose_eye=np.zeros((120, 6)), betas=np.zeros(10), fps=30.0)
+    rig = smplx_files.rig_from_model(build_procedural_model(), motion.betas)
+    feet = rig.rest_vertices[:, 1] < rig.rest_vertices[:, 1].min() + 0.2  # soles, ankles
+    pos, rot = kinematics.posed_joints(motion.full_pose(), rig.rest_joints, rig.parents)
+    lowest = kinematics.skinned_vertices(rot, pos, rig.rest_joints, rig.rest_vertices[feet],
+                                         rig.weights[feet])[..., 1].min(axis=1)
+    lift = np.stack([0 * lowest, -lowest, 0 * lowest], axis=1)  # the floor: y = 0 (Y up)
+    motion = dataclasses.replace(motion, trans=trans + lift)
     corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
     box = ObjectTrack(
         name="Box", vertices=0.15 * corners,
@@ -57,7 +66,6 @@ def demo_result(folder: Path) -> Path:
                         [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]]),
         trans=np.concatenate([0 * t + 0.3, 0.15 + 0.6 * np.clip(t - 2, 0, 1), 0 * t + 0.4], 1),
         rot=np.tile([1.0, 0.0, 0.0, 0.0], (120, 1)))
-    rig = smplx_files.rig_from_model(build_procedural_model(), motion.betas)
     result_v1.write_result(folder, MotionClip(motion=motion, rig=rig, obj=box, name="Demo"),
                            result_v1.ResultInfo(prompt="demo: squat, wave and lift a box"))
     return folder

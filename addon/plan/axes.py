@@ -1,27 +1,25 @@
 """The one place where the body model's Y-up frame meets Blender's Z-up frame.
 
-The body model (SMPL-X, AMASS, our results) uses Y up with the body facing +Z; Blender uses
-Z up. ``C`` rotates +90° about X: (x, y, z) → (x, −z, y), so up stays up and the body faces −Y
-(towards Blender's front view).
+The body model (SMPL-X) uses Y up with the body facing +Z; Blender uses Z up. ``C`` rotates
++90° about X: (x, y, z) → (x, −z, y), so up stays up and the body faces −Y (towards Blender's
+front view). Clips reach the import plan in the body model's Y-up world (Z-up files such as
+AMASS and results v1.1 are turned by ``portable/up_axis.py`` first).
 
-The imported data stays in the Y-up frame and ``C`` sits in the object transforms: the
-armature object's world matrix is ``C`` (bones, body mesh and pose rotations are SMPL-X's own
-numbers), and the object's per-frame transform is ``C·[R | t]`` over its Y-up mesh. An FBX
-export to a Y-up engine then cancels ``C`` exactly, so the rig's root carries no rotation.
+``C`` goes into the data, never into an object's world matrix: the game skeleton's rest joints
+and body mesh are ``C``-turned (``game_skeleton.py``), so the armature object's matrix is the
+identity; the object's per-frame transform is ``C·[R | t]`` over its Y-up mesh.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..portable.up_axis import C_QUATERNION, C
 from . import quaternions
 
-C = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-C_QUATERNION = np.array([np.cos(np.pi / 4), np.sin(np.pi / 4), 0.0, 0.0])  # (w, x, y, z) of C
 
-
-def root_matrix() -> np.ndarray:
-    """(4, 4) world matrix of an imported armature: Y-up data shown Z-up."""
+def c_matrix() -> np.ndarray:
+    """(4, 4) of ``C``: a Y-up frame shown Z-up."""
     m = np.eye(4)
     m[:3, :3] = C
     return m
@@ -39,7 +37,7 @@ def points_from_blender(x: np.ndarray) -> np.ndarray:
 
 def matrix_to_blender(m: np.ndarray) -> np.ndarray:
     """(4, 4) transform of the Y-up frame → the same transform seen in Blender: ``C·m·C⁻¹``."""
-    c4 = root_matrix()
+    c4 = c_matrix()
     return c4 @ np.asarray(m, dtype=np.float64) @ c4.T
 
 

@@ -1,10 +1,12 @@
 """Everything the importer computes before it touches Blender (bpy-free, tested on its own).
 
-A plan holds the armature's rest joints, the body mesh, the per-frame local quaternions of the
-55 bones (continuous signs) and the root bone's location — all in the body model's Y-up frame,
-under an armature whose world matrix is ``axes.root_matrix()`` — and the object's Y-up mesh
-with its per-frame Blender transform, and the scene timing. Building it validates the
-whole input, so a failure happens before the scene changes.
+A plan holds the game skeleton (``root`` on the floor, then the 55 SMPL-X bones; rest joints
+and body mesh in Blender's Z-up world with the soles on z = 0, ``game_skeleton.py``), the
+per-frame local quaternions of the bones (continuous signs) and the pelvis's location, under
+an armature whose world matrix is the identity (a placement may move it); the object's Y-up
+mesh with its per-frame Blender transform; per-frame contacts; and the scene timing. The clip
+comes in the body model's Y-up world (``portable/up_axis.py`` turns Z-up files into it).
+Building it validates the whole input, so a failure happens before the scene changes.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import numpy as np
 from ..portable.motion import MotionClip
 from ..portable.quaternions import make_continuous
 from . import axes, quaternions
+from .game_skeleton import ROOT_LENGTH, game_skeleton, pelvis_location
 
-BONE_LENGTH_MAX = 0.12  # metres; display only (identity rest orientations: bones point up)
+BONE_LENGTH_MAX = 0.12  # metres; display only (SMPL-X bones point up, root along +Y)
 BONE_LENGTH_MIN = 0.008
 
 
@@ -34,17 +37,18 @@ class ObjectPlan:
 @dataclass(frozen=True, kw_only=True)
 class ImportPlan:
     name: str
-    joint_names: tuple[str, ...]
-    parents: np.ndarray  # (55,)
-    root_matrix: np.ndarray  # (4, 4) world matrix of the armature object
-    heads: np.ndarray  # (55, 3) rest joints (armature space = the body model's frame)
-    bone_lengths: np.ndarray  # (55,)
+    joint_names: tuple[str, ...]  # (56,) "root", then SMPL-X's 55
+    parents: np.ndarray  # (56,)
+    root_matrix: np.ndarray  # (4, 4) world matrix of the armature object (identity unplaced)
+    heads: np.ndarray  # (56, 3) rest joints (armature space: Z up, soles on z = 0)
+    bone_lengths: np.ndarray  # (56,)
     vertices: np.ndarray  # (V, 3) rest body (armature space)
     faces: np.ndarray  # (F, 3)
-    weights: np.ndarray  # (V, 55)
-    bone_rotations: np.ndarray  # (T, 55, 4) pose-bone local quaternions
-    root_location: np.ndarray  # (T, 3) pose-bone location of the root (rest frame = armature axes)
+    weights: np.ndarray  # (V, 55) one column per SMPL-X joint (``joint_names[1:]``)
+    bone_rotations: np.ndarray  # (T, 55, 4) pose-bone local quaternions of the SMPL-X bones
+    pelvis_location: np.ndarray  # (T, 3) pose-bone location of the pelvis (its rest axes)
     obj: ObjectPlan | None
+    contacts: dict[str, np.ndarray]  # name → (T,) 0/1 per frame (``contacts.CONTACT_KEYS``)
     fps: int
     fps_base: float
     frame_start: int
@@ -64,11 +68,13 @@ def scene_fps(fps: float) -> tuple[int, float]:
     return whole, whole / fps
 
 
-def plan_import(clip: MotionClip, *, frame_start: int = 1) -> ImportPlan:
+def plan_import(clip: MotionClip, *, frame_start: int = 1,
+                contacts: dict[str, np.ndarray] | None = None) -> ImportPlan:
+    """The plan of ``clip`` (in the body model's Y-up world)."""
     m, rig = clip.motion, clip.rig
-    heads = np.asarray(rig.rest_joints, dtype=np.float64)
-    # With identity rest orientations a pose bone's rotation is the SMPL-X local rotation and
-    # the root's location is the translation: no conversion inside the armature.
+    skeleton = game_skeleton(rig)
+    # The SMPL-X bones' rest axes are the body frame's turned by C, like the world: a pose
+    # bone's rotation is the SMPL-X local rotation (the pelvis's too), no conversion.
     local = quaternions.from_axis_angle(m.full_pose())  # (T, 55, 4)
     rotations = make_continuous(local, axis=0)
     obj = None
@@ -80,13 +86,13 @@ def plan_import(clip: MotionClip, *, frame_start: int = 1) -> ImportPlan:
                          rotation=make_continuous(rotation, axis=0))
     fps, fps_base = scene_fps(m.fps)
     return ImportPlan(
-        name=clip.name, joint_names=tuple(rig.joint_names), parents=np.asarray(rig.parents),
-        root_matrix=axes.root_matrix(), heads=heads,
-        bone_lengths=bone_lengths(heads, np.asarray(rig.parents)),
-        vertices=np.asarray(rig.rest_vertices, dtype=np.float64), faces=np.asarray(rig.faces),
+        name=clip.name, joint_names=skeleton.joint_names, parents=skeleton.parents,
+        root_matrix=np.eye(4), heads=skeleton.heads,
+        bone_lengths=bone_lengths(skeleton.heads, skeleton.parents),
+        vertices=skeleton.vertices, faces=np.asarray(rig.faces),
         weights=np.asarray(rig.weights), bone_rotations=rotations,
-        root_location=np.asarray(m.trans, dtype=np.float64), obj=obj, fps=fps, fps_base=fps_base,
-        frame_start=int(frame_start))
+        pelvis_location=pelvis_location(m.trans, skeleton.offset), obj=obj,
+        contacts=dict(contacts or {}), fps=fps, fps_base=fps_base, frame_start=int(frame_start))
 
 
 def bone_lengths(heads: np.ndarray, parents: np.ndarray) -> np.ndarray:
@@ -99,4 +105,6 @@ def bone_lengths(heads: np.ndarray, parents: np.ndarray) -> np.ndarray:
     for j in range(n):
         if not np.isfinite(lengths[j]):
             lengths[j] = lengths[parents[j]] if parents[j] >= 0 else BONE_LENGTH_MAX
-    return np.clip(lengths, BONE_LENGTH_MIN, BONE_LENGTH_MAX)
+    lengths = np.clip(lengths, BONE_LENGTH_MIN, BONE_LENGTH_MAX)
+    lengths[parents < 0] = ROOT_LENGTH
+    return lengths

@@ -39,9 +39,10 @@ def build_clip(context, plan: ImportPlan) -> BuiltClip:
 
 
 def build_armature(context, collection, plan: ImportPlan):
-    """Bones named after the SMPL-X joints, heads at the rest joints, identity rest orientation
-    (every bone points along the armature's +Y, which is up, with zero roll), so pose
-    rotations are SMPL-X's local ones."""
+    """The game skeleton (``plan/game_skeleton.py``): ``root`` on the floor along +Y (identity
+    rest orientation), then bones named after the SMPL-X joints, heads at the rest joints, each
+    pointing up (+Z) with zero roll (rest orientation ``C``), so pose rotations are SMPL-X's
+    local ones."""
     arm = bpy.data.armatures.new(f"{plan.name}_rig")
     arm.display_type = "STICK"
     arm_obj = bpy.data.objects.new(plan.name, arm)
@@ -56,7 +57,8 @@ def build_armature(context, collection, plan: ImportPlan):
             for j, name in enumerate(plan.joint_names):
                 eb = arm.edit_bones.new(name)
                 eb.head = plan.heads[j]
-                eb.tail = plan.heads[j] + np.array([0.0, plan.bone_lengths[j], 0.0])
+                axis = (0.0, 1.0, 0.0) if plan.parents[j] < 0 else (0.0, 0.0, 1.0)
+                eb.tail = plan.heads[j] + plan.bone_lengths[j] * np.array(axis)
                 eb.roll = 0.0
                 eb.use_deform = True
                 if plan.parents[j] >= 0:
@@ -80,8 +82,8 @@ def build_body(collection, plan: ImportPlan, arm_obj):
     body = bpy.data.objects.new(f"{plan.name}_body", mesh)
     collection.objects.link(body)
     body.parent = arm_obj
-    weights = plan.weights
-    for j, name in enumerate(plan.joint_names):
+    weights = plan.weights  # one column per SMPL-X bone: the root deforms nothing
+    for j, name in enumerate(plan.joint_names[1:]):
         group = body.vertex_groups.new(name=name)
         idx = np.flatnonzero(weights[:, j] > 0.0)
         # vertex_groups.add takes one weight per call: group vertices sharing a weight value
@@ -112,12 +114,14 @@ def build_object(collection, o: ObjectPlan):
 
 
 def write_armature_action(plan: ImportPlan, arm_obj) -> None:
+    """Keys for the pelvis's location and every SMPL-X bone's rotation (``root`` stays at rest:
+    the clip's travel is on the pelvis until an export moves it to the root)."""
     channels = []
-    root = plan.joint_names[0]
+    pelvis = plan.joint_names[1]
     for i in range(3):
-        channels.append(Channel(f'pose.bones["{root}"].location', i, root,
-                                plan.root_location[:, i]))
-    for j, name in enumerate(plan.joint_names):
+        channels.append(Channel(f'pose.bones["{pelvis}"].location', i, pelvis,
+                                plan.pelvis_location[:, i]))
+    for j, name in enumerate(plan.joint_names[1:]):
         for i in range(4):
             channels.append(Channel(f'pose.bones["{name}"].rotation_quaternion', i, name,
                                     plan.bone_rotations[:, j, i]))

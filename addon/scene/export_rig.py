@@ -19,7 +19,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from ..plan import pose_locals, root_motion
+from ..plan import axes, pose_locals, root_motion
 from ..plan.skeleton_map import bone_names
 from .action_write import Channel, new_action, push_to_nla, write_channels
 from .clip_sample import Clip, Sampled, sample
@@ -112,8 +112,12 @@ class ExportScene:
         rig = bpy.data.objects.new("anchorhoi_export_rig", data)
         scene.collection.objects.link(rig)
         self._claim(rig, self.options.armature_name)
-        rig.matrix_world = src.matrix_world.copy()
-        a_inv = np.linalg.inv(np.array(rig.matrix_world))
+        # the rig object is the Y-up → Z-up turn, which the Y-up FBX axes cancel: the engine
+        # sees no rotation on the armature node; the bones keep their world rest
+        frame = axes.c_matrix()
+        rig.matrix_world = Matrix(frame.tolist())
+        data.transform(Matrix((np.linalg.inv(frame) @ np.array(src.matrix_world)).tolist()))
+        a_inv = np.linalg.inv(frame)
         layer = scene.view_layers[0]
         with self.context.temp_override(scene=scene, view_layer=layer, active_object=rig,
                                         object=rig, selected_objects=[rig],
@@ -128,14 +132,17 @@ class ExportScene:
                     old = eb.name.removeprefix("anchorhoi_tmp_")
                     eb.name = names.get(old, old)
                 root = bones.get(names["root"])
-                pelvis = bones[names["pelvis"]]
-                if root is None:
-                    floor = np.array(first.rest["pelvis"][:3, 3]) * np.array([1.0, 1.0, 0.0])
-                    head = a_inv[:3, :3] @ floor + a_inv[:3, 3]
+                if root is None:  # a rig imported before the game skeleton: as an import
+                    # makes it now, on the floor under the pelvis, lying along the world's +Y
+                    # (upright, it would point at the pelvis, and Blender's FBX importer then
+                    # connects the pelvis to it, dropping the pelvis's travel)
+                    floor = np.eye(4)
+                    floor[:2, 3] = first.rest["pelvis"][:2, 3]
                     root = bones.new(names["root"])
-                    root.head, root.tail, root.roll = head, head + [0.0, 0.2, 0.0], 0.0
-                    pelvis.parent = root
-                    pelvis.use_connect = False
+                    root.head, root.tail = (0.0, 0.0, 0.0), (0.0, 0.25, 0.0)
+                    root.matrix = Matrix((a_inv @ floor).tolist())
+                    pelvis = bones[names["pelvis"]]
+                    pelvis.parent, pelvis.use_connect = root, False
                 root.use_deform = True  # kept by deform-only export: it has deforming children
                 if self.active.prop is not None and first.prop is not None:
                     bone = bones.new(names["prop"] if self.options.prop == "BONE" else CARRIER)
@@ -156,6 +163,11 @@ class ExportScene:
             body = child.copy()
             body.data = cast(Any, child.data).copy()
             body.animation_data_clear()
+            cast(bpy.types.Mesh, body.data).transform(rig.matrix_world.inverted() @
+                                                      child.matrix_world)
+            body.parent = rig
+            body.matrix_parent_inverse = Matrix.Identity(4)
+            body.matrix_basis = Matrix.Identity(4)  # in the rig's space, like the prop mesh
             scene.collection.objects.link(body)
             self._claim(body, child.name)
             for group in body.vertex_groups:
@@ -166,7 +178,6 @@ class ExportScene:
             for mod in body.modifiers:
                 if mod.type == "ARMATURE":
                     cast(bpy.types.ArmatureModifier, mod).object = rig
-            body.parent = rig
 
     def _prop(self, scene, rig, names: dict[str, str], first: Sampled) -> None:
         src = self.active.prop
@@ -204,7 +215,10 @@ class ExportScene:
         n = len(take.frames)
         world = np.empty((n, len(bones), 4, 4))
         rest_root = np.array(rig.matrix_world) @ np.array(bones[index[names["root"]]].matrix_local)
-        root = s.bones.get("root", np.repeat(rest_root[None], n, axis=0))
+        if "root" in s.bones:  # the source root's motion on the export root's orientation
+            root = s.bones["root"] @ np.linalg.inv(s.rest["root"]) @ rest_root
+        else:
+            root = np.repeat(rest_root[None], n, axis=0)
         left, right = s.rest["left_hip"][:3, 3], s.rest["right_hip"][:3, 3]
         tracks = root_motion.root_tracks(
             mode=self.options.root_motion, pelvis=s.bones["pelvis"],

@@ -110,12 +110,12 @@ def test_placement_puts_the_result_object_on_the_picked_object():
     t2[:3, :3] = quaternions.to_matrix(clip.obj.rot[2])
     t2[:3, 3] = clip.obj.trans[2]
     v = np.c_[clip.obj.vertices, np.ones(8)]
-    placed = (m @ axes.root_matrix() @ t2 @ v.T).T[:, :3]
+    placed = (m @ axes.c_matrix() @ t2 @ v.T).T[:, :3]
     want = axes.points_to_blender((to_user @ v.T).T[:, :3])
     np.testing.assert_allclose(placed, want, atol=1e-12)
     # with a unit scale of 0.01 (centimetre scenes) Blender numbers are 100× larger
     m_cm = placement.placement_for(doc, clip, unit_scale=0.01)
-    np.testing.assert_allclose((m_cm @ axes.root_matrix() @ t2 @ v.T).T[:, :3], want * 100,
+    np.testing.assert_allclose((m_cm @ axes.c_matrix() @ t2 @ v.T).T[:, :3], want * 100,
                                atol=1e-9)
     # no keys: identity
     assert np.array_equal(placement.placement_for({"object": {"name": "Box"}}, clip,

@@ -63,7 +63,7 @@ def test_round_trip_through_blender_importer(imported, tmp_path, target):
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.ops.import_scene.fbx(filepath=str(path), anim_offset=0, ignore_leaf_bones=False)
     arm2 = next(o for o in bpy.data.objects if o.type == "ARMATURE")
-    assert len(arm2.data.bones) == 56
+    assert len(arm2.data.bones) == 56 and arm2.data.bones[0].name == "root"
     assert len({o.name for o in bpy.data.objects if o.type == "MESH"}) == 2  # body + box
     m = np.array(arm2.matrix_world)
     rest2 = {b.name: m[:3, :3] @ np.array(b.head_local) + m[:3, 3] for b in arm2.data.bones}
@@ -85,11 +85,15 @@ def test_unity_axes_and_units(imported, tmp_path):
         m = fbx.model(name)
         assert np.allclose(m.props.get("Lcl Rotation", (0, 0, 0)), 0, atol=1e-4), name
         assert np.allclose(m.props.get("Lcl Scaling", (1, 1, 1)), 1, atol=1e-6), name
-    # written from the rest pose: with identity rest orientations every bone's local rotation
-    # in the file is zero although the scene stood at a mid-motion frame
-    for m in fbx.models:
-        if m.kind == "LimbNode":
-            assert np.allclose(m.props.get("Lcl Rotation", (0, 0, 0)), 0, atol=1e-3), m.name
+    # written from the rest pose: with identity rest orientations every SMPL-X bone's local
+    # rotation in the file is zero although the scene stood at a mid-motion frame; the root
+    # lies on the floor (−90° about X in the Y-up file), the pelvis's rest undoes that
+    bones = {m.name: m.props.get("Lcl Rotation", (0, 0, 0)) for m in fbx.models
+             if m.kind == "LimbNode"}
+    np.testing.assert_allclose(bones.pop("root"), (-90, 0, 0), atol=1e-3)
+    np.testing.assert_allclose(bones.pop("pelvis"), (90, 0, 0), atol=1e-3)
+    for name, rotation in bones.items():
+        assert np.allclose(rotation, 0, atol=1e-3), name
 
 
 def test_unreal_centimetres_and_no_extra_root(imported, tmp_path):

@@ -48,10 +48,13 @@ def test_amass_on_procedural_body_matches_body_model(addon, tmp_path, procedural
     path = write_amass(tmp_path / "walk_stageii.npz", motion)
     assert bpy.ops.anchorhoi.import_motion(filepath=str(path)) == {"FINISHED"}
     arm, scene = the_armature(), bpy.context.scene
-    assert sorted(b.name for b in arm.data.bones) == sorted(JOINT_NAMES)
-    # identity rest orientations
-    for b in arm.data.bones:
-        np.testing.assert_allclose(np.array(b.matrix_local)[:3, :3], np.eye(3), atol=1e-6)
+    assert arm.data.bones[0].name == "root"
+    assert sorted(b.name for b in arm.data.bones) == sorted(("root", *JOINT_NAMES))
+    # rest orientations: root the identity, the SMPL-X bones point up with zero roll (C)
+    np.testing.assert_allclose(np.array(arm.data.bones["root"].matrix_local)[:3, :3], np.eye(3),
+                               atol=1e-6)
+    for b in arm.data.bones[1:]:
+        np.testing.assert_allclose(np.array(b.matrix_local)[:3, :3], C, atol=1e-6)
     assert (scene.render.fps, scene.frame_start, scene.frame_end) == (30, 1, 40)
     want, want_verts = expected_joints(procedural_body, motion)
     got = bone_heads(arm, scene, range(1, 41))
