@@ -13,7 +13,7 @@ from .operators import (
     retime_clip,
     setup_backend,
 )
-from .ui import panel, preferences, props
+from .ui import clip_panels, panel, preferences, props
 
 CLASSES = (
     preferences.AnchorHOIPreferences,
@@ -42,6 +42,7 @@ def register():
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     panel.register()
+    clip_panels.register()
     bpy.app.handlers.load_post.append(clear_stale_job_status)
     bpy.types.TOPBAR_MT_file_import.append(import_motion.menu_import)
     bpy.types.TOPBAR_MT_file_export.append(export_fbx.menu_export)
@@ -52,6 +53,7 @@ def unregister():
         bpy.app.handlers.load_post.remove(clear_stale_job_status)
     bpy.types.TOPBAR_MT_file_export.remove(export_fbx.menu_export)
     bpy.types.TOPBAR_MT_file_import.remove(import_motion.menu_import)
+    clip_panels.unregister()
     panel.unregister()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

@@ -30,6 +30,9 @@ class ANCHORHOI_OT_retime_clip(bpy.types.Operator):
     def poll(cls, context):
         return context.object is not None
 
+    def invoke(self, context, event):
+        return context.window_manager.invoke_props_dialog(self)
+
     def execute(self, context):
         try:
             clip = clip_of(context.object)
