@@ -144,3 +144,13 @@ def test_retime_scales_about_the_pivot():
     assert retimed(11.0, 20.0, 1.0, 0.5) == (6.0, 10.5)
     with pytest.raises(ClipRangeError, match="positive"):
         retimed(1.0, 24.0, 1.0, 0.0)
+
+
+def test_the_docs_show_the_shipped_table():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "game-export.md").read_text()
+    for row in read_table():
+        line = (f"| `{row['smplx']}` | `{row['ue5']}` | `{row['mixamo']}` | "
+                f"{row['unity_humanoid'] or '—'} |")
+        assert line in doc, f"docs/game-export.md lacks the row of {row['smplx']}"
