@@ -65,8 +65,7 @@ def main() -> int:
                                    root_motion="ROOT_MOTION", prop="BONE")
 
     def keys() -> int:
-        from bl_ext.user_default.anchorhoi.scene.action_write import (action_fcurves,
-                                                                      clip_actions)
+        from bl_ext.user_default.anchorhoi.scene.action_write import action_fcurves, clip_actions
         return sum(len(fc.keyframe_points) for obj in (arm, bpy.data.objects["Box"])
                    for a in clip_actions(obj) for fc in action_fcurves(a, obj))
 
