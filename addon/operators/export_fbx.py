@@ -23,8 +23,10 @@ from bpy_extras.io_utils import ExportHelper
 
 from ..plan.clip_range import ClipRangeError, export_range
 from ..plan.fbx_presets import export_settings
+from ..plan.skeleton_map import bone_names
 from ..scene.clip_sample import clip_frames, clip_named, clip_of, scene_clips
 from ..scene.export_rig import ExportScene, RigOptions, Take
+from ..scene.fbx_curves import add_property_curves
 
 
 class ANCHORHOI_OT_export_fbx(bpy.types.Operator, ExportHelper):
@@ -104,11 +106,16 @@ class ANCHORHOI_OT_export_fbx(bpy.types.Operator, ExportHelper):
                              else f"{active.name}_rig")
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.fbx")
         try:
-            with ExportScene(context, active, takes, options) as scene, \
+            export = ExportScene(context, active, takes, options)
+            with export as scene, \
                     context.temp_override(scene=scene, view_layer=scene.view_layers[0]):
                 result = bpy.ops.export_scene.fbx(filepath=str(tmp), **export_settings(self.target))
             if "FINISHED" not in result:
                 raise RuntimeError("Blender's FBX exporter did not finish")
+            curves = {take: c for take, c in export.curves.items() if c}
+            if curves:
+                add_property_curves(tmp, node=bone_names(self.skeleton)["root"], takes=curves,
+                                    fps=context.scene.render.fps / context.scene.render.fps_base)
             os.replace(tmp, path)
         except Exception as exc:
             self.report({"ERROR"}, f"FBX export failed, scene left unchanged: {exc}")

@@ -87,6 +87,11 @@ class Sampled:
     """bone name → (4, 4) rest world matrix (the armature's world matrix at the first frame)."""
     prop: np.ndarray | None
     """(T, 4, 4) world matrices of the prop object, or None."""
+    curves: dict[str, np.ndarray]
+    """The rig's numeric custom properties named ``contact_*`` → (T,) values per frame."""
+
+
+CURVE_PREFIX = "contact_"
 
 
 def sample(scene, clip: Clip, frames: range) -> Sampled:
@@ -97,6 +102,9 @@ def sample(scene, clip: Clip, frames: range) -> Sampled:
     mats = np.empty((len(frames), len(names), 4, 4))
     arm_world = np.empty((len(frames), 4, 4))
     prop_world = np.empty((len(frames), 4, 4)) if prop is not None else None
+    keys = [k for k in arm.keys() if k.startswith(CURVE_PREFIX) and
+            isinstance(arm[k], (int, float)) and not isinstance(arm[k], bool)]
+    curves = {k: np.empty(len(frames)) for k in keys}
     current = scene.frame_current
     try:
         for i, f in enumerate(frames):
@@ -105,8 +113,10 @@ def sample(scene, clip: Clip, frames: range) -> Sampled:
             mats[i] = [np.array(pb.matrix) for pb in pose_bones]
             if prop_world is not None and prop is not None:
                 prop_world[i] = np.array(prop.matrix_world)
+            for k in keys:
+                curves[k][i] = float(arm[k])
     finally:
         scene.frame_set(current)
     world = arm_world[:, None] @ mats
     rest = {n: arm_world[0] @ np.array(bones[n].matrix_local) for n in names}
-    return Sampled({n: world[:, j] for j, n in enumerate(names)}, rest, prop_world)
+    return Sampled({n: world[:, j] for j, n in enumerate(names)}, rest, prop_world, curves)

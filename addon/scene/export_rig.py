@@ -6,8 +6,10 @@ active clip's armature with the chosen skeleton's bone names, a ``root`` bone on
 (added when the rig has none), optionally a ``prop`` bone, copies of the body (vertex groups
 renamed) and of the prop, and one action per clip with a key on every frame from frame 1,
 each on its own NLA strip named after the clip (the FBX exporter writes one take per strip,
-starting at 0). The user's objects whose names the copies need are renamed for the duration;
-on leaving, every datablock created inside is removed and the names are put back.
+starting at 0). The rig's ``contact_*`` properties become properties of the ``root`` bone,
+their per-frame values kept in ``curves`` for ``fbx_curves.add_property_curves``. The user's
+objects whose names the copies need are renamed for the duration; on leaving, every datablock
+created inside is removed and the names are put back.
 """
 
 from __future__ import annotations
@@ -92,8 +94,13 @@ class ExportScene:
         rig = self._rig(scene, names, first)
         self._body(scene, rig, names)
         self._prop(scene, rig, names, first)
+        root = cast(Any, rig.pose).bones[names["root"]]
+        self.curves: dict[str, dict[str, np.ndarray]] = {}
         for take, samples in zip(self.takes, sampled):
             self._take(rig, names, take, samples)
+            self.curves[take.clip.name] = samples.curves
+            for key in samples.curves:  # written by the exporter as the root's properties
+                root[key] = 0.0
         scene.frame_start, scene.frame_end = 1, max(len(t.frames) for t in self.takes)
         scene.frame_set(0)  # before every strip (extrapolation Nothing): the rest pose
         return scene

@@ -156,3 +156,69 @@ def test_reduce_keys_then_retime_keeps_sparse_keys(addon, result_dir):
     assert sum(map(len, keys.values())) < len(keys) * FRAMES
     slow = bone_heads(arm, scene, range(1, 2 * FRAMES, 2))
     assert np.linalg.norm(slow - reduced, axis=-1).max() < 1e-4
+
+
+def fbx_property_curves(path, node: str) -> dict[str, dict[str, tuple]]:
+    """Take → property → (key times in seconds, values) of ``node``'s animated properties,
+    read with Blender's FBX parser from the file's objects and connections."""
+    from io_scene_fbx import parse_fbx
+
+    root, _ = parse_fbx.parse(str(path))
+    objects = next(e for e in root.elems if e.id == b"Objects").elems
+    links = [c.props for c in next(e for e in root.elems if e.id == b"Connections").elems]
+
+    def name(e):
+        return e.props[1].split(b"\x00\x01")[0].decode()
+
+    model = next(e.props[0] for e in objects if e.id == b"Model" and name(e) == node)
+    by_id = {e.props[0]: e for e in objects if e.props}
+    out: dict[str, dict[str, tuple]] = {}
+    for _kind, src, dst, *prop in links:
+        if dst != model or by_id.get(src) is None or by_id[src].id != b"AnimationCurveNode":
+            continue
+        layer = next(d for k, s, d, *_ in links if k == b"OO" and s == src)
+        stack = next(d for k, s, d, *_ in links if k == b"OO" and s == layer)
+        curve = by_id[next(s for k, s, d, *_ in links if d == src and
+                           by_id[s].id == b"AnimationCurve")]
+        data = {e.id: e.props[0] for e in curve.elems}
+        out.setdefault(name(by_id[stack]), {})[prop[0].decode()] = (
+            np.array(data[b"KeyTime"]) / 46186158000, np.array(data[b"KeyValueFloat"]))
+    return out
+
+
+def test_contacts_reach_the_fbx_as_curves_of_the_root(addon, result_dir, tmp_path):
+    arm = import_clip(result_dir)
+    pattern = {"contact_foot_l": [1, 1, 1, 0, 0, 0, 1, 1, 1, 1],
+               "contact_hand_r": [0, 0, 0, 0, 1, 1, 1, 1, 0, 0]}
+    action = arm.animation_data.nla_tracks[0].strips[0].action
+    bag = action.layers[0].strips[0].channelbags[0]
+    for key, values in pattern.items():  # animated custom properties, as the import writes
+        arm[key] = 0.0
+        curve = bag.fcurves.new(f'["{key}"]')
+        curve.keyframe_points.add(FRAMES)
+        curve.keyframe_points.foreach_set("co", np.ravel([(f + 1, v) for f, v in
+                                                          enumerate(values)]))
+        for point in curve.keyframe_points:
+            point.interpolation = "CONSTANT"
+    assert bpy.ops.anchorhoi.retime_clip(factor=2.0) == {"FINISHED"}
+    path = tmp_path / "contacts.fbx"
+    assert bpy.ops.anchorhoi.export_fbx(filepath=str(path), target="UNREAL",
+                                        skeleton="UE5") == {"FINISHED"}
+    curves = {k: v for k, v in fbx_property_curves(path, "root")["Lift"].items()
+              if not k.startswith("Lcl ")}
+    assert set(curves) == set(pattern)
+    for key, values in pattern.items():
+        times, got = curves[key]
+        np.testing.assert_allclose(times, np.arange(2 * FRAMES - 1) / FPS, atol=1e-6)
+        np.testing.assert_array_equal(got[::2], values)  # frame 2k is frame k
+    assert set(pattern) <= set(read_fbx(path).model("root").props)  # the node's properties
+    # the rewritten file still reads the same in both readers
+    want = bone_heads(arm, bpy.context.scene, range(1, 2 * FRAMES))
+    got = take_worlds(path, "Lift", ["pelvis", "head", "hand_l"])[..., :3, 3]
+    np.testing.assert_allclose(got, want[:, [0, 15, 20]], atol=1e-3)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.import_scene.fbx(filepath=str(path), anim_offset=0, ignore_leaf_bones=False)
+    arm2 = next(o for o in bpy.data.objects if o.type == "ARMATURE")
+    again = bone_heads(arm2, bpy.context.scene, range(0, 2 * FRAMES - 1),
+                       ["pelvis", "head", "hand_l"])
+    np.testing.assert_allclose(again, want[:, [0, 15, 20]], atol=1e-3)
