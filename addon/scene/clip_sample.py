@@ -102,7 +102,7 @@ def sample(scene, clip: Clip, frames: range) -> Sampled:
     mats = np.empty((len(frames), len(names), 4, 4))
     arm_world = np.empty((len(frames), 4, 4))
     prop_world = np.empty((len(frames), 4, 4)) if prop is not None else None
-    keys = [k for k in arm.keys() if k.startswith(CURVE_PREFIX) and
+    keys = [k for k in list(arm.keys()) if k.startswith(CURVE_PREFIX) and
             isinstance(arm[k], (int, float)) and not isinstance(arm[k], bool)]
     curves = {k: np.empty(len(frames)) for k in keys}
     current = scene.frame_current
