@@ -95,10 +95,11 @@ CURVE_PREFIX = "contact_"
 
 
 def sample(scene, clip: Clip, frames: range) -> Sampled:
+    """The clip's rig and prop evaluated by ``scene`` at each of ``frames`` (the scene's
+    current frame is put back)."""
     arm, prop = clip.armature, clip.prop
     bones = cast(bpy.types.Armature, arm.data).bones
     names = [b.name for b in bones]
-    pose_bones = [cast(Any, arm.pose).bones[n] for n in names]
     mats = np.empty((len(frames), len(names), 4, 4))
     arm_world = np.empty((len(frames), 4, 4))
     prop_world = np.empty((len(frames), 4, 4)) if prop is not None else None
@@ -109,12 +110,15 @@ def sample(scene, clip: Clip, frames: range) -> Sampled:
     try:
         for i, f in enumerate(frames):
             scene.frame_set(f)
-            arm_world[i] = np.array(arm.matrix_world)
-            mats[i] = [np.array(pb.matrix) for pb in pose_bones]
+            depsgraph = scene.view_layers[0].depsgraph  # made by the first frame_set
+            ev = arm.evaluated_get(depsgraph)  # what this scene's evaluation made of the rig
+            arm_world[i] = np.array(ev.matrix_world)
+            pose = cast(Any, ev.pose).bones
+            mats[i] = [np.array(pose[n].matrix) for n in names]
             if prop_world is not None and prop is not None:
-                prop_world[i] = np.array(prop.matrix_world)
+                prop_world[i] = np.array(prop.evaluated_get(depsgraph).matrix_world)
             for k in keys:
-                curves[k][i] = float(arm[k])
+                curves[k][i] = float(ev[k])
     finally:
         scene.frame_set(current)
     world = arm_world[:, None] @ mats

@@ -83,9 +83,9 @@ class ExportScene:
 
     def _build(self) -> bpy.types.Scene:
         user = self.context.scene
-        sampled = [sample(user, t.clip, t.frames) for t in self.takes]
         scene = bpy.data.scenes.new("anchorhoi_export")
         scene.render.fps, scene.render.fps_base = user.render.fps, user.render.fps_base
+        sampled = [self._sample(scene, t) for t in self.takes]
         for key in ("system", "scale_length", "length_unit"):
             setattr(scene.unit_settings, key, getattr(user.unit_settings, key))
         names = bone_names(self.options.skeleton)
@@ -104,6 +104,19 @@ class ExportScene:
         scene.frame_start, scene.frame_end = 1, max(len(t.frames) for t in self.takes)
         scene.frame_set(0)  # before every strip (extrapolation Nothing): the rest pose
         return scene
+
+    @staticmethod
+    def _sample(scene, take: Take) -> Sampled:
+        """Sample the clip in the export scene, which holds only its rig and prop meanwhile
+        (not the user's scene, where every frame would also deform the body meshes)."""
+        linked = [o for o in (take.clip.armature, take.clip.prop) if o is not None]
+        for obj in linked:
+            scene.collection.objects.link(obj)
+        try:
+            return sample(scene, take.clip, take.frames)
+        finally:
+            for obj in linked:
+                scene.collection.objects.unlink(obj)
 
     def _claim(self, obj, name: str) -> None:
         """Give ``obj`` the name ``name``, renaming a user object that holds it meanwhile."""
@@ -185,6 +198,9 @@ class ExportScene:
             for mod in body.modifiers:
                 if mod.type == "ARMATURE":
                     cast(bpy.types.ArmatureModifier, mod).object = rig
+                # the exporter takes the skin from the modifier and the undeformed mesh: not
+                # deforming the copy at every baked frame makes the bake several times faster
+                mod.show_viewport = mod.show_render = False
 
     def _prop(self, scene, rig, names: dict[str, str], first: Sampled) -> None:
         src = self.active.prop
@@ -212,6 +228,7 @@ class ExportScene:
         obj.vertex_groups.new(name=names["prop"]).add(range(len(mesh.vertices)), 1.0, "REPLACE")
         mod = cast(bpy.types.ArmatureModifier, obj.modifiers.new("Armature", "ARMATURE"))
         mod.object = rig
+        mod.show_viewport = mod.show_render = False
 
     def _take(self, rig, names: dict[str, str], take: Take, s: Sampled) -> None:
         """One action keyed from frame 1 on its own NLA strip named after the clip."""
