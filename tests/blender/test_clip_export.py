@@ -11,12 +11,9 @@ import os
 import numpy as np
 import pytest
 from helpers.blender_scene import bone_heads, snapshot, world_matrices
+from helpers.fbx_readback import assimp_worlds, write_lift
 from helpers.fbx_tree import read_fbx
-from helpers.gltf_anim import Y_UP_TO_Z_UP, Gltf, assimp_gltf
-from helpers.motions import make_motion, make_object
 
-from anchorhoi.portable import result_v1
-from anchorhoi.portable.motion import MotionClip
 from anchorhoi.portable.skeleton import JOINT_NAMES
 
 bpy = pytest.importorskip("bpy")
@@ -27,14 +24,7 @@ FPS = 30.0
 
 @pytest.fixture(scope="module")
 def result_dir(tmp_path_factory):
-    from anchorhoi.body import BodyModel
-
-    motion = make_motion(FRAMES, fps=FPS, seed=8)
-    clip = MotionClip(motion=motion, rig=BodyModel().rig(motion.betas), obj=make_object(FRAMES),
-                      name="Lift")
-    folder = tmp_path_factory.mktemp("lift")
-    result_v1.write_result(folder, clip)
-    return folder
+    return write_lift(tmp_path_factory.mktemp("lift"), FRAMES, seed=8, fps=FPS)
 
 
 def import_clip(result_dir, frame_start=1):
@@ -52,17 +42,7 @@ def state():
 
 
 def take_worlds(path, take, names) -> np.ndarray:
-    """(T, len(names), 4, 4) Blender-world matrices of nodes over the take, read by Assimp."""
-    g = Gltf(assimp_gltf(path))
-    unit = read_fbx(path).global_settings["UnitScaleFactor"][0] / 100.0
-    n = round(g.duration(take) * FPS) + 1
-    out = np.empty((n, len(names), 4, 4))
-    for f in range(n):
-        for j, name in enumerate(names):
-            m = Y_UP_TO_Z_UP @ g.world(name, take, f / FPS)
-            m[:3, :] *= unit
-            out[f, j] = m
-    return out
+    return assimp_worlds(path, take, names, FPS)
 
 
 def test_retime_twice_then_export(addon, result_dir, tmp_path):

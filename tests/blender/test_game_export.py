@@ -11,13 +11,10 @@ import itertools
 import numpy as np
 import pytest
 from helpers.blender_scene import bone_heads, snapshot, world_matrices
+from helpers.fbx_readback import assimp_worlds, write_lift
 from helpers.fbx_tree import read_fbx
-from helpers.gltf_anim import Y_UP_TO_Z_UP, Gltf, assimp_gltf
-from helpers.motions import make_motion, make_object
 
 from addon.plan.skeleton_map import bone_names
-from anchorhoi.portable import result_v1
-from anchorhoi.portable.motion import MotionClip
 from anchorhoi.portable.skeleton import JOINT_NAMES
 
 bpy = pytest.importorskip("bpy")
@@ -34,14 +31,7 @@ BOX = 0.2 * np.array([[x, y, z, 1.0] for x in (-1, 1) for y in (-1, 1) for z in 
 
 @pytest.fixture(scope="module")
 def result_dir(tmp_path_factory):
-    from anchorhoi.body import BodyModel
-
-    motion = make_motion(FRAMES, fps=FPS, seed=5)
-    clip = MotionClip(motion=motion, rig=BodyModel().rig(motion.betas), obj=make_object(FRAMES),
-                      name="Lift")
-    folder = tmp_path_factory.mktemp("lift")
-    result_v1.write_result(folder, clip)
-    return folder
+    return write_lift(tmp_path_factory.mktemp("lift"), FRAMES, seed=5, fps=FPS)
 
 
 def fresh_clip(result_dir, frame_start=1):
@@ -75,24 +65,6 @@ def exported(installed_addon, result_dir, tmp_path_factory):
             folder / f"{target}_{skeleton}_{mode}.fbx", target=target, skeleton=skeleton,
             root_motion=mode, prop="BONE")
     return want, box, files
-
-
-def file_unit_m(path) -> float:
-    return read_fbx(path).global_settings["UnitScaleFactor"][0] / 100.0
-
-
-def assimp_worlds(path, names, take="Lift") -> np.ndarray:
-    """(T, len(names), 4, 4) Blender-world matrices (metres, Z up) from Assimp's reading."""
-    g = Gltf(assimp_gltf(path))
-    unit = file_unit_m(path)
-    n = round(g.duration(take) * FPS) + 1
-    out = np.empty((n, len(names), 4, 4))
-    for f in range(n):
-        for j, name in enumerate(names):
-            m = Y_UP_TO_Z_UP @ g.world(name, take, f / FPS)
-            m[:3, :] *= unit
-            out[f, j] = m
-    return out
 
 
 def blender_reimport(path, names) -> tuple[np.ndarray, dict]:
@@ -147,7 +119,7 @@ def test_round_trip(exported, combo):
     assert fbx.takes == ["Lift"]
     limbs = {m.name for m in fbx.models if m.kind == "LimbNode"}
     assert limbs == {*joints, names["root"], names["prop"]}
-    with_root = assimp_worlds(path, [names["root"], *joints, names["prop"]])
+    with_root = assimp_worlds(path, "Lift", [names["root"], *joints, names["prop"]], FPS)
     root, got = with_root[:, 0], with_root[:, 1:-1, :3, 3]
     check_joints(got, want, mode, f"{combo} via Assimp")
     check_prop(with_root[:, -1] if mode != "IN_PLACE" else [], box, f"{combo} via Assimp")
