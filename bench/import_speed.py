@@ -68,11 +68,11 @@ def main() -> int:
 
     arm_b = scene_build.build_armature(ctx, ctx.scene.collection, plan)
     obj_b = scene_build.build_object(ctx.scene.collection, plan.obj)
-    bones = [arm_b.pose.bones[name] for name in plan.joint_names]
+    bones = [arm_b.pose.bones[name] for name in plan.joint_names[1:]]  # SMPL-X's, not root
     t0 = time.perf_counter()
     for k, frame in enumerate(plan.frames):
         f = float(frame)
-        bones[0].location = plan.root_location[k]
+        bones[0].location = plan.pelvis_location[k]
         bones[0].keyframe_insert("location", frame=f)
         for j, pb in enumerate(bones):
             pb.rotation_quaternion = plan.bone_rotations[k, j]

@@ -10,6 +10,7 @@ import bpy
 from bpy_extras.io_utils import ImportHelper
 
 from ..client import job_history
+from ..plan.contact_spans import clip_contacts
 from ..plan.import_plan import plan_import
 from ..plan.motion_source import is_result, open_motion
 from ..plan.placement import PlacementError, place_plan, placement_for
@@ -32,6 +33,17 @@ class ANCHORHOI_OT_import_motion(bpy.types.Operator, ImportHelper):
                                           description="File types shown in the browser")
     frame_start: bpy.props.IntProperty(
         name="Start Frame", default=1, description="Scene frame of the clip's first frame")
+    up_axis: bpy.props.EnumProperty(
+        name="Up Axis",
+        items=[("AUTO", "Auto", "An AnchorHOI result says its up axis in result.json (1.0: Y, "
+                "1.1: Z); a plain AMASS .npz is Z up"),
+               ("Z", "Z Up", "The file's world is Z up (AMASS): a standing body has a root "
+                "rotation of about +90° about X"),
+               ("Y", "Y Up", "The file's world is Y up (the SMPL-X model's own frame, results "
+                "v1.0)")],
+        default="AUTO",
+        description="Which way is up in the file's world; the clip arrives upright on "
+                    "Blender's floor with no rotation on the armature object")
     place_at_object: bpy.props.BoolProperty(
         name="Place at Object", default=True,
         description=("Move the result so that its object coincides with the scene object it "
@@ -43,8 +55,9 @@ class ANCHORHOI_OT_import_motion(bpy.types.Operator, ImportHelper):
         smplx_dir = preferences.get(context).smplx_dir.strip() or None
         try:
             path = bpy.path.abspath(self.filepath)
-            clip, source = open_motion(path, smplx_dir=smplx_dir)
-            plan = plan_import(clip, frame_start=self.frame_start)
+            clip, source = open_motion(path, smplx_dir=smplx_dir, up_axis=self.up_axis)
+            contacts, contact_source = clip_contacts(clip)
+            plan = plan_import(clip, frame_start=self.frame_start, contacts=contacts)
             if self.place_at_object and is_result(Path(path)):
                 doc_path = result_v1.find_result_json(path)
                 doc = result_v1.read_result_json(doc_path)
@@ -63,7 +76,8 @@ class ANCHORHOI_OT_import_motion(bpy.types.Operator, ImportHelper):
         if built.obj is not None:
             built.armature["anchorhoi_object"] = built.obj
         self.report({"INFO"}, f"Imported {plan.num_frames} frames at {clip.motion.fps:g} fps "
-                    f"({source}) in {time.perf_counter() - started:.2f} s")
+                    f"({source}; contacts {contact_source}) in "
+                    f"{time.perf_counter() - started:.2f} s")
         return {"FINISHED"}
 
 

@@ -127,7 +127,29 @@ def write_armature_action(plan: ImportPlan, arm_obj) -> None:
                                     plan.bone_rotations[:, j, i]))
     action, slot = new_action(f"{plan.name}_motion", arm_obj)
     write_channels(action, slot, plan.frames, channels)
+    write_contacts(plan, arm_obj, action, slot)
     push_to_nla(arm_obj, action, slot, plan.frame_start, plan.name)
+
+
+def write_contacts(plan: ImportPlan, arm_obj, action, slot) -> None:
+    """Each contact as an animated 0/1 custom property of the armature object (constant
+    interpolation), in the clip's action so it retimes with the clip."""
+    for key in plan.contacts:
+        arm_obj[key] = 0
+        arm_obj.id_properties_ui(key).update(
+            min=0, max=1, description=CONTACT_TOOLTIPS.get(key, "contact, 0 or 1"))
+    channels = [Channel(f'["{key}"]', 0, "Contacts", np.asarray(values, dtype=np.float64))
+                for key, values in plan.contacts.items()]
+    if channels:
+        write_channels(action, slot, plan.frames, channels, interpolation="CONSTANT")
+
+
+CONTACT_TOOLTIPS = {
+    "contact_foot_l": "1 where the left foot is planted on the floor",
+    "contact_foot_r": "1 where the right foot is planted on the floor",
+    "contact_hand_l": "1 where the left hand holds the object",
+    "contact_hand_r": "1 where the right hand holds the object",
+}
 
 
 def write_object_action(plan: ImportPlan, o: ObjectPlan, obj) -> None:

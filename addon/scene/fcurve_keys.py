@@ -37,6 +37,8 @@ def reduce_group(curves, *, rotation_tolerance_deg: float, location_tolerance_m:
     values = np.array([[fc.evaluate(f) for fc in curves] for f in frames])
     before = sum(len(fc.keyframe_points) for fc in curves)
     path = curves[0].data_path
+    if all(k.interpolation == "CONSTANT" for fc in keyed for k in fc.keyframe_points):
+        return before, sum(reduce_steps(fc) for fc in curves)  # contacts: 0/1 steps
     if path.endswith("rotation_quaternion") and len(curves) == 4:
         keys = keyreduce.reduce_quaternion(frames, values, rotation_tolerance_deg)
     elif path.endswith(("rotation_euler", "rotation_axis_angle")):
@@ -65,3 +67,24 @@ def write_bezier(fc, keys: BezierKeys, channel: int) -> None:
     points.foreach_set("handle_left", keys.left_handles[:, channel].astype(np.float32).ravel())
     points.foreach_set("handle_right", keys.right_handles[:, channel].astype(np.float32).ravel())
     fc.update()
+
+
+def reduce_steps(fc) -> int:
+    """Keep only the keys of a constant-interpolated curve where its value changes (and the
+    first): the same step function with few keys. Returns the keys left."""
+    points = fc.keyframe_points
+    n = len(points)
+    if n == 0:
+        return 0
+    co = np.empty(2 * n, dtype=np.float32)
+    points.foreach_get("co", co)
+    co = co.reshape(n, 2)
+    keep = np.concatenate([[True], co[1:, 1] != co[:-1, 1]])
+    kept = co[keep]
+    points.clear()
+    points.add(len(kept))
+    points.foreach_set("co", kept.ravel())
+    constant = enum_value(points[0], "interpolation", "CONSTANT")
+    points.foreach_set("interpolation", np.full(len(kept), constant, np.int32))
+    fc.update()
+    return len(kept)

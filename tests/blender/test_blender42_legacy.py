@@ -61,5 +61,5 @@ def test_import_reduce_export_on_blender_42(tmp_path, extension_zip):
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT"))
     _, err, curves = line.split()
-    assert float(err) < 1e-3 and int(curves) == 55 * 4 + 3
+    assert float(err) < 1e-3 and int(curves) == 55 * 4 + 3 + 4
     assert (tmp_path / "leg.fbx").is_file()

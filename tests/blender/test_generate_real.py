@@ -79,12 +79,15 @@ def real_run(installed_addon, tmp_path_factory):
     obj = arm.get("anchorhoi_object") if arm is not None else None
     scene = bpy.context.scene
     scene.frame_set(1)  # the result's reference frame 0
+    heads = {} if arm is None else {
+        n: np.array(arm.matrix_world) @ np.append(np.array(arm.pose.bones[n].head), 1.0)
+        for n in ("root", "pelvis", "head")}
     out = dict(
         result=result, seconds=seconds, state=status.state, exit_code=status.exit_code,
         ticks=len(ticks.wall), max_tick_ms=1000 * max(ticks.wall), resumed=status.resumed,
         previews=[(p.stage, p.path) for p in status.previews], job_dir=Path(status.job_dir),
         arms=len(arms), arm=None if arm is None else arm.name,
-        bones=0 if arm is None else len(arm.data.bones),
+        bones=0 if arm is None else len(arm.data.bones), heads=heads,
         body=[c.name for c in arm.children if c.type == "MESH"] if arm else [],
         nla=0 if arm is None else len(arm.animation_data.nla_tracks),
         obj=None if obj is None else obj.name, obj_bounds=None if obj is None else
@@ -102,7 +105,7 @@ def test_exec_generates_rig_body_object_and_animation(real_run):
     r = real_run
     assert r["result"] == {"FINISHED"}, r
     assert (r["state"], r["exit_code"], r["resumed"]) == ("finished", 0, "")
-    assert r["arms"] == 1 and r["bones"] == 55 and len(r["body"]) == 1 and r["nla"] >= 1
+    assert r["arms"] == 1 and r["bones"] == 56 and len(r["body"]) == 1 and r["nla"] >= 1
     assert r["obj"] is not None and r["obj"] != r["cube"] and r["obj_animated"]
     assert r["frames"] == (1, 12) and r["fps"] == 8
     # placed at the picked cube: the result's object at the reference frame is the cube
@@ -110,6 +113,11 @@ def test_exec_generates_rig_body_object_and_animation(real_run):
     np.testing.assert_allclose(r["cube_after"], r["cube_bounds"])  # the cube is untouched
     job = r["job_dir"]
     assert (job / "result.json").is_file() and (job / "motion.npz").is_file()
+    doc = json.loads((job / "result.json").read_text())
+    assert (doc["version"], doc["up_axis"]) == ("1.1", "Z")  # AMASS's world from 1.1
+    heads = r["heads"]  # the result v1.1 imported upright: head over pelvis over the floor
+    assert heads["head"][2] > heads["pelvis"][2] > heads["root"][2] + 0.2, heads
+    assert abs(heads["root"][2]) < 0.1, heads  # root on the floor the cube stands on (tiny: ±cm)
     assert (job / "log.txt").is_file() and (job / "input" / "object.obj").is_file()
     assert json.loads((job / "input" / "job.json").read_text())["status"] == "finished"
     stages = {stage for stage, _ in r["previews"]}

@@ -45,8 +45,8 @@ def the_armature():
 
 def test_amass_on_procedural_body_matches_body_model(addon, tmp_path, procedural_body):
     motion = make_motion(40)
-    path = write_amass(tmp_path / "walk_stageii.npz", motion)
-    assert bpy.ops.anchorhoi.import_motion(filepath=str(path)) == {"FINISHED"}
+    path = write_amass(tmp_path / "walk_stageii.npz", motion)  # a Y-up motion: say so
+    assert bpy.ops.anchorhoi.import_motion(filepath=str(path), up_axis="Y") == {"FINISHED"}
     arm, scene = the_armature(), bpy.context.scene
     assert arm.data.bones[0].name == "root"
     assert sorted(b.name for b in arm.data.bones) == sorted(("root", *JOINT_NAMES))
@@ -92,7 +92,7 @@ def test_result_with_object_and_nla_strip(addon, tmp_path, procedural_body):
     assert (strip.frame_start, strip.frame_end) == (10, 39)
     assert strip.action.name == "Sit_motion" and strip.action_slot is not None
     bag = strip.action.layers[0].strips[0].channelbag(strip.action_slot)
-    assert len(bag.fcurves) == 55 * 4 + 3 and len(bag.fcurves[0].keyframe_points) == 30
+    assert len(bag.fcurves) == 55 * 4 + 3 + 4 and len(bag.fcurves[0].keyframe_points) == 30
     # quaternion signs are continuous: neighbouring keys never point to opposite hemispheres
     q = np.array([[[fc.keyframe_points[k].co[1] for k in range(30)]
                    for fc in bag.fcurves if fc.data_path.endswith(f'["{b}"].rotation_quaternion')]
@@ -109,7 +109,7 @@ def test_official_format_model(addon, tmp_path, procedural_body):
     addon.smplx_dir = str(folder)
     motion = make_motion(20, fps=60.0, seed=5)
     path = write_amass(tmp_path / "clip.npz", motion)
-    assert bpy.ops.anchorhoi.import_motion(filepath=str(path)) == {"FINISHED"}
+    assert bpy.ops.anchorhoi.import_motion(filepath=str(path), up_axis="Y") == {"FINISHED"}
     official = BodyModel(BodyModelConfig(smplx_dir=folder), dtype=torch.float64)
     want = expected_joints(official, motion)[0]
     got = bone_heads(the_armature(), bpy.context.scene, range(1, 21))

@@ -3,6 +3,8 @@ far fewer keys (editable Béziers)."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from helpers.motions import make_motion, make_object
@@ -41,6 +43,15 @@ def sample(arm, box, frames):
     return np.array(rot), np.array(loc), np.array(box_m)
 
 
+def contact_values(arm, frames) -> list[list[int]]:
+    scene = bpy.context.scene
+    out = []
+    for f in frames:
+        scene.frame_set(f)
+        out.append([int(arm[k]) for k in ("contact_foot_l", "contact_foot_r")])
+    return out
+
+
 def count_keys(obj):
     strip = obj.animation_data.nla_tracks[0].strips[0]
     bag = strip.action.layers[0].strips[0].channelbag(strip.action_slot)
@@ -56,6 +67,7 @@ def test_reduce_keys_within_tolerance(addon, tmp_path):
     arm, box = bpy.data.objects["Walk"], bpy.data.objects["Box"]
     frames = list(range(1, N + 1))
     rot0, loc0, box0 = sample(arm, box, frames)
+    contacts0 = contact_values(arm, frames)
     keys0, _ = count_keys(arm)
 
     bpy.context.view_layer.objects.active = arm
@@ -65,6 +77,11 @@ def test_reduce_keys_within_tolerance(addon, tmp_path):
     assert bpy.ops.anchorhoi.reduce_keys() == {"FINISHED"}
     rot1, loc1, box1 = sample(arm, box, frames)
     keys1, bag = count_keys(arm)
+    assert contact_values(arm, frames) == contacts0  # 0/1 steps stay exactly the same steps
+    steps = bag.fcurves.find('["contact_foot_l"]')
+    assert {k.interpolation for k in steps.keyframe_points} == {"CONSTANT"}
+    values = [k.co[1] for k in steps.keyframe_points]
+    assert all(a != b for a, b in itertools.pairwise(values))  # a key per change
 
     q0 = rot0 / np.linalg.norm(rot0, axis=-1, keepdims=True)
     q1 = rot1 / np.linalg.norm(rot1, axis=-1, keepdims=True)
@@ -72,7 +89,7 @@ def test_reduce_keys_within_tolerance(addon, tmp_path):
     assert angle.max() <= 0.5 + 1e-3
     assert np.linalg.norm(loc1 - loc0, axis=-1).max() <= 0.001 + 1e-6
     assert np.abs(box1[:, :3, 3] - box0[:, :3, 3]).max() <= 0.001 + 1e-6
-    assert keys0 == 120 * (55 * 4 + 3)
+    assert keys0 == 120 * (55 * 4 + 3 + 4)  # + the four contact curves
     assert keys0 / keys1 >= 5.0, f"only {keys0 / keys1:.1f}× fewer keys"
     fc = bag.fcurves[5]
     assert {k.interpolation for k in fc.keyframe_points} == {"BEZIER"}

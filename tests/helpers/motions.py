@@ -47,3 +47,50 @@ def make_object(num_frames: int = 40) -> ObjectTrack:
                   [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
     trans = np.stack([0.4 + 0 * t, 0.2 + 0.8 * t, 0.3 * np.sin(3 * t)], axis=1)
     return ObjectTrack(name="Box", vertices=v, faces=f, trans=trans, rot=rot)
+
+
+def standing_amass(body, num_frames: int = 20, fps: float = 60.0,
+                   rate_key: str = "mocap_frame_rate", seed: int = 0, knee_bend: float = 0.0
+                   ) -> tuple[dict[str, np.ndarray], SmplxMotion]:
+    """A standing, slowly turning and swaying person as a real AMASS SMPL-X (stageii) file holds
+    it: Z up (root_orient = yaw about Z after +90° about X), trans = (x, y, ≈0.9) put so the
+    soles touch z = 0 (from ``body``, a ``BodyModel``), float64 arrays, 16 betas, the packed
+    ``poses (T, 165)`` beside the split keys, the frame rate under ``rate_key``."""
+    import torch
+
+    from anchorhoi.portable.kinematics import axis_angle_to_matrix, matrix_to_axis_angle
+
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, 1.0, num_frames)
+    yaw = 0.8 * t + 0.3
+    stand = axis_angle_to_matrix(np.array([np.pi / 2, 0.0, 0.0]))
+    turn = axis_angle_to_matrix(yaw[:, None] * np.array([0.0, 0.0, 1.0]))
+    root = matrix_to_axis_angle(turn @ stand)
+    body_pose = 0.08 * np.sin(2 * np.pi * t[:, None] + rng.uniform(0, 6.28, size=(1, 63)))
+    body_pose[:, 0:6] = 0.0  # hips straight: both feet on the floor
+    body_pose[:, 9:15] = 0.0  # knees
+    body_pose[:, 18:24] = 0.0  # ankles
+    body_pose[:, 27:33] = 0.0  # feet
+    body_pose[:, [0, 3]] = -0.5 * knee_bend  # hips flex, knees bend, ankles level the feet
+    body_pose[:, [9, 12]] = knee_bend
+    body_pose[:, [18, 21]] = -0.5 * knee_bend
+    betas = np.concatenate([rng.normal(scale=0.5, size=10), np.zeros(6)])
+    motion = SmplxMotion(trans=np.zeros((num_frames, 3)), root_orient=root, pose_body=body_pose,
+                         pose_hand=np.zeros((num_frames, 90)), pose_jaw=np.zeros((num_frames, 3)),
+                         pose_eye=np.zeros((num_frames, 6)), betas=betas[:10], fps=fps)
+    with torch.no_grad():
+        lowest = body.forward_motion(motion).vertices.double().numpy()[..., 2].min(axis=1)
+    trans = np.stack([0.4 + 0.3 * t, -0.2 + 0.1 * t, -lowest], axis=1)
+    motion = SmplxMotion(trans=trans, root_orient=root, pose_body=body_pose,
+                         pose_hand=motion.pose_hand, pose_jaw=motion.pose_jaw,
+                         pose_eye=motion.pose_eye, betas=betas[:10], fps=fps)
+    poses = np.concatenate([root, body_pose, motion.pose_jaw, motion.pose_eye,
+                            motion.pose_hand], axis=1)
+    arrays = {
+        "gender": np.array("neutral"), "surface_model_type": np.array("smplx"),
+        rate_key: np.array(fps), "mocap_time_length": np.array(num_frames / fps),
+        "trans": trans, "poses": poses, "betas": betas, "num_betas": np.array(16),
+        "root_orient": root, "pose_body": body_pose, "pose_hand": motion.pose_hand,
+        "pose_jaw": motion.pose_jaw, "pose_eye": motion.pose_eye,
+    }
+    return arrays, motion

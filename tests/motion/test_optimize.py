@@ -258,8 +258,9 @@ def test_the_motion_is_written_as_a_result_v1(body, oracle, tmp_path):
     assert doc["frame_count"] == 90 and clip.motion.num_frames == 90
     assert doc["fps"] == pytest.approx(30.0) and clip.motion.fps == pytest.approx(30.0)
     assert clip.obj is not None and clip.obj.name == "Box" and clip.obj.trans.shape == (90, 3)
-    assert np.allclose(clip.obj.trans, result.obj_trans)
-    assert np.allclose(clip.motion.trans, result.motion.trans, atol=1e-6)
+    down = np.array([0.0, result.ground_y, 0.0])  # the result's floor is y = 0 (z = 0 in the file)
+    assert np.allclose(clip.obj.trans, result.obj_trans - down, atol=1e-6)
+    assert np.allclose(clip.motion.trans, result.motion.trans - down, atol=1e-6)
     assert json.loads((tmp_path / "result.json").read_text())["quality"]["frames"] == 90
 
 

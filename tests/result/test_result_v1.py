@@ -48,9 +48,9 @@ def write(tmp_path, clip, **changes):
 def test_round_trip_keeps_values(tmp_path, clip):
     write(tmp_path, clip)
     got, doc = result_v1.read_result(tmp_path / "motion.npz")
-    assert doc["schema"] == "anchorhoi.result" and doc["version"] == "1.0"
+    assert doc["schema"] == "anchorhoi.result" and doc["version"] == "1.1"
     assert doc["prompt"] == "sit" and doc["seed"] == 7 and doc["frame_count"] == 12
-    assert doc["units"] == "meters" and doc["up_axis"] == "Y"
+    assert doc["units"] == "meters" and doc["up_axis"] == "Z"
     np.testing.assert_allclose(got.motion.pose_body, clip.motion.pose_body, atol=1e-6)
     np.testing.assert_allclose(got.motion.trans, clip.motion.trans, atol=1e-6)
     np.testing.assert_allclose(got.rig.rest_joints, clip.rig.rest_joints, atol=1e-9)

@@ -31,7 +31,7 @@ import functools
 import logging
 import operator
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -41,6 +41,7 @@ from ..body.pose import KeyPose
 from ..body.rotations import matrix_to_quaternion
 from ..nerf.cameras import Cameras
 from ..objects.mesh_io import ObjectMesh
+from ..portable.contacts import contacts_from_stage
 from ..portable.motion import MotionClip, ObjectTrack, SmplxMotion
 from ..portable.quaternions import make_continuous
 from ..progress import PhaseSteps, StepCallback
@@ -94,10 +95,18 @@ class MotionResult:
 
     def clip(self, body: BodyModel, mesh: ObjectMesh | None = None, *,
              name: str = "AnchorHOI", object_name: str = "Object") -> MotionClip:
-        """A ``MotionClip`` for ``portable.result_v1.write_result``."""
-        return MotionClip(motion=self.motion, rig=body.rig(self.motion.betas),
-                          obj=None if mesh is None else self.object_track(mesh, object_name),
-                          name=name, body_kind=body.kind)
+        """A ``MotionClip`` for ``portable.result_v1.write_result``: the body model's Y-up
+        world moved down by ``ground_y``, so the floor is y = 0 (AMASS's z = 0 once the writer
+        turns it Z up) and a rig's floor-level root lands on it."""
+        down = np.array([0.0, self.ground_y, 0.0])
+        motion = replace(self.motion, trans=np.asarray(self.motion.trans, np.float64) - down)
+        obj = None
+        if mesh is not None:
+            track = self.object_track(mesh, object_name)
+            obj = replace(track, trans=np.asarray(track.trans, np.float64) - down)
+        return MotionClip(motion=motion, rig=body.rig(self.motion.betas), obj=obj, name=name,
+                          body_kind=body.kind,
+                          contacts=contacts_from_stage(self.foot_contact, self.hand_contact))
 
 
 def optimize_motion(body: BodyModel, *, keypoints: torch.Tensor | np.ndarray, camera: Cameras,

@@ -14,6 +14,8 @@ POSE_KEYS: tuple[tuple[str, int], ...] = (
 OPTIONAL_POSE_KEYS = ("pose_jaw", "pose_eye", "pose_hand")
 """Zero when a plain AMASS file lacks them."""
 GENDERS = ("neutral", "male", "female")
+FRAME_RATE_KEYS = ("mocap_frame_rate", "mocap_framerate", "fps")
+"""Where real files keep the frame rate: SMPL-X AMASS releases, SMPL-H releases, other tools."""
 
 
 def motion_from_arrays(path, arrays: dict[str, np.ndarray], *, strict: bool) -> SmplxMotion:
@@ -58,13 +60,16 @@ def motion_from_arrays(path, arrays: dict[str, np.ndarray], *, strict: bool) -> 
             raise MotionFileError(path, f"unknown gender {gender!r}; use one of {GENDERS}",
                                   key="gender")
 
-    if not strict and "mocap_frame_rate" not in arrays:
-        raise MotionFileError(path, "missing key — the frame rate of the clip is needed",
-                              key="mocap_frame_rate")
-    fps = float(float_array(path, arrays, "mocap_frame_rate", ()))
+    rate_key = "mocap_frame_rate"
+    if not strict:
+        found = [k for k in FRAME_RATE_KEYS if k in arrays]
+        if not found:
+            raise MotionFileError(path, "missing key — the frame rate of the clip is needed "
+                                  f"(one of {', '.join(FRAME_RATE_KEYS)})", key=rate_key)
+        rate_key = found[0]
+    fps = float(float_array(path, arrays, rate_key, ()))
     if not 1.0 <= fps <= 1000.0:
-        raise MotionFileError(path, f"frame rate {fps} is outside 1..1000 fps",
-                              key="mocap_frame_rate")
+        raise MotionFileError(path, f"frame rate {fps} is outside 1..1000 fps", key=rate_key)
     return SmplxMotion(trans=trans, betas=betas, gender=gender, fps=fps, **pose)
 
 

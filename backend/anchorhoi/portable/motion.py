@@ -75,3 +75,4 @@ class MotionClip:
     obj: ObjectTrack | None = None
     name: str = "AnchorHOI"
     body_kind: str = "procedural"  # "procedural" or "smplx"
+    contacts: dict[str, np.ndarray] | None = None  # ``portable.contacts.CONTACT_KEYS`` → (T,) 0/1

@@ -7,6 +7,11 @@ the skinned body without smplx. ``result.json`` names the schema and version and
 metadata. The reader checks everything before anything is built and raises
 :class:`MotionFileError` naming the key and the problem.
 
+Up axis: from version 1.1 the arrays are in AMASS's Z-up world (``"up_axis": "Z"``), so any
+AMASS tool reads them the right way up; 1.0 files are Y up. In memory a clip is always in the
+body model's Y-up world: the writer turns it to Z up, the reader turns what it reads back
+(``up_axis.turn_clip``).
+
 Writes are atomic, motion first and ``result.json`` last: a folder with a ``result.json`` has
 a whole result.
 """
@@ -32,12 +37,16 @@ from .arrays import (
     write_text_atomic,
 )
 from .bounded_json import JSONLimitError, loads_bounded
+from .contacts import CONTACT_KEYS, contacts_from_arrays
 from .motion import MotionClip, ObjectTrack, Rig
 from .names import clean_name
 from .skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
+from .up_axis import UP_AXES, turn_clip
 
 SCHEMA = "anchorhoi.result"
-VERSION = (1, 0)
+VERSION = (1, 1)
+UP_AXIS = "Z"
+"""The world this version writes (AMASS's); 1.0 wrote ``"Y"``."""
 RESULT_JSON = "result.json"
 MOTION_NPZ = "motion.npz"
 MAX_RESULT_JSON_BYTES = 16 << 20
@@ -60,10 +69,12 @@ class ResultInfo:
 
 def write_result(folder: str | os.PathLike, clip: MotionClip,
                  info: ResultInfo = ResultInfo()) -> Path:
-    """Write ``clip`` as a result v1 into ``folder``; returns the path of ``result.json``."""
+    """Write ``clip`` (in the body model's Y-up world) as a result v1 into ``folder``, its
+    arrays in the Z-up world; returns the path of ``result.json``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    m, rig, obj = clip.motion, clip.rig, clip.obj
+    turned = turn_clip(clip, from_up="Y", to_up=UP_AXIS)
+    m, rig, obj = turned.motion, turned.rig, turned.obj
     arrays = motion_to_arrays(m)
     arrays.update(
         rig_joint_names=np.array(rig.joint_names),
@@ -73,6 +84,8 @@ def write_result(folder: str | os.PathLike, clip: MotionClip,
         rig_faces=np.asarray(rig.faces, dtype=np.int32),
         rig_weights=np.asarray(rig.weights, dtype=np.float32),
     )
+    if clip.contacts is not None:
+        arrays.update({k: np.asarray(clip.contacts[k], dtype=np.uint8) for k in CONTACT_KEYS})
     if obj is not None:
         arrays.update(obj_trans=obj.trans.astype(np.float64), obj_rot=obj.rot.astype(np.float64),
                       obj_vertices=obj.vertices.astype(np.float32),
@@ -87,7 +100,7 @@ def write_result(folder: str | os.PathLike, clip: MotionClip,
         "frame_count": m.num_frames,
         "body_model": {"kind": clip.body_kind, "gender": m.gender, "num_betas": int(m.betas.size)},
         "units": "meters",
-        "up_axis": "Y",
+        "up_axis": UP_AXIS,
         "object": None if obj is None else {"name": obj.name, "vertices": int(len(obj.vertices))},
         "files": {"motion": MOTION_NPZ},
         "timings": info.timings,
@@ -141,8 +154,10 @@ def read_result_json(path: str | os.PathLike) -> dict[str, Any]:
     if doc["body_model"].get("kind") not in BODY_KINDS:
         raise MotionFileError(path, f"body model kind must be one of {BODY_KINDS}",
                               key="body_model.kind")
-    if doc.get("units", "meters") != "meters" or doc.get("up_axis", "Y") != "Y":
-        raise MotionFileError(path, "only metres with Y up are defined in v1", key="units/up_axis")
+    if doc.get("units", "meters") != "meters":
+        raise MotionFileError(path, "only metres are defined in v1", key="units")
+    if doc.get("up_axis", "Y") not in UP_AXES:
+        raise MotionFileError(path, f"must be one of {UP_AXES}", key="up_axis")
     for key in ("files", "object"):
         if doc.get(key) is not None and not isinstance(doc[key], dict):
             raise MotionFileError(path, f"must be an object (a {{...}} block), got "
@@ -155,8 +170,11 @@ def read_result_json(path: str | os.PathLike) -> dict[str, Any]:
     return doc
 
 
-def read_result(path: str | os.PathLike) -> tuple[MotionClip, dict[str, Any]]:
-    """Read and validate a result v1; ``path`` is its folder, ``result.json`` or ``motion.npz``."""
+def read_result(path: str | os.PathLike, *, up_axis: str | None = None
+                ) -> tuple[MotionClip, dict[str, Any]]:
+    """Read and validate a result v1; ``path`` is its folder, ``result.json`` or ``motion.npz``.
+    The clip comes in the body model's Y-up world, turned from the file's ``up_axis``
+    (``result.json``'s unless given: ``"Y"`` or ``"Z"``)."""
     doc_path = find_result_json(path)
     doc = read_result_json(doc_path)
     npz_path = doc_path.with_name((doc.get("files") or {}).get("motion", MOTION_NPZ))
@@ -173,8 +191,9 @@ def read_result(path: str | os.PathLike) -> tuple[MotionClip, dict[str, Any]]:
                              name=clean_name((doc.get("object") or {}).get("name"), "Object"))
     clip = MotionClip(motion=motion, rig=rig, obj=obj, name=clean_name(doc.get("name"),
                                                                        "AnchorHOI"),
-                      body_kind=doc["body_model"]["kind"])
-    return clip, doc
+                      body_kind=doc["body_model"]["kind"],
+                      contacts=contacts_from_arrays(npz_path, arrays, motion.num_frames))
+    return turn_clip(clip, from_up=up_axis or doc.get("up_axis", "Y"), to_up="Y"), doc
 
 
 def rig_from_arrays(path, arrays: dict[str, np.ndarray]) -> Rig:
