@@ -189,7 +189,7 @@ def test_contacts_reach_the_fbx_as_curves_of_the_root(addon, result_dir, tmp_pat
                                         skeleton="UE5") == {"FINISHED"}
     curves = {k: v for k, v in fbx_property_curves(path, "root")["Lift"].items()
               if not k.startswith("Lcl ")}
-    assert set(pattern) <= set(curves) == {k for k in arm.keys() if k.startswith("contact_")}
+    assert set(pattern) <= set(curves) == {k for k in list(arm.keys()) if k.startswith("contact_")}
     for key, values in pattern.items():
         times, got = curves[key]
         np.testing.assert_allclose(times, np.arange(2 * FRAMES - 1) / FPS, atol=1e-6)
