@@ -4,8 +4,10 @@ exported with ``anchorhoi.export_fbx`` for each target, and the FBX's size with 
 Reduce Keys first (one Blender process, no torch: the procedural body).
 
 Prints one JSON line: seconds and megabytes per target (defaults: SMPL-X names, root as is,
-prop as an object), the game set-up (Unreal, UE5 names, root motion, prop bone), and the
-generic file's size after ``anchorhoi.reduce_keys`` with its key counts. Blender runs as the
+prop as an object, sparse keys within 1 mm), the game set-up (Unreal, UE5 names, root motion,
+prop bone), the generic file with a key on every frame (``key_reduction=False``), and the
+generic file's size after ``anchorhoi.reduce_keys`` (sparse and every frame) with its key
+counts. Blender runs as the
 ``bpy`` module with a private user folder. Usage: ``python bench/export_speed.py [--frames N]``.
 """
 
@@ -63,6 +65,7 @@ def main() -> int:
         report[target.lower()] = export(target, target=target)
     report["unreal_game"] = export("game", target="UNREAL", skeleton="UE5",
                                    root_motion="ROOT_MOTION", prop="BONE")
+    report["generic_every_frame"] = export("dense", target="GENERIC", key_reduction=False)
 
     def keys() -> int:
         from bl_ext.user_default.anchorhoi.scene.action_write import action_fcurves, clip_actions
@@ -76,6 +79,9 @@ def main() -> int:
         bpy.ops.anchorhoi.reduce_keys()
     reduce_s = time.perf_counter() - t0
     report["generic_after_reduce_keys"] = {**export("reduced", target="GENERIC"),
+                                           "every_frame": export("reduced_dense",
+                                                                 target="GENERIC",
+                                                                 key_reduction=False),
                                            "keys_before": before, "keys_after": keys(),
                                            "reduce_keys_s": round(reduce_s, 2)}
     print(json.dumps(report))

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 import bpy
+import numpy as np
 from bpy_extras.io_utils import ExportHelper
 
 from ..plan.clip_range import ClipRangeError, export_range
@@ -27,6 +28,7 @@ from ..plan.skeleton_map import bone_names
 from ..scene.clip_sample import clip_frames, clip_named, clip_of, scene_clips
 from ..scene.export_rig import ExportScene, RigOptions, Take
 from ..scene.fbx_curves import add_property_curves
+from ..scene.fbx_keys import sparse_keys
 
 
 class ANCHORHOI_OT_export_fbx(bpy.types.Operator, ExportHelper):
@@ -83,6 +85,15 @@ class ANCHORHOI_OT_export_fbx(bpy.types.Operator, ExportHelper):
         name="Start", default=1, description="First frame baked with 'Frame Range'")
     frame_end: bpy.props.IntProperty(
         name="End", default=250, description="Last frame baked with 'Frame Range'")
+    key_reduction: bpy.props.BoolProperty(
+        name="Sparse Keys", default=True,
+        description="Write only the keys needed to keep every joint and the object within "
+        "Max Error of the per-frame bake (checked at every frame, as engines, Blender and "
+        "Assimp interpolate); off: a key on every frame")
+    max_error_mm: bpy.props.FloatProperty(
+        name="Max Error (mm)", default=1.0, min=0.01, soft_max=10.0,
+        description="With Sparse Keys: the largest distance, in millimetres, any joint or "
+        "point of the object may move from its per-frame position")
 
     @classmethod
     def poll(cls, context):
@@ -112,6 +123,10 @@ class ANCHORHOI_OT_export_fbx(bpy.types.Operator, ExportHelper):
                 result = bpy.ops.export_scene.fbx(filepath=str(tmp), **export_settings(self.target))
             if "FINISHED" not in result:
                 raise RuntimeError("Blender's FBX exporter did not finish")
+            if self.key_reduction:
+                sparse_keys(tmp, max_error=self.max_error_mm / 1000.0,
+                            reach=prop_reach(active, bone_names(self.skeleton)["prop"]
+                                             if self.prop == "BONE" else None))
             curves = {take: c for take, c in export.curves.items() if c}
             if curves:
                 add_property_curves(tmp, node=bone_names(self.skeleton)["root"], takes=curves,
@@ -147,6 +162,18 @@ class ANCHORHOI_OT_export_fbx(bpy.types.Operator, ExportHelper):
             start, end = export_range(c.name, clip_frames(c), requested)
             takes.append(Take(c, range(start, end + 1)))
         return active, takes
+
+
+def prop_reach(clip, bone: str | None) -> dict[str, float]:
+    """Node name in the file → half-size (metres) of a cube about its origin holding the
+    clip's object mesh (``bone``: the prop bone's name with ``prop='BONE'``)."""
+    obj = clip.prop
+    if obj is None or obj.type != "MESH" or not len(obj.data.vertices):
+        return {}
+    co = np.empty(3 * len(obj.data.vertices))
+    obj.data.vertices.foreach_get("co", co)
+    half = float(np.abs(co).max()) * max(obj.matrix_world.to_scale())
+    return {bone or obj.name: half}
 
 
 def menu_export(self, context):

@@ -25,12 +25,12 @@ _ARRAYS = {"f": "add_float32_array", "d": "add_float64_array", "l": "add_int64_a
            "i": "add_int32_array", "b": "add_bool_array", "c": "add_byte_array"}
 
 
-def _encoded(elem, encode_bin):
+def encoder_tree(elem, encode_bin):
     """A parsed element (``parse_fbx.FBXElem``) as an encoder element, recursively."""
     out = encode_bin.FBXElem(elem.id)
     for kind, value in zip(bytes(elem.props_type).decode("ascii"), elem.props):
         getattr(out, _SCALARS.get(kind) or _ARRAYS[kind])(value)
-    out.elems = [_encoded(e, encode_bin) for e in elem.elems]
+    out.elems = [encoder_tree(e, encode_bin) for e in elem.elems]
     return out
 
 
@@ -79,7 +79,7 @@ def add_property_curves(path: Path, *, node: str, fps: float,
     layer_of = {int(c.props[2]): int(c.props[1]) for c in p_links.elems
                 if c.props[0] == b"OO" and int(c.props[2]) in stacks.values()}
     next_id = max(int(e.props[0]) for e in p_objects.elems if e.props) + 1
-    root = _encoded(parsed, encode_bin)
+    root = encoder_tree(parsed, encode_bin)
     objects = next(e for e in root.elems if e.id == b"Objects")
     connections = next(e for e in root.elems if e.id == b"Connections")
     for take, curves in takes.items():

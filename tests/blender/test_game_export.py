@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 import pytest
 from helpers.blender_scene import bone_heads, snapshot, world_matrices
-from helpers.fbx_readback import assimp_worlds, write_lift
+from helpers.fbx_readback import BOX, assimp_worlds, blender_reimport, write_lift
 from helpers.fbx_tree import read_fbx
 
 from addon.plan.skeleton_map import bone_names
@@ -26,7 +26,6 @@ MODES = ("AS_IS", "ROOT_MOTION", "IN_PLACE")
 COMBOS = list(itertools.product(TARGETS, SKELETONS, MODES))
 FAST = {("GENERIC", "SMPLX", "AS_IS"), ("UNITY", "MIXAMO", "IN_PLACE"),
         ("UNREAL", "UE5", "ROOT_MOTION")}
-BOX = 0.2 * np.array([[x, y, z, 1.0] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)])
 
 
 @pytest.fixture(scope="module")
@@ -65,24 +64,6 @@ def exported(installed_addon, result_dir, tmp_path_factory):
             folder / f"{target}_{skeleton}_{mode}.fbx", target=target, skeleton=skeleton,
             root_motion=mode, prop="BONE")
     return want, box, files
-
-
-def blender_reimport(path, names) -> tuple[np.ndarray, dict]:
-    """Joint heads per frame and prop bone matrices from Blender's FBX importer."""
-    bpy.ops.wm.read_homefile(use_empty=True)
-    bpy.ops.import_scene.fbx(filepath=str(path), anim_offset=0, ignore_leaf_bones=False)
-    arm = next(o for o in bpy.data.objects if o.type == "ARMATURE")
-    scene = bpy.context.scene
-    frames = range(int(arm.animation_data.action.frame_range[0]),
-                   int(arm.animation_data.action.frame_range[1]) + 1)
-    heads = bone_heads(arm, scene, frames, names)
-    props = {}
-    if "prop" in arm.pose.bones:
-        for f in frames:
-            scene.frame_set(f)
-            props[f - frames[0]] = np.array(arm.matrix_world) @ np.array(
-                arm.pose.bones["prop"].matrix)
-    return heads, props
 
 
 def check_joints(got, want, mode, who):
