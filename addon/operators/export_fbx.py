@@ -91,7 +91,7 @@ class ANCHORHOI_OT_export_fbx(bpy.types.Operator, ExportHelper):
         "Max Error of the per-frame bake (checked at every frame, as engines, Blender and "
         "Assimp interpolate); off: a key on every frame")
     max_error_mm: bpy.props.FloatProperty(
-        name="Max Error (mm)", default=1.0, min=0.01, soft_max=10.0,
+        name="Max Error (mm)", default=0.5, min=0.01, soft_max=10.0,
         description="With Sparse Keys: the largest distance, in millimetres, any joint or "
         "point of the object may move from its per-frame position")
 

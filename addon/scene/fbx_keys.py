@@ -6,9 +6,11 @@ keys by a relative change per channel, with no bound on where the joints end up)
 reads the file with Blender's FBX parser, evaluates each take's node hierarchy per frame from
 the keys (``Lcl Translation``, ``Lcl Rotation`` as XYZ Euler degrees, ``Lcl Scaling``; the
 nodes Blender writes carry no pre/post rotation or pivots, and a file that has them is left
-as it is), keeps per node the keys ``plan/linear_keys.py`` selects, and writes the file again
-with Blender's FBX encoder. All curves of a node keep the same key times, so readers that
-merge a node's key times (Blender's importer, Assimp) see the same keys.
+as it is), keeps per node the keys ``plan/linear_keys.py`` selects, evaluates the whole
+hierarchy again from the kept keys as each reader interpolates them (a take that would leave
+the bound keeps every key), and writes the file again with Blender's FBX encoder. All curves
+of a node keep the same key times, so readers that merge a node's key times (Blender's
+importer, Assimp) see the same keys.
 """
 
 from __future__ import annotations
@@ -155,25 +157,19 @@ def _reduce_take(per_model, order, parents, statics, models, bound, reach, metre
         extra = [(e[..., 0] + (inv @ world[:, k])[:, None, :3, 3]) for e, k in
                  zip(extra, [k for k in below[j] if corners[k].shape[1]])]
         nodes[j] = (channels[j], np.concatenate([points, *extra], axis=1), scale)
-    # the chains' tolerances add up to the bound, which guarantees it; looser tolerances are
-    # kept only while the whole hierarchy, evaluated as each reader interpolates, stays within
-    keys = _keys(nodes, tolerance)
-    for factor in (2.0, 4.0, 8.0):
-        looser = _keys(nodes, tolerance * factor)
-        if _worst(looser, channels, parents, world, corners) > bound:
-            break
-        keys = looser
+    # the chains' shares add up to the bound, which guarantees it; the whole hierarchy is
+    # still evaluated from the kept keys as each reader interpolates them, and a take that
+    # would leave the bound anywhere keeps every key
+    keys = {j: linear_keys.key_indices(c, p, s, float(tolerance[j]))
+            for j, (c, p, s) in nodes.items()}
+    if _worst(keys, channels, parents, world, corners) > bound:
+        return 0, 0
     before = after = 0
     for j, idx in keys.items():
         for _, curve in per_model[order[j]]:
             before, after = before + n, after + len(idx)
             _Curve(curve).keep(idx)
     return before, after
-
-
-def _keys(nodes, tolerance) -> dict[int, np.ndarray]:
-    return {j: linear_keys.key_indices(c, p, s, float(tolerance[j]))
-            for j, (c, p, s) in nodes.items()}
 
 
 def _worst(keys, channels, parents, world, corners) -> float:

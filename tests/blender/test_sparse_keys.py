@@ -1,7 +1,8 @@
-"""Sparse keys in the FBX (``export_fbx(key_reduction=True, max_error_mm=…)``): the file
-keeps a fraction of the per-frame keys of a smooth clip and is much smaller, yet every joint
-read back by Assimp and by Blender's importer (each interpolating the keys its own way) stays
-within the bound of the per-frame bake at every frame, and so does the object's box."""
+"""Sparse keys in the FBX (``export_fbx(key_reduction=True, max_error_mm=…)``, 0.5 mm by
+default): the file keeps a fraction of the per-frame keys of a smooth clip and is smaller, yet
+every joint read back by Assimp and by Blender's importer (each interpolating the keys its own
+way) stays within the bound of the per-frame bake at every frame, and so does the object's
+box."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from anchorhoi.portable.skeleton import JOINT_NAMES
 
 bpy = pytest.importorskip("bpy")
 pytestmark = pytest.mark.blender
-FRAMES = 240
+FRAMES = 200
 FPS = 30.0
 DENSE_ERROR = 2e-4  # the per-frame file's own round-trip error (float32 keys, Euler angles)
 
@@ -68,14 +69,14 @@ def test_default_is_sparse_and_much_smaller(exported):
     dense, sparse = key_counts(files["dense"]), key_counts(files["sparse"])
     assert len(dense) == len(sparse), "every curve is still there"
     assert set(dense) == {FRAMES}, "without the option: a key on every frame"
-    assert sum(sparse) < 0.4 * sum(dense)
+    assert sum(sparse) < 0.5 * sum(dense)
     assert min(sparse) >= 2, "first and last frame kept"
     # the body mesh dominates a short file; bench/export_speed.py measures 3,000 frames
     assert files["sparse"].stat().st_size < 0.9 * files["dense"].stat().st_size
     assert sum(key_counts(files["loose"])) < sum(sparse), "a looser bound keeps fewer keys"
 
 
-@pytest.mark.parametrize("name,bound", [("sparse", 1e-3), ("loose", 5e-3)])
+@pytest.mark.parametrize("name,bound", [("sparse", 5e-4), ("loose", 5e-3)])
 def test_joints_and_box_within_the_bound(exported, name, bound):
     want, box, files = exported
     path = files[name]
