@@ -69,11 +69,12 @@ def test_default_is_sparse_and_much_smaller(exported):
     dense, sparse = key_counts(files["dense"]), key_counts(files["sparse"])
     assert len(dense) == len(sparse), "every curve is still there"
     assert set(dense) == {FRAMES}, "without the option: a key on every frame"
-    assert sum(sparse) < 0.5 * sum(dense)
+    # a short test clip is not as smooth per frame as a real one: bench/export_speed.py
+    # measures 3,000 frames (a few percent of the keys)
+    assert sum(sparse) < 0.7 * sum(dense)
     assert min(sparse) >= 2, "first and last frame kept"
-    # the body mesh dominates a short file; bench/export_speed.py measures 3,000 frames
     assert files["sparse"].stat().st_size < 0.9 * files["dense"].stat().st_size
-    assert sum(key_counts(files["loose"])) < sum(sparse), "a looser bound keeps fewer keys"
+    assert sum(key_counts(files["loose"])) < 0.6 * sum(sparse), "a looser bound, fewer keys"
 
 
 @pytest.mark.parametrize("name,bound", [("sparse", 5e-4), ("loose", 5e-3)])
