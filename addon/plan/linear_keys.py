@@ -25,6 +25,7 @@ import numpy as np
 
 from .keyreduce import worst_frames
 from .pose_locals import matrix_quaternions
+from .quaternions import to_matrix as quaternions_to_matrix
 
 
 def euler_xyz(degrees: np.ndarray) -> np.ndarray:
@@ -108,8 +109,8 @@ def readings(channels: np.ndarray, quats: np.ndarray, idx: np.ndarray,
     a = np.where(small, 1.0 - w, np.sin((1.0 - w) * angle) / safe)
     b = np.where(small, w, np.sin(w * angle) / safe)
     out = []
-    for rot in (euler_xyz(linear[:, 3:6]), _quat_matrices((1.0 - w) * q0 + w * q1),
-                _quat_matrices(a * q0 + b * q1)):
+    for rot in (euler_xyz(linear[:, 3:6]), quaternions_to_matrix((1.0 - w) * q0 + w * q1),
+                quaternions_to_matrix(a * q0 + b * q1)):
         m = np.zeros((len(rows), 4, 4))
         m[:, :3, :3] = rot * linear[:, None, 6:9]
         m[:, :3, 3] = linear[:, :3]
@@ -118,28 +119,13 @@ def readings(channels: np.ndarray, quats: np.ndarray, idx: np.ndarray,
     return out[0], out[1], out[2]
 
 
-def _quat_matrices(q: np.ndarray) -> np.ndarray:
-    w, x, y, z = np.moveaxis(q / np.linalg.norm(q, axis=-1, keepdims=True), -1, 0)
-    return np.stack([
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-    ], axis=-1).reshape(q.shape[:-1] + (3, 3))
-
-
-def displacement(channels: np.ndarray, idx: np.ndarray, points: np.ndarray,
-                 scale: np.ndarray) -> np.ndarray:
-    """(N,) largest world displacement of the ``points`` (N, P, 3) in the node's space, under
-    any of the three readings of keys ``idx``; ``scale`` (N,) the parent's world scale."""
-    return _Node(channels, points, scale).error(idx, np.arange(len(channels)))
-
-
 def key_indices(channels: np.ndarray, points: np.ndarray, scale: np.ndarray,
                 tolerance: float) -> np.ndarray:
     """Indices of the keys to keep of a node's (N, 9) per-frame channels (translation, XYZ
     Euler degrees, scale): the first and last, and Douglas–Peucker refinement (the worst frame
-    of every segment out of ``tolerance`` becomes a key) until :func:`displacement` is within
-    ``tolerance`` at every frame. Terminates: with every key kept the displacement is zero.
+    of every segment out of ``tolerance`` becomes a key) until, at every frame and under each
+    of the :func:`readings`, no point of ``points`` (N, P, 3, in the node's space) moves more
+    than ``tolerance`` in the world (``scale`` (N,): the parent's world scale). Terminates: with every key kept the displacement is zero.
     Each round re-evaluates only the frames of the segments it split."""
     n = len(channels)
     if n <= 2:
