@@ -125,7 +125,8 @@ def key_indices(channels: np.ndarray, points: np.ndarray, scale: np.ndarray,
     Euler degrees, scale): the first and last, and Douglas–Peucker refinement (the worst frame
     of every segment out of ``tolerance`` becomes a key) until, at every frame and under each
     of the :func:`readings`, no point of ``points`` (N, P, 3, in the node's space) moves more
-    than ``tolerance`` in the world (``scale`` (N,): the parent's world scale). Terminates: with every key kept the displacement is zero.
+    than ``tolerance`` in the world (``scale`` (N,): the parent's world scale). Terminates:
+    with every key kept the displacement is zero.
     Each round re-evaluates only the frames of the segments it split."""
     n = len(channels)
     if n <= 2:
