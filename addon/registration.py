@@ -11,14 +11,16 @@ from .operators import (
     jobs,
     lock_feet,
     reduce_keys,
+    retime_clip,
     setup_backend,
 )
-from .ui import panel, preferences, props
+from .ui import clip_panels, panel, preferences, props
 
 CLASSES = (
     preferences.AnchorHOIPreferences,
     import_motion.ANCHORHOI_OT_import_motion,
     reduce_keys.ANCHORHOI_OT_reduce_keys,
+    retime_clip.ANCHORHOI_OT_retime_clip,
     lock_feet.ANCHORHOI_OT_lock_feet,
     export_fbx.ANCHORHOI_OT_export_fbx,
     generate.ANCHORHOI_OT_generate,
@@ -42,6 +44,7 @@ def register():
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     panel.register()
+    clip_panels.register()
     bpy.app.handlers.load_post.append(clear_stale_job_status)
     bpy.types.TOPBAR_MT_file_import.append(import_motion.menu_import)
     bpy.types.TOPBAR_MT_file_export.append(export_fbx.menu_export)
@@ -54,6 +57,7 @@ def unregister():
     bpy.types.VIEW3D_MT_object_animation.remove(lock_feet.menu_lock_feet)
     bpy.types.TOPBAR_MT_file_export.remove(export_fbx.menu_export)
     bpy.types.TOPBAR_MT_file_import.remove(import_motion.menu_import)
+    clip_panels.unregister()
     panel.unregister()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

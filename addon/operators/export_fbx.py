@@ -1,10 +1,16 @@
-"""``bpy.ops.anchorhoi.export_fbx``: the clip's rig, skinned body and object as one FBX for a game.
+"""``bpy.ops.anchorhoi.export_fbx``: clips as an FBX for a game engine.
 
-Handled pitfalls of SMPL-X rigs in engines: one take only (Blender otherwise writes a take
-per action × object), no ``_end`` leaf bones, the file written with the rig at its rest pose
-(importers take the pose at export time as the bind/rest pose), Unity's −90° X / 100× scale on
-the root avoided by baking the axis change and scale into the data, and Unreal's extra root
-bone avoided by exporting the armature under the name "Armature" (restored afterwards).
+The export bakes each clip's NLA strip range as it is now (after any retime or move) into a
+take named after the clip that starts at frame 0, on a game skeleton: ``root`` as bone 0 on
+the floor (root motion options), the chosen engine's bone names, the prop as an object or as
+a ``prop`` bone. It works on a temporary copy (``scene/export_rig.py``), so the user's scene
+is unchanged whether it succeeds or fails.
+
+Handled pitfalls of engines: no ``_end`` leaf bones, the file written at the rest pose
+(importers take the pose at export time as the bind pose), Unity's −90° X / 100× scale on the
+root avoided by baking the axis change and scale into the data, and Unreal's extra root bone
+avoided by naming the armature "Armature" in the file. Elsewhere the armature is
+"<clip>_rig" in the file: a node named like a take breaks readers (Assimp's glTF writer).
 """
 
 from __future__ import annotations
@@ -13,32 +19,85 @@ import os
 from pathlib import Path
 
 import bpy
+import numpy as np
 from bpy_extras.io_utils import ExportHelper
 
+from ..plan.clip_range import ClipRangeError, export_range
 from ..plan.fbx_presets import export_settings
-from ..scene.export_selection import armature_named, clip_objects, selection_of
-from ..scene.rest_pose import rest_pose_at_current_frame
+from ..plan.skeleton_map import bone_names
+from ..scene.clip_sample import clip_frames, clip_named, clip_of, scene_clips
+from ..scene.export_rig import ExportScene, RigOptions, Take
+from ..scene.fbx_curves import add_property_curves
+from ..scene.fbx_keys import sparse_keys
 
 
 class ANCHORHOI_OT_export_fbx(bpy.types.Operator, ExportHelper):
-    """Export the active SMPL-X rig, its body and its object as an FBX for a game engine"""
+    """Export AnchorHOI clips (rig, body, object) as an FBX for a game engine"""
 
     bl_idname = "anchorhoi.export_fbx"
     bl_label = "Export AnchorHOI FBX"
     bl_options = {"REGISTER"}
 
     filename_ext = ".fbx"
-    filter_glob: bpy.props.StringProperty(default="*.fbx", options={"HIDDEN"})
+    filter_glob: bpy.props.StringProperty(default="*.fbx", options={"HIDDEN"},
+                                          description="File types shown in the browser")
     target: bpy.props.EnumProperty(
-        name="Target",
+        name="Target", description="The engine the file is for: its axes and units",
         items=[("UNITY", "Unity", "Metres, Y up, no root rotation or scale on import"),
                ("UNREAL", "Unreal", "Centimetres, no extra root bone"),
                ("GENERIC", "Generic", "Blender's default FBX axes and units")],
         default="GENERIC")
+    clip: bpy.props.StringProperty(
+        name="Clip", default="",
+        description="Name of the clip (imported rig) to export; empty: the selected one")
+    all_clips: bpy.props.BoolProperty(
+        name="All Clips", default=False,
+        description="Write one take per clip in the scene, each named after its clip")
+    root_motion: bpy.props.EnumProperty(
+        name="Root Motion", default="AS_IS",
+        description="What the root bone does in the file",
+        items=[("AS_IS", "As Is", "The root bone keeps the rig's own motion"),
+               ("ROOT_MOTION", "Root Motion", "The root follows the pelvis over the floor "
+                "(engines move the character by it); joints keep their world positions"),
+               ("IN_PLACE", "In Place", "The root stays still and the pelvis's horizontal "
+                "travel is removed (the character animates on the spot)")])
+    root_yaw: bpy.props.BoolProperty(
+        name="Root Yaw", default=True,
+        description="With Root Motion: the root also turns with the pelvis's heading")
+    skeleton: bpy.props.EnumProperty(
+        name="Skeleton", default="SMPLX",
+        description="Bone names in the file, so engines and retargeters find the chains",
+        items=[("SMPLX", "SMPL-X", "SMPL-X's own joint names"),
+               ("UE5", "UE5 Mannequin", "Unreal Engine 5 Mannequin names (pelvis, "
+                "spine_01, thigh_l, …)"),
+               ("MIXAMO", "Mixamo", "Mixamo names (mixamorig:Hips, mixamorig:LeftUpLeg, …)")])
+    prop: bpy.props.EnumProperty(
+        name="Prop", default="OBJECT",
+        description="How the interaction object is written",
+        items=[("OBJECT", "Object", "A separate object with its own animation"),
+               ("BONE", "Bone", "A 'prop' bone under the root carries it, its mesh skinned "
+                "to that bone (survives in an Unreal AnimSequence)")])
+    use_frame_range: bpy.props.BoolProperty(
+        name="Frame Range", default=False,
+        description="Bake the frames below instead of the clip's own strip range (they must "
+        "cover it)")
+    frame_start: bpy.props.IntProperty(
+        name="Start", default=1, description="First frame baked with 'Frame Range'")
+    frame_end: bpy.props.IntProperty(
+        name="End", default=250, description="Last frame baked with 'Frame Range'")
+    key_reduction: bpy.props.BoolProperty(
+        name="Sparse Keys", default=True,
+        description="Write only the keys needed to keep every joint and the object within "
+        "Max Error of the per-frame bake (checked at every frame, as engines, Blender and "
+        "Assimp interpolate); off: a key on every frame")
+    max_error_mm: bpy.props.FloatProperty(
+        name="Max Error (mm)", default=0.5, min=0.01, soft_max=10.0,
+        description="With Sparse Keys: the largest distance, in millimetres, any joint or "
+        "point of the object may move from its per-frame position")
 
     @classmethod
     def poll(cls, context):
-        return context.object is not None
+        return context.scene is not None
 
     def execute(self, context):
         path = Path(bpy.path.abspath(self.filepath))
@@ -48,28 +107,73 @@ class ANCHORHOI_OT_export_fbx(bpy.types.Operator, ExportHelper):
             self.report({"ERROR"}, f"Folder {path.parent} does not exist")
             return {"CANCELLED"}
         try:
-            arm, objects = clip_objects(context.object)
-        except ValueError as exc:
+            active, takes = self.plan_takes(context)
+        except (ValueError, ClipRangeError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        settings = export_settings(self.target)
+        options = RigOptions(skeleton=self.skeleton, root_motion=self.root_motion,
+                             root_yaw=self.root_yaw, prop=self.prop,
+                             armature_name="Armature" if self.target == "UNREAL"
+                             else f"{active.name}_rig")
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.fbx")
         try:
-            with selection_of(context, objects, arm), \
-                    armature_named(arm, "Armature" if self.target == "UNREAL" else None), \
-                    rest_pose_at_current_frame(context, objects):
-                result = bpy.ops.export_scene.fbx(filepath=str(tmp), **settings)
+            export = ExportScene(context, active, takes, options)
+            with export as scene, \
+                    context.temp_override(scene=scene, view_layer=scene.view_layers[0]):
+                result = bpy.ops.export_scene.fbx(filepath=str(tmp), **export_settings(self.target))
             if "FINISHED" not in result:
                 raise RuntimeError("Blender's FBX exporter did not finish")
+            if self.key_reduction:
+                sparse_keys(tmp, max_error=self.max_error_mm / 1000.0,
+                            reach=prop_reach(active, bone_names(self.skeleton)["prop"]
+                                             if self.prop == "BONE" else None))
+            curves = {take: c for take, c in export.curves.items() if c}
+            if curves:
+                add_property_curves(tmp, node=bone_names(self.skeleton)["root"], takes=curves,
+                                    fps=context.scene.render.fps / context.scene.render.fps_base)
             os.replace(tmp, path)
         except Exception as exc:
-            self.report({"ERROR"}, f"FBX export failed: {exc}")
+            self.report({"ERROR"}, f"FBX export failed, scene left unchanged: {exc}")
             return {"CANCELLED"}
         finally:
-            if tmp.exists():
+            if tmp.is_file():
                 tmp.unlink()
-        self.report({"INFO"}, f"Exported {len(objects)} objects to {path} ({self.target})")
+        spans = ", ".join(f"{t.clip.name} ({len(t.frames)} frames)" for t in takes)
+        self.report({"INFO"}, f"Exported {spans} to {path} ({self.target}, {self.skeleton})")
         return {"FINISHED"}
+
+    def plan_takes(self, context):
+        """The clip whose rig is written and the takes (clip, frames) to bake."""
+        scene = context.scene
+        if self.all_clips:
+            clips = scene_clips(scene)
+            if not clips:
+                raise ValueError("the scene has no AnchorHOI clips: import a motion first")
+            try:
+                active = clip_of(context.object) if context.object else clips[0]
+            except ValueError:
+                active = clips[0]
+        else:
+            active = clip_named(scene, self.clip) if self.clip else clip_of(context.object)
+            clips = [active]
+        requested = (self.frame_start, self.frame_end) if self.use_frame_range else None
+        takes = []
+        for c in clips:
+            start, end = export_range(c.name, clip_frames(c), requested)
+            takes.append(Take(c, range(start, end + 1)))
+        return active, takes
+
+
+def prop_reach(clip, bone: str | None) -> dict[str, float]:
+    """Node name in the file → half-size (metres) of a cube about its origin holding the
+    clip's object mesh (``bone``: the prop bone's name with ``prop='BONE'``)."""
+    obj = clip.prop
+    if obj is None or obj.type != "MESH" or not len(obj.data.vertices):
+        return {}
+    co = np.empty(3 * len(obj.data.vertices))
+    obj.data.vertices.foreach_get("co", co)
+    half = float(np.abs(co).max()) * max(obj.matrix_world.to_scale())
+    return {bone or obj.name: half}
 
 
 def menu_export(self, context):

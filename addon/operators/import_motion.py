@@ -29,7 +29,8 @@ class ANCHORHOI_OT_import_motion(bpy.types.Operator, ImportHelper):
     bl_options = {"REGISTER", "UNDO", "PRESET"}
 
     filename_ext = ".npz"
-    filter_glob: bpy.props.StringProperty(default="*.npz;*.json", options={"HIDDEN"})
+    filter_glob: bpy.props.StringProperty(default="*.npz;*.json", options={"HIDDEN"},
+                                          description="File types shown in the browser")
     frame_start: bpy.props.IntProperty(
         name="Start Frame", default=1, description="Scene frame of the clip's first frame")
     up_axis: bpy.props.EnumProperty(

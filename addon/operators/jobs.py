@@ -15,7 +15,7 @@ class _JobOperator(bpy.types.Operator):
     """What the job operators share: the job folder they act on."""
 
     job_dir: bpy.props.StringProperty(name="Job Folder", options={"SKIP_SAVE"},
-                                      subtype="DIR_PATH")
+                                      subtype="DIR_PATH", description="The job's folder")
 
     def job_path(self) -> Path | None:
         path = Path(self.job_dir) if self.job_dir else None

@@ -1,7 +1,9 @@
 """FBX export settings per game engine (bpy-free: keyword arguments for Blender's exporter).
 
-Shared by all targets: one take (no per-action or NLA takes), no leaf bones, every frame
-baked, no lossy key simplification by the exporter (our own reduction is error-bounded), and
+Shared by all targets: the whole (temporary) export scene, one take per NLA strip (the
+export scene holds one strip per clip, named after it, see ``scene/export_rig.py``), deforming
+bones only (the prop object's driver bone stays out), custom properties, no leaf bones, every
+frame baked, no lossy key simplification by the exporter (our own reduction is error-bounded), and
 mesh modifiers not applied (the armature deforms the body in the engine). All targets write a
 Y-up file (−Z forward): the imported armature's world matrix is the Y-up → Z-up rotation
 (``axes.root_matrix``), which this conversion cancels, so the rig's root node carries no
@@ -23,13 +25,14 @@ from typing import Any
 TARGETS: tuple[str, ...] = ("UNITY", "UNREAL", "GENERIC")
 
 COMMON: dict[str, Any] = dict(
-    use_selection=True,
+    use_selection=False,
     object_types={"ARMATURE", "MESH"},
+    use_custom_props=True,
     add_leaf_bones=False,
-    use_armature_deform_only=False,
+    use_armature_deform_only=True,
     bake_anim=True,
     bake_anim_use_all_bones=True,
-    bake_anim_use_nla_strips=False,
+    bake_anim_use_nla_strips=True,
     bake_anim_use_all_actions=False,
     bake_anim_force_startend_keying=True,
     bake_anim_step=1.0,

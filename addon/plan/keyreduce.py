@@ -177,7 +177,7 @@ def _reduce(
         keys = bezier_keys(frames, values, idx, slopes)
         error = error_of(evaluate(keys, frames), None)
         error[idx] = 0.0  # a key's own error is float32 rounding; another key cannot fix it
-        new = _worst_frames(error, idx, tolerance)
+        new = worst_frames(error, idx, tolerance)
         if new.size == 0:
             return keys
         is_key[new] = True
@@ -203,7 +203,7 @@ def _douglas_peucker(
         error[rows] = error_of(
             hermite_rows(frames, values, rows, i0, i1, central[i0], central[i1]), rows
         )
-        new = _worst_frames(error, idx, tolerance)
+        new = worst_frames(error, idx, tolerance)
         if new.size == 0:
             return
         is_key[new] = True
@@ -227,7 +227,7 @@ def _refine(
         idx = np.flatnonzero(is_key)
         fit = fit_segments(frames, values, idx)
         slopes = least_squares_slopes(fit, central[idx]) if least_squares else central[idx]
-        new = _worst_frames(error_of(fit.curve(values, slopes), None), idx, tolerance)
+        new = worst_frames(error_of(fit.curve(values, slopes), None), idx, tolerance)
         if new.size == 0:
             return
         is_key[new] = True
@@ -270,7 +270,7 @@ def _decimate(
             idx = np.flatnonzero(is_key)
             fit = fit_segments(frames, values, idx)
             slopes = least_squares_slopes(fit, central[idx])
-            worst = _worst_frames(error_of(fit.curve(values, slopes), None), idx, tolerance)
+            worst = worst_frames(error_of(fit.curve(values, slopes), None), idx, tolerance)
             if worst.size == 0:
                 break
             bad = np.zeros(len(idx) - 1, dtype=bool)
@@ -368,7 +368,7 @@ def _ragged(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, rows
 
 
-def _worst_frames(error: np.ndarray, idx: np.ndarray, tolerance: float) -> np.ndarray:
+def worst_frames(error: np.ndarray, idx: np.ndarray, tolerance: float) -> np.ndarray:
     """Sample index of the worst frame of every segment whose worst error exceeds ``tolerance``.
 
     ``error`` (N,); ``idx`` (K,) sample indices of the keys (K >= 2). NaN counts as infinite.

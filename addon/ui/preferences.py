@@ -27,7 +27,8 @@ class AnchorHOIPreferences(bpy.types.AddonPreferences):
         description=("The python executable of an environment with the anchorhoi backend "
                      "installed (it is started as '<python> -m anchorhoi serve'). Empty: the "
                      "one made by 'Set Up Backend', if any"))
-    device: bpy.props.EnumProperty(name="Device", items=DEVICE_ITEMS, default="auto")
+    device: bpy.props.EnumProperty(name="Device", items=DEVICE_ITEMS, default="auto",
+                                   description="Where the backend runs the models")
     model_image: bpy.props.StringProperty(
         name="Image Model", default="",
         description="Hub id or local folder of the image diffusion model; empty: the default")
@@ -59,6 +60,7 @@ class AnchorHOIPreferences(bpy.types.AddonPreferences):
                     "backend's source")
     setup_torch: bpy.props.EnumProperty(
         name="Torch Build", default="cuda",
+        description="Which torch build the backend set-up installs",
         items=[("cuda", "CUDA", "For an NVIDIA GPU (about 2.5–5 GB)"),
                ("cpu", "CPU only", "About 200 MB; only the 'tiny' preset is practical")])
 

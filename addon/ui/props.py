@@ -50,10 +50,12 @@ class AnchorHOISettings(bpy.types.PropertyGroup):
         max=100.0, step=10, precision=1, subtype="TIME_ABSOLUTE", unit="TIME_ABSOLUTE")
     fps: bpy.props.IntProperty(name="FPS", description="Frames per second of the clip",
                                default=30, min=1, max=120)
-    preset: bpy.props.EnumProperty(name="Preset", items=PRESET_ITEMS, default="draft")
+    preset: bpy.props.EnumProperty(name="Preset", items=PRESET_ITEMS, default="draft",
+                                   description="Quality and time of the generation")
     seed: bpy.props.IntProperty(name="Seed", default=0, min=0,
                                 description="Same seed, same prompt, same settings: same result")
-    show_history: bpy.props.BoolProperty(name="Job History", default=False)
+    show_history: bpy.props.BoolProperty(name="Job History", default=False,
+                                        description="Show the jobs folder's recent jobs")
 
     def generate_settings(self, prefs) -> GenerateSettings:
         """These settings with the preferences' device, models and folders."""
@@ -67,23 +69,26 @@ class AnchorHOISettings(bpy.types.PropertyGroup):
 
 
 class AnchorHOIPreviewItem(bpy.types.PropertyGroup):
-    path: bpy.props.StringProperty()
-    stage: bpy.props.StringProperty()
+    path: bpy.props.StringProperty(description="The preview image's file")
+    stage: bpy.props.StringProperty(description="The stage that wrote the preview")
 
 
 class AnchorHOIJobStatus(bpy.types.PropertyGroup):
     """``window_manager.anchorhoi_job``: the visible state of the running (or last) job."""
 
-    running: bpy.props.BoolProperty(default=False)
-    cancel_requested: bpy.props.BoolProperty(default=False)
-    state: bpy.props.StringProperty(default="")
+    running: bpy.props.BoolProperty(default=False, description="A generation is running")
+    cancel_requested: bpy.props.BoolProperty(
+        default=False, description="Cancel was pressed; the running job stops at its next tick")
+    state: bpy.props.StringProperty(default="", description="The job's state")
     text: bpy.props.StringProperty(default="", description="Stage, step and ETA")
-    progress: bpy.props.FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")
+    progress: bpy.props.FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR",
+                                      description="Share of the job done")
     message: bpy.props.StringProperty(default="", description="How the last job ended")
-    job_dir: bpy.props.StringProperty(default="")
+    job_dir: bpy.props.StringProperty(default="", description="The job's folder")
     resumed: bpy.props.StringProperty(default="", description="Stages the backend skipped")
     exit_code: bpy.props.IntProperty(default=0, description="The backend's exit code")
-    previews: bpy.props.CollectionProperty(type=AnchorHOIPreviewItem)
+    previews: bpy.props.CollectionProperty(type=AnchorHOIPreviewItem,
+                                           description="Preview images as the stages write them")
 
     def reset(self, job_dir: str = "") -> None:
         self.running, self.cancel_requested = False, False
