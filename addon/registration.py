@@ -48,13 +48,11 @@ def register():
     bpy.app.handlers.load_post.append(clear_stale_job_status)
     bpy.types.TOPBAR_MT_file_import.append(import_motion.menu_import)
     bpy.types.TOPBAR_MT_file_export.append(export_fbx.menu_export)
-    bpy.types.VIEW3D_MT_object_animation.append(lock_feet.menu_lock_feet)
 
 
 def unregister():
     if clear_stale_job_status in bpy.app.handlers.load_post:
         bpy.app.handlers.load_post.remove(clear_stale_job_status)
-    bpy.types.VIEW3D_MT_object_animation.remove(lock_feet.menu_lock_feet)
     bpy.types.TOPBAR_MT_file_export.remove(export_fbx.menu_export)
     bpy.types.TOPBAR_MT_file_import.remove(import_motion.menu_import)
     clip_panels.unregister()

@@ -48,8 +48,3 @@ class ANCHORHOI_OT_lock_feet(bpy.types.Operator):
         self.report({"INFO"}, f"Locked feet on {frames} leg frames, largest correction "
                     f"{largest * 1000:.1f} mm{note} ({time.perf_counter() - started:.2f} s)")
         return {"FINISHED"}
-
-
-def menu_lock_feet(self, context):
-    """Object › Animation › Lock Feet (AnchorHOI)."""
-    self.layout.operator(ANCHORHOI_OT_lock_feet.bl_idname, text="Lock Feet (AnchorHOI)")

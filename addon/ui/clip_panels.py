@@ -6,13 +6,6 @@ from __future__ import annotations
 
 import bpy
 
-LOCK_FEET = "ANCHORHOI_OT_lock_feet"
-"""``anchorhoi.lock_feet`` comes with the contacts (the import side); drawn when registered."""
-
-
-def has_operator(class_name: str) -> bool:
-    return getattr(bpy.types, class_name, None) is not None
-
 
 class ANCHORHOI_PT_import(bpy.types.Panel):
     bl_space_type = "VIEW_3D"
@@ -35,8 +28,7 @@ class ANCHORHOI_PT_cleanup(bpy.types.Panel):
     def draw(self, context):
         col = self.layout.column(align=True)
         col.operator("anchorhoi.reduce_keys", icon="IPO_BEZIER")
-        if has_operator(LOCK_FEET):
-            col.operator("anchorhoi.lock_feet", icon="SNAP_ON")
+        col.operator("anchorhoi.lock_feet", icon="SNAP_ON")
         row = col.row(align=True)
         row.operator_context = "EXEC_DEFAULT"  # the quick factors run at once, no dialog
         row.operator("anchorhoi.retime_clip", text="Retime ×0.5").factor = 0.5
@@ -65,8 +57,7 @@ def menu_animation(self, context):
     layout = self.layout
     layout.separator()
     layout.operator("anchorhoi.reduce_keys", text="AnchorHOI: Reduce Keys")
-    if has_operator(LOCK_FEET):
-        layout.operator("anchorhoi.lock_feet", text="AnchorHOI: Lock Feet")
+    layout.operator("anchorhoi.lock_feet", text="AnchorHOI: Lock Feet")
     layout.operator("anchorhoi.retime_clip", text="AnchorHOI: Retime Clip…")
     layout.operator("anchorhoi.export_fbx", text="AnchorHOI: Export FBX for Games…")
 

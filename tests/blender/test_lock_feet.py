@@ -123,8 +123,8 @@ def test_a_failure_half_way_leaves_every_key_as_it_was(addon, result, monkeypatc
 
 
 def test_lock_feet_is_in_the_object_animation_menu(addon):
-    import bl_ext.user_default.anchorhoi.operators.lock_feet as op
+    import bl_ext.user_default.anchorhoi.ui.clip_panels as panels
 
-    assert op.menu_lock_feet in bpy.types.VIEW3D_MT_object_animation._dyn_ui_initialize()
+    assert panels.menu_animation in bpy.types.VIEW3D_MT_object_animation._dyn_ui_initialize()
     props = bpy.ops.anchorhoi.lock_feet.get_rna_type().properties
     assert props["blend_frames"].description  # every property has a tooltip
