@@ -67,3 +67,14 @@ def test_a_signal_reaches_cancel_while_the_main_thread_is_in_a_long_call():
         time.sleep(0.2)
     assert seen_at and seen_at[0] < sorted_at
     assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL  # restored after the block
+
+
+def test_sigterm_before_the_request_ends_serve_with_cancelled(tmp_path):
+    from tests.helpers.serve_process import Serve
+
+    serve = Serve(tmp_path / "cache", tmp_path / "stderr.txt")
+    assert serve.next(timeout=60).type == "hello"
+    serve.proc.send_signal(signal.SIGTERM)  # while it waits for a request on stdin
+    end = serve.next(timeout=10)
+    assert end is not None and end.type == "cancelled" and end.get("job") is None
+    assert serve.next(timeout=10) is None and serve.wait(10) == P.EXIT_CANCELLED

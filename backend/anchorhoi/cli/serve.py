@@ -40,11 +40,32 @@ def _protocol_stream():
 
 
 def serve(stdin=None) -> int:
+    """Serve one job (call from the main thread); returns the exit code. SIGTERM/SIGINT are
+    taken as a cancel from the start: before the request, the job stops at its first check."""
     stdin = stdin or sys.stdin
     reporter = ProtocolReporter(_protocol_stream())
+    cancel = threading.Event()
+    waiting = [True]  # for the request: a signal then ends the wait at once
+
+    def on_signal(*_):
+        cancel.set()
+        if waiting[0]:
+            raise Cancelled()
+
+    with relayed_signals(cancel, dict.fromkeys((signal.SIGTERM, signal.SIGINT), on_signal)):
+        try:
+            return _serve(stdin, reporter, cancel, waiting)
+        except Cancelled:  # before any request: there is no job
+            reporter.emit("cancelled", job=None)
+            return EXIT_CANCELLED
+
+
+def _serve(stdin, reporter: ProtocolReporter, cancel: threading.Event, waiting: list[bool]
+           ) -> int:
     reporter.emit("hello", protocol=PROTOCOL_VERSION, backend=__version__, pid=os.getpid())
     try:
         line = read_line(stdin)
+        waiting[0] = False
         if line is None:
             log.error("stdin closed before a generate request")
             return EXIT_BAD_REQUEST
@@ -68,15 +89,12 @@ def serve(stdin=None) -> int:
         _error(reporter, exc, None)
         return exc.exit_code
 
-    cancel = threading.Event()
     threading.Thread(target=_read_commands, args=(stdin, cancel), daemon=True).start()
     start_watchdog(cancel, reporter, request.job_dir)
-    from ..job.pipeline import run_job
-
     try:
-        with relayed_signals(cancel, dict.fromkeys((signal.SIGTERM, signal.SIGINT),
-                                                   lambda *_: cancel.set())):
-            outcome = run_job(request, reporter, cancel)
+        from ..job.pipeline import run_job  # seconds (torch): the watchdog already watches
+
+        outcome = run_job(request, reporter, cancel)
     except Cancelled:
         reporter.emit("cancelled", job=str(request.job_dir))
         return EXIT_CANCELLED
