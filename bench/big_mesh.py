@@ -2,8 +2,8 @@
 """The ``tiny`` preset end to end with a 1 M-face object against a 12-face box, and how fast a
 job holding the big object answers a cancel.
 
-Usage: ``python bench/big_mesh.py [--faces 1000000] [--format obj|ply] [--skip-cancel]
-[--keep DIR]``
+Usage: ``python bench/big_mesh.py [--faces 1000000] [--format obj|ply] [--skip-jobs]
+[--skip-cancel] [--keep DIR]``
 
 Both objects are the same closed 0.5 × 0.45 × 0.45 m box (``anchorhoi.oracles.fine_mesh``):
 12 faces, and a fine subdivision of ``--faces`` (the next ``12 n²``). The tiny models are
@@ -76,11 +76,29 @@ def run_job(mesh: Path, faces: int, job: Path, cache: Path) -> dict:
             "stages": {k: v["seconds"] for k, v in doc["timings"].items()}}
 
 
+def compare_jobs(small: Path, big: Path, args: argparse.Namespace, workdir: Path,
+                 cache: Path) -> None:
+    runs = []
+    for mesh, faces in ((small, 12), (big, len(fine_box(args.faces)[1]))):
+        shutil.rmtree(workdir / f"job_{mesh.stem}", ignore_errors=True)
+        runs.append(run_job(mesh, faces, workdir / f"job_{mesh.stem}", cache))
+        print(json.dumps(runs[-1]), flush=True)
+    ratio = runs[1]["wall_seconds"] / runs[0]["wall_seconds"]
+    print(json.dumps({
+        "bench": "big_mesh", "faces": runs[1]["faces"], "format": args.format,
+        "small_seconds": runs[0]["wall_seconds"], "big_seconds": runs[1]["wall_seconds"],
+        "ratio": round(ratio, 2), "ratio_target": RATIO_TARGET,
+        "small_peak_rss_mb": runs[0]["peak_rss_mb"], "big_peak_rss_mb": runs[1]["peak_rss_mb"],
+        "rss_target_mb": RSS_TARGET_MB,
+        "ok": ratio <= RATIO_TARGET and runs[1]["peak_rss_mb"] < RSS_TARGET_MB}), flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--faces", type=int, default=1_000_000)
     parser.add_argument("--format", choices=("obj", "ply"), default="obj")
-    parser.add_argument("--skip-cancel", action="store_true")
+    parser.add_argument("--skip-jobs", action="store_true", help="only the cancel latencies")
+    parser.add_argument("--skip-cancel", action="store_true", help="only the two jobs")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     args = parser.parse_args()
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="anchorhoi-big-mesh-"))
@@ -90,21 +108,11 @@ def main() -> int:
         build_tiny_models(cache)
         small = write_fine_box(workdir / f"box_12.{args.format}", 12)
         big = write_fine_box(workdir / f"box_big.{args.format}", args.faces)
-        runs = []
-        for mesh, faces in ((small, 12), (big, len(fine_box(args.faces)[1]))):
-            shutil.rmtree(workdir / f"job_{mesh.stem}", ignore_errors=True)
-            runs.append(run_job(mesh, faces, workdir / f"job_{mesh.stem}", cache))
-            print(json.dumps(runs[-1]), flush=True)
-        ratio = runs[1]["wall_seconds"] / runs[0]["wall_seconds"]
-        print(json.dumps({
-            "bench": "big_mesh", "faces": runs[1]["faces"], "format": args.format,
-            "small_seconds": runs[0]["wall_seconds"], "big_seconds": runs[1]["wall_seconds"],
-            "ratio": round(ratio, 2), "ratio_target": RATIO_TARGET,
-            "small_peak_rss_mb": runs[0]["peak_rss_mb"], "big_peak_rss_mb": runs[1]["peak_rss_mb"],
-            "rss_target_mb": RSS_TARGET_MB,
-            "ok": ratio <= RATIO_TARGET and runs[1]["peak_rss_mb"] < RSS_TARGET_MB}), flush=True)
+        if not args.skip_jobs:
+            compare_jobs(small, big, args, workdir, cache)
         if not args.skip_cancel:
             for mode in ("serve", "generate"):
+                shutil.rmtree(workdir / f"cancel_{mode}", ignore_errors=True)
                 timings = cancel_everywhere(mode, workdir / f"cancel_{mode}", big, cache)
                 print(json.dumps({
                     "bench": "cancel", "mode": mode, "target_seconds": CANCEL_TARGET_S,
