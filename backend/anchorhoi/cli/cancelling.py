@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 
 CANCEL_GRACE_S = 1.5
 """How long a cancel waits for the next step boundary before the process exits anyway: with
-the watchdog's polling and the exit itself, a forced answer comes within 2 s
-(``bench/big_mesh.py`` measures it)."""
+the watchdog's polling and the exit itself, a forced answer comes within about 2 s
+(``bench/big_mesh.py``, loaded 2-core machine: 1.6 s for serve; 2.1 s for generate, cancelled
+while torch initialises its C extension, which holds the GIL and so delays the watchdog)."""
 
 
 class EndingReporter(Protocol):
