@@ -137,7 +137,7 @@ def _run_cli(argv: list[str], env: dict, cwd: Path) -> tuple[int, str]:
                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
-        out, err = proc.communicate(timeout=2.0)  # a refusal comes well before this
+        out, err = proc.communicate(timeout=4.0)  # a refusal comes well before this
     except subprocess.TimeoutExpired:  # accepted: the job is running; cancel it
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
@@ -148,14 +148,17 @@ def _run_serve(line: bytes, env: dict, cwd: Path) -> tuple[int, str]:
     proc = subprocess.Popen([sys.executable, "-m", "anchorhoi", "serve"], cwd=cwd, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    assert proc.stdin is not None
+    assert proc.stdin is not None and proc.stdout is not None
+    hello = proc.stdout.readline()  # started (a signal before that is the system's to answer)
     proc.stdin.write(line)
     proc.stdin.flush()
     try:
         out, err = proc.communicate(timeout=2.0)
+        out = hello + out
     except subprocess.TimeoutExpired:  # accepted (communicate closed stdin: a cancel too)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
+        out = hello + out
     messages = [P.decode(raw) for raw in out.decode("utf-8").splitlines()]
     assert messages[0].type == "hello" and messages[-1].type in ("error", "cancelled"), messages
     assert sum(m.type in ("result", "error", "cancelled") for m in messages) == 1
