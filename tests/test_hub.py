@@ -42,7 +42,8 @@ def test_offline_and_the_load_error_wording(tmp_path, monkeypatch):
     err = hub.load_error("owner/name", "owner/name", OSError("not found\nmore"), LAYOUT)
     assert str(err).startswith("Model 'owner/name' could not be loaded: the machine is offline "
                                "(HF_HUB_OFFLINE=1) and the model is not in the Hugging Face "
-                               "cache (not found). Connect to the network once so owner/name")
+                               "cache (not found). Unset HF_HUB_OFFLINE (or set it to 0) so "
+                               "owner/name")
     err = hub.load_error(str(tmp_path), str(tmp_path), ValueError(""), LAYOUT)
     assert err.reason == "the local folder could not be read (ValueError)"
     with pytest.raises(hub.ModelNotFoundError, match="offline"):
@@ -137,3 +138,76 @@ def test_download_size_counts_only_the_diffusers_folders():
     folders = ["transformer", "text_encoder", "vae"]
     expected = 1_000 + 3 * 1_000 + int(3.8 * gb) + int(5 * gb) + int(4.5 * gb) + int(0.8 * gb)
     assert hub.download_size(ltx_like, folders) == expected
+
+
+# --- offline: the setting to turn on and the exact size still to fetch -----------------------
+
+GB = 10 ** 9
+WAN_LISTING = {"model_index.json": 1_200, "README.md": 9_000, "assets/demo.mp4": 50_000_000,
+               "tokenizer/tokenizer_config.json": 2_000, "tokenizer/spiece.model": 4_300_000,
+               "text_encoder/config.json": 900,
+               "text_encoder/model.safetensors.index.json": 25_000,
+               "text_encoder/model-00001-of-00002.safetensors": int(4.9 * GB),
+               "text_encoder/model-00002-of-00002.safetensors": int(6.5 * GB),
+               "transformer/config.json": 800,
+               "transformer/diffusion_pytorch_model.safetensors": int(20 * GB),
+               "transformer/diffusion_pytorch_model.fp16.safetensors": int(10 * GB),
+               "vae/config.json": 700, "vae/diffusion_pytorch_model.safetensors": int(2.8 * GB),
+               "scheduler/scheduler_config.json": 600}
+"""A Wan-like repository listing: what ``from_pretrained`` fetches is the index and the
+component folders, without the fp16 variant, the README and the demo video."""
+
+
+def test_offline_and_nothing_cached_names_the_setting_and_the_exact_size(tmp_path, monkeypatch):
+    from anchorhoi.video.base import VIDEO_LAYOUT
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv(hub.OFFLINE_BY_ENV, raising=False)
+    hub.record_listing(WAN, WAN_LISTING, tmp_path)  # as an earlier online check kept it
+    expected = 1_200 + 2_000 + 4_300_000 + 900 + 25_000 + int(4.9 * GB) + int(6.5 * GB) + 800 \
+        + int(20 * GB) + 700 + int(2.8 * GB) + 600
+    with pytest.raises(hub.ModelNotFoundError) as info:
+        hub.check_available(WAN, VIDEO_LAYOUT, cache_dir=tmp_path)
+    assert "offline (HF_HUB_OFFLINE=1) and it is not in the Hugging Face cache" in str(info.value)
+    assert info.value.remedy.startswith(
+        f"Unset HF_HUB_OFFLINE (or set it to 0) so {WAN} can be downloaded and cached "
+        f"({expected / GB:.1f} GB to download, {expected:,} bytes)")
+    monkeypatch.setenv(hub.OFFLINE_BY_ENV, "blender")  # the add-on with online access off
+    with pytest.raises(hub.ModelNotFoundError) as info:
+        hub.check_available(WAN, VIDEO_LAYOUT, cache_dir=tmp_path)
+    assert info.value.remedy.startswith(
+        "Turn on Allow Online Access (Blender Preferences › System › Network) so "
+        f"{WAN} can be downloaded and cached ({expected / GB:.1f} GB to download, "
+        f"{expected:,} bytes)")
+
+
+def test_offline_with_a_partial_download_counts_only_the_missing_part(tmp_path, monkeypatch):
+    from anchorhoi.video.base import VIDEO_LAYOUT
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv(hub.OFFLINE_BY_ENV, raising=False)
+    fake_hub_cache(tmp_path, skip=("transformer",))
+    hub.record_listing(WAN, WAN_LISTING, tmp_path)
+    assert hub.is_cached(WAN, VIDEO_LAYOUT, cache_dir=tmp_path) is False  # the listing is no part
+    missing = 800 + int(20 * GB)
+    with pytest.raises(hub.ModelNotFoundError, match=re.escape(
+            f"({missing / GB:.1f} GB to download, {missing:,} bytes)")):
+        hub.check_available(WAN, VIDEO_LAYOUT, cache_dir=tmp_path)
+
+
+def test_offline_without_a_kept_listing_says_when_the_size_is_shown(tmp_path, monkeypatch):
+    from anchorhoi.video.base import VIDEO_LAYOUT
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(hub.ModelNotFoundError, match="the size is shown before the download"):
+        hub.check_available(WAN, VIDEO_LAYOUT, cache_dir=tmp_path)
+    hub.listing_path(WAN, tmp_path).parent.mkdir(parents=True)
+    hub.listing_path(WAN, tmp_path).write_text('{"a": "not a size"')  # truncated: ignored
+    assert hub.recorded_listing(WAN, tmp_path) is None
+
+
+def test_one_model_at_the_root_counts_its_root_weights():
+    layout = hub.ModelLayout(description="x", index="config.json")
+    files = {"config.json": 700, "model.safetensors": 340_000_000, "model.fp16.safetensors": 1,
+             "pytorch_model.bin": 340_000_000, "onnx/model.onnx": 9}
+    assert hub.fetched_bytes(files, layout) == 700 + 340_000_000

@@ -9,7 +9,9 @@ One module owns the rules every prior and detector loads by:
 - :func:`load_error`: the :class:`ModelNotFoundError` for a failed ``from_pretrained``, worded
   by where the model was looked for;
 - :func:`is_cached` and :func:`check_available` (the job's pre-flight): cached, or reachable
-  (with its download size), or a :class:`ModelNotFoundError` saying why not.
+  (with its download size), or a :class:`ModelNotFoundError` saying why not — offline, naming
+  the setting to turn on and the size still to fetch, from the repository listing kept when it
+  was last checked online (:func:`fetched_bytes` counts both).
 
 Light on purpose: ``huggingface_hub`` is imported only inside the functions that need it.
 """
@@ -17,6 +19,7 @@ Light on purpose: ``huggingface_hub`` is imported only inside the functions that
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -24,6 +27,8 @@ from pathlib import Path
 
 OFFLINE_VALUES = {"1", "ON", "YES", "TRUE"}
 """Values of ``HF_HUB_OFFLINE`` that mean offline (the hub library's own rule)."""
+
+log = logging.getLogger(__name__)
 
 DOWNLOAD_SUFFIXES = (".safetensors", ".json", ".model", ".txt")
 """Files counted in the download size of a note (weights, configs, tokenizers)."""
@@ -61,15 +66,29 @@ OFFLINE_BY_ENV = "ANCHORHOI_OFFLINE_BY"
 Access* is off: the remedy then names that setting."""
 
 
-def download_remedy(model_id: str, layout: ModelLayout) -> str:
-    """What to do about a model that is neither cached nor in a usable folder."""
+def download_remedy(model_id: str, layout: ModelLayout, *, size: int | None = None) -> str:
+    """What to do about a model that is neither cached nor in a usable folder; ``size``: the
+    bytes the download would fetch, when known (:func:`offline_download_size`)."""
+    amount = ("the size is shown before the download starts" if size is None else
+              f"{format_size(size)} to download, {size:,} bytes")
     if os.environ.get(OFFLINE_BY_ENV) == "blender":
         return (f"Turn on Allow Online Access (Blender Preferences › System › Network) so "
-                f"{model_id} can be downloaded and cached (several GB; the size is shown "
-                f"before the download starts), or set the model id to a local folder holding "
+                f"{model_id} can be downloaded and cached ({amount}), or set the model id to "
+                f"a local folder holding {layout.description}.")
+    if is_offline():
+        return (f"Unset HF_HUB_OFFLINE (or set it to 0) so {model_id} can be downloaded and "
+                f"cached ({amount}), or set the model id to a local folder holding "
                 f"{layout.description}.")
     return (f"Connect to the network once so {model_id} can be downloaded and cached, or set "
             f"the model id to a local folder holding {layout.description}.")
+
+
+def format_size(size: int) -> str:
+    """``size`` bytes as a person reads it: GB, MB or kB with one decimal."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size / 1e3:.1f} kB"
 
 
 def is_offline() -> bool:
@@ -211,23 +230,86 @@ def download_size(files: dict[str, int], components: list[str] | None = None) ->
     return total
 
 
+LISTING_FILE = "anchorhoi-listing.json"
+"""A repository's ``{path: size}`` listing, kept in its hub cache folder when an online check
+fetched it: offline, the size of what is still missing can then be stated exactly."""
+
+
+def listing_path(model_id: str, cache_dir: Path | None = None) -> Path:
+    """Where ``model_id``'s listing is kept (its folder in the hub cache)."""
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
+
+    root = Path(cache_dir) if cache_dir is not None else Path(constants.HF_HUB_CACHE)
+    return root / repo_folder_name(repo_id=model_id, repo_type="model") / LISTING_FILE
+
+
+def record_listing(model_id: str, files: dict[str, int], cache_dir: Path | None = None) -> None:
+    """Keep ``files`` (``{path: size}``) as ``model_id``'s listing (atomically)."""
+    from .portable.arrays import write_text_atomic
+
+    path = listing_path(model_id, cache_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, json.dumps(files, sort_keys=True) + "\n")
+
+
+def recorded_listing(model_id: str, cache_dir: Path | None = None) -> dict[str, int] | None:
+    """``model_id``'s kept listing, or None (none kept, or unreadable)."""
+    try:
+        files = json.loads(listing_path(model_id, cache_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(files, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) for k, v in files.items()):
+        return None
+    return files
+
+
+def fetched_bytes(files: dict[str, int], layout: ModelLayout, gaps: list[str] | None = None
+                  ) -> int:
+    """Bytes ``from_pretrained`` fetches for ``layout`` from a listing ``{path: size}``: all of
+    it (``gaps`` None: nothing cached), or only the missing component folders ``gaps``
+    (:func:`cache_gaps`; the index and configs at the root are cached already)."""
+    if layout.index != "model_index.json":  # one model: its files at the root
+        return sum(size for path, size in files.items() if "/" not in path
+                   and path.endswith(DOWNLOAD_SUFFIXES) and not VARIANT.search(path))
+    folders = {path.split("/")[0] for path in files if "/" in path}
+    components = [f for f in folders if f"{f}/config.json" in files
+                  or any(p.startswith(f"{f}/") and p.endswith("_config.json") for p in files)]
+    if gaps is None or not all(g.endswith("/") for g in gaps):
+        return download_size(files, components)
+    missing = [g.rstrip("/") for g in gaps]
+    return download_size({p: n for p, n in files.items() if "/" in p},
+                         [c for c in components if c in missing])
+
+
+def offline_download_size(model_id: str, layout: ModelLayout, gaps: list[str] | None, *,
+                          cache_dir: Path | None = None) -> int | None:
+    """Bytes a download of what is missing would fetch, from the kept listing; None without
+    one."""
+    files = recorded_listing(model_id, cache_dir)
+    return None if files is None else fetched_bytes(files, layout, gaps)
+
+
 def check_available(model_id: str, layout: ModelLayout, *, cache_dir: Path | None = None
                     ) -> str | None:
     """Whether ``model_id`` can be loaded: None when it is a valid folder or in the cache, a
-    note ("will be downloaded, ≈ N GB") when the hub has it, else :class:`ModelNotFoundError`.
-    The network is asked only when the model is not cached and the machine is not offline."""
+    note ("will be downloaded, N GB") when the hub has it, else :class:`ModelNotFoundError`
+    (offline: its remedy names the setting to turn on and, from the kept listing, the size).
+    The network is asked only when the model is not cached and the machine is not offline;
+    the listing it returns is kept."""
     source = resolve(model_id, layout)
     if Path(source).is_dir():
         return None
     gaps = cache_gaps(model_id, layout, cache_dir=cache_dir)
     if gaps == []:
         return None
-    remedy = download_remedy(model_id, layout)
     if is_offline():
         where = ("not in the Hugging Face cache" if gaps is None else
                  f"only partly in the Hugging Face cache (missing {', '.join(gaps)})")
+        size = offline_download_size(model_id, layout, gaps, cache_dir=cache_dir)
         raise ModelNotFoundError(model_id, f"the machine is offline (HF_HUB_OFFLINE=1) and it is "
-                                 f"{where}", remedy=remedy)
+                                 f"{where}", remedy=download_remedy(model_id, layout, size=size))
     from huggingface_hub import HfApi
 
     try:
@@ -235,12 +317,11 @@ def check_available(model_id: str, layout: ModelLayout, *, cache_dir: Path | Non
     except Exception as exc:  # network down, no such repository, gated: all the same to a user
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelNotFoundError(model_id, f"it is not cached and could not be reached ({first})",
-                                 remedy=remedy) from None
+                                 remedy=download_remedy(model_id, layout)) from None
     files = {s.rfilename: s.size or 0 for s in (info.siblings or [])}
-    folders = {path.split("/")[0] for path in files if "/" in path}
-    components = None
-    if layout.index == "model_index.json":  # only the folders a pipeline's index names
-        components = [f for f in folders if f"{f}/config.json" in files
-                      or any(p.startswith(f"{f}/") and p.endswith("_config.json") for p in files)]
-    size = download_size(files, components)
-    return f"{model_id} will be downloaded on first use (≈ {size / 1e9:.1f} GB)"
+    try:
+        record_listing(model_id, files, cache_dir)
+    except OSError as exc:  # a read-only cache: the size just cannot be told offline later
+        log.warning("could not keep the file listing of %s: %s", model_id, exc)
+    size = fetched_bytes(files, layout, gaps)
+    return f"{model_id} will be downloaded on first use ({format_size(size)})"

