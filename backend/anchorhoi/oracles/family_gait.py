@@ -11,28 +11,12 @@ step to the next station's footprint, and the trailing foot closes at the last. 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
 
 from .family_ik import J, ShapedBody
-
-
-def ease(s: np.ndarray) -> np.ndarray:
-    """Quintic smoothstep on [0, 1] (C² at both ends), clipped outside."""
-    s = np.clip(s, 0.0, 1.0)
-    return s * s * s * (10 - 15 * s + 6 * s * s)
-
-
-def smooth(keys: Sequence[tuple[float, object]], frames: np.ndarray) -> np.ndarray:
-    """PCHIP through ``(frame, value)`` keys, held constant outside them → (T, ...)."""
-    times = np.array([k for k, _ in keys], dtype=float)
-    values = np.array([np.asarray(v, dtype=float) for _, v in keys])
-    if len(keys) == 1:
-        return np.repeat(values, len(frames), 0)
-    return PchipInterpolator(times, values, axis=0)(np.clip(frames, times[0], times[-1]))
+from .motion_authoring import ease
 
 
 def yaw_matrix(yaw: np.ndarray) -> np.ndarray:

@@ -64,20 +64,6 @@ class ShapedBody:
                              betas=torch.as_tensor(self.betas)[None].expand(t, -1))
         return out.vertices.numpy(), out.joints.numpy()
 
-    def joint_frames(self, root_orient: np.ndarray, pose_body: np.ndarray, trans: np.ndarray,
-                     joint: str) -> np.ndarray:
-        """(T, 4, 4) world transform of ``joint``'s frame."""
-        t = len(trans)
-        rot = torch.eye(3, dtype=torch.float64).repeat(t, 55, 1, 1)
-        rot[:, :22] = axis_angle_to_matrix(torch.as_tensor(
-            np.concatenate([root_orient, pose_body], 1).reshape(t, 22, 3)))
-        with torch.no_grad():
-            out = self.kin(rot, torch.as_tensor(trans))
-        m = np.tile(np.eye(4), (t, 1, 1))
-        m[:, :3, :3] = out.rotations[:, J[joint]].numpy()
-        m[:, :3, 3] = out.joints[:, J[joint]].numpy()
-        return m
-
 
 def hanging_arms() -> dict[str, np.ndarray]:
     """Axis-angles of arms hanging at the sides (the guess where no wrist has a target)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import family_shapes as S
-from .family_gait import Station, pelvis_over, smooth, walk
+from .family_gait import Station, pelvis_over, walk
 from .family_ik import ShapedBody
 from .family_objects import OBJECTS, draw_object, place_clear
 from .family_place import (
@@ -23,6 +23,7 @@ from .family_place import (
     pose_matrix,
     support_under,
 )
+from .motion_authoring import smooth
 
 FLAT = np.zeros(3)
 

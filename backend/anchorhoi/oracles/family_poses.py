@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import family_shapes as S
-from .family_gait import Feet, Station, smooth, standing, yaw_matrix
+from .family_gait import Feet, Station, standing, yaw_matrix
 from .family_ik import J, ShapedBody
 from .family_objects import draw_object, place_clear
 from .family_place import (
@@ -24,7 +24,7 @@ from .family_place import (
     support_under,
     to_frame,
 )
-from .motion_authoring import boxes_mesh
+from .motion_authoring import boxes_mesh, smooth
 
 FLAT = np.zeros(3)
 
@@ -42,6 +42,17 @@ def _channel(frames: np.ndarray, f0: int, f1: int, back: int | None, rest, goal)
     keys = [(0, rest), (f0, rest), (f1, goal)]
     if back is not None:
         keys += [(back, goal), (back + 20, rest)]
+    return smooth(keys + [(frames[-1] + 1, keys[-1][1])], frames)
+
+
+def _via_channel(frames: np.ndarray, f0: int, f1: int, back: int | None, rest, goal,
+                 over) -> np.ndarray:
+    """Like ``_channel`` through ``goal + over`` halfway (a hand comes onto a top from above)."""
+    rest, goal = np.asarray(rest, float), np.asarray(goal, float)
+    mid = (f0 + f1) // 2
+    keys = [(0, rest), (f0, rest), (mid, goal + over), (f1, goal)]
+    if back is not None:
+        keys += [(back, goal), (back + 10, goal + over), (back + 20, rest)]
     return smooth(keys + [(frames[-1] + 1, keys[-1][1])], frames)
 
 
@@ -216,10 +227,11 @@ def _reach(body: ShapedBody, rng: np.random.Generator, *, high: bool) -> Drawn:
     yaw = np.full(t, st.heading)
     free = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=pitch, spine=spine, feet=feet)
     hang = hanging_wrists(body, free, pelvis)
-    wrists = {s: _channel(frames, f0, f1, back, hang[s][0], goal(1.0 if s == "left" else -1.0))
-              for s in sides}
+    over = np.array([0.0, 0.12, -0.06])
+    wrists = {s: _via_channel(frames, f0, f1, back, hang[s][0],
+                              goal(1.0 if s == "left" else -1.0), over) for s in sides}
     clip = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=pitch, spine=spine, feet=feet,
-                     wrists_rel=wrists)
+                     wrists_rel=wrists, tolerance_m=0.03)
     left, right = hand_ids(body)
     touch = np.concatenate([left if s == "left" else right for s in sides])
     rest = np.delete(clip.verts, touch, axis=1).reshape(-1, 3)[::5]
