@@ -101,7 +101,8 @@ def step_onto(body: ShapedBody, rng: np.random.Generator) -> Drawn:
     frames = _frames(start, len(st), swing, pause, int(rng.integers(6, 12)))
     feet = walk(body, st, frames, start=start, swing=swing, pause=pause, stance=0.0,
                 lift=0.07)
-    pelvis, yaw = pelvis_over(body, feet, drop=np.full(len(frames), rng.uniform(0.03, 0.05)))
+    pelvis, yaw = pelvis_over(body, feet, drop=np.full(len(frames), rng.uniform(0.03, 0.05)),
+                              lower=True)
     clip = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=np.full(len(frames), 0.05),
                      spine=np.zeros((len(frames), 3)), feet=feet)
     # the platform: its near edge 6 cm before the first foot on it, its far edge past the last
