@@ -214,8 +214,8 @@ def _reach(body: ShapedBody, rng: np.random.Generator, *, high: bool) -> Drawn:
         drop = 0.01 - rise
         pitch = _channel(frames, f0, f1, back, 0.0, -0.05)
         behind = np.zeros(t)
-        goal = lambda sx: [sx * rng.uniform(0.12, 0.2), rng.uniform(0.72, 0.82),  # noqa: E731
-                           rng.uniform(0.22, 0.34)]
+        goal = lambda sx: [sx * rng.uniform(0.12, 0.2), rng.uniform(0.62, 0.72),  # noqa: E731
+                           rng.uniform(0.2, 0.3)]
     else:
         drop = _channel(frames, f0, f1, back, 0.015, rng.uniform(0.12, 0.3))
         pitch = _channel(frames, f0, f1, back, 0.0, rng.uniform(0.7, 1.0))
