@@ -101,7 +101,7 @@ def step_onto(body: ShapedBody, rng: np.random.Generator) -> Drawn:
     frames = _frames(start, len(st), swing, pause, int(rng.integers(6, 12)))
     feet = walk(body, st, frames, start=start, swing=swing, pause=pause, stance=0.0,
                 lift=0.07)
-    pelvis, yaw = pelvis_over(body, feet, drop=np.full(len(frames), rng.uniform(0.06, 0.09)),
+    pelvis, yaw = pelvis_over(body, feet, drop=np.full(len(frames), rng.uniform(0.1, 0.13)),
                               lower=True)
     clip = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=np.full(len(frames), 0.05),
                      spine=np.zeros((len(frames), 3)), feet=feet)
@@ -188,7 +188,7 @@ def push_pull(body: ShapedBody, rng: np.random.Generator) -> Drawn:
     wrists = {side: np.tile([sx * half, hands_y, reach], (t, 1))
               for side, sx in (("left", 1.0), ("right", -1.0))}
     clip = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=pitch, spine=spine, feet=feet,
-                     wrists_rel=wrists)
+                     wrists_rel=wrists, tolerance_m=0.03)
     left, right = hand_ids(body)
     hands = np.concatenate([left, right])
     mid = (clip.joints[:, 20] + clip.joints[:, 21]) / 2

@@ -280,7 +280,7 @@ def lift_overhead(body: ShapedBody, rng: np.random.Generator) -> Drawn:
                           [sx * half, rng.uniform(0.8, 0.86), 0.16])
               for s, sx in (("left", 1.0), ("right", -1.0))}
     clip = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=pitch, spine=np.zeros((t, 3)),
-                     feet=feet, wrists_rel=wrists)
+                     feet=feet, wrists_rel=wrists, tolerance_m=0.03)
     left, right = hand_ids(body)
     width, centre = narrowest_grasp(clip.verts, left, right, pelvis, yaw, range(0, t, 3), 0)
     if rng.random() < 0.5:
