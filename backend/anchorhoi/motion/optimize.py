@@ -50,10 +50,10 @@ from .contact import (
     FOOT_JOINTS,
     WRIST_JOINTS,
     ContactMode,
+    decide_contact,
     fill_gaps,
     foot_contact_weights,
     footprint_matrix,
-    grow_contact,
     mean_pose,
     object_path,
     rigid,
@@ -252,9 +252,14 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
         lowest = L.transform_points(problem.obj_corners, carried[:, :3, :3],
                                     carried[:, :3, 3])[..., 1].amin(-1)
         hands = (weights.T * wrists[:, :, 1, 3]).sum(1) / weights.sum(0)  # (T,) their height
-        contact, mode = grow_contact(float(lowest[problem.anchor]),
-                                     hands - hands[problem.anchor], problem.anchor,
-                                     problem.ground_y, tolerance, config.contact.patience_frames)
+        contact, mode = decide_contact(
+            lowest_anchor=float(lowest[problem.anchor]), hand_height=hands,
+            carried_position=carried[:, :3, 3], anchor_position=problem.obj_anchor[:3, 3],
+            seen=(problem.at_anchor[:, None] * seen).amax(0), anchor=problem.anchor,
+            ground_y=problem.ground_y, contact=config.contact)
+        if mode == "resting":
+            _touch_only(problem, state, contact)
+            return
         path = object_path(carried, contact, lowest, problem.ground_y, tolerance)
     if config.resting.iterations > 0:
         path = _fit_resting(problem, path, contact, frames.vertices, frames.joints, config)
@@ -269,6 +274,18 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
     frames_held = torch.nonzero(contact).flatten()
     log.info("stage E: the object is %s by the hands in frames %d–%d", mode,
              int(frames_held[0]), int(frames_held[-1]))
+
+
+def _touch_only(problem: Problem, state: State, contact: torch.Tensor) -> None:
+    """The hands touch the resting object (``contact``) but the evidence shows them moving it
+    nowhere: it stays at its anchor placement in every frame, no frame is held."""
+    t_count = state.trans.shape[0]
+    state.held = torch.zeros(t_count, 2, dtype=torch.bool, device=state.trans.device)
+    state.mode = "resting"
+    frames = torch.nonzero(contact).flatten()
+    log.info("stage E: the hands touch the resting object in frames %d–%d but do not move it "
+             "(seen hands would carry it less than the push threshold)", int(frames[0]),
+             int(frames[-1]))
 
 
 def _fit_resting(problem: Problem, path: torch.Tensor, contact: torch.Tensor,
