@@ -39,10 +39,10 @@ def track(x: torch.Tensor, y: torch.Tensor | float = 0.3, z: float = 0.0) -> tor
     return torch.stack([x, y, torch.full_like(x, z)], -1)
 
 
-def decide(hand_height, carried, seen, lowest_anchor=0.0):
-    return decide_contact(lowest_anchor=lowest_anchor, hand_height=hand_height,
-                          carried_position=carried, anchor_position=carried[ANCHOR],
-                          seen=seen, anchor=ANCHOR, ground_y=0.0, contact=CONTACT)
+def decide(hand_height, x, seen, lowest_anchor=0.0):
+    """The decision for hands at height ``hand_height (T,)`` and ``x (T,)`` along the ground."""
+    return decide_contact(lowest_anchor=lowest_anchor, hands=track(x, hand_height), seen=seen,
+                          anchor=ANCHOR, ground_y=0.0, contact=CONTACT)
 
 
 def test_a_resting_object_touched_by_a_reaching_hand_does_not_move():
@@ -50,7 +50,7 @@ def test_a_resting_object_touched_by_a_reaching_hand_does_not_move():
     # it, and goes back up: it touches it only around the anchor and carries it nowhere
     height = ramp([(0, 0.9), (26, 0.5), (34, 0.5), (60, 0.9)])
     x = ramp([(0, -0.4), (26, -0.02), (34, 0.02), (60, -0.4)])
-    contact, mode = decide(height, track(x), torch.ones(T))
+    contact, mode = decide(height, x, torch.ones(T))
     assert mode == "resting"
     frames = torch.nonzero(contact).flatten()
     assert frames[0] >= 22 and frames[-1] <= 38  # the touch, not the reach
@@ -63,11 +63,11 @@ def test_hidden_hands_drifting_do_not_carry_a_static_box():
     drift = ramp([(0, 0.0), (ANCHOR, 0.0), (60, 0.37)])
     hidden = torch.zeros(T, dtype=torch.float64)
     hidden[ANCHOR - 2:ANCHOR + 3] = 0.9  # seen only around the anchor frame
-    contact, mode = decide(height, track(drift), hidden)
+    contact, mode = decide(height, drift, hidden)
     assert mode == "resting"
     assert bool(contact.all())  # touching throughout, moving it never
     # the same drift with the hands in sight is a push
-    contact, mode = decide(height, track(drift), torch.ones(T))
+    contact, mode = decide(height, drift, torch.ones(T))
     assert mode == "sliding" and bool(contact.all())
 
 
@@ -77,7 +77,7 @@ def test_a_push_holds_the_object_only_while_the_hands_move_it_along_the_ground()
     x = ramp([(0, -0.2), (10, 0.0), (45, 0.6), (60, 0.5)])
     seen = torch.full((T,), 0.8, dtype=torch.float64)
     seen[::4] = 0.0  # dropped at random
-    contact, mode = decide(height, track(x), seen)
+    contact, mode = decide(height, x, seen)
     assert mode == "sliding"
     frames = torch.nonzero(contact).flatten()
     assert 8 <= int(frames[0]) <= 11 and 44 <= int(frames[-1]) <= 47
@@ -92,7 +92,7 @@ def test_a_carried_object_moves_with_the_hands_only_between_pick_up_and_set_down
     lowest = 0.4 + rise  # the carried box's lowest point
     x = ramp([(0, 0.0), (15, 0.0), (50, 1.0), (60, 1.2)])  # walking on after setting it down
     carried_pos = track(x, lowest)
-    contact, mode = decide(height, carried_pos, torch.ones(T), lowest_anchor=0.4)
+    contact, mode = decide(height, x, torch.ones(T), lowest_anchor=0.4)
     assert mode == "held"
     frames = torch.nonzero(contact).flatten()
     assert 14 <= int(frames[0]) <= 17 and 48 <= int(frames[-1]) <= 51
@@ -109,13 +109,10 @@ def test_single_noisy_frames_are_no_evidence_of_motion():
     positions = torch.zeros(T, 3, dtype=torch.float64)
     positions[[10, 31, 50], 0] = 0.5  # three outliers
     everywhere = torch.ones(T, dtype=torch.bool)
-    assert not moves_with_hands(positions, positions[ANCHOR], everywhere, torch.ones(T),
-                                min_travel=0.1)
+    assert not moves_with_hands(positions, ANCHOR, everywhere, torch.ones(T), min_travel=0.1)
     positions[40:46, 0] = 0.15  # a sustained shift
-    assert moves_with_hands(positions, positions[ANCHOR], everywhere, torch.ones(T),
-                            min_travel=0.1)
+    assert moves_with_hands(positions, ANCHOR, everywhere, torch.ones(T), min_travel=0.1)
     # vertical motion is no slide
     lifted = torch.zeros(T, 3, dtype=torch.float64)
     lifted[40:, 1] = 0.3
-    assert not moves_with_hands(lifted, lifted[ANCHOR], everywhere, torch.ones(T),
-                                min_travel=0.1)
+    assert not moves_with_hands(lifted, ANCHOR, everywhere, torch.ones(T), min_travel=0.1)

@@ -27,8 +27,10 @@ and stops at the first frame that breaks the mode it started in:
 
 A resting object does not move unless the evidence says the hands move it: in **sliding**
 mode the object travels only if, over the contact frames where the touching hands are **seen**
-(their keypoints' confidence), the path the hands would carry it along moves it at least
-``ContactConfig.slide_min_travel_m`` from its anchor placement (``moves_with_hands``).
+(their keypoints' confidence), the hands themselves travel at least
+``ContactConfig.slide_min_travel_m`` along the ground from where they touched it at the anchor
+frame (``moves_with_hands``; the hands' positions, not the object's origin they would carry,
+which small wrist-rotation errors swing by a lever arm as long as the object).
 Otherwise the hands only touch it (reaching to it, leaning on it, crouching behind it, or
 hidden while they would "move" it: a hidden hand's estimate is the pose prior's guess, not
 evidence) and the mode is **resting**: no frame is held and the object stays where it is.
@@ -231,20 +233,20 @@ def object_path(carried: torch.Tensor, contact: torch.Tensor, lowest: torch.Tens
     return out
 
 
-def moves_with_hands(carried: torch.Tensor, anchor_position: torch.Tensor,
-                     contact: torch.Tensor, seen: torch.Tensor, *, min_travel: float,
-                     min_seen: float = 0.5, median: int = 5, horizontal: bool = True) -> bool:
-    """Whether the evidence shows the hands moving the object: ``carried (T, 3)`` the object's
-    position where the touching hands would carry it, ``anchor_position (3,)`` its placement
-    at the anchor frame, ``contact (T,)`` the grown contact frames and ``seen (T,)`` how well
-    the touching hands are seen (keypoint confidence in [0, 1]). Over the contact frames with
-    ``seen ≥ min_seen``, the carried displacement from the anchor placement (horizontal, x and
-    z, with ``horizontal``), median-filtered over ``median`` such frames (single noisy frames
-    do not count), must reach ``min_travel`` metres. No seen frame: no evidence, ``False``."""
+def moves_with_hands(hands: torch.Tensor, anchor: int, contact: torch.Tensor,
+                     seen: torch.Tensor, *, min_travel: float, min_seen: float = 0.5,
+                     median: int = 5, horizontal: bool = True) -> bool:
+    """Whether the evidence shows the hands moving the object: ``hands (T, 3)`` the touching
+    hands' position, ``anchor`` the frame where they touch it, ``contact (T,)`` the grown
+    contact frames and ``seen (T,)`` how well the touching hands are seen (keypoint confidence
+    in [0, 1]). Over the contact frames with ``seen ≥ min_seen``, the hands' displacement from
+    the anchor frame (horizontal, x and z, with ``horizontal``), median-filtered over
+    ``median`` such frames (single noisy frames do not count), must reach ``min_travel``
+    metres. No seen frame: no evidence, ``False``."""
     use = contact & (seen >= min_seen)
     if not bool(use.any()):
         return False
-    delta = carried[use] - anchor_position
+    delta = hands[use] - hands[anchor]
     if horizontal:
         delta = delta[:, [0, 2]]
     dist = delta.norm(dim=-1).cpu().numpy()
@@ -253,21 +255,19 @@ def moves_with_hands(carried: torch.Tensor, anchor_position: torch.Tensor,
     return float(max(smooth)) >= min_travel
 
 
-def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
-                   carried_position: torch.Tensor, anchor_position: torch.Tensor,
-                   seen: torch.Tensor, anchor: int, ground_y: float,
+def decide_contact(*, lowest_anchor: float, hands: torch.Tensor, seen: torch.Tensor,
+                   anchor: int, ground_y: float,
                    contact: ContactConfig) -> tuple[torch.Tensor, ContactMode]:
     """The hands' contact with the object over the clip from the evidence of every frame (see
     the module): ``lowest_anchor`` the object's lowest point at the anchor frame,
-    ``hand_height (T,)`` the touching hands' height, ``carried_position (T, 3)`` where they
-    would carry the object, ``anchor_position (3,)`` its placement at the anchor frame,
-    ``seen (T,)`` how well the touching hands are seen. Returns the contact frames ``(T,)``
-    (grown from the anchor) and the mode; with ``"resting"`` the frames are those the hands
-    touch it in, and none of them moves it."""
-    frames, mode = grow_contact(lowest_anchor, hand_height - hand_height[anchor], anchor,
-                                ground_y, contact.support_tolerance_m, contact.patience_frames)
+    ``hands (T, 3)`` the touching hands' position, ``seen (T,)`` how well they are seen.
+    Returns the contact frames ``(T,)`` (grown from the anchor) and the mode; with
+    ``"resting"`` the frames are those the hands touch it in, and none of them moves it."""
+    height = hands[:, 1]
+    frames, mode = grow_contact(lowest_anchor, height - height[anchor], anchor, ground_y,
+                                contact.support_tolerance_m, contact.patience_frames)
     if mode == "sliding" and not moves_with_hands(
-            carried_position, anchor_position, frames, seen,
-            min_travel=contact.slide_min_travel_m, min_seen=contact.hand_seen_confidence):
+            hands, anchor, frames, seen, min_travel=contact.slide_min_travel_m,
+            min_seen=contact.hand_seen_confidence):
         return frames, "resting"
     return frames, mode

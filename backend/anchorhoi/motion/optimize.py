@@ -251,10 +251,10 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
         carried[problem.anchor] = problem.obj_anchor
         lowest = L.transform_points(problem.obj_corners, carried[:, :3, :3],
                                     carried[:, :3, 3])[..., 1].amin(-1)
-        hands = (weights.T * wrists[:, :, 1, 3]).sum(1) / weights.sum(0)  # (T,) their height
+        hands = (weights.T[..., None] * wrists[:, :, :3, 3]).sum(1) \
+            / weights.sum(0)[:, None]  # (T, 3) where they are
         contact, mode = decide_contact(
-            lowest_anchor=float(lowest[problem.anchor]), hand_height=hands,
-            carried_position=carried[:, :3, 3], anchor_position=problem.obj_anchor[:3, 3],
+            lowest_anchor=float(lowest[problem.anchor]), hands=hands,
             seen=(problem.at_anchor[:, None] * seen).amax(0), anchor=problem.anchor,
             ground_y=problem.ground_y, contact=config.contact)
         if mode == "resting":
