@@ -27,10 +27,12 @@ and stops at the first frame that breaks the mode it started in:
 
 A resting object does not move unless the evidence says the hands move it: in **sliding**
 mode the object travels only if, over the contact frames where the touching hands are **seen**
-(their keypoints' confidence), the hands themselves travel at least
-``ContactConfig.slide_min_travel_m`` along the ground from where they touched it at the anchor
-frame (``moves_with_hands``; the hands' positions, not the object's origin they would carry,
-which small wrist-rotation errors swing by a lever arm as long as the object).
+(their keypoints' confidence), the hands' keypoints travel at least
+``ContactConfig.slide_min_travel_m`` in the image from where they touched it at the anchor
+frame, pixels → metres at the hands' depth (``moves_with_hands``). The image is the evidence:
+the estimate's depth along the camera ray and the object origin the hands would carry (swung
+by wrist-rotation errors over a lever arm as long as the object) both drift by more than that
+while hands rest on a table.
 Otherwise the hands only touch it (reaching to it, leaning on it, crouching behind it, or
 hidden while they would "move" it: a hidden hand's estimate is the pose prior's guess, not
 evidence) and the mode is **resting**: no frame is held and the object stays where it is.
@@ -233,41 +235,38 @@ def object_path(carried: torch.Tensor, contact: torch.Tensor, lowest: torch.Tens
     return out
 
 
-def moves_with_hands(hands: torch.Tensor, anchor: int, contact: torch.Tensor,
+def moves_with_hands(track: torch.Tensor, anchor: int, contact: torch.Tensor,
                      seen: torch.Tensor, *, min_travel: float, min_seen: float = 0.5,
-                     median: int = 5, horizontal: bool = True) -> bool:
-    """Whether the evidence shows the hands moving the object: ``hands (T, 3)`` the touching
-    hands' position, ``anchor`` the frame where they touch it, ``contact (T,)`` the grown
-    contact frames and ``seen (T,)`` how well the touching hands are seen (keypoint confidence
-    in [0, 1]). Over the contact frames with ``seen ≥ min_seen``, the hands' displacement from
-    the anchor frame (horizontal, x and z, with ``horizontal``), median-filtered over
-    ``median`` such frames (single noisy frames do not count), must reach ``min_travel``
+                     median: int = 5) -> bool:
+    """Whether the evidence shows the hands moving the object: ``track (T, D)`` the touching
+    hands' position (metres; in the image plane at their depth in the optimiser), ``anchor``
+    the frame where they touch it, ``contact (T,)`` the grown contact frames and ``seen (T,)``
+    how well the touching hands are seen (keypoint confidence in [0, 1]). Over the contact
+    frames with ``seen ≥ min_seen``, the displacement from the anchor frame, median-filtered
+    over ``median`` such frames (single noisy frames do not count), must reach ``min_travel``
     metres. No seen frame: no evidence, ``False``."""
     use = contact & (seen >= min_seen)
     if not bool(use.any()):
         return False
-    delta = hands[use] - hands[anchor]
-    if horizontal:
-        delta = delta[:, [0, 2]]
-    dist = delta.norm(dim=-1).cpu().numpy()
+    dist = (track[use] - track[anchor]).norm(dim=-1).cpu().numpy()
     half = median // 2
     smooth = [np.median(dist[max(0, i - half):i + half + 1]) for i in range(len(dist))]
     return float(max(smooth)) >= min_travel
 
 
-def decide_contact(*, lowest_anchor: float, hands: torch.Tensor, seen: torch.Tensor,
-                   anchor: int, ground_y: float,
+def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
+                   hand_track: torch.Tensor, seen: torch.Tensor, anchor: int, ground_y: float,
                    contact: ContactConfig) -> tuple[torch.Tensor, ContactMode]:
     """The hands' contact with the object over the clip from the evidence of every frame (see
     the module): ``lowest_anchor`` the object's lowest point at the anchor frame,
-    ``hands (T, 3)`` the touching hands' position, ``seen (T,)`` how well they are seen.
-    Returns the contact frames ``(T,)`` (grown from the anchor) and the mode; with
-    ``"resting"`` the frames are those the hands touch it in, and none of them moves it."""
-    height = hands[:, 1]
-    frames, mode = grow_contact(lowest_anchor, height - height[anchor], anchor, ground_y,
-                                contact.support_tolerance_m, contact.patience_frames)
+    ``hand_height (T,)`` the touching hands' height, ``hand_track (T, D)`` their seen motion
+    (metres), ``seen (T,)`` how well they are seen. Returns the contact frames ``(T,)`` (grown
+    from the anchor) and the mode; with ``"resting"`` the frames are those the hands touch it
+    in, and none of them moves it."""
+    frames, mode = grow_contact(lowest_anchor, hand_height - hand_height[anchor], anchor,
+                                ground_y, contact.support_tolerance_m, contact.patience_frames)
     if mode == "sliding" and not moves_with_hands(
-            hands, anchor, frames, seen, min_travel=contact.slide_min_travel_m,
+            hand_track, anchor, frames, seen, min_travel=contact.slide_min_travel_m,
             min_seen=contact.hand_seen_confidence):
         return frames, "resting"
     return frames, mode

@@ -251,10 +251,11 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
         carried[problem.anchor] = problem.obj_anchor
         lowest = L.transform_points(problem.obj_corners, carried[:, :3, :3],
                                     carried[:, :3, 3])[..., 1].amin(-1)
-        hands = (weights.T[..., None] * wrists[:, :, :3, 3]).sum(1) \
-            / weights.sum(0)[:, None]  # (T, 3) where they are
+        share = weights.T / weights.sum(0)[:, None]  # (T, 2)
         contact, mode = decide_contact(
-            lowest_anchor=float(lowest[problem.anchor]), hands=hands,
+            lowest_anchor=float(lowest[problem.anchor]),
+            hand_height=(share * wrists[:, :, 1, 3]).sum(1),
+            hand_track=(share[..., None] * _image_track(problem, wrists[:, :, :3, 3])).sum(1),
             seen=(problem.at_anchor[:, None] * seen).amax(0), anchor=problem.anchor,
             ground_y=problem.ground_y, contact=config.contact)
         if mode == "resting":
@@ -274,6 +275,24 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
     frames_held = torch.nonzero(contact).flatten()
     log.info("stage E: the object is %s by the hands in frames %d–%d", mode,
              int(frames_held[0]), int(frames_held[-1]))
+
+
+def _image_track(problem: Problem, wrists: torch.Tensor) -> torch.Tensor:
+    """``(T, 2, 2)``: the wrists' keypoints in the image, pixels → metres at the estimated
+    wrists' depth ``wrists (T, 2, 3)`` (world), interpolated over the frames they are unseen
+    (where neither is ever seen: the estimate's projection)."""
+    cam = problem.camera
+    p_cam = wrists @ cam.R[0].T + cam.t[0]
+    depth = p_cam[..., 2].clamp_min(1e-3)
+    focal = float(cam.K[0, :2, :2].diagonal().mean())
+    kp = problem.keypoints[:, list(WRIST_JOINTS)]  # (T, 2, 3)
+    projected = p_cam[..., :2] / depth[..., None] * focal
+    centre = cam.K[0][:2, 2]
+    uv = torch.where(kp[..., 2:] > 0, kp[..., :2] - centre, torch.full_like(kp[..., :2],
+                                                                           float("nan")))
+    uv = fill_gaps(uv.reshape(-1, 4)).reshape(uv.shape)
+    uv = torch.where(torch.isfinite(uv), uv, projected)
+    return uv * depth[..., None] / focal
 
 
 def _touch_only(problem: Problem, state: State, contact: torch.Tensor) -> None:
