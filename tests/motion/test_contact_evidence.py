@@ -5,10 +5,16 @@ set-down."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
+from anchorhoi.body import BodyModel
+from anchorhoi.motion import MotionConfig
 from anchorhoi.motion.config import ContactConfig
 from anchorhoi.motion.contact import decide_contact, moves_with_hands, object_path, rigid
+from anchorhoi.oracles.family import draw_case, write_motion
+from anchorhoi.oracles.motion_case import load_motion_case
+from anchorhoi.oracles.motion_oracle import run_oracle_motion
 
 CONTACT = ContactConfig()
 T = 60
@@ -113,3 +119,17 @@ def test_single_noisy_frames_are_no_evidence_of_motion():
     assert not moves_with_hands(positions, ANCHOR, everywhere, torch.ones(T), min_travel=0.1)
     positions[40:46, 0] = 0.15  # a sustained shift
     assert moves_with_hands(positions, ANCHOR, everywhere, torch.ones(T), min_travel=0.1)
+
+
+@pytest.mark.slow
+def test_hands_resting_on_a_table_do_not_push_it(tmp_path, one_thread):
+    """A drawn lean-on case (both hands on a table top while the body leans): the 3D hands
+    drift along the camera ray, the image shows them still — the table rests."""
+    case = load_motion_case(write_motion(
+        draw_case(BodyModel(dtype=torch.float64), "lean_on", 0, 0), tmp_path))
+    report = run_oracle_motion(case, body=BodyModel(), config=MotionConfig(), seed=0,
+                               noise_px=4.0, drop=0.2)
+    line = report.figures()
+    assert line["contact_mode"] == "resting" and line["hand_contact_frames"] == 0
+    assert line["obj_trans_err_cm"] <= 5.0
+    assert line["max_penetration_mm"] <= 10.0
