@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -42,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="write only the cases of these kinds (the others are not drawn)")
     ap.add_argument("--missing", action="store_true",
                     help="draw only the cases whose folders are not written yet")
+    ap.add_argument("-v", "--verbose", action="store_true", help="log rejected draws")
     args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(1)
     model = BodyModel(dtype=torch.float64)
     failed = 0

@@ -135,6 +135,12 @@ def test_tiny_preset_runs_c_to_e_and_writes_a_result_v1(tiny_run, scene):
     q = doc["quality"]
     assert q["reprojection_px_median"] < 5.0  # measured 2.9
     assert q["key_pose_joint_error_mm"] < 5.0  # measured 1.2
+    # the plausibility report: a body standing still on the floor by an untouched box
+    report = q["plausibility"]
+    assert report["skate_mm_per_planted_frame"]["status"] == "pass"
+    assert report["penetration_max_mm"]["status"] == "pass"
+    assert report["object_support_gap_mm"]["status"] == "pass"  # the box rests on the floor
+    assert report["hand_contact_share"]["status"] == "n/a"  # nothing is held
     with torch.no_grad():
         pred = body.forward_motion(clip.motion).joints.double().numpy()
         still = SmplxMotion(

@@ -15,22 +15,24 @@ per-kind tables.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from scipy.spatial.transform import Rotation
 
 from ..body import BodyModel
 from ..motion.plausibility import object_distances
-from ..nerf.cameras import Cameras, intrinsics, look_at, project, to_json
+from ..nerf.cameras import Cameras, to_json
 from . import family_moves as moves
 from . import family_poses as poses
 from .family_ik import ShapedBody
 from .family_place import Drawn, hand_ids
-from .motion_authoring import write_obj
+from .motion_authoring import camera_for, write_obj
+
+log = logging.getLogger(__name__)
 
 Kind = Callable[[ShapedBody, np.random.Generator], Drawn]
 KINDS: dict[str, tuple[Kind, str]] = {
@@ -90,26 +92,6 @@ def kinds_for(count: int, seed: int) -> list[str]:
     return out[:count]
 
 
-def camera_for(joints: np.ndarray, azimuth: float, elevation: float, distance: float
-               ) -> Cameras:
-    """A 960×540 camera (50° vertical fov) on the ``azimuth`` side (radians about +Y, 0: +Z)
-    looking at the motion's centre from ``elevation`` (rise per metre), at least ``distance``
-    away and far enough to see every joint of every frame with a margin."""
-    lo, hi = joints.reshape(-1, 3).min(0), joints.reshape(-1, 3).max(0)
-    centre = (lo + hi) / 2
-    width, height = 960, 540
-    K = intrinsics(50.0, width, height, dtype=torch.float64)
-    for dist in np.arange(distance, distance + 8.0, 0.25):
-        eye = centre + dist * np.array([np.sin(azimuth), elevation, np.cos(azimuth)])
-        R, t = look_at(torch.as_tensor(eye)[None], torch.as_tensor(centre)[None])
-        cam = Cameras(K=K[None], R=R, t=t, width=width, height=height)
-        uv = project(cam, torch.as_tensor(joints.reshape(1, -1, 3)))[0].numpy()
-        if uv[:, 0].min() > 60 and uv[:, 0].max() < width - 60 and uv[:, 1].min() > 40 \
-                and uv[:, 1].max() < height - 40:
-            return cam
-    raise ValueError("no camera distance sees the whole motion")
-
-
 def placed_vertices(drawn: Drawn) -> np.ndarray:
     """(T, Vo, 3) the object's vertices in the world per frame."""
     v = drawn.mesh[0]
@@ -156,9 +138,10 @@ def draw_case(model: BodyModel, kind: str, seed: int, index: int, *,
             if anchor:
                 anchor_arrays(body, drawn)
             azimuth = drawn.facing + rng.uniform(-0.5, 0.5)
-            cam = camera_for(drawn.clip.joints, azimuth, rng.uniform(0.0, 0.35),
-                             rng.uniform(3.0, 5.0))
+            cam = camera_for(drawn.clip.joints, float(np.degrees(azimuth)),
+                             elevation=rng.uniform(0.0, 0.35), min_distance=rng.uniform(3.0, 5.0))
         except ValueError as exc:
+            log.info("%s %d/%d: draw %d rejected: %s", kind, seed, index, attempt, exc)
             last = exc
             continue
         return FamilyCase(name=f"{kind}-{seed}-{index:02d}", kind=kind, body=body, drawn=drawn,

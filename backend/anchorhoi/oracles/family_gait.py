@@ -11,28 +11,12 @@ step to the next station's footprint, and the trailing foot closes at the last. 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
 
 from .family_ik import J, ShapedBody
-
-
-def ease(s: np.ndarray) -> np.ndarray:
-    """Quintic smoothstep on [0, 1] (C² at both ends), clipped outside."""
-    s = np.clip(s, 0.0, 1.0)
-    return s * s * s * (10 - 15 * s + 6 * s * s)
-
-
-def smooth(keys: Sequence[tuple[float, object]], frames: np.ndarray) -> np.ndarray:
-    """PCHIP through ``(frame, value)`` keys, held constant outside them → (T, ...)."""
-    times = np.array([k for k, _ in keys], dtype=float)
-    values = np.array([np.asarray(v, dtype=float) for _, v in keys])
-    if len(keys) == 1:
-        return np.repeat(values, len(frames), 0)
-    return PchipInterpolator(times, values, axis=0)(np.clip(frames, times[0], times[-1]))
+from .motion_authoring import ease
 
 
 def yaw_matrix(yaw: np.ndarray) -> np.ndarray:
@@ -144,17 +128,24 @@ def foot_targets(body: ShapedBody, feet: Feet) -> dict[str, np.ndarray]:
 
 
 def pelvis_over(body: ShapedBody, feet: Feet, *, drop: np.ndarray, forward: float = 0.0,
-                heading: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                heading: np.ndarray | None = None, lower: bool = False
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Pelvis ``(T, 3)`` and heading ``(T,)`` riding over the feet: the rest pelvis's place
     against the balls of the feet at the feet's mean heading (or ``heading``), ``drop (T,)``
-    lower than rest above the mean floor, ``forward`` metres ahead."""
+    lower than rest above the mean floor (``lower``: the lower foot's floor, for steps up),
+    ``forward`` metres ahead."""
     yaw = heading if heading is not None else (feet.heading["left"] + feet.heading["right"]) / 2
     mid = (feet.ball["left"] + feet.ball["right"]) / 2
     rest_mid = (body.rest[J["left_foot"]] + body.rest[J["right_foot"]]) / 2
     off = body.rest[0] - rest_mid
     off = np.array([off[0], 0.0, off[2] + forward])
     pelvis = mid + np.einsum("tij,j->ti", yaw_matrix(yaw), off)
-    floor = mid[:, 1] - rest_mid[1]
+    if lower:  # the lower foot, but never above the higher planted one (a swing's lift)
+        ys = np.stack([feet.ball["left"][:, 1], feet.ball["right"][:, 1]])
+        down = np.stack([feet.planted["left"], feet.planted["right"]])
+        floor = np.minimum(ys.min(0), np.where(down, ys, -np.inf).max(0)) - rest_mid[1]
+    else:
+        floor = mid[:, 1] - rest_mid[1]
     pelvis[:, 1] = body.rest[0, 1] + floor - drop
     # smooth the weight shift (the mean of two feet jumps a little at every lift-off)
     k = np.array([1, 4, 6, 4, 1], float) / 16

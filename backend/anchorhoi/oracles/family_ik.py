@@ -64,20 +64,6 @@ class ShapedBody:
                              betas=torch.as_tensor(self.betas)[None].expand(t, -1))
         return out.vertices.numpy(), out.joints.numpy()
 
-    def joint_frames(self, root_orient: np.ndarray, pose_body: np.ndarray, trans: np.ndarray,
-                     joint: str) -> np.ndarray:
-        """(T, 4, 4) world transform of ``joint``'s frame."""
-        t = len(trans)
-        rot = torch.eye(3, dtype=torch.float64).repeat(t, 55, 1, 1)
-        rot[:, :22] = axis_angle_to_matrix(torch.as_tensor(
-            np.concatenate([root_orient, pose_body], 1).reshape(t, 22, 3)))
-        with torch.no_grad():
-            out = self.kin(rot, torch.as_tensor(trans))
-        m = np.tile(np.eye(4), (t, 1, 1))
-        m[:, :3, :3] = out.rotations[:, J[joint]].numpy()
-        m[:, :3, 3] = out.joints[:, J[joint]].numpy()
-        return m
-
 
 def hanging_arms() -> dict[str, np.ndarray]:
     """Axis-angles of arms hanging at the sides (the guess where no wrist has a target)."""
@@ -97,6 +83,36 @@ def trunk_pose(pitch: np.ndarray, spine: np.ndarray) -> np.ndarray:
     return aa
 
 
+def aim_arms(body: ShapedBody, params: np.ndarray, root: torch.Tensor, trunk_rot: torch.Tensor,
+             trans: torch.Tensor, targets: Mapping[str, np.ndarray]) -> None:
+    """Start each arm with a wrist target straight towards it (elbow straight): the shoulder's
+    smallest rotation turning its rest direction onto the target, in ``params (T, 10, 3)``
+    (``SOLVED`` order) where the target is given. Far from the hanging guess (an arm raised
+    overhead) the solve would otherwise stall against the elbow's hinge."""
+    t = len(params)
+    rot = torch.eye(3, dtype=torch.float64).repeat(t, 55, 1, 1)
+    rot[:, 0] = root
+    rot[:, 1:22] = trunk_rot
+    with torch.no_grad():
+        out = body.kin(rot, trans)
+    for side in ("left", "right"):
+        goal = targets.get(f"{side}_wrist")
+        if goal is None:
+            continue
+        sh, wr = J[f"{side}_shoulder"], J[f"{side}_wrist"]
+        rest_dir = body.rest[wr] - body.rest[sh]
+        rest_dir = rest_dir / np.linalg.norm(rest_dir)
+        parent = out.rotations[:, J[f"{side}_collar"]].numpy()  # (T, 3, 3)
+        want = np.einsum("tji,tj->ti", parent, goal - out.joints[:, sh].numpy())
+        for f in np.flatnonzero(np.isfinite(want).all(1)):
+            d = want[f] / max(np.linalg.norm(want[f]), 1e-9)
+            axis = np.cross(rest_dir, d)
+            angle = np.arctan2(np.linalg.norm(axis), float(rest_dir @ d))
+            if np.linalg.norm(axis) > 1e-9:
+                params[f, SOLVED.index(f"{side}_shoulder")] = axis / np.linalg.norm(axis) * angle
+                params[f, SOLVED.index(f"{side}_elbow")] = 0.0
+
+
 def solve(body: ShapedBody, *, root_orient: np.ndarray, pelvis: np.ndarray,
           trunk: np.ndarray, targets: Mapping[str, np.ndarray],
           guess: Mapping[str, np.ndarray] | None = None, tolerance_m: float = 0.012,
@@ -114,11 +130,12 @@ def solve(body: ShapedBody, *, root_orient: np.ndarray, pelvis: np.ndarray,
     for k, n in enumerate(SOLVED):
         if n in start:
             prior[:, k] = np.broadcast_to(start[n], (t, 3))
-    prior_t = torch.as_tensor(prior)
-    x = prior_t.clone().requires_grad_(True)
     root = axis_angle_to_matrix(torch.as_tensor(root_orient))
     trunk_rot = axis_angle_to_matrix(torch.as_tensor(trunk))
     trans = torch.as_tensor(pelvis - body.rest[0])
+    aim_arms(body, prior, root, trunk_rot, trans, targets)
+    prior_t = torch.as_tensor(prior)
+    x = prior_t.clone().requires_grad_(True)
     names = list(targets)
     tid = [J[n] for n in names]
     goal_np = np.stack([targets[n] for n in names], 1) if names else np.zeros((t, 0, 3))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import family_shapes as S
-from .family_gait import Station, pelvis_over, smooth, walk
+from .family_gait import Station, pelvis_over, walk
 from .family_ik import ShapedBody
 from .family_objects import OBJECTS, draw_object, place_clear
 from .family_place import (
@@ -23,6 +23,7 @@ from .family_place import (
     pose_matrix,
     support_under,
 )
+from .motion_authoring import smooth
 
 FLAT = np.zeros(3)
 
@@ -100,7 +101,8 @@ def step_onto(body: ShapedBody, rng: np.random.Generator) -> Drawn:
     frames = _frames(start, len(st), swing, pause, int(rng.integers(6, 12)))
     feet = walk(body, st, frames, start=start, swing=swing, pause=pause, stance=0.0,
                 lift=0.07)
-    pelvis, yaw = pelvis_over(body, feet, drop=np.full(len(frames), rng.uniform(0.03, 0.05)))
+    pelvis, yaw = pelvis_over(body, feet, drop=np.full(len(frames), rng.uniform(0.1, 0.13)),
+                              lower=True)
     clip = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=np.full(len(frames), 0.05),
                      spine=np.zeros((len(frames), 3)), feet=feet)
     # the platform: its near edge 6 cm before the first foot on it, its far edge past the last
@@ -146,7 +148,7 @@ def pick_up_and_carry(body: ShapedBody, rng: np.random.Generator) -> Drawn:
     hang = hanging_wrists(body, free, pelvis)
     half = rng.uniform(0.13, 0.2)
     reach_y = body.ground_y + rng.uniform(0.25, 0.35) - pelvis[grasp, 1]
-    reach = rng.uniform(0.36, 0.42)
+    reach = rng.uniform(0.46, 0.52)
     wrists = {}
     for side, sx in (("left", 1.0), ("right", -1.0)):
         at = np.array([sx * half, reach_y, reach])
@@ -154,13 +156,12 @@ def pick_up_and_carry(body: ShapedBody, rng: np.random.Generator) -> Drawn:
         wrists[side] = smooth([(0, hang[side][0]), (4, hang[side][4]), (down - 2, at),
                                (grasp, at), (rise, carry), (t, carry)], frames)
     clip = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=pitch, spine=spine, feet=feet,
-                     wrists_rel=wrists)
+                     wrists_rel=wrists, tolerance_m=0.03)
     left, right = hand_ids(body)
     width, centre = narrowest_grasp(clip.verts, left, right, pelvis, yaw,
                                     range(grasp, t, 3), grasp)
     height = 2 * (centre[1] - body.ground_y)
-    mesh = (S.box(width, height, rng.uniform(0.2, 0.3)) if rng.random() < 0.6
-            else S.cylinder(width / 2, height))
+    mesh = S.box(width, height, rng.uniform(0.14, 0.2))  # clear of the knees in the squat
     pose0 = pose_matrix(np.array([centre[0], body.ground_y, centre[2]]), head)
     mid = (clip.joints[:, 20] + clip.joints[:, 21]) / 2
     poses = follow(mid, yaw, grasp, pose0)
@@ -187,7 +188,7 @@ def push_pull(body: ShapedBody, rng: np.random.Generator) -> Drawn:
     wrists = {side: np.tile([sx * half, hands_y, reach], (t, 1))
               for side, sx in (("left", 1.0), ("right", -1.0))}
     clip = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=pitch, spine=spine, feet=feet,
-                     wrists_rel=wrists)
+                     wrists_rel=wrists, tolerance_m=0.03)
     left, right = hand_ids(body)
     hands = np.concatenate([left, right])
     mid = (clip.joints[:, 20] + clip.joints[:, 21]) / 2

@@ -59,10 +59,12 @@ def pose_clip(body: ShapedBody, *, pelvis: np.ndarray, yaw: np.ndarray, pitch: n
               spine: np.ndarray, feet: Feet, wrists_rel: Mapping[str, np.ndarray] | None = None,
               extra: Mapping[str, np.ndarray] | None = None,
               drop_targets: Mapping[str, np.ndarray] | None = None,
-              guess: Mapping[str, np.ndarray] | None = None) -> Clip:
+              guess: Mapping[str, np.ndarray] | None = None, tolerance_m: float = 0.012) -> Clip:
     """Solve the clip (see the module docstring). ``wrists_rel``: side → ``(T, 3)`` wrist in
     the body's frame (NaN rows: arms free); ``extra``: joint name → world ``(T, 3)`` targets;
-    ``drop_targets``: joint name → ``(T,)`` True where that joint's foot target is dropped."""
+    ``drop_targets``: joint name → ``(T,)`` True where that joint's foot target is dropped;
+    ``tolerance_m``: the largest target miss accepted (objects are fitted to the posed body
+    afterwards, so a small miss only moves the contact)."""
     root = root_orient(yaw, pitch)
     targets = foot_targets(body, feet)
     for name, off in (drop_targets or {}).items():
@@ -71,7 +73,7 @@ def pose_clip(body: ShapedBody, *, pelvis: np.ndarray, yaw: np.ndarray, pitch: n
         targets[f"{side}_wrist"] = body_to_world(pelvis, yaw, rel)
     targets.update(extra or {})
     pose, trans = solve(body, root_orient=root, pelvis=pelvis, trunk=trunk_pose(pitch, spine),
-                        targets=targets, guess=guess)
+                        targets=targets, guess=guess, tolerance_m=tolerance_m)
     verts, joints = body.forward(root, pose, trans)
     sink = np.maximum(0.0, body.ground_y - verts[..., 1].min(1))
     trans = trans + sink[:, None] * [0, 1, 0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import family_shapes as S
-from .family_gait import Feet, Station, smooth, standing, yaw_matrix
+from .family_gait import Feet, Station, standing, yaw_matrix
 from .family_ik import J, ShapedBody
 from .family_objects import draw_object, place_clear
 from .family_place import (
@@ -24,7 +24,7 @@ from .family_place import (
     support_under,
     to_frame,
 )
-from .motion_authoring import boxes_mesh
+from .motion_authoring import boxes_mesh, smooth
 
 FLAT = np.zeros(3)
 
@@ -42,6 +42,17 @@ def _channel(frames: np.ndarray, f0: int, f1: int, back: int | None, rest, goal)
     keys = [(0, rest), (f0, rest), (f1, goal)]
     if back is not None:
         keys += [(back, goal), (back + 20, rest)]
+    return smooth(keys + [(frames[-1] + 1, keys[-1][1])], frames)
+
+
+def _via_channel(frames: np.ndarray, f0: int, f1: int, back: int | None, rest, goal,
+                 over) -> np.ndarray:
+    """Like ``_channel`` through ``goal + over`` halfway (a hand comes onto a top from above)."""
+    rest, goal = np.asarray(rest, float), np.asarray(goal, float)
+    mid = (f0 + f1) // 2
+    keys = [(0, rest), (f0, rest), (mid, goal + over), (f1, goal)]
+    if back is not None:
+        keys += [(back, goal), (back + 10, goal + over), (back + 20, rest)]
     return smooth(keys + [(frames[-1] + 1, keys[-1][1])], frames)
 
 
@@ -203,8 +214,8 @@ def _reach(body: ShapedBody, rng: np.random.Generator, *, high: bool) -> Drawn:
         drop = 0.01 - rise
         pitch = _channel(frames, f0, f1, back, 0.0, -0.05)
         behind = np.zeros(t)
-        goal = lambda sx: [sx * rng.uniform(0.12, 0.2), rng.uniform(0.72, 0.82),  # noqa: E731
-                           rng.uniform(0.22, 0.34)]
+        goal = lambda sx: [sx * rng.uniform(0.12, 0.2), rng.uniform(0.62, 0.72),  # noqa: E731
+                           rng.uniform(0.2, 0.3)]
     else:
         drop = _channel(frames, f0, f1, back, 0.015, rng.uniform(0.12, 0.3))
         pitch = _channel(frames, f0, f1, back, 0.0, rng.uniform(0.7, 1.0))
@@ -216,10 +227,11 @@ def _reach(body: ShapedBody, rng: np.random.Generator, *, high: bool) -> Drawn:
     yaw = np.full(t, st.heading)
     free = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=pitch, spine=spine, feet=feet)
     hang = hanging_wrists(body, free, pelvis)
-    wrists = {s: _channel(frames, f0, f1, back, hang[s][0], goal(1.0 if s == "left" else -1.0))
-              for s in sides}
+    over = np.array([0.0, 0.12, -0.06])
+    wrists = {s: _via_channel(frames, f0, f1, back, hang[s][0],
+                              goal(1.0 if s == "left" else -1.0), over) for s in sides}
     clip = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=pitch, spine=spine, feet=feet,
-                     wrists_rel=wrists)
+                     wrists_rel=wrists, tolerance_m=0.03)
     left, right = hand_ids(body)
     touch = np.concatenate([left if s == "left" else right for s in sides])
     rest = np.delete(clip.verts, touch, axis=1).reshape(-1, 3)[::5]
@@ -268,7 +280,7 @@ def lift_overhead(body: ShapedBody, rng: np.random.Generator) -> Drawn:
                           [sx * half, rng.uniform(0.8, 0.86), 0.16])
               for s, sx in (("left", 1.0), ("right", -1.0))}
     clip = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=pitch, spine=np.zeros((t, 3)),
-                     feet=feet, wrists_rel=wrists)
+                     feet=feet, wrists_rel=wrists, tolerance_m=0.03)
     left, right = hand_ids(body)
     width, centre = narrowest_grasp(clip.verts, left, right, pelvis, yaw, range(0, t, 3), 0)
     if rng.random() < 0.5:

@@ -91,7 +91,7 @@ class Body:
         return m
 
 
-def smooth(keys: list[tuple[float, object]], frames: np.ndarray) -> np.ndarray:
+def smooth(keys: Sequence[tuple[float, object]], frames: np.ndarray) -> np.ndarray:
     """PCHIP through ``(frame, value)`` keys, held constant outside them → (T, ...)."""
     times = np.array([k for k, _ in keys], dtype=float)
     values = np.array([np.asarray(v, dtype=float) for _, v in keys])
@@ -276,16 +276,19 @@ def hanging_arms() -> np.ndarray:
                      [0, 0.15, 0]])
 
 
-def camera_for(joints: np.ndarray, azimuth_deg: float) -> Cameras:
-    """A 960×540 camera (50° vertical fov) at chest height on the azimuth ``azimuth_deg`` side
-    (0 = in front, +Z), far enough to see every joint of every frame with a margin."""
+def camera_for(joints: np.ndarray, azimuth_deg: float, *, elevation: float = 0.12,
+               min_distance: float = 3.0) -> Cameras:
+    """A 960×540 camera (50° vertical fov) on the azimuth ``azimuth_deg`` side (0 = in front,
+    +Z), looking at the motion's centre from ``elevation`` (rise per metre; 0.12: about chest
+    height), at least ``min_distance`` away and far enough to see every joint of every frame
+    with a margin."""
     lo, hi = joints.reshape(-1, 3).min(0), joints.reshape(-1, 3).max(0)
     centre = (lo + hi) / 2
     az = np.radians(azimuth_deg)
     width, height = 960, 540
     K = intrinsics(50.0, width, height, dtype=torch.float64)
-    for dist in np.arange(3.0, 9.0, 0.25):
-        eye = centre + dist * np.array([np.sin(az), 0.12, np.cos(az)])
+    for dist in np.arange(min_distance, min_distance + 6.0, 0.25):
+        eye = centre + dist * np.array([np.sin(az), elevation, np.cos(az)])
         R, t = look_at(torch.as_tensor(eye)[None], torch.as_tensor(centre)[None])
         cam = Cameras(K=K[None], R=R, t=t, width=width, height=height)
         uv = project(cam, torch.as_tensor(joints.reshape(1, -1, 3)))[0].numpy()

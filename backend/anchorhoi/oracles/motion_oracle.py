@@ -79,7 +79,7 @@ class OracleMotionReport:
         """The deeper of the object and the ground penetrations."""
         return max(self.object_penetration_mm, self.ground_penetration_mm)
 
-    def figures(self) -> dict[str, float | int | str]:
+    def figures(self) -> dict[str, float | int | str | dict[str, float | None]]:
         """The bench's JSON fields (rounded)."""
         frames = self.case.motion.num_frames
         r = self.result
