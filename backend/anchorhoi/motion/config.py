@@ -185,6 +185,13 @@ class ContactConfig:
     support_tolerance_m: float = 0.04
     """An object whose lowest point is within this of the ground rests on (slides along) it;
     the hands of a sliding object may move up or down this much."""
+    slide_min_travel_m: float = 0.1
+    """A resting object touched at the anchor frame is pushed or pulled only if the seen hands
+    would move it at least this far along the ground (``contact.moves_with_hands``); less is
+    touching it (resting)."""
+    hand_seen_confidence: float = 0.5
+    """The touching hands count as seen in a frame where their keypoints' mean confidence
+    reaches this (only seen hands are evidence that the object moves)."""
     patience_frames: int = 3
     """A hand–object contact ends only where this many frames in a row break it."""
     balance_radius_m: float = 0.08
@@ -200,7 +207,8 @@ class ContactConfig:
     def __post_init__(self) -> None:
         check_at_least(self, 1, ("image_speed_window", "patience_frames"))
         check_positive(self, ("foot_height_m", "foot_speed_mps", "still_speed_mps", "softness",
-                         "hand_distance_m", "support_tolerance_m"))
+                         "hand_distance_m", "support_tolerance_m", "slide_min_travel_m",
+                         "hand_seen_confidence"))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,6 +25,18 @@ and stops at the first frame that breaks the mode it started in:
   object stays on the ground (pushed or pulled along it); where the hands would lift it off or
   push it into the ground they let go.
 
+A resting object does not move unless the evidence says the hands move it: in **sliding**
+mode the object travels only if, over the contact frames where the touching hands are **seen**
+(their keypoints' confidence), the hands' keypoints travel at least
+``ContactConfig.slide_min_travel_m`` in the image from where they touched it at the anchor
+frame, pixels → metres at the hands' depth (``moves_with_hands``). The image is the evidence:
+the estimate's depth along the camera ray and the object origin the hands would carry (swung
+by wrist-rotation errors over a lever arm as long as the object) both drift by more than that
+while hands rest on a table.
+Otherwise the hands only touch it (reaching to it, leaning on it, crouching behind it, or
+hidden while they would "move" it: a hidden hand's estimate is the pose prior's guess, not
+evidence) and the mode is **resting**: no frame is held and the object stays where it is.
+
 Beyond the contact interval the object rests where it was picked up or set down (the carried
 pose at the boundary frame, dropped onto the ground when within the tolerance). Human keypoints
 alone cannot tell a pick-up from a put-down at the grasp frame (they are time reversals of each
@@ -42,9 +54,10 @@ import torch
 from ..body.rotations import matrix_to_rot6d, rot6d_to_matrix
 from .config import ContactConfig
 
-ContactMode = Literal["none", "held", "sliding"]
-"""How the hands move the object: not at all (no hand touches it at the anchor frame), carried
-in the air (**held**), or pushed along the ground (**sliding**); see the module docstring."""
+ContactMode = Literal["none", "resting", "held", "sliding"]
+"""How the hands move the object: not at all (no hand touches it at the anchor frame), not at
+all though a hand touches it (**resting**: the evidence shows no carrying), carried in the air
+(**held**), or pushed along the ground (**sliding**); see the module docstring."""
 
 FOOT_JOINTS = (7, 8, 10, 11)
 """left_ankle, right_ankle, left_foot, right_foot."""
@@ -220,3 +233,40 @@ def object_path(carried: torch.Tensor, contact: torch.Tensor, lowest: torch.Tens
             rest[1, 3] += ground_y - lowest[boundary]
         out[list(span)] = rest
     return out
+
+
+def moves_with_hands(track: torch.Tensor, anchor: int, contact: torch.Tensor,
+                     seen: torch.Tensor, *, min_travel: float, min_seen: float = 0.5,
+                     median: int = 5) -> bool:
+    """Whether the evidence shows the hands moving the object: ``track (T, D)`` the touching
+    hands' position (metres; in the image plane at their depth in the optimiser), ``anchor``
+    the frame where they touch it, ``contact (T,)`` the grown contact frames and ``seen (T,)``
+    how well the touching hands are seen (keypoint confidence in [0, 1]). Over the contact
+    frames with ``seen ≥ min_seen``, the displacement from the anchor frame, median-filtered
+    over ``median`` such frames (single noisy frames do not count), must reach ``min_travel``
+    metres. No seen frame: no evidence, ``False``."""
+    use = contact & (seen >= min_seen)
+    if not bool(use.any()):
+        return False
+    dist = (track[use] - track[anchor]).norm(dim=-1).cpu().numpy()
+    half = median // 2
+    smooth = [np.median(dist[max(0, i - half):i + half + 1]) for i in range(len(dist))]
+    return float(max(smooth)) >= min_travel
+
+
+def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
+                   hand_track: torch.Tensor, seen: torch.Tensor, anchor: int, ground_y: float,
+                   contact: ContactConfig) -> tuple[torch.Tensor, ContactMode]:
+    """The hands' contact with the object over the clip from the evidence of every frame (see
+    the module): ``lowest_anchor`` the object's lowest point at the anchor frame,
+    ``hand_height (T,)`` the touching hands' height, ``hand_track (T, D)`` their seen motion
+    (metres), ``seen (T,)`` how well they are seen. Returns the contact frames ``(T,)`` (grown
+    from the anchor) and the mode; with ``"resting"`` the frames are those the hands touch it
+    in, and none of them moves it."""
+    frames, mode = grow_contact(lowest_anchor, hand_height - hand_height[anchor], anchor,
+                                ground_y, contact.support_tolerance_m, contact.patience_frames)
+    if mode == "sliding" and not moves_with_hands(
+            hand_track, anchor, frames, seen, min_travel=contact.slide_min_travel_m,
+            min_seen=contact.hand_seen_confidence):
+        return frames, "resting"
+    return frames, mode

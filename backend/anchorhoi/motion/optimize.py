@@ -51,10 +51,10 @@ from .contact import (
     FOOT_JOINTS,
     WRIST_JOINTS,
     ContactMode,
+    decide_contact,
     fill_gaps,
     foot_contact_weights,
     footprint_matrix,
-    grow_contact,
     mean_pose,
     object_path,
     rigid,
@@ -260,10 +260,16 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
         carried[problem.anchor] = problem.obj_anchor
         lowest = L.transform_points(problem.obj_corners, carried[:, :3, :3],
                                     carried[:, :3, 3])[..., 1].amin(-1)
-        hands = (weights.T * wrists[:, :, 1, 3]).sum(1) / weights.sum(0)  # (T,) their height
-        contact, mode = grow_contact(float(lowest[problem.anchor]),
-                                     hands - hands[problem.anchor], problem.anchor,
-                                     problem.ground_y, tolerance, config.contact.patience_frames)
+        share = weights.T / weights.sum(0)[:, None]  # (T, 2)
+        contact, mode = decide_contact(
+            lowest_anchor=float(lowest[problem.anchor]),
+            hand_height=(share * wrists[:, :, 1, 3]).sum(1),
+            hand_track=(share[..., None] * _image_track(problem, wrists[:, :, :3, 3])).sum(1),
+            seen=(problem.at_anchor[:, None] * seen).amax(0), anchor=problem.anchor,
+            ground_y=problem.ground_y, contact=config.contact)
+        if mode == "resting":
+            _touch_only(problem, state, contact)
+            return
         path = object_path(carried, contact, lowest, problem.ground_y, tolerance)
     if config.resting.iterations > 0:
         path = _fit_resting(problem, path, contact, frames.vertices, frames.joints, config)
@@ -278,6 +284,36 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
     frames_held = torch.nonzero(contact).flatten()
     log.info("stage E: the object is %s by the hands in frames %d–%d", mode,
              int(frames_held[0]), int(frames_held[-1]))
+
+
+def _image_track(problem: Problem, wrists: torch.Tensor) -> torch.Tensor:
+    """``(T, 2, 2)``: the wrists' keypoints in the image, pixels → metres at the estimated
+    wrists' depth ``wrists (T, 2, 3)`` (world), interpolated over the frames they are unseen
+    (where neither is ever seen: the estimate's projection)."""
+    cam = problem.camera
+    p_cam = wrists @ cam.R[0].T + cam.t[0]
+    depth = p_cam[..., 2].clamp_min(1e-3)
+    focal = float(cam.K[0, :2, :2].diagonal().mean())
+    kp = problem.keypoints[:, list(WRIST_JOINTS)]  # (T, 2, 3)
+    projected = p_cam[..., :2] / depth[..., None] * focal
+    centre = cam.K[0][:2, 2]
+    uv = torch.where(kp[..., 2:] > 0, kp[..., :2] - centre, torch.full_like(kp[..., :2],
+                                                                           float("nan")))
+    uv = fill_gaps(uv.reshape(-1, 4)).reshape(uv.shape)
+    uv = torch.where(torch.isfinite(uv), uv, projected)
+    return uv * depth[..., None] / focal
+
+
+def _touch_only(problem: Problem, state: State, contact: torch.Tensor) -> None:
+    """The hands touch the resting object (``contact``) but the evidence shows them moving it
+    nowhere: it stays at its anchor placement in every frame, no frame is held."""
+    t_count = state.trans.shape[0]
+    state.held = torch.zeros(t_count, 2, dtype=torch.bool, device=state.trans.device)
+    state.mode = "resting"
+    frames = torch.nonzero(contact).flatten()
+    log.info("stage E: the hands touch the resting object in frames %d–%d but do not move it "
+             "(seen hands would carry it less than the push threshold)", int(frames[0]),
+             int(frames[-1]))
 
 
 def _fit_resting(problem: Problem, path: torch.Tensor, contact: torch.Tensor,
