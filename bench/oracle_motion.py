@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Oracle bench of stage E: recover a known motion from its own noisy, occluded 2D keypoints.
 
-Usage: ``python bench/oracle_motion.py CASE_DIR [CASE_DIR ...] [--seed 0] [--frames N]``.
+Usage: ``python bench/oracle_motion.py CASE_DIR [CASE_DIR ...] [--seed 0] [--frames N]`` or
+``python bench/oracle_motion.py --random N --seed S`` (``N`` cases drawn from the case family,
+``anchorhoi.oracles.family``, with seed ``--family-seed``, default ``S``; the keypoint noise is
+seeded by ``S`` as for case folders; ``--keep DIR`` keeps the drawn case folders).
 A case folder (see ``bench/make_motion_cases.py``; the format in
 ``anchorhoi.oracles.motion_case``) holds ``object.obj``, ``camera.json`` and ``motion.npz``. Per
 case the bench (``anchorhoi.oracles.motion_oracle.run_oracle_motion``)
@@ -15,7 +18,13 @@ case the bench (``anchorhoi.oracles.motion_oracle.run_oracle_motion``)
 4. scores the result and prints one JSON line: ``mpjpe_mm``, ``pa_mpjpe_mm`` (22 body joints),
    ``accel_err_mm_s2``, ``foot_skate_mm`` (per ground-truth contact frame pair),
    ``max_penetration_mm`` (object or ground), ``obj_trans_err_cm``, ``seconds`` and the
-   optimisation time per 100 frames.
+   optimisation time per 100 frames, and the result's plausibility report
+   (``anchorhoi.motion.plausibility``: ``plausibility_warnings`` and its figures).
+
+After the last case it writes to stderr a per-kind table (case kinds by folder name
+``<kind>-...``): the median and the worst of every figure and the count of cases missing any
+target (MPJPE ≤ 80 mm, PA-MPJPE ≤ 50 mm, skating ≤ 5 mm per contact frame, penetration
+≤ 10 mm, object ≤ 5 cm), with the time per 100 frames.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,8 +41,13 @@ import torch
 
 from anchorhoi.body import BodyModel
 from anchorhoi.motion import MotionConfig
+from anchorhoi.oracles.family import draw_family, write_motion
+from anchorhoi.oracles.family_table import MOTION_TARGETS, kind_table
 from anchorhoi.oracles.motion_case import load_motion_case
 from anchorhoi.oracles.motion_oracle import run_oracle_motion
+
+TABLE_FIGURES = ("mpjpe_mm", "pa_mpjpe_mm", "foot_skate_mm", "max_penetration_mm",
+                 "obj_trans_err_cm", "seconds_per_100_frames", "plausibility_warnings")
 
 
 def with_field(config, path: str, value):
@@ -45,8 +60,14 @@ def with_field(config, path: str, value):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("cases", nargs="+", type=Path, help="case folders")
+    parser.add_argument("cases", nargs="*", type=Path, help="case folders")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--random", type=int, default=0, metavar="N",
+                        help="also run N cases drawn from the case family")
+    parser.add_argument("--family-seed", type=int, default=None,
+                        help="the drawn family's seed (default: --seed)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="write the drawn cases into this folder (default: a temp folder)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a MotionConfig field (JSON value), a group's field "
                         "dotted (schedule.root_iterations=40, weights.lambda_still=0), "
@@ -61,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                         "threads cost more than they gain on these small tensors)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     args = parser.parse_args(argv)
+    if not args.cases and args.random <= 0:
+        parser.error("give case folders or --random N")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
@@ -73,13 +96,22 @@ def main(argv: list[str] | None = None) -> int:
             config.schedule, root_iterations=args.iterations[0],
             pose_iterations=args.iterations[1], contact_iterations=args.iterations[2]))
     body = BodyModel()
-    for folder in args.cases:
-        case = load_motion_case(folder)
-        if args.frames:
-            case = case.truncated(args.frames)
-        report = run_oracle_motion(case, body=body, config=config, seed=args.seed,
-                                   noise_px=args.noise_px, drop=args.drop)
-        print(json.dumps(report.figures()), flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = list(args.cases)
+        if args.random > 0:
+            family_seed = args.seed if args.family_seed is None else args.family_seed
+            drawn = draw_family(BodyModel(dtype=torch.float64), args.random, family_seed)
+            folders += [write_motion(c, args.keep or Path(tmp)) for c in drawn]
+        for folder in folders:
+            case = load_motion_case(folder)
+            if args.frames:
+                case = case.truncated(args.frames)
+            report = run_oracle_motion(case, body=body, config=config, seed=args.seed,
+                                       noise_px=args.noise_px, drop=args.drop)
+            rows.append(report.figures())
+            print(json.dumps(rows[-1]), flush=True)
+    print(kind_table(rows, MOTION_TARGETS, TABLE_FIGURES), file=sys.stderr, flush=True)
     return 0
 
 

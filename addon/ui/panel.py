@@ -15,6 +15,7 @@ import bpy
 
 from ..client import job_history
 from ..client.job_request import RequestError, frames_for
+from ..client.quality_report import QualityCache
 from . import preferences
 
 HISTORY_ROWS = 8
@@ -47,6 +48,7 @@ class PreviewCache:
 
 class _Cache:
     instance: PreviewCache | None = None  # set by register(), cleared by unregister()
+    quality: QualityCache | None = None  # the last job's plausibility rows (same lifetime)
 
 
 class ANCHORHOI_PT_generate(bpy.types.Panel):
@@ -85,6 +87,7 @@ class ANCHORHOI_PT_generate(bpy.types.Panel):
                 layout.label(text=status.message,
                              icon="CHECKMARK" if status.state == "finished" else "INFO")
         draw_previews(layout, status)
+        draw_quality(layout, status)
         draw_history(layout, context, s)
 
 
@@ -99,6 +102,26 @@ def draw_previews(layout, status):
         if icon:
             cell.template_icon(icon_value=icon, scale=5.0)
         cell.label(text=f"{item.stage}: {os.path.basename(item.path)}")
+
+
+def draw_quality(layout, status):
+    """The finished job's plausibility report: one row per figure, pass or warn."""
+    cache = _Cache.quality
+    if cache is None or status.running or not status.job_dir:
+        return
+    rows = cache.rows_for(status.job_dir)
+    if not rows:
+        return
+    box = layout.box()
+    box.label(text="Plausibility", icon="CHECKMARK" if all(r.status != "warn" for r in rows)
+              else "ERROR")
+    for row in rows:
+        line = box.row()
+        line.label(text=row.label, icon=_QUALITY_ICONS[row.status])
+        line.label(text=row.value)
+
+
+_QUALITY_ICONS = {"pass": "CHECKMARK", "warn": "ERROR", "n/a": "BLANK1"}
 
 
 def draw_history(layout, context, s):
@@ -140,6 +163,7 @@ _STATUS_ICONS = {"finished": "CHECKMARK", "failed": "ERROR", "cancelled": "CANCE
 
 def register():
     _Cache.instance = PreviewCache()
+    _Cache.quality = QualityCache()
     bpy.utils.register_class(ANCHORHOI_PT_generate)
 
 
@@ -148,3 +172,4 @@ def unregister():
     if _Cache.instance is not None:
         _Cache.instance.close()
         _Cache.instance = None
+    _Cache.quality = None

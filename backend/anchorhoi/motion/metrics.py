@@ -17,9 +17,8 @@ out unless a name says otherwise).
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from ..objects.inside import TriangleLeaves
+from .plausibility import object_distances
 
 FOOT_JOINTS = (10, 11)
 """left_foot, right_foot (the balls of the feet, 2–3 cm above the sole at rest)."""
@@ -101,15 +100,8 @@ def max_penetration(vertices: np.ndarray, obj_vertices: np.ndarray, obj_faces: n
     placed per frame by ``obj_rot (T, 3, 3)`` (object → world) and ``obj_trans (T, 3)``. Only
     vertices inside the object's bounding box are measured (exact signed distance)."""
     verts = np.asarray(vertices, dtype=np.float64)
-    leaves = TriangleLeaves(obj_vertices, obj_faces, dtype=torch.float64)
-    lo, hi = np.min(obj_vertices, 0), np.max(obj_vertices, 0)
-    inside = 0.0
-    for t in range(len(verts)):
-        local = (verts[t] - obj_trans[t]) @ obj_rot[t]
-        near = np.all((local > lo) & (local < hi), axis=1)
-        if near.any():
-            sd = leaves.signed_distance(torch.as_tensor(local[near])).numpy()
-            inside = max(inside, float(-sd.min()))
+    inside = float(object_distances(verts, obj_vertices, obj_faces, obj_rot,
+                                    obj_trans)["inside"].max(initial=0.0))
     below = 0.0 if ground_y is None else max(0.0, float(ground_y - verts[..., 1].min()))
     return inside, below
 

@@ -3,7 +3,8 @@
 ``run_motion_stage`` fits SMPL-X per frame and the object's rigid motion to stage D's anchor
 keypoints (:func:`~.optimize.optimize_motion`) and saves the result where the add-on's importer
 reads it (:class:`~.output.MotionOutput`: ``motion.npz`` and ``result.json`` with the stage's
-time and quality figures — reprojection, key-pose error, penetration, skating, contact frames).
+time and quality figures — reprojection, key-pose error, penetration, skating, contact frames —
+and the plausibility report, :mod:`~.plausibility`).
 
 Progress: ``progress("motion")`` after every Adam iteration, with the loss terms.
 """
@@ -28,6 +29,7 @@ from ..progress import StageProgress
 from .config import MotionConfig
 from .optimize import optimize_motion
 from .output import MotionOutput
+from .plausibility import report_of_result
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +61,12 @@ def run_motion_stage(*, keypoints: np.ndarray, camera: Cameras, key_pose: KeyPos
                              on_step=None if progress is None else progress("motion"))
     seconds = time.perf_counter() - started
     info = info or ResultInfo()
+    report = report_of_result(body, result, obj_mesh)
     quality = {**info.quality, **{k: v for k, v in result.quality.items()
-                                  if isinstance(v, (int, float, str, bool))}}
+                                  if isinstance(v, (int, float, str, bool))},
+               "plausibility": report.as_json()}
+    if report.warnings():
+        log.warning("stage E: the motion's plausibility warns on %s", ", ".join(report.warnings()))
     timings = {**info.timings, "motion": {"seconds": round(seconds, 3)}}
     extra = {**info.extra, "contact_mode": result.contact_mode,
              "anchor_frame": int(anchor_frame)}

@@ -10,7 +10,9 @@ Per case (``motion_case.MotionCase``):
    its placement at that frame (what stage B provides in the pipeline);
 4. score the result: MPJPE and PA-MPJPE of the 22 body joints, acceleration error, foot skating
    (per ground-truth contact frame pair), penetration into the object and the ground, the
-   object's translation error, and the optimisation's time.
+   object's translation error, and the optimisation's time; and make the result's own
+   plausibility report (``motion.plausibility``, no ground truth: what ``result.json``
+   carries).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..body import BodyModel
 from ..body.pose import KeyPose
 from ..motion import MotionConfig, MotionResult, optimize_motion
 from ..motion import metrics as M
+from ..motion.plausibility import PlausibilityReport, plausibility_report
 from ..nerf.cameras import project, world_to_camera
 from ..objects.mesh_io import ObjectMesh
 from .motion_case import MotionCase
@@ -68,6 +71,8 @@ class OracleMotionReport:
     """Share of the joints the object hides."""
     seen_frac: float
     """Share of the joints handed to stage E."""
+    plausibility: PlausibilityReport
+    """The result's plausibility report (no ground truth)."""
 
     @property
     def max_penetration_mm(self) -> float:
@@ -93,6 +98,9 @@ class OracleMotionReport:
             "hand_contact_frames": int(r.hand_contact.any(1).sum()),
             "reprojection_px_median": round(r.quality["reprojection_px_median"], 2),
             "occluded_frac": round(self.occluded_frac, 3), "seen_frac": round(self.seen_frac, 3),
+            "plausibility_warnings": len(self.plausibility.warnings()),
+            "plausibility": {k: f.as_json()["value"]
+                             for k, f in self.plausibility.figures.items()},
         }
 
 
@@ -166,6 +174,12 @@ def run_oracle_motion(case: MotionCase, *, body: BodyModel, config: MotionConfig
     inside, below = M.max_penetration(pred.vertices.double().numpy(), case.mesh.vertices,
                                       case.mesh.faces, result.obj_rotation, result.obj_trans,
                                       ground)
+    plausible = plausibility_report(
+        vertices=pred.vertices.double().numpy(),
+        lbs_weights=body.layer.lbs_weights.detach().cpu().numpy(), obj_vertices=case.mesh.vertices,
+        obj_faces=case.mesh.faces, obj_rot=result.obj_rotation, obj_trans=result.obj_trans,
+        floor_y=ground, fps=m.fps, held=result.hand_contact,
+        supported=np.asarray(result.foot_contact).max(1) > 0.5)
     body_pred, body_gt = pj[:, :BODY_JOINTS], gt_joints[:, :BODY_JOINTS]
     return OracleMotionReport(
         case=case, keypoints=kp, gt_joints=gt_joints, key_pose=key, result=result,
@@ -175,4 +189,5 @@ def run_oracle_motion(case: MotionCase, *, body: BodyModel, config: MotionConfig
         foot_skate_mm=1000 * M.foot_skating(pj, gt_joints, ground, m.fps),
         object_penetration_mm=1000 * inside, ground_penetration_mm=1000 * below,
         obj_trans_err_cm=100 * M.object_translation_error(result.obj_trans, case.obj_trans),
-        seconds=seconds, occluded_frac=seen["occluded_frac"], seen_frac=seen["seen_frac"])
+        seconds=seconds, occluded_frac=seen["occluded_frac"], seen_frac=seen["seen_frac"],
+        plausibility=plausible)

@@ -1,0 +1,218 @@
+"""The case family: motion and anchor cases drawn at random from interaction kinds, in the
+existing case formats (``motion_case``, ``anchor_scene``).
+
+A case is drawn from ``(seed, kind, attempt)``: a body shape (betas), the kind's timing, path,
+pose and object (``family_moves``, ``family_poses``), and a camera (height, distance,
+azimuth). A draw is kept only if it is physically sensible (``check_drawn``): the body stands on
+the floor or on the object in every frame and never sinks into either, a resting object stands
+on the floor, and the hands touch the object at the key frame where the kind says they do;
+otherwise the next attempt is drawn. The same seed always gives the same cases.
+
+Folder names are ``<kind>-<seed>-<index>``; ``kind_of`` reads the kind back for the benches'
+per-kind tables.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+
+from ..body import BodyModel
+from ..motion.plausibility import object_distances
+from ..nerf.cameras import Cameras, intrinsics, look_at, project, to_json
+from . import family_moves as moves
+from . import family_poses as poses
+from .family_ik import ShapedBody
+from .family_place import Drawn, hand_ids
+from .motion_authoring import write_obj
+
+Kind = Callable[[ShapedBody, np.random.Generator], Drawn]
+KINDS: dict[str, tuple[Kind, str]] = {
+    "walk_straight": (moves.walk_straight, "none"),
+    "walk_curved": (moves.walk_curved, "none"),
+    "turn_in_place": (moves.turn_in_place, "none"),
+    "sit_stand": (poses.sit_stand, "seat"),
+    "crouch": (poses.crouch, "none"),
+    "kneel": (poses.kneel, "none"),
+    "reach_low": (poses.reach_low, "hands"),
+    "reach_high": (poses.reach_high, "hands"),
+    "pick_up_carry": (moves.pick_up_and_carry, "hands"),
+    "push_pull": (moves.push_pull, "hands"),
+    "lift_overhead": (poses.lift_overhead, "hands"),
+    "lean_on": (poses.lean_on, "hands"),
+    "step_onto": (moves.step_onto, "feet"),
+}
+"""Kind name → (the function drawing it, where the body touches the object)."""
+FPS = 30.0
+"""Frame rate of every family motion."""
+ATTEMPTS = 12
+"""Draws tried per case before giving up."""
+ANCHOR_BOX = (np.array([0.0, -0.2, 0.0]), 1.2)
+"""An anchor case's body and object stay inside this cube (centre, half side; the oracle's
+render box less 5 cm)."""
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FamilyCase:
+    """One drawn case."""
+
+    name: str
+    """``<kind>-<seed>-<index>``."""
+    kind: str
+    """One of ``KINDS``."""
+    body: ShapedBody
+    """The body at the case's shape."""
+    drawn: Drawn
+    """The motion and its object."""
+    camera: Cameras
+    """The camera of the motion case."""
+
+
+def kind_of(case_name: str) -> str:
+    """The kind of a case folder name (the name itself for cases outside the family)."""
+    return case_name.split("-")[0]
+
+
+def kinds_for(count: int, seed: int) -> list[str]:
+    """``count`` kinds: shuffled rounds through every kind (each covered once ``count`` reaches
+    the number of kinds)."""
+    rng = np.random.default_rng([seed, 7])
+    names = list(KINDS)
+    out: list[str] = []
+    while len(out) < count:
+        out += [names[i] for i in rng.permutation(len(names))]
+    return out[:count]
+
+
+def camera_for(joints: np.ndarray, azimuth: float, elevation: float, distance: float
+               ) -> Cameras:
+    """A 960×540 camera (50° vertical fov) on the ``azimuth`` side (radians about +Y, 0: +Z)
+    looking at the motion's centre from ``elevation`` (rise per metre), at least ``distance``
+    away and far enough to see every joint of every frame with a margin."""
+    lo, hi = joints.reshape(-1, 3).min(0), joints.reshape(-1, 3).max(0)
+    centre = (lo + hi) / 2
+    width, height = 960, 540
+    K = intrinsics(50.0, width, height, dtype=torch.float64)
+    for dist in np.arange(distance, distance + 8.0, 0.25):
+        eye = centre + dist * np.array([np.sin(azimuth), elevation, np.cos(azimuth)])
+        R, t = look_at(torch.as_tensor(eye)[None], torch.as_tensor(centre)[None])
+        cam = Cameras(K=K[None], R=R, t=t, width=width, height=height)
+        uv = project(cam, torch.as_tensor(joints.reshape(1, -1, 3)))[0].numpy()
+        if uv[:, 0].min() > 60 and uv[:, 0].max() < width - 60 and uv[:, 1].min() > 40 \
+                and uv[:, 1].max() < height - 40:
+            return cam
+    raise ValueError("no camera distance sees the whole motion")
+
+
+def placed_vertices(drawn: Drawn) -> np.ndarray:
+    """(T, Vo, 3) the object's vertices in the world per frame."""
+    v = drawn.mesh[0]
+    return np.einsum("tij,vj->tvi", drawn.obj_poses[:, :3, :3], v) + drawn.obj_poses[:, None, :3, 3]
+
+
+def check_drawn(body: ShapedBody, drawn: Drawn, touch: str) -> None:
+    """``ValueError`` unless the draw is physically sensible (see the module docstring)."""
+    clip, g = drawn.clip, body.ground_y
+    lowest = clip.verts[..., 1].min(1)
+    obj = placed_vertices(drawn)
+    if obj[..., 1].min() < g - 1e-3:
+        raise ValueError("the object sinks into the floor")
+    top = obj[..., 1].max(1)
+    supported = (np.abs(lowest - g) < 0.012) | ((touch == "feet") & (np.abs(lowest - top) < 0.012))
+    if not supported.all():
+        raise ValueError(f"the body floats in {int((~supported).sum())} frames")
+    left, right = hand_ids(body)
+    dist = object_distances(clip.verts, drawn.mesh[0], drawn.mesh[1], drawn.obj_poses[:, :3, :3],
+                            drawn.obj_poses[:, :3, 3],
+                            groups={"hands": np.concatenate([left, right])}, reach=0.1)
+    if dist["inside"].max() > 0.005:
+        raise ValueError(f"the body is {dist['inside'].max() * 1000:.0f} mm inside the object")
+    if touch == "none" and dist["body"].min() < 0.04:
+        raise ValueError("the body touches an object it should not")
+    if touch == "hands" and dist["hands"][drawn.anchor_frame] > 0.02:
+        raise ValueError("the hands miss the object at the key frame")
+
+
+def draw_case(model: BodyModel, kind: str, seed: int, index: int, *,
+              anchor: bool = False) -> FamilyCase:
+    """The case ``index`` of ``kind`` from ``seed`` (``anchor``: its key frame must also fit
+    the anchor oracle's box)."""
+    make, touch = KINDS[kind]
+    last: Exception | None = None
+    for attempt in range(ATTEMPTS):
+        rng = np.random.default_rng([seed, list(KINDS).index(kind), index, attempt])
+        betas = np.zeros(10)
+        betas[:2] = np.clip(rng.normal(0.0, 1.0, 2), -2.0, 2.0)
+        body = ShapedBody.build(model, betas)
+        try:
+            drawn = make(body, rng)
+            check_drawn(body, drawn, touch)
+            if anchor:
+                anchor_arrays(body, drawn)
+            azimuth = drawn.facing + rng.uniform(-0.5, 0.5)
+            cam = camera_for(drawn.clip.joints, azimuth, rng.uniform(0.0, 0.35),
+                             rng.uniform(3.0, 5.0))
+        except ValueError as exc:
+            last = exc
+            continue
+        return FamilyCase(name=f"{kind}-{seed}-{index:02d}", kind=kind, body=body, drawn=drawn,
+                          camera=cam)
+    raise ValueError(f"no sensible {kind} case in {ATTEMPTS} draws (last: {last})")
+
+
+def draw_family(model: BodyModel, count: int, seed: int, *, anchor: bool = False
+                ) -> list[FamilyCase]:
+    """``count`` cases from ``seed`` over every kind (``kinds_for``)."""
+    return [draw_case(model, kind, seed, i, anchor=anchor)
+            for i, kind in enumerate(kinds_for(count, seed))]
+
+
+def write_motion(case: FamilyCase, folder: Path) -> Path:
+    """Write ``case`` as a motion case folder (``motion_case.load_motion_case``), float32."""
+    out = folder / case.name
+    out.mkdir(parents=True, exist_ok=True)
+    d, clip = case.drawn, case.drawn.clip
+    write_obj(out / "object.obj", d.mesh[0], d.mesh[1])
+    (out / "camera.json").write_text(json.dumps(to_json(case.camera), indent=1) + "\n")
+    quat = Rotation.from_matrix(d.obj_poses[:, :3, :3]).as_quat()[:, [3, 0, 1, 2]]
+    t = len(clip.trans)
+    f32 = lambda x: np.asarray(x, np.float32)  # noqa: E731
+    np.savez_compressed(out / "motion.npz", trans=f32(clip.trans),
+                        root_orient=f32(clip.root_orient), pose_body=f32(clip.pose_body),
+                        pose_hand=np.zeros((t, 90), np.float32), betas=f32(case.body.betas),
+                        gender=np.array("neutral"), mocap_frame_rate=np.array(FPS),
+                        obj_trans=f32(d.obj_poses[:, :3, 3]), obj_rot=f32(quat),
+                        anchor_frame=np.array(d.anchor_frame),
+                        ground_y=np.array(case.body.ground_y))
+    return out
+
+
+def anchor_arrays(body: ShapedBody, drawn: Drawn) -> dict[str, np.ndarray]:
+    """The anchor case of the draw's key frame (``anchor_scene`` keys), moved so that the
+    pelvis stands over the origin; ``ValueError`` if body or object leave ``ANCHOR_BOX``."""
+    a, clip = drawn.anchor_frame, drawn.clip
+    shift = -clip.joints[a, 0] * [1, 0, 1]
+    pts = np.concatenate([clip.verts[a], placed_vertices(drawn)[a]]) + shift
+    centre, half = ANCHOR_BOX
+    if np.abs(pts - centre).max() > half:
+        raise ValueError("the key frame does not fit the anchor oracle's box")
+    quat = Rotation.from_matrix(drawn.obj_poses[a, :3, :3]).as_quat()[[3, 0, 1, 2]]
+    return {"root_orient": clip.root_orient[a], "pose_body": clip.pose_body[a],
+            "trans": clip.trans[a] + shift, "betas": body.betas,
+            "obj_trans": drawn.obj_poses[a, :3, 3] + shift, "obj_rot": quat}
+
+
+def write_anchor(case: FamilyCase, folder: Path) -> Path:
+    """Write ``case``'s key frame as an anchor case folder (``anchor_scene.load_anchor_case``)."""
+    arrays = anchor_arrays(case.body, case.drawn)  # raises before anything is written
+    out = folder / case.name
+    out.mkdir(parents=True, exist_ok=True)
+    write_obj(out / "object.obj", case.drawn.mesh[0], case.drawn.mesh[1])
+    np.savez(out / "case.npz", **arrays)
+    return out

@@ -1,0 +1,166 @@
+"""Whole-body inverse kinematics for the case family (``family``): the legs and arms that put
+chosen joints on per-frame targets, all frames at once.
+
+The trunk is given (root orientation, pelvis position, spine bend); the unknowns are the hips,
+knees, ankles, shoulders and elbows of every frame. Targets are world positions of joints by
+SMPL-X name (the ankles and the balls of the feet place a foot with its heading and its heel
+raise; a knee on the floor; the wrists). The solve is one batched L-BFGS over the clip:
+squared target errors, a pull towards a guess pose, frame-to-frame smoothness and hinge terms
+(knees bend forward about x, elbows about their y hinge). Targets it misses by more than
+``tolerance_m`` raise ``ValueError`` (the family draws again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..body import BodyModel, axis_angle_to_matrix
+from ..motion.posing import PosedSubset
+from ..portable.skeleton import JOINT_NAMES
+
+J = {name: i for i, name in enumerate(JOINT_NAMES)}
+"""Joint index by SMPL-X name."""
+SOLVED = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+          "left_shoulder", "right_shoulder", "left_elbow", "right_elbow")
+"""The joints the solve moves (the others follow the trunk channels or stay at rest)."""
+
+
+@dataclass(frozen=True)
+class ShapedBody:
+    """The body model in float64 at one shape, with what authoring needs at hand."""
+
+    model: BodyModel
+    """The body model, float64."""
+    betas: np.ndarray
+    """(10,) the shape."""
+    kin: PosedSubset
+    """Joints only (one vertex) at this shape: fast forward kinematics."""
+    rest: np.ndarray
+    """(55, 3) rest joints at this shape."""
+    ground_y: float
+    """The rest pose's sole level at this shape (the floor)."""
+
+    @staticmethod
+    def build(model: BodyModel, betas: np.ndarray) -> ShapedBody:
+        """``model`` (float64) at ``betas (10,)``."""
+        kin = PosedSubset(model, torch.as_tensor(betas), np.array([0]))
+        ground = float(kin.all_rest_vertices[:, 1].min())
+        return ShapedBody(model, np.asarray(betas, float), kin,
+                          np.asarray(kin.rest_joints, dtype=np.float64), ground)
+
+    def forward(self, root_orient: np.ndarray, pose_body: np.ndarray, trans: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Full mesh and joints, numpy ``(T, V, 3)``, ``(T, 55, 3)``."""
+        t = len(trans)
+        rot = axis_angle_to_matrix(torch.as_tensor(
+            np.concatenate([root_orient, pose_body], 1).reshape(t, 22, 3)))
+        with torch.no_grad():
+            out = self.model(global_orient=rot[:, 0], body_pose=rot[:, 1:22],
+                             transl=torch.as_tensor(trans),
+                             betas=torch.as_tensor(self.betas)[None].expand(t, -1))
+        return out.vertices.numpy(), out.joints.numpy()
+
+    def joint_frames(self, root_orient: np.ndarray, pose_body: np.ndarray, trans: np.ndarray,
+                     joint: str) -> np.ndarray:
+        """(T, 4, 4) world transform of ``joint``'s frame."""
+        t = len(trans)
+        rot = torch.eye(3, dtype=torch.float64).repeat(t, 55, 1, 1)
+        rot[:, :22] = axis_angle_to_matrix(torch.as_tensor(
+            np.concatenate([root_orient, pose_body], 1).reshape(t, 22, 3)))
+        with torch.no_grad():
+            out = self.kin(rot, torch.as_tensor(trans))
+        m = np.tile(np.eye(4), (t, 1, 1))
+        m[:, :3, :3] = out.rotations[:, J[joint]].numpy()
+        m[:, :3, 3] = out.joints[:, J[joint]].numpy()
+        return m
+
+
+def hanging_arms() -> dict[str, np.ndarray]:
+    """Axis-angles of arms hanging at the sides (the guess where no wrist has a target)."""
+    return {"left_shoulder": np.array([0, 0, -np.radians(70)]),
+            "right_shoulder": np.array([0, 0, np.radians(70)]),
+            "left_elbow": np.array([0, -0.15, 0]), "right_elbow": np.array([0, 0.15, 0])}
+
+
+def trunk_pose(pitch: np.ndarray, spine: np.ndarray) -> np.ndarray:
+    """(T, 21, 3) body axis-angles with ``spine (T, 3)`` bending spine1..3 about x and the neck
+    keeping the head level-ish against the trunk's ``pitch (T,)``."""
+    t = len(pitch)
+    aa = np.zeros((t, 21, 3))
+    for i, name in enumerate(("spine1", "spine2", "spine3")):
+        aa[:, J[name] - 1, 0] = spine[:, i]
+    aa[:, J["neck"] - 1, 0] = -0.5 * (pitch + spine.sum(1))
+    return aa
+
+
+def solve(body: ShapedBody, *, root_orient: np.ndarray, pelvis: np.ndarray,
+          trunk: np.ndarray, targets: Mapping[str, np.ndarray],
+          guess: Mapping[str, np.ndarray] | None = None, tolerance_m: float = 0.012,
+          iterations: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """``(pose_body (T, 63), trans (T, 3))`` putting the pelvis joint at ``pelvis (T, 3)``,
+    the root at ``root_orient (T, 3)``, the trunk joints at ``trunk (T, 21, 3)`` and the
+    ``targets`` joints (name → ``(T, 3)``, NaN rows: no target that frame) where they say (see
+    the module docstring)."""
+    t = len(pelvis)
+    start = {**hanging_arms(), "left_knee": np.array([0.15, 0, 0]),
+             "right_knee": np.array([0.15, 0, 0])}
+    start.update(guess or {})
+    ids = [J[n] - 1 for n in SOLVED]
+    prior = np.zeros((t, len(SOLVED), 3))
+    for k, n in enumerate(SOLVED):
+        if n in start:
+            prior[:, k] = np.broadcast_to(start[n], (t, 3))
+    prior_t = torch.as_tensor(prior)
+    x = prior_t.clone().requires_grad_(True)
+    root = axis_angle_to_matrix(torch.as_tensor(root_orient))
+    trunk_rot = axis_angle_to_matrix(torch.as_tensor(trunk))
+    trans = torch.as_tensor(pelvis - body.rest[0])
+    names = list(targets)
+    tid = [J[n] for n in names]
+    goal_np = np.stack([targets[n] for n in names], 1) if names else np.zeros((t, 0, 3))
+    mask = torch.as_tensor(np.isfinite(goal_np).all(-1)[..., None], dtype=torch.float64)
+    goal = torch.as_tensor(np.nan_to_num(goal_np))
+    knees = [SOLVED.index("left_knee"), SOLVED.index("right_knee")]
+    elbows = [SOLVED.index("left_elbow"), SOLVED.index("right_elbow")]
+
+    def joints(params: torch.Tensor) -> torch.Tensor:
+        rot = torch.eye(3, dtype=torch.float64).repeat(t, 55, 1, 1)
+        rot[:, 0] = root
+        rot[:, 1:22] = trunk_rot
+        rot[:, [i + 1 for i in ids]] = axis_angle_to_matrix(params)
+        return body.kin(rot, trans).joints
+
+    def loss_of(params: torch.Tensor) -> torch.Tensor:
+        err = (mask * (joints(params)[:, tid] - goal) ** 2).sum()
+        reg = 1e-3 * ((params - prior_t) ** 2).sum()
+        smooth = 1e-2 * ((params[1:] - params[:-1]) ** 2).sum()
+        kn = params[:, knees]
+        el = params[:, elbows]
+        hinge = (kn[..., 1:] ** 2).sum() + torch.relu(-kn[..., 0]).pow(2).sum() \
+            + (el[..., [0, 2]] ** 2).sum() + torch.relu(el[:, 0, 1]).pow(2).sum() \
+            + torch.relu(-el[:, 1, 1]).pow(2).sum()
+        return err + reg + smooth + 0.1 * hinge
+
+    opt = torch.optim.LBFGS([x], lr=1, max_iter=iterations, line_search_fn="strong_wolfe",
+                            tolerance_grad=1e-9, tolerance_change=1e-11, history_size=20)
+
+    def closure():
+        opt.zero_grad()
+        loss = loss_of(x)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        misses = (mask[..., 0] * (joints(x)[:, tid] - goal).norm(dim=-1)).amax(0)
+    if names and float(misses.max()) > tolerance_m:
+        worst = int(misses.argmax())
+        raise ValueError(f"the IK misses the {names[worst]} target by "
+                         f"{float(misses[worst]) * 100:.1f} cm")
+    aa = trunk.copy()
+    aa[:, ids] = x.detach().numpy()
+    return aa.reshape(t, 63), pelvis - body.rest[0]
