@@ -90,8 +90,8 @@ def test_search_finds_the_box_from_far_away():
     # x, z ∈ ±1 m, y from the ground (−1.3) to the box top less the box (0.7): spaced at most
     # 0.75 × the box's 0.4 / 0.35 / 0.3 m → 8 × 9 × 10 centres; + the start; 23 other
     # orientations (8 turns × upright, tipped about x, tipped about z) at 4 coarse seeds;
-    # + 4 rounds of 26 centres and 2 turns
-    assert result.candidates == 1 + 8 * 9 * 10 + 4 * 23 + 4 * 28
+    # 3 hypotheses × 4 rounds of 2 turns and 26 centres
+    assert result.candidates == 1 + 8 * 9 * 10 + 4 * 23 + 3 * 4 * 28
     np.testing.assert_allclose(obj.translation.detach().numpy(), result.translation, atol=1e-6)
     # found to ~1 cm: the finest steps are 1.6-1.8 cm
     assert _corner_error(obj, truth) < 0.02

@@ -21,10 +21,12 @@ lying (tipped 90° about x or z) and turned about the up axis in ``yaw_steps`` s
    the right place by more than half the object).
 2. **Orientation**: at the ``orientation_seeds`` best coarse centres that are at least one
    grid step apart, every orientation (each clamped into its own region).
-3. **Fine**: ``refine_rounds`` rounds of a 3 × 3 × 3 grid of centres around the best at half
-   the previous spacing, then the yaw ± half the previous yaw step.
+3. **Fine**: from each of the ``refine_hypotheses`` best (orientation, centre) pairs of
+   different orientations, ``refine_rounds`` rounds of the yaw ± half the previous yaw step,
+   then a 3 × 3 × 3 grid of centres around the best at half the previous spacing; the best
+   refined one is kept (a coarse winner need not be the best once refined).
 
-Cost: grid + seeds × orientations + rounds × 28 scorings. Whether the prior's scores single
+Cost: 1 + grid + seeds × (orientations − 1) + hypotheses × rounds × 28 scorings. Whether the prior's scores single
 out the kept placement is judged by ``placement_support`` (flat or ambiguous scores give a
 note, logged as a warning and handed on in the stage's output). The human field is evaluated
 once per camera sample; each candidate only re-evaluates the object and composites.
@@ -79,6 +81,9 @@ class ObjectSearchConfig:
     """Also try the object lying: tipped 90° about x and about z."""
     orientation_seeds: int = 4
     """Best coarse centres (at least a grid step apart) at which every orientation is tried."""
+    refine_hypotheses: int = 3
+    """Best (orientation, centre) pairs of different orientations refined each (the best
+    refined one is kept: a coarse winner need not be the best once refined)."""
     timestep_fraction: float = 0.5
     """Diffusion time of the denoising error (a fraction of the training timesteps)."""
     support: SupportConfig = field(default_factory=SupportConfig)
@@ -91,8 +96,9 @@ class ObjectSearchConfig:
                 and self.refine_rounds >= 0):
             raise ValueError("ObjectSearchConfig: reach ≥ 0, overlap_spacing in (0, 1], "
                              "min_spacing > 0 and refine_rounds ≥ 0")
-        if self.yaw_steps < 1 or self.orientation_seeds < 1:
-            raise ValueError("ObjectSearchConfig: yaw_steps ≥ 1 and orientation_seeds ≥ 1")
+        if self.yaw_steps < 1 or self.orientation_seeds < 1 or self.refine_hypotheses < 1:
+            raise ValueError("ObjectSearchConfig: yaw_steps ≥ 1, orientation_seeds ≥ 1 and "
+                             "refine_hypotheses ≥ 1")
 
 
 @dataclass(frozen=True)
@@ -175,40 +181,31 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
             best, best_score = grid[order[0]], float(grid_scores[order[0]])
         step = np.array([a[1] - a[0] if len(a) > 1 else spacing[i] for i, a in enumerate(axes)])
         # 2. every orientation at the best few distinct coarse centres
-        yaw_step = 2 * np.pi / config.yaw_steps
         rotations = _orientations(start_rot, config.yaw_steps, config.lying)
-        for seed_centre in _distinct(grid[order], step, config.orientation_seeds):
-            for rot in rotations[1:]:
+        tried = []  # (score, orientation index, centre)
+        for i in _distinct(grid, order, step, config.orientation_seeds):
+            tried.append((float(grid_scores[i]), 0, grid[i]))  # the start orientation: scored
+            for k, rot in enumerate(rotations[1:], start=1):
                 r_lo, r_hi, _ = region(rot)
-                c = np.clip(seed_centre, r_lo, r_hi)
-                s = score(c, rot)
+                c = np.clip(grid[i], r_lo, r_hi)
+                tried.append((score(c, rot), k, c))
                 n += 1
-                if s < best_score:
-                    best, best_rot, best_score = c, rot, s
-        # 3. fine: centres around the best at half the step, then the yaw around the best
-        for _ in range(config.refine_rounds):
-            step = step / 2
-            centre = best
-            r_lo, r_hi, _ = region(best_rot)
-            for d in itertools.product((-1, 0, 1), repeat=3):
-                if d == (0, 0, 0):
-                    continue
-                c = np.clip(centre + step * np.array(d), r_lo, r_hi)
-                s = score(c, best_rot)
-                n += 1
-                if s < best_score:
-                    best, best_score = c, s
-            if config.yaw_steps > 1:
-                yaw_step = yaw_step / 2
-                turned = best_rot
-                for sign in (-1, 1):
-                    rot = _yaw(sign * yaw_step) @ turned
-                    r_lo, r_hi, _ = region(rot)
-                    c = np.clip(best, r_lo, r_hi)
-                    s = score(c, rot)
-                    n += 1
-                    if s < best_score:
-                        best, best_rot, best_score = c, rot, s
+        # 3. fine, from the best few (orientation, centre) of different orientations: the yaw
+        # ± half the previous yaw step, then centres around the best at half the step
+        tried.sort(key=lambda e: e[0])
+        starts, seen = [], set()
+        for s, k, c in tried:
+            if k not in seen:
+                seen.add(k)
+                starts.append((s, rotations[k], c))
+            if len(starts) == config.refine_hypotheses:
+                break
+        for h_score, h_rot, h_centre in starts:
+            h_score, h_rot, h_centre, used = _refine(score, region, h_score, h_rot, h_centre,
+                                                     step, 2 * np.pi / config.yaw_steps, config)
+            n += used
+            if h_score < best_score:
+                best, best_rot, best_score = h_centre, h_rot, h_score
         translation = best - _centre_offset(local, best_rot)
         obj.set_placement(best_rot, translation)
     support = placement_support(scores=grid_scores, centres=grid, best_score=best_score,
@@ -224,6 +221,37 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
     return ObjectSearchResult(translation=translation, score=best_score,
                               start_score=start_score, candidates=n, seconds=seconds,
                               rotation=best_rot, support=support)
+
+
+def _refine(score, region, best_score: float, best_rot: np.ndarray, best: np.ndarray,
+            step: np.ndarray, yaw_step: float, config: ObjectSearchConfig):
+    """``config.refine_rounds`` rounds around one hypothesis; (score, rotation, centre, how
+    many candidates were scored)."""
+    n = 0
+    for _ in range(config.refine_rounds):
+        if config.yaw_steps > 1:
+            yaw_step = yaw_step / 2
+            turned = best_rot
+            for sign in (-1, 1):
+                rot = _yaw(sign * yaw_step) @ turned
+                r_lo, r_hi, _ = region(rot)
+                c = np.clip(best, r_lo, r_hi)
+                s = score(c, rot)
+                n += 1
+                if s < best_score:
+                    best, best_rot, best_score = c, rot, s
+        step = step / 2
+        centre = best
+        r_lo, r_hi, _ = region(best_rot)
+        for d in itertools.product((-1, 0, 1), repeat=3):
+            if d == (0, 0, 0):
+                continue
+            c = np.clip(centre + step * np.array(d), r_lo, r_hi)
+            s = score(c, best_rot)
+            n += 1
+            if s < best_score:
+                best, best_score = c, s
+    return best_score, best_rot, best, n
 
 
 def _local_vertices(obj) -> np.ndarray:
@@ -256,13 +284,13 @@ def _orientations(start: np.ndarray, yaw_steps: int, lying: bool) -> list[np.nda
             for k in range(yaw_steps)]
 
 
-def _distinct(ranked: np.ndarray, step: np.ndarray, count: int) -> list[np.ndarray]:
-    """The first ``count`` of the ``ranked`` centres that are at least one grid step apart
-    along some axis from every one kept before."""
-    kept: list[np.ndarray] = []
-    for c in ranked:
-        if all(np.any(np.abs(c - k) > step * 1.01) for k in kept):
-            kept.append(c)
+def _distinct(grid: np.ndarray, order: np.ndarray, step: np.ndarray, count: int) -> list[int]:
+    """Indices of the first ``count`` grid centres in ``order`` that are at least one grid
+    step apart along some axis from every one kept before."""
+    kept: list[int] = []
+    for i in order:
+        if all(np.any(np.abs(grid[i] - grid[k]) > step * 1.01) for k in kept):
+            kept.append(int(i))
             if len(kept) == count:
                 break
     return kept

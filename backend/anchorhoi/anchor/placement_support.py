@@ -6,7 +6,9 @@ told the candidates apart. Two ways it may not have:
 - **flat**: the kept score is hardly lower than the typical (median) score of the coarse grid —
   the prior sees little difference between the object here and almost anywhere else;
 - **ambiguous**: a coarse candidate far from the kept one (more than ``rival_distance`` times
-  the object's size away) scores almost as well — the prior would have accepted both.
+  the object's size away) scores almost as well as the best coarse candidate near it (both
+  at the grid's resolution, so refinement does not tip the comparison) — the prior would have
+  accepted both.
 
 Either is reported (a sentence for the stage's log and output), never silently kept.
 """
@@ -26,8 +28,9 @@ class SupportConfig:
     """Smallest ``(median − best) / median`` of the coarse scores for a placement the prior
     prefers (below: flat)."""
     min_margin: float = 0.25
-    """Smallest ``(rival − best) / (median − best)``, the far rival's lead over the kept
-    placement as a share of the kept placement's lead over the median (below: ambiguous)."""
+    """Smallest ``(rival − near) / (median − near)``: how much worse the far rival scores than
+    the best coarse candidate near the kept placement, as a share of that one's lead over the
+    median (below: ambiguous)."""
     rival_distance: float = 1.0
     """A rival is more than this many object sizes (the largest extent) from the kept centre."""
 
@@ -45,7 +48,8 @@ class PlacementSupport:
     contrast: float
     """``(median − best) / median`` of the coarse grid's scores (0: flat)."""
     margin: float
-    """``(rival − best) / (median − best)`` (1: no far rival comes close; 0: a tie)."""
+    """``(rival − near) / (median − near)``, ``near`` the best coarse score near the kept
+    placement (1: no far rival comes close; 0: a tie)."""
     rival_centre: np.ndarray | None
     """(3,) the best far candidate's centre, if any candidate was far enough."""
     note: str | None
@@ -68,7 +72,8 @@ def placement_support(*, scores: np.ndarray, centres: np.ndarray, best_score: fl
     if far.any() and lead > 0:
         i = int(np.argmin(np.where(far, scores, np.inf)))
         rival_centre = centres[i]
-        margin = float(np.clip((scores[i] - best_score) / lead, 0.0, 1.0))
+        near = min(float(np.min(scores[~far], initial=np.inf)), float(scores[i]))
+        margin = float(np.clip((scores[i] - near) / max(median - near, 1e-12), 0.0, 1.0))
     where = np.round(best_centre, 2).tolist()
     note = None
     if contrast < config.min_contrast:
