@@ -90,22 +90,22 @@ def test_search_finds_the_box_from_far_away():
     # x, z ∈ ±1 m, y from the ground (−1.3) to the box top less the box (0.7): spaced at most
     # 0.75 × the box's 0.4 / 0.35 / 0.3 m → 8 × 9 × 10 centres; + the start; 23 other
     # orientations (8 turns × upright, tipped about x, tipped about z) at 4 coarse seeds;
-    # 3 hypotheses × 4 rounds of 2 turns and 26 centres
-    assert result.candidates == 1 + 8 * 9 * 10 + 4 * 23 + 3 * 4 * 28
+    # 3 hypotheses × 4 rounds of 4 turns and 26 centres
+    assert result.candidates == 1 + 8 * 9 * 10 + 4 * 23 + 3 * 4 * 30
     np.testing.assert_allclose(obj.translation.detach().numpy(), result.translation, atol=1e-6)
-    # found to ~1 cm: the finest steps are 1.6-1.8 cm
-    assert _corner_error(obj, truth) < 0.02
+    # every corner within the anchor bench's object target (3 cm); the finest steps are 1-2 cm
+    assert _corner_error(obj, truth) < 0.03
     assert result.score < 0.05 * result.start_score
     assert result.note is None  # one clear placement
     assert obj.translation.requires_grad  # still a parameter SDS can refine
 
 
 def test_search_finds_a_box_overhead_lying_and_turned():
-    # the box held over the head: tipped onto its side (90° about z) and turned 30° about the
-    # up axis, its lowest point 0.55 m above the soles' ground level + 1.3 m
+    # the box held over the head: tipped onto its side (90° about z) and turned 45° about the
+    # up axis, 1.65 m above the soles
     torch.set_num_threads(1)
     tip = np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]])
-    c, s = np.cos(np.radians(30)), np.sin(np.radians(30))
+    c, s = np.cos(np.radians(45)), np.sin(np.radians(45))
     yaw = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
     truth = _truth(yaw @ tip, [0.15, 0.55, -0.1])
     obj, result = _search([truth], ObjectSearchConfig(resolution=16, num_samples=24))

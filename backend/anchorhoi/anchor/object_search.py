@@ -21,15 +21,17 @@ lying (tipped 90° about x or z) and turned about the up axis in ``yaw_steps`` s
    the right place by more than half the object).
 2. **Orientation**: at the ``orientation_seeds`` best coarse centres that are at least one
    grid step apart, every orientation (each clamped into its own region).
-3. **Fine**: from each of the ``refine_hypotheses`` best (orientation, centre) pairs of
-   different orientations, ``refine_rounds`` rounds of the yaw ± half the previous yaw step,
-   then a 3 × 3 × 3 grid of centres around the best at half the previous spacing; the best
-   refined one is kept (a coarse winner need not be the best once refined).
+3. **Fine**: from the best (orientation, centre) pair of each tilt (upright, tipped about x,
+   tipped about z; at most ``refine_hypotheses``), ``refine_rounds`` rounds of the yaw ± half
+   the previous yaw step and ± a quarter turn, then a 3 × 3 × 3 grid of centres around the
+   best at half the previous spacing; the best refined one is kept (a coarse winner need not
+   be the best once refined).
 
-Cost: 1 + grid + seeds × (orientations − 1) + hypotheses × rounds × 28 scorings. Whether the prior's scores single
-out the kept placement is judged by ``placement_support`` (flat or ambiguous scores give a
-note, logged as a warning and handed on in the stage's output). The human field is evaluated
-once per camera sample; each candidate only re-evaluates the object and composites.
+Cost: 1 + grid + seeds × (orientations − 1) + hypotheses × rounds × 30 scorings. Whether the
+prior's scores single out the kept placement is judged by ``placement_support`` (flat or
+ambiguous scores give a note, logged as a warning and handed on in the stage's output). The
+human field is evaluated once per camera sample; each candidate only re-evaluates the object
+and composites.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class ObjectSearchConfig:
     orientation_seeds: int = 4
     """Best coarse centres (at least a grid step apart) at which every orientation is tried."""
     refine_hypotheses: int = 3
-    """Best (orientation, centre) pairs of different orientations refined each (the best
+    """At most this many (orientation, centre) pairs refined, the best of each tilt (the best
     refined one is kept: a coarse winner need not be the best once refined)."""
     timestep_fraction: float = 0.5
     """Diffusion time of the denoising error (a fraction of the training timesteps)."""
@@ -194,9 +196,9 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
         # ± half the previous yaw step, then centres around the best at half the step
         tried.sort(key=lambda e: e[0])
         starts, seen = [], set()
-        for s, k, c in tried:
-            if k not in seen:
-                seen.add(k)
+        for s, k, c in tried:  # the best of each tilt (upright, tipped about x, about z)
+            if k // config.yaw_steps not in seen:
+                seen.add(k // config.yaw_steps)
                 starts.append((s, rotations[k], c))
             if len(starts) == config.refine_hypotheses:
                 break
@@ -229,11 +231,11 @@ def _refine(score, region, best_score: float, best_rot: np.ndarray, best: np.nda
     many candidates were scored)."""
     n = 0
     for _ in range(config.refine_rounds):
-        if config.yaw_steps > 1:
-            yaw_step = yaw_step / 2
+        if config.yaw_steps > 1:  # ± half the last step, and the quarter turns (boxes,
+            yaw_step = yaw_step / 2  # tables: near-square outlines the grid may have swapped)
             turned = best_rot
-            for sign in (-1, 1):
-                rot = _yaw(sign * yaw_step) @ turned
+            for angle in (-yaw_step, yaw_step, -np.pi / 2, np.pi / 2):
+                rot = _yaw(angle) @ turned
                 r_lo, r_hi, _ = region(rot)
                 c = np.clip(best, r_lo, r_hi)
                 s = score(c, rot)

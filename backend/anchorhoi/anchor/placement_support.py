@@ -27,7 +27,7 @@ class SupportConfig:
     min_contrast: float = 0.1
     """Smallest ``(median − best) / median`` of the coarse scores for a placement the prior
     prefers (below: flat)."""
-    min_margin: float = 0.25
+    min_margin: float = 0.1
     """Smallest ``(rival − near) / (median − near)``: how much worse the far rival scores than
     the best coarse candidate near the kept placement, as a share of that one's lead over the
     median (below: ambiguous)."""
