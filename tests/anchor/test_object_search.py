@@ -88,10 +88,9 @@ def test_search_finds_the_box_from_far_away():
     config = ObjectSearchConfig(resolution=16, num_samples=24, refine_rounds=4)
     obj, result = _search([truth], config)
     # x, z ∈ ±1 m, y from the ground (−1.3) to the box top less the box (0.7): spaced at most
-    # 0.75 × the box's 0.4 / 0.35 / 0.3 m → 8 × 9 × 10 centres; + the start; 23 other
-    # orientations (8 turns × upright, tipped about x, tipped about z) at 4 coarse seeds;
-    # 3 hypotheses × 4 rounds of 4 turns and 26 centres
-    assert result.candidates == 1 + 8 * 9 * 10 + 4 * 23 + 3 * 4 * 30
+    # 0.75 × the box's 0.4 / 0.35 / 0.3 m → 8 × 9 × 10 centres; + the start; the orientation
+    # search off (the default) → 1 hypothesis × 4 rounds of 26 centres
+    assert result.candidates == 1 + 8 * 9 * 10 + 4 * 26
     np.testing.assert_allclose(obj.translation.detach().numpy(), result.translation, atol=1e-6)
     # every corner within the anchor bench's object target (3 cm); the finest steps are 1-2 cm
     assert _corner_error(obj, truth) < 0.03
@@ -108,7 +107,10 @@ def test_search_finds_a_box_overhead_lying_and_turned():
     c, s = np.cos(np.radians(45)), np.sin(np.radians(45))
     yaw = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
     truth = _truth(yaw @ tip, [0.15, 0.55, -0.1])
-    obj, result = _search([truth], ObjectSearchConfig(resolution=24, num_samples=24))
+    config = ObjectSearchConfig(resolution=24, num_samples=24, yaw_steps=8, lying=True)
+    obj, result = _search([truth], config)
+    # 8 turns × 3 tilts at 4 seeds; 3 hypotheses × 4 rounds of 4 turns and 26 centres
+    assert result.candidates == 1 + 8 * 9 * 10 + 4 * 23 + 3 * 4 * 30
     # its centre within the anchor bench's object target (3 cm), overhead, not on the ground
     centre_error = np.linalg.norm(_corners(obj).mean(0) - _corners(truth).mean(0))
     assert centre_error < 0.03

@@ -77,10 +77,12 @@ class ObjectSearchConfig:
     refine_rounds: int = 4
     """Rounds of a 3 × 3 × 3 grid of centres (and the yaw ± a step) around the best at half
     the previous spacing."""
-    yaw_steps: int = 8
-    """Turns about the up axis tried per tilt, evenly over 360° (1: the start's yaw only)."""
-    lying: bool = True
-    """Also try the object lying: tipped 90° about x and about z."""
+    yaw_steps: int = 1
+    """Turns about the up axis tried per tilt, evenly over 360° (1: the start's yaw only; 8
+    searches the turn. Off by default: on the family's lift-overhead anchor case the prior's
+    low-resolution scores preferred a wrong turn, 16 cm / 109° off after SDS)."""
+    lying: bool = False
+    """Also try the object lying: tipped 90° about x and about z (off by default, as above)."""
     orientation_seeds: int = 4
     """Best coarse centres (at least a grid step apart) at which every orientation is tried."""
     refine_hypotheses: int = 3
