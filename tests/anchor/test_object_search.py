@@ -1,5 +1,6 @@
 """The object search of stage A on its own: an oracle whose data are renders of a box on a known
-spot, an empty human field, the box starting far from that spot."""
+spot (on the ground behind the body; overhead, lying and turned; in two places at once), an
+empty human field, the box starting on the ground in front of the body."""
 
 from __future__ import annotations
 
@@ -41,33 +42,96 @@ def _box_field() -> ObjectField:
     return ObjectField(mesh, ObjectFieldConfig(grid_resolution=24))
 
 
-def test_search_finds_the_box_from_far_away():
-    torch.set_num_threads(1)
-    truth = _box_field().requires_grad_(False)
-    truth.set_placement(np.eye(3), TRUTH)
-    sampler = DenseStratifiedSampler(DenseSamplerConfig(num_samples=24), box=BOX)
+def _corners(field: ObjectField) -> np.ndarray:
+    """(8, 3) the placed box's corners (world)."""
+    box = trimesh.creation.box(extents=(0.4, 0.35, 0.3)).vertices + [0, 0.175, 0]
+    m = field.placement_matrix().detach().double().numpy()
+    return box @ m[:3, :3].T + m[:3, 3]
+
+
+def _corner_error(a: ObjectField, b: ObjectField) -> float:
+    """Largest distance from a corner of ``a`` to the nearest corner of ``b`` (metres): zero
+    for the same box in the same place, whichever of its symmetric turns each has."""
+    ca, cb = _corners(a), _corners(b)
+    return float(np.linalg.norm(ca[:, None] - cb[None], axis=-1).min(1).max())
+
+
+def _search(truths: list[ObjectField], config: ObjectSearchConfig):
+    """Search a box starting at ``START`` against renders of ``truths``; (field, result)."""
+    sampler = DenseStratifiedSampler(DenseSamplerConfig(num_samples=config.num_samples),
+                                     box=BOX)
 
     def target(views):
         with torch.no_grad():
-            return render_image([truth], views.cameras, sampler,
+            return render_image(truths, views.cameras, sampler,
                                 background=torch.ones(3)).rgb.permute(0, 3, 1, 2)
 
     obj = _box_field()
     obj.set_placement(np.eye(3), START)
-    config = ObjectSearchConfig(resolution=16, num_samples=24, refine_rounds=4)
     result = search_object_translation(
         human=Empty(), obj=obj, prior=OracleImagePrior(target_fn=target), prompt="a box",
         box=BOX, centre_xz=(0.0, 0.0), ground_y=-1.3, target=(0.0, -0.2, 0.1), radius=3.0,
         fov_deg=40.0, background=(1.0, 1.0, 1.0), config=config,
         generator=torch.Generator().manual_seed(0))
+    return obj, result
+
+
+def _truth(rotation: np.ndarray, translation) -> ObjectField:
+    truth = _box_field().requires_grad_(False)
+    truth.set_placement(rotation, np.asarray(translation, dtype=np.float64))
+    return truth
+
+
+def test_search_finds_the_box_from_far_away():
+    torch.set_num_threads(1)
+    truth = _truth(np.eye(3), TRUTH)
+    config = ObjectSearchConfig(resolution=16, num_samples=24, refine_rounds=4)
+    obj, result = _search([truth], config)
     # x, z ∈ ±1 m, y from the ground (−1.3) to the box top less the box (0.7): spaced at most
-    # 0.75 × the box's 0.4 / 0.35 / 0.3 m → 8 × 9 × 10 points; + the start, + 4 × 26 refinements
+    # 0.75 × the box's 0.4 / 0.35 / 0.3 m → 8 × 9 × 10 centres; + the start; the orientation
+    # search off (the default) → 1 hypothesis × 4 rounds of 26 centres
     assert result.candidates == 1 + 8 * 9 * 10 + 4 * 26
     np.testing.assert_allclose(obj.translation.detach().numpy(), result.translation, atol=1e-6)
-    # found to 1 cm (measured [0.304, −0.909, −0.25]: the finest steps are 1.6-1.8 cm)
-    np.testing.assert_allclose(result.translation, TRUTH, atol=0.012)
+    # every corner within the anchor bench's object target (3 cm); the finest steps are 1-2 cm
+    assert _corner_error(obj, truth) < 0.03
     assert result.score < 0.05 * result.start_score
+    assert result.note is None  # one clear placement
     assert obj.translation.requires_grad  # still a parameter SDS can refine
+
+
+def test_search_finds_a_box_overhead_lying_and_turned():
+    # the box held over the head: tipped onto its side (90° about z) and turned 45° about the
+    # up axis, 1.65 m above the soles
+    torch.set_num_threads(1)
+    tip = np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]])
+    c, s = np.cos(np.radians(45)), np.sin(np.radians(45))
+    yaw = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+    truth = _truth(yaw @ tip, [0.15, 0.55, -0.1])
+    config = ObjectSearchConfig(resolution=24, num_samples=24, yaw_steps=8, lying=True)
+    obj, result = _search([truth], config)
+    # 8 turns × 3 tilts at 4 seeds; 3 hypotheses × 4 rounds of 4 turns and 26 centres
+    assert result.candidates == 1 + 8 * 9 * 10 + 4 * 23 + 3 * 4 * 30
+    # its centre within the anchor bench's object target (3 cm), overhead, not on the ground
+    centre_error = np.linalg.norm(_corners(obj).mean(0) - _corners(truth).mean(0))
+    assert centre_error < 0.03
+    # the box's 0.35 and 0.3 m sides are 1-2 pixels apart in these 24² renders, so a quarter
+    # turn about the up axis scores almost the same: the corners are held to 5 cm (SDS, on
+    # larger renders, takes the rest)
+    assert _corner_error(obj, truth) < 0.05
+    assert result.note is None
+
+
+def test_two_equally_good_placements_are_reported():
+    # the prior's picture shows the box in two places 1.1 m apart: the search keeps one, and
+    # says the scores support the other about as well
+    torch.set_num_threads(1)
+    truths = [_truth(np.eye(3), TRUTH), _truth(np.eye(3), [-0.6, -1.3, 0.5])]
+    config = ObjectSearchConfig(resolution=16, num_samples=24, yaw_steps=1, lying=False,
+                                refine_rounds=2)
+    obj, result = _search(truths, config)
+    assert min(_corner_error(obj, t) for t in truths) < 0.05
+    assert result.note is not None and "ambiguous" in result.note
+    assert result.support is not None and result.support.rival_centre is not None
 
 
 def test_search_settings_are_checked():
@@ -75,3 +139,5 @@ def test_search_settings_are_checked():
         ObjectSearchConfig(overlap_spacing=0.0)
     with pytest.raises(ValueError, match="views"):
         ObjectSearchConfig(views=0)
+    with pytest.raises(ValueError, match="yaw_steps"):
+        ObjectSearchConfig(yaw_steps=0)

@@ -62,6 +62,7 @@ def test_tiny_anchor_stages_end_to_end(tmp_path):
     np.testing.assert_array_equal(back.object_placement, out.object_placement)
     np.testing.assert_array_equal(back.contact_vertices, out.contact_vertices)
     assert back.max_penetration == out.max_penetration and back.human is None
+    assert back.placement_note == out.placement_note == ""  # no search, nothing to report
     handed = out.hand_off()  # what the job passes on: the same as a resumed job reads back
     assert handed.human is None and handed.object_field is None and handed.fit is None
     assert handed.key_pose is out.key_pose and out.human is not None

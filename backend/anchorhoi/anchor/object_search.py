@@ -1,19 +1,37 @@
-"""Stage A's search for the object's translation, ranked by the image prior.
+"""Stage A's search for the object's placement (position and orientation), ranked by the
+image prior.
 
 SDS moves the object only through the edges of its image, so its gradient sees the right
 placement only once the render and the prior's picture overlap: an object that starts half a
-metre away (in front of the initial body, say) never finds a seat behind it. Before the SDS
-steps, the translation is therefore searched coarse to fine — the rotation and scale stay — and
-every candidate is scored by the prior's denoising error (``ImagePrior.denoising_error``) of
-the composite (the human field as it is, plus the object at the candidate) from a few fixed
-cameras, all under the same noise. SDS then refines the best candidate.
+metre away (in front of the initial body, say) never finds a seat behind it or over the head,
+and never turns from standing to lying. Before the SDS steps, the placement is therefore
+searched coarse to fine — the scale stays — and every candidate is scored by the prior's
+denoising error (``ImagePrior.denoising_error``) of the composite (the human field as it is,
+plus the object at the candidate) from a few fixed cameras, all under the same noise. SDS then
+refines the best candidate.
 
-Candidates: a grid over a region around the initial body — ``reach`` metres either side of it
-in x and z, from the initial ground level (objects do not sink into the floor) up to the top of
-the scene box — spaced at ``overlap_spacing`` times the object's own extent along each axis (so
-some candidate overlaps the right place by more than half the object), then ``refine_rounds``
-rounds of a 3 × 3 × 3 grid around the best at half the previous spacing. The human field is
-evaluated once per camera sample; each candidate only re-evaluates the object and composites.
+The space searched is everything an interaction can use: the object's centre anywhere in a
+region ``reach`` metres either side of the initial body in x and z, from the floor (the
+object's lowest point not under the initial soles: on the ground, at the hands, on a shelf,
+overhead) to the top of the scene box, in front, beside or behind; orientations upright or
+lying (tipped 90° about x or z) and turned about the up axis in ``yaw_steps`` steps.
+
+1. **Coarse position**: a grid of centres at the start orientation spaced at
+   ``overlap_spacing`` times the object's extent along each axis (so some candidate overlaps
+   the right place by more than half the object).
+2. **Orientation**: at the ``orientation_seeds`` best coarse centres that are at least one
+   grid step apart, every orientation (each clamped into its own region).
+3. **Fine**: from the best (orientation, centre) pair of each tilt (upright, tipped about x,
+   tipped about z; at most ``refine_hypotheses``), ``refine_rounds`` rounds of the yaw ± half
+   the previous yaw step and ± a quarter turn, then a 3 × 3 × 3 grid of centres around the
+   best at half the previous spacing; the best refined one is kept (a coarse winner need not
+   be the best once refined).
+
+Cost: 1 + grid + seeds × (orientations − 1) + hypotheses × rounds × 30 scorings. Whether the
+prior's scores single out the kept placement is judged by ``placement_support`` (flat or
+ambiguous scores give a note, logged as a warning and handed on in the stage's output). The
+human field is evaluated once per camera sample; each candidate only re-evaluates the object
+and composites.
 """
 
 from __future__ import annotations
@@ -21,7 +39,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import nerfacc
 import numpy as np
@@ -31,13 +49,14 @@ from ..nerf.cameras import SceneBox, orbit_cameras, rays
 from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
 from ..priors.base import ImagePrior, ViewBatch
 from ..randomness import draw_seed
+from .placement_support import PlacementSupport, SupportConfig, placement_support
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ObjectSearchConfig:
-    """The coarse-to-fine translation search (see the module docstring)."""
+    """The coarse-to-fine placement search (see the module docstring)."""
 
     views: int = 4
     """Cameras, at evenly spaced azimuths (starting at ``azimuth_offset_deg``)."""
@@ -56,9 +75,23 @@ class ObjectSearchConfig:
     min_spacing: float = 0.05
     """Smallest first-round spacing (metres), for thin objects."""
     refine_rounds: int = 4
-    """Rounds of a 3 × 3 × 3 grid around the best candidate at half the previous spacing."""
+    """Rounds of a 3 × 3 × 3 grid of centres (and the yaw ± a step) around the best at half
+    the previous spacing."""
+    yaw_steps: int = 1
+    """Turns about the up axis tried per tilt, evenly over 360° (1: the start's yaw only; 8
+    searches the turn. Off by default: on the family's lift-overhead anchor case the prior's
+    low-resolution scores preferred a wrong turn, 16 cm / 109° off after SDS)."""
+    lying: bool = False
+    """Also try the object lying: tipped 90° about x and about z (off by default, as above)."""
+    orientation_seeds: int = 4
+    """Best coarse centres (at least a grid step apart) at which every orientation is tried."""
+    refine_hypotheses: int = 3
+    """At most this many (orientation, centre) pairs refined, the best of each tilt (the best
+    refined one is kept: a coarse winner need not be the best once refined)."""
     timestep_fraction: float = 0.5
     """Diffusion time of the denoising error (a fraction of the training timesteps)."""
+    support: SupportConfig = field(default_factory=SupportConfig)
+    """When the prior's scores do not single out the kept placement (``placement_support``)."""
 
     def __post_init__(self) -> None:
         if self.views < 1 or self.resolution < 4 or self.num_samples < 2:
@@ -67,15 +100,25 @@ class ObjectSearchConfig:
                 and self.refine_rounds >= 0):
             raise ValueError("ObjectSearchConfig: reach ≥ 0, overlap_spacing in (0, 1], "
                              "min_spacing > 0 and refine_rounds ≥ 0")
+        if self.yaw_steps < 1 or self.orientation_seeds < 1 or self.refine_hypotheses < 1:
+            raise ValueError("ObjectSearchConfig: yaw_steps ≥ 1, orientation_seeds ≥ 1 and "
+                             "refine_hypotheses ≥ 1")
 
 
 @dataclass(frozen=True)
 class ObjectSearchResult:
     translation: np.ndarray  # (3,) the kept translation (world, metres)
     score: float  # its summed denoising error
-    start_score: float  # the summed denoising error at the start translation
+    start_score: float  # the summed denoising error at the start placement
     candidates: int  # how many were scored
     seconds: float
+    rotation: np.ndarray | None = None  # (3, 3) the kept rotation (object → world)
+    support: PlacementSupport | None = None  # how clearly the scores single it out
+
+    @property
+    def note(self) -> str | None:
+        """The sentence reporting a placement the prior's scores do not support, else None."""
+        return None if self.support is None else self.support.note
 
 
 def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box: SceneBox,
@@ -84,7 +127,7 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
                               fov_deg: float, background: tuple[float, float, float],
                               config: ObjectSearchConfig, generator: torch.Generator
                               ) -> ObjectSearchResult:
-    """Search ``obj``'s translation (set in place to the best; see the module docstring).
+    """Search ``obj``'s placement (set in place to the best; see the module docstring).
 
     ``human`` is the human field (``forward(x) → density, albedo``), ``obj`` an
     ``ObjectField``; ``centre_xz`` and ``ground_y`` locate the initial body and its soles; the
@@ -108,9 +151,15 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
     seed = draw_seed(generator)
     with torch.no_grad():
         h = human(x)
+        local = _local_vertices(obj)
+        start_rot = obj.rotation().detach().cpu().double().numpy()
+        start_t = obj.translation.detach().cpu().double().numpy().copy()
 
-        def score(t: np.ndarray) -> float:
-            obj.translation.copy_(torch.as_tensor(t, **like))
+        def region(rot: np.ndarray):
+            return _region(local @ rot.T, box, centre_xz, ground_y, config.reach)
+
+        def score(centre: np.ndarray, rot: np.ndarray) -> float:
+            obj.set_placement(rot, centre - _centre_offset(local, rot))
             o = obj(x)
             rgb = _composite(h.density, h.albedo, o.density, o.albedo, samples, bg)
             image = rgb.reshape(config.views, config.resolution, config.resolution, 3)
@@ -120,51 +169,147 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
                                                timestep_fraction=config.timestep_fraction,
                                                generator=g).sum())
 
-        start = obj.translation.detach().cpu().double().numpy().copy()
-        start_score = score(start)
-        lo, hi, extent = _region(obj, box, centre_xz, ground_y, config.reach)
+        start = start_t + _centre_offset(local, start_rot)
+        start_score = score(start, start_rot)
+        # 1. coarse centres at the start orientation
+        lo, hi, extent = region(start_rot)
         spacing = np.maximum(config.overlap_spacing * extent, config.min_spacing)
         axes = [np.linspace(lo[i], hi[i], max(1, int(np.ceil((hi[i] - lo[i]) / spacing[i])) + 1))
                 for i in range(3)]
-        best, best_score, n = start, start_score, 1
-        for t in itertools.product(*axes):
-            s = score(np.array(t))
-            n += 1
-            if s < best_score:
-                best, best_score = np.array(t), s
+        grid = np.array(list(itertools.product(*axes)))
+        grid_scores = np.array([score(c, start_rot) for c in grid])
+        n = 1 + len(grid)
+        order = np.argsort(grid_scores)
+        best, best_rot, best_score = start, start_rot, start_score
+        if grid_scores[order[0]] < best_score:
+            best, best_score = grid[order[0]], float(grid_scores[order[0]])
         step = np.array([a[1] - a[0] if len(a) > 1 else spacing[i] for i, a in enumerate(axes)])
-        for _ in range(config.refine_rounds):
-            step = step / 2
-            centre = best
-            for d in itertools.product((-1, 0, 1), repeat=3):
-                if d == (0, 0, 0):
-                    continue
-                t = np.clip(centre + step * np.array(d), lo, hi)
-                s = score(t)
+        # 2. every orientation at the best few distinct coarse centres
+        rotations = _orientations(start_rot, config.yaw_steps, config.lying)
+        tried = []  # (score, orientation index, centre)
+        for i in _distinct(grid, order, step, config.orientation_seeds):
+            tried.append((float(grid_scores[i]), 0, grid[i]))  # the start orientation: scored
+            for k, rot in enumerate(rotations[1:], start=1):
+                r_lo, r_hi, _ = region(rot)
+                c = np.clip(grid[i], r_lo, r_hi)
+                tried.append((score(c, rot), k, c))
                 n += 1
-                if s < best_score:
-                    best, best_score = t, s
-        obj.translation.copy_(torch.as_tensor(best, **like))
+        # 3. fine, from the best few (orientation, centre) of different orientations: the yaw
+        # ± half the previous yaw step, then centres around the best at half the step
+        tried.sort(key=lambda e: e[0])
+        starts, seen = [], set()
+        for s, k, c in tried:  # the best of each tilt (upright, tipped about x, about z)
+            if k // config.yaw_steps not in seen:
+                seen.add(k // config.yaw_steps)
+                starts.append((s, rotations[k], c))
+            if len(starts) == config.refine_hypotheses:
+                break
+        for h_score, h_rot, h_centre in starts:
+            h_score, h_rot, h_centre, used = _refine(score, region, h_score, h_rot, h_centre,
+                                                     step, 2 * np.pi / config.yaw_steps, config)
+            n += used
+            if h_score < best_score:
+                best, best_rot, best_score = h_centre, h_rot, h_score
+        translation = best - _centre_offset(local, best_rot)
+        obj.set_placement(best_rot, translation)
+    support = placement_support(scores=grid_scores, centres=grid, best_score=best_score,
+                                best_centre=best, size=float(extent.max()),
+                                config=config.support)
     seconds = time.perf_counter() - started
     log.info("object search: %d candidates in %.1f s; translation %s → %s, denoising error "
-             "%.4g → %.4g", n, seconds, np.round(start, 3).tolist(), np.round(best, 3).tolist(),
-             start_score, best_score)
-    return ObjectSearchResult(translation=best, score=best_score, start_score=start_score,
-                              candidates=n, seconds=seconds)
+             "%.4g → %.4g (contrast %.2f, margin %.2f)", n, seconds,
+             np.round(start_t, 3).tolist(), np.round(translation, 3).tolist(), start_score,
+             best_score, support.contrast, support.margin)
+    if support.note is not None:
+        log.warning("%s", support.note)
+    return ObjectSearchResult(translation=translation, score=best_score,
+                              start_score=start_score, candidates=n, seconds=seconds,
+                              rotation=best_rot, support=support)
 
 
-def _region(obj, box: SceneBox, centre_xz, ground_y: float, reach: float):
-    """(lo (3,), hi (3,), extent (3,)) of the translations searched: the placed object inside
-    the scene box, its lowest point not under ``ground_y``."""
-    with torch.no_grad():
-        v = torch.as_tensor(obj.field_mesh.vertices, device=obj.translation.device,
-                            dtype=obj.translation.dtype)
-        local = (obj.scale() * v @ obj.rotation().T).cpu().double().numpy()
-    vmin, vmax = local.min(0), local.max(0)
+def _refine(score, region, best_score: float, best_rot: np.ndarray, best: np.ndarray,
+            step: np.ndarray, yaw_step: float, config: ObjectSearchConfig):
+    """``config.refine_rounds`` rounds around one hypothesis; (score, rotation, centre, how
+    many candidates were scored)."""
+    n = 0
+    for _ in range(config.refine_rounds):
+        if config.yaw_steps > 1:  # ± half the last step, and the quarter turns (boxes,
+            yaw_step = yaw_step / 2  # tables: near-square outlines the grid may have swapped)
+            turned = best_rot
+            for angle in (-yaw_step, yaw_step, -np.pi / 2, np.pi / 2):
+                rot = _yaw(angle) @ turned
+                r_lo, r_hi, _ = region(rot)
+                c = np.clip(best, r_lo, r_hi)
+                s = score(c, rot)
+                n += 1
+                if s < best_score:
+                    best, best_rot, best_score = c, rot, s
+        step = step / 2
+        centre = best
+        r_lo, r_hi, _ = region(best_rot)
+        for d in itertools.product((-1, 0, 1), repeat=3):
+            if d == (0, 0, 0):
+                continue
+            c = np.clip(centre + step * np.array(d), r_lo, r_hi)
+            s = score(c, best_rot)
+            n += 1
+            if s < best_score:
+                best, best_score = c, s
+    return best_score, best_rot, best, n
+
+
+def _local_vertices(obj) -> np.ndarray:
+    """(N, 3) the object's vertices scaled, not yet rotated or moved."""
+    v = torch.as_tensor(obj.field_mesh.vertices, device=obj.translation.device,
+                        dtype=obj.translation.dtype)
+    return (obj.scale() * v).detach().cpu().double().numpy()
+
+
+def _centre_offset(local: np.ndarray, rot: np.ndarray) -> np.ndarray:
+    """(3,) the centre of the rotated object's bounding box relative to its origin."""
+    p = local @ rot.T
+    return (p.min(0) + p.max(0)) / 2
+
+
+def _yaw(angle: float) -> np.ndarray:
+    """(3, 3) a turn by ``angle`` radians about the up (y) axis."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+
+
+def _orientations(start: np.ndarray, yaw_steps: int, lying: bool) -> list[np.ndarray]:
+    """The start rotation first, then its turns about the up axis, upright and (``lying``)
+    tipped 90° about x and about z."""
+    tips = [np.eye(3)]
+    if lying:
+        tips += [np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]),
+                 np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]])]
+    return [_yaw(2 * np.pi * k / yaw_steps) @ tip @ start for tip in tips
+            for k in range(yaw_steps)]
+
+
+def _distinct(grid: np.ndarray, order: np.ndarray, step: np.ndarray, count: int) -> list[int]:
+    """Indices of the first ``count`` grid centres in ``order`` that are at least one grid
+    step apart along some axis from every one kept before."""
+    kept: list[int] = []
+    for i in order:
+        if all(np.any(np.abs(grid[i] - grid[k]) > step * 1.01) for k in kept):
+            kept.append(int(i))
+            if len(kept) == count:
+                break
+    return kept
+
+
+def _region(placed: np.ndarray, box: SceneBox, centre_xz, ground_y: float, reach: float):
+    """(lo (3,), hi (3,), extent (3,)): the bounding-box centres searched for the object's
+    vertices ``placed`` (rotated, about its origin) — the object inside the scene box, its
+    lowest point not under ``ground_y``, its centre within ``reach`` of ``centre_xz``."""
+    vmin, vmax = placed.min(0), placed.max(0)
+    half = (vmax - vmin) / 2
     b_lo = np.asarray(box.center) - np.asarray(box.half_size)
     b_hi = np.asarray(box.center) + np.asarray(box.half_size)
-    lo = np.maximum(b_lo - vmin, [centre_xz[0] - reach, ground_y - vmin[1], centre_xz[1] - reach])
-    hi = np.minimum(b_hi - vmax, [centre_xz[0] + reach, np.inf, centre_xz[1] + reach])
+    lo = np.maximum(b_lo + half, [centre_xz[0] - reach, ground_y + half[1], centre_xz[1] - reach])
+    hi = np.minimum(b_hi - half, [centre_xz[0] + reach, np.inf, centre_xz[1] + reach])
     hi = np.maximum(hi, lo)
     return lo, hi, vmax - vmin
 

@@ -4,7 +4,8 @@ Files in the stage folder (atomic writes):
 
 - ``key_pose.npz``: the key pose (AMASS keys ``root_orient``, ``pose_body``, ``pose_hand``,
   ``trans``, ``betas``), ``object_placement`` (4, 4), ``contact_vertices`` (C,) and
-  ``max_penetration_m`` — written by :meth:`AnchorOutput.save`, read by
+  ``max_penetration_m``, ``placement_note`` (empty when the object search's scores support the
+  placement, or no search ran) — written by :meth:`AnchorOutput.save`, read by
   :meth:`AnchorOutput.load` (no pickle);
 - ``anchor_nerf.safetensors`` (the human field and the placement), ``anchor_turntable.png`` and
   ``fit_preview.png`` (previews), written by the stage runner with the trained fields.
@@ -21,7 +22,7 @@ import numpy as np
 from ..body.pose import KeyPose
 from ..nerf.field import NeRFField
 from ..objects.field import ObjectField
-from ..portable.arrays import float_array, int_array, load_npz, save_npz_atomic
+from ..portable.arrays import float_array, int_array, load_npz, save_npz_atomic, string_value
 from .fit import FitResult
 from .object_search import ObjectSearchResult
 
@@ -44,6 +45,9 @@ class AnchorOutput:
     """(C,) int64 body vertex ids touching the object."""
     max_penetration: float
     """Deepest body vertex inside the object (metres)."""
+    placement_note: str = ""
+    """The object search's report of a placement the prior's scores do not support (see
+    ``placement_support``); empty when they do or no search ran."""
     fit: FitResult | None = None
     """The last round's fit (losses, history)."""
     human: NeRFField | None = None
@@ -68,7 +72,8 @@ class AnchorOutput:
             "trans": k.trans, "betas": k.betas,
             "object_placement": np.asarray(self.object_placement, dtype=np.float64),
             "contact_vertices": np.asarray(self.contact_vertices, dtype=np.int64),
-            "max_penetration_m": np.array(float(self.max_penetration))})
+            "max_penetration_m": np.array(float(self.max_penetration)),
+            "placement_note": np.array(self.placement_note)})
         return path
 
     @classmethod
@@ -81,7 +86,9 @@ class AnchorOutput:
         placement = float_array(path, a, "object_placement", (4, 4))
         return cls(key_pose=pose, object_placement=placement,
                    contact_vertices=int_array(path, a, "contact_vertices", (None,)),
-                   max_penetration=float(float_array(path, a, "max_penetration_m", ())))
+                   max_penetration=float(float_array(path, a, "max_penetration_m", ())),
+                   placement_note=string_value(path, a, "placement_note")
+                   if "placement_note" in a else "")
 
     @staticmethod
     def previews(folder: str | Path) -> list[Path]:

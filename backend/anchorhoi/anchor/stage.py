@@ -132,7 +132,8 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
     out = AnchorOutput(key_pose=pose, object_placement=placement,
                        contact_vertices=fit.contact_vertices,
                        max_penetration=fit.max_penetration, fit=fit, human=human,
-                       object_field=obj, object_search=searched)
+                       object_field=obj, object_search=searched,
+                       placement_note=(searched.note or "") if searched else "")
     out.save(out_dir)
     write_files(out_dir, human=human, obj=obj, body=body, fit=fit, config=config)
     return out

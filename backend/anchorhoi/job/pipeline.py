@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..anchor.output import AnchorOutput
 from ..objects.mesh_io import UNIT_GUESS
 from ..portable.arrays import atomic_write, write_text_atomic
 from ..portable.result_v1 import MOTION_NPZ, RESULT_JSON
@@ -241,6 +242,8 @@ def _publish_result(ctx: StageContext, timings: dict[str, dict[str, float]]) -> 
     doc["models"] = ctx.models.to_json()
     if doc.get("object") is not None:
         doc["object"].update(ctx.object_info())
+    note = ctx.output("anchor", AnchorOutput).placement_note
+    doc["notes"] = [note] if note else []
     root = ctx.folder.root
     with open(src / MOTION_NPZ, "rb") as motion:  # flushed, fsynced, renamed, dir fsynced
         atomic_write(root / MOTION_NPZ, lambda fh: shutil.copyfileobj(motion, fh))
