@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from anchorhoi.portable import protocol as P
-from anchorhoi.portable.result_v1 import read_result
+from anchorhoi.portable.result_v1 import VERSION, read_result
 from tests.helpers.serve_process import Serve, request
 
 pytestmark = pytest.mark.slow
@@ -113,7 +113,8 @@ def test_selftest_checks_accept_the_finished_job(runs):
 
     job = runs[0]
     lines = check_result(job, frames=FRAMES - 2, fps=FPS)
-    assert lines[:5] == ["result.json is a result v1.0", f"{FRAMES - 2} frames at 12 fps, as asked",
+    written = f"result.json is a result v{VERSION[0]}.{VERSION[1]}"
+    assert lines[:5] == [written, f"{FRAMES - 2} frames at 12 fps, as asked",
                          "the SMPL-X parameters are finite", "the rig has the 55 SMPL-X joints",
                          "the object has a finite trajectory"]
     assert lines[5].startswith("every stage reported its time and peak memory: anchor ")
