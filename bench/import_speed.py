@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from blender_bench import install_extension, private_blender, write_bench_clip
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,26 +27,14 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=3000)
     args = parser.parse_args()
-    os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="anchorhoi-bench-")
-    sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "backend")]
+    private_blender()
     import bpy
     import numpy as np
-    from helpers.motions import make_motion, make_object
 
-    import build
-    from anchorhoi.portable import result_v1, smplx_files
-    from anchorhoi.portable.motion import MotionClip
-    from anchorhoi.portable.procedural_body import build_procedural_model
 
     n = args.frames
-    motion = make_motion(n, seed=1)
-    rig = smplx_files.rig_from_model(build_procedural_model(), motion.betas)
-    folder = Path(tempfile.mkdtemp(prefix="anchorhoi-clip-"))
-    result_v1.write_result(folder, MotionClip(motion=motion, rig=rig, obj=make_object(n),
-                                              name="Bench"))
-    zip_path = build.build(out_dir=Path(tempfile.mkdtemp()))
-    bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo="user_default",
-                                             enable_on_install=True)
+    folder = write_bench_clip(n)
+    install_extension()
     from bl_ext.user_default.anchorhoi.plan import import_plan, motion_source
     from bl_ext.user_default.anchorhoi.scene import build as scene_build
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from blender_bench import install_extension, private_blender
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,14 +28,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=1000)
     args = parser.parse_args()
-    os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="anchorhoi-bench-")
-    sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "backend")]
+    private_blender()
     import bpy
     import numpy as np
     import torch
     from helpers.motions import standing_amass
 
-    import build
     from anchorhoi.body import BodyModel, BodyModelConfig
     from anchorhoi.portable import result_v1
     from anchorhoi.portable.contacts import CONTACT_KEYS
@@ -56,9 +55,7 @@ def main() -> int:
     clip = MotionClip(motion=clip.motion, rig=clip.rig, name="Bench", contacts=contacts)
     folder = Path(tempfile.mkdtemp(prefix="anchorhoi-clip-"))
     result_v1.write_result(folder, clip)
-    zip_path = build.build(out_dir=Path(tempfile.mkdtemp()))
-    bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo="user_default",
-                                             enable_on_install=True)
+    install_extension()
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.ops.anchorhoi.import_motion(filepath=str(folder))
     arm = bpy.data.objects["Bench"]
