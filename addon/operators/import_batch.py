@@ -17,7 +17,6 @@ import dataclasses
 import time
 
 import bpy
-from bpy_extras.io_utils import ImportHelper
 
 from ..plan.batch_import import BatchImportError, plan_batch, summary_line
 from ..plan.contact_spans import clip_contacts
@@ -29,7 +28,7 @@ from ..scene.guard import SceneGuard
 from ..ui import preferences
 
 
-class ANCHORHOI_OT_import_batch(bpy.types.Operator, ImportHelper):
+class ANCHORHOI_OT_import_batch(bpy.types.Operator):
     """Import every finished job of an AnchorHOI batch folder, one clip per job, named after
     the job id"""
 
@@ -47,6 +46,10 @@ class ANCHORHOI_OT_import_batch(bpy.types.Operator, ImportHelper):
                                           description="File types shown in the browser")
     frame_start: bpy.props.IntProperty(
         name="Start Frame", default=1, description="Scene frame of every clip's first frame")
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)  # a folder browser: sets 'directory'
+        return {"RUNNING_MODAL"}
 
     def execute(self, context):
         started = time.perf_counter()
