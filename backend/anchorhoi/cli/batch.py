@@ -90,9 +90,10 @@ def _batch(args: Any, bar: BatchBar) -> int:
     from ..job.pipeline import is_finished
 
     states = [JobState(job=job, ask=job_ask(job.request, args.gpus_per_job)) for job in jobs]
+    earlier = _earlier_attempts(out_dir)
     for state in states:
-        if is_finished(state.job.request):
-            state.status = "done"
+        if is_finished(state.job.request):  # its record keeps the starts it took then
+            state.status, state.attempts = "done", earlier.get(state.job.id, 0)
     skipped = sum(s.status == "done" for s in states)
     if skipped:
         bar.note(f"{skipped} of {len(states)} jobs already hold their result: skipped")
@@ -102,9 +103,11 @@ def _batch(args: Any, bar: BatchBar) -> int:
     if skipped == len(states):
         return _finish(states, bar, out_dir, cancelled=False)
     cancel = threading.Event()
+    presses: list[int] = []  # not cancel.is_set(): the signal relay sets it at the first one
 
     def on_sigint(*_: Any) -> None:
-        if cancel.is_set():
+        presses.append(1)
+        if len(presses) > 1:
             raise KeyboardInterrupt
         cancel.set()
         bar.note("stopping the running jobs at their next step (Ctrl-C again to abort now)")
@@ -144,6 +147,16 @@ def _batch(args: Any, bar: BatchBar) -> int:
             run.abort()
         summary.write()
     return _finish(states, bar, out_dir, cancelled=cancel.is_set())
+
+
+def _earlier_attempts(out_dir: Path) -> dict[str, int]:
+    """Each job's attempts in the batch folder's summary of an earlier run (none: empty)."""
+    from ..batch.records import read_summary
+
+    try:
+        return {r.id: r.attempts for r in read_summary(out_dir)}
+    except (OSError, ValueError):
+        return {}
 
 
 def _counts(states: list[Any]) -> Counts:
