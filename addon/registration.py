@@ -7,6 +7,7 @@ import bpy
 from .operators import (
     export_fbx,
     generate,
+    import_batch,
     import_motion,
     jobs,
     lock_feet,
@@ -19,6 +20,7 @@ from .ui import clip_panels, panel, preferences, props
 CLASSES = (
     preferences.AnchorHOIPreferences,
     import_motion.ANCHORHOI_OT_import_motion,
+    import_batch.ANCHORHOI_OT_import_batch,
     reduce_keys.ANCHORHOI_OT_reduce_keys,
     retime_clip.ANCHORHOI_OT_retime_clip,
     lock_feet.ANCHORHOI_OT_lock_feet,
@@ -47,6 +49,7 @@ def register():
     clip_panels.register()
     bpy.app.handlers.load_post.append(clear_stale_job_status)
     bpy.types.TOPBAR_MT_file_import.append(import_motion.menu_import)
+    bpy.types.TOPBAR_MT_file_import.append(import_batch.menu_import)
     bpy.types.TOPBAR_MT_file_export.append(export_fbx.menu_export)
 
 
@@ -54,6 +57,7 @@ def unregister():
     if clear_stale_job_status in bpy.app.handlers.load_post:
         bpy.app.handlers.load_post.remove(clear_stale_job_status)
     bpy.types.TOPBAR_MT_file_export.remove(export_fbx.menu_export)
+    bpy.types.TOPBAR_MT_file_import.remove(import_batch.menu_import)
     bpy.types.TOPBAR_MT_file_import.remove(import_motion.menu_import)
     clip_panels.unregister()
     panel.unregister()

@@ -16,6 +16,8 @@ class ANCHORHOI_PT_import(bpy.types.Panel):
 
     def draw(self, context):
         self.layout.operator("anchorhoi.import_motion", text="Import Motion…", icon="IMPORT")
+        self.layout.operator("anchorhoi.import_batch", text="Import Batch…",
+                             icon="FILE_FOLDER")
 
 
 class ANCHORHOI_PT_cleanup(bpy.types.Panel):

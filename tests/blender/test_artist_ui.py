@@ -26,7 +26,8 @@ def anchorhoi_classes():
 def test_every_property_has_a_tooltip(addon):
     ops, groups = anchorhoi_classes()
     assert {"ANCHORHOI_OT_export_fbx", "ANCHORHOI_OT_retime_clip",
-            "ANCHORHOI_OT_reduce_keys", "ANCHORHOI_OT_import_motion"} <= \
+            "ANCHORHOI_OT_reduce_keys", "ANCHORHOI_OT_import_motion",
+            "ANCHORHOI_OT_import_batch"} <= \
         {cls.__name__ for cls in ops}
     assert len(groups) >= 3
     missing = []
@@ -57,7 +58,7 @@ def draw(panel_name):
 
 
 def test_sidebar_sections(addon):
-    assert draw("ANCHORHOI_PT_import") == ["anchorhoi.import_motion"]
+    assert draw("ANCHORHOI_PT_import") == ["anchorhoi.import_motion", "anchorhoi.import_batch"]
     cleanup = draw("ANCHORHOI_PT_cleanup")
     assert "anchorhoi.reduce_keys" in cleanup and "anchorhoi.retime_clip" in cleanup
     if hasattr(bpy.types, "ANCHORHOI_OT_lock_feet"):
@@ -75,7 +76,8 @@ def test_operators_in_the_menus(addon):
                 fn(SimpleNamespace(layout=RecordingLayout(log)), bpy.context)
         return {e[1] for e in log if e[0] == "operator"}
 
-    assert "anchorhoi.import_motion" in entries("TOPBAR_MT_file_import")
+    assert {"anchorhoi.import_motion", "anchorhoi.import_batch"} <= \
+        entries("TOPBAR_MT_file_import")
     assert "anchorhoi.export_fbx" in entries("TOPBAR_MT_file_export")
     for menu in ("VIEW3D_MT_object_animation", "VIEW3D_MT_pose"):
         assert {"anchorhoi.reduce_keys", "anchorhoi.retime_clip",

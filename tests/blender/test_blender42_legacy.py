@@ -53,6 +53,9 @@ def test_import_reduce_export_on_blender_42(tmp_path, extension_zip):
         bpy.context.view_layer.objects.active = arm
         bpy.ops.anchorhoi.reduce_keys()
         bpy.ops.anchorhoi.export_fbx(filepath={str(tmp_path / "leg.fbx")!r}, target="UNITY")
+        # a batch folder without batch.json: its job folder "job" becomes the clip "job"
+        assert bpy.ops.anchorhoi.import_batch(directory={str(tmp_path)!r}) == {{"FINISHED"}}
+        assert bpy.data.objects["job"].animation_data.nla_tracks[0].strips[0].name == "job"
         print("RESULT", err, len(action.fcurves))
     """)
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))

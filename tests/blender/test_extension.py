@@ -91,7 +91,7 @@ def test_installed_and_enabled(installed_addon, blender_user_dir):
     assert (installed / "portable" / "skeleton.py").is_file()
     # the one-click set-up finds the backend source the zip carries
     assert backend_setup.bundled_backend_spec() == f"{installed / 'backend_src'}[keypoints]"
-    for op in ("import_motion", "reduce_keys", "export_fbx", "generate", "cancel",
+    for op in ("import_motion", "import_batch", "reduce_keys", "export_fbx", "generate", "cancel",
                "setup_backend", "import_job", "open_job_folder", "delete_job"):
         assert hasattr(bpy.ops.anchorhoi, op)
 
