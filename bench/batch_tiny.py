@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -97,7 +98,7 @@ def bench_scheduling(ray_tmp: Path, warm_tasks: int = 20) -> dict:
 
     t0 = time.perf_counter()
     ray.init(include_dashboard=False, num_cpus=os.cpu_count() or 1,
-             _node_ip_address="127.0.0.1", log_to_driver=False, logging_level="WARNING",
+             _node_ip_address="127.0.0.1", log_to_driver=False, logging_level=logging.WARNING,
              _temp_dir=str(ray_tmp))
     start = time.perf_counter() - t0
     try:

@@ -12,6 +12,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.slow
 pytest.importorskip("mediapipe")
 pytest.importorskip("ray")
 
+ROOT = Path(__file__).resolve().parents[2]
 FRAMES = 6
 TINY = {"preset": "tiny", "frames": FRAMES, "fps": 6}
 
@@ -134,13 +137,20 @@ def test_a_killed_worker_is_retried_and_resumes_after_its_finished_stages(first_
     assert "anchor" in sit["stage_seconds"]
 
 
-def test_the_same_command_again_recomputes_nothing(first_batch, capsys):
+def test_the_same_command_again_recomputes_nothing(first_batch, ray_here):
+    """Run as a separate driver that joins the module's Ray with ``--ray ADDRESS``."""
     _tmp, reqs, out, cache, _code, _killed = first_batch
-    capsys.readouterr()
+    address = ray_here.get_runtime_context().gcs_address
     before = {p: p.stat().st_mtime_ns for p in out.glob("*/*.json")}
-    code = _command(reqs, out, cache)
-    err = capsys.readouterr().err
-    assert code == 2 and "2 of 3 jobs already hold their result: skipped" in err
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "backend"), HF_HUB_OFFLINE="1",
+               OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-m", "anchorhoi", "batch", str(reqs), "--out",
+                           str(out), "--cache-dir", str(cache), "--device", "cpu", "--ray",
+                           address], capture_output=True, text=True, timeout=900, env=env)
+    err = proc.stderr
+    assert proc.returncode == 2, err
+    assert "2 of 3 jobs already hold their result: skipped" in err
+    assert f"1 job(s) to run, 1 at once, on {address}" in err
     assert "failed broken (line 1): BAD_MESH" in err  # named at the end
     after = {p: p.stat().st_mtime_ns for p in out.glob("*/*.json")}
     unchanged = [p for p in before if p.parent.name != "broken"]
