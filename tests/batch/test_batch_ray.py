@@ -170,6 +170,8 @@ def _interrupt_when_started(job: Path) -> None:
 
 
 def test_ctrl_c_stops_the_running_job_and_keeps_the_rest_pending(first_batch, capsys):
+    """The running job stops at its next step, or is ended by Ray when a long step (a model
+    loading on a busy machine) outlasts the grace time; either way it is ``cancelled``."""
     tmp, _reqs, _out, cache, _code, _killed = first_batch
     reqs = tmp / "two.jsonl"
     reqs.write_text("\n".join(json.dumps({"prompt": p, "id": i, **TINY})
@@ -183,5 +185,5 @@ def test_ctrl_c_stops_the_running_job_and_keeps_the_rest_pending(first_batch, ca
     jobs = _jobs(out)
     assert jobs["wave"]["status"] == "cancelled" and jobs["jump"]["status"] == "pending"
     assert not (out / "wave" / "result.json").exists()
-    assert (out / "wave" / "log.txt").read_text().count("cancelled") >= 1
+    assert (out / "wave" / "request.json").is_file()  # its folder stays, to resume
     assert not (out / "jump").exists()
