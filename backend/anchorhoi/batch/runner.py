@@ -163,8 +163,8 @@ class BatchRun:
 
     def _retry_or_fail(self, state: JobState, code: str, message: str) -> JobState | None:
         if state.attempts <= self.options.retries:
-            log.warning("job %s: %s (attempt %d); starting it again, after its finished "
-                        "stages", state.job.id, message, state.attempts)
+            log.info("job %s: %s (attempt %d); starting it again, after its finished "
+                     "stages", state.job.id, message, state.attempts)
             state.status = "pending"
             self.on_change(state)
             return state
@@ -182,8 +182,8 @@ class BatchRun:
         if self._cancel_at is None:
             self._cancel_at = now
             self._flag.set.remote()
-            log.warning("cancelling: %d running job(s) stop at their next step",
-                        len(self._running))
+            log.info("cancelling: %d running job(s) stop at their next step",
+                     len(self._running))
         elif now - self._cancel_at > self.options.cancel_grace_s and self._running:
             for ref in list(self._running):
                 self.ray.cancel(ref, force=True)
