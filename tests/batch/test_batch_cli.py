@@ -96,10 +96,12 @@ def test_the_batch_folder_must_be_shared_on_a_cluster_of_several_nodes(tmp_path)
     assert filesystem_type(Path("/mnt/shared/batch"), mounts) == "nfs4"
     assert filesystem_type(Path("/mnt/sharedness"), mounts) == "ext4"
     assert filesystem_type(Path("/tmp/x"), mounts) == "tmpfs"
-    one, two = [{"Alive": True}], [{"Alive": True}, {"Alive": True}]
-    assert storage_note(Path("/tmp/batch"), one) is None  # one node sees its own disk
+    one, two = [{"Alive": True}], [{"Alive": True}, {"Alive": True}, {"Alive": False}]
     note = storage_note(Path("/tmp/batch"), two)
-    assert note is not None and "under a temporary folder" in note and "2 nodes" in note
+    assert note is not None and "under a temporary folder" in note and "has 2 nodes" in note
+    note = storage_note(Path("/tmp/batch"), one)
+    assert note is not None and "fine only while every job runs on this machine" in note
+    assert storage_note(Path("/"), one) is not None  # a local disk (or one not read here)
 
 
 def test_the_progress_bar_counts_and_estimates(tmp_path):

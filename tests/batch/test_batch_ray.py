@@ -151,6 +151,7 @@ def test_the_same_command_again_recomputes_nothing(first_batch, ray_here):
     assert proc.returncode == 2, err
     assert "2 of 3 jobs already hold their result: skipped" in err
     assert f"1 job(s) to run, 1 at once, on {address}" in err
+    assert f"warning: the batch folder {out} is " in err  # a temporary or local folder
     assert "failed broken (line 1): BAD_MESH" in err  # named at the end
     after = {p: p.stat().st_mtime_ns for p in out.glob("*/*.json")}
     unchanged = [p for p in before if p.parent.name != "broken"]

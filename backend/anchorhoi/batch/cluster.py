@@ -136,22 +136,22 @@ def capacity(total: dict[str, float], ask: dict[str, float]) -> int:
 
 
 def storage_note(out_dir: Path, nodes: list[dict[str, Any]]) -> str | None:
-    """A warning when the batch folder may not be seen by every node of a multi-node cluster
-    (local file system, or under a temporary folder); None when it is shared or there is
-    one node."""
-    alive = [n for n in nodes if n.get("Alive", True)]
-    if len(alive) <= 1:
-        return None
+    """A warning when the batch folder may not be seen by every node of the cluster (under a
+    temporary folder, on a local file system, or one whose kind cannot be read); None on a
+    shared file system."""
     path = Path(os.path.abspath(out_dir))
     kind = filesystem_type(path)
     temporary = any(str(path).startswith(p) for p in ("/tmp/", "/var/tmp/", "/dev/shm/"))
     if kind is not None and kind.lower() in SHARED_FILESYSTEMS and not temporary:
         return None
+    alive = sum(1 for n in nodes if n.get("Alive", True))
     what = "under a temporary folder" if temporary else (
         f"on a {kind} file system" if kind else "on storage whose kind cannot be read here")
-    return (f"the batch folder {path} is {what}; the cluster has {len(alive)} nodes and every "
-            "job writes its folder there, so it must be shared storage that each node mounts "
-            "at the same path (NFS, CephFS, …)")
+    return (f"the batch folder {path} is {what}; every job writes its folder there from the "
+            "node that runs it, so on a cluster it must be shared storage that each node mounts "
+            "at the same path (NFS, CephFS, …)" + (
+                f": the cluster has {alive} nodes" if alive > 1 else
+                ": fine only while every job runs on this machine"))
 
 
 def filesystem_type(path: Path, mounts: Path = Path("/proc/mounts")) -> str | None:
