@@ -36,19 +36,23 @@ def add_parser(sub: Any) -> None:
     """The ``batch`` sub-command's arguments."""
     b = sub.add_parser("batch", help="run many requests (JSON lines or CSV) over Ray, one job "
                        "folder each")
-    b.add_argument("requests", type=Path, help="a .jsonl file (one JSON object a line) or a .csv "
-                   "file with a header: prompt, object, preset, seed, frames, fps, image_model, "
-                   "video_model, id")
-    b.add_argument("--out", type=Path, required=True, help="the batch folder: DIR/<id> per "
-                   "job, DIR/batch.json, batch.csv, contact_sheet.png; run again to resume")
-    b.add_argument("--max-parallel", type=int, help="jobs at once (default: as many as the "
-                   "machine's or cluster's CPUs, GPUs and memory hold)")
-    b.add_argument("--ray", metavar="ADDRESS", help="join a running Ray cluster (host:port or "
-                   "auto) instead of starting Ray on this machine; DIR must be shared storage")
-    b.add_argument("--gpus-per-job", type=float, default=1.0, help="GPUs each job of a GPU "
-                   "preset asks for (default: 1)")
-    b.add_argument("--retries", type=int, default=2, help="times a crashed job, or one whose "
-                   "worker was lost, is started again (default: 2)")
+    b.add_argument("requests", type=Path, metavar="REQUESTS",
+                   help="a .jsonl file (one JSON object a line) or a .csv file with a header: "
+                   "prompt, object, preset, seed, frames, fps, image_model, video_model, id")
+    b.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="the batch folder: DIR/<id> per job, DIR/batch.json, batch.csv, "
+                   "contact_sheet.png; run again to resume")
+    b.add_argument("--max-parallel", type=int, metavar="N",
+                   help="jobs at once (default: as many as the machine's or cluster's CPUs, "
+                   "GPUs and memory hold)")
+    b.add_argument("--ray", metavar="ADDRESS",
+                   help="join a running Ray cluster (host:port or auto) instead of starting "
+                   "Ray on this machine; DIR must be shared storage")
+    b.add_argument("--gpus-per-job", type=float, default=1.0, metavar="G",
+                   help="GPUs each job of a GPU preset asks for (default: 1)")
+    b.add_argument("--retries", type=int, default=2, metavar="R",
+                   help="times a crashed job, or one whose worker was lost, is started again "
+                   "(default: 2)")
     b.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
     b.add_argument("--smplx-dir", type=Path, help="folder with the official SMPL-X .npz files "
                    "(the same path on every node)")
