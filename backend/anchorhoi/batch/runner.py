@@ -93,6 +93,13 @@ class BatchRun:
     def run(self, cancel: threading.Event) -> list[JobState]:
         """Until every job has ended, or after a cancel until the running ones have."""
         self._flag = self.ray.remote(num_cpus=0)(CancelFlag).remote()
+        try:
+            self._loop(cancel)
+        finally:  # a task still running (an abort) reads a killed flag as a cancel
+            self.ray.kill(self._flag)
+        return self.states
+
+    def _loop(self, cancel: threading.Event) -> None:
         pending = deque(s for s in self.states if s.status == "pending")
         while pending or self._running:
             if cancel.is_set():
@@ -109,7 +116,6 @@ class BatchRun:
                 retry = self._collect(ref, self._running.pop(ref), cancel.is_set())
                 if retry is not None:
                     pending.appendleft(retry)
-        return self.states
 
     def abort(self) -> None:
         """End every running job now (Ray kills their processes; finished stages stay)."""
