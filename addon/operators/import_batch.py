@@ -54,6 +54,10 @@ class ANCHORHOI_OT_import_batch(bpy.types.Operator):
     def execute(self, context):
         started = time.perf_counter()
         smplx_dir = preferences.get(context).smplx_dir.strip() or None
+        if not self.directory.strip():
+            self.report({"ERROR"}, "No batch folder given: pick the folder given to "
+                        "'anchorhoi batch --out' (the one holding batch.json)")
+            return {"CANCELLED"}
         try:
             batch = plan_batch(bpy.path.abspath(self.directory))
         except BatchImportError as exc:

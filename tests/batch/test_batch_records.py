@@ -88,12 +88,15 @@ def test_csv_has_a_row_per_job_with_stage_seconds_memory_and_plausibility(tmp_pa
     assert a["prompt"] == 'a "quoted", prompt' and a["status"] == "done"
     assert [float(a[f"seconds_{s}"]) for s in STAGES] == [2.0, 4.0, 6.0, 8.0]
     assert float(a["seconds_total"]) == 20.0 and float(a["peak_rss_mb"]) == 903.0
-    assert float(a["penetration_max_mm"]) == 3.5 and a["penetration_max_mm_status"] == "pass"
-    assert a["hand_contact_share"] == "" and a["hand_contact_share_status"] == "n/a"
-    assert a["reprojection_px_median"] == ""  # NaN: no keypoint seen
+    assert float(a["plausibility_penetration_max_mm"]) == 3.5
+    assert a["plausibility_penetration_max_mm_status"] == "pass"
+    assert a["plausibility_hand_contact_share"] == ""
+    assert a["plausibility_hand_contact_share_status"] == "n/a"
+    assert a["quality_reprojection_px_median"] == ""  # NaN: no keypoint seen
+    assert float(a["quality_foot_skate_mm"]) == 1.25 and a["quality_frames"] == "8"
     assert (b["error_code"], b["error_message"]) == ("BAD_MESH", "no faces")
     assert b["seconds_anchor"] == "1.5" and b["seconds_video"] == ""
-    assert b["penetration_max_mm"] == ""
+    assert b["plausibility_penetration_max_mm"] == ""
 
 
 def test_ids_must_be_unique_and_statuses_known(tmp_path):

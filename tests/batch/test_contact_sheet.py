@@ -108,3 +108,28 @@ def test_an_unreadable_preview_is_a_grey_tile_not_an_error(tmp_path, content):
 def test_an_empty_batch_gets_one_page_saying_so(tmp_path):
     (path,) = write_contact_sheet(tmp_path, [], CONFIG)
     assert np.asarray(Image.open(path)).std() > 0
+
+
+def test_only_the_pages_whose_jobs_changed_are_redrawn(tmp_path):
+    records = [JobRecord(id=f"j{i}", prompt="p", folder=f"j{i}", status="pending")
+               for i in range(8)]  # two pages of six
+    first, second = write_contact_sheet(tmp_path, records, CONFIG)
+    size = Image.open(first).size
+    stamps = {p: p.stat().st_mtime_ns for p in (first, second)}
+    inodes = {p: p.stat().st_ino for p in (first, second)}
+
+    def rewritten():
+        return {p.name for p in (first, second) if p.stat().st_ino != inodes[p]
+                or p.stat().st_mtime_ns != stamps[p]}
+
+    assert write_contact_sheet(tmp_path, records, CONFIG) == [first, second]
+    assert rewritten() == set()  # nothing changed: nothing drawn or written
+    with_preview(tmp_path / "j7")  # the last job ends with a preview: its page only
+    records[7] = JobRecord(id="j7", prompt="p", folder="j7", status="done")
+    write_contact_sheet(tmp_path, records, CONFIG)
+    assert rewritten() == {"contact_sheet_2.png"}
+    sheet = np.asarray(Image.open(second).convert("RGB"))
+    assert colours(first_row_tile(sheet, 1)) == {FIRST_VIEW}
+    first.write_bytes(b"damaged")  # a page that does not read is drawn again
+    write_contact_sheet(tmp_path, records, CONFIG)
+    assert Image.open(first).size == size

@@ -95,6 +95,8 @@ def test_nothing_to_import_or_a_bad_summary_leaves_the_scene_unchanged(addon, ba
     before = snapshot(bpy)
     with pytest.raises(RuntimeError, match=expected.replace("(", r"\(")):
         bpy.ops.anchorhoi.import_batch(directory=str(folder))
+    with pytest.raises(RuntimeError, match="No batch folder given"):
+        bpy.ops.anchorhoi.import_batch()
     assert snapshot(bpy) == before
 
 

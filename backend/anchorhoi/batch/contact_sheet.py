@@ -10,24 +10,34 @@ Bounded size: tiles are ``tile_px`` square whatever the previews' size, and a pa
 ``columns × rows`` jobs; a larger batch gets further pages ``contact_sheet_2.png``,
 ``contact_sheet_3.png``, … (pages left from an earlier, larger run of the same batch are removed).
 Every page is written atomically.
+
+Bounded work: the runner rewrites the sheet whenever a job ends, so a page whose inputs did not
+change (its jobs' ids, prompts, statuses, error codes and preview files' size and time, the
+layout) is left as it is: each page carries the hash of its inputs in a PNG text chunk, read
+back from the page's header. A job's end redraws its own page only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
+from PIL.PngImagePlugin import PngInfo
 
 from ..anchor.output import FIT_PREVIEW_FILE
 from ..portable.arrays import atomic_write
 from .records import JobRecord
 
 CONTACT_SHEET = "contact_sheet.png"
+INPUTS_KEY = "anchorhoi-inputs"
+"""PNG text chunk holding the hash of what a page shows."""
 ANCHOR_FOLDER = "anchor"
 """The anchor stage's folder in a job folder (the job's layout, docs/architecture.md)."""
 MAX_PREVIEW_BYTES = 32 << 20
@@ -70,11 +80,14 @@ def write_contact_sheet(out_dir: str | os.PathLike, records: Sequence[JobRecord]
     font = ImageFont.load_default()
     paths = []
     for number, chunk in enumerate(chunks, start=1):
-        page = _page(out_dir, chunk, config, font)
         path = out_dir / page_name(number)
-        buf = io.BytesIO()
-        page.save(buf, format="PNG")
-        atomic_write(path, lambda fh, data=buf.getvalue(): fh.write(data))
+        inputs = _inputs_hash(out_dir, chunk, config)
+        if not _is_current(path, inputs):
+            info = PngInfo()
+            info.add_text(INPUTS_KEY, inputs)
+            buf = io.BytesIO()
+            _page(out_dir, chunk, config, font).save(buf, format="PNG", pnginfo=info)
+            atomic_write(path, lambda fh, data=buf.getvalue(): fh.write(data))
         paths.append(path)
     _remove_pages_after(out_dir, len(chunks))
     return paths
@@ -83,6 +96,33 @@ def write_contact_sheet(out_dir: str | os.PathLike, records: Sequence[JobRecord]
 def page_name(number: int) -> str:
     """File name of page ``number`` (1: ``contact_sheet.png``, 2: ``contact_sheet_2.png``)."""
     return CONTACT_SHEET if number == 1 else f"contact_sheet_{number}.png"
+
+
+def _inputs_hash(out_dir: Path, records: Sequence[JobRecord],
+                 config: ContactSheetConfig) -> str:
+    """A hash of everything a page shows: the layout, each job's id, prompt, status, error
+    code and (done) its preview file's size and modification time."""
+    parts: list = [asdict(config), len(records)]
+    for r in records:
+        stamp = None
+        if r.status == "done":
+            try:
+                st = (out_dir / r.folder / ANCHOR_FOLDER / FIT_PREVIEW_FILE).stat()
+                stamp = [st.st_mtime_ns, st.st_size]
+            except OSError:
+                pass
+        parts.append([r.id, r.prompt, r.status, r.error_code, stamp])
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()[:32]
+
+
+def _is_current(path: Path, inputs: str) -> bool:
+    """Whether the page at ``path`` shows ``inputs`` already (only its header is read)."""
+    try:
+        with Image.open(path) as img:
+            return img.format == "PNG" and img.info.get(INPUTS_KEY) == inputs
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
 
 
 def _remove_pages_after(out_dir: Path, count: int) -> None:

@@ -160,8 +160,8 @@ def read_summary(out_dir: str | os.PathLike) -> list[JobRecord]:
 
 def summary_csv(records: Sequence[JobRecord]) -> str:
     """``batch.csv``'s text: the fixed columns, ``seconds_<stage>`` for every stage any job
-    finished (in stage order), then every ``quality`` figure any job carries (``plausibility``
-    figures as ``<name>`` value and ``<name>_status``)."""
+    finished (in stage order), then every ``quality`` figure any job carries (``quality_<key>``;
+    ``plausibility_<name>`` and ``plausibility_<name>_status``)."""
     stages = _union(r.stage_seconds for r in records)
     figures = _union(_flat_quality(r.quality) for r in records)
     columns = ["id", "prompt", "status", "error_code", "error_message", "attempts", "folder",
@@ -266,17 +266,18 @@ def _finite(value: Any) -> Any:
 
 
 def _flat_quality(quality: dict[str, Any]) -> dict[str, Any]:
-    """``quality`` as flat CSV columns: scalar figures by name, each plausibility figure as
-    ``<name>`` (its value) and ``<name>_status``."""
+    """``quality`` as flat CSV columns: each scalar figure as ``quality_<key>``, each
+    plausibility figure as ``plausibility_<name>`` (its value) and
+    ``plausibility_<name>_status``."""
     flat: dict[str, Any] = {}
     for key, value in quality.items():
         if key == "plausibility" and isinstance(value, dict):
             for name, fig in value.items():
                 if isinstance(fig, dict):
-                    flat[name] = fig.get("value")
-                    flat[f"{name}_status"] = fig.get("status")
+                    flat[f"plausibility_{name}"] = fig.get("value")
+                    flat[f"plausibility_{name}_status"] = fig.get("status")
         elif value is None or isinstance(value, (int, float, str)):
-            flat[key] = value
+            flat[f"quality_{key}"] = value
     return flat
 
 
