@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--smplx-dir", type=Path, help="folder with the official SMPL-X .npz files")
     g.add_argument("--cache-dir", type=Path, help="model cache folder")
 
+    from .batch import add_parser as add_batch
+
+    add_batch(sub)
+
     sub.add_parser("serve", help="the process protocol on stdin/stdout (used by the add-on)")
 
     s = sub.add_parser("selftest", help="the tiny preset end to end on the CPU, then checks")
@@ -96,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             stream.flush()
         logging.shutdown()
         os._exit(code)
+    if args.command == "batch":
+        from .batch import batch
+
+        return batch(args)
     if args.command == "selftest":
         from .selftest import selftest
 

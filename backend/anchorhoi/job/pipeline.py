@@ -165,6 +165,27 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
     return JobOutcome(result_json=result, timings=timings, resumed=resumed)
 
 
+def is_finished(request: GenerateRequest) -> bool:
+    """Whether the request's job folder holds its result: ``result.json`` and every stage
+    complete with the fingerprint of the request's current inputs, so a run would compute
+    nothing (``anchorhoi batch`` skips such a job). Reads only; the object's digest is taken
+    from the request's own file, which the job's copy equals while it is unchanged."""
+    request = validate(request)
+    folder = JobFolder(request.job_dir)
+    if not (folder.root / RESULT_JSON).is_file():
+        return False
+    ctx = StageContext(request=request, preset=job_preset(request.preset),
+                       models=choose_models(request), folder=folder, device="cpu",
+                       progress=Progress(_Unheard(), threading.Event()))
+    fps = _fingerprints(ctx)
+    return all(folder.is_complete(stage.name, fps[stage.name]) for stage in STAGES)
+
+
+class _Unheard:
+    def emit(self, type_: str, **data: object) -> None:
+        return None
+
+
 def _resumable(ctx: StageContext, fps: dict[str, str], notes: list[str]) -> list[str]:
     """Names of the leading stages that ``state.json`` lists with their current fingerprint
     and whose outputs read back (loaded into ``ctx.outputs``). A listed stage whose files are
