@@ -59,6 +59,7 @@ from .contact import (
     object_path,
     rigid,
 )
+from .foot_plants import contact_weights
 from .initialize import BODY_JOINTS, fit_candidates
 from .objective import (
     LEFT_HAND,
@@ -208,9 +209,10 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
 
 def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
                       use_height: bool = True) -> None:
-    """Foot contact and whole-body stillness from the keypoints' speeds (pixels → metres at the
-    current depth) and, with ``use_height``, the estimate's foot heights (phase 2 starts from
-    candidate poses whose feet may be anywhere)."""
+    """Foot contact from the keypoints' plants (``foot_plants.py``) and whole-body stillness
+    from the keypoints' speeds (pixels → metres at the current depth); with ``use_height``,
+    the estimate's foot heights count too (phase 2 starts from candidate poses whose feet may
+    be anywhere)."""
     with torch.no_grad():
         joints = state.pose(problem).joints
         depth = (joints @ problem.camera.R[0].T + problem.camera.t[0])[..., 2]  # (T, 55)
@@ -219,12 +221,11 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
         nan = float("nan")
 
         contact = config.contact
-        seen = problem.foot_image_mass >= contact.image_speed_min_confidence
-        mps = problem.foot_image_speed_px * to_mps[:, list(FOOT_JOINTS)]
-        mps = fill_gaps(torch.where(seen, mps, torch.full_like(mps, nan)))
-        state.foot_weights = foot_contact_weights(
-            joints[:, list(FOOT_JOINTS)], problem.foot_rest_height, problem.ground_y,
-            problem.fps, contact, mps, use_height=seen if use_height else False)
+        feet = joints[:, list(FOOT_JOINTS)]
+        state.foot_weights = contact_weights(  # the plants seen in the keypoints
+            problem.plants, feet, problem.foot_rest_height, problem.ground_y, contact,
+            foot_contact_weights(feet, problem.foot_rest_height, problem.ground_y,
+                                 problem.fps, contact, use_height=use_height), use_height)
         state.footprints = footprint_matrix(state.foot_weights, problem.anchor)
 
         ok = problem.body_image_mass >= contact.image_speed_min_confidence
