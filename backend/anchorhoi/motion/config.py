@@ -288,6 +288,9 @@ class FootPlantConfig:
     min_confidence: float = 2.0
     """A velocity fit or a footprint resting on less keypoint confidence (summed over its
     frames) counts as unseen."""
+    sigma_m: float = 0.03
+    """A footprint whose standard error (pixel noise over the plant's seen frames, on the
+    ground) exceeds this pulls with the weight scaled by ``(sigma_m / error)²``."""
     min_run_frames: int = 3
     """Plants shorter than this many frames are dropped (no footprint)."""
     min_gap_frames: int = 2
@@ -296,7 +299,7 @@ class FootPlantConfig:
     def __post_init__(self) -> None:
         check_at_least(self, 1, ("window", "min_run_frames", "min_gap_frames"))
         check_positive(self, ("speed_mps", "softness", "noise_sigmas", "max_stretch",
-                              "min_confidence"))
+                              "min_confidence", "sigma_m"))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -48,7 +48,12 @@ class FootPlants:
     """(T, F, 3) the footprint of the plant holding each frame (world); 0 outside plants."""
     footprint_weights: torch.Tensor
     """(T, F) weight of the footprint in each frame: the plant weight inside a plant with a
-    footprint, else 0."""
+    footprint, times ``min(1, (sigma_m / footprint_sigma_m)²)`` (an uncertain footprint pulls
+    less), else 0."""
+    footprint_sigma_m: torch.Tensor
+    """(T, F) the footprint's standard error (m) along its worst direction: the keypoints'
+    noise over the square root of the plant's seen frames, times the ground's most metres per
+    pixel there; 0 outside plants."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,8 +169,9 @@ def _runs(down: torch.Tensor, min_gap: int, min_run: int) -> list[tuple[int, int
 
 
 def _plant_weights(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tensor, fps: float,
-                   config: FootPlantConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """Speed on the ground ``(T, F)`` (NaN unseen) and plant weight ``(T, F)``."""
+                   config: FootPlantConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Speed on the ground ``(T, F)`` (NaN unseen), plant weight ``(T, F)`` and the
+    keypoints' noise (pixels per image axis)."""
     w = config.window
     fits = image_velocity(keypoints, w, w)
     speed, metres_per_px = ground_velocity(camera, fits.pixel, fits.velocity * fps, heights,
@@ -180,29 +186,33 @@ def _plant_weights(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tens
     tau = torch.maximum(torch.full_like(speed, config.speed_mps), noise)
     weights = torch.where(seen, torch.sigmoid((tau - speed) / (config.softness * tau)),
                           torch.zeros_like(speed))
-    return torch.where(seen, speed, torch.full_like(speed, float("nan"))), weights
+    return torch.where(seen, speed, torch.full_like(speed, float("nan"))), weights, noise_px
 
 
 def detect_plants(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tensor,
                   fps: float, config: FootPlantConfig) -> FootPlants:
     """The plants of foot joints seen at ``keypoints (T, F, 3)`` (u, v, confidence) whose soles
     put them at ``heights (F,)`` (world y) when planted; see the module docstring."""
-    speed, weights = _plant_weights(keypoints, camera, heights, fps, config)
+    speed, weights, noise_px = _plant_weights(keypoints, camera, heights, fps, config)
     footprints = torch.zeros(*keypoints.shape[:2], 3, dtype=keypoints.dtype,
                              device=keypoints.device)
     footprint_weights = torch.zeros_like(weights)
+    sigma = torch.zeros_like(weights)
     for f in range(keypoints.shape[1]):
         for a, b in _runs(weights[:, f] > 0.5, config.min_gap_frames, config.min_run_frames):
             c = keypoints[a:b + 1, f, 2]
             if float(c.sum()) < config.min_confidence:
                 continue
             uv = (c[:, None] * keypoints[a:b + 1, f, :2]).sum(0) / c.sum()
-            point, _, front = on_plane(camera, uv, heights[f])
+            point, jac, front = on_plane(camera, uv, heights[f])
             if bool(front):
+                err = noise_px / c.sum().sqrt() * torch.linalg.matrix_norm(jac, ord=2)
                 footprints[a:b + 1, f] = point
-                footprint_weights[a:b + 1, f] = weights[a:b + 1, f].clamp_min(0.5)
+                sigma[a:b + 1, f] = err
+                footprint_weights[a:b + 1, f] = weights[a:b + 1, f].clamp_min(0.5) \
+                    * (config.sigma_m / err.clamp_min(1e-9)).clamp(max=1.0) ** 2
     return FootPlants(speed_mps=speed, weights=weights, footprints=footprints,
-                      footprint_weights=footprint_weights)
+                      footprint_weights=footprint_weights, footprint_sigma_m=sigma)
 
 
 def plant_loss(feet: torch.Tensor, plants: FootPlants) -> torch.Tensor:
