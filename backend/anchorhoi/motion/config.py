@@ -293,13 +293,17 @@ class FootPlantConfig:
     ground) exceeds this pulls with the weight scaled by ``(sigma_m / error)²``."""
     min_run_frames: int = 3
     """Plants shorter than this many frames are dropped (no footprint)."""
-    min_gap_frames: int = 2
-    """Gaps in a plant shorter than this many frames are closed (one noisy frame)."""
+    min_gap_frames: int = 3
+    """Gaps in a plant shorter than this many frames are closed (noisy frames; a swing lasts
+    longer): one plant, one footprint."""
+    gap_weight: float = 0.6
+    """The plant weight of a closed gap's frames (above one half: the foot contact's runs do
+    not split there)."""
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, ("window", "min_run_frames", "min_gap_frames"))
         check_positive(self, ("speed_mps", "softness", "noise_sigmas", "max_stretch",
-                              "min_confidence", "sigma_m"))
+                              "min_confidence", "sigma_m", "gap_weight"))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,10 +19,11 @@ the body along the ray); the plane's own Jacobian does not.
    ``max_stretch`` times the across factor (beyond that the noise rules).
 3. **Plants** (``detect_plants``): a soft weight ``σ((τ − v)/(s·τ))`` per frame and joint; its
    runs above one half (gaps shorter than ``min_gap_frames`` closed, runs shorter than
-   ``min_run_frames`` dropped) are the plants; each plant's **footprint** is where the ray of its
-   mean pixel (confidence-weighted over the run) meets the plane — one point per plant, the
-   pixel noise averaged over the run. A hidden foot has no speed and no footprint here (the
-   optimiser's contact decision fills it in from the frames around).
+   ``min_run_frames`` dropped; a closed gap's weight raised to ``gap_weight``) are the plants;
+   each plant's **footprint** is where the ray of its mean pixel (confidence-weighted over the
+   run) meets the plane — one point per plant, the pixel noise averaged over the run. A hidden
+   foot has no speed and no footprint here (the optimiser's contact decision fills it in from
+   the frames around).
 """
 
 from __future__ import annotations
@@ -171,9 +172,8 @@ def _runs(down: torch.Tensor, min_gap: int, min_run: int) -> list[tuple[int, int
 def _plant_weights(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tensor, fps: float,
                    config: FootPlantConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Speed on the ground ``(T, F)`` (NaN unseen), plant weight ``(T, F)`` and the
-    keypoints' noise (pixels per image axis)."""
-    w = config.window
-    fits = image_velocity(keypoints, w, w)
+    keypoints' noise (pixels per image axis) from line fits over ``±config.window`` frames."""
+    fits = image_velocity(keypoints, config.window, config.window)
     speed, metres_per_px = ground_velocity(camera, fits.pixel, fits.velocity * fps, heights,
                                            config.max_stretch)
     seen = fits.mass >= config.min_confidence
@@ -200,6 +200,8 @@ def detect_plants(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tenso
     sigma = torch.zeros_like(weights)
     for f in range(keypoints.shape[1]):
         for a, b in _runs(weights[:, f] > 0.5, config.min_gap_frames, config.min_run_frames):
+            # a closed gap is planted (one run: one footprint, held without skating)
+            weights[a:b + 1, f] = weights[a:b + 1, f].clamp_min(config.gap_weight)
             c = keypoints[a:b + 1, f, 2]
             if float(c.sum()) < config.min_confidence:
                 continue
@@ -209,7 +211,7 @@ def detect_plants(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tenso
                 err = noise_px / c.sum().sqrt() * torch.linalg.matrix_norm(jac, ord=2)
                 footprints[a:b + 1, f] = point
                 sigma[a:b + 1, f] = err
-                footprint_weights[a:b + 1, f] = weights[a:b + 1, f].clamp_min(0.5) \
+                footprint_weights[a:b + 1, f] = weights[a:b + 1, f] \
                     * (config.sigma_m / err.clamp_min(1e-9)).clamp(max=1.0) ** 2
     return FootPlants(speed_mps=speed, weights=weights, footprints=footprints,
                       footprint_weights=footprint_weights, footprint_sigma_m=sigma)
