@@ -66,7 +66,9 @@ class Problem:
     hidden: torch.Tensor  # (T, 22) 1 where the object likely hides a body joint (unseen runs)
     obj_centre: torch.Tensor  # (3,) object frame: its bounding sphere's centre
     obj_radius: float  # and radius
-    plants: FootPlants  # the foot joints' plants and footprints from the keypoints
+    foot_image_speed_px: torch.Tensor  # (T, 4) foot keypoints' speed, px per frame
+    foot_image_mass: torch.Tensor  # (T, 4) the confidence each speed rests on
+    plants: FootPlants | None  # the foot joints' plants and footprints (config.plants.enabled)
 
 
 @dataclass(eq=False)
@@ -168,8 +170,9 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
     body_speed, body_mass = image_speed(kp[:, :BODY_JOINTS], window)
     foot_rest_height = kin.rest_joints[list(FOOT_JOINTS), 1] - sole
     camera = camera.to(**like)
+    foot_speed, foot_mass = image_speed(kp[:, list(FOOT_JOINTS)], window)
     plants = detect_plants(kp[:, list(FOOT_JOINTS)], camera, ground_y + foot_rest_height,
-                           float(fps), config.plants)
+                           float(fps), config.plants) if config.plants.enabled else None
     side = np.where(np.isin(dominant[ids], LEFT_HAND), 0,
                     np.where(np.isin(dominant[ids], RIGHT_HAND), 1, -1))
     return Problem(
@@ -187,7 +190,8 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         obj_corners=torch.as_tensor(mesh.vertices, **like), obj_anchor=obj_anchor,
         at_anchor=at_anchor, offsets=torch.linalg.inv(wrists) @ obj_anchor,
         hidden=_likely_hidden(conf[:, :BODY_JOINTS], config.resting), obj_centre=centre,
-        obj_radius=float((corners - centre).norm(dim=-1).max()), plants=plants)
+        obj_radius=float((corners - centre).norm(dim=-1).max()),
+        foot_image_speed_px=foot_speed, foot_image_mass=foot_mass, plants=plants)
 
 
 def _vertex_subset(rest: np.ndarray, dominant: np.ndarray, sampling: MotionSampling):
@@ -285,7 +289,7 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
             body_joints, still_weights[:, None].expand(-1, BODY_JOINTS),
             decided(state.still_runs, "still_runs")[None].expand(BODY_JOINTS, -1, -1)),
     }
-    if w.lambda_plant > 0:
+    if problem.plants is not None and w.lambda_plant > 0:
         terms["plant"] = w.lambda_plant * plant_loss(feet, problem.plants)
     if phase < 3:
         return terms

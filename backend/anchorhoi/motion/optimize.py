@@ -19,13 +19,14 @@ object with its placement there. All rotations move in 6D. Three phases:
    and the centre of mass over the planted feet where nothing else supports the body
    (balance).
 
-Foot contact (the foot plants seen in the keypoints, ``foot_plants.py``: speed on the ground
-plane, footprints where the rays meet the ground) and stillness (the keypoints' own speeds) are
-re-detected every ``schedule.contact_refresh_every`` iterations; planted feet are held on their
-footprints in every phase (depth and travel from ground contact). All T frames go through one
-batched forward per iteration (``PosedSubset``: joints + a few hundred vertices); one Adam runs
-through phases 2 and 3. The
-loss terms are in ``objective.py``, their weights and every other setting in ``config.py``.
+Foot contact and stillness are re-detected every ``schedule.contact_refresh_every`` iterations
+from the keypoints' own speeds; with ``plants.enabled`` the foot contact comes from the foot
+plants seen in the keypoints instead (``foot_plants.py``: speed on the ground plane, footprints
+where the rays meet the ground) and planted feet are held on their footprints in every phase
+(depth and travel from ground contact). All T frames go through one batched forward per
+iteration (``PosedSubset``: joints + a few hundred vertices); one Adam runs through phases 2
+and 3. The loss terms are in ``objective.py``, their weights and every other setting in
+``config.py``.
 """
 
 from __future__ import annotations
@@ -212,10 +213,11 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
 
 def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
                       use_height: bool = True) -> None:
-    """Foot contact from the keypoints' plants (``foot_plants.py``) and whole-body stillness
-    from the keypoints' speeds (pixels → metres at the current depth); with ``use_height``,
-    the estimate's foot heights count too (phase 2 starts from candidate poses whose feet may
-    be anywhere)."""
+    """Foot contact from the keypoints' plants (``foot_plants.py``, with
+    ``plants.enabled``; else from the foot keypoints' speeds like the body's) and whole-body
+    stillness from the keypoints' speeds (pixels → metres at the current depth); with
+    ``use_height``, the estimate's foot heights count too (phase 2 starts from candidate poses
+    whose feet may be anywhere)."""
     with torch.no_grad():
         joints = state.pose(problem).joints
         depth = (joints @ problem.camera.R[0].T + problem.camera.t[0])[..., 2]  # (T, 55)
@@ -225,10 +227,18 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
 
         contact = config.contact
         feet = joints[:, list(FOOT_JOINTS)]
-        state.foot_weights = contact_weights(  # the plants seen in the keypoints
-            problem.plants, feet, problem.foot_rest_height, problem.ground_y, contact,
-            foot_contact_weights(feet, problem.foot_rest_height, problem.ground_y,
-                                 problem.fps, contact, use_height=use_height), use_height)
+        if problem.plants is not None:  # the plants seen in the keypoints
+            state.foot_weights = contact_weights(
+                problem.plants, feet, problem.foot_rest_height, problem.ground_y, contact,
+                foot_contact_weights(feet, problem.foot_rest_height, problem.ground_y,
+                                     problem.fps, contact, use_height=use_height), use_height)
+        else:
+            seen = problem.foot_image_mass >= contact.image_speed_min_confidence
+            mps = problem.foot_image_speed_px * to_mps[:, list(FOOT_JOINTS)]
+            mps = fill_gaps(torch.where(seen, mps, torch.full_like(mps, nan)))
+            state.foot_weights = foot_contact_weights(
+                feet, problem.foot_rest_height, problem.ground_y, problem.fps, contact, mps,
+                use_height=seen if use_height else False)
         state.footprints = footprint_matrix(state.foot_weights, problem.anchor)
 
         ok = problem.body_image_mass >= contact.image_speed_min_confidence
