@@ -4,7 +4,8 @@
 Usage: ``python bench/oracle_motion.py CASE_DIR [CASE_DIR ...] [--seed 0] [--frames N]`` or
 ``python bench/oracle_motion.py --random N --seed S`` (``N`` cases drawn from the case family,
 ``anchorhoi.oracles.family``, with seed ``--family-seed``, default ``S``; the keypoint noise is
-seeded by ``S`` as for case folders; ``--keep DIR`` keeps the drawn case folders).
+seeded by ``S`` as for case folders; ``--keep DIR`` keeps the drawn case folders; ``--kinds
+a,b`` draws only those kinds, in shuffled rounds, and runs only the case folders of those kinds).
 A case folder (see ``bench/make_motion_cases.py``; the format in
 ``anchorhoi.oracles.motion_case``) holds ``object.obj``, ``camera.json`` and ``motion.npz``. Per
 case the bench (``anchorhoi.oracles.motion_oracle.run_oracle_motion``)
@@ -37,11 +38,12 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from anchorhoi.body import BodyModel
 from anchorhoi.motion import MotionConfig
-from anchorhoi.oracles.family import draw_family, write_motion
+from anchorhoi.oracles.family import KINDS, draw_case, draw_family, kind_of, write_motion
 from anchorhoi.oracles.family_table import MOTION_TARGETS, kind_table
 from anchorhoi.oracles.motion_case import load_motion_case
 from anchorhoi.oracles.motion_oracle import run_oracle_motion
@@ -58,6 +60,18 @@ def with_field(config, path: str, value):
     return replace(config, **{name: with_field(getattr(config, name), rest, value)})
 
 
+def draw_kinds(model: BodyModel, count: int, seed: int, kinds: list[str] | None) -> list:
+    """``count`` family cases from ``seed``: over every kind (``draw_family``), or shuffled
+    rounds through ``kinds`` only."""
+    if kinds is None:
+        return draw_family(model, count, seed)
+    rng = np.random.default_rng([seed, 11])
+    order: list[str] = []
+    while len(order) < count:
+        order += [kinds[i] for i in rng.permutation(len(kinds))]
+    return [draw_case(model, kind, seed, i) for i, kind in enumerate(order[:count])]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("cases", nargs="*", type=Path, help="case folders")
@@ -68,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the drawn family's seed (default: --seed)")
     parser.add_argument("--keep", type=Path, default=None,
                         help="write the drawn cases into this folder (default: a temp folder)")
+    parser.add_argument("--kinds", type=str, default=None, metavar="A,B",
+                        help="only these case kinds (drawn and given folders; default: all)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a MotionConfig field (JSON value), a group's field "
                         "dotted (schedule.root_iterations=40, weights.lambda_still=0), "
@@ -84,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.cases and args.random <= 0:
         parser.error("give case folders or --random N")
+    kinds = None if args.kinds is None else [k for k in args.kinds.split(",") if k]
+    unknown = sorted(set(kinds or ()) - set(KINDS))
+    if unknown:
+        parser.error(f"unknown kinds {', '.join(unknown)}; choose from {', '.join(KINDS)}")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
@@ -98,10 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     body = BodyModel()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        folders = list(args.cases)
+        folders = [f for f in args.cases if kinds is None or kind_of(f.name) in kinds]
         if args.random > 0:
             family_seed = args.seed if args.family_seed is None else args.family_seed
-            drawn = draw_family(BodyModel(dtype=torch.float64), args.random, family_seed)
+            drawn = draw_kinds(BodyModel(dtype=torch.float64), args.random, family_seed, kinds)
             folders += [write_motion(c, args.keep or Path(tmp)) for c in drawn]
         for folder in folders:
             case = load_motion_case(folder)

@@ -157,3 +157,23 @@ def test_a_family_case_runs_through_the_motion_bench():
     table = run.stderr.strip().splitlines()[-2:]
     assert table[0].startswith(f"| {kind_of(folder.name)} | 1 |")
     assert table[-1].startswith("| all | 1 |")
+
+
+@pytest.mark.slow
+def test_the_motion_bench_runs_only_the_kinds_asked_for():
+    """``--kinds``: case folders of other kinds are left out, drawn cases come from those
+    kinds only."""
+    folders = {kind_of(f.name): f for f in shipped("motion")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "backend"), "OMP_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "oracle_motion.py"),
+                          str(folders["crouch"]), str(folders["walk_straight"]),
+                          "--random", "1", "--kinds", "walk_straight,turn_in_place",
+                          "--frames", "6", "--iterations", "1", "1", "1"],
+                         capture_output=True, text=True, env=env, timeout=600, check=True)
+    names = [json.loads(line)["case"] for line in run.stdout.strip().splitlines()]
+    assert names[0] == folders["walk_straight"].name and len(names) == 2
+    assert kind_of(names[1]) in ("walk_straight", "turn_in_place")
+    bad = subprocess.run([sys.executable, str(ROOT / "bench" / "oracle_motion.py"),
+                          "--random", "1", "--kinds", "walking"],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert bad.returncode == 2 and "unknown kinds walking" in bad.stderr

@@ -8,6 +8,7 @@
 | ``contact`` | ``ContactConfig`` | foot, stillness and hand–object contact; margins |
 | ``sampling`` | ``MotionSampling`` | body vertices, object points, the SDF grid |
 | ``resting`` | ``RestingObjectConfig`` | placing a resting object before phase 3 |
+| ``plants`` | ``FootPlantConfig`` | foot plants and their footprints from the keypoints |
 
 Loss weights follow ``loss_<name> × lambda_<name>`` (the names of ``objective.loss_terms``);
 most terms are summed over their points and averaged over frames. Lengths are metres, speeds
@@ -161,6 +162,10 @@ class MotionWeights:
     between the camera and the joints it hides is a depth cue where one camera has little."""
     lambda_rest_pull: float = 1.0
     """Placing a resting object: pull of its placement to where the hands put it (m²)."""
+    lambda_plant: float = 3000.0
+    """Foot joints planted in the keypoints on their footprints, where the rays of their
+    pixels meet the ground (m², ``foot_plants.py``): the global trajectory's depth and travel
+    from ground contact (phases 1–3). 0 turns it off."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -260,6 +265,53 @@ class RestingObjectConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FootPlantConfig:
+    """Foot plants from the 2D keypoints alone (``foot_plants.py``): a foot joint is planted
+    where its keypoint's motion, turned into metres on the ground plane by the camera, is slow;
+    each plant's footprint is where its mean pixel's ray meets the ground. They give the foot
+    contact's speed (instead of the image speed at the estimate's depth) and hold planted feet
+    on their footprints (``weights.lambda_plant``): depth and travel from ground contact."""
+
+    enabled: bool = False
+    """Use the plants (foot contact and footprints). Off by default for now: on the shipped
+    locomotion family it cut the worst MPJPE from 160 to 65 mm, but foot skating rose to
+    4–8 mm per contact frame and the pushed table's case missed its skating and object targets
+    (see the oracle bench with ``--set plants.enabled=true``)."""
+    window: int = 5
+    """Velocities are line fits of the keypoints over ±this many frames."""
+    speed_mps: float = 0.5
+    """A foot joint moving this fast on the ground is half planted."""
+    softness: float = 0.25
+    """Width of that soft threshold as a fraction of it."""
+    noise_sigmas: float = 2.0
+    """The plant threshold rises to this many standard errors of the speed fit where the
+    keypoints' noise (their median scatter about the fits) makes slower speeds
+    indistinguishable from standing (a far foot seen along the ray)."""
+    max_stretch: float = 6.0
+    """The ground's metres per pixel along the camera ray are capped at this many times those
+    across the image (a camera near the floor: beyond it pixel noise rules)."""
+    min_confidence: float = 2.0
+    """A velocity fit or a footprint resting on less keypoint confidence (summed over its
+    frames) counts as unseen."""
+    sigma_m: float = 0.03
+    """A footprint whose standard error (pixel noise over the plant's seen frames, on the
+    ground) exceeds this pulls with the weight scaled by ``(sigma_m / error)²``."""
+    min_run_frames: int = 3
+    """Plants shorter than this many frames are dropped (no footprint)."""
+    min_gap_frames: int = 3
+    """Gaps in a plant shorter than this many frames are closed (noisy frames; a swing lasts
+    longer): one plant, one footprint."""
+    gap_weight: float = 0.6
+    """The plant weight of a closed gap's frames (above one half: the foot contact's runs do
+    not split there)."""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 1, ("window", "min_run_frames", "min_gap_frames"))
+        check_positive(self, ("speed_mps", "softness", "noise_sigmas", "max_stretch",
+                              "min_confidence", "sigma_m", "gap_weight"))
+
+
+@dataclass(frozen=True, kw_only=True)
 class MotionConfig:
     """Stage E's optimisation: the scene facts, and one group per concern (module table)."""
 
@@ -280,6 +332,8 @@ class MotionConfig:
     """Vertex subsets, object points, SDF resolution."""
     resting: RestingObjectConfig = field(default_factory=RestingObjectConfig)
     """Placing a resting object before phase 3."""
+    plants: FootPlantConfig = field(default_factory=FootPlantConfig)
+    """Foot plants and footprints from the keypoints (the global trajectory)."""
 
     def __post_init__(self) -> None:
         check_choices(self)

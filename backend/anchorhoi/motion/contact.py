@@ -9,7 +9,10 @@ over a few frames, pixels → metres at the joint's estimated depth: a static ca
 planted foot still even while the estimate's depth is still wrong), interpolated across frames
 where they are hidden, else from the estimate. A hidden foot's height is unknown too: there
 the speed alone decides (a hidden foot that was still before and after is taken as planted).
-Grounded joints get the zero-velocity (no skating) and height terms.
+Grounded joints get the zero-velocity (no skating) and height terms. (With ``plants.enabled`` the
+optimiser takes a seen foot's slowness from its plants instead, ``foot_plants.py``: the image
+speed turned into metres on the ground plane; this weight is the fallback for a foot joint
+never seen.)
 
 **Hands.** Only the key pose tells that a hand touches the object: at the anchor frame a hand
 is in contact when one of its vertices lies within ``ContactConfig.hand_distance_m`` of the object's

@@ -27,6 +27,8 @@ from ..portable.skeleton import JOINT_NAMES
 from ..progress import LossReadout, StepCallback
 from . import losses as L
 from .config import MotionConfig, ReprojectionConfig
+from .contact import FOOT_JOINTS
+from .foot_plants import FootPlants, plant_loss
 from .posing import PosedSubset
 
 TORSO_JOINTS = (0, 1, 2, 3, 6, 9, 12, 13, 14, 15, 16, 17)
@@ -105,13 +107,16 @@ def initial_translation(kp: torch.Tensor, camera: Cameras, rel: torch.Tensor,
 
 def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, key: PoseParams,
                    key_joints: torch.Tensor, anchor: int, fps: float, ground_y: float,
-                   config: MotionConfig, on_step: StepCallback | None = None
+                   config: MotionConfig, on_step: StepCallback | None = None,
+                   plants: FootPlants | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Phase 1 → per frame ``root6d (T, 6)``, ``trans (T, 3)``, ``body6d (T, 21, 6)`` and the
     chosen candidate ``(T,)`` (index into ``config.schedule.initial_poses``). The fit and the
     choice both count the support term (the lowest point on the ground): a candidate that
     matches the torso only by floating or sinking is not taken. ``on_step(step,
-    root_iterations, losses)`` after each iteration (may raise to cancel)."""
+    root_iterations, losses)`` after each iteration (may raise to cancel). ``plants``: the
+    foot joints' plants seen in the keypoints; their footprints hold the candidates' planted
+    feet (``weights.lambda_plant``), which places each frame's depth by ground contact."""
     t_count = keypoints.shape[0]
     schedule, w, rep = config.schedule, config.weights, config.reprojection
     bodies = candidate_poses(schedule.initial_poses, key)  # (K, 21, 6)
@@ -163,6 +168,9 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
         if "key" in schedule.initial_poses:
             k = schedule.initial_poses.index("key")
             loss = loss + w.lambda_key_pose * ((joints[k, anchor] - key_joints) ** 2).sum()
+        if plants is not None and w.lambda_plant > 0:
+            loss = loss + k_count * w.lambda_plant * plant_loss(joints[..., list(FOOT_JOINTS), :],
+                                                                 plants)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

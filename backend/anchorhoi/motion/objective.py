@@ -26,6 +26,7 @@ from ..randomness import multinomial
 from . import losses as L
 from .config import MotionConfig, MotionSampling, RestingObjectConfig
 from .contact import FOOT_JOINTS, WRIST_JOINTS, ContactMode, hands_touching, image_speed, rigid
+from .foot_plants import FootPlants, detect_plants, plant_loss
 from .initialize import BODY_JOINTS
 from .posing import PosedFrames, PosedSubset, farthest_point_ids
 
@@ -54,8 +55,6 @@ class Problem:
     hand_side: torch.Tensor  # (Vs,) 0 / 1 for subset vertices on the left / right hand, else -1
     hands_free: bool  # hand rotations are optimised (phase 3)
     foot_rest_height: torch.Tensor  # (4,) foot joints' height above the sole at rest
-    foot_image_speed_px: torch.Tensor  # (T, 4) foot keypoints' speed, px per frame
-    foot_image_mass: torch.Tensor  # (T, 4) the confidence each speed rests on
     body_image_speed_px: torch.Tensor  # (T, 22) the same for the body keypoints
     body_image_mass: torch.Tensor  # (T, 22)
     sdf: SdfGrid  # the object's signed distance, object frame
@@ -67,6 +66,9 @@ class Problem:
     hidden: torch.Tensor  # (T, 22) 1 where the object likely hides a body joint (unseen runs)
     obj_centre: torch.Tensor  # (3,) object frame: its bounding sphere's centre
     obj_radius: float  # and radius
+    foot_image_speed_px: torch.Tensor  # (T, 4) foot keypoints' speed, px per frame
+    foot_image_mass: torch.Tensor  # (T, 4) the confidence each speed rests on
+    plants: FootPlants | None  # the foot joints' plants and footprints (config.plants.enabled)
 
 
 @dataclass(eq=False)
@@ -165,12 +167,16 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
     corners = torch.as_tensor(mesh.vertices, **like)
     centre = 0.5 * (corners.amin(0) + corners.amax(0))
     window = config.contact.image_speed_window
-    foot_speed, foot_mass = image_speed(kp[:, list(FOOT_JOINTS)], window)
     body_speed, body_mass = image_speed(kp[:, :BODY_JOINTS], window)
+    foot_rest_height = kin.rest_joints[list(FOOT_JOINTS), 1] - sole
+    camera = camera.to(**like)
+    foot_speed, foot_mass = image_speed(kp[:, list(FOOT_JOINTS)], window)
+    plants = detect_plants(kp[:, list(FOOT_JOINTS)], camera, ground_y + foot_rest_height,
+                           float(fps), config.plants) if config.plants.enabled else None
     side = np.where(np.isin(dominant[ids], LEFT_HAND), 0,
                     np.where(np.isin(dominant[ids], RIGHT_HAND), 1, -1))
     return Problem(
-        kin=kin, keypoints=kp, camera=camera.to(**like), fps=float(fps), anchor=int(anchor),
+        kin=kin, keypoints=kp, camera=camera, fps=float(fps), anchor=int(anchor),
         ground_y=ground_y, key_joints=key_frames.joints[0],
         key_rot6d=torch.cat([key.root, key.body[0]], 0), key_body6d=key.body[0],
         key_hand6d=key.hand[0],
@@ -178,14 +184,14 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         + config.weights.lambda_pose_prior_hidden * (1 - seen),
         hand_side=torch.as_tensor(side, device=like["device"]),
         hands_free=config.hands == "observed" and bool((conf[:, 25:] > 0).any()),
-        foot_rest_height=kin.rest_joints[list(FOOT_JOINTS), 1] - sole,
-        foot_image_speed_px=foot_speed, foot_image_mass=foot_mass,
+        foot_rest_height=foot_rest_height,
         body_image_speed_px=body_speed, body_image_mass=body_mass, sdf=sdf,
         obj_points=_object_points(mesh, config.sampling.num_object_points, generator, like),
         obj_corners=torch.as_tensor(mesh.vertices, **like), obj_anchor=obj_anchor,
         at_anchor=at_anchor, offsets=torch.linalg.inv(wrists) @ obj_anchor,
         hidden=_likely_hidden(conf[:, :BODY_JOINTS], config.resting), obj_centre=centre,
-        obj_radius=float((corners - centre).norm(dim=-1).max()))
+        obj_radius=float((corners - centre).norm(dim=-1).max()),
+        foot_image_speed_px=foot_speed, foot_image_mass=foot_mass, plants=plants)
 
 
 def _vertex_subset(rest: np.ndarray, dominant: np.ndarray, sampling: MotionSampling):
@@ -283,6 +289,8 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
             body_joints, still_weights[:, None].expand(-1, BODY_JOINTS),
             decided(state.still_runs, "still_runs")[None].expand(BODY_JOINTS, -1, -1)),
     }
+    if problem.plants is not None and w.lambda_plant > 0:
+        terms["plant"] = w.lambda_plant * plant_loss(feet, problem.plants)
     if phase < 3:
         return terms
     verts = frames.vertices

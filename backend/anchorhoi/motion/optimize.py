@@ -20,9 +20,13 @@ object with its placement there. All rotations move in 6D. Three phases:
    (balance).
 
 Foot contact and stillness are re-detected every ``schedule.contact_refresh_every`` iterations
-from the keypoints' own speeds. All T frames go through one batched forward per iteration
-(``PosedSubset``: joints + a few hundred vertices); one Adam runs through phases 2 and 3. The
-loss terms are in ``objective.py``, their weights and every other setting in ``config.py``.
+from the keypoints' own speeds; with ``plants.enabled`` the foot contact comes from the foot
+plants seen in the keypoints instead (``foot_plants.py``: speed on the ground plane, footprints
+where the rays meet the ground) and planted feet are held on their footprints in every phase
+(depth and travel from ground contact). All T frames go through one batched forward per
+iteration (``PosedSubset``: joints + a few hundred vertices); one Adam runs through phases 2
+and 3. The loss terms are in ``objective.py``, their weights and every other setting in
+``config.py``.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from .contact import (
     object_path,
     rigid,
 )
+from .foot_plants import contact_weights
 from .initialize import BODY_JOINTS, fit_candidates
 from .objective import (
     LEFT_HAND,
@@ -153,7 +158,7 @@ def _initial_state(problem: Problem, key_pose: KeyPose, config: MotionConfig,
     key = key_pose.to_params(device=problem.keypoints.device, dtype=problem.keypoints.dtype)
     root6d, trans, body6d, choice = fit_candidates(
         problem.kin, problem.keypoints, problem.camera, key, problem.key_joints, problem.anchor,
-        problem.fps, problem.ground_y, config, on_step=report)
+        problem.fps, problem.ground_y, config, on_step=report, plants=problem.plants)
     counts = torch.bincount(choice, minlength=len(config.schedule.initial_poses)).tolist()
     log.info("stage E phase 1: frames starting from %s", ", ".join(
         f"{name} {n}" for name, n in zip(config.schedule.initial_poses, counts) if n))
@@ -208,9 +213,11 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
 
 def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
                       use_height: bool = True) -> None:
-    """Foot contact and whole-body stillness from the keypoints' speeds (pixels → metres at the
-    current depth) and, with ``use_height``, the estimate's foot heights (phase 2 starts from
-    candidate poses whose feet may be anywhere)."""
+    """Foot contact from the keypoints' plants (``foot_plants.py``, with
+    ``plants.enabled``; else from the foot keypoints' speeds like the body's) and whole-body
+    stillness from the keypoints' speeds (pixels → metres at the current depth); with
+    ``use_height``, the estimate's foot heights count too (phase 2 starts from candidate poses
+    whose feet may be anywhere)."""
     with torch.no_grad():
         joints = state.pose(problem).joints
         depth = (joints @ problem.camera.R[0].T + problem.camera.t[0])[..., 2]  # (T, 55)
@@ -219,12 +226,19 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
         nan = float("nan")
 
         contact = config.contact
-        seen = problem.foot_image_mass >= contact.image_speed_min_confidence
-        mps = problem.foot_image_speed_px * to_mps[:, list(FOOT_JOINTS)]
-        mps = fill_gaps(torch.where(seen, mps, torch.full_like(mps, nan)))
-        state.foot_weights = foot_contact_weights(
-            joints[:, list(FOOT_JOINTS)], problem.foot_rest_height, problem.ground_y,
-            problem.fps, contact, mps, use_height=seen if use_height else False)
+        feet = joints[:, list(FOOT_JOINTS)]
+        if problem.plants is not None:  # the plants seen in the keypoints
+            state.foot_weights = contact_weights(
+                problem.plants, feet, problem.foot_rest_height, problem.ground_y, contact,
+                foot_contact_weights(feet, problem.foot_rest_height, problem.ground_y,
+                                     problem.fps, contact, use_height=use_height), use_height)
+        else:
+            seen = problem.foot_image_mass >= contact.image_speed_min_confidence
+            mps = problem.foot_image_speed_px * to_mps[:, list(FOOT_JOINTS)]
+            mps = fill_gaps(torch.where(seen, mps, torch.full_like(mps, nan)))
+            state.foot_weights = foot_contact_weights(
+                feet, problem.foot_rest_height, problem.ground_y, problem.fps, contact, mps,
+                use_height=seen if use_height else False)
         state.footprints = footprint_matrix(state.foot_weights, problem.anchor)
 
         ok = problem.body_image_mass >= contact.image_speed_min_confidence

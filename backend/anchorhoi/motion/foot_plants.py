@@ -1,0 +1,242 @@
+"""Foot plants from the 2D keypoints alone: where a foot stands still on the ground, and where.
+
+A point on the ground plane and its pixel determine each other (the camera is known): the
+plane ``y = h`` maps to the image by a homography. So a planted foot joint keeps its pixel, and
+a foot that slides or swings moves its pixel — but how many metres a pixel is depends on the
+direction: across the image a pixel is ``depth / focal`` metres, along the camera ray on the
+ground it is ``depth / height`` times more (``height``: the camera above the plane). A foot
+walking towards the camera barely moves in the image. Converting its image speed with the one
+factor ``depth / focal`` takes such a swing for a plant (and a plant that spans the swing drags
+the body along the ray); the plane's own Jacobian does not.
+
+1. **Velocity in the image** (``image_velocity``): per frame and joint, a confidence-weighted
+   straight-line fit of ``(u, v)`` over ``±window`` frames: the fitted pixel, its velocity and
+   the confidence mass it rests on (robust to per-pixel noise; unseen frames weigh 0).
+2. **Velocity on the ground** (``ground_velocity``): the fitted pixel's ray meets the joint's
+   plane (``ground + rest height``) at ``p``; the plane's Jacobian ``∂(x, z)/∂(u, v)`` at the
+   pixel turns the image velocity into metres per second on the ground. Where the ray meets the
+   plane at a grazing angle (a camera near the floor) the factor along the ray is capped at
+   ``max_stretch`` times the across factor (beyond that the noise rules).
+3. **Plants** (``detect_plants``): a soft weight ``σ((τ − v)/(s·τ))`` per frame and joint; its
+   runs above one half (gaps shorter than ``min_gap_frames`` closed, runs shorter than
+   ``min_run_frames`` dropped; a closed gap's weight raised to ``gap_weight``) are the plants;
+   each plant's **footprint** is where the ray of its mean pixel (confidence-weighted over the
+   run) meets the plane — one point per plant, the pixel noise averaged over the run. A hidden
+   foot has no speed and no footprint here (the optimiser's contact decision fills it in from
+   the frames around).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..nerf.cameras import Cameras
+from .config import ContactConfig, FootPlantConfig
+from .contact import fill_gaps
+
+
+@dataclass(frozen=True, eq=False)
+class FootPlants:
+    """The plants of ``F`` foot joints over ``T`` frames (see the module docstring)."""
+
+    speed_mps: torch.Tensor
+    """(T, F) speed on the ground (m/s); NaN where the fit rests on too little confidence."""
+    weights: torch.Tensor
+    """(T, F) soft plant weight in [0, 1]; 0 where the speed is unknown."""
+    footprints: torch.Tensor
+    """(T, F, 3) the footprint of the plant holding each frame (world); 0 outside plants."""
+    footprint_weights: torch.Tensor
+    """(T, F) weight of the footprint in each frame: the plant weight inside a plant with a
+    footprint, times ``min(1, (sigma_m / footprint_sigma_m)²)`` (an uncertain footprint pulls
+    less), else 0."""
+    footprint_sigma_m: torch.Tensor
+    """(T, F) the footprint's standard error (m) along its worst direction: the keypoints'
+    noise over the square root of the plant's seen frames, times the ground's most metres per
+    pixel there; 0 outside plants."""
+
+
+@dataclass(frozen=True, eq=False)
+class LineFits:
+    """Per frame and joint, a confidence-weighted line fit of a keypoint over a window."""
+
+    pixel: torch.Tensor
+    """(T, F, 2) the fitted pixel at the frame."""
+    velocity: torch.Tensor
+    """(T, F, 2) pixels per frame."""
+    mass: torch.Tensor
+    """(T, F) the confidence the fit rests on (0 where it spans less than two frames)."""
+    spread: torch.Tensor
+    """(T, F) the confidence-weighted sum of squared frame offsets (the slope's standard
+    error is the pixel noise over its square root)."""
+    residual_px: torch.Tensor
+    """(T, F) root-mean-square distance of the window's keypoints from the line."""
+
+
+def image_velocity(keypoints: torch.Tensor, before: int, after: int) -> LineFits:
+    """Line fits of 2D keypoints ``(T, F, 3)`` (u, v, confidence) over the frames ``t −
+    before … t + after`` of each frame ``t``."""
+    t_count = keypoints.shape[0]
+    frames = torch.arange(t_count, dtype=keypoints.dtype, device=keypoints.device)
+    pixel = keypoints.new_zeros(*keypoints.shape[:2], 2)
+    velocity = keypoints.new_zeros(*keypoints.shape[:2], 2)
+    mass = keypoints.new_zeros(keypoints.shape[:2])
+    spread = keypoints.new_zeros(keypoints.shape[:2])
+    residual = keypoints.new_zeros(keypoints.shape[:2])
+    for t in range(t_count):
+        lo, hi = max(0, t - before), min(t_count, t + after + 1)
+        w = keypoints[lo:hi, :, 2]  # (W, F)
+        x = frames[lo:hi, None] - t
+        sw = w.sum(0).clamp_min(1e-9)
+        xm = (w * x).sum(0) / sw
+        uvm = (w[..., None] * keypoints[lo:hi, :, :2]).sum(0) / sw[:, None]
+        dx = x - xm
+        sxx = (w * dx * dx).sum(0)
+        sxy = (w[..., None] * dx[..., None] * (keypoints[lo:hi, :, :2] - uvm)).sum(0)
+        slope = sxy / sxx.clamp_min(1e-9)[:, None]
+        ok = (sxx > 1.0)[:, None]  # at least two frames apart with some confidence
+        velocity[t] = torch.where(ok, slope, torch.zeros_like(slope))
+        pixel[t] = torch.where(ok, uvm - slope * xm[:, None], uvm)
+        mass[t] = torch.where(ok[:, 0], sw, torch.zeros_like(sw))
+        spread[t] = sxx
+        off = keypoints[lo:hi, :, :2] - uvm - dx[..., None] * slope  # (W, F, 2)
+        residual[t] = ((w * (off * off).sum(-1)).sum(0) / sw).sqrt()
+    return LineFits(pixel=pixel, velocity=velocity, mass=mass, spread=spread,
+                    residual_px=residual)
+
+
+def rays(camera: Cameras, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The camera centre ``(3,)`` and world directions ``(..., 3)`` (unnormalised: camera
+    z = 1) of ``pixels (..., 2)``; also the matrix ``M`` with ``direction = M·(u, v, 1)``."""
+    m = camera.R[0].T @ torch.linalg.inv(camera.K[0])
+    uv1 = torch.cat([pixels, torch.ones_like(pixels[..., :1])], -1)
+    return uv1 @ m.T, m
+
+
+def on_plane(camera: Cameras, pixels: torch.Tensor, height: torch.Tensor
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where the rays of ``pixels (..., 2)`` meet the planes ``y = height (...)``: points
+    ``(..., 3)``, the Jacobian ``∂(x, z)/∂(u, v)`` there ``(..., 2, 2)``, and ``(...)`` bool
+    where the plane lies in front of the camera."""
+    centre = camera.centers[0]
+    d, m = rays(camera, pixels)
+    dy = d[..., 1]
+    safe = torch.where(dy.abs() > 1e-9, dy, torch.full_like(dy, 1e-9))
+    s = (height - centre[1]) / safe  # p = c + s·d
+    points = centre + s[..., None] * d
+    # ∂p/∂u_k = s·(m_k − d·m_yk / d_y) for the columns k = u, v of M
+    cols = m[:, :2]  # (3, 2)
+    dp = s[..., None, None] * (cols - d[..., :, None] * cols[1] / safe[..., None, None])
+    return points, dp[..., [0, 2], :], s > 0
+
+
+def ground_velocity(camera: Cameras, pixel: torch.Tensor, velocity: torch.Tensor,
+                    height: torch.Tensor, max_stretch: float
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Speed ``(T, F)`` (``velocity``'s pixels turned into metres) on the planes ``height
+    (F,)`` of joints at ``pixel (T, F, 2)`` moving by ``velocity (T, F, 2)``, and the most
+    metres a pixel can be there ``(T, F)``. The factor along the ray is capped at
+    ``max_stretch`` times the across-the-image factor ``depth / focal``; that factor alone where
+    the plane lies behind the camera."""
+    points, jac, front = on_plane(camera, pixel, height.expand(pixel.shape[:-1]))
+    on_ground = (jac @ velocity[..., None])[..., 0].norm(dim=-1)
+    depth = ((points - camera.centers[0]) @ camera.R[0][2]).abs()
+    across_m = depth / camera.K[0, :2, :2].diagonal().mean()
+    across = velocity.norm(dim=-1) * across_m
+    most = torch.minimum(torch.linalg.matrix_norm(jac, ord=2), max_stretch * across_m)
+    speed = torch.minimum(on_ground, max_stretch * across)
+    return torch.where(front, speed, across), torch.where(front, most, across_m)
+
+
+def _runs(down: torch.Tensor, min_gap: int, min_run: int) -> list[tuple[int, int]]:
+    """``(T,)`` bool → the ``[start, end]`` runs of True with gaps shorter than ``min_gap``
+    closed and runs shorter than ``min_run`` dropped."""
+    runs: list[tuple[int, int]] = []
+    t, n = 0, len(down)
+    while t < n:
+        if not bool(down[t]):
+            t += 1
+            continue
+        end = t
+        while end + 1 < n and bool(down[end + 1]):
+            end += 1
+        if runs and t - runs[-1][1] - 1 < min_gap:
+            runs[-1] = (runs[-1][0], end)
+        else:
+            runs.append((t, end))
+        t = end + 1
+    return [(a, b) for a, b in runs if b - a + 1 >= min_run]
+
+
+def _plant_weights(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tensor, fps: float,
+                   config: FootPlantConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Speed on the ground ``(T, F)`` (NaN unseen), plant weight ``(T, F)`` and the
+    keypoints' noise (pixels per image axis) from line fits over ``±config.window`` frames."""
+    fits = image_velocity(keypoints, config.window, config.window)
+    speed, metres_per_px = ground_velocity(camera, fits.pixel, fits.velocity * fps, heights,
+                                           config.max_stretch)
+    seen = fits.mass >= config.min_confidence
+    # the keypoints' own noise (median fit residual, a still foot's scatter; per image axis:
+    # the 2D scatter over √2) sets how slow a speed the fit can tell from standing still
+    noise_px = fits.residual_px[seen].median() / 2 ** 0.5 if bool(seen.any()) \
+        else speed.new_zeros(())
+    noise = config.noise_sigmas * noise_px / fits.spread.clamp_min(1.0).sqrt() \
+        * metres_per_px * fps
+    tau = torch.maximum(torch.full_like(speed, config.speed_mps), noise)
+    weights = torch.where(seen, torch.sigmoid((tau - speed) / (config.softness * tau)),
+                          torch.zeros_like(speed))
+    return torch.where(seen, speed, torch.full_like(speed, float("nan"))), weights, noise_px
+
+
+def detect_plants(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tensor,
+                  fps: float, config: FootPlantConfig) -> FootPlants:
+    """The plants of foot joints seen at ``keypoints (T, F, 3)`` (u, v, confidence) whose soles
+    put them at ``heights (F,)`` (world y) when planted; see the module docstring."""
+    speed, weights, noise_px = _plant_weights(keypoints, camera, heights, fps, config)
+    footprints = torch.zeros(*keypoints.shape[:2], 3, dtype=keypoints.dtype,
+                             device=keypoints.device)
+    footprint_weights = torch.zeros_like(weights)
+    sigma = torch.zeros_like(weights)
+    for f in range(keypoints.shape[1]):
+        for a, b in _runs(weights[:, f] > 0.5, config.min_gap_frames, config.min_run_frames):
+            # a closed gap is planted (one run: one footprint, held without skating)
+            weights[a:b + 1, f] = weights[a:b + 1, f].clamp_min(config.gap_weight)
+            c = keypoints[a:b + 1, f, 2]
+            if float(c.sum()) < config.min_confidence:
+                continue
+            uv = (c[:, None] * keypoints[a:b + 1, f, :2]).sum(0) / c.sum()
+            point, jac, front = on_plane(camera, uv, heights[f])
+            if bool(front):
+                err = noise_px / c.sum().sqrt() * torch.linalg.matrix_norm(jac, ord=2)
+                footprints[a:b + 1, f] = point
+                sigma[a:b + 1, f] = err
+                footprint_weights[a:b + 1, f] = weights[a:b + 1, f] \
+                    * (config.sigma_m / err.clamp_min(1e-9)).clamp(max=1.0) ** 2
+    return FootPlants(speed_mps=speed, weights=weights, footprints=footprints,
+                      footprint_weights=footprint_weights, footprint_sigma_m=sigma)
+
+
+def plant_loss(feet: torch.Tensor, plants: FootPlants) -> torch.Tensor:
+    """Planted foot joints ``feet (T, F, 3)`` on their footprints: weighted squared distance
+    (m²), summed over joints, mean over frames."""
+    sq = ((feet - plants.footprints) ** 2).sum(-1)
+    return (plants.footprint_weights * sq).sum(-1).mean()
+
+
+def contact_weights(plants: FootPlants, feet: torch.Tensor, rest_height: torch.Tensor,
+                    ground_y: float, contact: ContactConfig, estimate: torch.Tensor,
+                    use_height: bool) -> torch.Tensor:
+    """Soft foot contact ``(T, F)``: the plant weight, interpolated across the frames where a
+    joint is unseen, times (with ``use_height``, where it is seen) the estimate's foot joints
+    ``feet (T, F, 3)`` being low — within ``contact.foot_height_m`` of ``rest_height (F,)``
+    over the ground (a soft threshold). A joint never seen takes ``estimate (T, F)``, the
+    contact from the estimate's own speeds and heights."""
+    seen = torch.isfinite(plants.speed_mps)
+    slow = fill_gaps(torch.where(seen, plants.weights, torch.full_like(plants.weights,
+                                                                       float("nan"))))
+    th, s = contact.foot_height_m, contact.softness
+    low = torch.sigmoid((th - (feet[..., 1] - ground_y - rest_height)) / (s * th))
+    if use_height:
+        slow = slow * torch.where(seen, low, torch.ones_like(low))
+    return torch.where(torch.isfinite(slow), slow, estimate)
