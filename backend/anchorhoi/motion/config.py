@@ -277,7 +277,7 @@ class MotionConfig:
     are seen (pulled towards the key pose)."""
     ground_y: float | None = None
     """Height of the ground plane; None: the lowest vertex of the key pose."""
-    hidden_limbs: HiddenLimbs = "carried"
+    hidden_limbs: HiddenLimbs = "key"
     """What a hidden body joint's rotation is pulled towards (``weights.lambda_pose_prior_hidden``,
     ``occlusion.py``): ``"carried"`` — interpolated between the frames it is seen in, else
     phase 1's start pose of the frame; ``"key"`` — the key pose in every frame."""

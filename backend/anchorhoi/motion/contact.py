@@ -20,7 +20,10 @@ and stops at the first frame that breaks the mode it started in:
 
 * **held** (the object is in the air at the anchor frame: its lowest point more than
   ``ContactConfig.support_tolerance_m`` above the ground): the contact lasts while the carried
-  object stays in the air; where it reaches the ground it was picked up / is set down;
+  object stays in the air; where it reaches the ground it was picked up / is set down. It
+  ends too where the seen hands let go above the ground (set down on a table or a shelf top):
+  carried on, the object would sink into the torso, legs or head as the hands go back to the
+  body (``grip_holds``); it then rests where the hands last stood still (``set_down``);
 * **sliding** (it rests on the ground at the anchor frame): the contact lasts while the carried
   object stays on the ground (pushed or pulled along it); where the hands would lift it off or
   push it into the ground they let go.

@@ -10,7 +10,8 @@ candidate that reprojects best and stands on the ground, with a penalty for swit
 candidates between frames (a Viterbi pass). The anchor frame keeps the key pose.
 
 Each candidate's translation starts from a per-frame linear least-squares fit to the torso
-keypoints' rays.
+keypoints' rays; the generic candidates start upright, turned to the key pose's heading
+(``upright_root``), the key pose with its own root orientation.
 """
 
 from __future__ import annotations
