@@ -1,5 +1,5 @@
-"""Phase 1 of stage E: the generic candidate poses start upright with the key pose's heading,
-so that a clip whose key pose bends far over (a reach down) starts its standing frames
+"""Phase 1 of stage E: the standing candidate starts upright with the key pose's heading, so
+that a clip whose key pose bends far over (a reach down) starts its standing frames
 standing."""
 
 from __future__ import annotations

@@ -10,8 +10,10 @@ candidate that reprojects best and stands on the ground, with a penalty for swit
 candidates between frames (a Viterbi pass). The anchor frame keeps the key pose.
 
 Each candidate's translation starts from a per-frame linear least-squares fit to the torso
-keypoints' rays; the generic candidates start upright, turned to the key pose's heading
-(``upright_root``), the key pose with its own root orientation.
+keypoints' rays; the standing candidate starts upright, turned to the key pose's heading
+(``upright_root``), the others with the key pose's root orientation (a squat or a seat leans
+its trunk as the key pose does; upright, they were measured worse on the lean-on and kneel
+cases).
 """
 
 from __future__ import annotations
@@ -74,9 +76,9 @@ def candidate_poses(names: tuple[str, ...], key: PoseParams) -> torch.Tensor:
 
 def upright_root(root6d: torch.Tensor) -> torch.Tensor:
     """The key pose's root orientation ``(6,)`` turned upright: only its heading about the
-    world's up axis (y) kept, its pitch and roll dropped. The generic candidates are upright
-    trunks; started with the key pose's bend (a reach down pitches the pelvis forward by up to
-    60°) a standing candidate leans into the floor and phase 1 does not turn it back."""
+    world's up axis (y) kept, its pitch and roll dropped — the standing candidate's root.
+    Started with the key pose's bend (a reach down pitches the pelvis forward by up to 60°) a
+    standing candidate leans into the floor and phase 1 does not turn it back."""
     rot = rot6d_to_matrix(root6d)
     forward = rot[:, 2]  # the body's z axis (its front) in the world
     heading = torch.atan2(forward[0], forward[2])
@@ -139,7 +141,7 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
                          for b in bodies])[:, None].expand(k_count, t_count, 54, 3, 3)
 
     # translations: each candidate, posed with the key's root orientation at the origin
-    roots = [key.root[0] if name == "key" else upright_root(key.root[0])
+    roots = [upright_root(key.root[0]) if name == "standing" else key.root[0]
              for name in schedule.initial_poses]
     depth = (camera.R[0][2] @ key_joints[0] + camera.t[0][2])
     trans_k, root6d_k = [], []
