@@ -1,7 +1,7 @@
 """The hand–object contact decided from the evidence of every frame (issue 11, item 4):
 hand tracks made by hand with known answers — a resting object touched but not moved, the
 crouch-behind-a-box failure (hidden hands drifting), a push, a carry between pick-up and
-set-down."""
+set-down, a box set down on a table top and left there."""
 
 from __future__ import annotations
 
@@ -110,6 +110,49 @@ def test_a_carried_object_moves_with_the_hands_only_between_pick_up_and_set_down
     assert torch.allclose(path[last + 1:, :3, 3], path[last + 1, :3, 3])  # and after
     assert torch.allclose(path[first:last + 1], carried[first:last + 1])  # rigid with the hands
     assert float(path[-1, 0, 3]) < 1.05  # not carried on when the walk goes on
+
+
+def put_down_on_a_table(seen: torch.Tensor):
+    """A box carried in the air (lowest point 0.9 m) is set on a table top (0.75 m) by frame
+    34; the hands rest on it until frame 40, then go back to the body's sides: carried on,
+    the box would sink 10 cm into the thighs from frame 46. Returns the decision and the
+    object path."""
+    height = ramp([(0, 1.05), (ANCHOR - 10, 1.05), (34, 0.9), (40, 0.9), (50, 0.8)])
+    x = ramp([(0, 0.0), (34, 0.6), (40, 0.6), (50, 0.3)])
+    depth = ramp([(0, 0.0), (42, 0.0), (46, 0.1)])
+    lowest = 0.9 + height - height[ANCHOR - 10]
+    hold = decide_contact(lowest_anchor=float(lowest[ANCHOR - 10]), hand_height=height,
+                          hand_track=track(x, height), seen=seen, anchor=ANCHOR - 10,
+                          ground_y=0.0, contact=CONTACT, body_depth=depth, fps=30.0)
+    carried = rigid(torch.eye(3, dtype=torch.float64).expand(T, 3, 3), track(x, lowest))
+    path = object_path(carried, hold[0], lowest, 0.0, CONTACT.support_tolerance_m)
+    return hold, path
+
+
+def test_a_box_set_down_on_a_table_rests_there_after_the_hands_let_go():
+    (contact, mode), path = put_down_on_a_table(torch.ones(T, dtype=torch.float64))
+    assert mode == "held"
+    frames = torch.nonzero(contact).flatten()
+    assert int(frames[0]) == 0 and 38 <= int(frames[-1]) <= 41  # held until the hands let go
+    assert bool(contact[:int(frames[-1]) + 1].all())
+    # after the release the box stays on the table top where it was set down (x 0.6 m,
+    # lowest point 0.75 m), not carried back to the body or dropped to the floor
+    after = path[int(frames[-1]) + 1:, :3, 3]
+    assert torch.allclose(after[:, 0], torch.tensor(0.6, dtype=torch.float64), atol=0.01)
+    assert torch.allclose(after[:, 1], torch.tensor(0.75, dtype=torch.float64), atol=0.01)
+    # without the body's evidence the hands carry it on wherever they go
+    contact, mode = decide(ramp([(0, 1.05), (20, 1.05), (34, 0.9), (40, 0.9), (50, 0.8)]),
+                           ramp([(0, 0.0), (34, 0.6), (40, 0.6), (50, 0.3)]), torch.ones(T),
+                           lowest_anchor=0.9)
+    assert mode == "held" and bool(contact.all())
+
+
+def test_hidden_hands_sinking_into_the_body_are_no_release():
+    # the same clip with the hands hidden from frame 36 on: no evidence that they let go
+    seen = torch.ones(T, dtype=torch.float64)
+    seen[36:] = 0.0
+    (contact, mode), _ = put_down_on_a_table(seen)
+    assert mode == "held" and bool(contact.all())
 
 
 def test_single_noisy_frames_are_no_evidence_of_motion():

@@ -26,6 +26,7 @@ from ..config_checks import check_at_least, check_choices, check_positive
 InitialPose = Literal["key", "standing", "sitting", "squatting"]
 RobustLoss = Literal["geman_mcclure", "huber"]
 HandMode = Literal["key_pose", "observed"]
+HiddenLimbs = Literal["carried", "key"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,6 +198,13 @@ class ContactConfig:
     hand_seen_confidence: float = 0.5
     """The touching hands count as seen in a frame where their keypoints' mean confidence
     reaches this (only seen hands are evidence that the object moves)."""
+    release_depth_m: float = 0.04
+    """A held object is let go where, carried on by the seen touching hands, it would sink
+    this far into the torso, legs or head (the hands went back to the body: it was set down on
+    a table or a shelf; ``contact.grip_holds``)."""
+    release_still_speed_mps: float = 0.15
+    """Where it is let go, it rests where the hands were last slower than this (they stop to
+    set it down; ``contact.set_down``)."""
     patience_frames: int = 3
     """A hand–object contact ends only where this many frames in a row break it."""
     balance_radius_m: float = 0.08
@@ -213,7 +221,8 @@ class ContactConfig:
         check_at_least(self, 1, ("image_speed_window", "patience_frames"))
         check_positive(self, ("foot_height_m", "foot_speed_mps", "still_speed_mps", "softness",
                          "hand_distance_m", "support_tolerance_m", "slide_min_travel_m",
-                         "hand_seen_confidence"))
+                         "hand_seen_confidence", "release_depth_m",
+                         "release_still_speed_mps"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -320,6 +329,10 @@ class MotionConfig:
     are seen (pulled towards the key pose)."""
     ground_y: float | None = None
     """Height of the ground plane; None: the lowest vertex of the key pose."""
+    hidden_limbs: HiddenLimbs = "key"
+    """What a hidden body joint's rotation is pulled towards (``weights.lambda_pose_prior_hidden``,
+    ``occlusion.py``): ``"carried"`` — interpolated between the frames it is seen in, else
+    phase 1's start pose of the frame; ``"key"`` — the key pose in every frame."""
     schedule: MotionSchedule = field(default_factory=MotionSchedule)
     """Iterations, step size and the candidate poses of phase 1."""
     reprojection: ReprojectionConfig = field(default_factory=ReprojectionConfig)

@@ -23,7 +23,10 @@ and stops at the first frame that breaks the mode it started in:
 
 * **held** (the object is in the air at the anchor frame: its lowest point more than
   ``ContactConfig.support_tolerance_m`` above the ground): the contact lasts while the carried
-  object stays in the air; where it reaches the ground it was picked up / is set down;
+  object stays in the air; where it reaches the ground it was picked up / is set down. It
+  ends too where the seen hands let go above the ground (set down on a table or a shelf top):
+  carried on, the object would sink into the torso, legs or head as the hands go back to the
+  body (``grip_holds``); it then rests where the hands last stood still (``set_down``);
 * **sliding** (it rests on the ground at the anchor frame): the contact lasts while the carried
   object stays on the ground (pushed or pulled along it); where the hands would lift it off or
   push it into the ground they let go.
@@ -191,17 +194,22 @@ def mean_pose(poses: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
 
 
 def grow_contact(lowest_anchor: float, rise: torch.Tensor, anchor: int, ground_y: float,
-                 tolerance: float, patience: int = 3) -> tuple[torch.Tensor, ContactMode]:
+                 tolerance: float, patience: int = 3,
+                 grip: torch.Tensor | None = None) -> tuple[torch.Tensor, ContactMode]:
     """The contact frames ``(T,)`` bool grown from ``anchor``, and the mode (see the module).
 
     ``lowest_anchor``: the object's lowest point at the anchor frame; ``rise (T,)``: how far the
     contacting hands are above their height at the anchor frame — the carried object's lowest
     point moves with them (its rotation is left out: small wrist errors would swing the far
-    end of a large object). A run of ``patience`` frames breaking the mode ends the contact at
-    its first frame (single noisy frames do not)."""
+    end of a large object). ``grip (T,)`` bool, optional: frames where the hands may still
+    hold an object in the air (``grip_holds``); where they cannot, a held contact ends as where
+    the object reaches the ground. A run of ``patience`` frames breaking the mode ends the
+    contact at its first frame (single noisy frames do not)."""
     held_mode = lowest_anchor > ground_y + tolerance
     lowest = lowest_anchor + rise
     ok = lowest > ground_y + tolerance if held_mode else rise.abs() <= tolerance
+    if held_mode and grip is not None:
+        ok = ok & grip
     contact = torch.zeros_like(ok)
     contact[anchor] = True
     count = len(ok)
@@ -257,17 +265,75 @@ def moves_with_hands(track: torch.Tensor, anchor: int, contact: torch.Tensor,
     return float(max(smooth)) >= min_travel
 
 
+def grip_holds(body_depth: torch.Tensor, seen: torch.Tensor, *, max_depth: float,
+               min_seen: float) -> torch.Tensor:
+    """``(T,)`` bool: frames where the touching hands may still hold the object in the air —
+    carried along, it would sink at most ``max_depth`` into the rest of the body
+    (``body_depth (T,)``: the deepest torso, leg or head vertex inside the carried object), or
+    the hands are not seen there (``seen (T,)`` below ``min_seen``: a hidden hand's estimate is
+    the prior's guess, no evidence). Hands that let go of an object set down on a table or a
+    shelf go back to the body; the object does not go with them."""
+    return (body_depth <= max_depth) | (seen < min_seen)
+
+
+def set_down(contact: torch.Tensor, grip: torch.Tensor, track: torch.Tensor, anchor: int,
+             fps: float, *, still_speed: float, patience: int) -> torch.Tensor:
+    """The held frames ``contact (T,)`` ended where the hands let go above the ground: an end
+    of the interval followed by ``patience`` frames the grip cannot hold (``grip (T,)``) is
+    moved back to the last frame, between it and ``anchor``, where the hands were still
+    (``track (T, D)``, metres, slower than ``still_speed`` m/s, median over 5 frames): the
+    hands stop where they set the object down, let go, and only then move off — the object
+    stays where they stopped, not where they were when the grip test failed."""
+    frames = torch.nonzero(contact).flatten()
+    if len(frames) == 0:
+        return contact
+    out = contact.clone()
+    count = len(contact)
+    step = torch.zeros(count, dtype=track.dtype, device=track.device)
+    if count >= 2:
+        d = (track[1:] - track[:-1]).norm(dim=-1) * fps
+        step = torch.cat([d[:1], 0.5 * (d[1:] + d[:-1]), d[-1:]])
+    speed = step.cpu().numpy()
+    smooth = np.array([np.median(speed[max(0, t - 2):t + 3]) for t in range(count)])
+    still = smooth < still_speed
+    first, last = int(frames[0]), int(frames[-1])
+    for end, direction in ((last, 1), (first, -1)):
+        beyond = [end + direction * k for k in range(1, patience + 1)
+                  if 0 <= end + direction * k < count]
+        if not beyond or any(bool(grip[u]) for u in beyond):
+            continue  # the clip's end, or the ground ended it
+        span = range(end, anchor - direction, -direction)
+        stop = next((t for t in span if still[t]), end)
+        if direction > 0:
+            out[stop + 1:] = False
+        else:
+            out[:stop] = False
+    return out
+
+
 def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
                    hand_track: torch.Tensor, seen: torch.Tensor, anchor: int, ground_y: float,
-                   contact: ContactConfig) -> tuple[torch.Tensor, ContactMode]:
+                   contact: ContactConfig, body_depth: torch.Tensor | None = None,
+                   fps: float = 30.0) -> tuple[torch.Tensor, ContactMode]:
     """The hands' contact with the object over the clip from the evidence of every frame (see
     the module): ``lowest_anchor`` the object's lowest point at the anchor frame,
     ``hand_height (T,)`` the touching hands' height, ``hand_track (T, D)`` their seen motion
     (metres), ``seen (T,)`` how well they are seen. Returns the contact frames ``(T,)`` (grown
     from the anchor) and the mode; with ``"resting"`` the frames are those the hands touch it
-    in, and none of them moves it."""
+    in, and none of them moves it. ``body_depth (T,)``, optional: how deep the object carried
+    by the hands would sink into the rest of the body (``grip_holds``); a held object is let
+    go where it would, set down where the hands stopped before (``set_down``), ``fps`` the
+    frame rate of that."""
+    grip = None if body_depth is None else grip_holds(
+        body_depth, seen, max_depth=contact.release_depth_m,
+        min_seen=contact.hand_seen_confidence)
     frames, mode = grow_contact(lowest_anchor, hand_height - hand_height[anchor], anchor,
-                                ground_y, contact.support_tolerance_m, contact.patience_frames)
+                                ground_y, contact.support_tolerance_m, contact.patience_frames,
+                                grip)
+    if mode == "held" and grip is not None:
+        frames = set_down(frames, grip, hand_track, anchor, fps,
+                          still_speed=contact.release_still_speed_mps,
+                          patience=contact.patience_frames)
     if mode == "sliding" and not moves_with_hands(
             hand_track, anchor, frames, seen, min_travel=contact.slide_min_travel_m,
             min_seen=contact.hand_seen_confidence):

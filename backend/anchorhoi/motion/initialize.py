@@ -10,7 +10,10 @@ candidate that reprojects best and stands on the ground, with a penalty for swit
 candidates between frames (a Viterbi pass). The anchor frame keeps the key pose.
 
 Each candidate's translation starts from a per-frame linear least-squares fit to the torso
-keypoints' rays.
+keypoints' rays; the standing candidate starts upright, turned to the key pose's heading
+(``upright_root``), the others with the key pose's root orientation (a squat or a seat leans
+its trunk as the key pose does; upright, they were measured worse on the lean-on and kneel
+cases).
 """
 
 from __future__ import annotations
@@ -73,6 +76,21 @@ def candidate_poses(names: tuple[str, ...], key: PoseParams) -> torch.Tensor:
     return torch.stack(out)
 
 
+def upright_root(root6d: torch.Tensor) -> torch.Tensor:
+    """The key pose's root orientation ``(6,)`` turned upright: only its heading about the
+    world's up axis (y) kept, its pitch and roll dropped — the standing candidate's root.
+    Started with the key pose's bend (a reach down pitches the pelvis forward by up to 60°) a
+    standing candidate leans into the floor and phase 1 does not turn it back."""
+    rot = rot6d_to_matrix(root6d)
+    forward = rot[:, 2]  # the body's z axis (its front) in the world
+    heading = torch.atan2(forward[0], forward[2])
+    c, s = torch.cos(heading), torch.sin(heading)
+    zero, one = torch.zeros_like(c), torch.ones_like(c)
+    yaw = torch.stack([torch.stack([c, zero, s]), torch.stack([zero, one, zero]),
+                       torch.stack([-s, zero, c])])
+    return matrix_to_rot6d(yaw)
+
+
 def initial_translation(kp: torch.Tensor, camera: Cameras, rel: torch.Tensor,
                         depth: torch.Tensor) -> torch.Tensor:
     """(T, 3) per frame, the translation of a body with root-relative joints ``rel (55, 3)``
@@ -128,15 +146,16 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
                          for b in bodies])[:, None].expand(k_count, t_count, 54, 3, 3)
 
     # translations: each candidate, posed with the key's root orientation at the origin
-    key_rot = rot6d_to_matrix(key.root[0])
+    roots = [upright_root(key.root[0]) if name == "standing" else key.root[0]
+             for name in schedule.initial_poses]
     depth = (camera.R[0][2] @ key_joints[0] + camera.t[0][2])
     trans_k, root6d_k = [], []
     with torch.no_grad():
         for k in range(k_count):
-            rot = torch.cat([key_rot[None], fixed[k, 0]])[None]
+            rot = torch.cat([rot6d_to_matrix(roots[k])[None], fixed[k, 0]])[None]
             rel = kin(rot, torch.zeros(1, 3, dtype=dtype, device=device)).joints[0]
             trans_k.append(initial_translation(keypoints, camera, rel, depth))
-            root6d_k.append(key.root.expand(t_count, 6))
+            root6d_k.append(roots[k].expand(t_count, 6))
     trans = torch.stack(trans_k).clone().requires_grad_(True)  # (K, T, 3)
     root6d = torch.stack(root6d_k).clone().requires_grad_(True)  # (K, T, 6)
     fit_mask = torch.zeros(55, dtype=dtype, device=device)

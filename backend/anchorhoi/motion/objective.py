@@ -21,13 +21,13 @@ from ..body.pose import KeyPose
 from ..nerf.cameras import Cameras
 from ..objects.inside import SdfGrid, build_sdf_grid
 from ..objects.mesh_io import ObjectMesh
-from ..portable.skeleton import PARENTS
 from ..randomness import multinomial
 from . import losses as L
 from .config import MotionConfig, MotionSampling, RestingObjectConfig
 from .contact import FOOT_JOINTS, WRIST_JOINTS, ContactMode, hands_touching, image_speed, rigid
 from .foot_plants import FootPlants, detect_plants, plant_loss
 from .initialize import BODY_JOINTS
+from .occlusion import rotation_visibility
 from .posing import PosedFrames, PosedSubset, farthest_point_ids
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 LEFT_HAND = (20, *range(25, 40))
 """left_wrist and the left hand's 15 finger joints."""
 RIGHT_HAND = (21, *range(40, 55))
+ARM_JOINTS = (16, 17, 18, 19, *LEFT_HAND, *RIGHT_HAND)
+"""Shoulders, elbows, wrists and fingers: the vertices they drive are the arms."""
 
 
 @dataclass(eq=False)
@@ -52,7 +54,9 @@ class Problem:
     key_body6d: torch.Tensor  # (21, 6)
     key_hand6d: torch.Tensor  # (30, 6)
     prior_weights: torch.Tensor  # (T, 21) pull of each body joint towards the key pose
+    visibility: torch.Tensor  # (T, 21) how well each body joint's rotation is seen
     hand_side: torch.Tensor  # (Vs,) 0 / 1 for subset vertices on the left / right hand, else -1
+    trunk: torch.Tensor  # (Vs,) bool: subset vertices of the torso, legs and head (not arms)
     hands_free: bool  # hand rotations are optimised (phase 3)
     foot_rest_height: torch.Tensor  # (4,) foot joints' height above the sole at rest
     body_image_speed_px: torch.Tensor  # (T, 22) the same for the body keypoints
@@ -88,6 +92,8 @@ class State:
     footprints: torch.Tensor | None = None  # (4, T, T) their runs (contact.footprint_matrix)
     still_weights: torch.Tensor | None = None  # (T,) the whole body keeps still
     still_runs: torch.Tensor | None = None  # (T, T) the still runs
+    start_body6d: torch.Tensor | None = None  # (T, 21, 6) phase 1's start poses
+    prior_target: torch.Tensor | None = None  # (T, 21, 6) the pose prior's target (occlusion.py)
     optimizer: torch.optim.Optimizer | None = None
 
     def rotations(self) -> torch.Tensor:
@@ -163,7 +169,7 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
              "the anchor: left %s, right %s", t_count, anchor, ground_y, bool(at_anchor[0]),
              bool(at_anchor[1]))
 
-    seen = _child_visibility(conf)
+    seen = rotation_visibility(conf)
     corners = torch.as_tensor(mesh.vertices, **like)
     centre = 0.5 * (corners.amin(0) + corners.amax(0))
     window = config.contact.image_speed_window
@@ -181,8 +187,9 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         key_rot6d=torch.cat([key.root, key.body[0]], 0), key_body6d=key.body[0],
         key_hand6d=key.hand[0],
         prior_weights=config.weights.lambda_pose_prior * seen
-        + config.weights.lambda_pose_prior_hidden * (1 - seen),
+        + config.weights.lambda_pose_prior_hidden * (1 - seen), visibility=seen,
         hand_side=torch.as_tensor(side, device=like["device"]),
+        trunk=torch.as_tensor(~np.isin(dominant[ids], ARM_JOINTS), device=like["device"]),
         hands_free=config.hands == "observed" and bool((conf[:, 25:] > 0).any()),
         foot_rest_height=foot_rest_height,
         body_image_speed_px=body_speed, body_image_mass=body_mass, sdf=sdf,
@@ -241,17 +248,6 @@ def _likely_hidden(conf: torch.Tensor, resting: RestingObjectConfig) -> torch.Te
     return out
 
 
-def _child_visibility(conf: torch.Tensor) -> torch.Tensor:
-    """(T, 55) keypoint confidence → (T, 21): for each body joint, the mean confidence of the
-    joints its rotation moves directly (its children), i.e. how well that rotation is seen
-    (0 for the feet's end joints, which move nothing)."""
-    out = []
-    for j in range(1, 22):
-        children = [c for c, p in enumerate(PARENTS) if p == j]
-        out.append(conf[:, children].mean(1) if children else torch.zeros_like(conf[:, 0]))
-    return torch.stack(out, 1).clamp(0, 1)
-
-
 def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
                scale_px: float | None = None, ramp: float = 1.0) -> dict[str, torch.Tensor]:
     """The weighted loss terms of phase 2 or 3. ``scale_px``: the current robust scale
@@ -277,8 +273,9 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
         "accel": w.lambda_accel * L.acceleration_loss(body_joints, fps),
         "rot_smooth": w.lambda_rot_smooth * L.second_difference_loss(
             torch.cat([state.root6d[:, None], state.body6d], 1)),
-        "pose_prior": (problem.prior_weights
-                       * ((state.body6d - problem.key_body6d) ** 2).sum(-1)).sum(-1).mean(),
+        "pose_prior": (problem.prior_weights * ((state.body6d - (
+            problem.key_body6d if state.prior_target is None else state.prior_target)) ** 2
+        ).sum(-1)).sum(-1).mean(),
         "hinge": w.lambda_hinge * L.hinge_loss(rotations),
         "support": w.lambda_support * fade * L.support_loss(frames.vertices, problem.ground_y),
         "foot_skate": w.lambda_foot_skate * L.run_loss(feet, foot_weights,

@@ -74,6 +74,7 @@ from .objective import (
     decided,
     loss_terms,
 )
+from .occlusion import hidden_targets, prior_target
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ def _initial_state(problem: Problem, key_pose: KeyPose, config: MotionConfig,
     r_a, t_a = problem.obj_anchor[:3, :3], problem.obj_anchor[:3, 3]
     return State(root6d=root6d, body6d=body6d, hand6d=key.hand.expand(t_count, 30, 6).clone(),
                  trans=trans, obj6d=matrix_to_rot6d(r_a).expand(t_count, 6).clone(),
-                 obj_trans=t_a.expand(t_count, 3).clone())
+                 obj_trans=t_a.expand(t_count, 3).clone(), start_body6d=body6d.clone())
 
 
 def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
@@ -200,6 +201,7 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
                                                       (it + 1) / schedule.warmup_iterations)
         if it % schedule.contact_refresh_every == 0:
             _refresh_contacts(problem, state, config, use_height=phase == 3)
+            _refresh_hidden_targets(problem, state, config)
         opt.zero_grad(set_to_none=True)
         terms = loss_terms(problem, state, config, phase, scale_px, it / max(iterations - 1, 1))
         total: torch.Tensor = functools.reduce(operator.add, terms.values())
@@ -253,6 +255,22 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
         state.still_runs = footprint_matrix(state.still_weights[:, None], problem.anchor)[0]
 
 
+def _refresh_hidden_targets(problem: Problem, state: State, config: MotionConfig) -> None:
+    """The pose prior's per-frame target (``occlusion.py``): hidden rotations carried by time
+    between the frames they are seen in, else phase 1's start pose; with
+    ``hidden_limbs="key"`` the key pose everywhere."""
+    if config.hidden_limbs == "key":
+        state.prior_target = None
+        return
+    with torch.no_grad():
+        hidden = hidden_targets(state.body6d, problem.visibility, problem.anchor,
+                                problem.key_body6d, decided(state.start_body6d, "start_body6d"))
+        _, state.prior_target = prior_target(
+            problem.visibility, problem.key_body6d, hidden,
+            seen_weight=config.weights.lambda_pose_prior,
+            hidden_weight=config.weights.lambda_pose_prior_hidden)
+
+
 def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> None:
     """Hand–object contact interval and the object's initial trajectory (see contact.py)."""
     t_count, tolerance = state.trans.shape[0], config.contact.support_tolerance_m
@@ -280,7 +298,8 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
             hand_height=(share * wrists[:, :, 1, 3]).sum(1),
             hand_track=(share[..., None] * _image_track(problem, wrists[:, :, :3, 3])).sum(1),
             seen=(problem.at_anchor[:, None] * seen).amax(0), anchor=problem.anchor,
-            ground_y=problem.ground_y, contact=config.contact)
+            ground_y=problem.ground_y, contact=config.contact,
+            body_depth=_carried_depth(problem, frames.vertices, carried), fps=problem.fps)
         if mode == "resting":
             _touch_only(problem, state, contact)
             return
@@ -298,6 +317,16 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
     frames_held = torch.nonzero(contact).flatten()
     log.info("stage E: the object is %s by the hands in frames %d–%d", mode,
              int(frames_held[0]), int(frames_held[-1]))
+
+
+def _carried_depth(problem: Problem, vertices: torch.Tensor, carried: torch.Tensor
+                   ) -> torch.Tensor:
+    """``(T,)`` how deep the object carried by the hands (``carried (T, 4, 4)``) would sink
+    into the torso, legs or head of the bodies ``vertices (T, Vs, 3)`` (0 where clear)."""
+    trunk = vertices[:, problem.trunk]
+    local = (trunk - carried[:, None, :3, 3]) @ carried[:, :3, :3]  # Rᵀ (v − t)
+    sdf = problem.sdf.sample_sdf(local.reshape(-1, 3)).reshape(trunk.shape[:2])
+    return torch.relu(-sdf.amin(-1))
 
 
 def _image_track(problem: Problem, wrists: torch.Tensor) -> torch.Tensor:
