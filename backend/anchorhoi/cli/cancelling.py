@@ -100,9 +100,9 @@ class CancelRequest(threading.Event):
     def set(self) -> None:
         if self.set_at is None:
             self.set_at = time.monotonic()
-        super().set()
-        if self.hook is not None:
+        if self.hook is not None:  # first: waking the waiting threads would hand them the GIL
             self.hook()
+        super().set()
 
 
 class Watchdog:
