@@ -19,8 +19,8 @@ Two things stand between a cancel and its answer, and each has its remedy here:
   is answered at once (nothing computed yet can be lost) by the thread that noticed it
   (:class:`CancelRequest` runs the watchdog's hook there): one wait for the GIL, not three
   (relay, watchdog thread, grace). That one wait remains: on the loaded 2-core machine
-  ``generate`` answered a SIGTERM during torch's import in 1.3–1.7 s (2.1–2.8 s before) and
-  after it in 0.01 s (0.4–1.7 s before); ``serve``, whose command reader parses the ``cancel``
+  ``generate`` answered a SIGTERM during torch's import in 0.2–1.7 s (2.1–2.8 s before) and
+  after it in 0.0–0.2 s (0.4–1.7 s before); ``serve``, whose command reader parses the ``cancel``
   line in Python, took 2.6–2.9 s during the import with the machine even busier
   (``bench/big_mesh.py``, ``cancel_setup``). Only a handler in C, or a helper process, could
   answer without the GIL.
