@@ -3,7 +3,7 @@
 job holding the big object answers a cancel.
 
 Usage: ``python bench/big_mesh.py [--faces 1000000] [--format obj|ply] [--skip-jobs]
-[--skip-cancel] [--keep DIR]``
+[--skip-cancel] [--setup-repeats 4] [--keep DIR]``
 
 Both objects are the same closed 0.5 × 0.45 × 0.45 m box (``anchorhoi.oracles.fine_mesh``):
 12 faces, and a fine subdivision of ``--faces`` (the next ``12 n²``). The tiny models are
@@ -17,7 +17,11 @@ built first, so neither run pays for that. Prints JSON lines:
 3. ``cancel`` per way of cancelling (``serve`` with a ``cancel`` line, ``generate`` with
    SIGTERM): the seconds from the cancel to the answer and to the exit at each point of a job
    holding the big object — the set-up and each stage (``tests/helpers/cancel_runs.py``);
-   target ≤ 2 s.
+   target ≤ 2 s;
+4. ``cancel_setup`` per way of cancelling: ``--setup-repeats`` cancels at each moment of the
+   set-up (``import``: torch and diffusers being imported; ``setup``: models checked, the
+   object read), each in a fresh job folder: the largest and the median answer seconds
+   (target ≤ 2 s: the set-up answers at once, whatever holds the GIL).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,7 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "backend")]
 
 from anchorhoi.oracles.fine_mesh import fine_box, write_fine_box  # noqa: E402
-from tests.helpers.cancel_runs import PROMPT, cancel_everywhere  # noqa: E402
+from tests.helpers.cancel_runs import (  # noqa: E402
+    PROMPT,
+    SETUP_POINTS,
+    cancel_everywhere,
+    cancel_once,
+)
 from tests.helpers.serve_process import backend_env  # noqa: E402
 
 RATIO_TARGET = 2.0
@@ -93,12 +103,33 @@ def compare_jobs(small: Path, big: Path, args: argparse.Namespace, workdir: Path
         "ok": ratio <= RATIO_TARGET and runs[1]["peak_rss_mb"] < RSS_TARGET_MB}), flush=True)
 
 
+def cancel_setup(mode: str, repeats: int, workdir: Path, mesh: Path, cache: Path) -> None:
+    """The ``cancel_setup`` row of ``mode``: ``repeats`` cancels at each set-up moment."""
+    answers: dict[str, list[float]] = {}
+    codes = set()
+    for point in SETUP_POINTS:
+        for i in range(repeats):
+            job = workdir / f"cancel_{mode}_{point}_{i}"
+            shutil.rmtree(job, ignore_errors=True)
+            t = cancel_once(mode, point, job, mesh, cache)
+            answers.setdefault(point, []).append(t.answer_s)
+            codes.add(t.exit_code)
+    print(json.dumps({
+        "bench": "cancel_setup", "mode": mode, "repeats": repeats,
+        "target_seconds": CANCEL_TARGET_S,
+        "max_answer_seconds": {p: round(max(a), 3) for p, a in answers.items()},
+        "median_answer_seconds": {p: round(statistics.median(a), 3) for p, a in answers.items()},
+        "exit_codes": sorted(codes)}), flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--faces", type=int, default=1_000_000)
     parser.add_argument("--format", choices=("obj", "ply"), default="obj")
     parser.add_argument("--skip-jobs", action="store_true", help="only the cancel latencies")
     parser.add_argument("--skip-cancel", action="store_true", help="only the two jobs")
+    parser.add_argument("--setup-repeats", type=int, default=4,
+                        help="cancels per moment of the set-up (0: none)")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     args = parser.parse_args()
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="anchorhoi-big-mesh-"))
@@ -120,6 +151,8 @@ def main() -> int:
                     "exit_seconds": {t.point: round(t.exit_s, 3) for t in timings},
                     "forced": [t.point for t in timings if t.forced],
                     "exit_codes": sorted({t.exit_code for t in timings})}), flush=True)
+                if args.setup_repeats > 0:
+                    cancel_setup(mode, args.setup_repeats, workdir, big, cache)
     finally:
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -195,15 +195,75 @@ def test_offline_with_a_partial_download_counts_only_the_missing_part(tmp_path, 
         hub.check_available(WAN, VIDEO_LAYOUT, cache_dir=tmp_path)
 
 
-def test_offline_without_a_kept_listing_says_when_the_size_is_shown(tmp_path, monkeypatch):
+def _stated_gb(remedy: str) -> float:
+    """The "about N GB to download" a remedy states."""
+    found = re.search(r"\(about ([\d.]+) GB to download\)", remedy)
+    assert found, remedy
+    return float(found.group(1))
+
+
+def test_offline_on_a_fresh_install_states_about_the_download_of_the_table(tmp_path, monkeypatch):
+    """No listing kept (never online): the size comes from the published checkpoints' table,
+    stated as an estimate; the exact wording with a listing is the test above."""
+    from anchorhoi.checkpoints import COMPONENTS
     from anchorhoi.video.base import VIDEO_LAYOUT
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(hub.ModelNotFoundError, match="the size is shown before the download"):
+    monkeypatch.setenv(hub.OFFLINE_BY_ENV, "blender")
+    table = sum(c.params * c.file_bytes_per_param for c in COMPONENTS[WAN].values())
+    with pytest.raises(hub.ModelNotFoundError) as info:
         hub.check_available(WAN, VIDEO_LAYOUT, cache_dir=tmp_path)
+    assert info.value.remedy.startswith("Turn on Allow Online Access (Blender Preferences › "
+                                        f"System › Network) so {WAN} can be downloaded")
+    assert _stated_gb(info.value.remedy) * GB == pytest.approx(table, rel=0.10)
+    # transformer fp32 (5.0 B × 4), UMT5 bf16 (11.4 GB), VAE fp32: the published files
+    assert 30 * GB < table < 38 * GB
+    fake_hub_cache(tmp_path, skip=("transformer",))  # a partial download: the missing part
+    with pytest.raises(hub.ModelNotFoundError) as info:
+        hub.check_available(WAN, VIDEO_LAYOUT, cache_dir=tmp_path)
+    part = COMPONENTS[WAN]["transformer"]
+    assert _stated_gb(info.value.remedy) * GB == pytest.approx(
+        part.params * part.file_bytes_per_param, rel=0.10)
+
+
+def test_offline_with_an_unknown_model_says_its_size_is_not_known(tmp_path, monkeypatch):
+    from anchorhoi.video.base import VIDEO_LAYOUT
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv(hub.OFFLINE_BY_ENV, raising=False)
+    with pytest.raises(hub.ModelNotFoundError) as info:
+        hub.check_available("someone/some-video-model", VIDEO_LAYOUT, cache_dir=tmp_path)
+    assert info.value.remedy.startswith("Unset HF_HUB_OFFLINE (or set it to 0) so "
+                                        "someone/some-video-model can be downloaded and cached "
+                                        "(its size is not known here; an online check states "
+                                        "it before the download starts)")
     hub.listing_path(WAN, tmp_path).parent.mkdir(parents=True)
     hub.listing_path(WAN, tmp_path).write_text('{"a": "not a size"')  # truncated: ignored
     assert hub.recorded_listing(WAN, tmp_path) is None
+    with pytest.raises(hub.ModelNotFoundError, match=r"\(about [\d.]+ GB to download\)"):
+        hub.check_available(WAN, VIDEO_LAYOUT, cache_dir=tmp_path)  # the table, not the file
+
+
+def test_the_job_refuses_a_fresh_offline_install_naming_setting_and_size(tmp_path, monkeypatch):
+    """The user's path: a GPU preset's default models, nothing cached, offline: the job's
+    pre-flight refusal (``MODEL_NOT_FOUND``) names the setting and about how much the image
+    model (the first one checked) would download — SD 2.1 base's float32 files, 5.16 GB."""
+    from anchorhoi.checkpoints import SD21_BASE
+    from anchorhoi.job.errors import JobError
+    from anchorhoi.job.models import choose_models, preflight
+    from anchorhoi.job.request import GenerateRequest
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv(hub.OFFLINE_BY_ENV, raising=False)
+    request = GenerateRequest(prompt="a person sits on a box", job_dir=tmp_path / "job",
+                              preset="draft", cache_dir=tmp_path / "cache")
+    choice = choose_models(request)
+    assert choice.image == SD21_BASE and choice.video == WAN
+    with pytest.raises(JobError) as info:
+        preflight(choice, request)
+    assert info.value.code == "MODEL_NOT_FOUND" and SD21_BASE in info.value.message
+    assert "Unset HF_HUB_OFFLINE" in info.value.hint
+    assert _stated_gb(info.value.hint) == pytest.approx(5.16, rel=0.10)
 
 
 def test_one_model_at_the_root_counts_its_root_weights():

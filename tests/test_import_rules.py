@@ -19,6 +19,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "backend" / "anchorhoi"
 STAGES = ("anchor", "video", "keypoints", "motion")
 NOT_FROM_A_STAGE = (*STAGES, "job", "cli", "oracles")
+SHARED = ("body", "nerf", "objects", "priors", "hub", "checkpoints", "progress", "randomness",
+          "devices")
 
 
 def module_name(path: Path) -> str:
@@ -64,7 +66,8 @@ def anchorhoi_part(name: str) -> str | None:
 def violations(rule) -> list[str]:
     out = []
     for path in modules():
-        own = anchorhoi_part(module_name(path)) if path.parent != PACKAGE else None
+        own = anchorhoi_part(module_name(path)) if path.name != "__init__.py" or \
+            path.parent != PACKAGE else None
         for name in sorted(imported(path)):
             problem = rule(own, name)
             if problem:
@@ -85,6 +88,19 @@ def test_a_stage_package_imports_no_other_stage_nor_the_job():
         if own in STAGES and part in NOT_FROM_A_STAGE and part != own:
             return f"stage {own!r} must not import {part!r}"
         return None
+
+    assert violations(rule) == []
+
+
+def test_a_shared_module_imports_no_stage_nor_the_job():
+    """``hub.py``, ``checkpoints.py`` and the shared packages sit below the stages: the job may
+    read them, never the other way round (the model table lives in ``checkpoints.py`` so that
+    ``hub.py`` and ``job/memory.py`` can both read it)."""
+    def rule(own: str | None, name: str) -> str | None:
+        part = anchorhoi_part(name)
+        if own not in SHARED or part not in NOT_FROM_A_STAGE:
+            return None
+        return f"shared {own!r} must not import {part!r}"
 
     assert violations(rule) == []
 

@@ -10,8 +10,9 @@ One module owns the rules every prior and detector loads by:
   by where the model was looked for;
 - :func:`is_cached` and :func:`check_available` (the job's pre-flight): cached, or reachable
   (with its download size), or a :class:`ModelNotFoundError` saying why not — offline, naming
-  the setting to turn on and the size still to fetch, from the repository listing kept when it
-  was last checked online (:func:`fetched_bytes` counts both).
+  the setting to turn on and the size still to fetch: exact from the repository listing kept
+  when it was last checked online (:func:`fetched_bytes` counts both), else "about" that of a
+  published checkpoint in ``checkpoints.py``'s table (a fresh install).
 
 Light on purpose: ``huggingface_hub`` is imported only inside the functions that need it.
 """
@@ -24,6 +25,8 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from .checkpoints import estimated_download
 
 OFFLINE_VALUES = {"1", "ON", "YES", "TRUE"}
 """Values of ``HF_HUB_OFFLINE`` that mean offline (the hub library's own rule)."""
@@ -66,11 +69,17 @@ OFFLINE_BY_ENV = "ANCHORHOI_OFFLINE_BY"
 Access* is off: the remedy then names that setting."""
 
 
-def download_remedy(model_id: str, layout: ModelLayout, *, size: int | None = None) -> str:
+def download_remedy(model_id: str, layout: ModelLayout, *, size: int | None = None,
+                    missing: list[str] | None = None) -> str:
     """What to do about a model that is neither cached nor in a usable folder; ``size``: the
-    bytes the download would fetch, when known (:func:`offline_download_size`)."""
-    amount = ("the size is shown before the download starts" if size is None else
-              f"{format_size(size)} to download, {size:,} bytes")
+    bytes the download would fetch, from a kept listing (:func:`offline_download_size`); without
+    it, about as many as the published checkpoint's table says for the component folders
+    ``missing`` (None: all; :func:`~anchorhoi.checkpoints.estimated_download`)."""
+    amount = f"{format_size(size)} to download, {size:,} bytes" if size is not None else None
+    if amount is None:
+        estimate = estimated_download(model_id, missing)
+        amount = ("its size is not known here; an online check states it before the download "
+                  "starts" if estimate is None else f"about {format_size(estimate)} to download")
     if os.environ.get(OFFLINE_BY_ENV) == "blender":
         return (f"Turn on Allow Online Access (Blender Preferences › System › Network) so "
                 f"{model_id} can be downloaded and cached ({amount}), or set the model id to "
@@ -309,7 +318,8 @@ def check_available(model_id: str, layout: ModelLayout, *, cache_dir: Path | Non
                  f"only partly in the Hugging Face cache (missing {', '.join(gaps)})")
         size = offline_download_size(model_id, layout, gaps, cache_dir=cache_dir)
         raise ModelNotFoundError(model_id, f"the machine is offline (HF_HUB_OFFLINE=1) and it is "
-                                 f"{where}", remedy=download_remedy(model_id, layout, size=size))
+                                 f"{where}", remedy=download_remedy(model_id, layout, size=size,
+                                                                    missing=gaps))
     from huggingface_hub import HfApi
 
     try:

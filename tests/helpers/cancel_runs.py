@@ -20,11 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anchorhoi.portable import protocol as P
+from anchorhoi.portable.job_marker import JOB_MARKER
 from tests.helpers.serve_process import backend_env
 
 PROMPT = "a person sits down on the box"
 POINTS = ("setup", "anchor", "video", "keypoints", "motion")
 """Where the job is cancelled: before ``accepted`` (request.json written), then each stage."""
+SETUP_POINTS = ("import", "setup")
+"""The two moments of the set-up: ``import`` (the job folder marked, torch and diffusers being
+imported) and ``setup`` (``request.json`` written: models checked, the object read)."""
 STAGE_INDEX = {"anchor": 0, "video": 1, "keypoints": 2, "motion": 3}
 
 
@@ -105,10 +109,10 @@ def cancel_once(mode: str, point: str, job: Path, mesh: Path | None, cache: Path
                                 stderr=subprocess.PIPE)
         lines = _Lines(proc.stderr)
     try:
-        if point == "setup":
+        if point in SETUP_POINTS:
+            sign = job / (JOB_MARKER if point == "import" else "request.json")
             end = time.monotonic() + timeout
-            while not (job / "request.json").is_file() and time.monotonic() < end \
-                    and proc.poll() is None:
+            while not sign.is_file() and time.monotonic() < end and proc.poll() is None:
                 time.sleep(0.02)
         else:
             _, line = lines.until(_stage_began(mode, point), timeout)

@@ -69,6 +69,38 @@ def test_a_signal_reaches_cancel_while_the_main_thread_is_in_a_long_call():
     assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL  # restored after the block
 
 
+def test_a_cancel_during_the_set_up_is_answered_by_the_thread_that_saw_it(monkeypatch):
+    """During the set-up (no stage begun) the cancel is answered at once in the thread that sets
+    it — no watchdog thread, no grace; once a stage
+    runs, the job gets the grace time to stop at a step boundary."""
+    import io
+
+    from anchorhoi.cli import cancelling as S
+    from anchorhoi.job.reporting import ProtocolReporter
+
+    exits: list[tuple[int, str]] = []
+    monkeypatch.setattr(S.os, "_exit", lambda code: exits.append(
+        (code, threading.current_thread().name)))
+    monkeypatch.setattr(S, "CANCEL_GRACE_S", 30.0)  # the set-up must not wait for it
+    out, cancel = io.StringIO(), S.CancelRequest()
+    watched = S.Watchdog(cancel, ProtocolReporter(out), "/j").start()
+    watched.emit("accepted", job="/j", stages=[], resumed=[], device="cpu", notes=[])
+    relay = threading.Thread(target=cancel.set, name="relay")
+    relay.start()
+    relay.join()
+    assert exits[0] == (P.EXIT_CANCELLED, "relay") and cancel.set_at is not None
+    assert [json.loads(line) for line in out.getvalue().splitlines()][-1] == {
+        "type": "cancelled", "job": "/j", "forced": True}
+    exits.clear()  # in a stage: nothing at once, the job answers within the grace itself
+    out, cancel = io.StringIO(), S.CancelRequest()
+    watched = S.Watchdog(cancel, ProtocolReporter(out), "/j").start()
+    watched.emit("stage", stage="anchor", index=0, count=4, label="x")
+    cancel.set()
+    assert exits == [] and not watched.closed
+    watched.emit("cancelled", job="/j")
+    assert exits == [] and watched.closed
+
+
 def test_sigterm_before_the_request_ends_serve_with_cancelled(tmp_path):
     from tests.helpers.serve_process import Serve
 

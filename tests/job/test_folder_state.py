@@ -103,15 +103,17 @@ def test_reporter_writes_one_terminal_message_and_the_watchdog_ends_a_stuck_canc
     monkeypatch.setattr(S, "CANCEL_GRACE_S", 0.2)
     monkeypatch.setattr(S.os, "_exit", lambda code: exits.append(code))
     out, cancel = io.StringIO(), threading.Event()
-    r = ProtocolReporter(out)
+    watched = S.Watchdog(cancel, ProtocolReporter(out), "/j")
+    watched.emit("stage", stage="anchor", index=0, count=4, label="x")  # the set-up is over
     cancel.set()  # and the job never reaches a step boundary
-    S.watchdog(cancel, r, "/j")
-    assert exits == [3] and json.loads(out.getvalue()) == {"type": "cancelled", "job": "/j",
-                                                           "forced": True}
+    watched.watch()
+    assert exits == [3] and json.loads(out.getvalue().splitlines()[-1]) == {
+        "type": "cancelled", "job": "/j", "forced": True}
     exits.clear()  # a job that stops in time is left to report itself
-    r2 = ProtocolReporter(io.StringIO())
-    r2.emit("cancelled", job="/j")
-    S.watchdog(cancel, r2, "/j")
+    watched = S.Watchdog(cancel, ProtocolReporter(io.StringIO()), "/j")
+    watched.emit("stage", stage="anchor", index=0, count=4, label="x")
+    watched.emit("cancelled", job="/j")
+    watched.watch()
     assert exits == []
 
 

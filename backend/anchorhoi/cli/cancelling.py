@@ -9,10 +9,21 @@ Two things stand between a cancel and its answer, and each has its remedy here:
   arrives, whatever the main thread is doing.
 * **A step can be long.** The job checks ``cancel`` at every step boundary (every stage's loops,
   the mesh simplifier's passes, between the set-up steps), but one step may still run for longer
-  (a model loading, a big file written). :func:`start_watchdog` ends the process
+  (a model loading, a big file written). :class:`Watchdog` ends the process
   ``CANCEL_GRACE_S`` after the cancel when the job has not answered by then: every file the
   backend writes is written atomically and a stage counts as done only once ``state.json`` says
   so, so stopping between two steps loses nothing a later run could have kept.
+* **The set-up holds the GIL.** While the set-up imports torch and diffusers (extension
+  modules loaded, one C call of up to a second on a loaded machine) every other thread waits
+  for the GIL, so each hand-over between threads costs that much. During the set-up the cancel
+  is answered at once (nothing computed yet can be lost) by the thread that noticed it
+  (:class:`CancelRequest` runs the watchdog's hook there): one wait for the GIL, not three
+  (relay, watchdog thread, grace). That one wait remains: on the loaded 2-core machine
+  ``generate`` answered a SIGTERM during torch's import in 0.2–1.7 s (2.1–2.8 s before) and
+  after it in 0.0–0.2 s (0.4–1.7 s before); ``serve``, whose command reader parses the ``cancel``
+  line in Python, took 2.6–2.9 s during the import with the machine even busier
+  (``bench/big_mesh.py``, ``cancel_setup``). Only a handler in C, or a helper process, could
+  answer without the GIL.
 """
 
 from __future__ import annotations
@@ -32,10 +43,9 @@ from ..portable.protocol import EXIT_CANCELLED
 log = logging.getLogger(__name__)
 
 CANCEL_GRACE_S = 1.5
-"""How long a cancel waits for the next step boundary before the process exits anyway: with
-the watchdog's polling and the exit itself, a forced answer comes within about 2 s
-(``bench/big_mesh.py``, loaded 2-core machine: 1.6 s for serve; 2.1 s for generate, cancelled
-while torch initialises its C extension, which holds the GIL and so delays the watchdog)."""
+"""How long a cancel during a stage waits for the next step boundary before the process exits
+anyway (counted from the moment the cancel was set): with the watchdog's polling and the exit
+itself, a forced answer comes within about 2 s (``bench/big_mesh.py``)."""
 
 
 class EndingReporter(Protocol):
@@ -80,27 +90,88 @@ def _relay(read_fd: int, numbers: set[int], cancel: threading.Event) -> None:
         os.close(read_fd)
 
 
-def start_watchdog(cancel: threading.Event, reporter: EndingReporter, job_dir: Path | str
-                   ) -> threading.Thread:
-    """A daemon thread running :func:`watchdog`."""
-    thread = threading.Thread(target=watchdog, args=(cancel, reporter, job_dir), daemon=True,
-                              name="anchorhoi-cancel-watchdog")
-    thread.start()
-    return thread
+class CancelRequest(threading.Event):
+    """The job's cancel: an event that runs a hook (:meth:`Watchdog.noticed`) in the thread
+    that sets it — the signal relay, ``serve``'s command reader, a signal handler — so that a
+    cancel during the set-up is answered by the thread that saw it, without a second thread
+    having to win the GIL from a main thread busy in a long C call; ``set_at``: when it was
+    first set (the grace counts from then)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_at: float | None = None
+        self.hook: Callable[[], None] | None = None
+
+    def set(self) -> None:
+        if self.set_at is None:
+            self.set_at = time.monotonic()
+        if self.hook is not None:  # first: waking the waiting threads would hand them the GIL
+            self.hook()
+        super().set()
 
 
-def watchdog(cancel: threading.Event, reporter: EndingReporter, job_dir: Path | str) -> None:
-    """Wait for ``cancel``; when ``reporter`` has written no terminal message
-    ``CANCEL_GRACE_S`` later, write ``cancelled`` (``forced``) and exit with
-    ``EXIT_CANCELLED`` at once."""
-    cancel.wait()
-    deadline = time.monotonic() + CANCEL_GRACE_S
-    while time.monotonic() < deadline:
-        if reporter.closed:  # the job stopped at a step boundary in time
+class Watchdog:
+    """Ends the process when a cancel is not answered in time, writing ``cancelled``
+    (``forced``) and exiting with ``EXIT_CANCELLED``.
+
+    Before the first stage begins (the set-up: torch's import, the model checks, the object's
+    reading) the answer comes at once, from the thread that noticed the cancel: the set-up
+    computes nothing a later run could keep, and what it writes (``request.json``, the tiny
+    models) is written atomically. Once a stage runs, the job gets ``CANCEL_GRACE_S`` after the
+    cancel to stop at its next step boundary (finished stages are kept either way).
+
+    Use :attr:`emit` / :attr:`closed` as the job's reporter: it passes every message on and
+    notes when the first stage begins."""
+
+    def __init__(self, cancel: threading.Event, reporter: EndingReporter, job_dir: Path | str):
+        self.cancel = cancel
+        self.reporter = reporter
+        self.job_dir = str(job_dir)
+        self.running = False
+        """A stage has begun (the set-up is over)."""
+
+    @property
+    def closed(self) -> bool:
+        """The job's terminal message is written."""
+        return self.reporter.closed
+
+    def emit(self, type_: str, **data: Any) -> bool:
+        """Pass one message on to the reporter (the job reports through the watchdog)."""
+        if type_ == "stage":
+            self.running = True
+        return self.reporter.emit(type_, **data)
+
+    def start(self) -> Watchdog:
+        """Watch ``cancel`` from now on: at once through its hook when it is a
+        :class:`CancelRequest`, and in a daemon thread for the grace time."""
+        if isinstance(self.cancel, CancelRequest):
+            self.cancel.hook = self.noticed
+        threading.Thread(target=self.watch, daemon=True, name="anchorhoi-cancel-watchdog"
+                         ).start()
+        return self
+
+    def noticed(self) -> None:
+        """A cancel was just seen (in the thread that saw it): during the set-up, answer now."""
+        if not self.running:
+            self.force("during the set-up")
+
+    def watch(self) -> None:
+        """Wait for the cancel; answer at once during the set-up, else when the job has not
+        answered ``CANCEL_GRACE_S`` after it."""
+        self.cancel.wait()
+        if not self.running:
+            self.force("during the set-up")
             return
-        time.sleep(0.05)
-    if reporter.emit("cancelled", job=str(job_dir), forced=True):
-        log.warning("no step boundary within %.1f s of the cancel: exiting now (finished stages "
-                    "are kept)", CANCEL_GRACE_S)
-        logging.shutdown()
-        os._exit(EXIT_CANCELLED)
+        since = getattr(self.cancel, "set_at", None) or time.monotonic()
+        while time.monotonic() < since + CANCEL_GRACE_S:
+            if self.reporter.closed:  # the job stopped at a step boundary in time
+                return
+            time.sleep(0.05)
+        self.force(f"no step boundary within {CANCEL_GRACE_S:.1f} s of the cancel")
+
+    def force(self, why: str) -> None:
+        """Write the forced ``cancelled`` and exit at once, unless the job has answered."""
+        if self.reporter.emit("cancelled", job=self.job_dir, forced=True):
+            log.warning("cancelled %s: exiting now (finished stages are kept)", why)
+            logging.shutdown()
+            os._exit(EXIT_CANCELLED)

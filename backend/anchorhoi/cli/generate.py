@@ -1,16 +1,16 @@
 """``anchorhoi generate``: one job in the terminal, with a progress bar on stderr.
 
-Ctrl-C or SIGTERM stops at the next step boundary, or ``CANCEL_GRACE_S`` after it where a step
-is longer (``cancelling.py``): exit code 3, finished stages stay in the job folder and the same
-command resumes after them; a second Ctrl-C aborts at once. Errors print their code, message and
-hint — the traceback goes to the job's ``log.txt`` only.
+Ctrl-C or SIGTERM stops at once during the set-up, else at the next step boundary or
+``CANCEL_GRACE_S`` after it where a step is longer (``cancelling.py``): exit code 3, finished
+stages stay in the job folder and the same command resumes after them; a second Ctrl-C aborts
+at once. Errors print their code, message and hint — the traceback goes to the job's
+``log.txt`` only.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from ..job.ownership import accept_before_loading
 from ..job.reporting import TerminalReporter
 from ..job.request import GenerateRequest
 from ..portable.protocol import EXIT_CANCELLED, EXIT_OK
-from .cancelling import relayed_signals, start_watchdog
+from .cancelling import CancelRequest, Watchdog, relayed_signals
 
 
 def default_job_dir() -> Path:
@@ -40,7 +40,7 @@ def run_in_terminal(request: GenerateRequest, reporter: TerminalReporter | None 
     """Run ``request`` with a terminal reporter and Ctrl-C or SIGTERM as cancel (call from the
     main thread); returns the exit code."""
     reporter = reporter or TerminalReporter(sys.stderr)
-    cancel = threading.Event()
+    cancel = CancelRequest()
 
     def on_sigint(*_):
         if cancel.is_set():
@@ -52,10 +52,10 @@ def run_in_terminal(request: GenerateRequest, reporter: TerminalReporter | None 
         with relayed_signals(cancel, {signal.SIGINT: on_sigint,
                                       signal.SIGTERM: lambda *_: cancel.set()}):
             accept_before_loading(request)  # a refusal answers at once, before torch is imported
-            start_watchdog(cancel, reporter, request.job_dir)
+            watched = Watchdog(cancel, reporter, request.job_dir).start()
             from ..job.pipeline import run_job
 
-            outcome = run_job(request, reporter, cancel)
+            outcome = run_job(request, watched, cancel)
     except Cancelled:
         reporter.emit("cancelled", job=str(request.job_dir))
         return EXIT_CANCELLED

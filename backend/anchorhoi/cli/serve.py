@@ -3,8 +3,8 @@
 stdout is the protocol's alone: the original stdout descriptor is kept for protocol lines and
 descriptor 1 is pointed at stderr, so whatever a library prints (Python or C) cannot corrupt it.
 A ``cancel`` line, SIGTERM/SIGINT, or the end of stdin (the add-on went away) stop the job at
-the next step boundary, or ``CANCEL_GRACE_S`` after the cancel where a step is longer
-(``cancelling.py``).
+once during the set-up, else at the next step boundary or ``CANCEL_GRACE_S`` after the cancel
+where a step is longer (``cancelling.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ..portable.protocol import (
     ProtocolError,
     decode,
 )
-from .cancelling import relayed_signals, start_watchdog
+from .cancelling import CancelRequest, Watchdog, relayed_signals
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def serve(stdin=None) -> int:
     taken as a cancel from the start: before the request, the job stops at its first check."""
     stdin = stdin or sys.stdin
     reporter = ProtocolReporter(_protocol_stream())
-    cancel = threading.Event()
+    cancel = CancelRequest()
     waiting = [True]  # for the request: a signal then ends the wait at once
 
     def on_signal(*_):
@@ -90,11 +90,11 @@ def _serve(stdin, reporter: ProtocolReporter, cancel: threading.Event, waiting: 
         return exc.exit_code
 
     threading.Thread(target=_read_commands, args=(stdin, cancel), daemon=True).start()
-    start_watchdog(cancel, reporter, request.job_dir)
+    watched = Watchdog(cancel, reporter, request.job_dir).start()
     try:
         from ..job.pipeline import run_job  # seconds (torch): the watchdog already watches
 
-        outcome = run_job(request, reporter, cancel)
+        outcome = run_job(request, watched, cancel)
     except Cancelled:
         reporter.emit("cancelled", job=str(request.job_dir))
         return EXIT_CANCELLED

