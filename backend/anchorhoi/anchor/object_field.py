@@ -175,6 +175,18 @@ def measure_focus(obj: NeRFField, region: SceneBox, views: ObjectViews, occupanc
                        lowest=(float(lo[0]), float(lo[2]), float(hi[0]), float(hi[2])))
 
 
+def focus_box(focus: ObjectFocus, region: SceneBox, margin: float) -> SceneBox:
+    """The cube around ``focus`` (its radius times ``margin``) within ``region``: where the
+    object-only renders place their samples."""
+    half = focus.radius * margin
+    lo = [max(c - half, rc - rh) for c, rc, rh in
+          zip(focus.centre, region.center, region.half_size, strict=True)]
+    hi = [min(c + half, rc + rh) for c, rc, rh in
+          zip(focus.centre, region.center, region.half_size, strict=True)]
+    return SceneBox(center=((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2),
+                    half_size=((hi[0] - lo[0]) / 2, (hi[1] - lo[1]) / 2, (hi[2] - lo[2]) / 2))
+
+
 def object_views(focus: ObjectFocus, views: ObjectViews, generator: torch.Generator,
                  count: int, *, device, dtype) -> ViewBatch:
     """``count`` random orbit cameras framing ``focus``."""
