@@ -81,6 +81,7 @@ def tiny_run(tmp_path_factory, body):
     return out, tmp / "job", parts
 
 
+@pytest.mark.slow
 def test_tiny_path_makes_a_clean_object_mesh(tiny_run):
     out, _, parts = tiny_run
     mesh = out.object_mesh
@@ -104,6 +105,7 @@ def test_tiny_path_makes_a_clean_object_mesh(tiny_run):
     assert out.object_field is not None and out.object_field.mesh is mesh
 
 
+@pytest.mark.slow
 def test_tiny_path_saves_and_loads_the_object(tiny_run):
     out, folder, _ = tiny_run
     for name in ("object.glb", "object.obj", "object_turntable.png", "key_pose.npz",

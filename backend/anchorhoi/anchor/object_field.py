@@ -78,6 +78,9 @@ class ObjectViews:
     """Smallest bounding-sphere radius the cameras frame (metres)."""
     refocus_every: int = 20
     """Steps between two measurements of the object's bounds."""
+    wide_until: float = 0.3
+    """Fraction of the steps during which the cameras frame the whole region (the object
+    may be anywhere in it), before they follow the object's bounds."""
     lattice: int = 24
     """Points per side of the lattice the bounds are measured on."""
     occupied: float = 0.5
@@ -149,6 +152,14 @@ def blob_occupancy(blob: InitialBlob, centre: torch.Tensor):
         d = (((x - centre) / radius) ** 2).sum(-1).sqrt()
         return torch.sigmoid((1 - d) * min(blob.radius) / 0.01)
     return occupancy
+
+
+def region_focus(region: SceneBox) -> ObjectFocus:
+    """The whole region's bounding sphere (the cameras' framing before the object has one)."""
+    h = region.half_size
+    return ObjectFocus(centre=region.center, radius=(h[0] ** 2 + h[1] ** 2 + h[2] ** 2) ** 0.5,
+                       lowest=(region.center[0] - h[0], region.center[2] - h[2],
+                               region.center[0] + h[0], region.center[2] + h[2]))
 
 
 def measure_focus(obj: NeRFField, region: SceneBox, views: ObjectViews, occupancy_step: float,

@@ -60,6 +60,7 @@ from .object_field import (
     measure_focus,
     new_object_field,
     object_views,
+    region_focus,
 )
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,8 @@ def train_anchor_with_object(*, prompt: str, object_prompt: str, prior: ImagePri
     for step in range(config.iterations):
         progress = step / max(config.iterations - 1, 1)
         if step % config.views.refocus_every == 0:
-            focus = measure_focus(obj, region, config.views, nerf.occupancy_step, focus)
+            focus = (region_focus(region) if progress < config.views.wide_until else
+                     measure_focus(obj, region, config.views, nerf.occupancy_step, focus))
             obj_sampler = DenseStratifiedSampler(  # the samples where the object can be seen
                 DenseSamplerConfig(num_samples=config.views.num_samples),
                 box=focus_box(focus, region, config.views.margin))
