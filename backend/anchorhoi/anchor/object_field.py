@@ -237,7 +237,11 @@ class ObjectGenConfig:
     extract_resolution: int = 96
     """Lattice points along the region's longest side for marching cubes."""
     extract_level: float = 25.0
-    """Density of the extracted surface (per metre): occupancy ½ over a 2.8 cm step."""
+    """Density of the extracted surface (per metre): occupancy ½ over a 2.8 cm step — or
+    lower, for a softer field (``level_quantile``)."""
+    level_quantile: float = 0.999
+    """The surface level is at most half this quantile of the density over the region's
+    lattice (the object fills more than the remaining fraction of the region)."""
     max_faces: int = 5000
     """Face budget of the extracted mesh."""
     mesh_field: ObjectFieldConfig = field(default_factory=ObjectFieldConfig)

@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy import ndimage
 
 from ..nerf.cameras import Cameras, SceneBox
 from ..nerf.field import NeRFField
@@ -40,6 +42,7 @@ from ..nerf.renderer import composite_density, render_image
 from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler, Sampler
 from ..objects.extract import ExtractConfig, extract_mesh
 from ..objects.field import ObjectField, ObjectFieldConfig
+from ..objects.inside import SdfGrid
 from ..objects.mesh_io import ObjectMesh, Similarity
 from ..priors.base import ImagePrior
 from ..progress import LossReadout, StepCallback
@@ -210,7 +213,9 @@ def extract_object(obj: NeRFField, region: SceneBox, config: ObjectGenConfig, *,
     def colour(x: torch.Tensor) -> torch.Tensor:
         return obj(x).albedo
 
-    world = extract_mesh(obj.density, colour, bounds=lo_hi, config=extract, device=device)
+    density, level = solid_density(obj, lo_hi, config, device=device)
+    extract = dataclasses.replace(extract, density_level=level)
+    world = extract_mesh(density, colour, bounds=lo_hi, config=extract, device=device)
     lo, hi = world.vertices.min(0), world.vertices.max(0)
     shift = np.array([(lo[0] + hi[0]) / 2, lo[1], (lo[2] + hi[2]) / 2])
     mesh = ObjectMesh(vertices=world.vertices - shift, faces=world.faces,
@@ -219,6 +224,46 @@ def extract_object(obj: NeRFField, region: SceneBox, config: ObjectGenConfig, *,
     log.info("generated object: %d vertices, %d faces, size %s m, at %s", len(mesh.vertices),
              len(mesh.faces), np.round(hi - lo, 3).tolist(), np.round(shift, 3).tolist())
     return mesh, shift
+
+
+def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *,
+                  device: torch.device | str = "cpu"
+                  ) -> tuple[Callable[[torch.Tensor], torch.Tensor], float]:
+    """The object's density made solid, and the surface level to extract it at.
+
+    SDS sees only the object's outside: inside, and under an object standing on the floor, the
+    field is free to stay empty (a skin open at the bottom, whose marching-cubes surface
+    encloses almost nothing). On a lattice over ``bounds`` (``extract_resolution`` points
+    along the longest side): the level is ``extract_level``, or half the density's
+    ``level_quantile`` quantile when that is lower (a softer field: SDS is satisfied by any
+    density that makes the object opaque); what the solid (density ≥ level) encloses together
+    with the floor (the lattice's bottom side) is filled. Returns the lattice's trilinear
+    interpolation with the filled points raised to twice the level.
+    """
+    lo, hi = bounds
+    cell = float((hi - lo).max()) / (config.extract_resolution - 1)
+    counts = np.ceil((hi - lo) / cell - 1e-9).astype(int) + 1
+    axes = [torch.arange(int(c), dtype=torch.float64) * cell + float(lo[i])
+            for i, c in enumerate(counts)]
+    z, y, x = torch.meshgrid(axes[2], axes[1], axes[0], indexing="ij")  # (nz, ny, nx)
+    points = torch.stack([x, y, z], -1).reshape(-1, 3).to(device=device, dtype=torch.float32)
+    with torch.no_grad():
+        sigma = torch.cat([obj.density(p) for p in points.split(65536)]).reshape(z.shape)
+    sigma = sigma.detach().cpu().double()
+    level = min(config.extract_level,
+                0.5 * float(torch.quantile(sigma.flatten()[::7], config.level_quantile)))
+    solid = (sigma >= level).numpy()
+    padded = np.pad(solid, ((0, 0), (1, 0), (0, 0)), constant_values=True)  # the floor
+    filled = ndimage.binary_fill_holes(padded)[:, 1:] & ~solid
+    values = torch.where(torch.as_tensor(filled), torch.full_like(sigma, 2 * level), sigma)
+    grid = SdfGrid(values=values[None].to(device=device, dtype=torch.float32),
+                   origin=torch.as_tensor(lo, device=device, dtype=torch.float32), cell=cell)
+    log.info("object mesh: surface level %.3g, %d of %d lattice points filled inside", level,
+             int(filled.sum()), filled.size)
+
+    def density(x: torch.Tensor) -> torch.Tensor:
+        return grid.sample(x)[:, 0]
+    return density, level
 
 
 def placed_object_field(mesh: ObjectMesh, translation: np.ndarray, config: ObjectFieldConfig,

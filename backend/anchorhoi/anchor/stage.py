@@ -7,8 +7,15 @@ round r − 1), then fit SMPL-X and the object's placement to the field. The res
 field and the object placement) and two previews (``anchor_turntable.png``,
 ``fit_preview.png``: the fitted body with the object).
 
+Without an object mesh, round 0's stage A generates the object (``object_round``: the human
+field and a free object field trained together, the object's mesh extracted and placed; the
+mesh is saved as ``object.glb``/``object.obj`` with ``object_turntable.png``), and stage B and
+the later rounds use that mesh as they would a user's.
+
 Progress: ``progress("object_search")`` (one step, when the search runs),
-``progress("anchor_nerf[r]")`` (every SDS step) and ``progress("fit[r]")`` (every fit step).
+``progress("object_nerf")`` and ``progress("object_mesh")`` (when the object is generated, in
+place of round 0's ``anchor_nerf[0]``), ``progress("anchor_nerf[r]")`` (every SDS step) and
+``progress("fit[r]")`` (every fit step).
 """
 
 from __future__ import annotations
