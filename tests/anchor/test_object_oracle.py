@@ -33,6 +33,8 @@ def test_shape_metrics_on_known_answers():
     assert volume_iou(a, far) == 0.0 and chamfer_distance(a, far) > 0.2
 
 
+# Measured (seed 0, one thread, this 2-core VM at a load average of ~13: 20 min wall, a few
+# minutes on a quiet one): Chamfer 1.3 cm, IoU 0.80, MPJPE 9.9 mm, PSNR 28.9 dB.
 @pytest.mark.slow
 def test_generated_ball_is_recovered(tmp_path):
     threads = torch.get_num_threads()
