@@ -19,6 +19,9 @@ class GenerateSettings:
 
     prompt: str
     """The interaction in a sentence (whitespace is normalised in the request)."""
+    object_prompt: str = ""
+    """Words of the object the backend generates when no scene mesh is picked (e.g. 'a wooden
+    stool'); empty: the object the prompt names. Not sent with a picked mesh (the mesh wins)."""
     preset: str = "draft"
     """One of ``protocol.PRESET_NAMES``."""
     duration_s: float = 2.0
@@ -60,11 +63,15 @@ def build_request(settings: GenerateSettings, *, job_dir: str, object_path: str 
     if frames > protocol.MAX_FRAMES:
         raise RequestError(f"{frames} frames is too long for one interaction (at most "
                            f"{protocol.MAX_FRAMES}): shorten the duration or lower the frame rate")
+    object_prompt = " ".join(settings.object_prompt.split()) or None
+    if object_path is not None:
+        object_prompt = None  # the picked mesh is the object
     models = {k: v.strip() for k, v in settings.models.items()
               if k in protocol.MODEL_ROLES and isinstance(v, str) and v.strip()}
     request = {
         "prompt": prompt, "job_dir": str(job_dir), "object": object_path,
-        "object_name": object_name, "preset": settings.preset, "frames": frames,
+        "object_name": object_name, "object_prompt": object_prompt,
+        "preset": settings.preset, "frames": frames,
         "fps": float(settings.fps), "seed": int(settings.seed), "device": settings.device,
         "models": models, "smplx_dir": settings.smplx_dir or None,
         "cache_dir": settings.cache_dir or None,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..portable import result_v1
+from .result_object import object_line
 
 LABELS = {
     "penetration_max_mm": "Deepest penetration",
@@ -62,24 +63,33 @@ def quality_rows(doc: dict[str, Any]) -> list[QualityRow]:
 
 
 class QualityCache:
-    """The rows of one job folder's ``result.json``, read again only when the file changes
-    (the panel draws often)."""
+    """The rows of one job folder's ``result.json`` and its object's line, read again only when
+    the file changes (the panel draws often)."""
 
     def __init__(self) -> None:
         self.key: tuple[str, float] | None = None
         self.rows: list[QualityRow] = []
+        self.object_text: str | None = None
 
     def rows_for(self, job_dir: str) -> list[QualityRow]:
         """The rows of ``job_dir``'s result (none without a readable result)."""
+        return self._read(job_dir)[0]
+
+    def object_for(self, job_dir: str) -> str | None:
+        """Where the result's object came from (``result_object.object_line``), or None."""
+        return self._read(job_dir)[1]
+
+    def _read(self, job_dir: str) -> tuple[list[QualityRow], str | None]:
         path = os.path.join(job_dir, result_v1.RESULT_JSON)
         try:
             key = (path, os.path.getmtime(path))
         except OSError:
-            return []
+            return [], None
         if key != self.key:
             try:
-                self.rows = quality_rows(result_v1.read_result_json(path))
+                doc = result_v1.read_result_json(path)
+                self.rows, self.object_text = quality_rows(doc), object_line(doc)
             except result_v1.MotionFileError:
-                self.rows = []
+                self.rows, self.object_text = [], None
             self.key = key
-        return self.rows
+        return self.rows, self.object_text

@@ -15,6 +15,7 @@ report carries the backend's hint and the job folder keeps what was computed.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from pathlib import Path
 
@@ -30,11 +31,12 @@ from .import_motion import error_text, import_job_result
 TIMER_S = 0.1
 
 
-def begin_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeouts()
-              ) -> GenerateRun:
+def begin_run(context, *, resume_dir: str = "", object_prompt: str = "",
+              timeouts: JobTimeouts = JobTimeouts()) -> GenerateRun:
     """Start a new job from the panel's settings and picked object, or resume ``resume_dir``;
-    the window manager's job status shows it running. Raises one of ``USER_ERRORS`` (the
-    status then carries its message); the scene is not changed either way."""
+    the window manager's job status shows it running. ``object_prompt``, when not empty,
+    replaces the panel's Object Prompt. Raises one of ``USER_ERRORS`` (the status then carries
+    its message); the scene is not changed either way."""
     status = context.window_manager.anchorhoi_job
     prefs = preferences.get(context)
     interpreter = preferences.resolved_backend_python(prefs)
@@ -48,8 +50,11 @@ def begin_run(context, *, resume_dir: str = "", timeouts: JobTimeouts = JobTimeo
             target = settings.target
             picked = None if target is None else PickedObject(
                 name=target.name, write=partial(export_object, context, target))
+            asked = settings.generate_settings(prefs)
+            if object_prompt.strip():
+                asked = dataclasses.replace(asked, object_prompt=object_prompt)
             run = GenerateRun.start(
-                settings.generate_settings(prefs), interpreter=interpreter,
+                asked, interpreter=interpreter,
                 jobs_root=preferences.jobs_folder(prefs), picked=picked,
                 unit_scale=context.scene.unit_settings.scale_length, timeouts=timeouts,
                 online_access=online)
@@ -107,6 +112,10 @@ class ANCHORHOI_OT_generate(bpy.types.Operator):
         name="Resume Job", default="", options={"SKIP_SAVE"}, subtype="DIR_PATH",
         description="An existing job folder to continue (its finished stages are skipped); "
                     "empty: a new job")
+    object_prompt: bpy.props.StringProperty(
+        name="Object Prompt", default="", options={"SKIP_SAVE"},
+        description="Words of the object to generate when no object is picked (e.g. 'a wooden "
+                    "stool'); empty: the panel's Object Prompt, or the object the prompt names")
 
     @classmethod
     def poll(cls, context):
@@ -117,7 +126,8 @@ class ANCHORHOI_OT_generate(bpy.types.Operator):
 
     def _begin(self, context) -> GenerateRun | None:
         try:
-            return begin_run(context, resume_dir=self.resume_dir)
+            return begin_run(context, resume_dir=self.resume_dir,
+                             object_prompt=self.object_prompt)
         except USER_ERRORS as exc:
             self.report({"ERROR"}, str(exc))
             return None

@@ -32,6 +32,7 @@ class ObjectPlan:
     location: np.ndarray  # (T, 3) Blender world
     rotation: np.ndarray  # (T, 4) w, x, y, z, Blender world, continuous signs
     scale: float = 1.0  # uniform, Blender world (a placement may scale the result)
+    colors: np.ndarray | None = None  # (Vo, 4) linear RGBA per vertex (a colour attribute)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,7 +84,8 @@ def plan_import(clip: MotionClip, *, frame_start: int = 1,
         location, rotation = axes.rigid_to_blender(o.trans, o.rot)
         obj = ObjectPlan(name=o.name, vertices=np.asarray(o.vertices), faces=o.faces,
                          location=location,
-                         rotation=make_continuous(rotation, axis=0))
+                         rotation=make_continuous(rotation, axis=0),
+                         colors=None if o.vertex_colors is None else linear_rgba(o.vertex_colors))
     fps, fps_base = scene_fps(m.fps)
     return ImportPlan(
         name=clip.name, joint_names=skeleton.joint_names, parents=skeleton.parents,
@@ -93,6 +95,15 @@ def plan_import(clip: MotionClip, *, frame_start: int = 1,
         weights=np.asarray(rig.weights), bone_rotations=rotations,
         pelvis_location=pelvis_location(m.trans, skeleton.offset), obj=obj,
         contacts=dict(contacts or {}), fps=fps, fps_base=fps_base, frame_start=int(frame_start))
+
+
+def linear_rgba(srgb: np.ndarray) -> np.ndarray:
+    """(V, 3) sRGB-encoded colours in [0, 1] (as an image shows them: the result's
+    ``obj_vertex_colors``) → (V, 4) float32 linear RGBA, alpha 1: what a float colour
+    attribute holds, so Blender displays the colours the renders showed."""
+    c = np.clip(np.asarray(srgb, dtype=np.float64), 0.0, 1.0)
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return np.concatenate([linear, np.ones((len(c), 1))], axis=1).astype(np.float32)
 
 
 def bone_lengths(heads: np.ndarray, parents: np.ndarray) -> np.ndarray:

@@ -100,10 +100,17 @@ def build_body(collection, plan: ImportPlan, arm_obj):
     return body
 
 
+COLOR_ATTRIBUTE = "Col"
+"""The object's vertex colours (a float colour attribute on the points, its active and render
+colour), shown by its material."""
+
+
 def build_object(collection, o: ObjectPlan):
     mesh = bpy.data.meshes.new(o.name)
     mesh.from_pydata(o.vertices.tolist(), [], o.faces.tolist())
     mesh.update()
+    if o.colors is not None:
+        add_vertex_colors(mesh, o.colors, o.name)
     obj = bpy.data.objects.new(o.name, mesh)
     collection.objects.link(obj)
     obj.rotation_mode = "QUATERNION"
@@ -111,6 +118,27 @@ def build_object(collection, o: ObjectPlan):
     obj.rotation_quaternion = o.rotation[0]
     obj.scale = (o.scale,) * 3
     return obj
+
+
+def add_vertex_colors(mesh, colors: np.ndarray, name: str) -> None:
+    """``colors`` (V, 4) linear RGBA as the mesh's colour attribute, and a material whose base
+    colour reads it (Principled BSDF ← Color Attribute)."""
+    attribute = mesh.color_attributes.new(COLOR_ATTRIBUTE, "FLOAT_COLOR", "POINT")
+    attribute.data.foreach_set("color", np.ascontiguousarray(colors, dtype=np.float32).ravel())
+    mesh.color_attributes.active_color = attribute
+    mesh.color_attributes.render_color_index = mesh.color_attributes.active_color_index
+    material = bpy.data.materials.new(f"{name}_colors")
+    if material.node_tree is None:  # Blender < 5.0 makes the node tree on request
+        material.use_nodes = True
+    tree = material.node_tree
+    if tree is None:
+        raise RuntimeError(f"Blender gave the material {material.name!r} no node tree")
+    bsdf = next(n for n in tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled")
+    node = tree.nodes.new("ShaderNodeVertexColor")
+    cast(bpy.types.ShaderNodeVertexColor, node).layer_name = COLOR_ATTRIBUTE
+    node.location = (bsdf.location[0] - 300.0, bsdf.location[1])
+    tree.links.new(node.outputs["Color"], bsdf.inputs["Base Color"])
+    mesh.materials.append(material)
 
 
 def write_armature_action(plan: ImportPlan, arm_obj) -> None:

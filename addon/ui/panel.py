@@ -16,6 +16,7 @@ import bpy
 from ..client import job_history
 from ..client.job_request import RequestError, frames_for
 from ..client.quality_report import QualityCache
+from ..client.result_object import generating_line
 from . import preferences
 
 HISTORY_ROWS = 8
@@ -66,6 +67,9 @@ class ANCHORHOI_PT_generate(bpy.types.Panel):
         col.enabled = not status.running
         col.prop(s, "prompt", text="")
         col.prop(s, "target")
+        if s.target is None:
+            col.prop(s, "object_prompt")
+        col.label(text=generating_line(s.object_prompt, s.target is not None), icon="MESH_CUBE")
         row = col.row(align=True)
         row.prop(s, "duration")
         row.prop(s, "fps")
@@ -109,6 +113,9 @@ def draw_quality(layout, status):
     cache = _Cache.quality
     if cache is None or status.running or not status.job_dir:
         return
+    source = cache.object_for(status.job_dir)
+    if source:
+        layout.label(text=source, icon="MESH_CUBE")
     rows = cache.rows_for(status.job_dir)
     if not rows:
         return

@@ -44,7 +44,11 @@ class AnchorHOISettings(bpy.types.PropertyGroup):
     target: bpy.props.PointerProperty(
         name="Object", type=bpy.types.Object, poll=_is_mesh,
         description="The scene mesh the person interacts with (exported with its world "
-        "transform); empty: the backend makes up an object from the prompt")
+        "transform); empty: the backend generates the object from the prompt")
+    object_prompt: bpy.props.StringProperty(
+        name="Object Prompt", default="",
+        description="Words of the object to generate when no object is picked, e.g. 'a wooden "
+        "stool'; empty: the object the prompt names")
     duration: bpy.props.FloatProperty(
         name="Duration", description="Length of the clip in seconds", default=2.0, min=0.1,
         max=100.0, step=10, precision=1, subtype="TIME_ABSOLUTE", unit="TIME_ABSOLUTE")
@@ -62,8 +66,9 @@ class AnchorHOISettings(bpy.types.PropertyGroup):
         models = {"image": prefs.model_image, "video": prefs.model_video,
                   "detector": prefs.model_detector}
         return GenerateSettings(
-            prompt=self.prompt, preset=self.preset, duration_s=self.duration,
-            fps=float(self.fps), seed=self.seed, device=prefs.device, models=models,
+            prompt=self.prompt, object_prompt=self.object_prompt, preset=self.preset,
+            duration_s=self.duration, fps=float(self.fps), seed=self.seed, device=prefs.device,
+            models=models,
             smplx_dir=bpy.path.abspath(prefs.smplx_dir) if prefs.smplx_dir.strip() else None,
             cache_dir=bpy.path.abspath(prefs.cache_dir) if prefs.cache_dir.strip() else None)
 

@@ -33,7 +33,8 @@ def test_request_fields_and_checks():
     r = build_request(s, job_dir="/jobs/1", object_path="/jobs/1/input/object.obj",
                       object_name="Cube")
     assert r == {"prompt": "a person sits on the box", "job_dir": "/jobs/1",
-                 "object": "/jobs/1/input/object.obj", "object_name": "Cube", "preset": "tiny",
+                 "object": "/jobs/1/input/object.obj", "object_name": "Cube",
+                 "object_prompt": None, "preset": "tiny",
                  "frames": 16, "fps": 8.0, "seed": 7, "device": "auto",
                  "models": {"image": "my/sd"}, "smplx_dir": None, "cache_dir": None}
     with pytest.raises(RequestError, match="Type a prompt first"):
@@ -43,6 +44,14 @@ def test_request_fields_and_checks():
         build_request(GenerateSettings(prompt="p", duration_s=40, fps=30), job_dir="j",
                       object_path=None, object_name=None)
     assert frames_for(2.5, 30) == 75 and frames_for(0.01, 24) == 2
+    # the object's words go with a generated object only: a picked mesh is the object
+    worded = GenerateSettings(prompt="a person sits", object_prompt="  a   wooden stool ")
+    assert build_request(worded, job_dir="j", object_path=None,
+                         object_name=None)["object_prompt"] == "a wooden stool"
+    assert build_request(worded, job_dir="j", object_path="j/input/object.obj",
+                         object_name="Cube")["object_prompt"] is None
+    assert build_request(GenerateSettings(prompt="p", object_prompt=" "), job_dir="j",
+                         object_path=None, object_name=None)["object_prompt"] is None
     with pytest.raises(RequestError, match="must be positive"):
         frames_for(0.0, 30)
 

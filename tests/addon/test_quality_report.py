@@ -66,3 +66,26 @@ def test_unexpected_entries_are_skipped_not_fatal():
     rows = quality_rows(doc)
     assert len(rows) == 1 and rows[0].status == "n/a" and rows[0].value == "—"
     assert np.isnan(doc["quality"]["plausibility"]["floating_mm"]["value"])
+
+
+def test_the_object_line_says_where_the_object_came_from(tmp_path):
+    from addon.client.result_object import generating_line, object_line
+
+    generated = {"name": "a wooden stool", "source": "/j/anchor/object.glb",
+                 "generated": {"prompt": "a wooden\x1b stool", "file": "anchor/object.glb"}}
+    assert object_line({"object": generated}) == "Object: generated from 'a wooden stool'"
+    mine = {"name": "Chair\n", "source": "/j/input/object.obj", "generated": None}
+    assert object_line({"object": mine}) == "Object: your mesh 'Chair'"
+    assert object_line({"object": {"name": "Object", "source": None}}).startswith(
+        "Object: the default box")
+    assert object_line({"object": None}) is None
+    assert generating_line("", picked=False) == "Object: generated from the prompt's object"
+    assert generating_line(" a  stool ", picked=False) == "Object: generated from 'a stool'"
+    assert generating_line("a stool", picked=True) == "Object: your mesh"
+    cache = QualityCache()
+    path = write(tmp_path, {"plausibility": report().as_json()})
+    doc = json.loads(path.read_text())
+    doc["object"] = generated
+    path.write_text(json.dumps(doc))
+    assert cache.object_for(str(tmp_path)) == "Object: generated from 'a wooden stool'"
+    assert len(cache.rows_for(str(tmp_path))) == 3

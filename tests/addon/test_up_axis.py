@@ -88,7 +88,7 @@ def test_results_1_0_and_1_1_read_into_the_same_clip(tmp_path, body):
     clip = MotionClip(motion=motion, rig=body.rig(motion.betas), obj=obj, name="Clip")
     result_v1.write_result(tmp_path / "new", clip)
     doc = json.loads((tmp_path / "new" / "result.json").read_text())
-    assert (doc["version"], doc["up_axis"]) == ("1.1", "Z")
+    assert (doc["version"], doc["up_axis"]) == ("1.2", "Z")
     raw = load_npz(tmp_path / "new" / "motion.npz")
     assert raw["trans"].dtype == np.float32
     # what an AMASS tool sees: the body upright along +z

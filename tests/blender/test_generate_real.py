@@ -114,7 +114,7 @@ def test_exec_generates_rig_body_object_and_animation(real_run):
     job = r["job_dir"]
     assert (job / "result.json").is_file() and (job / "motion.npz").is_file()
     doc = json.loads((job / "result.json").read_text())
-    assert (doc["version"], doc["up_axis"]) == ("1.1", "Z")  # AMASS's world from 1.1
+    assert (doc["version"], doc["up_axis"]) == ("1.2", "Z")  # AMASS's world from 1.1
     heads = r["heads"]  # the result v1.1 imported upright: head over pelvis over the floor
     assert heads["head"][2] > heads["pelvis"][2] > heads["root"][2] + 0.2, heads
     assert abs(heads["root"][2]) < 0.1, heads  # root on the floor the cube stands on (tiny: ±cm)

@@ -68,7 +68,7 @@ def test_results_import_upright(addon, tmp_path, standing, version):
     clip = turn_clip(MotionClip(motion=motion, rig=rig, name="Stand"), from_up="Z", to_up="Y")
     MotionOutput(clip=clip, info=ResultInfo(prompt="stand")).save(tmp_path)  # stage E's writer
     doc = json.loads((tmp_path / "result.json").read_text())
-    assert (doc["version"], doc["up_axis"]) == ("1.1", "Z")
+    assert (doc["version"], doc["up_axis"]) == ("1.2", "Z")
     if version == "1.0":  # the same result as version 1.0 wrote it: Y-up arrays
         raw = load_npz(tmp_path / "motion.npz") | motion_to_arrays(clip.motion)
         np.savez(tmp_path / "motion.npz", **raw)

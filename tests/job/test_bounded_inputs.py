@@ -48,7 +48,8 @@ def test_one_simplified_copy_for_the_stages_and_the_original_for_the_result(tmp_
     np.testing.assert_allclose(geometry.vertices.mean(0), ctx.object_mesh.vertices.mean(0),
                                atol=0.02)
     assert ctx.object_info()["corrections"] == list(ctx.object_mesh.corrections)
-    small = _context(tmp_path, None)  # the default box is below every budget: not touched
+    trimesh.creation.box(extents=(0.5, 0.45, 0.45)).export(tmp_path / "box.obj")
+    small = _context(tmp_path, tmp_path / "box.obj")  # below every budget: not touched
     assert small.geometry_mesh is small.object_mesh
     for name in ("draft", "standard", "high"):
         assert job_preset(name).object_faces >= 2000
@@ -59,8 +60,9 @@ def test_the_stage_runners_get_the_simplified_copy():
 
     from anchorhoi.job import runs
 
-    source = inspect.getsource(runs)
-    assert source.count("obj_mesh=ctx.geometry_mesh") == 2  # anchor, video
+    # anchor (when the user gave the mesh; else it generates one), video
+    assert "else ctx.geometry_mesh" in inspect.getsource(runs.run_anchor)
+    assert "obj_mesh=ctx.geometry_mesh" in inspect.getsource(runs.run_video)
     assert "geometry_mesh=ctx.geometry_mesh" in inspect.getsource(runs.run_motion)
 
 

@@ -63,9 +63,9 @@ def test_cancel_stops_within_5_seconds_and_keeps_finished_stages(runs):
     started = [m.get("stage") for m in msgs if m.type == "stage"]
     assert started == ["anchor", "video", "keypoints", "motion"]
     previews = [m.get("path") for m in msgs if m.type == "preview"]
-    assert [p.rsplit("/", 2)[-2:] for p in previews[:3]] == [
+    assert [p.rsplit("/", 2)[-2:] for p in previews[:4]] == [
         ["anchor", "anchor_turntable.png"], ["anchor", "fit_preview.png"],
-        ["video", "conditioning.png"]]
+        ["anchor", "object_turntable.png"], ["video", "conditioning.png"]]
 
 
 def test_the_next_run_resumes_after_the_finished_stages(runs):

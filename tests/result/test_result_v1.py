@@ -3,6 +3,7 @@ message naming the key and the problem."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zipfile
 
@@ -48,7 +49,7 @@ def write(tmp_path, clip, **changes):
 def test_round_trip_keeps_values(tmp_path, clip):
     write(tmp_path, clip)
     got, doc = result_v1.read_result(tmp_path / "motion.npz")
-    assert doc["schema"] == "anchorhoi.result" and doc["version"] == "1.1"
+    assert doc["schema"] == "anchorhoi.result" and doc["version"] == "1.2"
     assert doc["prompt"] == "sit" and doc["seed"] == 7 and doc["frame_count"] == 12
     assert doc["units"] == "meters" and doc["up_axis"] == "Z"
     np.testing.assert_allclose(got.motion.pose_body, clip.motion.pose_body, atol=1e-6)
@@ -89,6 +90,9 @@ def test_no_temp_files_left(tmp_path, clip):
     ({"rig_parents": np.zeros(55, np.int64)}, "rig_parents", "parents differ"),
     ({"gender": np.array("robot")}, "gender", "unknown gender"),
     ({"betas": np.array([[1.0], [2.0]])}, "betas", "per-frame body shapes"),
+    ({"obj_vertex_colors": np.zeros((3, 3), np.float32)}, "obj_vertex_colors",
+     "expected shape"),
+    ({"obj_vertex_colors": np.full((8, 3), 1.5, np.float32)}, "obj_vertex_colors", "[0, 1]"),
 ])
 def test_bad_arrays_named(tmp_path, clip, changes, key, words):
     write(tmp_path, clip, **changes)
@@ -96,6 +100,19 @@ def test_bad_arrays_named(tmp_path, clip, changes, key, words):
         result_v1.read_result(tmp_path)
     assert err.value.key == key
     assert f"'{key}'" in str(err.value) and words in str(err.value)
+
+
+def test_object_colours_round_trip_and_are_optional(tmp_path, clip):
+    """From 1.2 the object may carry vertex colours; a file without them reads as before."""
+    colours = np.linspace(0.0, 1.0, len(clip.obj.vertices) * 3).reshape(-1, 3)
+    coloured = dataclasses.replace(clip, obj=dataclasses.replace(clip.obj,
+                                                                 vertex_colors=colours))
+    write(tmp_path / "coloured", coloured)
+    got, _ = result_v1.read_result(tmp_path / "coloured")
+    np.testing.assert_allclose(got.obj.vertex_colors, colours, atol=1e-6)
+    write(tmp_path / "plain", clip)
+    assert "obj_vertex_colors" not in load_npz(tmp_path / "plain" / "motion.npz")
+    assert result_v1.read_result(tmp_path / "plain")[0].obj.vertex_colors is None
 
 
 def test_object_arrays_are_never_unpickled(tmp_path, clip):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from .anchor_nerf import AnchorNeRFConfig
 from .fit import FitConfig
+from .object_field import ObjectGenConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -16,6 +17,8 @@ class AnchorConfig:
     """Stage A settings."""
     fit: FitConfig = field(default_factory=FitConfig)
     """Stage B settings."""
+    object: ObjectGenConfig = field(default_factory=ObjectGenConfig)
+    """Generating the object when the user gives no mesh (stage A's first round)."""
     rounds: int = 2
     """Alternations of stage A and stage B (the NeRF re-anchored to the fitted body)."""
     preview_size: int = 160

@@ -7,8 +7,15 @@ round r − 1), then fit SMPL-X and the object's placement to the field. The res
 field and the object placement) and two previews (``anchor_turntable.png``,
 ``fit_preview.png``: the fitted body with the object).
 
+Without an object mesh, round 0's stage A generates the object (``object_round``: the human
+field and a free object field trained together, the object's mesh extracted and placed; the
+mesh is saved as ``object.glb``/``object.obj`` with ``object_turntable.png``), and stage B and
+the later rounds use that mesh as they would a user's.
+
 Progress: ``progress("object_search")`` (one step, when the search runs),
-``progress("anchor_nerf[r]")`` (every SDS step) and ``progress("fit[r]")`` (every fit step).
+``progress("object_nerf")`` and ``progress("object_mesh")`` (when the object is generated, in
+place of round 0's ``anchor_nerf[0]``), ``progress("anchor_nerf[r]")`` (every SDS step) and
+``progress("fit[r]")`` (every fit step).
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from .anchor_nerf import init_human_field, occupancy_of, train_anchor_nerf
 from .anchor_points import DensityFn
 from .config import AnchorConfig
 from .fit import FitResult, fit_body
+from .object_prompt import resolve_object_prompt
+from .object_round import GeneratedObject, generate_object_round, write_object_preview
 from .object_search import search_object_translation
 from .output import FIT_PREVIEW_FILE, NERF_FILE, TURNTABLE_FILE, AnchorOutput
 from .preview import turntable
@@ -67,11 +76,13 @@ def initial_object_placement(obj: ObjectField, body: BodyModel, pose: KeyPose,
                                            pose.trans[2] + distance]))
 
 
-def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
+def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh | None, body: BodyModel,
                       config: AnchorConfig, prior: ImagePrior,
                       human_prior: ImagePrior | None = None, out_dir: str | Path,
                       generator: torch.Generator, sampler: Sampler | None = None,
                       init: KeyPose | None = None, obj: ObjectField | None = None,
+                      object_prompt: str | None = None,
+                      object_prior: ImagePrior | None = None,
                       progress: StageProgress | None = None,
                       device: torch.device | str = "cpu") -> AnchorOutput:
     """Run ``config.rounds`` alternations of stage A and stage B; see the module docstring.
@@ -79,17 +90,24 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
     ``obj`` may be given already placed (tests, or a placement from the user's scene); else it
     is built from ``obj_mesh`` and stood in front of the initial body, and — with
     ``config.nerf.object_search`` — its translation is searched with ``prior`` before the first
-    SDS step. ``progress`` names the parts (module docstring); a cancel may raise from their
-    callbacks.
+    SDS step. With neither (``obj_mesh=None``) the object is generated in the first round
+    (``object_round``): from ``object_prompt``, by default the object named in ``prompt``
+    (``object_prompt.NoObjectError`` when it names none), with ``object_prior`` (default
+    ``prior``) on its object-only renders. ``progress`` names the parts (module docstring); a
+    cancel may raise from their callbacks.
     """
     check_prompt(prompt)  # before any work: an empty prompt is the user's to fix
+    generate = obj is None and obj_mesh is None
+    if generate:
+        object_prompt = resolve_object_prompt(prompt, object_prompt)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cfg = config.nerf
     sampler = sampler or DenseStratifiedSampler(cfg.sampler, box=cfg.box)
     pose = init or default_initial_pose(body.config.num_betas)
     search = None
-    if obj is None:
+    generated: GeneratedObject | None = None
+    if obj is None and obj_mesh is not None:
         obj = ObjectField(obj_mesh, ObjectFieldConfig(), device=device)
         initial_object_placement(obj, body, pose)
         search = cfg.object_search
@@ -114,11 +132,24 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
             if progress is not None:
                 progress("object_search")(1, 1, {"denoising_error": searched.score})
 
-        human = train_anchor_nerf(
-            prompt=prompt, prior=prior, human_prior=human_prior, obj=obj,
-            body_occupancy=occupancy, config=cfg, sampler=sampler, generator=generator,
-            human=human, on_step=None if progress is None else progress(f"anchor_nerf[{r}]"),
-            device=device).human
+        if generate and r == 0:
+            assert object_prompt is not None  # resolved above
+            generated = generate_object_round(
+                prompt=prompt, object_prompt=object_prompt, prior=prior,
+                human_prior=human_prior, object_prior=object_prior,
+                centre_xz=(float(pose.trans[0]), float(pose.trans[2])),
+                ground_y=ground_level(body, pose), body_occupancy=occupancy, config=config,
+                sampler=sampler, generator=generator, progress=progress, device=device)
+            human, obj = generated.human, generated.field
+        else:
+            human = train_anchor_nerf(
+                prompt=prompt, prior=prior, human_prior=human_prior, obj=obj,
+                body_occupancy=occupancy, config=cfg, sampler=sampler, generator=generator,
+                human=human,
+                on_step=None if progress is None else progress(f"anchor_nerf[{r}]"),
+                device=device).human
+        if obj is None or human is None:  # generated in round 0, or given
+            raise ValueError("run_anchor_stages: no object or human field after stage A")
         log.info("anchor round %d: object placement after stage A %s", r,
                  np.round(obj.user_object_matrix().detach().cpu().numpy()[:3, 3], 4).tolist())
         fit = fit_body(body, human_density=_frozen_density(human),
@@ -126,16 +157,20 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh, body: BodyModel,
                        on_step=None if progress is None else progress(f"fit[{r}]"))
         pose = fit.key_pose
         log.info("anchor round %d: fit losses %s", r, fit.losses)
-    if human is None or fit is None:  # AnchorConfig refuses rounds < 1
+    if human is None or fit is None or obj is None:  # AnchorConfig refuses rounds < 1
         raise ValueError(f"AnchorConfig.rounds must be at least 1, got {config.rounds}")
     placement = obj.placement_matrix().detach().cpu().double().numpy()
     out = AnchorOutput(key_pose=pose, object_placement=placement,
                        contact_vertices=fit.contact_vertices,
                        max_penetration=fit.max_penetration, fit=fit, human=human,
                        object_field=obj, object_search=searched,
-                       placement_note=(searched.note or "") if searched else "")
+                       placement_note=(searched.note or "") if searched else "",
+                       object_mesh=None if generated is None else generated.mesh,
+                       object_prompt="" if generated is None else generated.object_prompt)
     out.save(out_dir)
     write_files(out_dir, human=human, obj=obj, body=body, fit=fit, config=config)
+    if generated is not None:
+        write_object_preview(out_dir, obj, config)
     return out
 
 

@@ -31,6 +31,7 @@ def request_from_args(args) -> GenerateRequest:
                                 ("detector", args.detector)) if v}
     return GenerateRequest(prompt=args.prompt, job_dir=args.out or default_job_dir(),
                            object=args.object, object_name=args.object_name,
+                           object_prompt=args.object_prompt,
                            preset=args.preset, frames=args.frames, fps=args.fps,
                            seed=args.seed, device=args.device, models=models,
                            smplx_dir=args.smplx_dir, cache_dir=args.cache_dir)

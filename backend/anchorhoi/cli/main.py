@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("prompt", help='the interaction, e.g. "a person sits down on the chair"')
     g.add_argument("--object", type=Path, help="object mesh (OBJ, PLY, GLB/GLTF, STL; Y up, m)")
     g.add_argument("--object-name", help="name of the object in the result")
+    g.add_argument("--object-prompt", help="words of the object to generate when no --object is "
+                   "given, e.g. \"a wooden stool\" (default: the object the prompt names)")
     g.add_argument("--preset", default=DEFAULT_PRESET, choices=PRESET_NAMES,
                    help=f"quality preset (default: {DEFAULT_PRESET}; only tiny is practical on "
                    "a CPU)")

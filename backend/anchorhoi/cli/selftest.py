@@ -2,7 +2,10 @@
 
 Offline: the tiny random models are built from config into the cache and the real MediaPipe
 detector runs. The motion means nothing (the priors are random); what is verified is that every
-stage runs, resumes, and writes a result v1 that the add-on's reader accepts.
+stage runs, resumes, and writes a result v1 that the add-on's reader accepts. No mesh is given,
+so stage A generates the object the prompt names ("the box": a random model makes a random
+blob) and the check covers its mesh too: closed, one piece, within the face budget, coloured,
+and the result's object.
 """
 
 from __future__ import annotations
@@ -55,7 +58,31 @@ def check_result(job_dir: Path, *, frames: int, fps: float) -> list[str]:
           f"every stage reported its time and peak memory: {spent}")
     for name in ("keypoints/keypoints.npz", "anchor/key_pose.npz", "log.txt", "request.json"):
         check((job_dir / name).is_file(), f"{name} written")
+    generated = (doc.get("object") or {}).get("generated")
+    if generated:
+        done += check_generated_object(job_dir, generated, clip.obj, preset=doc["preset"])
     return done
+
+
+def check_generated_object(job_dir: Path, generated: dict, track, *, preset: str
+                           ) -> list[str]:
+    """The generated object's checks (``check_result`` runs them when the job made one)."""
+    from ..job.presets import job_preset
+    from ..objects.extract import is_watertight, piece_labels
+    from ..objects.mesh_io import load_object_mesh
+
+    mesh = load_object_mesh(job_dir / generated["file"])
+    budget = job_preset(preset).anchor.object.max_faces
+    faces = len(mesh.faces)
+    if not (is_watertight(mesh.faces) and piece_labels(mesh.faces, len(mesh.vertices))[0] == 1
+            and 4 <= faces <= budget and mesh.vertex_colors is not None):
+        raise RuntimeError(f"selftest failed: the generated object {generated['file']} is not "
+                           f"one closed, coloured piece of at most {budget} faces")
+    if track is None or track.vertex_colors is None or len(track.faces) != faces:
+        raise RuntimeError("selftest failed: the result's object is not the generated mesh "
+                           "with its colours")
+    return [f"the object was generated from '{generated['prompt']}': {faces} faces, closed, "
+            "one piece, coloured, and it is the result's object"]
 
 
 def selftest(args) -> int:

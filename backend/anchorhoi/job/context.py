@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import numpy as np
-
+from ..portable.names import clean_name
 from .folder import JobFolder
 from .models import ModelChoice
 from .presets import JobPreset
@@ -25,10 +24,6 @@ if TYPE_CHECKING:
     from ..objects.mesh_io import ObjectMesh
 
 T = TypeVar("T")
-
-DEFAULT_BOX = (0.5, 0.45, 0.45)
-"""Width, height, depth (m) of the box used when the request names no object."""
-
 
 @dataclass
 class StageContext:
@@ -77,13 +72,45 @@ class StageContext:
 
         return BodyModel(BodyModelConfig(smplx_dir=self.request.smplx_dir), device=self.device)
 
+    @property
+    def generates_object(self) -> bool:
+        """No mesh was given: stage A generates the object (from :attr:`object_prompt`)."""
+        return self.request.object is None
+
+    @cached_property
+    def object_prompt(self) -> str | None:
+        """The words the object is generated from: the request's ``object_prompt``, else the
+        object the prompt names; None when the user gave the mesh. ``NoObjectError`` when the
+        prompt names no object (the job reports it as ``BAD_PROMPT`` before any model loads)."""
+        if not self.generates_object:
+            return None
+        from ..anchor.object_prompt import resolve_object_prompt
+
+        return resolve_object_prompt(self.request.prompt, self.request.object_prompt)
+
+    @property
+    def object_name(self) -> str:
+        """The object's name in the result and in Blender: the user's scene object's, else the
+        generated object's words, else ``Object``."""
+        if self.request.object_name:
+            return self.request.object_name
+        return clean_name(self.object_prompt, "Object")
+
     @cached_property
     def object_mesh(self) -> ObjectMesh:
+        """The user's mesh (loaded here, so a bad one fails before any model loads), or the one
+        stage A generated (present once the anchor stage has run or been loaded)."""
+        path = self.request.object
+        if path is None:
+            from ..anchor.output import AnchorOutput
+
+            generated = self.output("anchor", AnchorOutput).object_mesh
+            if generated is None:
+                raise RuntimeError("stage A handed on no generated object mesh")
+            return generated
         from ..objects.mesh_io import load_object_mesh
 
-        if self.request.object is None:
-            return default_box()
-        return load_object_mesh(self.request.object)
+        return load_object_mesh(path)
 
     @cached_property
     def geometry_mesh(self) -> ObjectMesh:
@@ -96,10 +123,21 @@ class StageContext:
                                   on_step=lambda *_: self.progress.check())
 
     def object_info(self) -> dict[str, Any]:
-        """How the result's object frame maps back to the user's object (result.json)."""
+        """How the result's object frame maps back to the user's object, and where the object
+        came from (result.json's ``object``)."""
         mesh = self.object_mesh
+        generated = None
+        source = None if self.request.object is None else str(self.request.object)
+        if self.generates_object:
+            from ..anchor import output as anchor_files
+
+            files = {"file": anchor_files.OBJECT_GLB_FILE, "obj_file": anchor_files.OBJECT_OBJ_FILE,
+                     "preview": anchor_files.OBJECT_TURNTABLE_FILE}
+            generated = {"prompt": self.object_prompt,
+                         **{k: f"anchor/{name}" for k, name in files.items()}}
+            source = str(self.folder.stage_dir("anchor") / anchor_files.OBJECT_GLB_FILE)
         return {"to_user": mesh.to_user.as_matrix().tolist(), "reference_frame": 0,
-                "source": None if self.request.object is None else str(self.request.object),
+                "source": source, "generated": generated,
                 "corrections": list(mesh.corrections)}
 
     def resolved_config(self) -> dict[str, Any]:
@@ -117,15 +155,3 @@ def _plain(x: Any) -> Any:
     if isinstance(x, dict):
         return {str(k): _plain(v) for k, v in x.items()}
     return x if isinstance(x, (int, float, str, bool, type(None))) else str(x)
-
-
-def default_box() -> ObjectMesh:
-    """``DEFAULT_BOX`` standing on y = 0, centred in x and z."""
-    import trimesh
-
-    from ..objects.mesh_io import ObjectMesh
-
-    box = trimesh.creation.box(extents=DEFAULT_BOX)
-    vertices = np.asarray(box.vertices, dtype=np.float64) + [0.0, DEFAULT_BOX[1] / 2, 0.0]
-    return ObjectMesh(vertices=vertices, faces=np.asarray(box.faces, dtype=np.int64),
-                      corrections=["no object given: a 0.5 × 0.45 × 0.45 m box"])

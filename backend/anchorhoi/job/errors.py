@@ -47,16 +47,24 @@ def classify(exc: BaseException) -> JobError:
     if isinstance(exc, JobError):
         return exc
     # imported here: these modules pull in torch / trimesh, this one must stay light
+    from ..anchor.object_prompt import NoObjectError
     from ..hub import ModelNotFoundError
     from ..keypoints.base import NoPersonFoundError
+    from ..objects.extract import NoSurfaceError
     from ..objects.mesh_io import MeshError
 
     if isinstance(exc, ModelNotFoundError):
         return JobError("MODEL_NOT_FOUND", f"Model {exc.model_id!r} could not be loaded: "
                         f"{exc.reason}.", f"{exc.remedy} Set it in the add-on preferences, or "
                         "with --image-model / --video-model / --detector.")
+    if isinstance(exc, NoSurfaceError):  # the generated object came out empty (or solid)
+        return JobError("BAD_MESH", str(exc), "Try another seed, name the object more plainly "
+                        "(--object-prompt, or the panel's Object Prompt), or give a mesh "
+                        "(--object, or pick one in the scene).")
     if isinstance(exc, MeshError):
         return JobError("BAD_MESH", str(exc))
+    if isinstance(exc, NoObjectError):
+        return JobError("BAD_PROMPT", str(exc), NoObjectError.hint)
     if isinstance(exc, NoPersonFoundError):
         return JobError("NO_PERSON", exc.message + ".", exc.hint[:1].upper() + exc.hint[1:] + ".")
     if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:

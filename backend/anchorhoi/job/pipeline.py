@@ -107,6 +107,7 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
     progress = Progress(reporter, cancel)  # checked between the set-up steps too
     request = _with_object_copy(request, folder)
     folder.write_json("request.json", request.to_json())
+    words = _object_words(request)  # BAD_PROMPT now when there is nothing to generate
     progress.check()
     choice = choose_models(request)
     ensure_tiny_models(choice)
@@ -120,9 +121,7 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
                           fps=float(request.fps or preset.fps), probe=memory)
     ctx = StageContext(request=request, preset=preset, models=choice, folder=folder,
                        device=device, progress=progress)
-    # a bad mesh fails here, before any model is loaded; a guessed unit is shown, not hidden
-    notes += [f"{Path(request.object or 'object').name}: {c}"
-              for c in ctx.object_mesh.corrections if UNIT_GUESS in c]
+    notes += _object_notes(ctx, words)
     progress.check()
     fps = _fingerprints(ctx)
     folder.write_json("config.json", ctx.resolved_config())
@@ -132,7 +131,7 @@ def _run(request: GenerateRequest, folder: JobFolder, reporter: Reporter,
     for note in notes:
         log.warning("%s", note)
     reporter.emit("accepted", job=str(folder.root), stages=[s.name for s in STAGES],
-                  resumed=resumed, device=device, notes=notes)
+                  resumed=resumed, device=device, notes=notes, object_prompt=ctx.object_prompt)
     timings: dict[str, dict[str, float]] = {}
     state = folder.read_state()
     for index, stage in enumerate(STAGES):
@@ -184,6 +183,33 @@ def is_finished(request: GenerateRequest) -> bool:
 class _Unheard:
     def emit(self, type_: str, **data: object) -> None:
         return None
+def _object_words(request: GenerateRequest) -> str | None:
+    """The words of the object to generate (None: the user gave the mesh); ``BAD_PROMPT``
+    when the prompt names no object and no object prompt was given: with nothing to generate
+    the job stops before any model is loaded (choosing no object instead would make an
+    interaction without its object)."""
+    if request.object is not None:
+        return None
+    from ..anchor.object_prompt import NoObjectError, resolve_object_prompt
+
+    try:
+        return resolve_object_prompt(request.prompt, request.object_prompt)
+    except NoObjectError as exc:
+        raise JobError("BAD_PROMPT", f"The prompt '{request.prompt}' names no object to "
+                       "generate, and no object mesh was given.", exc.hint) from None
+
+
+def _object_notes(ctx: StageContext, words: str | None) -> list[str]:
+    """The user's mesh loaded (a bad one fails here, before any model is loaded; a guessed unit
+    is shown, not hidden), or the words of the object to generate logged."""
+    request = ctx.request
+    if request.object is None:
+        log.info("no object mesh given: stage A generates '%s'", words)
+        return []
+    unused = [f"the object prompt '{request.object_prompt}' is not used: the object mesh "
+              f"{request.object.name} is"] if request.object_prompt else []
+    return unused + [f"{request.object.name}: {c}" for c in ctx.object_mesh.corrections
+                     if UNIT_GUESS in c]
 
 
 def _resumable(ctx: StageContext, fps: dict[str, str], notes: list[str]) -> list[str]:
@@ -238,10 +264,12 @@ def _with_object_copy(request: GenerateRequest, folder: JobFolder) -> GenerateRe
 def _fingerprints(ctx: StageContext) -> dict[str, str]:
     r = ctx.request
     obj = file_digest(r.object) if r.object is not None else None
+    # a generated object is made from its words (and the seed and preset, common to all)
     common = {"code": CODE_VERSION, "preset": ctx.preset.name, "seed": r.seed,
               "body": str(r.smplx_dir) if r.smplx_dir else "procedural"}
     inputs = {
-        "anchor": {"prompt": r.prompt, "object": obj, "image": ctx.models.image},
+        "anchor": {"prompt": r.prompt, "object": obj, "image": ctx.models.image,
+                   **({"object_prompt": ctx.object_prompt} if r.object is None else {})},
         "video": {"frames": ctx.frames, "fps": ctx.fps, "video": ctx.models.video},
         "keypoints": {"detector": ctx.models.detector},
         "motion": {},

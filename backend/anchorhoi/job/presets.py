@@ -55,17 +55,20 @@ The models themselves are the job's choice (``models.py``), not the preset's.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from ..anchor.anchor_nerf import AnchorNeRFConfig
 from ..anchor.config import AnchorConfig
 from ..anchor.fit import AnchorLattice, FitConfig, FitSampling, FitSchedule
+from ..anchor.object_field import OBJECT_FIELD, InitialBlob, ObjectGenConfig, ObjectViews
 from ..anchor.object_search import ObjectSearchConfig
 from ..keypoints.anchor_keypoints import AnchorKeypointsConfig
 from ..motion.config import MotionConfig, MotionSchedule
 from ..nerf.encoding import HashGridConfig
 from ..nerf.field import NeRFFieldConfig
 from ..nerf.samplers import DenseSamplerConfig
+from ..objects.field import ObjectFieldConfig
 from ..portable.protocol import PRESET_NAMES, PresetName
 from ..video.base import VideoSampling
 from ..video.stage import VideoStageConfig
@@ -128,6 +131,22 @@ TINY_FIT = FitConfig(
 """The ``tiny`` preset's fit: one heading, no limb search, 35 pose steps on a 40³ lattice (the
 pipeline check; a random tiny prior has no pose to find)."""
 
+def _object(*, iterations: int, views: int, extract: int, faces: int, levels: int = 8,
+            log2_size: int = 17) -> ObjectGenConfig:
+    """Generating the object (no mesh given) from a row's figures: SDS steps of stage A's first
+    round, side of the object-only renders, marching-cubes lattice and face budget of its
+    mesh, and its hash grid (fewer levels: the tiny field, which also gets a shorter start and
+    a coarser distance grid for its mesh's field in stage B)."""
+    grid = dataclasses.replace(OBJECT_FIELD.encoding, levels=levels, log2_hashmap_size=log2_size)
+    tiny = levels < 8
+    return ObjectGenConfig(object_field=dataclasses.replace(OBJECT_FIELD, encoding=grid),
+                           iterations=iterations, views=ObjectViews(resolution=views),
+                           extract_resolution=extract, max_faces=faces,
+                           blob=InitialBlob(iterations=30) if tiny else InitialBlob(),
+                           mesh_field=ObjectFieldConfig(grid_resolution=40) if tiny
+                           else ObjectFieldConfig())
+
+
 GPU_SEARCH = ObjectSearchConfig(resolution=64)
 """The object's placement searched before the first SDS step (``anchor/object_search.py``):
 SDS only moves the object where its image already overlaps what the prior expects, so a seat
@@ -140,7 +159,9 @@ PRESETS: dict[str, JobPreset] = {p.name: p for p in (
         anchor=AnchorConfig(
             rounds=1, preview_size=64, fit=TINY_FIT,
             nerf=_nerf(iterations=20, resolution=32, samples=32, views=1, levels=6,
-                       log2_size=15, init_iterations=40, drift_points=1024)),
+                       log2_size=15, init_iterations=40, drift_points=1024),
+            object=_object(iterations=20, views=32, extract=40, faces=1000, levels=6,
+                           log2_size=15)),
         video=VideoStageConfig(
             width=256, height=256,
             sampling=VideoSampling(steps=10, guidance_scale=1.0, conditioning_strength=0.3,
@@ -153,7 +174,8 @@ PRESETS: dict[str, JobPreset] = {p.name: p for p in (
         anchor=AnchorConfig(
             rounds=2,
             nerf=_nerf(iterations=1500, resolution=64, samples=64, views=1, levels=16,
-                       log2_size=19, object_search=GPU_SEARCH)),
+                       log2_size=19, object_search=GPU_SEARCH),
+            object=_object(iterations=2000, views=64, extract=96, faces=4000)),
         video=VideoStageConfig(
             width=384, height=640, expected_vram_gb=11.3,
             sampling=VideoSampling(steps=30, guidance_scale=5.0, conditioning_strength=1.0)),
@@ -165,7 +187,8 @@ PRESETS: dict[str, JobPreset] = {p.name: p for p in (
         anchor=AnchorConfig(
             rounds=2,
             nerf=_nerf(iterations=3000, resolution=128, samples=96, views=1, levels=16,
-                       log2_size=19, object_search=GPU_SEARCH)),
+                       log2_size=19, object_search=GPU_SEARCH),
+            object=_object(iterations=4000, views=96, extract=128, faces=4000)),
         video=VideoStageConfig(
             width=480, height=832, expected_vram_gb=11.3,
             sampling=VideoSampling(steps=40, guidance_scale=5.0, conditioning_strength=1.0)),
@@ -177,7 +200,9 @@ PRESETS: dict[str, JobPreset] = {p.name: p for p in (
         anchor=AnchorConfig(
             rounds=3,
             nerf=_nerf(iterations=5000, resolution=192, samples=128, views=2, levels=16,
-                       log2_size=20, object_search=GPU_SEARCH)),
+                       log2_size=20, object_search=GPU_SEARCH),
+            object=_object(iterations=6000, views=128, extract=160, faces=4000, levels=10,
+                           log2_size=18)),
         video=VideoStageConfig(
             width=704, height=1280, expected_vram_gb=14.2,
             sampling=VideoSampling(steps=50, guidance_scale=5.0, conditioning_strength=1.0,

@@ -25,6 +25,8 @@ from ..portable.protocol import (
 from .errors import JobError
 
 MAX_PROMPT_CHARS = 1000
+MAX_OBJECT_PROMPT_CHARS = 200
+"""Longest object prompt (a noun phrase, a few words)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,8 +38,11 @@ class GenerateRequest:
     job_dir: Path
     """Folder of the job (created; an existing job folder is resumed)."""
     object: Path | None = None
-    """Mesh file of the object (OBJ, PLY, GLB/GLTF, STL; Y up, metres), or None: the preset's
-    default box."""
+    """Mesh file of the object (OBJ, PLY, GLB/GLTF, STL; Y up, metres), or None: stage A
+    generates the object (from ``object_prompt``)."""
+    object_prompt: str | None = None
+    """The words of the object to generate when no mesh is given, e.g. "a wooden stool";
+    None: the object the prompt names. Not used when ``object`` is given (the mesh wins)."""
     object_name: str | None = None
     """Name of the object in the user's scene (carried into the result)."""
     preset: str = DEFAULT_PRESET
@@ -79,7 +84,8 @@ def request_from_json(data: Any) -> GenerateRequest:
              for k in ("object", "smplx_dir", "cache_dir")}
     return validate(GenerateRequest(
         prompt=data["prompt"], job_dir=Path(data["job_dir"]).expanduser(),
-        object_name=data.get("object_name"), preset=data.get("preset", DEFAULT_PRESET),
+        object_name=data.get("object_name"), object_prompt=data.get("object_prompt"),
+        preset=data.get("preset", DEFAULT_PRESET),
         frames=data.get("frames"), fps=data.get("fps"), seed=data.get("seed", 0),
         device=data.get("device", "auto"), models=dict(data.get("models") or {}), **paths))
 
@@ -123,7 +129,13 @@ def validate(req: GenerateRequest) -> GenerateRequest:
                        "Point it at the folder holding SMPLX_NEUTRAL.npz, or leave it empty "
                        "for the procedural body.")
     name = None if req.object_name is None else clean_name(req.object_name, "Object")
-    return dataclasses.replace(req, prompt=prompt, object_name=name, job_dir=Path(req.job_dir))
+    object_prompt = None if req.object_prompt is None else printable(str(req.object_prompt))
+    if object_prompt is not None and len(object_prompt) > MAX_OBJECT_PROMPT_CHARS:
+        raise JobError("BAD_PROMPT", f"The object prompt has {len(object_prompt)} characters; "
+                       f"keep it under {MAX_OBJECT_PROMPT_CHARS} (a few words naming the object, "
+                       "e.g. 'a wooden stool').")
+    return dataclasses.replace(req, prompt=prompt, object_name=name,
+                               object_prompt=object_prompt or None, job_dir=Path(req.job_dir))
 
 
 def _exists(path: Path, kind) -> bool:

@@ -7,6 +7,7 @@ back before the next stage loads its own.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from ..anchor.output import AnchorOutput
@@ -36,7 +37,10 @@ def run_anchor(ctx: StageContext, out_dir: Path) -> AnchorOutput:
     # build is there: 'anchorhoi doctor' builds it); elsewhere the dense sampler — same image
     sampler = make_sampler(SamplerConfig(kind="auto", box=nerf.box, dense=nerf.sampler),
                            ctx.device, seed=ctx.request.seed)
-    out = run_anchor_stages(prompt=ctx.request.prompt, obj_mesh=ctx.geometry_mesh, body=ctx.body,
+    # no mesh given: the object is generated from ctx.object_prompt (and handed on as a mesh)
+    out = run_anchor_stages(prompt=ctx.request.prompt,
+                            obj_mesh=None if ctx.generates_object else ctx.geometry_mesh,
+                            object_prompt=ctx.object_prompt, body=ctx.body,
                             config=ctx.preset.anchor, prior=prior, out_dir=out_dir,
                             generator=ctx.generator("anchor"), sampler=sampler,
                             progress=ctx.progress.bind, device=ctx.device)
@@ -72,16 +76,24 @@ def run_motion(ctx: StageContext, out_dir: Path) -> MotionOutput:
     a = ctx.output("anchor", AnchorOutput)
     v = ctx.output("video", VideoOutput)
     k = ctx.output("keypoints", AnchorKeypoints)
-    name = ctx.request.object_name or "Object"
-    return run_motion_stage(keypoints=k.keypoints, camera=v.camera, key_pose=a.key_pose,
-                            anchor_frame=v.anchor_frame, obj_mesh=ctx.object_mesh,
-                            geometry_mesh=ctx.geometry_mesh,
-                            object_placement=a.object_placement, body=ctx.body,
-                            config=ctx.preset.motion, fps=ctx.fps, out_dir=out_dir,
-                            generator=ctx.generator("motion"), progress=ctx.progress.bind,
-                            info=ResultInfo(prompt=ctx.request.prompt, seed=ctx.request.seed,
-                                            object_name=name),
-                            name=clip_name(ctx.request.prompt), object_name=name)
+    name = ctx.object_name
+    out = run_motion_stage(keypoints=k.keypoints, camera=v.camera, key_pose=a.key_pose,
+                           anchor_frame=v.anchor_frame, obj_mesh=ctx.object_mesh,
+                           geometry_mesh=ctx.geometry_mesh,
+                           object_placement=a.object_placement, body=ctx.body,
+                           config=ctx.preset.motion, fps=ctx.fps, out_dir=out_dir,
+                           generator=ctx.generator("motion"), progress=ctx.progress.bind,
+                           info=ResultInfo(prompt=ctx.request.prompt, seed=ctx.request.seed,
+                                           object_name=name),
+                           name=clip_name(ctx.request.prompt), object_name=name)
+    colours = ctx.object_mesh.vertex_colors
+    if colours is None or out.clip.obj is None:
+        return out
+    # the result's object carries the mesh's colours (a generated object's are its field's)
+    coloured = dataclasses.replace(out, clip=dataclasses.replace(
+        out.clip, obj=dataclasses.replace(out.clip.obj, vertex_colors=colours)))
+    coloured.save(out_dir)
+    return coloured
 
 
 def clip_name(prompt: str) -> str:

@@ -3,6 +3,7 @@
 | stage | runs | hands on | its files in ``JOB/<stage>/`` |
 |---|---|---|---|
 | ``anchor`` | A and B, alternated | ``AnchorOutput`` | key pose, NeRF checkpoint, 2 previews |
+| | (no mesh given) | | + the generated object's ``.glb``, ``.obj`` and turntable |
 | ``video`` | C, the video prior | ``VideoOutput`` | frames, render, camera, preview |
 | ``keypoints`` | D, anchor keypoints | ``AnchorKeypoints`` | ``keypoints.npz``, 2 overlays |
 | ``motion`` | E, the 4D motion | ``MotionOutput`` | the result v1 (copied to the job root) |
@@ -61,7 +62,8 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("anchor", "Anchor NeRF and body fit", run_anchor, AnchorOutput,
           (anchor_files.KEY_POSE_FILE, anchor_files.NERF_FILE, anchor_files.TURNTABLE_FILE,
-           anchor_files.FIT_PREVIEW_FILE)),
+           anchor_files.FIT_PREVIEW_FILE, anchor_files.OBJECT_GLB_FILE,
+           anchor_files.OBJECT_OBJ_FILE, anchor_files.OBJECT_TURNTABLE_FILE)),
     Stage("video", "Video prior", run_video, VideoOutput,
           (video_files.FRAMES_FILE, video_files.PREVIEW_FILE, video_files.CONDITIONING_FILE,
            video_files.CAMERA_FILE, video_files.VIDEO_FILE)),

@@ -64,6 +64,7 @@ class ObjectTrack:
     faces: np.ndarray  # (Fo, 3) int
     trans: np.ndarray  # (T, 3) world position of the object's origin
     rot: np.ndarray  # (T, 4) unit quaternion (w, x, y, z), object → world
+    vertex_colors: np.ndarray | None = None  # (Vo, 3) linear RGB in [0, 1]; None: no colours
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -90,6 +90,7 @@ MAX_LINE_CHARS = MAX_JSON_CHARS
 
 REQUEST_FIELDS: dict[str, type | tuple[type, ...]] = {
     "prompt": str, "object": (str, type(None)), "object_name": (str, type(None)),
+    "object_prompt": (str, type(None)),
     "preset": str, "frames": (int, type(None)), "fps": (int, float, type(None)), "seed": int,
     "device": str,
     "job_dir": str, "models": dict, "smplx_dir": (str, type(None)),

@@ -44,7 +44,7 @@ from .skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 from .up_axis import UP_AXES, turn_clip
 
 SCHEMA = "anchorhoi.result"
-VERSION = (1, 1)
+VERSION = (1, 2)
 UP_AXIS = "Z"
 """The world this version writes (AMASS's); 1.0 wrote ``"Y"``."""
 RESULT_JSON = "result.json"
@@ -53,6 +53,8 @@ MAX_RESULT_JSON_BYTES = 16 << 20
 """Largest ``result.json`` read (16 MiB; a real one has a few kB)."""
 BODY_KINDS = ("procedural", "smplx")
 OBJECT_KEYS = ("obj_trans", "obj_rot", "obj_vertices", "obj_faces")
+OBJECT_COLOURS_KEY = "obj_vertex_colors"
+"""Optional (from 1.2): the object's vertex colours ``(Vo, 3)``, linear RGB in [0, 1]."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +92,8 @@ def write_result(folder: str | os.PathLike, clip: MotionClip,
         arrays.update(obj_trans=obj.trans.astype(np.float64), obj_rot=obj.rot.astype(np.float64),
                       obj_vertices=obj.vertices.astype(np.float32),
                       obj_faces=obj.faces.astype(np.int32))
+        if obj.vertex_colors is not None:
+            arrays[OBJECT_COLOURS_KEY] = np.clip(obj.vertex_colors, 0.0, 1.0).astype(np.float32)
     doc = {
         "schema": SCHEMA,
         "version": f"{VERSION[0]}.{VERSION[1]}",
@@ -238,8 +242,14 @@ def object_from_arrays(path, arrays, num_frames: int, *, name: str) -> ObjectTra
     verts = float_array(path, arrays, "obj_vertices", (None, 3))
     faces = int_array(path, arrays, "obj_faces", (None, 3))
     check_faces(path, "obj_faces", faces, len(verts))
+    colours = None
+    if OBJECT_COLOURS_KEY in arrays:
+        colours = float_array(path, arrays, OBJECT_COLOURS_KEY, (len(verts), 3))
+        if colours.min() < 0.0 or colours.max() > 1.0:
+            raise MotionFileError(path, "vertex colours must lie in [0, 1]",
+                                  key=OBJECT_COLOURS_KEY)
     return ObjectTrack(name=name, vertices=verts, faces=faces, trans=trans,
-                       rot=rot / norms[:, None])
+                       rot=rot / norms[:, None], vertex_colors=colours)
 
 
 def check_faces(path, key: str, faces: np.ndarray, num_vertices: int) -> None:
