@@ -19,7 +19,7 @@ import torch
 from anchorhoi.body import BodyModel
 from anchorhoi.motion.plausibility import LEFT_HAND, RIGHT_HAND, object_distances, part_vertex_ids
 from anchorhoi.oracles.anchor_scene import load_anchor_case
-from anchorhoi.oracles.family import KINDS, draw_case, kind_of, kinds_for
+from anchorhoi.oracles.family import KINDS, draw_case, kind_of, kinds_for, stands_on_top
 from anchorhoi.oracles.family_table import MOTION_TARGETS, kind_table, misses
 from anchorhoi.oracles.motion_case import load_motion_case
 
@@ -69,9 +69,6 @@ def test_the_shipped_family_is_small_and_the_same_cases_in_both_formats():
         assert size < 3 << 20, f"{fmt}: {size} bytes"
 
 
-@pytest.mark.xfail(strict=True, reason="the generator does not yet draw sensible lift_overhead "
-                   "and step_onto cases (the IK or the physical checks reject every draw): 21 "
-                   "motion and 20 anchor cases of 11 kinds are shipped; 26 of all 13 the goal")
 def test_the_shipped_family_covers_every_kind_in_both_formats():
     for fmt in ("motion", "anchor"):
         folders = shipped(fmt)
@@ -106,8 +103,10 @@ def test_shipped_motion_cases_load_and_are_physically_sensible(model):
         obj = np.einsum("tij,vj->tvi", case.obj_rot[frames], case.mesh.vertices) \
             + case.obj_trans[frames, None]
         on_floor = np.abs(lowest - case.ground_y) < 0.015
-        on_object = np.abs(lowest - obj[..., 1].max(1)) < 0.015
-        assert (on_floor | (on_object if kind == "step_onto" else False)).all(), folder.name
+        if kind == "step_onto":  # a foot on the top (the other may swing below it)
+            on_floor |= (lowest > case.ground_y - 0.015) & stands_on_top(
+                verts, case.mesh.vertices, case.obj_rot[frames], case.obj_trans[frames], 0.015)
+        assert on_floor.all(), folder.name
         assert obj[..., 1].min() >= case.ground_y - 1e-3, folder.name
         dist = object_distances(verts, case.mesh.vertices, case.mesh.faces,
                                 case.obj_rot[frames], case.obj_trans[frames], reach=0.1)

@@ -98,6 +98,19 @@ def placed_vertices(drawn: Drawn) -> np.ndarray:
     return np.einsum("tij,vj->tvi", drawn.obj_poses[:, :3, :3], v) + drawn.obj_poses[:, None, :3, 3]
 
 
+def stands_on_top(verts: np.ndarray, obj_vertices: np.ndarray, obj_rot: np.ndarray,
+                  obj_trans: np.ndarray, reach: float = 0.012) -> np.ndarray:
+    """(T,) whether a body vertex of ``verts (T, V, 3)`` lies within ``reach`` of the object's
+    top face, over it (its top: the highest level of ``obj_vertices (Vo, 3)``, its footprint:
+    their box, both in its own frame; placed by ``obj_rot (T, 3, 3)``, ``obj_trans (T, 3)``).
+    The lowest vertex need not be there: the other foot swings below the top."""
+    local = np.einsum("tji,tvj->tvi", obj_rot, verts - obj_trans[:, None])
+    lo, hi = obj_vertices.min(0), obj_vertices.max(0)
+    over = ((local[..., 0] >= lo[0]) & (local[..., 0] <= hi[0])
+            & (local[..., 2] >= lo[2]) & (local[..., 2] <= hi[2]))
+    return (over & (np.abs(local[..., 1] - hi[1]) < reach)).any(1)
+
+
 def check_drawn(body: ShapedBody, drawn: Drawn, touch: str) -> None:
     """``ValueError`` unless the draw is physically sensible (see the module docstring)."""
     clip, g = drawn.clip, body.ground_y
@@ -105,8 +118,10 @@ def check_drawn(body: ShapedBody, drawn: Drawn, touch: str) -> None:
     obj = placed_vertices(drawn)
     if obj[..., 1].min() < g - 1e-3:
         raise ValueError("the object sinks into the floor")
-    top = obj[..., 1].max(1)
-    supported = (np.abs(lowest - g) < 0.012) | ((touch == "feet") & (np.abs(lowest - top) < 0.012))
+    supported = np.abs(lowest - g) < 0.012
+    if touch == "feet":
+        supported |= (lowest > g - 0.012) & stands_on_top(
+            clip.verts, drawn.mesh[0], drawn.obj_poses[:, :3, :3], drawn.obj_poses[:, :3, 3])
     if not supported.all():
         raise ValueError(f"the body floats in {int((~supported).sum())} frames")
     left, right = hand_ids(body)

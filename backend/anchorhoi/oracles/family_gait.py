@@ -63,9 +63,11 @@ class Feet:
 
 
 def walk(body: ShapedBody, stations: list[Station], frames: np.ndarray, *, start: int,
-         swing: int, pause: int, stance: float, lift: float = 0.06) -> Feet:
+         swing: int, pause: int, stance: float, lift: float = 0.06, climb: float = 0.5
+         ) -> Feet:
     """The feet stepping through ``stations`` from frame ``start``, each swing ``swing``
-    frames, ``pause`` frames of double support between swings."""
+    frames, ``pause`` frames of double support between swings; a foot reaches the higher of
+    its two floors within the first ``climb`` share of its swing (a step up clears the edge)."""
     ball, heading, planted = {}, {}, {}
     moves: dict[str, list[tuple[int, int, np.ndarray, np.ndarray]]] = {"left": [], "right": []}
     at = {s: footprint(body, stations[0], s, stance) for s in ("left", "right")}
@@ -87,7 +89,7 @@ def walk(body: ShapedBody, stations: list[Station], frames: np.ndarray, *, start
             s = (frames - f0) / (f1 - f0)
             inside = (s > 0) & (s < 1)
             e = ease(s)[:, None]
-            rise = ease(np.minimum(1.0, 2 * s))
+            rise = ease(np.minimum(1.0, s / climb))
             span = a[:3] + (b[:3] - a[:3]) * e
             span[:, 1] = a[1] + (b[1] - a[1]) * rise + lift * np.sin(np.pi * ease(s))
             later = s >= 1

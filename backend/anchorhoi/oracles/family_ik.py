@@ -7,7 +7,8 @@ SMPL-X name (the ankles and the balls of the feet place a foot with its heading 
 raise; a knee on the floor; the wrists). The solve is one batched L-BFGS over the clip:
 squared target errors, a pull towards a guess pose, frame-to-frame smoothness and hinge terms
 (knees bend forward about x, elbows about their y hinge). Targets it misses by more than
-``tolerance_m`` raise ``ValueError`` (the family draws again).
+``tolerance_m`` raise ``ValueError`` (the family draws again), except where they are marked
+unchecked (a swinging foot's target shapes the swing; a miss in the air touches nothing).
 """
 
 from __future__ import annotations
@@ -116,11 +117,13 @@ def aim_arms(body: ShapedBody, params: np.ndarray, root: torch.Tensor, trunk_rot
 def solve(body: ShapedBody, *, root_orient: np.ndarray, pelvis: np.ndarray,
           trunk: np.ndarray, targets: Mapping[str, np.ndarray],
           guess: Mapping[str, np.ndarray] | None = None, tolerance_m: float = 0.012,
+          unchecked: Mapping[str, np.ndarray] | None = None,
           iterations: int = 300) -> tuple[np.ndarray, np.ndarray]:
     """``(pose_body (T, 63), trans (T, 3))`` putting the pelvis joint at ``pelvis (T, 3)``,
     the root at ``root_orient (T, 3)``, the trunk joints at ``trunk (T, 21, 3)`` and the
     ``targets`` joints (name → ``(T, 3)``, NaN rows: no target that frame) where they say (see
-    the module docstring)."""
+    the module docstring). ``unchecked``: name → ``(T,)`` True in frames where that target is
+    pursued but its miss not held to ``tolerance_m`` (a foot in the air)."""
     t = len(pelvis)
     start = {**hanging_arms(), "left_knee": np.array([0.15, 0, 0]),
              "right_knee": np.array([0.15, 0, 0])}
@@ -172,8 +175,12 @@ def solve(body: ShapedBody, *, root_orient: np.ndarray, pelvis: np.ndarray,
         return loss
 
     opt.step(closure)
+    checked = mask[..., 0].clone()
+    for k, n in enumerate(names):
+        if unchecked is not None and n in unchecked:
+            checked[torch.as_tensor(np.asarray(unchecked[n], bool)), k] = 0.0
     with torch.no_grad():
-        misses = (mask[..., 0] * (joints(x)[:, tid] - goal).norm(dim=-1)).amax(0)
+        misses = (checked * (joints(x)[:, tid] - goal).norm(dim=-1)).amax(0)
     if names and float(misses.max()) > tolerance_m:
         worst = int(misses.argmax())
         raise ValueError(f"the IK misses the {names[worst]} target by "

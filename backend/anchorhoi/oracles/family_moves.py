@@ -10,9 +10,10 @@ import numpy as np
 
 from . import family_shapes as S
 from .family_gait import Station, pelvis_over, walk
-from .family_ik import ShapedBody
+from .family_ik import J, ShapedBody
 from .family_objects import OBJECTS, draw_object, place_clear
 from .family_place import (
+    GAP_M,
     Drawn,
     body_to_world,
     follow,
@@ -100,21 +101,34 @@ def step_onto(body: ShapedBody, rng: np.random.Generator) -> Drawn:
                   floor=h if k > before else 0.0) for k in range(before + on + 1)]
     frames = _frames(start, len(st), swing, pause, int(rng.integers(6, 12)))
     feet = walk(body, st, frames, start=start, swing=swing, pause=pause, stance=0.0,
-                lift=0.07)
-    pelvis, yaw = pelvis_over(body, feet, drop=np.full(len(frames), rng.uniform(0.1, 0.13)),
+                lift=0.07, climb=0.25)
+    pelvis, yaw = pelvis_over(body, feet, drop=np.full(len(frames), rng.uniform(0.13, 0.16)),
                               lower=True)
     clip = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=np.full(len(frames), 0.05),
                      spine=np.zeros((len(frames), 3)), feet=feet)
-    # the platform: its near edge 6 cm before the first foot on it, its far edge past the last
-    sole_back = 0.2  # the heel lies ~15 cm behind the ball of the foot
-    near = (before + 1) * step - sole_back - 0.06
+    # the platform: its near face between the toes of the last foot on the floor and the heel
+    # of the first foot on it (nearer the heel: the trailing foot's toes rise past the face)
+    toe, heel = sole_reach(body)
+    gap = step - toe - heel
+    if gap < 0.03:
+        raise ValueError("the step is too short for a platform edge between the feet")
+    ball_z = body.rest[J["left_foot"], 2] - body.rest[0, 2]  # station centre → ball of the foot
+    near = before * step + ball_z + toe + 0.7 * gap
     depth = on * step + rng.uniform(0.35, 0.6)
     width = rng.uniform(0.7, 1.1)
-    mesh = S.box(width, h, depth)
+    mesh = S.box(width, h - GAP_M, depth)  # the soles just clear of its top
     centre = (near + depth / 2) * d
     pose = pose_matrix(np.array([centre[0], body.ground_y, centre[1]]), head)
     return Drawn(clip=clip, mesh=mesh, obj_poses=np.repeat(pose[None], len(frames), 0),
                  anchor_frame=start + (before + 1) * (swing + pause) - pause, facing=head)
+
+
+def sole_reach(body: ShapedBody) -> tuple[float, float]:
+    """(toe, heel): how far the rest sole reaches ahead of and behind the ball of the foot (m)."""
+    dom = body.model.layer.lbs_weights.numpy().argmax(1)
+    z = body.kin.all_rest_vertices[np.isin(dom, [J["left_ankle"], J["left_foot"]]), 2]
+    ball = body.rest[J["left_foot"], 2]
+    return float(z.max() - ball), float(ball - z.min())
 
 
 def pick_up_and_carry(body: ShapedBody, rng: np.random.Generator) -> Drawn:

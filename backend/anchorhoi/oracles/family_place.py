@@ -64,7 +64,8 @@ def pose_clip(body: ShapedBody, *, pelvis: np.ndarray, yaw: np.ndarray, pitch: n
     the body's frame (NaN rows: arms free); ``extra``: joint name → world ``(T, 3)`` targets;
     ``drop_targets``: joint name → ``(T,)`` True where that joint's foot target is dropped;
     ``tolerance_m``: the largest target miss accepted (objects are fitted to the posed body
-    afterwards, so a small miss only moves the contact)."""
+    afterwards, so a small miss only moves the contact; a swinging foot's miss is not held to
+    it)."""
     root = root_orient(yaw, pitch)
     targets = foot_targets(body, feet)
     for name, off in (drop_targets or {}).items():
@@ -72,8 +73,11 @@ def pose_clip(body: ShapedBody, *, pelvis: np.ndarray, yaw: np.ndarray, pitch: n
     for side, rel in (wrists_rel or {}).items():
         targets[f"{side}_wrist"] = body_to_world(pelvis, yaw, rel)
     targets.update(extra or {})
+    swinging = {f"{side}_{part}": ~feet.planted[side]
+                for side in ("left", "right") for part in ("foot", "ankle")}
     pose, trans = solve(body, root_orient=root, pelvis=pelvis, trunk=trunk_pose(pitch, spine),
-                        targets=targets, guess=guess, tolerance_m=tolerance_m)
+                        targets=targets, guess=guess, tolerance_m=tolerance_m,
+                        unchecked=swinging)
     verts, joints = body.forward(root, pose, trans)
     sink = np.maximum(0.0, body.ground_y - verts[..., 1].min(1))
     trans = trans + sink[:, None] * [0, 1, 0]
@@ -144,11 +148,15 @@ def support_under(verts: np.ndarray, contact: np.ndarray, *, centre: np.ndarray,
 
 
 def grasp_width(verts: np.ndarray, left: np.ndarray, right: np.ndarray, centre: np.ndarray,
-                yaw: float) -> tuple[float, np.ndarray]:
+                yaw: float, *, palms: float | None = None) -> tuple[float, np.ndarray]:
     """(width between the inner faces of the hands less 2 × ``GAP_M``, the grasp's centre
-    (3,) in world) for one frame; the left hand is at +x in the body's frame."""
+    (3,) in world) for one frame; the left hand is at +x in the body's frame. The centre's
+    height and depth are the hands' means, or (``palms``) the means of the vertices within
+    ``palms`` metres of each inner face (where the hands touch, fingers pointing anywhere)."""
     lh, rh = to_frame(verts[left], centre, yaw), to_frame(verts[right], centre, yaw)
     inner_l, inner_r = float(lh[:, 0].min()), float(rh[:, 0].max())
+    if palms is not None:
+        lh, rh = lh[lh[:, 0] < inner_l + palms], rh[rh[:, 0] > inner_r - palms]
     mid_local = np.array([(inner_l + inner_r) / 2, (lh[:, 1].mean() + rh[:, 1].mean()) / 2,
                           (lh[:, 2].mean() + rh[:, 2].mean()) / 2])
     world = centre + yaw_matrix(np.array(yaw)) @ mid_local

@@ -15,10 +15,9 @@ from .family_objects import draw_object, place_clear
 from .family_place import (
     GAP_M,
     Drawn,
-    follow,
+    grasp_width,
     hand_ids,
     hanging_wrists,
-    narrowest_grasp,
     pose_clip,
     pose_matrix,
     support_under,
@@ -27,6 +26,8 @@ from .family_place import (
 from .motion_authoring import boxes_mesh, smooth
 
 FLAT = np.zeros(3)
+OPEN_M = 0.05
+"""How much wider the hands pass halfway up while lifting overhead (m per hand)."""
 
 
 def _keys(rng: np.random.Generator) -> tuple[np.ndarray, int, int, int | None]:
@@ -268,30 +269,47 @@ def reach_high(body: ShapedBody, rng: np.random.Generator) -> Drawn:
 
 
 def lift_overhead(body: ShapedBody, rng: np.random.Generator) -> Drawn:
-    """Lifting a box or ball held between both hands from the chest to over the head."""
+    """Lifting a box or ball held between both hands from the chest to over the head.
+
+    The forearms turn as the arms rise, so wrists at a fixed spread would open and close the
+    hands around the object: up to two more solves correct each frame's spread so that the inner
+    faces of the hands stay as far apart as at the key frame (within 1 cm), and the object
+    rides on the grasp's centre."""
     frames, f0, f1, back = _keys(rng)
     t = len(frames)
     st, feet = _start(rng, body, frames)
     pelvis = _trunk(body, feet, st, np.full(t, 0.02), np.zeros(t))
     yaw = np.full(t, st.heading)
     pitch = _channel(frames, f0, f1, back, 0.0, -0.06)
-    half = rng.uniform(0.15, 0.2)
-    wrists = {s: _channel(frames, f0, f1, back, [sx * half, 0.2, 0.36],
-                          [sx * half, rng.uniform(0.8, 0.86), 0.16])
+    half, top = rng.uniform(0.17, 0.21), rng.uniform(0.8, 0.86)
+    # halfway up the hands pass further forward (the object would brush the face)
+    wrists = {s: _via_channel(frames, f0, f1, back, [sx * half, 0.2, 0.36],
+                              [sx * half, top, 0.16], [sx * OPEN_M, -0.25, 0.12])
               for s, sx in (("left", 1.0), ("right", -1.0))}
-    clip = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=pitch, spine=np.zeros((t, 3)),
-                     feet=feet, wrists_rel=wrists, tolerance_m=0.03)
     left, right = hand_ids(body)
-    width, centre = narrowest_grasp(clip.verts, left, right, pelvis, yaw, range(0, t, 3), 0)
+    spread = np.zeros(t)
+    for _ in range(3):
+        for s, sx in (("left", 1.0), ("right", -1.0)):
+            wrists[s][:, 0] += sx * spread / 2
+        clip = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=pitch, spine=np.zeros((t, 3)),
+                         feet=feet, wrists_rel=wrists, tolerance_m=0.03)
+        grasps = [grasp_width(clip.verts[f], left, right, pelvis[f], float(yaw[f]), palms=0.02)
+                  for f in range(t)]
+        widths = np.array([g[0] for g in grasps])
+        if widths[f1] - widths.min() < 0.01:
+            break
+        spread = 0.7 * (widths[f1] - widths)  # damped: a wider spread turns the hands too
+    width = float(widths.min())
+    if width < 0.12:
+        raise ValueError("the hands close too far for an object between them")
     if rng.random() < 0.5:
         h = rng.uniform(0.14, 0.22)
         mesh = S.box(width, h, rng.uniform(0.18, 0.26))
     else:
         h = width
         mesh = S.ball(width / 2)
-    pose0 = pose_matrix(centre - [0, h / 2, 0], st.heading)
-    mid = (clip.joints[:, J["left_wrist"]] + clip.joints[:, J["right_wrist"]]) / 2
-    return Drawn(clip=clip, mesh=mesh, obj_poses=follow(mid, yaw, 0, pose0), anchor_frame=f1,
+    poses = np.stack([pose_matrix(g[1] - [0, h / 2, 0], st.heading) for g in grasps])
+    return Drawn(clip=clip, mesh=mesh, obj_poses=poses, anchor_frame=f1,
                  facing=st.heading + rng.uniform(-0.8, 0.8))
 
 
