@@ -34,7 +34,7 @@ def test_json_lines_give_validated_requests_under_the_batch_folder(tmp_path):
                    "preset": "tiny", "seed": 3, "frames": 8, "fps": 12,
                    "image_model": "img/model", "video_model": "vid/model", "id": "sit-1"},
                   "", "# a comment",
-                  {"prompt": "A person pushes the box!"})
+                  {"prompt": "A person pushes the box!", "object_prompt": "a red crate"})
     out = tmp_path / "out"
     jobs = read_requests(reqs, out, BatchDefaults(device="cpu"))
     assert [j.id for j in jobs] == ["sit-1", "004-a-person-pushes-the-box"]
@@ -47,6 +47,7 @@ def test_json_lines_give_validated_requests_under_the_batch_folder(tmp_path):
     assert first.models == {"image": "img/model", "video": "vid/model"}
     assert first.device == "cpu"
     assert jobs[1].request.preset == "draft" and jobs[1].request.object is None
+    assert jobs[1].request.object_prompt == "a red crate"  # no mesh: the object is generated
     assert not out.exists()
 
 

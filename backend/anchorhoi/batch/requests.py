@@ -5,7 +5,8 @@ and the job folder's ownership, read only) before anything runs; the problems of
 reported together, each with its line number, and nothing is written.
 
 Fields of a line: ``prompt`` (required), ``object`` (a mesh path, relative to the requests
-file's folder or absolute), ``object_name``, ``preset``, ``seed``, ``frames``, ``fps``,
+file's folder or absolute), ``object_prompt`` (the words of the object to generate when no mesh
+is given), ``object_name``, ``preset``, ``seed``, ``frames``, ``fps``,
 ``image_model``, ``video_model``, ``detector`` and ``id`` (the job folder's name under
 ``--out``; default: the line number and a slug of the prompt). A CSV file has a header row
 with these names; an empty cell is a field left out. Blank lines (and, in JSON lines, lines
@@ -29,7 +30,7 @@ from ..portable.job_marker import is_empty_folder, is_job_folder
 from ..portable.protocol import DEFAULT_PRESET, Device
 
 FIELDS: dict[str, tuple[type, ...]] = {
-    "prompt": (str,), "object": (str,), "object_name": (str,), "preset": (str,),
+    "prompt": (str,), "object": (str,), "object_prompt": (str,), "object_name": (str,), "preset": (str,),
     "seed": (int,), "frames": (int,), "fps": (int, float), "image_model": (str,),
     "video_model": (str,), "detector": (str,), "id": (str,)}
 """The fields a request line may carry, with their JSON types."""
@@ -199,6 +200,7 @@ def _job(line: int, fields: dict[str, Any], base: Path, out_dir: Path,
     request = validate(GenerateRequest(
         prompt=fields["prompt"], job_dir=out_dir / job_id,
         object=(base / Path(obj).expanduser()) if obj else None,
+        object_prompt=fields.get("object_prompt"),
         object_name=fields.get("object_name"), preset=fields.get("preset", DEFAULT_PRESET),
         frames=fields.get("frames"), fps=fields.get("fps"), seed=fields.get("seed", 0),
         device=defaults.device, models=models, smplx_dir=defaults.smplx_dir,
