@@ -37,8 +37,17 @@ def test_panel_idle_running_and_history(prefs, tmp_path):
     assert ("label", "60 frames") in log and ("operator", "anchorhoi.generate") in log
     assert ("label", "Set 'Backend Python' in the add-on preferences") in log
     assert ("label", "No jobs yet") in log
-    assert [e[1] for e in log if e[0] == "prop"][:6] == ["prompt", "target", "duration", "fps",
-                                                         "preset", "seed"]
+    assert [e[1] for e in log if e[0] == "prop"][:7] == ["prompt", "target", "object_prompt",
+                                                         "duration", "fps", "preset", "seed"]
+    # no mesh picked: the object is generated, from the Object Prompt when set
+    assert ("label", "Object: generated from the prompt's object") in log
+    s.object_prompt = " a  red crate "
+    assert ("label", "Object: generated from 'a red crate'") in draw_panel()
+    bpy.ops.mesh.primitive_cube_add()
+    s.target = bpy.context.active_object
+    picked = draw_panel()
+    assert ("label", "Object: your mesh") in picked and ("prop", "object_prompt") not in picked
+    s.target, s.object_prompt = None, ""
     # a running job: Cancel and the progress bar with stage and ETA, a preview thumbnail
     png = tmp_path / "preview.png"
     img = bpy.data.images.new("p", 4, 4)
