@@ -78,6 +78,9 @@ class ObjectViews:
     """Smallest bounding-sphere radius the cameras frame (metres)."""
     refocus_every: int = 20
     """Steps between two measurements of the object's bounds."""
+    wide_until: float = 0.3
+    """Fraction of the steps during which the cameras frame the whole region (the object
+    may be anywhere in it), before they follow the object's bounds."""
     lattice: int = 24
     """Points per side of the lattice the bounds are measured on."""
     occupied: float = 0.5
@@ -151,6 +154,14 @@ def blob_occupancy(blob: InitialBlob, centre: torch.Tensor):
     return occupancy
 
 
+def region_focus(region: SceneBox) -> ObjectFocus:
+    """The whole region's bounding sphere (the cameras' framing before the object has one)."""
+    h = region.half_size
+    return ObjectFocus(centre=region.center, radius=(h[0] ** 2 + h[1] ** 2 + h[2] ** 2) ** 0.5,
+                       lowest=(region.center[0] - h[0], region.center[2] - h[2],
+                               region.center[0] + h[0], region.center[2] + h[2]))
+
+
 def measure_focus(obj: NeRFField, region: SceneBox, views: ObjectViews, occupancy_step: float,
                   previous: ObjectFocus | None = None) -> ObjectFocus:
     """The bounding sphere of the lattice points the field occupies (``previous``, else the
@@ -173,6 +184,18 @@ def measure_focus(obj: NeRFField, region: SceneBox, views: ObjectViews, occupanc
     return ObjectFocus(centre=(float(centre[0]), float(centre[1]), float(centre[2])),
                        radius=radius,
                        lowest=(float(lo[0]), float(lo[2]), float(hi[0]), float(hi[2])))
+
+
+def focus_box(focus: ObjectFocus, region: SceneBox, margin: float) -> SceneBox:
+    """The cube around ``focus`` (its radius times ``margin``) within ``region``: where the
+    object-only renders place their samples."""
+    half = focus.radius * margin
+    lo = [max(c - half, rc - rh) for c, rc, rh in
+          zip(focus.centre, region.center, region.half_size, strict=True)]
+    hi = [min(c + half, rc + rh) for c, rc, rh in
+          zip(focus.centre, region.center, region.half_size, strict=True)]
+    return SceneBox(center=((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2),
+                    half_size=((hi[0] - lo[0]) / 2, (hi[1] - lo[1]) / 2, (hi[2] - lo[2]) / 2))
 
 
 def object_views(focus: ObjectFocus, views: ObjectViews, generator: torch.Generator,

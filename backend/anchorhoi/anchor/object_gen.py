@@ -56,9 +56,11 @@ from .object_field import (
     ObjectFocus,
     ObjectGenConfig,
     blob_occupancy,
+    focus_box,
     measure_focus,
     new_object_field,
     object_views,
+    region_focus,
 )
 
 log = logging.getLogger(__name__)
@@ -115,8 +117,6 @@ def train_anchor_with_object(*, prompt: str, object_prompt: str, prior: ImagePri
                "floor": w.lambda_floor if on_floor else 0.0, "compact": w.lambda_compact}
     opt = torch.optim.Adam([{"params": list(human.parameters()), "lr": nerf.lr_field},
                             {"params": list(obj.parameters()), "lr": config.lr_field}])
-    obj_sampler = DenseStratifiedSampler(
-        DenseSamplerConfig(num_samples=config.views.num_samples), box=region)
     background = torch.tensor(nerf.background, device=device, dtype=dtype)
     readout = LossReadout(on_step, config.iterations, nerf.sync_every)
     scene_density = composite_density([human, obj])
@@ -124,7 +124,11 @@ def train_anchor_with_object(*, prompt: str, object_prompt: str, prior: ImagePri
     for step in range(config.iterations):
         progress = step / max(config.iterations - 1, 1)
         if step % config.views.refocus_every == 0:
-            focus = measure_focus(obj, region, config.views, nerf.occupancy_step, focus)
+            focus = (region_focus(region) if progress < config.views.wide_until else
+                     measure_focus(obj, region, config.views, nerf.occupancy_step, focus))
+            obj_sampler = DenseStratifiedSampler(  # the samples where the object can be seen
+                DenseSamplerConfig(num_samples=config.views.num_samples),
+                box=focus_box(focus, region, config.views.margin))
         assert focus is not None  # measured at step 0
         views = sample_views(nerf, generator, device=device, dtype=dtype)
         o_views = object_views(focus, config.views, generator, nerf.views_per_step,

@@ -121,20 +121,36 @@ def oracle_priors(body_field: ObjectField, obj_field: ObjectField, *, box: Scene
     (and the body alone) from each SDS view's camera, over the views' background (or
     ``background`` when they carry none)."""
     sampler = DenseStratifiedSampler(DenseSamplerConfig(num_samples=num_samples), box=box)
+    scene = _render_target([body_field, obj_field], sampler, background)
+    alone = _render_target([body_field], sampler, background)
+    return (OracleImagePrior(config, target_fn=scene, device=device),
+            OracleImagePrior(config, target_fn=alone, device=device))
 
-    def target(fields):
-        def fn(views: ViewBatch) -> torch.Tensor:
-            cameras = views.cameras
-            if not isinstance(cameras, Cameras):
-                raise ValueError("the oracle renders the known scene from each view's camera: "
-                                 "the views carry none")
-            device, dtype = cameras.K.device, cameras.K.dtype
-            bg = (torch.tensor(background, device=device, dtype=dtype)
-                  if views.background is None else views.background.to(device, dtype))
-            with torch.no_grad():
-                img = render_image(fields, cameras, sampler, background=bg)
-            return img.rgb.permute(0, 3, 1, 2)
-        return fn
 
-    return (OracleImagePrior(config, target_fn=target([body_field, obj_field]), device=device),
-            OracleImagePrior(config, target_fn=target([body_field]), device=device))
+def oracle_object_prior(obj_field: ObjectField, *, box: SceneBox,
+                        background: tuple[float, float, float], num_samples: int = 96,
+                        config: OracleImagePriorConfig = OracleImagePriorConfig(),
+                        device: torch.device | str = "cpu") -> OracleImagePrior:
+    """A view-conditioned oracle rendering the known object alone (the prior of a generated
+    object's object-only renders)."""
+    sampler = DenseStratifiedSampler(DenseSamplerConfig(num_samples=num_samples), box=box)
+    return OracleImagePrior(config, target_fn=_render_target([obj_field], sampler, background),
+                            device=device)
+
+
+def _render_target(fields: list, sampler: DenseStratifiedSampler,
+                   background: tuple[float, float, float]):
+    """``views → (B, 3, H, W)``: ``fields`` rendered from each view's camera over the views'
+    background (or ``background`` when they carry none)."""
+    def fn(views: ViewBatch) -> torch.Tensor:
+        cameras = views.cameras
+        if not isinstance(cameras, Cameras):
+            raise ValueError("the oracle renders the known scene from each view's camera: "
+                             "the views carry none")
+        device, dtype = cameras.K.device, cameras.K.dtype
+        bg = (torch.tensor(background, device=device, dtype=dtype)
+              if views.background is None else views.background.to(device, dtype))
+        with torch.no_grad():
+            img = render_image(fields, cameras, sampler, background=bg)
+        return img.rgb.permute(0, 3, 1, 2)
+    return fn
