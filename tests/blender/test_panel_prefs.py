@@ -57,11 +57,13 @@ def test_panel_idle_running_and_history(prefs, tmp_path):
     status = bpy.context.window_manager.anchorhoi_job
     status.reset()
     status.running, status.progress, status.text = True, 0.375, "2/4 Video prior · 3/8 · ETA 12 s"
+    status.object_prompt = "a wooden crate"  # the backend's words for the generated object
     item = status.previews.add()
     item.stage, item.path = "video", str(png)
     log = draw_panel()
     assert ("operator", "anchorhoi.cancel") in log
     assert ("progress", 0.375, "2/4 Video prior · 3/8 · ETA 12 s") in log
+    assert ("label", "Object: generated from 'a wooden crate'") in log
     assert ("label", "video: preview.png") in log  # with a thumbnail where icons exist
     assert ("icon", True) in log or bpy.app.background
     status.reset()
