@@ -62,6 +62,9 @@ class RunView:
     """The stages the backend skipped (already done in the job folder), comma-separated."""
     previews: tuple[tuple[str, str], ...]
     """(stage, image path) of every preview so far, in arrival order."""
+    object_prompt: str = ""
+    """The words the backend generates the object from (empty: the user's mesh, or the job not
+    yet accepted)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,7 +157,8 @@ class GenerateRun:
         job = self.job
         return RunView(state=job.state, text=progress_text(job),
                        progress=1.0 if job.state == "finished" else job.progress.fraction,
-                       resumed=", ".join(job.resumed), previews=tuple(job.previews))
+                       resumed=", ".join(job.resumed), previews=tuple(job.previews),
+                       object_prompt=job.object_prompt or "")
 
     def kill(self) -> None:
         """A bug on the add-on's side: never leave the backend behind."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..portable import protocol
+from ..portable.names import printable
 from .backend_process import EOF, BackendProcess, Garbage, Item, describe_exit
 
 
@@ -95,6 +96,7 @@ class GenerateJob:
         self.progress = Progress()
         self.stages: list[str] = []
         self.resumed: list[str] = []
+        self.object_prompt: str | None = None  # the words the backend generates the object from
         self.previews: list[tuple[str, str]] = []  # (stage, path), in arrival order
         self.garbage: list[Garbage] = []
         self.messages: list[str] = []  # human-readable notes for the log / report
@@ -208,6 +210,8 @@ class GenerateJob:
     def _on_accepted(self, msg: protocol.Message) -> None:
         self.stages = [str(s) for s in msg.get("stages") or []]
         self.resumed = [str(s) for s in msg.get("resumed") or []]
+        words = msg.get("object_prompt")
+        self.object_prompt = printable(words) if isinstance(words, str) else None
         self.progress.count = len(self.stages)
         notes = msg.get("notes")
         if isinstance(notes, list):  # the backend's warnings (e.g. a slow device for a preset)

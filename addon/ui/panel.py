@@ -69,7 +69,11 @@ class ANCHORHOI_PT_generate(bpy.types.Panel):
         col.prop(s, "target")
         if s.target is None:
             col.prop(s, "object_prompt")
-        col.label(text=generating_line(s.object_prompt, s.target is not None), icon="MESH_CUBE")
+        if status.running and status.object_prompt:  # the words the backend found
+            col.label(text=generating_line(status.object_prompt, False), icon="MESH_CUBE")
+        else:
+            col.label(text=generating_line(s.object_prompt, s.target is not None),
+                      icon="MESH_CUBE")
         row = col.row(align=True)
         row.prop(s, "duration")
         row.prop(s, "fps")

@@ -91,6 +91,9 @@ class AnchorHOIJobStatus(bpy.types.PropertyGroup):
     message: bpy.props.StringProperty(default="", description="How the last job ended")
     job_dir: bpy.props.StringProperty(default="", description="The job's folder")
     resumed: bpy.props.StringProperty(default="", description="Stages the backend skipped")
+    object_prompt: bpy.props.StringProperty(
+        default="", description="The words the backend generates the object from (empty: the "
+        "picked mesh)")
     exit_code: bpy.props.IntProperty(default=0, description="The backend's exit code")
     previews: bpy.props.CollectionProperty(type=AnchorHOIPreviewItem,
                                            description="Preview images as the stages write them")
@@ -98,6 +101,7 @@ class AnchorHOIJobStatus(bpy.types.PropertyGroup):
     def reset(self, job_dir: str = "") -> None:
         self.running, self.cancel_requested = False, False
         self.state, self.text, self.message, self.resumed = "", "", "", ""
+        self.object_prompt = ""
         self.progress, self.exit_code = 0.0, 0
         self.job_dir = job_dir
         self.previews.clear()
@@ -105,7 +109,7 @@ class AnchorHOIJobStatus(bpy.types.PropertyGroup):
     def show(self, view: RunView) -> None:
         """Mirror what the panel shows of the running job (called on every tick)."""
         self.state, self.text, self.progress = view.state, view.text, view.progress
-        self.resumed = view.resumed
+        self.resumed, self.object_prompt = view.resumed, view.object_prompt
         for stage, path in view.previews[len(self.previews):]:
             item = self.previews.add()
             item.stage, item.path = stage, path

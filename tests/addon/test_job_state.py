@@ -70,6 +70,10 @@ def test_backend_error_is_passed_on(tmp_path):
     assert job.stages == ["anchor_nerf", "fit", "video", "keypoints", "motion"]
     assert "a note from the backend" in job.messages
     assert "a library printing to stdout" in job.garbage[0].text
+    assert job.object_prompt == "a wooden crate"  # accepted: the words of a generated object
+    mine = start(tmp_path, "error", object="/jobs/1/input/object.obj")
+    run(mine)
+    assert mine.object_prompt is None
 
 
 def test_sigkill_mid_run(tmp_path):

@@ -96,6 +96,26 @@ def test_backend_error_hint(scene, tmp_path):
     generate_error("the object mesh has no faces — pick a mesh object with faces")
 
 
+def test_the_object_prompt_goes_with_a_generated_object_only(scene, tmp_path):
+    """The operator's Object Prompt replaces the panel's; a picked mesh sends none."""
+    scene.backend_python = str(fake_interpreter(tmp_path, "error"))
+    settings = bpy.context.scene.anchorhoi
+    settings.object_prompt = "a crate"
+    with pytest.raises(RuntimeError):
+        bpy.ops.anchorhoi.generate(object_prompt="a red crate")
+    settings.target = None
+    with pytest.raises(RuntimeError):
+        bpy.ops.anchorhoi.generate(object_prompt="a red crate")
+    with pytest.raises(RuntimeError):
+        bpy.ops.anchorhoi.generate()
+    infos = [json.loads((tmp_path / "jobs" / job / "input" / "job.json").read_text())
+             for job in jobs(scene)]
+    sent = [info["request"] for info in sorted(infos, key=lambda info: info["created"])]
+    assert [(r["object"] is None, r["object_prompt"]) for r in sent] == [
+        (False, None), (True, "a red crate"), (True, "a crate")]
+    settings.object_prompt = ""
+
+
 def test_invoke_without_a_window_runs_like_exec(scene, tmp_path):
     """As from a button, but in background mode: no window can own a timer, so the same job
     runs synchronously (and reports the same way)."""

@@ -37,8 +37,17 @@ def test_panel_idle_running_and_history(prefs, tmp_path):
     assert ("label", "60 frames") in log and ("operator", "anchorhoi.generate") in log
     assert ("label", "Set 'Backend Python' in the add-on preferences") in log
     assert ("label", "No jobs yet") in log
-    assert [e[1] for e in log if e[0] == "prop"][:6] == ["prompt", "target", "duration", "fps",
-                                                         "preset", "seed"]
+    assert [e[1] for e in log if e[0] == "prop"][:7] == ["prompt", "target", "object_prompt",
+                                                         "duration", "fps", "preset", "seed"]
+    # no mesh picked: the object is generated, from the Object Prompt when set
+    assert ("label", "Object: generated from the prompt's object") in log
+    s.object_prompt = " a  red crate "
+    assert ("label", "Object: generated from 'a red crate'") in draw_panel()
+    bpy.ops.mesh.primitive_cube_add()
+    s.target = bpy.context.active_object
+    picked = draw_panel()
+    assert ("label", "Object: your mesh") in picked and ("prop", "object_prompt") not in picked
+    s.target, s.object_prompt = None, ""
     # a running job: Cancel and the progress bar with stage and ETA, a preview thumbnail
     png = tmp_path / "preview.png"
     img = bpy.data.images.new("p", 4, 4)
@@ -48,11 +57,13 @@ def test_panel_idle_running_and_history(prefs, tmp_path):
     status = bpy.context.window_manager.anchorhoi_job
     status.reset()
     status.running, status.progress, status.text = True, 0.375, "2/4 Video prior · 3/8 · ETA 12 s"
+    status.object_prompt = "a wooden crate"  # the backend's words for the generated object
     item = status.previews.add()
     item.stage, item.path = "video", str(png)
     log = draw_panel()
     assert ("operator", "anchorhoi.cancel") in log
     assert ("progress", 0.375, "2/4 Video prior · 3/8 · ETA 12 s") in log
+    assert ("label", "Object: generated from 'a wooden crate'") in log
     assert ("label", "video: preview.png") in log  # with a thumbnail where icons exist
     assert ("icon", True) in log or bpy.app.background
     status.reset()

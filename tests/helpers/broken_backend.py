@@ -71,7 +71,8 @@ def main(mode: str) -> int:
     request = read_request()
     job = Path(request["job_dir"])
     stages = ["anchor_nerf", "fit", "video", "keypoints", "motion"]
-    send("accepted", job=str(job), stages=stages, resumed=[], notes=["a note from the backend"])
+    send("accepted", job=str(job), stages=stages, resumed=[], notes=["a note from the backend"],
+         object_prompt=None if request.get("object") else "a wooden crate")
     if mode == "error":
         send("error", code="BAD_MESH", message="the object mesh has no faces",
              hint="pick a mesh object with faces", log=None)
