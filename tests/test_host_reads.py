@@ -110,6 +110,8 @@ def test_stage_e_reads_every_n_steps_with_the_same_result(reads):
         # phase 1, 2 and 3: 16 iterations each
         assert len(reads) == 3 * (16 if every == 1 else 2)
     a, b = results[1], results[8]
-    assert np.array_equal(a.motion.trans, b.motion.trans)
-    assert np.array_equal(a.motion.pose_body, b.motion.pose_body)
-    assert np.array_equal(a.obj_trans, b.obj_trans)
+    # the same optimisation: equal to float32 rounding (CPU kernels may sum in another order
+    # with another memory alignment, which depends on what the process ran before)
+    for x, y in ((a.motion.trans, b.motion.trans), (a.motion.pose_body, b.motion.pose_body),
+                 (a.obj_trans, b.obj_trans)):
+        np.testing.assert_allclose(x, y, rtol=0, atol=1e-5)

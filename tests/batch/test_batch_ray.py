@@ -176,8 +176,8 @@ def test_ctrl_c_stops_the_running_job_and_keeps_the_rest_pending(first_batch, ca
     tmp, _reqs, _out, cache, _code, _killed = first_batch
     reqs = tmp / "two.jsonl"
     reqs.write_text("\n".join(json.dumps({"prompt": p, "id": i, **TINY})
-                              for p, i in [("a person waves", "wave"),
-                                           ("a person jumps", "jump")]) + "\n")
+                              for p, i in [("a person waves at the box", "wave"),
+                                           ("a person jumps onto the box", "jump")]) + "\n")
     out = tmp / "cancelled"
     threading.Thread(target=_interrupt_when_started, args=(out / "wave",), daemon=True).start()
     code = _command(reqs, out, cache, "--max-parallel", "1")

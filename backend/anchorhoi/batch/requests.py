@@ -30,7 +30,8 @@ from ..portable.job_marker import is_empty_folder, is_job_folder
 from ..portable.protocol import DEFAULT_PRESET, Device
 
 FIELDS: dict[str, tuple[type, ...]] = {
-    "prompt": (str,), "object": (str,), "object_prompt": (str,), "object_name": (str,), "preset": (str,),
+    "prompt": (str,), "object": (str,), "object_prompt": (str,), "object_name": (str,),
+    "preset": (str,),
     "seed": (int,), "frames": (int,), "fps": (int, float), "image_model": (str,),
     "video_model": (str,), "detector": (str,), "id": (str,)}
 """The fields a request line may carry, with their JSON types."""
