@@ -65,7 +65,8 @@ class FitSchedule:
     rigid_iterations: int = 30
     """Adam steps of the rigid phase (root orientation + translation), all hypotheses at once."""
     keep_hypotheses: int = 2
-    """How many of the yaw hypotheses, the best after the rigid phase, go on to the search."""
+    """How many of the yaw hypotheses (of the picked posture), the best after the rigid phase,
+    go on to the search."""
     search_rounds: int = 2
     """Rounds of (limb search, ``search_iterations`` pose steps) on every yaw hypothesis before
     the best one is kept (the second limb search sees a better-aligned torso)."""
@@ -77,6 +78,13 @@ class FitSchedule:
     """Adam steps of the detail phase (+ hands, betas and object if enabled, contact term)."""
     yaw_hypotheses_deg: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
     """Initial headings (about +Y, relative to the initial pose) tried in the rigid phase."""
+    posture_hypotheses: tuple[tuple[float, float, float], ...] = (
+        (0.0, 0.0, 0.0), (-1.3, 1.6, 0.0), (0.0, 0.0, 0.6))
+    """Initial postures tried with every heading in the rigid phase: (hip flexion, knee
+    flexion, trunk pitch forward) in radians added to the initial pose, both legs alike, the
+    pitch spread evenly over the three spine joints; ``(0, 0, 0)`` is the initial pose as given
+    (standing), the others a crouch/kneel and a forward lean. The rigid total sees the torso
+    alone, so the posture is picked by the whole body's total (the search phase's terms)."""
     correspondence_interval: int = 4
     """Chamfer nearest neighbours are recomputed every this many steps (reused in between)."""
     rotation_lr: float = 0.03
@@ -98,6 +106,9 @@ class FitSchedule:
                                  "detail_iterations"))
         check_at_least(self, 1, ("keep_hypotheses", "search_rounds", "correspondence_interval",
                                  "sync_every"))
+        if not self.posture_hypotheses or any(len(p) != 3 for p in self.posture_hypotheses):
+            raise ValueError("FitSchedule.posture_hypotheses wants one or more (hip, knee, "
+                             f"trunk) triples in radians, got {self.posture_hypotheses!r}")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,9 +1,12 @@
 """The fit's phases: the search over hypotheses, and the Adam loop every phase runs.
 
-``search``: each yaw hypothesis is re-centred on the anchor, the torso aligned rigidly (all
-hypotheses as one batch), the best ``schedule.keep_hypotheses`` go on to
-``schedule.search_rounds`` rounds of
-(limb search, a short pose optimisation); the hypothesis with the lowest total loss is kept.
+``search``: each hypothesis (every posture of ``schedule.posture_hypotheses`` — standing,
+crouched, leaning — at every heading of ``schedule.yaw_hypotheses_deg``) is re-centred on the
+anchor, the torso aligned rigidly (all hypotheses as one batch); the posture whose hypothesis
+scores the lowest whole-body total (the search phase's terms, no step) is kept, and its
+headings with the best rigid totals, ``schedule.keep_hypotheses`` of them, go on to
+``schedule.search_rounds`` rounds of (limb search, a short pose optimisation);
+the hypothesis with the lowest total loss is kept.
 ``optimise``: Adam on the leaves a phase frees — ``rigid``: root orientation and translation;
 ``search`` and ``pose``: + the body joints; ``detail``: + hands (+ betas, + the object) — with
 the learning rates decaying (cosine) to ``schedule.final_lr_factor`` of their start.
@@ -20,6 +23,7 @@ import torch
 
 from ..body import matrix_to_rot6d, rot6d_to_matrix
 from ..body.pose import PoseParams
+from ..portable.skeleton import JOINT_NAMES
 from ..progress import PhaseSteps, StepCallback
 from .anchor_points import AnchorTargets
 from .limb_search import search_limbs
@@ -38,13 +42,8 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
     vertices' areas); returns the kept hypothesis (a batch of one). Each Adam phase reports
     through ``steps`` (the fit's one continuous count)."""
     schedule = config.schedule
-    yaws = torch.tensor(schedule.yaw_hypotheses_deg or (0.0,), dtype=torch.float64)
-    batch = params.expand(len(yaws))
-    c, s = torch.cos(torch.deg2rad(yaws)), torch.sin(torch.deg2rad(yaws))
-    zero, one = torch.zeros_like(c), torch.ones_like(c)
-    ry = torch.stack([c, zero, s, zero, one, zero, -s, zero, c], -1).reshape(-1, 3, 3)
-    root = ry.to(batch.root) @ rot6d_to_matrix(batch.root)
-    batch = PoseParams(matrix_to_rot6d(root), batch.body, batch.hand, batch.trans, batch.betas)
+    batch, labels = _hypotheses(params, schedule.yaw_hypotheses_deg or (0.0,),
+                                schedule.posture_hypotheses)
     # re-centre each hypothesis: the body's area-weighted centroid onto the anchor surface's
     with torch.no_grad():
         v, _, _ = objective.skin(batch.rotations(), batch.trans)
@@ -55,14 +54,21 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
     batch, rigid = optimise(batch, objective, weights, config, phase="rigid",
                             iterations=schedule.rigid_iterations, object_params=[],
                             on_step=steps.phase(schedule.rigid_iterations))
-    keep = rigid.argsort()[:max(1, schedule.keep_hypotheses)]
-    log.info("rigid phase: yaw hypotheses %s° → totals %s; keeping %s",
-             [f"{y:.0f}" for y in yaws.tolist()], [f"{x:.4f}" for x in rigid.tolist()],
-             [f"{float(yaws[i]):.0f}°" for i in keep])
-    yaws = yaws[keep]
+    order = rigid.argsort()
+    postures = len(schedule.posture_hypotheses)
+    if postures > 1:  # the rigid total sees the torso alone: the whole body picks the posture
+        _, whole = optimise(batch, objective, weights, config, phase="search", iterations=0,
+                            object_params=[])
+        posture = int(torch.argmin(whole)) // (len(labels) // postures)
+        order = order[order // (len(labels) // postures) == posture]
+        log.info("posture: whole-body totals %s", [f"{x:.4f}" for x in whole.tolist()])
+    keep = order[:max(1, schedule.keep_hypotheses)].tolist()
+    log.info("rigid phase: hypotheses %s → totals %s; keeping %s", labels,
+             [f"{x:.4f}" for x in rigid.tolist()], [labels[i] for i in keep])
+    labels = [labels[i] for i in keep]
     batch = PoseParams(*(x[keep] for x in (batch.root, batch.body, batch.hand, batch.trans,
                                            batch.betas)))
-    totals = torch.zeros(len(yaws))
+    totals = torch.zeros(len(labels))
     for round_ in range(max(schedule.search_rounds, 1)):
         if config.limb_search is not None:
             start = time.perf_counter()
@@ -77,10 +83,53 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
                                  iterations=schedule.search_iterations, object_params=[],
                                  on_step=steps.phase(schedule.search_iterations))
     best = int(torch.argmin(totals))
-    log.info("search: yaw hypotheses %s° → totals %s; keeping %.0f°",
-             [f"{y:.0f}" for y in yaws.tolist()], [f"{x:.4f}" for x in totals.tolist()],
-             float(yaws[best]))
+    log.info("search: hypotheses %s → totals %s; keeping %s", labels,
+             [f"{x:.4f}" for x in totals.tolist()], labels[best])
     return batch.select(best)
+
+
+def _hypotheses(params: PoseParams, yaws_deg: tuple[float, ...],
+                postures: tuple[tuple[float, float, float], ...]
+                ) -> tuple[PoseParams, list[str]]:
+    """Every (posture, heading) pair from the batch of one ``params``: the posture's flexions
+    (radians about each joint's x axis: hips and knees both sides, the trunk pitch split over
+    the three spine joints) applied on top of the body pose, then the heading about +Y applied
+    to the root; with a label per hypothesis for the log."""
+    dtype, device = params.root.dtype, params.root.device
+    body = rot6d_to_matrix(params.body[0])  # (21, 3, 3)
+    bodies, roots, labels = [], [], []
+    for hip, knee, trunk in postures:
+        angles = torch.zeros(len(body), dtype=dtype, device=device)
+        angles[[_joint("left_hip"), _joint("right_hip")]] = hip
+        angles[[_joint("left_knee"), _joint("right_knee")]] = knee
+        angles[[_joint("spine1"), _joint("spine2"), _joint("spine3")]] = trunk / 3
+        posed = body @ _about(angles, axis=0)
+        for yaw in yaws_deg:
+            bodies.append(matrix_to_rot6d(posed))
+            heading = _about(torch.tensor([math.radians(yaw)], dtype=dtype, device=device),
+                             axis=1)[0]
+            roots.append(matrix_to_rot6d(heading @ rot6d_to_matrix(params.root)[0]))
+            labels.append(f"{yaw:.0f}°/({hip:+.1f},{knee:+.1f},{trunk:+.1f})")
+    n = len(labels)
+    batch = params.expand(n)
+    return PoseParams(torch.stack(roots), torch.stack(bodies), batch.hand, batch.trans,
+                      batch.betas), labels
+
+
+def _joint(name: str) -> int:
+    """Index of body joint ``name`` in ``PoseParams.body`` (the root is not in it)."""
+    return JOINT_NAMES.index(name) - 1
+
+
+def _about(angles: torch.Tensor, *, axis: int) -> torch.Tensor:
+    """Rotation matrices ``(N, 3, 3)`` of ``angles (N,)`` radians about axis 0 (x) or 1 (y)."""
+    c, s = torch.cos(angles), torch.sin(angles)
+    zero, one = torch.zeros_like(c), torch.ones_like(c)
+    if axis == 0:
+        m = [one, zero, zero, zero, c, -s, zero, s, c]
+    else:
+        m = [c, zero, s, zero, one, zero, -s, zero, c]
+    return torch.stack(m, -1).reshape(-1, 3, 3)
 
 
 def optimise(params: PoseParams, objective: Objective, weights: torch.Tensor,
