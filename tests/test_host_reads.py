@@ -110,8 +110,11 @@ def test_stage_e_reads_every_n_steps_with_the_same_result(reads):
         # phase 1, 2 and 3: 16 iterations each
         assert len(reads) == 3 * (16 if every == 1 else 2)
     a, b = results[1], results[8]
-    # the same optimisation: equal to float32 rounding (CPU kernels may sum in another order
-    # with another memory alignment, which depends on what the process ran before)
+    # the same optimisation, not a bitwise-equal one: CPU kernels may sum in another order with
+    # another memory alignment (it depends on what the process ran before), and 48 Adam steps
+    # carry that float32 rounding up to ~2e-4 (seen on CI). One step more or less, or a step
+    # with other losses, moves values by about the learning rate (0.02): ten times the bound.
+    step = config.schedule.learning_rate
     for x, y in ((a.motion.trans, b.motion.trans), (a.motion.pose_body, b.motion.pose_body),
                  (a.obj_trans, b.obj_trans)):
-        np.testing.assert_allclose(x, y, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(x, y, rtol=0, atol=step / 10)
