@@ -110,3 +110,20 @@ def test_sigterm_before_the_request_ends_serve_with_cancelled(tmp_path):
     end = serve.next(timeout=10)
     assert end is not None and end.type == "cancelled" and end.get("job") is None
     assert serve.next(timeout=10) is None and serve.wait(10) == P.EXIT_CANCELLED
+
+
+def test_one_ctrl_c_cancels_and_a_second_aborts_whoever_saw_the_first():
+    """The signal relay may set ``cancel`` for a first Ctrl-C before Python runs the SIGINT
+    handler: that first Ctrl-C must still cancel at the next step, not abort."""
+    from anchorhoi.cli.cancelling import CancelRequest
+    from anchorhoi.cli.generate import CtrlC
+
+    for relay_first in (True, False):
+        cancel = CancelRequest()
+        on_sigint = CtrlC(cancel)
+        if relay_first:
+            cancel.set()
+        on_sigint(signal.SIGINT, None)
+        assert cancel.is_set()
+        with pytest.raises(KeyboardInterrupt):
+            on_sigint(signal.SIGINT, None)

@@ -37,17 +37,31 @@ def request_from_args(args) -> GenerateRequest:
                            smplx_dir=args.smplx_dir, cache_dir=args.cache_dir)
 
 
+class CtrlC:
+    """The SIGINT handler: the first Ctrl-C cancels (at the next step), the second aborts.
+
+    It counts its own calls: the signal relay may already have set ``cancel`` for this same
+    first Ctrl-C before Python runs the handler, so ``cancel.is_set()`` cannot tell a first
+    Ctrl-C from a second (it made a single Ctrl-C abort whenever the relay won)."""
+
+    def __init__(self, cancel: CancelRequest):
+        self.cancel = cancel
+        self.presses = 0
+
+    def __call__(self, *_) -> None:
+        self.presses += 1
+        if self.presses > 1:
+            raise KeyboardInterrupt
+        self.cancel.set()
+        sys.stderr.write("\nstopping at the next step (Ctrl-C again to abort now)\n")
+
+
 def run_in_terminal(request: GenerateRequest, reporter: TerminalReporter | None = None) -> int:
     """Run ``request`` with a terminal reporter and Ctrl-C or SIGTERM as cancel (call from the
     main thread); returns the exit code."""
     reporter = reporter or TerminalReporter(sys.stderr)
     cancel = CancelRequest()
-
-    def on_sigint(*_):
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-        sys.stderr.write("\nstopping at the next step (Ctrl-C again to abort now)\n")
+    on_sigint = CtrlC(cancel)
 
     try:
         with relayed_signals(cancel, {signal.SIGINT: on_sigint,
