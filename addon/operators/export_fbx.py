@@ -139,7 +139,21 @@ class ANCHORHOI_OT_export_fbx(bpy.types.Operator, ExportHelper):
             if tmp.is_file():
                 tmp.unlink()
         spans = ", ".join(f"{t.clip.name} ({len(t.frames)} frames)" for t in takes)
-        self.report({"INFO"}, f"Exported {spans} to {path} ({self.target}, {self.skeleton})")
+        notes = []
+        if export.reshaped:
+            worst = max(export.reshaped.values()) * 1000.0
+            notes.append(f"{', '.join(sorted(export.reshaped))} played on {active.name}'s "
+                         f"skeleton with their own bone offsets (up to {worst:.0f} mm: another "
+                         f"body), keyed as bone locations")
+        others = other_props(active, takes)
+        if others:
+            what = active.prop.name if active.prop is not None else "no object"
+            notes.append(f"the file holds one object, {what}: the takes of "
+                         f"{', '.join(others)} move it along their own objects' paths (export "
+                         f"those clips alone to get their objects)")
+        self.report({"WARNING"} if others else {"INFO"},
+                    f"Exported {spans} to {path} ({self.target}, {self.skeleton})"
+                    + "".join(f"; {n}" for n in notes))
         return {"FINISHED"}
 
     def plan_takes(self, context):
@@ -162,6 +176,28 @@ class ANCHORHOI_OT_export_fbx(bpy.types.Operator, ExportHelper):
             start, end = export_range(c.name, clip_frames(c), requested)
             takes.append(Take(c, range(start, end + 1)))
         return active, takes
+
+
+def other_props(active, takes) -> list[str]:
+    """Clips of ``takes`` whose object is not the active clip's (another mesh, or none where it
+    has one): the file writes the active clip's object only."""
+    def shape(obj):
+        if obj is None or obj.type != "MESH":
+            return None
+        co = np.empty(3 * len(obj.data.vertices))
+        obj.data.vertices.foreach_get("co", co)
+        return co
+
+    mine = shape(active.prop)
+    out = []
+    for take in takes:
+        theirs = shape(take.clip.prop)
+        if take.clip.name == active.name or (mine is None and theirs is None):
+            continue
+        if mine is None or theirs is None or mine.shape != theirs.shape or \
+                np.abs(mine - theirs).max() > 1e-6:
+            out.append(take.clip.name)
+    return out
 
 
 def prop_reach(clip, bone: str | None) -> dict[str, float]:

@@ -30,6 +30,9 @@ CARRIER = "anchorhoi_prop_carrier"
 """Non-deforming bone that drives the prop object with ``prop='OBJECT'`` (not written)."""
 _DATA = ("objects", "meshes", "armatures", "actions", "scenes", "collections")
 _LOCATED = {"root", "pelvis", "prop", CARRIER}
+_OFFSET_EPS = 1e-5
+"""A bone whose head is further than this (metres) from the written rig's rest offset in some
+frame of a take gets location keys in that take (another clip's body)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +99,9 @@ class ExportScene:
         self._prop(scene, rig, names, first)
         root = cast(Any, rig.pose).bones[names["root"]]
         self.curves: dict[str, dict[str, np.ndarray]] = {}
+        self.reshaped: dict[str, float] = {}
+        """Clip name → the largest bone offset (m) its take keys beyond the rig's own (a
+        clip with another body than the written rig's)."""
         for take, samples in zip(self.takes, sampled):
             self._take(rig, names, take, samples)
             self.curves[take.clip.name] = samples.curves
@@ -261,10 +267,17 @@ class ExportScene:
         rest = np.array([np.array(b.matrix_local) for b in bones])
         parents = [index[b.parent.name] if b.parent else -1 for b in bones]
         loc, quat = pose_locals.pose_channels(pose_locals.basis_matrices(pose, rest, parents))
+        # a clip with another body (a batch of jobs: other betas) plays on this rig with its
+        # own bone offsets: every bone whose head leaves the rig's rest offset is located too
+        shifted = np.abs(loc).max(axis=0).max(axis=-1) if n else np.zeros(len(bones))
+        moved = {b.name for b in bones if shifted[index[b.name]] > _OFFSET_EPS}
+        others = [shifted[index[b]] for b in moved if source.get(b, b) not in _LOCATED]
+        if others:
+            self.reshaped[take.clip.name] = float(max(others))
         channels = []
         for b in bones:
             j, path = index[b.name], f'pose.bones["{b.name}"]'
-            if source.get(b.name, b.name) in _LOCATED:
+            if source.get(b.name, b.name) in _LOCATED or b.name in moved:
                 channels += [Channel(f"{path}.location", i, b.name, loc[:, j, i])
                              for i in range(3)]
             channels += [Channel(f"{path}.rotation_quaternion", i, b.name, quat[:, j, i])
