@@ -14,7 +14,13 @@ The space searched is everything an interaction can use: the object's centre any
 region ``reach`` metres either side of the initial body in x and z, from the floor (the
 object's lowest point not under the initial soles: on the ground, at the hands, on a shelf,
 overhead) to the top of the scene box, in front, beside or behind; orientations upright or
-lying (tipped 90° about x or z) and turned about the up axis in ``yaw_steps`` steps.
+lying (tipped 90° about x or z) and turned about the up axis in ``yaw_steps`` steps. A
+candidate whose centre falls outside the images of more than ``unseen_views`` scoring cameras
+(less ``view_margin`` of their side) is not scored: an object the cameras do not see leaves the
+render as it is without the object, and when the initial body differs from the prompt's pose
+(standing where the person sits, say) that empty render can beat the object in its true place,
+which overlaps the wrong body — the search hid a chair in a corner of the region, seen by two
+of the four cameras. One camera may miss it: the floor close to a camera is below its frame.
 
 1. **Coarse position**: a grid of centres at the start orientation spaced at
    ``overlap_spacing`` times the object's extent along each axis (so some candidate overlaps
@@ -27,11 +33,11 @@ lying (tipped 90° about x or z) and turned about the up axis in ``yaw_steps`` s
    best at half the previous spacing; the best refined one is kept (a coarse winner need not
    be the best once refined).
 
-Cost: 1 + grid + seeds × (orientations − 1) + hypotheses × rounds × 30 scorings. Whether the
-prior's scores single out the kept placement is judged by ``placement_support`` (flat or
-ambiguous scores give a note, logged as a warning and handed on in the stage's output). The
-human field is evaluated once per camera sample; each candidate only re-evaluates the object
-and composites.
+Cost: at most 1 + grid + seeds × (orientations − 1) + hypotheses × rounds × 30 scorings
+(unseen candidates are skipped). Whether the prior's scores single out the kept placement is
+judged by ``placement_support`` (flat or ambiguous scores give a note, logged as a warning and
+handed on in the stage's output). The human field is evaluated once per camera sample; each
+candidate only re-evaluates the object and composites.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ import nerfacc
 import numpy as np
 import torch
 
-from ..nerf.cameras import SceneBox, orbit_cameras, rays
+from ..nerf.cameras import SceneBox, orbit_cameras, project, rays, world_to_camera
 from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
 from ..priors.base import ImagePrior, ViewBatch
 from ..randomness import draw_seed
@@ -88,6 +94,12 @@ class ObjectSearchConfig:
     refine_hypotheses: int = 3
     """At most this many (orientation, centre) pairs refined, the best of each tilt (the best
     refined one is kept: a coarse winner need not be the best once refined)."""
+    view_margin: float = 0.0
+    """A camera sees a candidate when its centre projects at least this fraction of the image
+    side inside the image (0: anywhere in it)."""
+    unseen_views: int = 1
+    """Candidates more than this many scoring cameras do not see are not scored (see the
+    module docstring; ≥ ``views``: every candidate is scored)."""
     timestep_fraction: float = 0.5
     """Diffusion time of the denoising error (a fraction of the training timesteps)."""
     support: SupportConfig = field(default_factory=SupportConfig)
@@ -97,9 +109,11 @@ class ObjectSearchConfig:
         if self.views < 1 or self.resolution < 4 or self.num_samples < 2:
             raise ValueError("ObjectSearchConfig: views ≥ 1, resolution ≥ 4 and num_samples ≥ 2")
         if not (self.reach >= 0 and 0 < self.overlap_spacing <= 1 and self.min_spacing > 0
-                and self.refine_rounds >= 0):
+                and self.refine_rounds >= 0 and 0 <= self.view_margin < 0.5
+                and self.unseen_views >= 0):
             raise ValueError("ObjectSearchConfig: reach ≥ 0, overlap_spacing in (0, 1], "
-                             "min_spacing > 0 and refine_rounds ≥ 0")
+                             "min_spacing > 0, refine_rounds ≥ 0, view_margin in [0, 0.5) and "
+                             "unseen_views ≥ 0")
         if self.yaw_steps < 1 or self.orientation_seeds < 1 or self.refine_hypotheses < 1:
             raise ValueError("ObjectSearchConfig: yaw_steps ≥ 1, orientation_seeds ≥ 1 and "
                              "refine_hypotheses ≥ 1")
@@ -158,7 +172,29 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
         def region(rot: np.ndarray):
             return _region(local @ rot.T, box, centre_xz, ground_y, config.reach)
 
-        def score(centre: np.ndarray, rot: np.ndarray) -> float:
+        # the coarse grid at the start orientation (only centres the cameras see, if any)
+        lo, hi, extent = region(start_rot)
+        spacing = np.maximum(config.overlap_spacing * extent, config.min_spacing)
+        axes = [np.linspace(lo[i], hi[i], max(1, int(np.ceil((hi[i] - lo[i]) / spacing[i])) + 1))
+                for i in range(3)]
+        grid = np.array(list(itertools.product(*axes)))
+
+        def shown(centres: np.ndarray) -> np.ndarray:
+            unseen = (~_in_view(cams, centres, config.view_margin)).sum(0)
+            return unseen <= config.unseen_views
+
+        seen = shown(grid)
+        check_view = bool(seen.any())
+        grid = grid[seen] if check_view else grid
+        scored = 0
+
+        def score(centre: np.ndarray, rot: np.ndarray, *, anywhere: bool = False) -> float:
+            """The summed denoising error of the object centred at ``centre`` (inf, unscored,
+            when too few cameras see it, unless ``anywhere``)."""
+            nonlocal scored
+            if check_view and not anywhere and not shown(centre[None])[0]:
+                return float("inf")
+            scored += 1
             obj.set_placement(rot, centre - _centre_offset(local, rot))
             o = obj(x)
             rgb = _composite(h.density, h.albedo, o.density, o.albedo, samples, bg)
@@ -170,15 +206,9 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
                                                generator=g).sum())
 
         start = start_t + _centre_offset(local, start_rot)
-        start_score = score(start, start_rot)
+        start_score = score(start, start_rot, anywhere=True)  # the fallback
         # 1. coarse centres at the start orientation
-        lo, hi, extent = region(start_rot)
-        spacing = np.maximum(config.overlap_spacing * extent, config.min_spacing)
-        axes = [np.linspace(lo[i], hi[i], max(1, int(np.ceil((hi[i] - lo[i]) / spacing[i])) + 1))
-                for i in range(3)]
-        grid = np.array(list(itertools.product(*axes)))
         grid_scores = np.array([score(c, start_rot) for c in grid])
-        n = 1 + len(grid)
         order = np.argsort(grid_scores)
         best, best_rot, best_score = start, start_rot, start_score
         if grid_scores[order[0]] < best_score:
@@ -186,28 +216,25 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
         step = np.array([a[1] - a[0] if len(a) > 1 else spacing[i] for i, a in enumerate(axes)])
         # 2. every orientation at the best few distinct coarse centres
         rotations = _orientations(start_rot, config.yaw_steps, config.lying)
-        tried = []  # (score, orientation index, centre)
+        tried = []  # (score, tilt, rotation, centre)
         for i in _distinct(grid, order, step, config.orientation_seeds):
-            tried.append((float(grid_scores[i]), 0, grid[i]))  # the start orientation: scored
+            tried.append((float(grid_scores[i]), 0, start_rot, grid[i]))  # scored above
             for k, rot in enumerate(rotations[1:], start=1):
-                r_lo, r_hi, _ = region(rot)
-                c = np.clip(grid[i], r_lo, r_hi)
-                tried.append((score(c, rot), k, c))
-                n += 1
-        # 3. fine, from the best few (orientation, centre) of different orientations: the yaw
-        # ± half the previous yaw step, then centres around the best at half the step
+                c = np.clip(grid[i], *region(rot)[:2])
+                tried.append((score(c, rot), k // config.yaw_steps, rot, c))
+        # 3. fine, from the best few (orientation, centre) of different tilts: the yaw ± half
+        # the previous yaw step, then centres around the best at half the step
         tried.sort(key=lambda e: e[0])
-        starts, seen = [], set()
-        for s, k, c in tried:  # the best of each tilt (upright, tipped about x, about z)
-            if k // config.yaw_steps not in seen:
-                seen.add(k // config.yaw_steps)
-                starts.append((s, rotations[k], c))
+        starts, tilts = [], set()
+        for s, tilt, rot, c in tried:  # the best of each tilt (upright, tipped about x, about z)
+            if tilt not in tilts:
+                tilts.add(tilt)
+                starts.append((s, rot, c))
             if len(starts) == config.refine_hypotheses:
                 break
         for h_score, h_rot, h_centre in starts:
-            h_score, h_rot, h_centre, used = _refine(score, region, h_score, h_rot, h_centre,
-                                                     step, 2 * np.pi / config.yaw_steps, config)
-            n += used
+            h_score, h_rot, h_centre = _refine(score, region, h_score, h_rot, h_centre, step,
+                                               2 * np.pi / config.yaw_steps, config)
             if h_score < best_score:
                 best, best_rot, best_score = h_centre, h_rot, h_score
         translation = best - _centre_offset(local, best_rot)
@@ -217,21 +244,19 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
                                 config=config.support)
     seconds = time.perf_counter() - started
     log.info("object search: %d candidates in %.1f s; translation %s → %s, denoising error "
-             "%.4g → %.4g (contrast %.2f, margin %.2f)", n, seconds,
+             "%.4g → %.4g (contrast %.2f, margin %.2f)", scored, seconds,
              np.round(start_t, 3).tolist(), np.round(translation, 3).tolist(), start_score,
              best_score, support.contrast, support.margin)
     if support.note is not None:
         log.warning("%s", support.note)
     return ObjectSearchResult(translation=translation, score=best_score,
-                              start_score=start_score, candidates=n, seconds=seconds,
+                              start_score=start_score, candidates=scored, seconds=seconds,
                               rotation=best_rot, support=support)
 
 
 def _refine(score, region, best_score: float, best_rot: np.ndarray, best: np.ndarray,
             step: np.ndarray, yaw_step: float, config: ObjectSearchConfig):
-    """``config.refine_rounds`` rounds around one hypothesis; (score, rotation, centre, how
-    many candidates were scored)."""
-    n = 0
+    """``config.refine_rounds`` rounds around one hypothesis; (score, rotation, centre)."""
     for _ in range(config.refine_rounds):
         if config.yaw_steps > 1:  # ± half the last step, and the quarter turns (boxes,
             yaw_step = yaw_step / 2  # tables: near-square outlines the grid may have swapped)
@@ -241,7 +266,6 @@ def _refine(score, region, best_score: float, best_rot: np.ndarray, best: np.nda
                 r_lo, r_hi, _ = region(rot)
                 c = np.clip(best, r_lo, r_hi)
                 s = score(c, rot)
-                n += 1
                 if s < best_score:
                     best, best_rot, best_score = c, rot, s
         step = step / 2
@@ -252,10 +276,9 @@ def _refine(score, region, best_score: float, best_rot: np.ndarray, best: np.nda
                 continue
             c = np.clip(centre + step * np.array(d), r_lo, r_hi)
             s = score(c, best_rot)
-            n += 1
             if s < best_score:
                 best, best_score = c, s
-    return best_score, best_rot, best, n
+    return best_score, best_rot, best
 
 
 def _local_vertices(obj) -> np.ndarray:
@@ -286,6 +309,19 @@ def _orientations(start: np.ndarray, yaw_steps: int, lying: bool) -> list[np.nda
                  np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]])]
     return [_yaw(2 * np.pi * k / yaw_steps) @ tip @ start for tip in tips
             for k in range(yaw_steps)]
+
+
+def _in_view(cams, centres: np.ndarray, margin: float) -> np.ndarray:
+    """(B, K) bool: whether camera b of ``cams`` sees centre k of ``centres`` (K, 3) in front
+    of it and inside its image less ``margin`` of the image's side at each edge."""
+    c = torch.as_tensor(centres, dtype=cams.K.dtype, device=cams.K.device)
+    c = c[None].expand(len(cams), -1, -1)
+    depth = world_to_camera(cams, c)[..., 2]
+    uv = project(cams, c)
+    size = torch.tensor([cams.width, cams.height], dtype=uv.dtype, device=uv.device)
+    pad = margin * size - 0.5
+    inside = (uv >= pad).all(-1) & (uv <= size - 1 - pad).all(-1) & (depth > 0)
+    return inside.cpu().numpy()
 
 
 def _distinct(grid: np.ndarray, order: np.ndarray, step: np.ndarray, count: int) -> list[int]:
