@@ -20,12 +20,12 @@ object with its placement there. All rotations move in 6D. Three phases:
    (balance).
 
 Foot contact and stillness are re-detected every ``schedule.contact_refresh_every`` iterations
-from the keypoints' own speeds; with ``plants.enabled`` the foot contact comes from the foot
-plants seen in the keypoints instead (``foot_plants.py``: speed on the ground plane, footprints
-where the rays meet the ground) and planted feet are held on their footprints in every phase
-(depth and travel from ground contact). All T frames go through one batched forward per
-iteration (``PosedSubset``: joints + a few hundred vertices); one Adam runs through phases 2
-and 3. The loss terms are in ``objective.py``, their weights and every other setting in
+from the keypoints' own speeds; with ``plants.enabled`` (the default) the foot contact comes
+from the foot plants seen in the keypoints instead (``foot_plants.py``: speed on the ground
+plane, footprints where the rays meet the ground) and planted feet are held on their footprints
+in every phase (depth and travel from ground contact). All T frames go through one batched
+forward per iteration (``PosedSubset``: joints + a few hundred vertices); one Adam runs through
+phases 2 and 3. The loss terms are in ``objective.py``, their weights and every other setting in
 ``config.py``.
 """
 
