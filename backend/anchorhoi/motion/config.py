@@ -41,6 +41,13 @@ class MotionSchedule:
     """Phase 3: + the object pose of every frame, with the penetration and hand–object terms."""
     learning_rate: float = 0.02
     """Adam step size of every parameter (6D rotations are O(1), translations metres)."""
+    settle_iterations: int = 40
+    """The last this many iterations of phase 3 lower every step size geometrically to
+    ``settle_learning_rate``: at a constant step Adam leaves each frame's parameters
+    oscillating about their optimum by about a step, which a planted foot shows as sliding
+    of millimetres per frame. 0 keeps the step constant."""
+    settle_learning_rate: float = 0.002
+    """The step size the last iteration of phase 3 takes (see ``settle_iterations``)."""
     warmup_iterations: int = 20
     """Parameters joining at the start of a phase ramp their step size up over this many
     iterations."""
@@ -64,9 +71,10 @@ class MotionSchedule:
 
     def __post_init__(self) -> None:
         check_choices(self)
-        check_at_least(self, 0, ("root_iterations", "pose_iterations", "contact_iterations"))
+        check_at_least(self, 0, ("root_iterations", "pose_iterations", "contact_iterations",
+                                 "settle_iterations"))
         check_at_least(self, 1, ("warmup_iterations", "contact_refresh_every", "sync_every"))
-        check_positive(self, ("learning_rate",))
+        check_positive(self, ("learning_rate", "settle_learning_rate"))
         if not self.initial_poses:
             raise ValueError("MotionSchedule.initial_poses must name at least one pose")
 
@@ -281,11 +289,11 @@ class FootPlantConfig:
     contact's speed (instead of the image speed at the estimate's depth) and hold planted feet
     on their footprints (``weights.lambda_plant``): depth and travel from ground contact."""
 
-    enabled: bool = False
-    """Use the plants (foot contact and footprints). Off by default for now: on the shipped
-    locomotion family it cut the worst MPJPE from 160 to 65 mm, but foot skating rose to
-    4–8 mm per contact frame and the pushed table's case missed its skating and object targets
-    (see the oracle bench with ``--set plants.enabled=true``)."""
+    enabled: bool = True
+    """Use the plants (foot contact and footprints); False: foot contact from the keypoints'
+    image speeds at the estimate's depth (``contact.py``) and no footprints. On the shipped
+    locomotion family the plants cut the worst MPJPE from 159 to 55 mm with skating under
+    3 mm per contact frame (the oracle bench with ``--set plants.enabled=false`` compares)."""
     window: int = 5
     """Velocities are line fits of the keypoints over ±this many frames."""
     speed_mps: float = 0.5
@@ -299,7 +307,7 @@ class FootPlantConfig:
     max_stretch: float = 6.0
     """The ground's metres per pixel along the camera ray are capped at this many times those
     across the image (a camera near the floor: beyond it pixel noise rules)."""
-    min_confidence: float = 2.0
+    min_confidence: float = 4.0
     """A velocity fit or a footprint resting on less keypoint confidence (summed over its
     frames) counts as unseen."""
     sigma_m: float = 0.03
@@ -310,6 +318,15 @@ class FootPlantConfig:
     min_gap_frames: int = 3
     """Gaps in a plant shorter than this many frames are closed (noisy frames; a swing lasts
     longer): one plant, one footprint."""
+    split_sigmas: float = 4.0
+    """A plant whose keypoint's mean pixels before and after a frame differ by more than this
+    many standard errors is two plants and a swing between them (``foot_plants.split_run``:
+    a step along the camera ray is too slow in the image for ``speed_mps``); 0 never
+    splits."""
+    landing_frames: int = 3
+    """A plant starts up to this many frames earlier where the fit over the frames from there
+    on (``0 … +window``) is slow too (``foot_plants._earlier_landings``: a foot lands fast,
+    and the centred fit reaching back into the landing starts the plant late); 0 never."""
     gap_weight: float = 0.6
     """The plant weight of a closed gap's frames (above one half: the foot contact's runs do
     not split there)."""
@@ -318,6 +335,7 @@ class FootPlantConfig:
         check_at_least(self, 1, ("window", "min_run_frames", "min_gap_frames"))
         check_positive(self, ("speed_mps", "softness", "noise_sigmas", "max_stretch",
                               "min_confidence", "sigma_m", "gap_weight"))
+        check_at_least(self, 0.0, ("split_sigmas", "landing_frames"))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,10 +20,14 @@ the body along the ray); the plane's own Jacobian does not.
 3. **Plants** (``detect_plants``): a soft weight ``σ((τ − v)/(s·τ))`` per frame and joint; its
    runs above one half (gaps shorter than ``min_gap_frames`` closed, runs shorter than
    ``min_run_frames`` dropped; a closed gap's weight raised to ``gap_weight``) are the plants;
+   a run whose pixels jump between two still levels is split there (``split_run``: a step
+   along the camera ray, too slow in the image for the speed threshold), and a run starts up
+   to ``landing_frames`` earlier where the fit over the frames after is slow (a fast landing);
    each plant's **footprint** is where the ray of its mean pixel (confidence-weighted over the
-   run) meets the plane — one point per plant, the pixel noise averaged over the run. A hidden
-   foot has no speed and no footprint here (the optimiser's contact decision fills it in from
-   the frames around).
+   run, the frames added at a landing left out) meets the plane — one point per plant, the
+   pixel noise averaged over the run. A hidden foot has no speed and no footprint here (the
+   optimiser's contact, ``contact_weights``, fills it in from the frames around or from the
+   estimate's own stillness).
 """
 
 from __future__ import annotations
@@ -169,18 +173,55 @@ def _runs(down: torch.Tensor, min_gap: int, min_run: int) -> list[tuple[int, int
     return [(a, b) for a, b in runs if b - a + 1 >= min_run]
 
 
+def split_run(keypoints: torch.Tensor, noise_px: torch.Tensor, sigmas: float,
+              min_run: int) -> list[tuple[int, int]]:
+    """The ``[start, end]`` parts of a plant whose keypoints ``(n, 3)`` (u, v, confidence)
+    stand still: binary segmentation — where the confidence-weighted mean pixels before and
+    after a frame differ by more than ``sigmas`` standard errors (``noise_px`` per image axis),
+    the run holds two plants and the swing between them (or a plant and the start or end of a
+    swing: either side at least ``min_run`` seen frames); the frames either side of the most
+    significant change are dropped (the swing) and both parts are split again. A swing seen
+    along the camera ray is too slow in the image for the speed threshold but moves the pixel
+    between two still levels; parts shorter than ``min_run`` frames are dropped."""
+    n = keypoints.shape[0]
+    seen = torch.nonzero(keypoints[:, 2] > 0)[:, 0]
+    if len(seen) < 2 * min_run:
+        return [(0, n - 1)]
+    c = keypoints[seen, 2]
+    uv = keypoints[seen, :2] * c[:, None]
+    w_left, uv_left = c.cumsum(0)[:-1], uv.cumsum(0)[:-1]  # the first k + 1 seen frames
+    w_right, uv_right = c.sum() - w_left, uv.sum(0) - uv_left
+    diff = uv_left / w_left[:, None] - uv_right / w_right[:, None]
+    stat = (diff ** 2).sum(-1) / (noise_px.clamp_min(1e-6) ** 2 * (1 / w_left + 1 / w_right))
+    k = torch.arange(1, len(seen), device=keypoints.device)  # seen frames on the left
+    stat = torch.where((k >= min_run) & (len(seen) - k >= min_run), stat,
+                       torch.zeros_like(stat))
+    best = int(stat.argmax())
+    if float(stat[best]) <= sigmas ** 2:
+        return [(0, n - 1)]
+    left_end, right_start = int(seen[best]) - 1, int(seen[best + 1]) + 1
+    parts = [(a, b) for a, b in split_run(keypoints[:left_end + 1], noise_px, sigmas, min_run)]
+    parts += [(a + right_start, b + right_start)
+              for a, b in split_run(keypoints[right_start:], noise_px, sigmas, min_run)]
+    return [(a, b) for a, b in parts if b - a + 1 >= min_run]
+
+
 def _plant_weights(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tensor, fps: float,
-                   config: FootPlantConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                   config: FootPlantConfig, before: int, after: int,
+                   noise_px: torch.Tensor | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Speed on the ground ``(T, F)`` (NaN unseen), plant weight ``(T, F)`` and the
-    keypoints' noise (pixels per image axis) from line fits over ``±config.window`` frames."""
-    fits = image_velocity(keypoints, config.window, config.window)
+    keypoints' noise (pixels per image axis; measured here unless given) from line fits over
+    the frames ``t − before … t + after``."""
+    fits = image_velocity(keypoints, before, after)
     speed, metres_per_px = ground_velocity(camera, fits.pixel, fits.velocity * fps, heights,
                                            config.max_stretch)
     seen = fits.mass >= config.min_confidence
     # the keypoints' own noise (median fit residual, a still foot's scatter; per image axis:
     # the 2D scatter over √2) sets how slow a speed the fit can tell from standing still
-    noise_px = fits.residual_px[seen].median() / 2 ** 0.5 if bool(seen.any()) \
-        else speed.new_zeros(())
+    if noise_px is None:
+        noise_px = fits.residual_px[seen].median() / 2 ** 0.5 if bool(seen.any()) \
+            else speed.new_zeros(())
     noise = config.noise_sigmas * noise_px / fits.spread.clamp_min(1.0).sqrt() \
         * metres_per_px * fps
     tau = torch.maximum(torch.full_like(speed, config.speed_mps), noise)
@@ -189,23 +230,59 @@ def _plant_weights(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tens
     return torch.where(seen, speed, torch.full_like(speed, float("nan"))), weights, noise_px
 
 
+def _earlier_landings(runs: list[tuple[int, int]], weights: torch.Tensor, after: torch.Tensor,
+                      most: int) -> list[tuple[int, int, int]]:
+    """``runs`` as ``(start, first, end)``: each start moved up to ``most`` frames before the
+    run's first frame while the plant weight ``after (T,)`` of the fit over the frames from
+    there on is above one half (their weights ``(T,)`` raised to it in place), never into the
+    run before (one frame apart at least). A foot lands fast and lifts off slowly: the
+    centred fit's window reaches back into the landing's last fast frames and starts the plant
+    late, while a lift-off's first frames are slow anyway. (The footprint is the run's from
+    ``first`` on: the frames added may still be landing.)"""
+    out: list[tuple[int, int, int]] = []
+    for first, b in runs:
+        a = first
+        floor = out[-1][2] + 2 if out else 0
+        while a - 1 >= max(floor, first - most) and float(after[a - 1]) > 0.5:
+            a -= 1
+            weights[a] = torch.maximum(weights[a], after[a])
+        out.append((a, first, b))
+    return out
+
+
 def detect_plants(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tensor,
                   fps: float, config: FootPlantConfig) -> FootPlants:
     """The plants of foot joints seen at ``keypoints (T, F, 3)`` (u, v, confidence) whose soles
     put them at ``heights (F,)`` (world y) when planted; see the module docstring."""
-    speed, weights, noise_px = _plant_weights(keypoints, camera, heights, fps, config)
+    w = config.window
+    speed, weights, noise_px = _plant_weights(keypoints, camera, heights, fps, config, w, w)
+    _, after, _ = _plant_weights(keypoints, camera, heights, fps, config, 0, w, noise_px)
     footprints = torch.zeros(*keypoints.shape[:2], 3, dtype=keypoints.dtype,
                              device=keypoints.device)
     footprint_weights = torch.zeros_like(weights)
     sigma = torch.zeros_like(weights)
     for f in range(keypoints.shape[1]):
-        for a, b in _runs(weights[:, f] > 0.5, config.min_gap_frames, config.min_run_frames):
+        runs = _runs(weights[:, f] > 0.5, config.min_gap_frames, config.min_run_frames)
+        if config.split_sigmas > 0:  # a run spanning a swing seen along the ray: split it
+            kept = torch.zeros_like(weights[:, f], dtype=torch.bool)
+            parts = []
+            for a, b in runs:
+                for p, q in split_run(keypoints[a:b + 1, f], noise_px, config.split_sigmas,
+                                      config.min_run_frames):
+                    parts.append((a + p, a + q))
+                    kept[a + p:a + q + 1] = True
+                in_run = torch.zeros_like(kept)
+                in_run[a:b + 1] = True
+                weights[in_run & ~kept, f] = 0.0
+            runs = parts
+        for a, first, b in _earlier_landings(runs, weights[:, f], after[:, f],
+                                             config.landing_frames):
             # a closed gap is planted (one run: one footprint, held without skating)
             weights[a:b + 1, f] = weights[a:b + 1, f].clamp_min(config.gap_weight)
-            c = keypoints[a:b + 1, f, 2]
+            c = keypoints[first:b + 1, f, 2]
             if float(c.sum()) < config.min_confidence:
                 continue
-            uv = (c[:, None] * keypoints[a:b + 1, f, :2]).sum(0) / c.sum()
+            uv = (c[:, None] * keypoints[first:b + 1, f, :2]).sum(0) / c.sum()
             point, jac, front = on_plane(camera, uv, heights[f])
             if bool(front):
                 err = noise_px / c.sum().sqrt() * torch.linalg.matrix_norm(jac, ord=2)
@@ -230,8 +307,10 @@ def contact_weights(plants: FootPlants, feet: torch.Tensor, rest_height: torch.T
     """Soft foot contact ``(T, F)``: the plant weight, interpolated across the frames where a
     joint is unseen, times (with ``use_height``, where it is seen) the estimate's foot joints
     ``feet (T, F, 3)`` being low — within ``contact.foot_height_m`` of ``rest_height (F,)``
-    over the ground (a soft threshold). A joint never seen takes ``estimate (T, F)``, the
-    contact from the estimate's own speeds and heights."""
+    over the ground (a soft threshold). Where a joint is unseen the larger of the interpolated
+    weight and ``estimate (T, F)``, the contact from the estimate's own speeds and heights,
+    counts (a still foot hidden for long is held still); a joint never seen takes
+    ``estimate``."""
     seen = torch.isfinite(plants.speed_mps)
     slow = fill_gaps(torch.where(seen, plants.weights, torch.full_like(plants.weights,
                                                                        float("nan"))))
@@ -239,4 +318,7 @@ def contact_weights(plants: FootPlants, feet: torch.Tensor, rest_height: torch.T
     low = torch.sigmoid((th - (feet[..., 1] - ground_y - rest_height)) / (s * th))
     if use_height:
         slow = slow * torch.where(seen, low, torch.ones_like(low))
-    return torch.where(torch.isfinite(slow), slow, estimate)
+    # where unseen, the frames around are one guess and the estimate's own speed another: a
+    # foot hidden behind the object that is still in the estimate stays held
+    return torch.where(torch.isfinite(slow), torch.where(seen, slow, torch.maximum(slow, estimate)),
+                       estimate)

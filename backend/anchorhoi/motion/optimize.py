@@ -20,12 +20,12 @@ object with its placement there. All rotations move in 6D. Three phases:
    (balance).
 
 Foot contact and stillness are re-detected every ``schedule.contact_refresh_every`` iterations
-from the keypoints' own speeds; with ``plants.enabled`` the foot contact comes from the foot
-plants seen in the keypoints instead (``foot_plants.py``: speed on the ground plane, footprints
-where the rays meet the ground) and planted feet are held on their footprints in every phase
-(depth and travel from ground contact). All T frames go through one batched forward per
-iteration (``PosedSubset``: joints + a few hundred vertices); one Adam runs through phases 2
-and 3. The loss terms are in ``objective.py``, their weights and every other setting in
+from the keypoints' own speeds; with ``plants.enabled`` (the default) the foot contact comes
+from the foot plants seen in the keypoints instead (``foot_plants.py``: speed on the ground
+plane, footprints where the rays meet the ground) and planted feet are held on their footprints
+in every phase (depth and travel from ground contact). All T frames go through one batched
+forward per iteration (``PosedSubset``: joints + a few hundred vertices); one Adam runs through
+phases 2 and 3. The loss terms are in ``objective.py``, their weights and every other setting in
 ``config.py``.
 """
 
@@ -50,7 +50,7 @@ from ..portable.motion import MotionClip, ObjectTrack, SmplxMotion
 from ..portable.quaternions import make_continuous
 from ..progress import LossReadout, PhaseSteps, StepCallback
 from . import losses as L
-from .config import MotionConfig
+from .config import MotionConfig, MotionSchedule
 from .contact import (
     FOOT_JOINTS,
     WRIST_JOINTS,
@@ -196,9 +196,12 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
     for it in range(iterations):
         scale_px = rep.start_scale_px * ratio ** min(
             1.0, (done + it) / max(anneal - 1, 1))
+        settle = _settle_factor(schedule, it, iterations) if phase == 3 else 1.0
+        for group in opt.param_groups:
+            group["lr"] = schedule.learning_rate * settle
         if warm is not None:
-            warm["lr"] = schedule.learning_rate * min(1.0,
-                                                      (it + 1) / schedule.warmup_iterations)
+            warm["lr"] = schedule.learning_rate * settle * min(
+                1.0, (it + 1) / schedule.warmup_iterations)
         if it % schedule.contact_refresh_every == 0:
             _refresh_contacts(problem, state, config, use_height=phase == 3)
             _refresh_hidden_targets(problem, state, config)
@@ -211,6 +214,17 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
     if terms:  # the last iteration's terms, read at it
         log.info("stage E phase %d (%d iterations): %s", phase, iterations,
                  ", ".join(f"{k} {v:.4g}" for k, v in readout.values.items()))
+
+
+def _settle_factor(schedule: MotionSchedule, it: int, iterations: int) -> float:
+    """Phase 3's step size factor at iteration ``it`` of ``iterations``: 1, then over the
+    last ``schedule.settle_iterations`` geometrically down to ``settle_learning_rate /
+    learning_rate`` (reached at the last iteration)."""
+    settle = min(schedule.settle_iterations, iterations)
+    into = it - (iterations - settle) + 1
+    if settle <= 0 or into <= 0:
+        return 1.0
+    return (schedule.settle_learning_rate / schedule.learning_rate) ** (into / settle)
 
 
 def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
