@@ -5,13 +5,21 @@ set-down, a box set down on a table top and left there."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
 from anchorhoi.body import BodyModel
 from anchorhoi.motion import MotionConfig
 from anchorhoi.motion.config import ContactConfig
-from anchorhoi.motion.contact import decide_contact, moves_with_hands, object_path, rigid
+from anchorhoi.motion.contact import (
+    decide_contact,
+    level_on_ground,
+    moves_with_hands,
+    object_path,
+    rigid,
+)
 from anchorhoi.oracles.family import draw_case, write_motion
 from anchorhoi.oracles.motion_case import load_motion_case
 from anchorhoi.oracles.motion_oracle import run_oracle_motion
@@ -179,3 +187,66 @@ def test_hands_resting_on_a_table_do_not_push_it(tmp_path, one_thread):
     assert line["contact_mode"] == "resting" and line["hand_contact_frames"] == 0
     assert line["obj_trans_err_cm"] <= 5.0
     assert line["max_penetration_mm"] <= 10.0
+
+
+def test_a_push_holds_on_while_the_hands_estimate_drifts_up_with_a_depth_error():
+    # push_pull-0-12: the body walks along the camera ray; its estimate drifts 6 cm up over
+    # the second half (a depth error seen from above), the hands never leave the table
+    height = ramp([(0, 0.8), (ANCHOR, 0.8), (45, 0.86), (60, 0.86)])
+    x = ramp([(0, -0.3), (60, 0.3)])
+    contact, mode = decide(height, x, torch.ones(T))
+    assert mode == "sliding" and bool(contact.all())
+    # hands lifted off it (15 cm within 5 frames) let go there
+    contact, mode = decide(ramp([(0, 0.8), (45, 0.8), (50, 0.95), (60, 0.95)]), x, torch.ones(T))
+    frames = torch.nonzero(contact).flatten()
+    assert mode == "sliding" and int(frames[0]) == 0 and 45 <= int(frames[-1]) <= 48
+
+
+def box_corners(width: float, height: float, depth: float) -> torch.Tensor:
+    """(8, 3) corners of a box standing on its base, origin at the base's centre."""
+    return torch.tensor([[sx * width / 2, y, sz * depth / 2] for sx in (-1, 1) for y in
+                         (0.0, height) for sz in (-1, 1)], dtype=torch.float64)
+
+
+def test_a_box_set_down_tilted_by_the_wrists_rests_level_on_the_floor():
+    # the hands carry a 62 cm tall box 12° tilted (wrist rotation error) and let go of it at
+    # frame 40 with its lowest corner 7 cm above the floor (the estimate's legs would swallow
+    # it): it rests on the floor, on its base, not on one edge, and its centre stays where the
+    # hands put it
+    corners = box_corners(0.24, 0.62, 0.15)
+    tilt = torch.tensor(math.radians(12.0), dtype=torch.float64)
+    c, s = torch.cos(tilt), torch.sin(tilt)
+    rot = torch.tensor([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]], dtype=torch.float64)
+    centre = torch.tensor([0.0, 0.31, 0.0], dtype=torch.float64)
+    origin = torch.tensor([0.2, 0.07 - float((corners @ rot.T)[:, 1].min()), 0.5],
+                          dtype=torch.float64)  # the lowest corner 7 cm above the floor
+    carried = rigid(rot.expand(T, 3, 3), origin.expand(T, 3).clone())
+    lowest = torch.full((T,), 0.07, dtype=torch.float64)
+    contact = torch.zeros(T, dtype=torch.bool)
+    contact[:40] = True
+    path = object_path(carried, contact, lowest, 0.0, CONTACT.rest_on_ground_m,
+                       corners=corners)
+    rest = path[45]
+    placed = corners @ rest[:3, :3].T + rest[:3, 3]
+    base = placed[corners[:, 1] == 0.0]
+    assert torch.allclose(base[:, 1], torch.zeros(4, dtype=torch.float64), atol=1e-6)
+    assert torch.allclose(rest[:3, 1], torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64),
+                          atol=1e-6)  # upright
+    before = carried[39, :3, :3] @ centre + carried[39, :3, 3]
+    after = rest[:3, :3] @ centre + rest[:3, 3]
+    assert torch.allclose(after[[0, 2]], before[[0, 2]], atol=1e-6)
+    # without the object's shape it is only dropped: the far edge of its base floats
+    # (and at the ground's own tolerance it would stay in the air)
+    assert float(object_path(carried, contact, lowest, 0.0, CONTACT.support_tolerance_m,
+                             corners=corners)[45, 1, 3]) > 0.07
+    dropped = object_path(carried, contact, lowest, 0.0, CONTACT.rest_on_ground_m)[45]
+    floating = (corners @ dropped[:3, :3].T + dropped[:3, 3])[corners[:, 1] == 0.0, 1]
+    assert float(floating.max()) > 0.02
+
+
+def test_a_flat_object_has_no_face_to_level_and_keeps_its_pose():
+    flat = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 1.0]],
+                        dtype=torch.float64)
+    pose = rigid(torch.eye(3, dtype=torch.float64), torch.tensor([0.0, 0.1, 0.0],
+                                                                 dtype=torch.float64))
+    assert torch.equal(level_on_ground(pose, flat), pose)

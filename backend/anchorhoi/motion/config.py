@@ -197,8 +197,13 @@ class ContactConfig:
     """At the anchor frame a hand touches the object when one of its vertices is this close;
     a body vertex this close to the object supports the body (no balance term there)."""
     support_tolerance_m: float = 0.04
-    """An object whose lowest point is within this of the ground rests on (slides along) it;
-    the hands of a sliding object may move up or down this much."""
+    """An object whose lowest point is within this of the ground rests on (slides along) it."""
+    slide_release_m: float = 0.08
+    """The hands of a sliding object (pushed or pulled along the ground) let go where they rise
+    or sink this far from their height at the anchor frame (``contact.grow_contact``): more
+    than the ground's tolerance, as a body's depth error along the camera ray shifts the
+    estimated hands' height too (a push whose hands' estimate rose 5 cm let go of the object
+    halfway, push_pull-0-12)."""
     slide_min_travel_m: float = 0.1
     """A resting object touched at the anchor frame is pushed or pulled only if the seen hands
     would move it at least this far along the ground (``contact.moves_with_hands``); less is
@@ -213,6 +218,11 @@ class ContactConfig:
     release_still_speed_mps: float = 0.15
     """Where it is let go, it rests where the hands were last slower than this (they stop to
     set it down; ``contact.set_down``)."""
+    rest_on_ground_m: float = 0.15
+    """Beyond the hands' contact, an object whose lowest point is within this of the ground
+    rests on it, laid level (``contact.object_path``): the ground is the only support the scene
+    knows of, and a table or shelf top stands far higher. (A squat's pick-up let go of its
+    box 7 cm above the floor where the estimate's legs would have swallowed it.)"""
     patience_frames: int = 3
     """A hand–object contact ends only where this many frames in a row break it."""
     balance_radius_m: float = 0.08
@@ -228,8 +238,9 @@ class ContactConfig:
     def __post_init__(self) -> None:
         check_at_least(self, 1, ("image_speed_window", "patience_frames"))
         check_positive(self, ("foot_height_m", "foot_speed_mps", "still_speed_mps", "softness",
-                         "hand_distance_m", "support_tolerance_m", "slide_min_travel_m",
-                         "hand_seen_confidence", "release_depth_m",
+                         "hand_distance_m", "support_tolerance_m", "slide_release_m",
+                         "slide_min_travel_m",
+                         "hand_seen_confidence", "release_depth_m", "rest_on_ground_m",
                          "release_still_speed_mps"))
 
 

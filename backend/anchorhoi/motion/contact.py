@@ -29,7 +29,8 @@ and stops at the first frame that breaks the mode it started in:
   body (``grip_holds``); it then rests where the hands last stood still (``set_down``);
 * **sliding** (it rests on the ground at the anchor frame): the contact lasts while the carried
   object stays on the ground (pushed or pulled along it); where the hands would lift it off or
-  push it into the ground they let go.
+  push it into the ground — rise or sink by more than ``ContactConfig.slide_release_m`` — they
+  let go.
 
 A resting object does not move unless the evidence says the hands move it: in **sliding**
 mode the object travels only if, over the contact frames where the touching hands are **seen**
@@ -44,10 +45,13 @@ hidden while they would "move" it: a hidden hand's estimate is the pose prior's 
 evidence) and the mode is **resting**: no frame is held and the object stays where it is.
 
 Beyond the contact interval the object rests where it was picked up or set down (the carried
-pose at the boundary frame, dropped onto the ground when within the tolerance). Human keypoints
-alone cannot tell a pick-up from a put-down at the grasp frame (they are time reversals of each
-other): for a pick-up the anchor frame must be in the held phase; a resting object touched at
-the anchor frame is taken as pushed, never lifted.
+pose at the boundary frame, dropped onto the ground when within the tolerance, laid level on
+the face of its hull facing most nearly down: a wrist rotation error tilts the carried pose,
+and a box left tilted by 10° on the floor floats its far edge and swings its base by the lever
+arm up to the hands). Human keypoints alone cannot tell a pick-up from a put-down at the
+grasp frame (they are time reversals of each other): for a pick-up the anchor frame must be
+in the held phase; a resting object touched at the anchor frame is taken as pushed, never
+lifted.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from typing import Literal
 
 import numpy as np
 import torch
+from scipy.spatial import ConvexHull, QhullError
 
 from ..body.rotations import matrix_to_rot6d, rot6d_to_matrix
 from .config import ContactConfig
@@ -194,8 +199,8 @@ def mean_pose(poses: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
 
 
 def grow_contact(lowest_anchor: float, rise: torch.Tensor, anchor: int, ground_y: float,
-                 tolerance: float, patience: int = 3,
-                 grip: torch.Tensor | None = None) -> tuple[torch.Tensor, ContactMode]:
+                 tolerance: float, patience: int = 3, grip: torch.Tensor | None = None,
+                 slide_tolerance: float | None = None) -> tuple[torch.Tensor, ContactMode]:
     """The contact frames ``(T,)`` bool grown from ``anchor``, and the mode (see the module).
 
     ``lowest_anchor``: the object's lowest point at the anchor frame; ``rise (T,)``: how far the
@@ -204,10 +209,14 @@ def grow_contact(lowest_anchor: float, rise: torch.Tensor, anchor: int, ground_y
     end of a large object). ``grip (T,)`` bool, optional: frames where the hands may still
     hold an object in the air (``grip_holds``); where they cannot, a held contact ends as where
     the object reaches the ground. A run of ``patience`` frames breaking the mode ends the
-    contact at its first frame (single noisy frames do not)."""
+    contact at its first frame (single noisy frames do not). The hands of a sliding object
+    may rise or sink by ``slide_tolerance`` (default ``tolerance``) before they let go — a slow
+    drift of the estimate does not end a push — and where they do, the contact ends where they
+    last were within ``tolerance`` (the approach and the lift-off are not held)."""
     held_mode = lowest_anchor > ground_y + tolerance
     lowest = lowest_anchor + rise
-    ok = lowest > ground_y + tolerance if held_mode else rise.abs() <= tolerance
+    slide = tolerance if slide_tolerance is None else slide_tolerance
+    ok = lowest > ground_y + tolerance if held_mode else rise.abs() <= slide
     if held_mode and grip is not None:
         ok = ok & grip
     contact = torch.zeros_like(ok)
@@ -221,15 +230,53 @@ def grow_contact(lowest_anchor: float, rise: torch.Tensor, anchor: int, ground_y
                 break
             contact[t] = True
             t += step
+        if 0 <= t < count and not held_mode:  # let go: where the hands left the tolerance
+            t -= step
+            while t != anchor and float(rise[t].abs()) > tolerance:
+                contact[t] = False
+                t -= step
     return contact, "held" if held_mode else "sliding"
 
 
+def level_on_ground(pose: torch.Tensor, corners: torch.Tensor) -> torch.Tensor:
+    """``pose (4, 4)`` (object → world) turned by the smallest rotation that lays the face of
+    the object's convex hull (``corners (C, 3)``, object frame) facing most nearly down flat on
+    a horizontal floor, about the centre of the object's bounding box (which keeps its place):
+    a rigid object rests on a face, not tilted as the hands' wrists left it. Unchanged where the
+    hull is flat (no face to rest on)."""
+    pts = corners.detach().double().cpu().numpy()
+    try:
+        normals = ConvexHull(pts).equations[:, :3]  # outward unit normals, object frame
+    except QhullError:
+        return pose
+    rot = pose[:3, :3].double().cpu().numpy()
+    world = normals @ rot.T
+    n = world[int(np.argmin(world[:, 1]))]  # the face looking most nearly down
+    down = np.array([0.0, -1.0, 0.0])
+    axis, cos = np.cross(n, down), float(n @ down)
+    sin = float(np.linalg.norm(axis))
+    if sin < 1e-9:
+        return pose
+    k = axis / sin
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    turn = np.eye(3) + sin * kx + (1 - cos) * kx @ kx  # Rodrigues: n onto straight down
+    centre = 0.5 * (pts.min(0) + pts.max(0))
+    out = pose.clone()
+    new_rot = turn @ rot
+    out[:3, :3] = torch.as_tensor(new_rot, dtype=pose.dtype, device=pose.device)
+    shift = rot @ centre - new_rot @ centre
+    out[:3, 3] = pose[:3, 3] + torch.as_tensor(shift, dtype=pose.dtype, device=pose.device)
+    return out
+
+
 def object_path(carried: torch.Tensor, contact: torch.Tensor, lowest: torch.Tensor,
-                ground_y: float, tolerance: float) -> torch.Tensor:
+                ground_y: float, tolerance: float,
+                corners: torch.Tensor | None = None) -> torch.Tensor:
     """Initial object poses ``(T, 4, 4)``: ``carried (T, 4, 4)`` inside the contact interval;
     outside it, the carried pose at the first frame beyond the interval, dropped onto the ground
     when its lowest point (``lowest (T,)`` at the carried poses) is within ``tolerance`` of it
-    (or below)."""
+    (or below) — with ``corners (C, 3)`` (the object's vertices, object frame) laid level on
+    it first (``level_on_ground``)."""
     out = carried.clone()
     frames = torch.nonzero(contact).flatten()
     if len(frames) == 0:
@@ -241,7 +288,12 @@ def object_path(carried: torch.Tensor, contact: torch.Tensor, lowest: torch.Tens
             continue
         rest = carried[boundary].clone()
         if float(lowest[boundary]) <= ground_y + tolerance:
-            rest[1, 3] += ground_y - lowest[boundary]
+            if corners is None:
+                rest[1, 3] += ground_y - lowest[boundary]
+            else:
+                rest = level_on_ground(rest, corners)
+                low = (corners @ rest[:3, :3].T + rest[:3, 3])[:, 1].amin()
+                rest[1, 3] += ground_y - low
         out[list(span)] = rest
     return out
 
@@ -329,7 +381,7 @@ def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
         min_seen=contact.hand_seen_confidence)
     frames, mode = grow_contact(lowest_anchor, hand_height - hand_height[anchor], anchor,
                                 ground_y, contact.support_tolerance_m, contact.patience_frames,
-                                grip)
+                                grip, contact.slide_release_m)
     if mode == "held" and grip is not None:
         frames = set_down(frames, grip, hand_track, anchor, fps,
                           still_speed=contact.release_still_speed_mps,

@@ -317,7 +317,8 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
         if mode == "resting":
             _touch_only(problem, state, contact)
             return
-        path = object_path(carried, contact, lowest, problem.ground_y, tolerance)
+        path = object_path(carried, contact, lowest, problem.ground_y,
+                           config.contact.rest_on_ground_m, corners=problem.obj_corners)
     if config.resting.iterations > 0:
         path = _fit_resting(problem, path, contact, frames.vertices, frames.joints, config)
     state.held = contact[:, None] & problem.at_anchor[None]
