@@ -176,10 +176,7 @@ def test_single_noisy_frames_are_no_evidence_of_motion():
 def test_hands_resting_on_a_table_do_not_push_it(tmp_path, one_thread):
     """A drawn lean-on case (both hands on a table top while the body leans): the 3D hands
     drift along the camera ray, the image shows them still — the table rests."""
-    try:  # the case family (issue 11, item 5) is still being built on another branch
-        drawn = draw_case(BodyModel(dtype=torch.float64), "lean_on", 0, 0)
-    except ValueError as exc:
-        pytest.skip(f"the case family draws no lean-on case: {exc}")
+    drawn = draw_case(BodyModel(dtype=torch.float64), "lean_on", 0, 0)
     case = load_motion_case(write_motion(drawn, tmp_path))
     report = run_oracle_motion(case, body=BodyModel(), config=MotionConfig(), seed=0,
                                noise_px=4.0, drop=0.2)

@@ -84,12 +84,35 @@ def trunk_pose(pitch: np.ndarray, spine: np.ndarray) -> np.ndarray:
     return aa
 
 
+def bent_arm(body: ShapedBody, side: str, reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(elbow angles (T,), wrist offsets (T, 3))``: the bend about the ``side`` elbow's hinge
+    (y, the forearm forward) that puts the wrist ``reach (T,)`` from the shoulder (straight
+    where the target lies beyond the arm, bent by at most 2.6 rad where it lies nearer), and the
+    wrist's offset from the shoulder at that bend, the shoulder at rest (the collar's frame)."""
+    sh, el, wr = (body.rest[J[f"{side}_{n}"]] for n in ("shoulder", "elbow", "wrist"))
+    sign = -1.0 if side == "left" else 1.0  # the bend's sign on the hinge (``solve``'s hinge)
+
+    def offsets(bend: np.ndarray) -> np.ndarray:
+        c, s = np.cos(sign * bend)[:, None], np.sin(sign * bend)[:, None]
+        fore = wr - el
+        turned = np.concatenate([c * fore[0] + s * fore[2], np.broadcast_to(fore[1], c.shape),
+                                 c * fore[2] - s * fore[0]], 1)  # about y
+        return (el - sh) + turned
+
+    grid = np.linspace(0.0, 2.6, 261)
+    lengths = np.linalg.norm(offsets(grid), axis=1)  # falls as the elbow bends
+    bend = np.interp(reach, lengths[::-1], grid[::-1])
+    return sign * bend, offsets(bend)
+
+
 def aim_arms(body: ShapedBody, params: np.ndarray, root: torch.Tensor, trunk_rot: torch.Tensor,
              trans: torch.Tensor, targets: Mapping[str, np.ndarray]) -> None:
-    """Start each arm with a wrist target straight towards it (elbow straight): the shoulder's
-    smallest rotation turning its rest direction onto the target, in ``params (T, 10, 3)``
-    (``SOLVED`` order) where the target is given. Far from the hanging guess (an arm raised
-    overhead) the solve would otherwise stall against the elbow's hinge."""
+    """Start each arm with a wrist target reaching it: the elbow bent to the target's distance
+    from the shoulder (``bent_arm``) and the shoulder's smallest rotation turning that arm's
+    shoulder-to-wrist direction onto the target, in ``params (T, 10, 3)`` (``SOLVED`` order)
+    where the target is given. Far from the hanging guess (an arm raised overhead) the solve
+    would otherwise stall against the elbow's hinge, and from a straight arm the pull towards
+    the guess would hold a near target off by a centimetre or more."""
     t = len(params)
     rot = torch.eye(3, dtype=torch.float64).repeat(t, 55, 1, 1)
     rot[:, 0] = root
@@ -100,18 +123,19 @@ def aim_arms(body: ShapedBody, params: np.ndarray, root: torch.Tensor, trunk_rot
         goal = targets.get(f"{side}_wrist")
         if goal is None:
             continue
-        sh, wr = J[f"{side}_shoulder"], J[f"{side}_wrist"]
-        rest_dir = body.rest[wr] - body.rest[sh]
-        rest_dir = rest_dir / np.linalg.norm(rest_dir)
+        sh = J[f"{side}_shoulder"]
         parent = out.rotations[:, J[f"{side}_collar"]].numpy()  # (T, 3, 3)
         want = np.einsum("tji,tj->ti", parent, goal - out.joints[:, sh].numpy())
-        for f in np.flatnonzero(np.isfinite(want).all(1)):
+        known = np.flatnonzero(np.isfinite(want).all(1))
+        bend, arm = bent_arm(body, side, np.linalg.norm(want[known], axis=1))
+        for f, b, a in zip(known, bend, arm, strict=True):
             d = want[f] / max(np.linalg.norm(want[f]), 1e-9)
-            axis = np.cross(rest_dir, d)
-            angle = np.arctan2(np.linalg.norm(axis), float(rest_dir @ d))
+            a = a / np.linalg.norm(a)
+            axis = np.cross(a, d)
+            angle = np.arctan2(np.linalg.norm(axis), float(a @ d))
             if np.linalg.norm(axis) > 1e-9:
                 params[f, SOLVED.index(f"{side}_shoulder")] = axis / np.linalg.norm(axis) * angle
-                params[f, SOLVED.index(f"{side}_elbow")] = 0.0
+                params[f, SOLVED.index(f"{side}_elbow")] = [0.0, b, 0.0]
 
 
 def solve(body: ShapedBody, *, root_orient: np.ndarray, pelvis: np.ndarray,

@@ -130,16 +130,21 @@ class Support:
 
 
 def support_under(verts: np.ndarray, contact: np.ndarray, *, centre: np.ndarray, yaw: float,
-                  half_width: float, others: np.ndarray | None = None) -> Support:
+                  half_width: float, others: np.ndarray | None = None,
+                  sweep: np.ndarray | None = None) -> Support:
     """A top just under the ``contact`` vertices ``(Vc, 3)`` of one frame, and the near face
     just clear of ``others (N, 3)`` (the rest of the body over all frames, in world) that lie
-    under the top within ``half_width`` of the centre line."""
+    under the top within ``half_width`` of the centre line, and of ``sweep (M, 3)`` (the
+    contacting part in the other frames, in world: a hand coming onto the top) that lie lower
+    than the top."""
     local = to_frame(contact, centre, yaw)
     top = float(contact[:, 1].min()) - GAP_M
     near = float(local[:, 2].min()) - 0.04
-    if others is not None:
-        lo = to_frame(others, centre, yaw)
-        under = (lo[:, 1] + centre[1] < top + 0.01) & (np.abs(lo[:, 0]) < half_width + 0.02)
+    for points, level in ((others, top + 0.01), (sweep, top)):
+        if points is None:
+            continue
+        lo = to_frame(points, centre, yaw)
+        under = (lo[:, 1] + centre[1] < level) & (np.abs(lo[:, 0]) < half_width + 0.02)
         if under.any():
             near = max(near, float(lo[under, 2].max()) + 0.02)
     if near > float(local[:, 2].max()) - 0.04:

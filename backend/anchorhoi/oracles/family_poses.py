@@ -239,7 +239,8 @@ def _reach(body: ShapedBody, rng: np.random.Generator, *, high: bool) -> Drawn:
     mid = clip.verts[f1, touch].mean(0)
     centre = np.array([mid[0], body.ground_y, mid[2]])
     sup = support_under(clip.verts[f1, touch], clip.verts[f1, touch], centre=centre,
-                        yaw=st.heading, half_width=0.35, others=rest)
+                        yaw=st.heading, half_width=0.35, others=rest,
+                        sweep=np.delete(clip.verts[:, touch], f1, axis=0).reshape(-1, 3)[::3])
     height = sup.top - body.ground_y
     if height < 0.12:
         raise ValueError("the reach ends too low for an object")
@@ -342,7 +343,8 @@ def lean_on(body: ShapedBody, rng: np.random.Generator) -> Drawn:
     centre = np.array([mid[0], body.ground_y, mid[2]])
     sup = support_under(clip.verts[f1, hands], clip.verts[f1, hands], centre=centre,
                         yaw=st.heading, half_width=0.6,
-                        others=np.delete(clip.verts, hands, axis=1).reshape(-1, 3)[::5])
+                        others=np.delete(clip.verts, hands, axis=1).reshape(-1, 3)[::5],
+                        sweep=np.delete(clip.verts[:, hands], f1, axis=0).reshape(-1, 3)[::3])
     width, depth = rng.uniform(0.9, 1.2), rng.uniform(0.5, 0.75)
     height = sup.top - body.ground_y
     mesh = S.table(width, depth, height) if rng.random() < 0.6 else S.box(width, height, depth)
