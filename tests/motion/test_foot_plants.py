@@ -7,7 +7,8 @@ import numpy as np
 import torch
 
 from anchorhoi.motion.config import FootPlantConfig
-from anchorhoi.motion.foot_plants import detect_plants, image_velocity, on_plane, split_run
+from anchorhoi.motion.foot_plants import detect_plants, on_plane, split_run
+from anchorhoi.motion.line_fits import image_velocity
 from anchorhoi.nerf.cameras import Cameras, intrinsics, look_at, project, world_to_camera
 
 FPS = 30.0

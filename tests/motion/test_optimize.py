@@ -17,10 +17,10 @@ from anchorhoi.motion.contact import (
     fill_gaps,
     footprint_matrix,
     grow_contact,
-    image_speed,
     object_path,
     rigid,
 )
+from anchorhoi.motion.line_fits import image_speed
 from anchorhoi.motion.losses import balance_loss, hinge_loss, occlusion_loss, robust
 from anchorhoi.motion.posing import PosedSubset, farthest_point_ids
 from anchorhoi.objects.inside import build_sdf_grid

@@ -76,31 +76,6 @@ WRIST_JOINTS = (20, 21)
 """left_wrist, right_wrist: the hands' frames."""
 
 
-def image_speed(keypoints: torch.Tensor, window: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Speed of 2D keypoints ``(T, F, 3)`` (u, v, confidence) in pixels per frame, from a
-    confidence-weighted straight-line fit over ``±window`` frames (robust to per-frame pixel
-    noise), and the confidence mass ``(T, F)`` each fit rests on."""
-    t_count = keypoints.shape[0]
-    frames = torch.arange(t_count, dtype=keypoints.dtype, device=keypoints.device)
-    speed = keypoints.new_zeros(keypoints.shape[:2])
-    mass = keypoints.new_zeros(keypoints.shape[:2])
-    for t in range(t_count):
-        lo, hi = max(0, t - window), min(t_count, t + window + 1)
-        w = keypoints[lo:hi, :, 2]  # (W, F)
-        x = frames[lo:hi, None] - t
-        sw = w.sum(0).clamp_min(1e-9)
-        xm = (w * x).sum(0) / sw
-        uvm = (w[..., None] * keypoints[lo:hi, :, :2]).sum(0) / sw[:, None]
-        dx = x - xm
-        sxx = (w * dx * dx).sum(0)
-        sxy = (w[..., None] * dx[..., None] * (keypoints[lo:hi, :, :2] - uvm)).sum(0)
-        slope = sxy / sxx.clamp_min(1e-9)[:, None]
-        ok = sxx > 1.0  # at least two frames apart with some confidence
-        speed[t] = torch.where(ok, slope.norm(dim=-1), torch.zeros_like(sw))
-        mass[t] = torch.where(ok, sw, torch.zeros_like(sw))
-    return speed, mass
-
-
 def fill_gaps(x: torch.Tensor, median: int = 5) -> torch.Tensor:
     """``(T, F)`` with NaN gaps (unseen keypoints) filled per column by linear interpolation
     between the seen frames (held at the ends), from the seen values median-filtered over

@@ -24,9 +24,10 @@ from ..objects.mesh_io import ObjectMesh
 from ..randomness import multinomial
 from . import losses as L
 from .config import MotionConfig, MotionSampling, RestingObjectConfig
-from .contact import FOOT_JOINTS, WRIST_JOINTS, ContactMode, hands_touching, image_speed, rigid
+from .contact import FOOT_JOINTS, WRIST_JOINTS, ContactMode, hands_touching, rigid
 from .foot_plants import FootPlants, detect_plants, plant_loss
 from .initialize import BODY_JOINTS
+from .line_fits import image_speed
 from .occlusion import rotation_visibility
 from .posing import PosedFrames, PosedSubset, farthest_point_ids
 
