@@ -15,6 +15,7 @@ from anchorhoi.motion import MotionConfig
 from anchorhoi.motion.config import ContactConfig
 from anchorhoi.motion.contact import (
     decide_contact,
+    hold_still,
     level_on_ground,
     moves_with_hands,
     object_path,
@@ -247,3 +248,24 @@ def test_a_flat_object_has_no_face_to_level_and_keeps_its_pose():
     pose = rigid(torch.eye(3, dtype=torch.float64), torch.tensor([0.0, 0.1, 0.0],
                                                                  dtype=torch.float64))
     assert torch.equal(level_on_ground(pose, flat), pose)
+
+
+def test_an_object_no_hand_moves_holds_one_pose_per_run():
+    # a box picked up at frame 20 and set down at 40: the optimiser's step had nudged the frames
+    # before the grasp towards the hands (a ramp of 5 cm) and the frames after the set-down
+    # apart; each run where no hand moves it takes one pose, the carried frames keep theirs
+    six = torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], dtype=torch.float64).repeat(T, 1)
+    six[:20, 3] = torch.linspace(0.0, 0.1, 20, dtype=torch.float64)  # a slight tilt drifting
+    trans = torch.zeros(T, 3, dtype=torch.float64)
+    trans[:20, 2] = torch.linspace(0.0, -0.05, 20, dtype=torch.float64)
+    trans[20:40, 1] = torch.linspace(0.0, 0.6, 20, dtype=torch.float64)
+    trans[40:, 0] = 0.5 + 0.01 * torch.arange(T - 40, dtype=torch.float64)
+    moved = torch.zeros(T, dtype=torch.bool)
+    moved[20:40] = True
+    carried = trans[20:40].clone()
+    hold_still(six, trans, moved)
+    assert torch.equal(trans[20:40], carried)
+    for run in (slice(0, 20), slice(40, T)):
+        assert torch.equal(trans[run], trans[run][:1].expand_as(trans[run]))
+        assert torch.equal(six[run], six[run][:1].expand_as(six[run]))
+    assert float(trans[0, 2]) == pytest.approx(-0.025)  # the run's mean

@@ -165,6 +165,26 @@ def rigid(rot: torch.Tensor, trans: torch.Tensor) -> torch.Tensor:
     return torch.cat([top, bottom], -2)
 
 
+def hold_still(obj6d: torch.Tensor, obj_trans: torch.Tensor, moved: torch.Tensor) -> None:
+    """In place: every run of frames where no hand moves the object (``moved (T,)`` False)
+    takes the run's mean pose (``obj6d (T, 6)``, ``obj_trans (T, 3)``; the mean 6D is
+    orthonormalised wherever it is read). A rigid object no hand moves does not move: a soft
+    term against frame-to-frame motion let the hands' pull at the grasp frame slide a box
+    3.7-5.4 cm towards them over the frames before it, so the optimiser projects onto the
+    constraint after every step instead."""
+    with torch.no_grad():
+        free = (~moved).cpu().tolist()
+        start = None
+        for t, is_free in enumerate(free + [False]):
+            if is_free and start is None:
+                start = t
+            elif not is_free and start is not None:
+                if t - start > 1:
+                    obj6d[start:t] = obj6d[start:t].mean(0)
+                    obj_trans[start:t] = obj_trans[start:t].mean(0)
+                start = None
+
+
 def mean_pose(poses: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """Weighted mean of rigid poses ``(H, T, 4, 4)`` over H with ``weights (H, T)`` (rotation:
     the mean matrix projected back onto SO(3) through its 6D columns)."""

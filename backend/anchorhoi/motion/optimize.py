@@ -59,6 +59,7 @@ from .contact import (
     fill_gaps,
     foot_contact_weights,
     footprint_matrix,
+    hold_still,
     mean_pose,
     object_path,
     rigid,
@@ -175,8 +176,9 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
     every parameter by a full step); the parameters a phase adds are warmed up."""
     schedule, rep = config.schedule, config.reprojection
     new = [state.root6d, state.trans, state.body6d] if state.optimizer is None else []
+    moves_object = phase == 3 and bool(decided(state.held, "held").any())
     if phase == 3:
-        if bool(decided(state.held, "held").any()):  # else the object stays at its anchor placement
+        if moves_object:  # else the object stays at its anchor placement
             new += [state.obj6d, state.obj_trans]
         if problem.hands_free:
             new.append(state.hand6d)
@@ -210,6 +212,8 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
         total: torch.Tensor = functools.reduce(operator.add, terms.values())
         total.backward()
         opt.step()
+        if moves_object:
+            hold_still(state.obj6d, state.obj_trans, decided(state.held, "held").any(1))
         readout.step(it + 1, terms)
     if terms:  # the last iteration's terms, read at it
         log.info("stage E phase %d (%d iterations): %s", phase, iterations,
