@@ -3,11 +3,13 @@
 
 Same format as ``make_anchor_cases.py`` (``object.obj`` + ``case.npz``), other shapes: the
 generated-object bench (``oracle_anchor.py … --generate-object``) recovers them from renders.
-With ``sit_on_box`` (``bench/cases/anchor``) they make the set: a box, a cylinder, a ball and
-a table on legs.
+With ``sit_on_box`` (``bench/cases/anchor``) they make the set: a box, a cylinder, a chair,
+a ball and a table on legs.
 
 - ``sit_on_cylinder``: the sitting pose of ``sit_on_box`` on a round seat (radius 22 cm) whose
   top is 5 mm below the lowest body vertex over it;
+- ``sit_on_chair``: the same pose on a chair (44 × 44 cm seat at that height on four legs, a
+  45 cm backrest along its back edge, 15 cm behind the sitter's back);
 - ``ball_on_floor``: standing, a ball of radius 15 cm on the floor 45 cm in front;
 - ``lean_on_table_legs``: the leaning pose of ``lean_on_table`` on a table (90 × 60 cm top,
   5 cm thick, 8 cm legs) whose top is 5 mm below the lowest hand vertex over it.
@@ -33,7 +35,7 @@ from anchorhoi.oracles.anchor_authoring import (
     posed_vertices,
     yaw_quaternion,
 )
-from anchorhoi.oracles.family_shapes import ball, cylinder, table
+from anchorhoi.oracles.family_shapes import ball, chair, cylinder, table
 from anchorhoi.oracles.motion_authoring import write_obj
 
 OUT = Path(__file__).resolve().parent / "cases" / "anchor_objects"
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     stand = dict(body=pose_body(), trans=[0.0, 0.0, 0.0])
     cases = {  # name: (pose, mesh standing on y = 0, its bottom centre in the world)
         "sit_on_cylinder": (sit, cylinder(0.22, seat_h, segments=24), (0.0, -0.08)),
+        "sit_on_chair": (sit, chair(0.44, 0.44, seat_h, 0.45), (0.0, -0.08)),
         "ball_on_floor": (stand, ball(0.15, rings=12, segments=24), (0.0, 0.45)),
         "lean_on_table_legs": (lean, table(0.9, 0.6, table_h, top=0.05, leg=0.08),
                                (0.0, 0.70)),

@@ -49,7 +49,19 @@ Measured (seed 0, 1 thread, this 2-core VM under a load average of 12–14, so t
 | sit_on_cylinder (generated) | 14.13 | 2.21 | 0.779 | 1.01 | 30.96 | 640.5 |
 | lean_on_table_legs (generated) | **221.08** | 1.27 | 0.623 | 1.53 | 24.63 | 652.9 |
 
-The table's shape is recovered but its body fit is not (MPJPE 221 mm: not yet explained).
+Again on 2026-12-03 (seed 0, 1 thread, load average 6–11), after stage B's posture hypotheses:
+
+| case | mpjpe_mm | obj_chamfer_cm | obj_iou | obj_trans_err_cm | psnr_db | stage_a_seconds |
+|---|---|---|---|---|---|---|
+| lean_on_table_legs (given mesh) | 9.18 | – | – | 0.25 | 31.16 | 120.3 |
+| lean_on_table_legs (generated) | **147.64** | 1.27 | 0.623 | 1.53 | 24.68 | 177.7 |
+| sit_on_chair (generated) | 21.27 | 2.67 | **0.321** | 0.58 | 27.52 | 402.1 |
+
+The table's shape is recovered but its body fit is not: the right leg is lifted to the table
+top (knee above the pelvis, foot 1.0 m off). Stage B alone, refitted to that run's human field
+and placed table with other seeds: 9 of 12 seeds fit within 7.5–17 mm, 3 end like seed 0 —
+the limb search puts the right leg there, and the search total says it is worse (0.057 against
+0.035). The chair's thin boards (4 cm) come out as a blob: Chamfer within target, IoU not.
 """
 
 from __future__ import annotations

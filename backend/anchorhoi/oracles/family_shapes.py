@@ -1,6 +1,6 @@
 """Object meshes for the case family, in the scene object frame (centred in x/z, standing at
-y = 0, metres, outward triangles): boxes, cylinders, balls, tables, shelves, stools, poles and
-platforms, each a few dozen triangles."""
+y = 0, metres, outward triangles): boxes, cylinders, balls, tables, chairs, shelves, stools,
+poles and platforms, each a few dozen triangles."""
 
 from __future__ import annotations
 
@@ -80,6 +80,16 @@ def table(width: float, depth: float, height: float, *, top: float = 0.04,
             parts.append(boxes_mesh([(np.array([x0, 0, z0]),
                                       np.array([x0 + leg, height - top, z0 + leg]))]))
     return merge(*parts)
+
+
+def chair(width: float, depth: float, seat: float, back: float, *, board: float = 0.04,
+          leg: float = 0.04) -> Mesh:
+    """A chair: a seat ``board`` thick with its top at ``seat`` on four legs (a table of the
+    seat's size), and a backrest ``back`` high above the seat along its −z edge."""
+    z0 = -depth / 2
+    backrest = boxes_mesh([(np.array([-width / 2, seat, z0]),
+                            np.array([width / 2, seat + back, z0 + board]))])
+    return merge(table(width, depth, seat, top=board, leg=leg), backrest)
 
 
 def shelf(width: float, depth: float, height: float, *, board: float = 0.03) -> Mesh:
