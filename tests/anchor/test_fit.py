@@ -175,12 +175,15 @@ def mpjpe(body: BodyModel, pose: KeyPose, joints: np.ndarray) -> np.ndarray:
     return np.linalg.norm(fitted - joints[:22], axis=1)
 
 
-# Achieved (seed 0, one CPU thread; MPJPE / worst joint / max penetration / fit time):
-#   lunge + 4 masks  8.1 mm / 44 mm (right wrist) / —           / ~15 s (incl. warm-up)
-#   sit              9.3 mm / 23 mm (left wrist)  / 0 mm, 12 contact vertices on the seat / ~9 s
-#   lean            12.7 mm / 31 mm (right wrist) / 0 mm        / ~9 s
-# (seed 1: 7.3 / 9.6 / 16.3 mm.) Without the limb search, arms and legs that must swing far
-# from the initial A-pose (raised arms, thighs at 90°) end in wrong basins at 50-150 mm.
+# Achieved (seed 0, one CPU thread; MPJPE / worst joint / max penetration):
+#   lunge + 4 masks  8.3 mm / 43 mm (left wrist)  / —
+#   sit              8.0 mm / 23 mm (left wrist)  / 0 mm, 14 contact vertices on the seat
+#   lean             6.9 mm / 19 mm (left elbow)  / 0 mm
+# (~10-15 s a fit on an idle machine.) Lean over seeds 0-9: worst 19-53 mm; before the phases'
+# warm-up (FitSchedule.warmup_steps) the detail phase's first Adam steps threw the arms off
+# and the worst joint reached 105-207 mm on 3 of 10 seeds. Without the limb search, arms and
+# legs that must swing far from the initial A-pose (raised arms, thighs at 90°) end in wrong
+# basins at 50-150 mm.
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["lunge", "sit", "lean"])
 def test_fit_recovers_the_oracle_pose(body, cases, case):

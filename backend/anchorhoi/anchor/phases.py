@@ -9,7 +9,9 @@ headings with the best rigid totals, ``schedule.keep_hypotheses`` of them, go on
 the hypothesis with the lowest total loss is kept.
 ``optimise``: Adam on the leaves a phase frees — ``rigid``: root orientation and translation;
 ``search`` and ``pose``: + the body joints; ``detail``: + hands (+ betas, + the object) — with
-the learning rates decaying (cosine) to ``schedule.final_lr_factor`` of their start.
+the learning rates decaying (cosine) to ``schedule.final_lr_factor`` of their start, after a
+linear warm-up over ``schedule.warmup_steps`` in the phases that start from a fitted body
+(``lr_factor``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from .limb_search import search_limbs
 from .objective import Objective
 
 if TYPE_CHECKING:
-    from .fit import FitConfig
+    from .fit import FitConfig, FitSchedule
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,20 @@ def _about(angles: torch.Tensor, *, axis: int) -> torch.Tensor:
     return torch.stack(m, -1).reshape(-1, 3, 3)
 
 
+def lr_factor(schedule: FitSchedule, *, phase: str, step: int, iterations: int) -> float:
+    """The fraction of its start learning rate a phase steps with at ``step`` (from 0) of
+    ``iterations``: a cosine decay to ``schedule.final_lr_factor``, ramped up linearly over the
+    first ``schedule.warmup_steps`` (at most half the phase) in ``schedule.warmup_phases``.
+    Each phase starts a fresh Adam, and Adam's first steps are the gradient's sign times the
+    learning rate, however small the gradient: at full rate, every joint of a fitted body turns
+    at once."""
+    frac = 0.5 * (1 + math.cos(math.pi * step / max(iterations, 1)))
+    warmup = min(schedule.warmup_steps, iterations // 2) \
+        if phase in schedule.warmup_phases else 0
+    ramp = min(1.0, (step + 1) / (warmup + 1))
+    return ramp * (schedule.final_lr_factor + (1 - schedule.final_lr_factor) * frac)
+
+
 def optimise(params: PoseParams, objective: Objective, weights: torch.Tensor,
              config: FitConfig, *, phase: str, iterations: int,
              object_params: list[torch.Tensor], on_step: StepCallback | None = None
@@ -161,9 +177,9 @@ def optimise(params: PoseParams, objective: Objective, weights: torch.Tensor,
     base_lrs: list[float] = [g["lr"] for g in groups]
     sample = objective.start_phase(weights, phase=phase, params=leaves)
     for step in range(max(iterations, 0)):
-        frac = 0.5 * (1 + math.cos(math.pi * step / max(iterations, 1)))
+        factor = lr_factor(schedule, phase=phase, step=step, iterations=iterations)
         for g, lr in zip(optimiser.param_groups, base_lrs):
-            g["lr"] = lr * (schedule.final_lr_factor + (1 - schedule.final_lr_factor) * frac)
+            g["lr"] = lr * factor
         optimiser.zero_grad(set_to_none=True)
         losses = objective.losses(sample, leaves, phase=phase, step=step)
         objective.total(losses).sum().backward()
