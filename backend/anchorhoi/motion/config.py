@@ -9,6 +9,7 @@
 | ``sampling`` | ``MotionSampling`` | body vertices, object points, the SDF grid |
 | ``resting`` | ``RestingObjectConfig`` | placing a resting object before phase 3 |
 | ``plants`` | ``FootPlantConfig`` | foot plants and their footprints from the keypoints |
+| ``supports`` | ``SupportConfig`` | what the feet stand on: the ground, a resting object's top |
 
 Loss weights follow ``loss_<name> × lambda_<name>`` (the names of ``objective.loss_terms``);
 most terms are summed over their points and averaged over frames. Lengths are metres, speeds
@@ -350,6 +351,41 @@ class FootPlantConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SupportConfig:
+    """What the feet can stand on besides the ground (``supports.py``): the top of the object
+    where it rests on the ground and no hand touches it at the anchor frame (a box or a stool
+    stepped onto). The support term, the foot heights and contact, and the plants' footprints
+    then measure from the support under each sole instead of the ground plane."""
+
+    object_tops: bool = True
+    """Stand on the resting object's top; False: the ground alone (a body stepping onto a box
+    is then sunk into it or pushed back along the camera ray)."""
+    max_height_m: float = 0.6
+    """Object faces higher than this above the ground are not stood on (a step up, not a climb
+    onto a table top)."""
+    max_slope_deg: float = 30.0
+    """A face counts as a top where its normal lies within this of vertical."""
+    rest_tolerance_m: float = 0.04
+    """The object rests on the ground where its lowest point is within this of it (else it
+    stands on nothing the scene knows of, and nobody stands on it)."""
+    sink_m: float = 0.1
+    """A point up to this far below a top still stands on it (an estimate sunk into a box is
+    lifted back onto it); further below, it is under the top and stands on the ground (a foot
+    under a chair's seat, which the seat's top otherwise pulled up to it: sit_stand-0-00
+    MPJPE 66 -> 265 mm)."""
+    cell_m: float = 0.01
+    """Cell size of the tops' height field (m)."""
+    max_cells: int = 400
+    """The height field has at most this many cells along the object's longer side (a larger
+    object gets coarser cells)."""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 1, ("max_cells",))
+        check_positive(self, ("max_height_m", "max_slope_deg", "rest_tolerance_m", "cell_m",
+                              "sink_m"))
+
+
+@dataclass(frozen=True, kw_only=True)
 class MotionConfig:
     """Stage E's optimisation: the scene facts, and one group per concern (module table)."""
 
@@ -376,6 +412,8 @@ class MotionConfig:
     """Placing a resting object before phase 3."""
     plants: FootPlantConfig = field(default_factory=FootPlantConfig)
     """Foot plants and footprints from the keypoints (the global trajectory)."""
+    supports: SupportConfig = field(default_factory=SupportConfig)
+    """What the feet stand on: the ground, and a resting object's top."""
 
     def __post_init__(self) -> None:
         check_choices(self)

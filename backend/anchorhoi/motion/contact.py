@@ -97,7 +97,8 @@ def fill_gaps(x: torch.Tensor, median: int = 5) -> torch.Tensor:
     return out
 
 
-def foot_contact_weights(feet: torch.Tensor, rest_height: torch.Tensor, ground_y: float,
+def foot_contact_weights(feet: torch.Tensor, rest_height: torch.Tensor,
+                         ground_y: float | torch.Tensor,
                          fps: float, contact: ContactConfig,
                          image_speed_mps: torch.Tensor | None = None,
                          use_height: bool | torch.Tensor = True) -> torch.Tensor:

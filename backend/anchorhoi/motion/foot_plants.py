@@ -26,7 +26,10 @@ the body along the ray); the plane's own Jacobian does not.
    to ``landing_frames`` earlier where the fit over the frames after is slow (a fast landing);
    each plant's **footprint** is where the ray of its mean pixel (confidence-weighted over the
    run, the frames added at a landing left out) meets the plane — one point per plant, the
-   pixel noise averaged over the run. A hidden foot has no speed and no footprint here (the
+   pixel noise averaged over the run; with ``supports.py``, on the support the ray meets first
+   (an object's top), and the ground beyond it as a second footprint where the ray only skims
+   the top (``plant_loss`` holds the joint on the nearer). A hidden foot has no speed and no
+   footprint here (the
    optimiser's contact, ``contact_weights``, fills it in from the frames around or from the
    estimate's own stillness).
 """
@@ -41,6 +44,7 @@ from ..nerf.cameras import Cameras
 from .config import ContactConfig, FootPlantConfig
 from .contact import fill_gaps
 from .line_fits import image_velocity
+from .supports import Supports
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +65,16 @@ class FootPlants:
     """(T, F) the footprint's standard error (m) along its worst direction: the keypoints'
     noise over the square root of the plant's seen frames, times the ground's most metres per
     pixel there; 0 outside plants."""
+    plant_ids: torch.Tensor | None = None
+    """(T, F) long: the index of the plant holding each frame, -1 outside plants."""
+    plant_count: int = 0
+    """How many plants (indices ``0 … plant_count − 1``)."""
+    behind: torch.Tensor | None = None
+    """(T, F, 3) where the footprint lies on an object's top (``supports.py``): the ground
+    footprint further along the same ray, where it is not inside the object (the ray skims the
+    top, and the foot may stand beyond it); None when no plant has one."""
+    behind_weights: torch.Tensor | None = None
+    """(T, F) its weight, like ``footprint_weights`` (0 where there is none)."""
 
 
 def rays(camera: Cameras, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -161,13 +175,16 @@ def split_run(keypoints: torch.Tensor, noise_px: torch.Tensor, sigmas: float,
 
 def _plant_weights(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tensor, fps: float,
                    config: FootPlantConfig, before: int, after: int,
-                   noise_px: torch.Tensor | None = None
+                   noise_px: torch.Tensor | None = None, supports: Supports | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Speed on the ground ``(T, F)`` (NaN unseen), plant weight ``(T, F)`` and the
     keypoints' noise (pixels per image axis; measured here unless given) from line fits over
-    the frames ``t − before … t + after``."""
+    the frames ``t − before … t + after`` (on the support each fitted pixel's ray meets, with
+    ``supports``)."""
     fits = image_velocity(keypoints, before, after)
-    speed, metres_per_px = ground_velocity(camera, fits.pixel, fits.velocity * fps, heights,
+    planes = heights if supports is None else _support_planes(supports, camera, fits.pixel,
+                                                               heights)
+    speed, metres_per_px = ground_velocity(camera, fits.pixel, fits.velocity * fps, planes,
                                            config.max_stretch)
     seen = fits.mass >= config.min_confidence
     # the keypoints' own noise (median fit residual, a still foot's scatter; per image axis:
@@ -203,17 +220,34 @@ def _earlier_landings(runs: list[tuple[int, int]], weights: torch.Tensor, after:
     return out
 
 
+def _support_planes(supports: Supports, camera: Cameras, pixels: torch.Tensor,
+                    heights: torch.Tensor) -> torch.Tensor:
+    """``(...)`` the height of the plane each foot joint seen at ``pixels (..., F, 2)`` moves
+    in: its rest height (``heights (F,)`` over the ground) over the support its ray meets."""
+    rest = heights - supports.ground_y
+    return supports.levels(camera, pixels, rest.expand(pixels.shape[:-1])) + rest
+
+
 def detect_plants(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tensor,
-                  fps: float, config: FootPlantConfig) -> FootPlants:
+                  fps: float, config: FootPlantConfig, supports: Supports | None = None
+                  ) -> FootPlants:
     """The plants of foot joints seen at ``keypoints (T, F, 3)`` (u, v, confidence) whose soles
-    put them at ``heights (F,)`` (world y) when planted; see the module docstring."""
+    put them at ``heights (F,)`` (world y) when planted on the ground; see the module
+    docstring. With ``supports`` a foot may stand on an object's top instead
+    (``supports.levels``): the plane of its speed and footprint is the one its ray meets
+    first."""
     w = config.window
-    speed, weights, noise_px = _plant_weights(keypoints, camera, heights, fps, config, w, w)
-    _, after, _ = _plant_weights(keypoints, camera, heights, fps, config, 0, w, noise_px)
+    speed, weights, noise_px = _plant_weights(keypoints, camera, heights, fps, config, w, w,
+                                              supports=supports)
+    _, after, _ = _plant_weights(keypoints, camera, heights, fps, config, 0, w, noise_px,
+                                 supports=supports)
     footprints = torch.zeros(*keypoints.shape[:2], 3, dtype=keypoints.dtype,
                              device=keypoints.device)
     footprint_weights = torch.zeros_like(weights)
     sigma = torch.zeros_like(weights)
+    behind, behind_weights = torch.zeros_like(footprints), torch.zeros_like(weights)
+    plant_ids = torch.full(weights.shape, -1, dtype=torch.long, device=weights.device)
+    count = 0
     for f in range(keypoints.shape[1]):
         runs = _runs(weights[:, f] > 0.5, config.min_gap_frames, config.min_run_frames)
         if config.split_sigmas > 0:  # a run spanning a swing seen along the ray: split it
@@ -236,26 +270,78 @@ def detect_plants(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tenso
             if float(c.sum()) < config.min_confidence:
                 continue
             uv = (c[:, None] * keypoints[first:b + 1, f, :2]).sum(0) / c.sum()
-            point, jac, front = on_plane(camera, uv, heights[f])
+            plant_ids[a:b + 1, f] = count
+            count += 1
+            plane = heights[f] if supports is None else _support_planes(
+                supports, camera, uv[None], heights[f:f + 1])[0]
+            point, jac, front = on_plane(camera, uv, plane)
             if bool(front):
                 err = noise_px / c.sum().sqrt() * torch.linalg.matrix_norm(jac, ord=2)
                 footprints[a:b + 1, f] = point
                 sigma[a:b + 1, f] = err
                 footprint_weights[a:b + 1, f] = weights[a:b + 1, f] \
                     * (config.sigma_m / err.clamp_min(1e-9)).clamp(max=1.0) ** 2
+            if supports is None or not bool(plane > heights[f]):
+                continue
+            # the ray meets a top first; past it the ground may hold the foot (a ray skimming
+            # the top), unless the object hides that point or its sole lies inside it
+            rest = heights[f] - supports.ground_y
+            point, jac, front = on_plane(camera, uv, heights[f])
+            sole = point - torch.stack([rest * 0, rest, rest * 0])
+            if bool(front) and not supports.hidden(camera.centers[0], point) \
+                    and not bool(supports.inside(sole[None]).any()):
+                err = noise_px / c.sum().sqrt() * torch.linalg.matrix_norm(jac, ord=2)
+                behind[a:b + 1, f] = point
+                behind_weights[a:b + 1, f] = weights[a:b + 1, f] \
+                    * (config.sigma_m / err.clamp_min(1e-9)).clamp(max=1.0) ** 2
+    has_behind = bool((behind_weights > 0).any())
     return FootPlants(speed_mps=speed, weights=weights, footprints=footprints,
-                      footprint_weights=footprint_weights, footprint_sigma_m=sigma)
+                      footprint_weights=footprint_weights, footprint_sigma_m=sigma,
+                      plant_ids=plant_ids, plant_count=count,
+                      behind=behind if has_behind else None,
+                      behind_weights=behind_weights if has_behind else None)
 
 
 def plant_loss(feet: torch.Tensor, plants: FootPlants) -> torch.Tensor:
-    """Planted foot joints ``feet (T, F, 3)`` on their footprints: weighted squared distance
-    (m²), summed over joints, mean over frames."""
+    """Planted foot joints ``feet (..., T, F, 3)`` on their footprints: weighted squared
+    distance (m²), summed over joints, mean over frames (and leading dimensions). A plant with
+    a footprint ``behind`` a top as well holds its joint on whichever of the two its frames
+    are nearer to (their summed squared distance; the estimate's body size and the other
+    keypoints decide what the ray alone cannot)."""
     sq = ((feet - plants.footprints) ** 2).sum(-1)
-    return (plants.footprint_weights * sq).sum(-1).mean()
+    if plants.behind is None or plants.behind_weights is None:
+        return (plants.footprint_weights * sq).sum(-1).mean()
+    sq_behind = ((feet - plants.behind) ** 2).sum(-1)
+    use = _nearer_behind(sq.detach(), sq_behind.detach(), plants)
+    return torch.where(use, plants.behind_weights * sq_behind,
+                       plants.footprint_weights * sq).sum(-1).mean()
+
+
+def _nearer_behind(sq: torch.Tensor, sq_behind: torch.Tensor, plants: FootPlants
+                   ) -> torch.Tensor:
+    """``(..., T, F)`` bool: the frames of the plants whose ``behind`` footprint the joints
+    are nearer to (``sq_behind``, squared distances ``(..., T, F)``), summed over the plant's
+    frames, than to the first (``sq``); a footprint of weight 0 over all its frames is never
+    nearer."""
+    assert plants.behind_weights is not None and plants.plant_ids is not None
+    with torch.no_grad():
+        ids = plants.plant_ids.clamp_min(0).flatten()
+        member = (plants.plant_ids >= 0).to(sq.dtype).flatten()
+
+        def per_plant(x: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
+            cost = x.new_zeros(*x.shape[:-2], plants.plant_count)
+            cost.index_add_(-1, ids, x.flatten(-2) * member)
+            valid = x.new_zeros(plants.plant_count).index_add_(0, ids, ok.flatten() * member)
+            return torch.where(valid > 0, cost, torch.full_like(cost, float("inf")))
+
+        first = per_plant(sq, (plants.footprint_weights > 0).to(sq.dtype))
+        past = per_plant(sq_behind, (plants.behind_weights > 0).to(sq.dtype))
+        use = (past < first).gather(-1, ids.expand(*sq.shape[:-2], -1)).reshape(sq.shape)
+        return use & (plants.plant_ids >= 0)
 
 
 def contact_weights(plants: FootPlants, feet: torch.Tensor, rest_height: torch.Tensor,
-                    ground_y: float, contact: ContactConfig, estimate: torch.Tensor,
+                    ground_y: float | torch.Tensor, contact: ContactConfig, estimate: torch.Tensor,
                     use_height: bool) -> torch.Tensor:
     """Soft foot contact ``(T, F)``: the plant weight, interpolated across the frames where a
     joint is unseen, times (with ``use_height``, where it is seen) the estimate's foot joints

@@ -33,6 +33,7 @@ from .config import MotionConfig, ReprojectionConfig
 from .contact import FOOT_JOINTS
 from .foot_plants import FootPlants, plant_loss
 from .posing import PosedSubset
+from .supports import Supports
 
 TORSO_JOINTS = (0, 1, 2, 3, 6, 9, 12, 13, 14, 15, 16, 17)
 """Pelvis, hips, spine, neck, collars, head, shoulders: they move with the root."""
@@ -126,7 +127,8 @@ def initial_translation(kp: torch.Tensor, camera: Cameras, rel: torch.Tensor,
 def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, key: PoseParams,
                    key_joints: torch.Tensor, anchor: int, fps: float, ground_y: float,
                    config: MotionConfig, on_step: StepCallback | None = None,
-                   plants: FootPlants | None = None
+                   plants: FootPlants | None = None, supports: Supports | None = None,
+                   soles: torch.Tensor | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Phase 1 → per frame ``root6d (T, 6)``, ``trans (T, 3)``, ``body6d (T, 21, 6)`` and the
     chosen candidate ``(T,)`` (index into ``config.schedule.initial_poses``). The fit and the
@@ -134,7 +136,9 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
     matches the torso only by floating or sinking is not taken. ``on_step(step,
     root_iterations, losses)`` after each iteration (may raise to cancel). ``plants``: the
     foot joints' plants seen in the keypoints; their footprints hold the candidates' planted
-    feet (``weights.lambda_plant``), which places each frame's depth by ground contact."""
+    feet (``weights.lambda_plant``), which places each frame's depth by ground contact.
+    ``supports`` with ``soles (Vs,)`` (the sole vertices of the subset): the soles may stand on
+    a resting object's top rather than the ground (``supports.py``)."""
     t_count = keypoints.shape[0]
     schedule, w, rep = config.schedule, config.weights, config.reprojection
     bodies = candidate_poses(schedule.initial_poses, key)  # (K, 21, 6)
@@ -171,6 +175,12 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
         return out.joints.reshape(k_count, t_count, 55, 3), \
             out.vertices.reshape(k_count, t_count, -1, 3)
 
+    def floor(verts):
+        if supports is None or soles is None:
+            return ground_y
+        with torch.no_grad():
+            return supports.sole_floor(verts, soles)
+
     readout = LossReadout(on_step, schedule.root_iterations, schedule.sync_every)
     for it in range(schedule.root_iterations):
         scale = rep.start_scale_px * ratio ** (it / anneal)
@@ -182,8 +192,7 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
             + w.lambda_velocity * L.velocity_loss(body_joints, fps) \
             + w.lambda_accel * L.acceleration_loss(body_joints, fps) \
             + w.lambda_rot_smooth * L.second_difference_loss(root6d.transpose(0, 1)) \
-            + k_count * w.lambda_support * L.support_loss(verts.reshape(k_count * t_count, -1, 3),
-                                                          ground_y)
+            + k_count * w.lambda_support * L.support_loss(verts, floor(verts))
         if "key" in schedule.initial_poses:
             k = schedule.initial_poses.index("key")
             loss = loss + w.lambda_key_pose * ((joints[k, anchor] - key_joints) ** 2).sum()
@@ -197,7 +206,7 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
 
     with torch.no_grad():
         joints, verts = pose(root6d, trans)
-        gap = verts[..., 1].amin(-1) - ground_y  # (K, T) lowest point above the ground
+        gap = (verts[..., 1] - floor(verts)).amin(-1)  # (K, T) lowest point above its floor
         cost = torch.stack([_frame_cost(joints[k], keypoints, camera, rep)
                             for k in range(k_count)]) + w.lambda_support * gap * gap
         if "key" in schedule.initial_poses:

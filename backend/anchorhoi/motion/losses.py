@@ -120,9 +120,10 @@ def run_loss(points: torch.Tensor, weights: torch.Tensor, runs: torch.Tensor) ->
 
 
 def foot_height_loss(feet: torch.Tensor, weights: torch.Tensor, rest_height: torch.Tensor,
-                     ground_y: float) -> torch.Tensor:
-    """Grounded foot joints at ``rest_height (F,)`` above the ground; ``feet (T,F,3)``,
-    ``weights (T,F)``. Sum over joints of weighted squared height error, mean over frames."""
+                     ground_y: float | torch.Tensor) -> torch.Tensor:
+    """Grounded foot joints at ``rest_height (F,)`` above the ground (``ground_y``: its height,
+    or ``(T, F)`` the support under each joint); ``feet (T,F,3)``, ``weights (T,F)``. Sum over
+    joints of weighted squared height error, mean over frames."""
     err = feet[..., 1] - ground_y - rest_height
     return (weights * err * err).sum(-1).mean()
 
@@ -133,11 +134,13 @@ def ground_loss(points: torch.Tensor, ground_y: float) -> torch.Tensor:
     return (depth * depth).sum(-1).mean()
 
 
-def support_loss(points: torch.Tensor, ground_y: float) -> torch.Tensor:
-    """Something touches the ground in every frame: the lowest of ``points (T, N, 3)`` at
-    ``ground_y``; squared gap (m²), mean over frames. Not for jumps or flight phases. (A hard
-    minimum: a soft one sits below the lowest of many equally low sole points.)"""
-    return ((points[..., 1].amin(-1) - ground_y) ** 2).mean()
+def support_loss(points: torch.Tensor, floor: float | torch.Tensor) -> torch.Tensor:
+    """Something touches the floor in every frame: the lowest of ``points (T, N, 3)`` above
+    its floor (``floor``: the ground height, or ``(T, N)`` each point's own — a sole over a
+    box stands on its top, ``supports.py``) at 0; squared gap (m²), mean over frames. Not for
+    jumps or flight phases. (A hard minimum: a soft one sits below the lowest of many equally
+    low sole points.)"""
+    return ((points[..., 1] - floor).amin(-1) ** 2).mean()
 
 
 def penetration_loss(vertices: torch.Tensor, obj_rot: torch.Tensor, obj_trans: torch.Tensor,

@@ -30,6 +30,7 @@ from .initialize import BODY_JOINTS
 from .line_fits import image_speed
 from .occlusion import rotation_visibility
 from .posing import PosedFrames, PosedSubset, farthest_point_ids
+from .supports import Supports, build_supports
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class Problem:
     foot_image_speed_px: torch.Tensor  # (T, 4) foot keypoints' speed, px per frame
     foot_image_mass: torch.Tensor  # (T, 4) the confidence each speed rests on
     plants: FootPlants | None  # the foot joints' plants and footprints (config.plants.enabled)
+    supports: Supports  # the ground and a resting object's top (supports.py)
+    soles: torch.Tensor  # (Vs,) bool: subset vertices on the soles (they stand on a top)
 
 
 @dataclass(eq=False)
@@ -178,8 +181,16 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
     foot_rest_height = kin.rest_joints[list(FOOT_JOINTS), 1] - sole
     camera = camera.to(**like)
     foot_speed, foot_mass = image_speed(kp[:, list(FOOT_JOINTS)], window)
+    supports = build_supports(mesh, obj_anchor, ground_y, config.supports,
+                              moved_by_hands=bool(at_anchor.any()), sdf=sdf)
+    if supports.has_tops:
+        log.info("stage E: the object rests on the ground untouched; its top (up to %.2f m) "
+                 "is a support", float(supports.tops.amax()) - ground_y)
     plants = detect_plants(kp[:, list(FOOT_JOINTS)], camera, ground_y + foot_rest_height,
-                           float(fps), config.plants) if config.plants.enabled else None
+                           float(fps), config.plants, supports) \
+        if config.plants.enabled else None
+    soles = torch.zeros(len(ids), dtype=torch.bool, device=like["device"])
+    soles[groups["soles"]] = True
     side = np.where(np.isin(dominant[ids], LEFT_HAND), 0,
                     np.where(np.isin(dominant[ids], RIGHT_HAND), 1, -1))
     return Problem(
@@ -199,7 +210,8 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         at_anchor=at_anchor, offsets=torch.linalg.inv(wrists) @ obj_anchor,
         hidden=_likely_hidden(conf[:, :BODY_JOINTS], config.resting), obj_centre=centre,
         obj_radius=float((corners - centre).norm(dim=-1).max()),
-        foot_image_speed_px=foot_speed, foot_image_mass=foot_mass, plants=plants)
+        foot_image_speed_px=foot_speed, foot_image_mass=foot_mass, plants=plants,
+        supports=supports, soles=soles)
 
 
 def _vertex_subset(rest: np.ndarray, dominant: np.ndarray, sampling: MotionSampling):
@@ -278,11 +290,12 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
             problem.key_body6d if state.prior_target is None else state.prior_target)) ** 2
         ).sum(-1)).sum(-1).mean(),
         "hinge": w.lambda_hinge * L.hinge_loss(rotations),
-        "support": w.lambda_support * fade * L.support_loss(frames.vertices, problem.ground_y),
+        "support": w.lambda_support * fade * L.support_loss(
+            frames.vertices, problem.supports.sole_floor(frames.vertices, problem.soles)),
         "foot_skate": w.lambda_foot_skate * L.run_loss(feet, foot_weights,
                                                        decided(state.footprints, "footprints")),
         "foot_height": w.lambda_foot_height * fade * L.foot_height_loss(
-            feet, foot_weights, problem.foot_rest_height, problem.ground_y),
+            feet, foot_weights, problem.foot_rest_height, problem.supports.under(feet)),
         "still": w.lambda_still * L.run_loss(
             body_joints, still_weights[:, None].expand(-1, BODY_JOINTS),
             decided(state.still_runs, "still_runs")[None].expand(BODY_JOINTS, -1, -1)),

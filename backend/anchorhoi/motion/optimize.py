@@ -23,10 +23,12 @@ Foot contact and stillness are re-detected every ``schedule.contact_refresh_ever
 from the keypoints' own speeds; with ``plants.enabled`` (the default) the foot contact comes
 from the foot plants seen in the keypoints instead (``foot_plants.py``: speed on the ground
 plane, footprints where the rays meet the ground) and planted feet are held on their footprints
-in every phase (depth and travel from ground contact). All T frames go through one batched
-forward per iteration (``PosedSubset``: joints + a few hundred vertices); one Adam runs through
-phases 2 and 3. The loss terms are in ``objective.py``, their weights and every other setting in
-``config.py``.
+in every phase (depth and travel from ground contact). The ground is the floor everywhere but
+over the top of an object resting on it untouched (``supports.py``: a box or a stool stepped
+onto), where the soles, the foot heights and the footprints stand on the top. All T frames go
+through one batched forward per iteration (``PosedSubset``: joints + a few hundred vertices);
+one Adam runs through phases 2 and 3. The loss terms are in ``objective.py``, their weights and
+every other setting in ``config.py``.
 """
 
 from __future__ import annotations
@@ -160,7 +162,8 @@ def _initial_state(problem: Problem, key_pose: KeyPose, config: MotionConfig,
     key = key_pose.to_params(device=problem.keypoints.device, dtype=problem.keypoints.dtype)
     root6d, trans, body6d, choice = fit_candidates(
         problem.kin, problem.keypoints, problem.camera, key, problem.key_joints, problem.anchor,
-        problem.fps, problem.ground_y, config, on_step=report, plants=problem.plants)
+        problem.fps, problem.ground_y, config, on_step=report, plants=problem.plants,
+        supports=problem.supports, soles=problem.soles)
     counts = torch.bincount(choice, minlength=len(config.schedule.initial_poses)).tolist()
     log.info("stage E phase 1: frames starting from %s", ", ".join(
         f"{name} {n}" for name, n in zip(config.schedule.initial_poses, counts) if n))
@@ -247,17 +250,18 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
 
         contact = config.contact
         feet = joints[:, list(FOOT_JOINTS)]
+        floor = problem.supports.under(feet)  # the ground, or a resting object's top
         if problem.plants is not None:  # the plants seen in the keypoints
             state.foot_weights = contact_weights(
-                problem.plants, feet, problem.foot_rest_height, problem.ground_y, contact,
-                foot_contact_weights(feet, problem.foot_rest_height, problem.ground_y,
+                problem.plants, feet, problem.foot_rest_height, floor, contact,
+                foot_contact_weights(feet, problem.foot_rest_height, floor,
                                      problem.fps, contact, use_height=use_height), use_height)
         else:
             seen = problem.foot_image_mass >= contact.image_speed_min_confidence
             mps = problem.foot_image_speed_px * to_mps[:, list(FOOT_JOINTS)]
             mps = fill_gaps(torch.where(seen, mps, torch.full_like(mps, nan)))
             state.foot_weights = foot_contact_weights(
-                feet, problem.foot_rest_height, problem.ground_y, problem.fps, contact, mps,
+                feet, problem.foot_rest_height, floor, problem.fps, contact, mps,
                 use_height=seen if use_height else False)
         state.footprints = footprint_matrix(state.foot_weights, problem.anchor)
 
