@@ -16,6 +16,7 @@ from anchorhoi.nerf.renderer import render_image
 from anchorhoi.nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
 from anchorhoi.objects.field import ObjectField, ObjectFieldConfig
 from anchorhoi.objects.mesh_io import ObjectMesh
+from anchorhoi.oracles.family_shapes import table
 from anchorhoi.priors.oracle import OracleImagePrior
 
 pytestmark = pytest.mark.slow
@@ -56,8 +57,17 @@ def _corner_error(a: ObjectField, b: ObjectField) -> float:
     return float(np.linalg.norm(ca[:, None] - cb[None], axis=-1).min(1).max())
 
 
-def _search(truths: list[ObjectField], config: ObjectSearchConfig):
-    """Search a box starting at ``START`` against renders of ``truths``; (field, result)."""
+def _table_field() -> ObjectField:
+    """A table 0.8 × 0.6 m, 0.75 m high: a 4 cm top on 5 cm legs (the case family's)."""
+    v, f = table(0.8, 0.6, 0.75)
+    mesh = ObjectMesh(vertices=v, faces=f.astype(np.int64),
+                      vertex_colors=np.tile([0.2, 0.4, 0.8], (len(v), 1)))
+    return ObjectField(mesh, ObjectFieldConfig(grid_resolution=48))
+
+
+def _search(truths: list[ObjectField], config: ObjectSearchConfig, make=_box_field):
+    """Search a box (or ``make()``'s object) starting at ``START`` against renders of
+    ``truths``; (field, result)."""
     sampler = DenseStratifiedSampler(DenseSamplerConfig(num_samples=config.num_samples),
                                      box=BOX)
 
@@ -66,7 +76,7 @@ def _search(truths: list[ObjectField], config: ObjectSearchConfig):
             return render_image(truths or [Empty()], views.cameras, sampler,
                                 background=torch.ones(3)).rgb.permute(0, 3, 1, 2)
 
-    obj = _box_field()
+    obj = make()
     obj.set_placement(np.eye(3), START)
     result = search_object_translation(
         human=Empty(), obj=obj, prior=OracleImagePrior(target_fn=target), prompt="a box",
@@ -85,13 +95,15 @@ def _truth(rotation: np.ndarray, translation) -> ObjectField:
 def test_search_finds_the_box_from_far_away():
     torch.set_num_threads(1)
     truth = _truth(np.eye(3), TRUTH)
-    config = ObjectSearchConfig(resolution=16, num_samples=24, refine_rounds=4)
+    config = ObjectSearchConfig(resolution=16, num_samples=24, refine_rounds=4, yaw_steps=1)
     obj, result = _search([truth], config)
-    # x, z ∈ ±1 m, y from the ground (−1.3) to the box top less the box (0.7): spaced at most
-    # 0.75 × the box's 0.4 / 0.35 / 0.3 m → 8 × 9 × 10 centres; + the start; the orientation
-    # search off (the default) → 1 hypothesis × 4 rounds of 26 centres; centres that two of
+    # x, z ∈ ±1 m, y from 5 cm under the ground (−1.3) to the box top less the box (0.7):
+    # spaced at most 0.75 × the box's 0.4 / 0.35 / 0.3 m → 8 × 9 × 10 centres; + the start;
+    # the grid scored blurred and sharp; the orientation search off → 3 hypotheses at distinct
+    # centres, each scored sharp and refined in 4 rounds of 26 centres; centres that two of
     # the four cameras miss (corners of the region, the floor close to a camera) not scored
-    assert 1 + 4 * 9 * 10 + 4 * 26 < result.candidates < 1 + 8 * 9 * 10 + 4 * 26
+    fine = 3 * (1 + 4 * 26)
+    assert 1 + 2 * 4 * 9 * 10 + fine < result.candidates < 1 + 2 * 8 * 9 * 10 + fine
     np.testing.assert_allclose(obj.translation.detach().numpy(), result.translation, atol=1e-6)
     # every corner within the anchor bench's object target (3 cm); the finest steps are 1-2 cm
     assert _corner_error(obj, truth) < 0.03
@@ -111,8 +123,9 @@ def test_search_finds_a_box_overhead_lying_and_turned():
     config = ObjectSearchConfig(resolution=24, num_samples=24, yaw_steps=8, lying=True)
     obj, result = _search([truth], config)
     # 8 turns × 3 tilts at 4 seeds; 3 hypotheses × 4 rounds of 4 turns and 26 centres (fewer:
-    # unseen centres are not scored)
-    assert 1 + 4 * 9 * 10 < result.candidates < 1 + 8 * 9 * 10 + 4 * 23 + 3 * 4 * 30
+    # unseen centres are not scored); the grid scored twice, each hypothesis again
+    assert (1 + 2 * 4 * 9 * 10 < result.candidates
+            < 1 + 2 * 8 * 9 * 10 + 4 * 23 + 3 * (1 + 4 * 30))
     # its centre within the anchor bench's object target (3 cm), overhead, not on the ground
     centre_error = np.linalg.norm(_corners(obj).mean(0) - _corners(truth).mean(0))
     assert centre_error < 0.03
@@ -121,6 +134,26 @@ def test_search_finds_a_box_overhead_lying_and_turned():
     # larger renders, takes the rest)
     assert _corner_error(obj, truth) < 0.05
     assert result.note is None
+
+
+def test_search_finds_a_thin_table_turned():
+    # a table's legs and top match their picture only within a few centimetres and degrees,
+    # less than the coarse grid's step: the coarse stages score blurred renders
+    torch.set_num_threads(1)
+    turn = np.radians(26.0)
+    c, s = np.cos(turn), np.sin(turn)
+    rot = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+    truth = _table_field().requires_grad_(False)
+    truth.set_placement(rot, np.array([0.3, -1.3, 0.55]))
+    obj, result = _search([truth], ObjectSearchConfig(resolution=24, num_samples=24),
+                          make=_table_field)
+    m, t = obj.placement_matrix().detach().double().numpy(), truth.translation.numpy()
+    assert np.linalg.norm(m[:3, 3] - t) < 0.03  # the bench's object target
+    # its legs where the picture's are (a half turn is the same table)
+    legs = np.array([[x, 0.3, z] for x in (-0.37, 0.37) for z in (-0.27, 0.27)])
+    placed, want = legs @ m[:3, :3].T + m[:3, 3], legs @ rot.T + t
+    assert np.linalg.norm(placed[:, None] - want[None], axis=-1).min(1).max() < 0.05
+    assert result.score < 0.5 * result.start_score
 
 
 def test_two_equally_good_placements_are_reported():
@@ -142,7 +175,7 @@ def test_the_kept_placement_is_in_every_cameras_view():
     # placement outside the cameras' images would do. Only centres that at most one camera
     # misses count.
     torch.set_num_threads(1)
-    config = ObjectSearchConfig(resolution=12, num_samples=16, refine_rounds=1)
+    config = ObjectSearchConfig(resolution=12, num_samples=16, refine_rounds=1, yaw_steps=1)
     obj, result = _search([], config)
     cams = orbit_cameras(config.azimuth_offset_deg + 90.0 * np.arange(4), config.elevation_deg,
                          3.0, 40.0, config.resolution, target=(0.0, -0.2, 0.1),
@@ -152,7 +185,7 @@ def test_the_kept_placement_is_in_every_cameras_view():
     seen = ((uv >= -0.5) & (uv <= 11.5)).all(1)
     assert seen.sum() >= 3, uv
     # the scored candidates: those seen, fewer than the whole region's grid
-    assert result.candidates < 1 + 8 * 9 * 10 + 26
+    assert result.candidates < 1 + 2 * 8 * 9 * 10 + 3 * (1 + 26)
 
 
 def test_search_settings_are_checked():
@@ -164,3 +197,7 @@ def test_search_settings_are_checked():
         ObjectSearchConfig(yaw_steps=0)
     with pytest.raises(ValueError, match="view_margin"):
         ObjectSearchConfig(view_margin=0.5)
+    with pytest.raises(ValueError, match="coarse_blur"):
+        ObjectSearchConfig(coarse_blur=-0.1)
+    with pytest.raises(ValueError, match="floor_margin"):
+        ObjectSearchConfig(floor_margin=-0.01)

@@ -12,9 +12,10 @@ refines the best candidate.
 
 The space searched is everything an interaction can use: the object's centre anywhere in a
 region ``reach`` metres either side of the initial body in x and z, from the floor (the
-object's lowest point not under the initial soles: on the ground, at the hands, on a shelf,
-overhead) to the top of the scene box, in front, beside or behind; orientations upright or
-lying (tipped 90° about x or z) and turned about the up axis in ``yaw_steps`` steps. A
+object's lowest point at most ``floor_margin`` under the initial soles: on the ground, at the
+hands, on a shelf, overhead) to the top of the scene box, in front, beside or behind;
+orientations upright or lying (tipped 90° about x or z) and turned about the up axis in
+``yaw_steps`` steps. A
 candidate whose centre falls outside the images of more than ``unseen_views`` scoring cameras
 (less ``view_margin`` of their side) is not scored: an object the cameras do not see leaves the
 render as it is without the object, and when the initial body differs from the prompt's pose
@@ -24,20 +25,25 @@ of the four cameras. One camera may miss it: the floor close to a camera is belo
 
 1. **Coarse position**: a grid of centres at the start orientation spaced at
    ``overlap_spacing`` times the object's extent along each axis (so some candidate overlaps
-   the right place by more than half the object).
+   the right place by more than half the object), scored on renders blurred by
+   ``coarse_blur`` (a table's thin legs and top match their picture only within a few
+   centimetres, less than a grid step; blurred, the match reaches the grid's centres nearby).
 2. **Orientation**: at the ``orientation_seeds`` best coarse centres that are at least one
-   grid step apart, every orientation (each clamped into its own region).
-3. **Fine**: from the best (orientation, centre) pair of each tilt (upright, tipped about x,
-   tipped about z; at most ``refine_hypotheses``), ``refine_rounds`` rounds of the yaw ± half
+   grid step apart, every orientation (each clamped into its own region), blurred as above.
+3. **Fine**: from ``refine_hypotheses`` (orientation, centre) pairs — the best of each tilt
+   (upright, tipped about x, tipped about z), then the best others that differ from those in
+   orientation or by more than a grid step — ``refine_rounds`` rounds of the yaw ± half
    the previous yaw step and ± a quarter turn, then a 3 × 3 × 3 grid of centres around the
    best at half the previous spacing; the best refined one is kept (a coarse winner need not
-   be the best once refined).
+   be the best once refined). The fine stage scores sharp renders.
 
-Cost: at most 1 + grid + seeds × (orientations − 1) + hypotheses × rounds × 30 scorings
-(unseen candidates are skipped). Whether the prior's scores single out the kept placement is
-judged by ``placement_support`` (flat or ambiguous scores give a note, logged as a warning and
-handed on in the stage's output). The human field is evaluated once per camera sample; each
-candidate only re-evaluates the object and composites.
+Cost: at most 1 + 2 × grid + seeds × (orientations − 1) + hypotheses × (1 + rounds × 30)
+scorings (unseen candidates are skipped; with ``coarse_blur`` the grid is scored sharp too,
+for ``placement_support``, and each hypothesis is scored again sharp). Whether the prior's
+scores single out the kept placement is judged by ``placement_support`` (flat or ambiguous
+scores give a note, logged as a warning and handed on in the stage's output). The human field
+is evaluated once per camera sample; each candidate only re-evaluates the object and
+composites.
 """
 
 from __future__ import annotations
@@ -83,12 +89,15 @@ class ObjectSearchConfig:
     refine_rounds: int = 4
     """Rounds of a 3 × 3 × 3 grid of centres (and the yaw ± a step) around the best at half
     the previous spacing."""
-    yaw_steps: int = 1
-    """Turns about the up axis tried per tilt, evenly over 360° (1: the start's yaw only; 8
-    searches the turn. Off by default: on the family's lift-overhead anchor case the prior's
-    low-resolution scores preferred a wrong turn, 16 cm / 109° off after SDS)."""
+    yaw_steps: int = 8
+    """Turns about the up axis tried per tilt, evenly over 360° (1: the start's yaw only). The
+    object's turn matters: SDS hardly turns it, and a table or shelf turned 20–90° from its
+    place scores no better near the right centre than anywhere (thin legs and boards), so the
+    search without it kept push-pull tables and shelves 4–16 cm and 20–85° off."""
     lying: bool = False
-    """Also try the object lying: tipped 90° about x and about z (off by default, as above)."""
+    """Also try the object lying: tipped 90° about x and about z (off by default: on the
+    family's lift-overhead anchor case the search with turns and tilts together kept a wrong
+    orientation, 16 cm / 109° off after SDS)."""
     orientation_seeds: int = 4
     """Best coarse centres (at least a grid step apart) at which every orientation is tried."""
     refine_hypotheses: int = 3
@@ -97,6 +106,19 @@ class ObjectSearchConfig:
     view_margin: float = 0.0
     """A camera sees a candidate when its centre projects at least this fraction of the image
     side inside the image (0: anywhere in it)."""
+    coarse_blur: float = 0.0625
+    """Gaussian σ of the renders scored in the coarse and orientation stages, as a fraction of
+    the image side (1.5 pixels at 24², ~20 cm at the object; 0: sharp); the fine stage scores
+    them sharp. A thin object (a table's legs and top, a shelf's
+    boards) matches its picture only within a few centimetres and degrees, less than a grid
+    step: sharp, the grid's centres near the right place scored no better than anywhere (a
+    push-pull table kept 16–21 cm off); blurred, the match falls off over ~20 cm (0.9 cm
+    after refining)."""
+    floor_margin: float = 0.05
+    """How far (metres) the object's lowest point may go below the initial body's soles: the
+    floor the prior pictures need not be where the default body's soles are (another body
+    shape stands a few centimetres higher or lower; a shelf 4 cm below the searched region
+    stayed 4 cm too high)."""
     unseen_views: int = 1
     """Candidates more than this many scoring cameras do not see are not scored (see the
     module docstring; ≥ ``views``: every candidate is scored)."""
@@ -106,14 +128,16 @@ class ObjectSearchConfig:
     """When the prior's scores do not single out the kept placement (``placement_support``)."""
 
     def __post_init__(self) -> None:
-        if self.views < 1 or self.resolution < 4 or self.num_samples < 2:
-            raise ValueError("ObjectSearchConfig: views ≥ 1, resolution ≥ 4 and num_samples ≥ 2")
+        if (self.views < 1 or self.resolution < 4 or self.num_samples < 2
+                or not 0 <= self.coarse_blur < 0.5):
+            raise ValueError("ObjectSearchConfig: views ≥ 1, resolution ≥ 4, num_samples ≥ 2 "
+                             "and coarse_blur in [0, 0.5)")
         if not (self.reach >= 0 and 0 < self.overlap_spacing <= 1 and self.min_spacing > 0
                 and self.refine_rounds >= 0 and 0 <= self.view_margin < 0.5
-                and self.unseen_views >= 0):
+                and self.unseen_views >= 0 and self.floor_margin >= 0):
             raise ValueError("ObjectSearchConfig: reach ≥ 0, overlap_spacing in (0, 1], "
-                             "min_spacing > 0, refine_rounds ≥ 0, view_margin in [0, 0.5) and "
-                             "unseen_views ≥ 0")
+                             "min_spacing > 0, refine_rounds ≥ 0, view_margin in [0, 0.5), "
+                             "unseen_views ≥ 0 and floor_margin ≥ 0")
         if self.yaw_steps < 1 or self.orientation_seeds < 1 or self.refine_hypotheses < 1:
             raise ValueError("ObjectSearchConfig: yaw_steps ≥ 1, orientation_seeds ≥ 1 and "
                              "refine_hypotheses ≥ 1")
@@ -170,7 +194,8 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
         start_t = obj.translation.detach().cpu().double().numpy().copy()
 
         def region(rot: np.ndarray):
-            return _region(local @ rot.T, box, centre_xz, ground_y, config.reach)
+            return _region(local @ rot.T, box, centre_xz, ground_y - config.floor_margin,
+                           config.reach)
 
         # the coarse grid at the start orientation (only centres the cameras see, if any)
         lo, hi, extent = region(start_rot)
@@ -188,9 +213,11 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
         grid = grid[seen] if check_view else grid
         scored = 0
 
-        def score(centre: np.ndarray, rot: np.ndarray, *, anywhere: bool = False) -> float:
+        def score(centre: np.ndarray, rot: np.ndarray, *, anywhere: bool = False,
+                  blur: float = 0.0) -> float:
             """The summed denoising error of the object centred at ``centre`` (inf, unscored,
-            when too few cameras see it, unless ``anywhere``)."""
+            when too few cameras see it, unless ``anywhere``), its render blurred by ``blur``
+            pixels."""
             nonlocal scored
             if check_view and not anywhere and not shown(centre[None])[0]:
                 return float("inf")
@@ -200,38 +227,38 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
             rgb = _composite(h.density, h.albedo, o.density, o.albedo, samples, bg)
             image = rgb.reshape(config.views, config.resolution, config.resolution, 3)
             g = torch.Generator(device=generator.device).manual_seed(seed)
-            return float(prior.denoising_error(image.permute(0, 3, 1, 2), prompt=prompt,
-                                               views=views,
+            image = image.permute(0, 3, 1, 2)
+            if blur > 0:
+                image = _blur(image, blur)
+            return float(prior.denoising_error(image, prompt=prompt, views=views,
                                                timestep_fraction=config.timestep_fraction,
                                                generator=g).sum())
 
         start = start_t + _centre_offset(local, start_rot)
         start_score = score(start, start_rot, anywhere=True)  # the fallback
-        # 1. coarse centres at the start orientation
-        grid_scores = np.array([score(c, start_rot) for c in grid])
+        coarse = config.coarse_blur * config.resolution  # pixels
+        # 1. coarse centres at the start orientation (blurred renders)
+        grid_scores = np.array([score(c, start_rot, blur=coarse) for c in grid])
+        # the support judges the kept placement against the sharp grid: blurred, the grid's
+        # offsets from two equally good places decide which scores better
+        grid_sharp = (np.array([score(c, start_rot) for c in grid]) if coarse > 0
+                      else grid_scores)
         order = np.argsort(grid_scores)
-        best, best_rot, best_score = start, start_rot, start_score
-        if grid_scores[order[0]] < best_score:
-            best, best_score = grid[order[0]], float(grid_scores[order[0]])
         step = np.array([a[1] - a[0] if len(a) > 1 else spacing[i] for i, a in enumerate(axes)])
-        # 2. every orientation at the best few distinct coarse centres
+        # 2. every orientation at the best few distinct coarse centres (blurred renders)
         rotations = _orientations(start_rot, config.yaw_steps, config.lying)
         tried = []  # (score, tilt, rotation, centre)
         for i in _distinct(grid, order, step, config.orientation_seeds):
             tried.append((float(grid_scores[i]), 0, start_rot, grid[i]))  # scored above
             for k, rot in enumerate(rotations[1:], start=1):
                 c = np.clip(grid[i], *region(rot)[:2])
-                tried.append((score(c, rot), k // config.yaw_steps, rot, c))
-        # 3. fine, from the best few (orientation, centre) of different tilts: the yaw ± half
+                tried.append((score(c, rot, blur=coarse), k // config.yaw_steps, rot, c))
+        # 3. fine, from a few distinct (orientation, centre) pairs, scored sharp: the yaw ± half
         # the previous yaw step, then centres around the best at half the step
-        tried.sort(key=lambda e: e[0])
-        starts, tilts = [], set()
-        for s, tilt, rot, c in tried:  # the best of each tilt (upright, tipped about x, about z)
-            if tilt not in tilts:
-                tilts.add(tilt)
-                starts.append((s, rot, c))
-            if len(starts) == config.refine_hypotheses:
-                break
+        starts = _hypotheses(tried, config.refine_hypotheses, step)
+        if coarse > 0:
+            starts = [(score(c, r, anywhere=True), r, c) for _, r, c in starts]
+        best, best_rot, best_score = start, start_rot, start_score
         for h_score, h_rot, h_centre in starts:
             h_score, h_rot, h_centre = _refine(score, region, h_score, h_rot, h_centre, step,
                                                2 * np.pi / config.yaw_steps, config)
@@ -239,7 +266,7 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
                 best, best_rot, best_score = h_centre, h_rot, h_score
         translation = best - _centre_offset(local, best_rot)
         obj.set_placement(best_rot, translation)
-    support = placement_support(scores=grid_scores, centres=grid, best_score=best_score,
+    support = placement_support(scores=grid_sharp, centres=grid, best_score=best_score,
                                 best_centre=best, size=float(extent.max()),
                                 config=config.support)
     seconds = time.perf_counter() - started
@@ -279,6 +306,46 @@ def _refine(score, region, best_score: float, best_rot: np.ndarray, best: np.nda
             if s < best_score:
                 best, best_score = c, s
     return best_score, best_rot, best
+
+
+def _hypotheses(tried: list, count: int, step: np.ndarray) -> list:
+    """The ``count`` (score, rotation, centre) starts of the fine stage among ``tried``
+    (score, tilt, rotation, centre): the best of each tilt (upright, tipped about x, about z)
+    first, then the best of the rest that differ from every start taken, in orientation or by
+    more than a grid ``step`` in position. A thin object (a table's legs and top) scores well
+    only within a few centimetres and degrees of its place, so the one coarse winner is often
+    at a wrong turn or a grid step off; a few distinct starts give the right one more chances
+    (with the tilts off, the best of each tilt alone was a single start)."""
+    tried = sorted(tried, key=lambda e: e[0])
+    starts, tilts = [], set()
+    for s, tilt, rot, c in tried:
+        if tilt not in tilts:
+            tilts.add(tilt)
+            starts.append((s, rot, c))
+    starts = starts[:count]
+
+    def distinct(rot, c) -> bool:
+        return all(not np.allclose(rot, r, atol=1e-6) or np.any(np.abs(c - k) > step * 1.01)
+                   for _, r, k in starts)
+
+    for s, _, rot, c in tried:
+        if len(starts) >= count:
+            break
+        if distinct(rot, c):
+            starts.append((s, rot, c))
+    return starts
+
+
+def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(B, C, H, W) blurred by a Gaussian of ``sigma`` pixels (edges replicated)."""
+    r = max(1, int(np.ceil(3 * sigma)))
+    x = torch.arange(-r, r + 1, dtype=image.dtype, device=image.device)
+    k = torch.exp(-0.5 * (x / sigma) ** 2)
+    k = k / k.sum()
+    c = image.shape[1]
+    out = torch.nn.functional.pad(image, (r, r, r, r), mode="replicate")
+    out = torch.nn.functional.conv2d(out, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return torch.nn.functional.conv2d(out, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 def _local_vertices(obj) -> np.ndarray:
