@@ -151,8 +151,8 @@ def _object(*, iterations: int, views: int, extract: int, faces: int, levels: in
 GPU_SEARCH = ObjectSearchConfig(resolution=64)
 """The object's placement searched before the first SDS step (``anchor/object_search.py``):
 SDS only moves the object where its image already overlaps what the prior expects, so a seat
-half a metre away would never be found. ≈ 1,100 candidates (positions and 8 headings) × 4
-views of the prior's denoising error — about 4,300 U-Net evaluations at 512², two to three
+half a metre away would never be found. ≈ 850 candidates (positions and 8 headings) × 4
+views of the prior's denoising error — about 3,400 U-Net evaluations at 512², two or three
 minutes on one GPU, once per job."""
 
 PRESETS: dict[str, JobPreset] = {p.name: p for p in (
