@@ -23,9 +23,11 @@ FPS = 30.0
 
 @pytest.fixture(autouse=True)
 def fresh_blender():
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    # an empty scene; not factory settings, which would also disable the add-on installed for
+    # the other Blender tests of this worker process (pytest-xdist runs files in one process)
+    bpy.ops.wm.read_homefile(use_empty=True)
     yield
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
 
 
 # --- helpers -----------------------------------------------------------------------------------

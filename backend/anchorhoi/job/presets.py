@@ -126,11 +126,12 @@ def _nerf(*, iterations: int, resolution: int, samples: int, views: int, levels:
 TINY_FIT = FitConfig(
     schedule=FitSchedule(rigid_iterations=10, search_rounds=1, search_iterations=5,
                          pose_iterations=15, detail_iterations=5, yaw_hypotheses_deg=(0.0,),
-                         posture_hypotheses=((0.0, 0.0, 0.0),)),
+                         posture_hypotheses=((0.0, 0.0, 0.0),), warmup_phases=()),
     limb_search=None, lattice=AnchorLattice(resolution=40),
     sampling=FitSampling(num_body_samples=800, num_anchor_samples=1500))
 """The ``tiny`` preset's fit: one heading and posture, no limb search, 35 pose steps on a 40³
-lattice (the pipeline check; a random tiny prior has no pose to find)."""
+lattice, no learning-rate warm-up (its phases of 5–15 steps would spend up to half of each
+ramping; the pipeline check: a random tiny prior has no pose to find)."""
 
 def _object(*, iterations: int, views: int, extract: int, faces: int, levels: int = 8,
             log2_size: int = 17) -> ObjectGenConfig:
