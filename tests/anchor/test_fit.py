@@ -33,15 +33,6 @@ EPSILON = 0.004  # width of the oracle's density edge (metres)
 BODY = {name: i - 1 for i, name in enumerate(JOINT_NAMES)}  # index into pose_body's 21 joints
 
 
-@pytest.fixture(scope="module")
-def body():
-    # one thread: the fit is many small ops, which a second thread only slows down
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield BodyModel()
-    torch.set_num_threads(threads)
-
-
 class Box(torch.nn.Module):
     """An axis-aligned box with a learnable offset: the ``sdf_world`` + ``parameters()`` the fit
     sees of an object."""

@@ -15,7 +15,6 @@ import torch
 
 from anchorhoi.anchor.config import AnchorConfig
 from anchorhoi.anchor.stage import run_anchor_stages
-from anchorhoi.body import BodyModel
 from anchorhoi.objects.mesh_io import load_object_mesh
 from anchorhoi.oracles.anchor_oracle import OracleAnchorConfig, run_oracle_anchor
 from anchorhoi.oracles.anchor_scene import load_anchor_case
@@ -25,14 +24,6 @@ from anchorhoi.priors.oracle import OracleImagePrior
 pytestmark = pytest.mark.slow
 
 CASES = Path(__file__).resolve().parents[2] / "bench" / "cases" / "anchor"
-
-
-@pytest.fixture(scope="module")
-def body():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield BodyModel()
-    torch.set_num_threads(threads)
 
 
 # Measured (seed 0, one thread, this 2-core VM; ~70 s quiet, ~280 s loaded): MPJPE 12.1 mm, box

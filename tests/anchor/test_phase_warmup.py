@@ -15,16 +15,7 @@ from anchorhoi.anchor import FitConfig, fit_body
 from anchorhoi.anchor.fit import AnchorLattice, FitSampling, FitSchedule
 from anchorhoi.anchor.phases import lr_factor
 from anchorhoi.anchor.stage import posed_body_field
-from anchorhoi.body import BodyModel
 from anchorhoi.body.pose import default_initial_pose
-
-
-@pytest.fixture(scope="module")
-def body():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield BodyModel()
-    torch.set_num_threads(threads)
 
 
 def test_lr_factor_ramps_up_then_decays():

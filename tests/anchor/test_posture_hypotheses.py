@@ -13,20 +13,11 @@ import torch
 from anchorhoi.anchor import FitConfig, fit_body
 from anchorhoi.anchor.fit import AnchorLattice, FitSampling, FitSchedule
 from anchorhoi.anchor.stage import posed_body_field
-from anchorhoi.body import BodyModel
 from anchorhoi.body.pose import KeyPose, default_initial_pose
 from anchorhoi.portable.skeleton import JOINT_NAMES
 
 BODY = {name: i - 1 for i, name in enumerate(JOINT_NAMES)}  # index into pose_body's 21 joints
 STANDING, CROUCH, LEAN = (0.0, 0.0, 0.0), (-1.3, 1.6, 0.0), (0.0, 0.0, 0.6)
-
-
-@pytest.fixture(scope="module")
-def body():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield BodyModel()
-    torch.set_num_threads(threads)
 
 
 def crouched(start: KeyPose) -> KeyPose:
