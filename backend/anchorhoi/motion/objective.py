@@ -183,7 +183,7 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
     foot_speed, foot_mass = image_speed(kp[:, list(FOOT_JOINTS)], window)
     supports = build_supports(mesh, obj_anchor, ground_y, config.supports,
                               moved_by_hands=bool(at_anchor.any()), sdf=sdf)
-    if supports.has_tops and supports.tops is not None:
+    if supports.tops is not None:  # has_tops, narrowed for the type checker
         log.info("stage E: the object rests on the ground untouched; its top (up to %.2f m) "
                  "is a support", float(supports.tops.amax()) - ground_y)
     plants = detect_plants(kp[:, list(FOOT_JOINTS)], camera, ground_y + foot_rest_height,
