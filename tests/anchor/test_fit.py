@@ -18,7 +18,8 @@ import pytest
 import torch
 
 from anchorhoi.anchor import FitConfig, fit_body, joint_limit_penalty, joint_limit_table
-from anchorhoi.anchor.fit import AnchorLattice, FitSampling, FitSchedule
+from anchorhoi.anchor.fit import AnchorLattice, FitSampling, FitSchedule, fit_steps
+from anchorhoi.anchor.limb_search import LimbSearchConfig
 from anchorhoi.anchor.losses import chamfer, distance_transform, silhouette_chamfer
 from anchorhoi.anchor.skinning import SubsetSkinning
 from anchorhoi.body import BodyModel, axis_angle_to_matrix, matrix_to_axis_angle
@@ -248,6 +249,8 @@ def test_fit_refuses_an_empty_anchor_and_bad_settings(body):
         FitSchedule(pose_iterations=-1)
     with pytest.raises(ValueError, match=r"AnchorLattice\.resolution must be ≥ 8; got 4"):
         AnchorLattice(resolution=4)
+    with pytest.raises(ValueError, match=r"orders of the limbs .* each naming every limb once"):
+        LimbSearchConfig(orders=(("left_leg", "right_leg", "left_arm"),))
     with pytest.raises(ValueError, match="no dense region"):
         fit_body(body, human_density=lambda x: torch.zeros(x.shape[0]),
                  config=FitConfig(lattice=AnchorLattice(resolution=16)),
@@ -365,6 +368,8 @@ def test_fit_reports_every_step_and_a_raise_stops_it(body):
              generator=torch.Generator().manual_seed(0),
              on_step=lambda step, total, losses: seen.append((step, total, dict(losses))))
     assert [(step, total) for step, total, _ in seen] == [(s, 12) for s in range(1, 13)]
+    with_limbs = dataclasses.replace(config, limb_search=LimbSearchConfig())
+    assert fit_steps(with_limbs) == 12 + 2  # the search rounds run once per limb order
     assert all(losses == {} for _, _, losses in seen[:-1]) and "total" in seen[-1][2]
 
     class Stop(Exception):

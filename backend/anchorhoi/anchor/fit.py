@@ -318,8 +318,14 @@ def fit_body(body: BodyModel, *, human_density: DensityFn, masks: torch.Tensor |
 def fit_steps(config: FitConfig) -> int:
     """Steps ``fit_body`` reports: every Adam step of every phase, and the exact evaluation."""
     s = config.schedule
-    return (s.rigid_iterations + max(s.search_rounds, 1) * s.search_iterations
+    return (s.rigid_iterations
+            + search_runs(config) * max(s.search_rounds, 1) * s.search_iterations
             + s.pose_iterations + s.detail_iterations + 1)
+
+
+def search_runs(config: FitConfig) -> int:
+    """How often the search rounds run: once per limb order of the limb search."""
+    return 1 if config.limb_search is None else len(config.limb_search.orders)
 
 
 def _finish(body: BodyModel, params: PoseParams, objective: Objective,

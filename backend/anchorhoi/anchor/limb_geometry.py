@@ -20,7 +20,7 @@ from ..portable.skeleton import JOINT_NAMES, PARENTS
 
 Vec = tuple[float, float, float]
 
-LIMBS: dict[str, tuple[str, str, str, str, Vec, Vec]] = {  # legs first: they carry the body
+LIMBS: dict[str, tuple[str, str, str, str, Vec, Vec]] = {
     # limb: (upper joint, hinge joint, end joint, the joint the end bone points at,
     #        a: rest direction of the upper bone,
     #        b: rest direction the lower bone swings towards when the hinge flexes)

@@ -2,8 +2,8 @@
 
 Gradient steps on a chamfer cannot swing an arm hanging at the side up over the head: on the
 way the arm would leave the anchor's surface, so it settles against the torso instead. So, for
-each hypothesis of the batch and each limb in turn (legs first; the rest of the body held
-still):
+each hypothesis of the batch and each limb in turn (in one of ``orders``; the rest of the body
+held still):
 
 1. the straight limb is tried along ``num_directions`` directions spread over the sphere,
    ranked by the limb score (below); directions across the body's mid-plane (crossed arms or
@@ -84,6 +84,18 @@ class LimbSearchConfig:
     """Anchor surface points of the coverage term."""
     coverage_keep: int = 400
     """Of those, the ones worst explained by the rest of the body (only they can change)."""
+    orders: tuple[tuple[str, ...], ...] = (
+        ("left_leg", "right_leg", "left_arm", "right_arm"),
+        ("left_arm", "right_arm", "left_leg", "right_leg"))
+    """The orders the limbs are searched in (names of ``limb_geometry.LIMBS``); the fit runs
+    its search rounds once per order and keeps the lowest total. A limb searched before the
+    others may settle on another's anchor: legs first, a leg can fold up onto a forearm
+    reaching forward at hip height; arms first, an arm can take a leg's place."""
+
+    def __post_init__(self) -> None:
+        if not self.orders or any(sorted(o) != sorted(LIMBS) for o in self.orders):
+            raise ValueError("LimbSearchConfig.orders wants one or more orders of the limbs "
+                             f"{sorted(LIMBS)}, each naming every limb once, got {self.orders!r}")
 
 
 class Coverage:
@@ -140,9 +152,11 @@ def bent_directions(u: torch.Tensor, bends_deg: tuple[float, ...], azimuths: int
 def search_limbs(skin: SubsetSkinning, params: PoseParams, anchor: AnchorTargets, *,
                  vertex_weights: torch.Tensor, limits: tuple[torch.Tensor, torch.Tensor],
                  lambda_joint_limits: float, eta: float, offset: float,
-                 config: LimbSearchConfig, generator: torch.Generator) -> PoseParams:
-    """Each limb of each hypothesis in ``params`` (batch B) moved to its best candidate;
-    ``skin`` poses all the body's vertices (``SubsetSkinning.of_body``)."""
+                 config: LimbSearchConfig, order: tuple[str, ...],
+                 generator: torch.Generator) -> PoseParams:
+    """Each limb of each hypothesis in ``params`` (batch B), in ``order`` (limb names), moved
+    to its best candidate; ``skin`` poses all the body's vertices
+    (``SubsetSkinning.of_body``)."""
     dtype = skin.v_template.dtype
     device = vertex_weights.device  # every index tensor of the search lives beside the weights
     owner = skin.weights.argmax(1).to(device)  # (V,) dominant joint of each vertex
@@ -173,7 +187,7 @@ def search_limbs(skin: SubsetSkinning, params: PoseParams, anchor: AnchorTargets
                                     *limits)
         return v.reshape(b, c, -1, 3), (near + buried + lambda_joint_limits * limit).reshape(b, c)
 
-    for upper_name, hinge_name, end_name, tip_name, a_rest, b_rest in LIMBS.values():
+    for upper_name, hinge_name, end_name, tip_name, a_rest, b_rest in (LIMBS[n] for n in order):
         uj, hj = JOINT_NAMES.index(upper_name), JOINT_NAMES.index(hinge_name)
         ej, tj = JOINT_NAMES.index(end_name), JOINT_NAMES.index(tip_name)
         a = torch.tensor(a_rest, device=device, dtype=dtype)

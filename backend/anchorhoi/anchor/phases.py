@@ -5,8 +5,8 @@ crouched, leaning — at every heading of ``schedule.yaw_hypotheses_deg``) is re
 anchor, the torso aligned rigidly (all hypotheses as one batch); the posture whose hypothesis
 scores the lowest whole-body total (the search phase's terms, no step) is kept, and its
 headings with the best rigid totals, ``schedule.keep_hypotheses`` of them, go on to
-``schedule.search_rounds`` rounds of (limb search, a short pose optimisation);
-the hypothesis with the lowest total loss is kept.
+``schedule.search_rounds`` rounds of (limb search, a short pose optimisation), once per limb
+order of ``limb_search.orders``; the hypothesis and order with the lowest total loss are kept.
 ``optimise``: Adam on the leaves a phase frees — ``rigid``: root orientation and translation;
 ``search`` and ``pose``: + the body joints; ``detail``: + hands (+ betas, + the object) — with
 the learning rates decaying (cosine) to ``schedule.final_lr_factor`` of their start, after a
@@ -70,24 +70,45 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
     labels = [labels[i] for i in keep]
     batch = PoseParams(*(x[keep] for x in (batch.root, batch.body, batch.hand, batch.trans,
                                            batch.betas)))
-    totals = torch.zeros(len(labels))
+    orders = (None,) if config.limb_search is None else config.limb_search.orders
+    runs, run_totals = [], []
+    for order in orders:
+        searched, totals = _search_rounds(batch, objective, anchor, weights, config, order,
+                                          generator, steps)
+        runs.append(searched)
+        run_totals.append(totals)
+        log.info("search (limbs %s): hypotheses %s → totals %s",
+                 "-" if order is None else ", ".join(order), labels,
+                 [f"{x:.4f}" for x in totals.tolist()])
+    run, best = divmod(int(torch.argmin(torch.stack(run_totals))), len(labels))
+    log.info("search: keeping %s of run %d (total %.4f)", labels[best], run + 1,
+             float(run_totals[run][best]))
+    return runs[run].select(best)
+
+
+def _search_rounds(batch: PoseParams, objective: Objective, anchor: AnchorTargets,
+                   weights: torch.Tensor, config: FitConfig, order: tuple[str, ...] | None,
+                   generator: torch.Generator, steps: PhaseSteps
+                   ) -> tuple[PoseParams, torch.Tensor]:
+    """``schedule.search_rounds`` rounds of (limb search in ``order``, short pose
+    optimisation) on every hypothesis of ``batch``; returns the searched batch and its totals
+    ``(B,)``."""
+    schedule = config.schedule
+    totals = torch.zeros(batch.root.shape[0])
     for round_ in range(max(schedule.search_rounds, 1)):
-        if config.limb_search is not None:
+        if config.limb_search is not None and order is not None:
             start = time.perf_counter()
             batch = search_limbs(objective.skin, batch, anchor,
                                  vertex_weights=weights.to(batch.root), limits=objective.limits,
                                  lambda_joint_limits=config.weights.lambda_joint_limits,
                                  eta=config.scales.chamfer_eta,
                                  offset=config.scales.occupancy_offset,
-                                 config=config.limb_search, generator=generator)
+                                 config=config.limb_search, order=order, generator=generator)
             log.info("limb search round %d: %.1f s", round_ + 1, time.perf_counter() - start)
         batch, totals = optimise(batch, objective, weights, config, phase="search",
                                  iterations=schedule.search_iterations, object_params=[],
                                  on_step=steps.phase(schedule.search_iterations))
-    best = int(torch.argmin(totals))
-    log.info("search: hypotheses %s → totals %s; keeping %s", labels,
-             [f"{x:.4f}" for x in totals.tolist()], labels[best])
-    return batch.select(best)
+    return batch, totals
 
 
 def _hypotheses(params: PoseParams, yaws_deg: tuple[float, ...],
