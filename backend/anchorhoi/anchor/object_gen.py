@@ -55,6 +55,7 @@ from .anchor_nerf import (
     occupancy_of,
     sample_views,
 )
+from .anchor_points import DensityFn, relative_threshold
 from .object_field import (
     ObjectFocus,
     ObjectGenConfig,
@@ -203,9 +204,11 @@ def _occupancy_terms(human: NeRFField, obj: NeRFField, region: SceneBox,
 
 
 def extract_object(obj: NeRFField, region: SceneBox, config: ObjectGenConfig, *,
-                   device: torch.device | str = "cpu") -> tuple[ObjectMesh, np.ndarray]:
+                   person: DensityFn | None = None, device: torch.device | str = "cpu"
+                   ) -> tuple[ObjectMesh, np.ndarray]:
     """The object's mesh in its object frame and the ``(3,)`` translation placing it where it
-    was distilled (module docstring)."""
+    was distilled (module docstring); ``person`` (the human field's density) is carved out of
+    it (``solid_density``)."""
     lo_hi = region.aabb(dtype=torch.float64).numpy().reshape(2, 3)
     extract = ExtractConfig(resolution=config.extract_resolution,
                             density_level=config.extract_level, face_budget=config.max_faces)
@@ -213,7 +216,7 @@ def extract_object(obj: NeRFField, region: SceneBox, config: ObjectGenConfig, *,
     def colour(x: torch.Tensor) -> torch.Tensor:
         return obj(x).albedo
 
-    density, level = solid_density(obj, lo_hi, config, device=device)
+    density, level = solid_density(obj, lo_hi, config, person=person, device=device)
     extract = dataclasses.replace(extract, density_level=level)
     world = extract_mesh(density, colour, bounds=lo_hi, config=extract, device=device)
     lo, hi = world.vertices.min(0), world.vertices.max(0)
@@ -227,7 +230,7 @@ def extract_object(obj: NeRFField, region: SceneBox, config: ObjectGenConfig, *,
 
 
 def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *,
-                  device: torch.device | str = "cpu"
+                  person: DensityFn | None = None, device: torch.device | str = "cpu"
                   ) -> tuple[Callable[[torch.Tensor], torch.Tensor], float]:
     """The object's density made solid, and the surface level to extract it at.
 
@@ -237,8 +240,12 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
     along the longest side): the level is ``extract_level``, or half the density's
     ``level_quantile`` quantile when that is lower (a softer field: SDS is satisfied by any
     density that makes the object opaque); what the solid (density ≥ level) encloses together
-    with the floor (the lattice's bottom side) is filled. Returns the lattice's trilinear
-    interpolation with the filled points raised to twice the level.
+    with the floor (the lattice's bottom side) is filled. Where ``person`` (the human field's
+    density) is dense (``anchor_points.relative_threshold``, as stage B reads the person),
+    the object is emptied: the two fields only pay for overlapping, so under the composite
+    prior the object field can keep part of the person's volume (a seat's field reached 15 cm
+    up into the sitter). Returns the lattice's trilinear interpolation with the filled points
+    raised to twice the level and the person's points at zero.
     """
     lo, hi = bounds
     cell = float((hi - lo).max()) / (config.extract_resolution - 1)
@@ -249,17 +256,28 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
     points = torch.stack([x, y, z], -1).reshape(-1, 3).to(device=device, dtype=torch.float32)
     with torch.no_grad():
         sigma = torch.cat([obj.density(p) for p in points.split(65536)]).reshape(z.shape)
+        carved = torch.zeros(z.shape, dtype=torch.bool)
+        if person is not None:
+            human = torch.cat([person(p) for p in points.split(65536)]).reshape(z.shape).cpu()
+            carved = human >= relative_threshold(human.flatten())
     sigma = sigma.detach().cpu().double()
     level = min(config.extract_level,
                 0.5 * float(torch.quantile(sigma.flatten()[::7], config.level_quantile)))
+    sigma_before = sigma.numpy()
+    if carved.any() and not bool(((sigma >= level) & ~carved).any()):
+        log.warning("the object field is dense only where the person is: its mesh keeps it "
+                    "(nothing would be left to mesh otherwise)")
+        carved = torch.zeros_like(carved)
+    sigma = torch.where(carved, torch.zeros_like(sigma), sigma)
     solid = (sigma >= level).numpy()
     padded = np.pad(solid, ((0, 0), (1, 0), (0, 0)), constant_values=True)  # the floor
-    filled = ndimage.binary_fill_holes(padded)[:, 1:] & ~solid
+    filled = ndimage.binary_fill_holes(padded)[:, 1:] & ~solid & ~carved.numpy()
     values = torch.where(torch.as_tensor(filled), torch.full_like(sigma, 2 * level), sigma)
     grid = SdfGrid(values=values[None].to(device=device, dtype=torch.float32),
                    origin=torch.as_tensor(lo, device=device, dtype=torch.float32), cell=cell)
-    log.info("object mesh: surface level %.3g, %d of %d lattice points filled inside", level,
-             int(filled.sum()), filled.size)
+    log.info("object mesh: surface level %.3g, %d of %d lattice points filled inside, %d "
+             "emptied where the person is", level, int(filled.sum()), filled.size,
+             int((carved.numpy() & (sigma_before >= level)).sum()))
 
     def density(x: torch.Tensor) -> torch.Tensor:
         return grid.sample(x)[:, 0]

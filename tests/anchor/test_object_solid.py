@@ -1,0 +1,76 @@
+"""The generated object's mesh keeps out of the person: ``object_gen.extract_object`` with the
+human field's density carves the person's dense region out of the object field (the fields
+only pay for overlapping, so the object field can hold part of the person's volume)."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from anchorhoi.anchor.object_field import ObjectGenConfig
+from anchorhoi.anchor.object_gen import extract_object
+from anchorhoi.nerf.cameras import SceneBox
+from anchorhoi.objects.extract import is_watertight
+
+REGION = SceneBox(center=(0.0, 0.35, 0.0), half_size=(0.35, 0.35, 0.35))
+"""The object region: the floor at y = 0."""
+SEAT = (np.array([-0.2, 0.0, -0.2]), np.array([0.2, 0.4, 0.2]))
+"""A 40 cm box standing on the floor: what the object field holds."""
+SITTER = (np.array([0.0, 0.45, 0.0]), 0.2)
+"""A ball of the person, 15 cm deep into the box's top."""
+CONFIG = ObjectGenConfig(extract_resolution=48, max_faces=3000)
+
+
+class Field:
+    """A density (σ 200/m inside, 0 outside) and a grey albedo, like a ``NeRFField``."""
+
+    def __init__(self, inside):
+        self.inside = inside
+
+    def density(self, x: torch.Tensor) -> torch.Tensor:
+        return 200.0 * self.inside(x.double()).to(x.dtype)
+
+    def __call__(self, x: torch.Tensor):
+        return SimpleNamespace(albedo=torch.full_like(x, 0.5))
+
+
+def in_box(x: torch.Tensor) -> torch.Tensor:
+    lo, hi = (torch.as_tensor(b, dtype=x.dtype) for b in SEAT)
+    return ((x >= lo) & (x <= hi)).all(-1)
+
+
+def in_ball(x: torch.Tensor) -> torch.Tensor:
+    centre, radius = SITTER
+    return (x - torch.as_tensor(centre, dtype=x.dtype)).norm(dim=-1) <= radius
+
+
+def test_the_person_is_carved_out_of_the_object():
+    cell = 0.7 / (CONFIG.extract_resolution - 1)
+    whole, shift = extract_object(Field(in_box), REGION, CONFIG)
+    carved, carved_shift = extract_object(Field(in_box), REGION, CONFIG,
+                                          person=Field(in_ball).density)
+    for mesh in (whole, carved):
+        assert is_watertight(mesh.faces) and np.isfinite(mesh.vertices).all()
+    top = (whole.vertices + shift)[:, 1].max()
+    assert abs(top - 0.4) < cell
+    placed = carved.vertices + carved_shift
+    centre, radius = SITTER
+    depth = radius - np.linalg.norm(placed - centre, axis=1)
+    assert depth.max() < cell  # no vertex inside the person
+    middle = placed[np.linalg.norm(placed[:, [0, 2]], axis=1) < 0.05]
+    hollow = centre[1] - np.sqrt(radius ** 2 - 0.05 ** 2)  # the ball's bottom 5 cm off its axis
+    assert len(middle) and middle[:, 1].max() < hollow + cell  # the seat's top is hollowed
+    assert placed[:, 1].max() == pytest.approx(0.4, abs=cell)  # its corners stand
+
+
+def test_an_object_only_where_the_person_is_keeps_its_mesh(caplog):
+    with caplog.at_level(logging.WARNING, logger="anchorhoi.anchor.object_gen"):
+        mesh, shift = extract_object(Field(in_box), REGION, CONFIG,
+                                     person=Field(in_box).density)
+    assert "dense only where the person is" in caplog.text
+    assert abs((mesh.vertices + shift)[:, 1].max() - 0.4) < 0.7 / (CONFIG.extract_resolution - 1)
+
