@@ -76,15 +76,20 @@ class FitSchedule:
     """Adam steps of the pose phase (+ the 21 body joints) on the kept hypothesis."""
     detail_iterations: int = 40
     """Adam steps of the detail phase (+ hands, betas and object if enabled, contact term)."""
-    yaw_hypotheses_deg: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
-    """Initial headings (about +Y, relative to the initial pose) tried in the rigid phase."""
+    yaw_hypotheses_deg: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0,
+                                             315.0)
+    """Initial headings (about +Y, relative to the initial pose) tried in the rigid phase
+    (every 45°: a person bent far over a diagonal heading was 40° from the nearest of four
+    and fitted head down, 110-340 mm off; the rigid phase is one batch, ~0.1 s more)."""
     posture_hypotheses: tuple[tuple[float, float, float], ...] = (
-        (0.0, 0.0, 0.0), (-1.3, 1.6, 0.0), (0.0, 0.0, 0.6))
+        (0.0, 0.0, 0.0), (-1.3, 1.6, 0.0), (0.0, 0.0, 0.6), (-1.0, 1.2, 0.9),
+        (-0.3, 0.3, 1.2))
     """Initial postures tried with every heading in the rigid phase: (hip flexion, knee
     flexion, trunk pitch forward) in radians added to the initial pose, both legs alike, the
     pitch spread evenly over the three spine joints; ``(0, 0, 0)`` is the initial pose as given
-    (standing), the others a crouch/kneel and a forward lean. The rigid total sees the torso
-    alone, so the posture is picked by the whole body's total (the search phase's terms)."""
+    (standing), the others a crouch/kneel, a forward lean, a crouch leaning forward and a
+    bend far over (reaching low). The rigid total sees the torso alone, so the posture is
+    picked by the whole body's total (the search phase's terms)."""
     correspondence_interval: int = 4
     """Chamfer nearest neighbours are recomputed every this many steps (reused in between)."""
     rotation_lr: float = 0.03

@@ -1,12 +1,13 @@
 """The fit's phases: the search over hypotheses, and the Adam loop every phase runs.
 
 ``search``: each hypothesis (every posture of ``schedule.posture_hypotheses`` — standing,
-crouched, leaning — at every heading of ``schedule.yaw_hypotheses_deg``) is re-centred on the
-anchor, the torso aligned rigidly (all hypotheses as one batch); the posture whose hypothesis
-scores the lowest whole-body total (the search phase's terms, no step) is kept, and its
-headings with the best rigid totals, ``schedule.keep_hypotheses`` of them, go on to
-``schedule.search_rounds`` rounds of (limb search, a short pose optimisation), once per limb
-order of ``limb_search.orders``; the hypothesis and order with the lowest total loss are kept.
+crouched, leaning, bent over — at every heading of ``schedule.yaw_hypotheses_deg``) is
+re-centred on the anchor, the torso aligned rigidly (all hypotheses as one batch); the
+posture whose hypothesis scores the lowest whole-body total (the search phase's terms, no
+step) is kept, and its headings with the best rigid totals, ``schedule.keep_hypotheses`` of
+them, go on to ``schedule.search_rounds`` rounds of (limb search, a short pose optimisation),
+once per limb order of ``limb_search.orders``; the hypothesis and order with the lowest total
+loss are kept.
 ``optimise``: Adam on the leaves a phase frees — ``rigid``: root orientation and translation;
 ``search`` and ``pose``: + the body joints; ``detail``: + hands (+ betas, + the object) — with
 the learning rates decaying (cosine) to ``schedule.final_lr_factor`` of their start, after a
