@@ -70,13 +70,10 @@ log = logging.getLogger(__name__)
 class ObjectSearchConfig:
     """The coarse-to-fine placement search (see the module docstring)."""
 
-    views: int = 6
-    """Cameras, at evenly spaced azimuths (starting at ``azimuth_offset_deg``). Not four: four
-    cameras 90° apart are the same set after a quarter turn, and a 90 × 60 cm table (given
-    mesh) was kept turned 115° from its place (held-out PSNR 19.9 dB; six cameras: 0.4°,
-    31.3 dB)."""
-    azimuth_offset_deg: float = 15.0
-    """Azimuth of the first camera (15°, with six: no camera looks straight along an axis)."""
+    views: int = 4
+    """Cameras, at evenly spaced azimuths (starting at ``azimuth_offset_deg``)."""
+    azimuth_offset_deg: float = 45.0
+    """Azimuth of the first camera (45°: no camera looks straight along an axis)."""
     elevation_deg: float = 20.0
     """Elevation of the cameras."""
     resolution: int = 24

@@ -73,13 +73,13 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
                                            batch.betas)))
     orders = (None,) if config.limb_search is None else config.limb_search.orders
     runs, run_totals = [], []
-    for order in orders:
-        searched, totals = _search_rounds(batch, objective, anchor, weights, config, order,
-                                          generator, steps)
+    for limb_order in orders:
+        searched, totals = _search_rounds(batch, objective, anchor, weights, config,
+                                          limb_order, generator, steps)
         runs.append(searched)
         run_totals.append(totals)
         log.info("search (limbs %s): hypotheses %s → totals %s",
-                 "-" if order is None else ", ".join(order), labels,
+                 "-" if limb_order is None else ", ".join(limb_order), labels,
                  [f"{x:.4f}" for x in totals.tolist()])
     run, best = divmod(int(torch.argmin(torch.stack(run_totals))), len(labels))
     log.info("search: keeping %s of run %d (total %.4f)", labels[best], run + 1,

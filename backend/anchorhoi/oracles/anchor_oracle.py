@@ -103,7 +103,7 @@ class OracleAnchorConfig:
     oracle_samples: int = 32
     """Samples per ray of the oracle's target renders."""
     held_out_azimuths_deg: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
-    """Azimuths of the held-out cameras (the search's cameras sit at 15° + k·60°)."""
+    """Azimuths of the held-out cameras (the search's cameras sit at 45° + k·90°)."""
     held_out_elevation_deg: float = 10.0
     """Elevation of the held-out cameras (the search's: 20°)."""
     held_out_resolution: int = 32
