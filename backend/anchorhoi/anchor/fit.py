@@ -43,7 +43,7 @@ from ..progress import PhaseSteps, StepCallback
 from .anchor_points import DensityFn, anchor_targets
 from .limb_search import LimbSearchConfig
 from .objective import Objective, SilhouetteTargets
-from .phases import optimise, search
+from .phases import limb_orders, optimise, search
 from .skinning import SubsetSkinning, vertex_areas, vertex_normals
 
 log = logging.getLogger(__name__)
@@ -324,13 +324,8 @@ def fit_steps(config: FitConfig) -> int:
     """Steps ``fit_body`` reports: every Adam step of every phase, and the exact evaluation."""
     s = config.schedule
     return (s.rigid_iterations
-            + search_runs(config) * max(s.search_rounds, 1) * s.search_iterations
+            + len(limb_orders(config)) * max(s.search_rounds, 1) * s.search_iterations
             + s.pose_iterations + s.detail_iterations + 1)
-
-
-def search_runs(config: FitConfig) -> int:
-    """How often the search rounds run: once per limb order of the limb search."""
-    return 1 if config.limb_search is None else len(config.limb_search.orders)
 
 
 def _finish(body: BodyModel, params: PoseParams, objective: Objective,

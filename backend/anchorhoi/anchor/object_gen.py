@@ -263,12 +263,13 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
     sigma = sigma.detach().cpu().double()
     level = min(config.extract_level,
                 0.5 * float(torch.quantile(sigma.flatten()[::7], config.level_quantile)))
-    sigma_before = sigma.numpy()
-    if carved.any() and not bool(((sigma >= level) & ~carved).any()):
+    dense = sigma >= level
+    if carved.any() and not bool((dense & ~carved).any()):
         log.warning("the object field is dense only where the person is: its mesh keeps it "
                     "(nothing would be left to mesh otherwise)")
         carved = torch.zeros_like(carved)
-    sigma = torch.where(carved, torch.zeros_like(sigma), sigma)
+    emptied = int((dense & carved).sum())
+    sigma = sigma.masked_fill(carved, 0.0)
     solid = (sigma >= level).numpy()
     padded = np.pad(solid, ((0, 0), (1, 0), (0, 0)), constant_values=True)  # the floor
     filled = ndimage.binary_fill_holes(padded)[:, 1:] & ~solid & ~carved.numpy()
@@ -276,8 +277,7 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
     grid = SdfGrid(values=values[None].to(device=device, dtype=torch.float32),
                    origin=torch.as_tensor(lo, device=device, dtype=torch.float32), cell=cell)
     log.info("object mesh: surface level %.3g, %d of %d lattice points filled inside, %d "
-             "emptied where the person is", level, int(filled.sum()), filled.size,
-             int((carved.numpy() & (sigma_before >= level)).sum()))
+             "emptied where the person is", level, int(filled.sum()), filled.size, emptied)
 
     def density(x: torch.Tensor) -> torch.Tensor:
         return grid.sample(x)[:, 0]

@@ -71,9 +71,8 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
     labels = [labels[i] for i in keep]
     batch = PoseParams(*(x[keep] for x in (batch.root, batch.body, batch.hand, batch.trans,
                                            batch.betas)))
-    orders = (None,) if config.limb_search is None else config.limb_search.orders
     runs, run_totals = [], []
-    for limb_order in orders:
+    for limb_order in limb_orders(config):
         searched, totals = _search_rounds(batch, objective, anchor, weights, config,
                                           limb_order, generator, steps)
         runs.append(searched)
@@ -85,6 +84,12 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
     log.info("search: keeping %s of run %d (total %.4f)", labels[best], run + 1,
              float(run_totals[run][best]))
     return runs[run].select(best)
+
+
+def limb_orders(config: FitConfig) -> tuple[tuple[str, ...] | None, ...]:
+    """The limb orders the search rounds run once each in (one run, no order, without the
+    limb search)."""
+    return (None,) if config.limb_search is None else config.limb_search.orders
 
 
 def _search_rounds(batch: PoseParams, objective: Objective, anchor: AnchorTargets,
