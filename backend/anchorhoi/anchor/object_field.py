@@ -2,13 +2,16 @@
 
 When the user gives no mesh, the object is a free field of its own — a hash-grid NeRF field
 (``nerf.field.NeRFField``: density + albedo) whose box is the **object region**: the part of
-the scene the composition may use, around and in front of the initial body, from the floor to
-above the head (``ObjectRegion``, clipped to the scene box). The field is zero outside it.
+the scene the object may use, from the floor to above the head, clipped to the scene box —
+around the best of a few stand-in boxes placed by the prior's scores (``object_start``), or,
+when stage A searches no placements, around and in front of the initial body
+(``ObjectRegion``). The field is zero outside it.
 
-It starts as a small soft blob on the floor in front of the body (``init_object_field``) and is
-trained with the human field (``object_gen.train_anchor_with_object``). Its object-only renders
-use their own cameras, aimed at the object as it currently is (``ObjectFocus``, re-measured
-every few steps from the field's occupancy on a coarse lattice), so the object fills the frame.
+It starts as a soft blob on the floor (``init_object_field``) under that stand-in (or in front
+of the body) and is trained with the human field (``object_gen.train_anchor_with_object``). Its
+object-only renders use their own cameras, aimed at the object as it currently is
+(``ObjectFocus``, re-measured every few steps from the field's occupancy on a coarse lattice),
+so the object fills the frame.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ..nerf.encoding import HashGridConfig
 from ..nerf.field import NeRFField, NeRFFieldConfig
 from ..objects.field import ObjectFieldConfig
 from ..priors.base import ViewBatch
+from .object_start import ObjectStartConfig
 
 OBJECT_FIELD = NeRFFieldConfig(encoding=HashGridConfig(
     levels=8, log2_hashmap_size=17, base_resolution=8, per_level_scale=1.5),
@@ -91,12 +95,14 @@ class ObjectViews:
 
 @dataclass(frozen=True, kw_only=True)
 class InitialBlob:
-    """The object field's start: a soft ellipsoid on the floor in front of the body."""
+    """The object field's start: a soft ellipsoid on the floor under the best stand-in
+    (``object_start``), or in front of the body when no stand-in search runs."""
 
     radius: tuple[float, float, float] = (0.2, 0.2, 0.2)
     """Half-axes (metres)."""
     distance: float = 0.45
-    """Its centre's distance in front of the body's centre (+z)."""
+    """Its centre's distance in front of the body's centre (+z) when no stand-in search
+    runs."""
     iterations: int = 60
     """Steps fitting the field to the blob."""
     lr: float = 3e-2
@@ -218,14 +224,19 @@ class ObjectGenConfig:
     object_field: NeRFFieldConfig = OBJECT_FIELD
     """The object's field (hash grid over the object region + MLP)."""
     region: ObjectRegion = field(default_factory=ObjectRegion)
-    """Where the object may be."""
+    """Where the object may be when no stand-in search runs (its ``height`` is the region's
+    height either way)."""
     iterations: int = 300
     """SDS steps of the first round when the object is generated (the human field trains in
     the same steps; later rounds use ``AnchorNeRFConfig.iterations`` with the mesh's field)."""
     views: ObjectViews = field(default_factory=ObjectViews)
     """Cameras of the object-only renders."""
     blob: InitialBlob = field(default_factory=InitialBlob)
-    """The field's start."""
+    """The field's start (its place is the stand-in search's when that runs)."""
+    start: ObjectStartConfig | None = field(default_factory=ObjectStartConfig)
+    """The stand-in search that places the blob and the region (``object_start``); it runs
+    when stage A searches placements (``AnchorNeRFConfig.object_search`` set). None: the blob
+    on the floor in front of the body and the region around the body (``region``)."""
     losses: ObjectLosses = field(default_factory=ObjectLosses)
     """Weights of the object's terms."""
     lr_field: float = 1e-2
