@@ -194,8 +194,7 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
     """Train (or continue training) the human field of the anchor.
 
     ``obj`` is the object's field (``density``, ``forward``, ``sdf_world`` and its placement
-    parameters; it is trained too when ``config.lr_placement > 0``); None: the human alone
-    (the composite is the human's render, no ``inside_object`` term). ``body_occupancy`` is the
+    parameters; it is trained too when ``config.lr_placement > 0``). ``body_occupancy`` is the
     body-explainable shape (the initial body, later the fitted one). ``human_prior`` defaults
     to ``prior``. ``on_step(step, total, losses)`` is called after every step (progress,
     cancellation: it may raise to stop).
@@ -205,7 +204,7 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
     if human is None:
         human = init_human_field(config, body_occupancy, generator, device=device, dtype=dtype)
     groups = [{"params": list(human.parameters()), "lr": config.lr_field}]
-    placement = [] if obj is None else [p for p in obj.parameters() if p.requires_grad]
+    placement = [p for p in obj.parameters() if p.requires_grad]
     if config.lr_placement > 0 and placement:
         groups.append({"params": placement, "lr": config.lr_placement})
     opt = torch.optim.Adam(groups)
@@ -213,8 +212,7 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
     readout = LossReadout(on_step, config.iterations, config.sync_every,
                           unreported=("nonfinite",))
     nonfinite = torch.zeros((), device=device)  # SDS gradient entries set to 0 since a read
-    fields = [human] if obj is None else [human, obj]
-    scene_density = composite_density(fields)
+    scene_density = composite_density([human, obj])
     for step in range(config.iterations):
         progress = step / max(config.iterations - 1, 1)
         views = sample_views(config, generator, device=device, dtype=dtype)
@@ -231,12 +229,10 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
         # the occupancy grid (CUDA) refreshes itself from the composite density every few
         # steps; the dense sampler ignores this
         sampler.update(step, scene_density)
-        comp = None if obj is None else render_image(
-            fields, cams, sampler, background=background, generator=generator,
-            shading=config.shading, light_dir=light)
+        comp = render_image([human, obj], cams, sampler, background=background,
+                            generator=generator, shading=config.shading, light_dir=light)
         alone = render_image([human], cams, sampler, background=background,
                              generator=generator, shading=config.shading, light_dir=light)
-        comp = alone if comp is None else comp
         terms = {}
         sds = prior.sds_loss(comp.rgb.permute(0, 3, 1, 2), prompt=prompt, views=views,
                              progress=progress, generator=generator)
@@ -253,9 +249,8 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
         with torch.no_grad():
             target = body_occupancy(x)
         terms["body_drift"] = ((occ_h - target) ** 2).mean()
-        if obj is not None:
-            inside = torch.sigmoid(-obj.sdf_world(x) / 0.01)
-            terms["inside_object"] = (inside * occ_h).sum() / inside.sum().clamp_min(1.0)
+        inside = torch.sigmoid(-obj.sdf_world(x) / 0.01)
+        terms["inside_object"] = (inside * occ_h).sum() / inside.sum().clamp_min(1.0)
         loss = sum(getattr(config, f"lambda_{k}") * v for k, v in terms.items())
         opt.zero_grad()
         loss.backward()

@@ -2,16 +2,13 @@
 
 When the user gives no mesh, the object is a free field of its own — a hash-grid NeRF field
 (``nerf.field.NeRFField``: density + albedo) whose box is the **object region**: the part of
-the scene the object may use, from the floor to above the head, clipped to the scene box —
-around the best of a few stand-in boxes placed by the prior's scores (``object_start``), or,
-when stage A searches no placements, around and in front of the initial body
-(``ObjectRegion``). The field is zero outside it.
+the scene the composition may use, 1.2 m either way of the initial body, from the floor to
+above the head (``ObjectRegion``, clipped to the scene box). The field is zero outside it.
 
-It starts as a soft blob on the floor (``init_object_field``) under that stand-in (or in front
-of the body) and is trained with the human field (``object_gen.train_anchor_with_object``). Its
-object-only renders use their own cameras, aimed at the object as it currently is
-(``ObjectFocus``, re-measured every few steps from the field's occupancy on a coarse lattice),
-so the object fills the frame.
+It starts as a small soft blob on the floor in front of the body (``init_object_field``) and is
+trained with the human field (``object_gen.train_anchor_with_object``). Its object-only renders
+use their own cameras, aimed at the object as it currently is (``ObjectFocus``, re-measured
+every few steps from the field's occupancy on a coarse lattice), so the object fills the frame.
 """
 
 from __future__ import annotations
@@ -26,7 +23,6 @@ from ..nerf.encoding import HashGridConfig
 from ..nerf.field import NeRFField, NeRFFieldConfig
 from ..objects.field import ObjectFieldConfig
 from ..priors.base import ViewBatch
-from .object_start import ObjectStartConfig
 
 OBJECT_FIELD = NeRFFieldConfig(encoding=HashGridConfig(
     levels=8, log2_hashmap_size=17, base_resolution=8, per_level_scale=1.5),
@@ -39,12 +35,16 @@ class ObjectRegion:
     """Where the generated object may be, relative to the initial body (metres, world axes:
     Y up, the body faces +Z)."""
 
-    half_width: float = 0.9
+    half_width: float = 1.2
     """Half the region's extent along x, centred on the body."""
     front: float = 1.2
     """How far the region reaches in front of the body (+z)."""
-    back: float = 0.6
-    """How far the region reaches behind the body (−z)."""
+    back: float = 1.2
+    """How far the region reaches behind the body (−z). As far as in front and to the sides:
+    the prompt's object may stand anywhere around the person (a stool behind a turning
+    person, a table at their back), and the field cannot make an object outside the region —
+    with 0.6 m behind and 0.9 m across, unseen oracle cases whose object stood behind or
+    beside the body kept it 9–30 cm off (Chamfer 7–15 cm); with 1.2 m all round, ≤ 2.7 cm."""
     height: float = 2.4
     """The region's height above the floor (floor to above the head)."""
 
@@ -95,14 +95,12 @@ class ObjectViews:
 
 @dataclass(frozen=True, kw_only=True)
 class InitialBlob:
-    """The object field's start: a soft ellipsoid on the floor under the best stand-in
-    (``object_start``), or in front of the body when no stand-in search runs."""
+    """The object field's start: a soft ellipsoid on the floor in front of the body."""
 
     radius: tuple[float, float, float] = (0.2, 0.2, 0.2)
     """Half-axes (metres)."""
     distance: float = 0.45
-    """Its centre's distance in front of the body's centre (+z) when no stand-in search
-    runs."""
+    """Its centre's distance in front of the body's centre (+z)."""
     iterations: int = 60
     """Steps fitting the field to the blob."""
     lr: float = 3e-2
@@ -224,19 +222,14 @@ class ObjectGenConfig:
     object_field: NeRFFieldConfig = OBJECT_FIELD
     """The object's field (hash grid over the object region + MLP)."""
     region: ObjectRegion = field(default_factory=ObjectRegion)
-    """Where the object may be when no stand-in search runs (its ``height`` is the region's
-    height either way)."""
+    """Where the object may be."""
     iterations: int = 300
     """SDS steps of the first round when the object is generated (the human field trains in
     the same steps; later rounds use ``AnchorNeRFConfig.iterations`` with the mesh's field)."""
     views: ObjectViews = field(default_factory=ObjectViews)
     """Cameras of the object-only renders."""
     blob: InitialBlob = field(default_factory=InitialBlob)
-    """The field's start (its place is the stand-in search's when that runs)."""
-    start: ObjectStartConfig | None = field(default_factory=ObjectStartConfig)
-    """The stand-in search that places the blob and the region (``object_start``); it runs
-    when stage A searches placements (``AnchorNeRFConfig.object_search`` set). None: the blob
-    on the floor in front of the body and the region around the body (``region``)."""
+    """The field's start."""
     losses: ObjectLosses = field(default_factory=ObjectLosses)
     """Weights of the object's terms."""
     lr_field: float = 1e-2

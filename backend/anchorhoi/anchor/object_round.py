@@ -1,12 +1,8 @@
 """The first round of stage A when the object is generated: the two fields trained together,
 the object's mesh extracted, and the mesh's field placed where the object was distilled.
 
-The object starts where the best stand-in box was placed by the prior's scores
-(``object_start``) when stage A searches placements.
-
-Progress: ``progress("object_search")`` (one step, after the stand-in search),
-``progress("object_nerf")`` (every joint SDS step; the part's name says the object is being
-made) and ``progress("object_mesh")`` (one step, after the extraction).
+Progress: ``progress("object_nerf")`` (every joint SDS step; the part's name says the object
+is being made) and ``progress("object_mesh")`` (one step, after the extraction).
 """
 
 from __future__ import annotations
@@ -35,7 +31,6 @@ from .object_gen import (
     train_anchor_with_object,
 )
 from .object_prompt import lifts_object
-from .object_start import ObjectStart, search_object_start
 from .output import OBJECT_TURNTABLE_FILE
 from .preview import turntable
 
@@ -56,8 +51,6 @@ class GeneratedObject:
     use, like a user's mesh)."""
     object_prompt: str
     """The object's words."""
-    start: ObjectStart | None
-    """The stand-in search that placed the start (None when stage A searches no placements)."""
     seconds: float
     """Time of the round (training and extraction)."""
 
@@ -71,27 +64,13 @@ def generate_object_round(*, prompt: str, object_prompt: str, prior: ImagePrior,
     """Round 0 of stage A with a generated object (module docstring)."""
     started = time.perf_counter()
     cfg, ocfg = config.nerf, config.object
-    on_floor = ocfg.on_floor if ocfg.on_floor is not None else not lifts_object(prompt)
+    region = ocfg.region.box(centre_xz=centre_xz, ground_y=ground_y, scene=cfg.box)
     human = init_human_field(cfg, body_occupancy, generator, device=device)
-    start = None
-    if cfg.object_search is not None and ocfg.start is not None:
-        start = search_object_start(
-            human=human, prior=prior, human_prior=human_prior, prompt=prompt, nerf=cfg,
-            search=cfg.object_search, config=ocfg.start, body_occupancy=body_occupancy,
-            sampler=sampler, centre_xz=centre_xz, ground_y=ground_y,
-            height=ocfg.region.height, generator=generator, device=device)
-        if progress is not None:
-            progress("object_search")(1, 1, {"denoising_error": start.search.score})
-
-    blob_centre = (centre_xz[0], ground_y + ocfg.blob.radius[1],
-                   centre_xz[1] + ocfg.blob.distance)
-    if start is not None:
-        region = start.region
-        blob_centre = start.blob_centre(blob_centre, ocfg.blob.radius)
-    else:
-        region = ocfg.region.box(centre_xz=centre_xz, ground_y=ground_y, scene=cfg.box)
+    blob_y = ground_y + ocfg.blob.radius[1]
     obj = init_object_field(ocfg, region, cfg, generator=generator, device=device,
-                            dtype=torch.float32, blob_centre=blob_centre)
+                            dtype=torch.float32,
+                            blob_centre=(centre_xz[0], blob_y, centre_xz[1] + ocfg.blob.distance))
+    on_floor = ocfg.on_floor if ocfg.on_floor is not None else not lifts_object(prompt)
     log.info("generating the object %r (on the floor: %s) in %s", object_prompt, on_floor,
              region)
     trained = train_anchor_with_object(
@@ -106,8 +85,7 @@ def generate_object_round(*, prompt: str, object_prompt: str, prior: ImagePrior,
     if progress is not None:
         progress("object_mesh")(1, 1, {"faces": float(len(mesh.faces))})
     return GeneratedObject(human=trained.human, free_field=trained.obj, mesh=mesh, field=field,
-                           object_prompt=object_prompt, start=start,
-                           seconds=time.perf_counter() - started)
+                           object_prompt=object_prompt, seconds=time.perf_counter() - started)
 
 
 def write_object_preview(out_dir: Path, obj: ObjectField, config: AnchorConfig) -> Path:

@@ -51,7 +51,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import nerfacc
@@ -164,16 +163,14 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
                               centre_xz: tuple[float, float], ground_y: float,
                               target: tuple[float, float, float], radius: float,
                               fov_deg: float, background: tuple[float, float, float],
-                              config: ObjectSearchConfig, generator: torch.Generator,
-                              admissible: Callable[[np.ndarray, np.ndarray], bool] | None = None
+                              config: ObjectSearchConfig, generator: torch.Generator
                               ) -> ObjectSearchResult:
     """Search ``obj``'s placement (set in place to the best; see the module docstring).
 
     ``human`` is the human field (``forward(x) → density, albedo``), ``obj`` an
     ``ObjectField``; ``centre_xz`` and ``ground_y`` locate the initial body and its soles; the
     cameras look at ``target`` from ``radius`` with ``fov_deg``. ``generator`` draws the seed
-    of the common noise. ``admissible(centre, rotation)``, when given, rules candidates out
-    (unscored, like an unseen one); the start placement is scored either way.
+    of the common noise.
     """
     started = time.perf_counter()
     p = obj.translation
@@ -222,8 +219,7 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
             when too few cameras see it, unless ``anywhere``), its render blurred by ``blur``
             pixels."""
             nonlocal scored
-            if not anywhere and ((check_view and not shown(centre[None])[0])
-                                 or (admissible is not None and not admissible(centre, rot))):
+            if check_view and not anywhere and not shown(centre[None])[0]:
                 return float("inf")
             scored += 1
             obj.set_placement(rot, centre - _centre_offset(local, rot))
@@ -261,8 +257,7 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
         # the previous yaw step, then centres around the best at half the step
         starts = _hypotheses(tried, config.refine_hypotheses, step)
         if coarse > 0:
-            starts = [(score(c, r, anywhere=True) if np.isfinite(s) else s, r, c)
-                      for s, r, c in starts]
+            starts = [(score(c, r, anywhere=True), r, c) for _, r, c in starts]
         best, best_rot, best_score = start, start_rot, start_score
         for h_score, h_rot, h_centre in starts:
             h_score, h_rot, h_centre = _refine(score, region, h_score, h_rot, h_centre, step,

@@ -12,7 +12,7 @@ field and a free object field trained together, the object's mesh extracted and 
 mesh is saved as ``object.glb``/``object.obj`` with ``object_turntable.png``), and stage B and
 the later rounds use that mesh as they would a user's.
 
-Progress: ``progress("object_search")`` (one step, when a placement or stand-in search runs),
+Progress: ``progress("object_search")`` (one step, when the search runs),
 ``progress("object_nerf")`` and ``progress("object_mesh")`` (when the object is generated, in
 place of round 0's ``anchor_nerf[0]``), ``progress("anchor_nerf[r]")`` (every SDS step) and
 ``progress("fit[r]")`` (every fit step).
@@ -141,7 +141,6 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh | None, body: BodyMod
                 ground_y=ground_level(body, pose), body_occupancy=occupancy, config=config,
                 sampler=sampler, generator=generator, progress=progress, device=device)
             human, obj = generated.human, generated.field
-            searched = None if generated.start is None else generated.start.search
         else:
             human = train_anchor_nerf(
                 prompt=prompt, prior=prior, human_prior=human_prior, obj=obj,

@@ -154,9 +154,7 @@ GPU_SEARCH = ObjectSearchConfig(resolution=64)
 SDS only moves the object where its image already overlaps what the prior expects, so a seat
 half a metre away would never be found. ≈ 850 candidates (positions and 8 headings) × 4
 views of the prior's denoising error — about 3,400 U-Net evaluations at 512², two or three
-minutes on one GPU, once per job. With no mesh given, the same search places four stand-in
-boxes instead (``anchor/object_start.py``: ≈ 2,000 candidates, 2 headings each), about twice
-that, after 60 human-only SDS steps."""
+minutes on one GPU, once per job."""
 
 PRESETS: dict[str, JobPreset] = {p.name: p for p in (
     JobPreset(
