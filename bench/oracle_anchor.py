@@ -85,6 +85,37 @@ Seed 1 (before the postures): lean_on_table_legs 7.26 mm / 1.27 cm / 0.653; sit_
 exactly 1 cm too thick all round scores IoU 0.59, so 0.6 asks for its surfaces within ~5 mm,
 while the 48² object renders see ~2 cm per pixel (64² renders: 0.438; a finer object grid:
 0.393; 600 steps: 0.432).
+
+On cases nobody here authored (``--random 3 --family-seed 7`` and ``11``, written with
+``bench/make_case_family.py --only anchor``), the generated object missed wherever it stood
+behind or beside the person: the object region reached 0.6 m behind and 0.9 m across. With
+1.2 m all round (2026-12-04, seed 0, 1 thread, two benches at once, load ≈ 2):
+
+| case | before: chamfer / IoU | after: mpjpe_mm | obj_chamfer_cm | obj_iou | stage_a_seconds |
+|---|---|---|---|---|---|
+| turn_in_place-7-02 (stool behind) | 14.77 / 0.029 | 11.93 | 2.37 | 0.328 | 86.7 |
+| lean_on-7-00 (table behind) | 7.38 / 0.331 | 14.93 | 1.56 | 0.507 | 74.2 |
+| sit_stand-7-01 (stool) | 1.85 / 0.313 | 11.17 | 2.42 | 0.278 | 82.8 |
+| kneel-11-01 (crate) | 1.72 / 0.675 | 16.15 | 2.54 | 0.593 | 88.3 |
+| lean_on-11-00 (table behind) | 9.79 / 0.283 | 23.73 | 1.72 | 0.479 | 84.2 |
+| walk_straight-11-02 (stool) | 2.67 / 0.266 | 16.92 | 2.66 | 0.265 | 72.9 |
+| lean_on_table_legs | 1.27 / 0.623 | 8.63 | 1.25 | 0.639 | 86.5 |
+| ball_on_floor | 1.68 / 0.745 | 8.27 | 1.86 | 0.718 | 85.4 |
+| sit_on_cylinder | 2.22 / 0.775 | 18.55 | 2.55 | 0.602 | 86.0 |
+| sit_on_box | 2.49 / 0.638 | 17.54 | 2.25 | **0.576** | 80.2 |
+
+A second unseen draw (``--random 4 --family-seed 3``, same settings): reach_high-3-00
+15.47 mm / 1.82 cm / 0.378, **push_pull-3-01 18.98 / 16.13 / 0.078** (a 1.1 × 0.9 × 1.2 m
+table whose footprint covers the start in front of the body: the start, under the table, held
+on and the table came out a heap on the floor), sit_stand-3-02 11.84 / 2.86 / 0.212,
+turn_in_place-3-03 (a stool 0.95 m behind) 19.14 / 2.95 / 0.268.
+
+The stools (a 4 cm seat on a 3 cm post) cannot reach IoU 0.6 as blobs; the box's IoU moves
+0.3–0.9 from one variant to the next (its faces come out dented). Tried and not kept: starting
+the object where the best of four stand-in boxes was placed by the object search (commit
+ec4e0d7): the stools behind came out at 1.1 cm, but a start that overlaps the object in part
+stays where it started (ball 7 cm, crate 20 cm off), and the table on legs failed in all
+three variants tried (Chamfer 42.0, 10.0 and 42.7 cm).
 """
 
 from __future__ import annotations
