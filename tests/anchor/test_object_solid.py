@@ -15,6 +15,7 @@ from anchorhoi.anchor.object_field import ObjectGenConfig
 from anchorhoi.anchor.object_gen import extract_object
 from anchorhoi.nerf.cameras import SceneBox
 from anchorhoi.objects.extract import is_watertight
+from anchorhoi.oracles.shape_metrics import volume_iou
 
 REGION = SceneBox(center=(0.0, 0.35, 0.0), half_size=(0.35, 0.35, 0.35))
 """The object region: the floor at y = 0."""
@@ -74,3 +75,24 @@ def test_an_object_only_where_the_person_is_keeps_its_mesh(caplog):
     assert "dense only where the person is" in caplog.text
     assert abs((mesh.vertices + shift)[:, 1].max() - 0.4) < 0.7 / (CONFIG.extract_resolution - 1)
 
+
+
+def soft_skin(x: torch.Tensor) -> torch.Tensor:
+    """The seat as SDS may leave it: a 4 cm skin of soft density (30/m), hollow, with an
+    8 × 8 cm gap in its top."""
+    lo, hi = (torch.as_tensor(b, dtype=x.dtype) for b in SEAT)
+    inside = ((x >= lo) & (x <= hi)).all(-1)
+    core = ((x >= lo + 0.04) & (x <= hi - 0.04)).all(-1)
+    gap = (x[:, [0, 2]].abs() < 0.04).all(-1) & (x[:, 1] > 0.3)
+    return (inside & ~core & ~gap).to(x.dtype) * 30.0 / 200.0
+
+
+def test_a_soft_hollow_skin_with_a_gap_becomes_the_solid_seat():
+    mesh, shift = extract_object(Field(soft_skin), REGION, CONFIG)
+    assert is_watertight(mesh.faces)
+    lo, hi = SEAT
+    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
+                        for z in (lo[2], hi[2])])
+    hull = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                     [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
+    assert volume_iou((corners, hull), (mesh.vertices + shift, mesh.faces)) > 0.95

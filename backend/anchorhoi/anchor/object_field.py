@@ -242,12 +242,9 @@ class ObjectGenConfig:
     """Whether the floor term holds the object on the floor; None: unless the prompt lifts it."""
     extract_resolution: int = 96
     """Lattice points along the region's longest side for marching cubes."""
-    extract_level: float = 25.0
-    """Density of the extracted surface (per metre): occupancy ½ over a 2.8 cm step — or
-    lower, for a softer field (``level_quantile``)."""
-    level_quantile: float = 0.999
-    """The surface level is at most half this quantile of the density over the region's
-    lattice (the object fills more than the remaining fraction of the region)."""
+    enclosed_hits: int = 24
+    """A lattice cell is filled when rays along at least this many of the 26 lattice
+    directions meet the solid, the person or the floor (``objects.solid.enclosed_cells``)."""
     max_faces: int = 5000
     """Face budget of the extracted mesh."""
     mesh_field: ObjectFieldConfig = field(default_factory=ObjectFieldConfig)
@@ -255,7 +252,9 @@ class ObjectGenConfig:
     default)."""
 
     def __post_init__(self) -> None:
-        if self.iterations < 1 or self.max_faces < 4 or self.extract_resolution < 8:
-            raise ValueError("ObjectGenConfig wants iterations ≥ 1, max_faces ≥ 4 and "
-                             f"extract_resolution ≥ 8, got {self.iterations}, "
-                             f"{self.max_faces}, {self.extract_resolution}")
+        if (self.iterations < 1 or self.max_faces < 4 or self.extract_resolution < 8
+                or not 1 <= self.enclosed_hits <= 26):
+            raise ValueError("ObjectGenConfig wants iterations ≥ 1, max_faces ≥ 4, "
+                             "extract_resolution ≥ 8 and enclosed_hits in 1..26, got "
+                             f"{self.iterations}, {self.max_faces}, {self.extract_resolution}, "
+                             f"{self.enclosed_hits}")

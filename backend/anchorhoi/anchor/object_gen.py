@@ -34,16 +34,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import ndimage
 
 from ..nerf.cameras import Cameras, SceneBox
 from ..nerf.field import NeRFField
 from ..nerf.renderer import composite_density, render_image
 from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler, Sampler
-from ..objects.extract import ExtractConfig, extract_mesh
+from ..objects.extract import ExtractConfig, NoSurfaceError, extract_mesh
 from ..objects.field import ObjectField, ObjectFieldConfig
 from ..objects.inside import SdfGrid
 from ..objects.mesh_io import ObjectMesh, Similarity
+from ..objects.solid import enclosed_cells, silhouette_level
 from ..priors.base import ImagePrior
 from ..progress import LossReadout, StepCallback
 from .anchor_nerf import (
@@ -204,20 +204,20 @@ def _occupancy_terms(human: NeRFField, obj: NeRFField, region: SceneBox,
 
 
 def extract_object(obj: NeRFField, region: SceneBox, config: ObjectGenConfig, *,
-                   person: DensityFn | None = None, device: torch.device | str = "cpu"
-                   ) -> tuple[ObjectMesh, np.ndarray]:
+                   person: DensityFn | None = None, on_floor: bool = True,
+                   device: torch.device | str = "cpu") -> tuple[ObjectMesh, np.ndarray]:
     """The object's mesh in its object frame and the ``(3,)`` translation placing it where it
     was distilled (module docstring); ``person`` (the human field's density) is carved out of
-    it (``solid_density``)."""
+    it and, with it and (``on_floor``) the floor, shuts cells in (``solid_density``)."""
     lo_hi = region.aabb(dtype=torch.float64).numpy().reshape(2, 3)
-    extract = ExtractConfig(resolution=config.extract_resolution,
-                            density_level=config.extract_level, face_budget=config.max_faces)
 
     def colour(x: torch.Tensor) -> torch.Tensor:
         return obj(x).albedo
 
-    density, level = solid_density(obj, lo_hi, config, person=person, device=device)
-    extract = dataclasses.replace(extract, density_level=level)
+    density, level = solid_density(obj, lo_hi, config, person=person, on_floor=on_floor,
+                                   device=device)
+    extract = ExtractConfig(resolution=config.extract_resolution, density_level=level,
+                            face_budget=config.max_faces)
     world = extract_mesh(density, colour, bounds=lo_hi, config=extract, device=device)
     lo, hi = world.vertices.min(0), world.vertices.max(0)
     shift = np.array([(lo[0] + hi[0]) / 2, lo[1], (lo[2] + hi[2]) / 2])
@@ -230,22 +230,30 @@ def extract_object(obj: NeRFField, region: SceneBox, config: ObjectGenConfig, *,
 
 
 def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *,
-                  person: DensityFn | None = None, device: torch.device | str = "cpu"
+                  person: DensityFn | None = None, on_floor: bool = True,
+                  device: torch.device | str = "cpu"
                   ) -> tuple[Callable[[torch.Tensor], torch.Tensor], float]:
     """The object's density made solid, and the surface level to extract it at.
 
-    SDS sees only the object's outside: inside, and under an object standing on the floor, the
-    field is free to stay empty (a skin open at the bottom, whose marching-cubes surface
-    encloses almost nothing). On a lattice over ``bounds`` (``extract_resolution`` points
-    along the longest side): the level is ``extract_level``, or half the density's
-    ``level_quantile`` quantile when that is lower (a softer field: SDS is satisfied by any
-    density that makes the object opaque); what the solid (density ≥ level) encloses together
-    with the floor (the lattice's bottom side) is filled. Where ``person`` (the human field's
-    density) is dense (``anchor_points.relative_threshold``, as stage B reads the person),
-    the object is emptied: the two fields only pay for overlapping, so under the composite
-    prior the object field can keep part of the person's volume (a seat's field reached 15 cm
-    up into the sitter). Returns the lattice's trilinear interpolation with the filled points
-    raised to twice the level and the person's points at zero.
+    SDS judges the field only by its renders: it may be a soft fog a few centimetres thick,
+    hollow inside and open where the object stands on the floor or where the person covers
+    it. On a lattice over ``bounds`` (``extract_resolution`` points along the longest side,
+    ``objects.solid``):
+
+    - the level is the one whose solid casts the silhouettes the field's own opacity casts
+      (``silhouette_level``): the object as the prior saw it, neither a fog's fat outer skin
+      nor its thin core;
+    - where the human field is dense (``anchor_points.relative_threshold``, as stage B reads
+      the person) the object is emptied: the two fields only pay for overlapping, so under the
+      composite prior the object field can keep part of the person's volume (a seat's field
+      reached 15 cm up into the sitter);
+    - cells shut in by the solid, the person and (``on_floor``) the floor — rays along at least
+      ``enclosed_hits`` of the 26 lattice directions meet one of them — are filled
+      (``enclosed_cells``): a skin leaking through a gap, or covered by the sitter, becomes
+      solid; the open space under a table does not.
+
+    Returns the lattice's trilinear interpolation with the filled points raised to twice the
+    level and the person's points at zero.
     """
     lo, hi = bounds
     cell = float((hi - lo).max()) / (config.extract_resolution - 1)
@@ -261,8 +269,13 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
             human = torch.cat([person(p) for p in points.split(65536)]).reshape(z.shape).cpu()
             carved = human >= relative_threshold(human.flatten())
     sigma = sigma.detach().cpu().double()
-    level = min(config.extract_level,
-                0.5 * float(torch.quantile(sigma.flatten()[::7], config.level_quantile)))
+    try:
+        level = silhouette_level(sigma.numpy(), cell)
+    except ValueError:
+        raise NoSurfaceError("The object field is empty: its density is zero everywhere in "
+                             "the object region, so there is no object to extract. Train the "
+                             "object longer (more object steps) or name the object in the "
+                             "prompt (--object-prompt).") from None
     dense = sigma >= level
     if carved.any() and not bool((dense & ~carved).any()):
         log.warning("the object field is dense only where the person is: its mesh keeps it "
@@ -271,8 +284,7 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
     emptied = int((dense & carved).sum())
     sigma = sigma.masked_fill(carved, 0.0)
     solid = (sigma >= level).numpy()
-    padded = np.pad(solid, ((0, 0), (1, 0), (0, 0)), constant_values=True)  # the floor
-    filled = ndimage.binary_fill_holes(padded)[:, 1:] & ~solid & ~carved.numpy()
+    filled = _enclosed(solid, carved.numpy(), on_floor=on_floor, min_hits=config.enclosed_hits)
     values = torch.where(torch.as_tensor(filled), torch.full_like(sigma, 2 * level), sigma)
     grid = SdfGrid(values=values[None].to(device=device, dtype=torch.float32),
                    origin=torch.as_tensor(lo, device=device, dtype=torch.float32), cell=cell)
@@ -282,6 +294,23 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
     def density(x: torch.Tensor) -> torch.Tensor:
         return grid.sample(x)[:, 0]
     return density, level
+
+
+def _enclosed(solid: np.ndarray, person: np.ndarray, *, on_floor: bool,
+              min_hits: int) -> np.ndarray:
+    """``enclosed_cells`` of the solid, the person and the floor (the lattice's low y side),
+    looked for within the solid's bounding box and one cell around it; never the person."""
+    where = np.argwhere(solid)
+    if len(where) == 0:
+        return np.zeros_like(solid)
+    a = np.maximum(where.min(0) - 1, 0)
+    b = np.minimum(where.max(0) + 2, solid.shape)
+    box = tuple(slice(int(i), int(j)) for i, j in zip(a, b, strict=True))
+    floor_axis = 1 if on_floor and a[1] == 0 else None  # (nz, ny, nx): the floor under y index 0
+    filled = np.zeros_like(solid)
+    filled[box] = enclosed_cells(solid[box] | person[box], floor_axis=floor_axis,
+                                 min_hits=min_hits)
+    return filled
 
 
 def placed_object_field(mesh: ObjectMesh, translation: np.ndarray, config: ObjectFieldConfig,

@@ -80,7 +80,7 @@ def generate_object_round(*, prompt: str, object_prompt: str, prior: ImagePrior,
         config=ocfg, sampler=sampler, generator=generator,
         on_step=None if progress is None else progress("object_nerf"), device=device)
     mesh, shift = extract_object(trained.obj, region, ocfg, person=trained.human.density,
-                                 device=device)
+                                 on_floor=on_floor, device=device)
     field = placed_object_field(mesh, shift, ocfg.mesh_field, device=device)
     if progress is not None:
         progress("object_mesh")(1, 1, {"faces": float(len(mesh.faces))})

@@ -1,0 +1,112 @@
+"""``objects.solid``: the surface level a density's silhouettes ask for, and the cells a solid,
+the person and the floor shut in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from anchorhoi.objects.solid import enclosed_cells, silhouette_level
+
+N = 40
+"""Lattice side (cells), axes (z, y, x) with y up and the floor under y index 0."""
+
+
+def box(lo: tuple[int, int, int], hi: tuple[int, int, int]) -> np.ndarray:
+    """Cells lo ≤ index < hi, (z, y, x)."""
+    a = np.zeros((N, N, N), dtype=bool)
+    a[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = True
+    return a
+
+
+def shell(lo, hi) -> tuple[np.ndarray, np.ndarray]:
+    """A one-cell skin around the box ``lo``..``hi`` and its inside."""
+    outer = box(tuple(i - 1 for i in lo), tuple(i + 1 for i in hi))
+    inner = box(lo, hi)
+    return outer & ~inner, inner
+
+
+def test_a_closed_skin_is_filled():
+    skin, inside = shell((10, 1, 10), (20, 12, 20))
+    assert (enclosed_cells(skin) == inside).all()
+
+
+def test_a_skin_with_a_gap_is_filled():
+    skin, inside = shell((10, 1, 10), (20, 12, 20))
+    skin[15, 6, 9] = False  # a one-cell hole in a side wall
+    skin[14:16, 12, 14:16] = False  # and a 2 × 2 hole in the top
+    filled = enclosed_cells(skin)
+    assert filled[inside].mean() > 0.97
+    assert not (filled & ~inside & ~skin).any()
+
+
+def test_a_skin_open_at_the_bottom_stands_on_the_floor():
+    inside = box((10, 0, 10), (20, 12, 20))  # no bottom: the field never had to make one
+    skin = box((9, 0, 9), (21, 13, 21)) & ~inside
+    assert enclosed_cells(skin)[inside].mean() > 0.97
+    # without the floor, a bell is open below
+    assert enclosed_cells(skin, floor_axis=None)[inside].mean() < 0.5
+
+
+def test_the_space_under_a_table_stays_open():
+    top = box((5, 20, 5), (35, 22, 35))
+    legs = (box((5, 0, 5), (8, 20, 8)) | box((32, 0, 5), (35, 20, 8))
+            | box((5, 0, 32), (8, 20, 35)) | box((32, 0, 32), (35, 20, 35)))
+    filled = enclosed_cells(top | legs)
+    assert not filled[:, :20].any()
+
+
+def test_an_open_tray_stays_open():
+    """A concavity wider than it is deep stays open (a deep narrow one — a bucket — fills from
+    the bottom, where only rays straight up get out)."""
+    skin, inside = shell((10, 1, 10), (30, 5, 30))
+    skin[10:30, 5, 10:30] = False  # no lid
+    assert not enclosed_cells(skin)[inside].any()
+
+
+def test_what_the_person_covers_is_filled_and_the_person_is_not():
+    skin, inside = shell((10, 1, 10), (20, 12, 20))
+    skin[12:18, 12, 12:18] = False  # the top's middle: the sitter covers it, nothing was seen
+    person = box((11, 13, 11), (19, 18, 19))
+    alone = enclosed_cells(skin)
+    covered = enclosed_cells(skin | person)
+    assert covered[inside].mean() > 0.97 > alone[inside].mean()
+    assert not (covered & person).any()
+
+
+def test_min_hits_is_checked():
+    with pytest.raises(ValueError, match="min_hits"):
+        enclosed_cells(np.zeros((4, 4, 4), dtype=bool), min_hits=27)
+
+
+def radial(field_of_r) -> np.ndarray:
+    """A density over the lattice as a function of the distance (cells) from its centre."""
+    i = np.arange(N) - (N - 1) / 2
+    r = np.sqrt(i[:, None, None] ** 2 + i[None, :, None] ** 2 + i[None, None, :] ** 2)
+    return field_of_r(r)
+
+
+def test_a_sharp_field_keeps_its_shape():
+    sigma = radial(lambda r: np.where(r <= 10, 300.0, 0.0))
+    level = silhouette_level(sigma, 0.01)
+    assert 0 < level <= 300
+    assert ((sigma >= level) == (sigma > 0)).all()
+
+
+def test_a_soft_field_is_cut_where_it_turns_opaque():
+    """A fog whose density falls linearly from 40/m at 5 cells to 0 at 15: seen from outside it
+    is opaque (alpha ½) out to the radius where the chord's integral reaches ln 2; the solid at
+    the chosen level has that silhouette, not the fog's outer edge nor its dense core."""
+    cell = 0.01
+    sigma = radial(lambda r: 40.0 * np.clip((15 - r) / 10, 0, 1))
+    alpha = 1 - np.exp(-sigma.sum(0) * cell)
+    seen_radius = np.sqrt((alpha > 0.5).sum() / np.pi)  # cells
+    solid = sigma >= silhouette_level(sigma, cell)
+    cast_radius = np.sqrt(solid.any(0).sum() / np.pi)
+    assert abs(cast_radius - seen_radius) < 1.0
+    assert 6 < cast_radius < 14
+
+
+def test_an_empty_field_is_an_error():
+    with pytest.raises(ValueError, match="nowhere positive"):
+        silhouette_level(np.zeros((4, 4, 4)), 0.01)
