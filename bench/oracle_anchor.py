@@ -120,6 +120,43 @@ the object where the best of four stand-in boxes was placed by the object search
 ec4e0d7): the stools behind came out at 1.1 cm, but a start that overlaps the object in part
 stays where it started (ball 7 cm, crate 20 cm off), and the table on legs failed in all
 three variants tried (Chamfer 42.0, 10.0 and 42.7 cm).
+
+The solid as the prior saw it (2026-12-04, seed 0 and 1, 1 thread, two benches at once, load
+≈ 2): the surface level whose axis silhouettes match the field's own opacity, and the cells
+the solid, the person and the floor shut in filled (``anchorhoi.objects.solid``; before, a
+fixed level and only cells the solid closed in, so a skin with a gap stayed hollow). The
+trained fields are the same as above (seed 0); "before" is the table above:
+
+| case | seed | before: chamfer / IoU | mpjpe_mm | obj_chamfer_cm | obj_iou | stage_a_seconds |
+|---|---|---|---|---|---|---|
+| sit_on_box | 0 | 2.25 / 0.576 | 18.09 | 1.37 | 0.837 | 99.9 |
+| sit_on_cylinder | 0 | 2.55 / 0.602 | 17.49 | 1.26 | 0.844 | 88.2 |
+| ball_on_floor | 0 | 1.86 / 0.718 | 8.27 | 1.33 | 0.795 | 154.4 |
+| lean_on_table_legs | 0 | 1.25 / 0.639 | 8.68 | 1.39 | 0.619 | 78.4 |
+| sit_on_box | 1 | 2.81 / 0.597 | 16.94 | 2.02 | 0.756 | 101.5 |
+| sit_on_cylinder | 1 | 3.61 / 0.565 | 14.02 | 2.11 | 0.750 | 89.8 |
+| ball_on_floor | 1 | – | 4.46 | 1.15 | 0.824 | 166.8 |
+| lean_on_table_legs | 1 | – | 8.84 | 1.77 | **0.545** | 75.8 |
+| sit_on_chair | 0 | – | 18.65 | 2.67 | **0.371** | 113.8 |
+| sit_on_chair | 1 | – | 18.15 | 2.72 | **0.365** | 112.1 |
+| turn_in_place-7-02 | 0 | 2.37 / 0.328 | 11.93 | 1.31 | 0.507 | 71.2 |
+| lean_on-7-00 | 0 | 1.56 / 0.507 | 14.48 | 1.59 | 0.485 | 83.9 |
+| sit_stand-7-01 | 0 | 2.42 / 0.278 | 12.65 | 1.87 | 0.347 | 73.8 |
+| kneel-11-01 | 0 | 2.54 / 0.593 | 16.15 | 1.30 | 0.733 | 75.4 |
+| lean_on-11-00 | 0 | 1.72 / 0.479 | 23.56 | 1.60 | 0.520 | 74.5 |
+| walk_straight-11-02 | 0 | 2.66 / 0.265 | 16.92 | 1.13 | 0.489 | 73.0 |
+
+The thin parts still miss: the table's 4 cm top and 8 cm legs and the chair's boards come out
+1.5–2 cm too thick each way (the table's top is a faint fog 10–12 cm deep, σ ≈ 5–20 /m).
+Tried on the table at seed 1 and not kept, one run each (IoU; 0.545 with the defaults):
+64² object renders 0.576, and with the object framed tighter (margin 1.1) 0.621; margin 1.1
+alone 0.525; object-only SDS ×4 0.598; with margin 1.1 0.498; no compactness 0.523; no object
+sparsity 0.544; object learning rate ×2 0.535; 250 object steps 0.506; 96 samples per object
+ray 0.501 (chair 0.423); the chair with a finer object grid (9, 10 levels) 0.345, 0.351.
+At seed 0 (0.619 with the defaults), re-extracted with the new solid: an entropy term pushing
+each object point to empty or solid (λ 0.3, 1.0) 0.520, 0.515; an exp density 0.492 (box
+0.792, cylinder 0.823, each a little under the defaults). One run's spread is about ±0.05, so
+none of these is a finding.
 """
 
 from __future__ import annotations
@@ -140,8 +177,10 @@ from anchorhoi.oracles.family_table import ANCHOR_TARGETS, Target, kind_table
 
 TABLE_FIGURES = ("mpjpe_mm", "obj_trans_err_cm", "obj_rot_err_deg", "psnr_db", "seconds")
 OBJECT_TARGETS = {"mpjpe_mm": Target(40.0), "obj_chamfer_cm": Target(3.0),
-                  "obj_iou": Target(0.6, higher_is_better=True)}
-"""Issue 12's acceptance of a generated object: the body ≤ 40 mm, Chamfer ≤ 3 cm, IoU ≥ 0.6."""
+                  "obj_iou": Target(0.6, higher_is_better=True),
+                  "psnr_db": ANCHOR_TARGETS["psnr_db"]}
+"""Issue 12's acceptance of a generated object: the body ≤ 40 mm, Chamfer ≤ 3 cm, IoU ≥ 0.6;
+and the anchor's ≥ 22 dB (which also makes the table's worst PSNR its lowest)."""
 OBJECT_FIGURES = ("mpjpe_mm", "obj_chamfer_cm", "obj_iou", "obj_trans_err_cm", "psnr_db",
                   "stage_a_seconds", "seconds")
 
