@@ -110,3 +110,12 @@ def test_a_soft_field_is_cut_where_it_turns_opaque():
 def test_an_empty_field_is_an_error():
     with pytest.raises(ValueError, match="nowhere positive"):
         silhouette_level(np.zeros((4, 4, 4)), 0.01)
+
+
+def test_a_fog_over_the_whole_lattice_keeps_a_surface():
+    """An untrained field is a faint fog everywhere, opaque along every axis: the level still
+    leaves at most about half the lattice solid (there is a surface to mesh)."""
+    rng = np.random.default_rng(0)
+    sigma = 0.05 + 0.05 * rng.random((N, N, N))
+    level = silhouette_level(sigma, 1.0)
+    assert 0 < (sigma >= level).mean() <= 0.5

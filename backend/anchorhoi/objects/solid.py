@@ -28,24 +28,32 @@ import itertools
 
 import numpy as np
 
-DIRECTIONS = [d for d in itertools.product((-1, 0, 1), repeat=3) if d != (0, 0, 0)]
+DIRECTIONS: list[tuple[int, int, int]] = [
+    (a, b, c) for a, b, c in itertools.product((-1, 0, 1), repeat=3) if (a, b, c) != (0, 0, 0)]
 """The 26 lattice directions (the faces, edges and corners of a cell's neighbourhood)."""
 
 
 def silhouette_level(sigma: np.ndarray, cell: float, *, candidates: int = 64,
-                     span: float = 1e4, tolerance: float = 0.005) -> float:
+                     span: float = 1e4, most_filled: float = 0.5,
+                     tolerance: float = 0.005) -> float:
     """The surface level of ``sigma`` (density per metre on a lattice of ``cell`` metres) whose
     solid's axis silhouettes best match the field's opacity (module docstring).
 
-    Levels from the largest density / ``span`` to the largest density, ``candidates`` of them
-    evenly in log; the geometric mean of those scoring within ``tolerance`` of the best.
-    Raises ``ValueError`` when the density is nowhere positive.
+    Levels from the largest density / ``span`` (or, when higher, the density's
+    ``most_filled`` quantile: the solid fills at most about that share of the lattice — a fog
+    over the whole region, as an untrained field is, would otherwise be all solid and have no
+    surface) to the largest density, ``candidates`` of them evenly in log; the geometric mean
+    of those scoring within ``tolerance`` of the best. Raises ``ValueError`` when the density
+    is nowhere positive.
     """
     top = float(sigma.max())
     if not top > 0:
         raise ValueError("silhouette_level: the density is nowhere positive")
+    lowest = max(top / span, float(np.quantile(sigma, most_filled)))
+    if lowest >= top:
+        return top
     seen = [1.0 - np.exp(-sigma.sum(axis) * cell) > 0.5 for axis in range(3)]
-    levels = np.geomspace(top / span, top, candidates)
+    levels = np.geomspace(lowest, top, candidates)
     scores = np.array([_silhouette_iou(sigma >= level, seen) for level in levels])
     near_best = levels[scores >= scores.max() - tolerance]
     return float(np.exp(np.log(near_best).mean()))
