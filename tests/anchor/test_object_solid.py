@@ -14,7 +14,7 @@ import torch
 from anchorhoi.anchor.object_field import ObjectGenConfig
 from anchorhoi.anchor.object_gen import extract_object
 from anchorhoi.nerf.cameras import SceneBox
-from anchorhoi.objects.extract import is_watertight
+from anchorhoi.objects.extract import NoSurfaceError, is_watertight
 from anchorhoi.oracles.shape_metrics import volume_iou
 
 REGION = SceneBox(center=(0.0, 0.35, 0.0), half_size=(0.35, 0.35, 0.35))
@@ -96,3 +96,11 @@ def test_a_soft_hollow_skin_with_a_gap_becomes_the_solid_seat():
     hull = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
                      [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
     assert volume_iou((corners, hull), (mesh.vertices + shift, mesh.faces)) > 0.95
+
+
+def test_an_empty_object_field_is_a_clear_error():
+    def nothing(x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(len(x), dtype=torch.bool)
+
+    with pytest.raises(NoSurfaceError, match="--object-prompt"):
+        extract_object(Field(nothing), REGION, CONFIG)
