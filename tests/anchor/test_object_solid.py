@@ -76,7 +76,6 @@ def test_an_object_only_where_the_person_is_keeps_its_mesh(caplog):
     assert abs((mesh.vertices + shift)[:, 1].max() - 0.4) < 0.7 / (CONFIG.extract_resolution - 1)
 
 
-
 def soft_skin(x: torch.Tensor) -> torch.Tensor:
     """The seat as SDS may leave it: a 4 cm skin of soft density (30/m), hollow, with an
     8 × 8 cm gap in its top."""

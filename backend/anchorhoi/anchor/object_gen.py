@@ -39,7 +39,7 @@ from ..nerf.cameras import Cameras, SceneBox
 from ..nerf.field import NeRFField
 from ..nerf.renderer import composite_density, render_image
 from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler, Sampler
-from ..objects.extract import ExtractConfig, NoSurfaceError, extract_mesh
+from ..objects.extract import EMPTY_FIELD_HINT, ExtractConfig, NoSurfaceError, extract_mesh
 from ..objects.field import ObjectField, ObjectFieldConfig
 from ..objects.inside import SdfGrid
 from ..objects.mesh_io import ObjectMesh, Similarity
@@ -273,9 +273,8 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
         level = silhouette_level(sigma.numpy(), cell)
     except ValueError:
         raise NoSurfaceError("The object field is empty: its density is zero everywhere in "
-                             "the object region, so there is no object to extract. Train the "
-                             "object longer (more object steps) or name the object in the "
-                             "prompt (--object-prompt).") from None
+                             "the object region, so there is no object to extract. "
+                             f"{EMPTY_FIELD_HINT}") from None
     dense = sigma >= level
     if carved.any() and not bool((dense & ~carved).any()):
         log.warning("the object field is dense only where the person is: its mesh keeps it "

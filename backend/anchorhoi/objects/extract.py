@@ -47,6 +47,11 @@ class NoSurfaceError(MeshError):
     """The density has no surface inside the bounds: nothing, or everything, is solid."""
 
 
+EMPTY_FIELD_HINT = ("Train the object longer (more object steps) or name the object in the "
+                    "prompt (--object-prompt).")
+"""What to do about an object field with nothing solid in it."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ExtractConfig:
     resolution: int = 128
@@ -177,8 +182,7 @@ def _check_surface(grid: np.ndarray, level: float) -> None:
     if top < level:
         raise NoSurfaceError(f"The object field is empty: its density reaches {top:.3g} at most, "
                              f"below the surface level {level:g}, so there is no object to "
-                             "extract. Train the object longer (more object steps) or name the "
-                             "object in the prompt (--object-prompt).")
+                             f"extract. {EMPTY_FIELD_HINT}")
     if bottom >= level:
         raise NoSurfaceError(f"The object field is solid everywhere in its region (density ≥ "
                              f"{bottom:.3g} ≥ the surface level {level:g}), so it has no "
