@@ -3,6 +3,7 @@ the occupancy-grid path and its fallback, the hash encoding, and a tiny fitting 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import subprocess
@@ -404,6 +405,18 @@ def test_field_outputs_and_density_outside_box():
     exp_cfg = NeRFFieldConfig(encoding=SMALL_GRID, hidden_dim=16, density_activation="trunc_exp")
     e = NeRFField(exp_cfg, aabb=BOX.aabb(), generator=torch.Generator().manual_seed(0))
     assert bool((e.density(x[:2]) > 0).all())
+
+
+def test_density_scale_multiplies_the_density():
+    cfg = NeRFFieldConfig(encoding=SMALL_GRID, hidden_dim=16, density_bias=0.5)
+    x = torch.tensor([[0.0, 0.0, 0.0], [0.3, -0.2, 0.9]])
+    f = NeRFField(cfg, aabb=BOX.aabb(), generator=torch.Generator().manual_seed(0))
+    scaled = NeRFField(dataclasses.replace(cfg, density_scale=10.0), aabb=BOX.aabb(),
+                       generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(scaled.density(x), 10.0 * f.density(x))
+    torch.testing.assert_close(scaled(x).albedo, f(x).albedo)
+    with pytest.raises(ValueError, match="density_scale"):
+        NeRFFieldConfig(density_scale=0.0)
 
 
 def test_tiny_field_fits_renders_of_a_target():

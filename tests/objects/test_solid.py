@@ -1,12 +1,13 @@
-"""``objects.solid``: the surface level a density's silhouettes ask for, and the cells a solid,
-the person and the floor shut in."""
+"""``objects.solid``: the surface level a density's silhouettes ask for, the cells a solid, the
+person and the floor shut in, and surfaces moved to their blurred edges' half maximum."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
-from anchorhoi.objects.solid import enclosed_cells, silhouette_level
+from anchorhoi.objects.solid import enclosed_cells, half_max, peel_to_half_max, silhouette_level
 
 N = 40
 """Lattice side (cells), axes (z, y, x) with y up and the floor under y index 0."""
@@ -119,3 +120,47 @@ def test_a_fog_over_the_whole_lattice_keeps_a_surface():
     sigma = 0.05 + 0.05 * rng.random((N, N, N))
     level = silhouette_level(sigma, 1.0)
     assert 0 < (sigma >= level).mean() <= 0.5
+
+
+def blurred_board() -> tuple[np.ndarray, np.ndarray]:
+    """A 4-cell board (y 10..13) of 100 /m blurred over 1.5 cells, as a field blurs a thin
+    part, and the board."""
+    board = box((8, 10, 8), (32, 14, 32))
+    return ndimage.gaussian_filter(board * 100.0, 1.5), board
+
+
+def test_a_blurred_board_is_peeled_to_its_thickness():
+    """A level low enough for the board's faint rim makes it twice as thick; peeled to the half
+    maximum, it is the board again."""
+    sigma, board = blurred_board()
+    solid = sigma >= 10.0
+    assert solid[20, :, 20].sum() >= 8
+    kept = peel_to_half_max(solid, sigma, half_max(sigma, 0.01, window=0.04), 0.01, depth=0.03)
+    assert (kept[12:28, :, 12:28] == board[12:28, :, 12:28]).all()
+    # its rim, blurred from three sides, is fainter and loses about one cell of its width
+    assert (kept ^ board).sum() < 0.1 * board.sum()
+
+
+def test_peeling_stops_at_its_depth():
+    sigma, _ = blurred_board()
+    solid = sigma >= 10.0
+    once = peel_to_half_max(solid, sigma, half_max(sigma, 0.01, window=0.04), 0.01, depth=0.01)
+    assert solid[20, :, 20].sum() - once[20, :, 20].sum() == 2  # one layer, top and bottom
+
+
+def test_a_sharp_solid_and_its_inside_are_kept():
+    """A sharp block is already at its half maximum; a hollow in its middle (filled before
+    peeling, as ``solid_density`` does) is not an outer surface."""
+    block = box((5, 1, 5), (30, 25, 30))
+    sigma = np.where(block, 200.0, 0.0)
+    sigma[12:22, 8:18, 12:22] = 1.0  # a faint core, inside the solid
+    assert (peel_to_half_max(block, sigma, half_max(sigma, 0.01, window=0.04), 0.01,
+                            depth=0.03) == block).all()
+
+
+def test_peeling_wants_a_window_and_a_depth():
+    ones = np.ones((N, N, N))
+    with pytest.raises(ValueError, match="window"):
+        half_max(ones, 0.01, window=0.0)
+    with pytest.raises(ValueError, match="depth"):
+        peel_to_half_max(box((1, 1, 1), (3, 3, 3)), ones, ones / 2, 0.01, depth=0.0)

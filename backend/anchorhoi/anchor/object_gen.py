@@ -43,7 +43,7 @@ from ..objects.extract import EMPTY_FIELD_HINT, ExtractConfig, NoSurfaceError, e
 from ..objects.field import ObjectField, ObjectFieldConfig
 from ..objects.inside import SdfGrid
 from ..objects.mesh_io import ObjectMesh, Similarity
-from ..objects.solid import enclosed_cells, silhouette_level
+from ..objects.solid import enclosed_cells, half_max, peel_to_half_max, silhouette_level
 from ..priors.base import ImagePrior
 from ..progress import LossReadout, StepCallback
 from .anchor_nerf import (
@@ -250,10 +250,15 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
     - cells shut in by the solid, the person and (``on_floor``) the floor — rays along at least
       ``enclosed_hits`` of the 26 lattice directions meet one of them — are filled
       (``enclosed_cells``): a skin leaking through a gap, or covered by the sitter, becomes
-      solid; the open space under a table does not.
+      solid; the open space under a table does not;
+    - the solid's outer cells under half their local maximum density are peeled off, at most
+      ``edge_depth`` deep (``peel_to_half_max``): each surface at its blurred edge's half
+      maximum, a thin board as well as a thick block.
 
-    Returns the lattice's trilinear interpolation with the filled points raised to twice the
-    level and the person's points at zero.
+    Returns the lattice's trilinear interpolation of σ · level / max(level, half maximum) — its
+    ``level`` surface is at each part's half maximum where that is above the global level —
+    with the filled points and those the peel did not reach raised to twice the level, and the
+    person's points at zero.
     """
     lo, hi = bounds
     cell = float((hi - lo).max()) / (config.extract_resolution - 1)
@@ -284,11 +289,18 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
     sigma = sigma.masked_fill(carved, 0.0)
     solid = (sigma >= level).numpy()
     filled = _enclosed(solid, carved.numpy(), on_floor=on_floor, min_hits=config.enclosed_hits)
-    values = torch.where(torch.as_tensor(filled), torch.full_like(sigma, 2 * level), sigma)
+    half = half_max(sigma.numpy(), cell, window=config.edge_window)
+    kept = peel_to_half_max(solid | filled, sigma.numpy(), half, cell, depth=config.edge_depth)
+    peeled = int(((solid | filled) & ~kept).sum())
+    # the surface where σ = max(level, half): σ scaled so that this is `level` everywhere
+    values = level * sigma / torch.as_tensor(half).clamp(min=level)
+    inside = torch.as_tensor(filled | (kept & (sigma.numpy() < half)))
+    values = values.masked_fill(inside, 2 * level)
     grid = SdfGrid(values=values[None].to(device=device, dtype=torch.float32),
                    origin=torch.as_tensor(lo, device=device, dtype=torch.float32), cell=cell)
     log.info("object mesh: surface level %.3g, %d of %d lattice points filled inside, %d "
-             "emptied where the person is", level, int(filled.sum()), filled.size, emptied)
+             "peeled off its surface, %d emptied where the person is", level, int(filled.sum()),
+             filled.size, peeled, emptied)
 
     def density(x: torch.Tensor) -> torch.Tensor:
         return grid.sample(x)[:, 0]

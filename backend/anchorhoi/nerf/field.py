@@ -52,6 +52,8 @@ class NeRFFieldConfig:
     """σ = act(raw + density_bias); ``trunc_exp`` is exp with its gradient clamped at exp(15)."""
     density_bias: float = -1.0
     """Added to the raw density before the activation (negative: start nearly empty)."""
+    density_scale: float = 1.0
+    """σ = density_scale · act(raw + density_bias) (per metre)."""
     normals: NormalMethod = "finite_difference"
     """How ``normals`` differentiates the density: exact autograd or central differences
     (smoother on hash grids, 6 extra density evaluations)."""
@@ -60,6 +62,8 @@ class NeRFFieldConfig:
 
     def __post_init__(self) -> None:
         check_choices(self)
+        if not self.density_scale > 0:
+            raise ValueError(f"NeRFFieldConfig.density_scale must be > 0, got {self.density_scale}")
 
 
 class _TruncExp(torch.autograd.Function):
@@ -129,6 +133,7 @@ class NeRFField(nn.Module):
             sigma = nn.functional.softplus(raw)
         else:
             sigma = trunc_exp(raw)
+        sigma = sigma * self.config.density_scale
         aabb = self.encoding.aabb
         inside = ((x >= aabb[:3]) & (x <= aabb[3:])).all(dim=-1)
         return torch.where(inside, sigma, torch.zeros_like(sigma)), out[:, 1:]

@@ -1,5 +1,5 @@
-"""A solid out of a density lattice: the surface level its silhouettes ask for, and the cells
-it shuts in.
+"""A solid out of a density lattice: the surface level its silhouettes ask for, the cells it
+shuts in, and each surface moved to its blurred edge's half maximum.
 
 A field trained by score distillation is judged only by how it renders. Its density can be a
 soft fog a few centimetres thick and hollow inside — any density that makes the object opaque
@@ -17,6 +17,14 @@ gives the object a renderer showed:
   the open space under a table (its sides open), in front of a chair's back or in a tray is
   not. A concavity much deeper than it is wide (a bucket) fills from the bottom, where only
   rays nearly straight up get out: cameras at ordinary elevations do not see in there either.
+- ``half_max``, ``peel_to_half_max``: the solid's outer layers where the density is under
+  half its local maximum are peeled off. A field blurs a sharp surface (its finest grid cells, its
+  interpolation, the renders' pixels): its density falls from the part's inside value to zero
+  across a few centimetres, and the blurred edge's half maximum is where the edge is (as in
+  a blurred image's edge). A single global level cannot find it for every part — thin boards
+  are fainter than a thick block — so the global level gives the solid and this moves each
+  outer surface to its own half maximum, never deeper than a set depth (layer by layer from
+  the surface; the solid's shut-in cells are filled first, so there is no inner surface).
 
 Lattices are ``(n0, n1, n2)`` boolean or float arrays with cubic cells; the floor (if any) is
 below index 0 of ``floor_axis``.
@@ -27,6 +35,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from scipy import ndimage
 
 DIRECTIONS: list[tuple[int, int, int]] = [
     (a, b, c) for a, b, c in itertools.product((-1, 0, 1), repeat=3) if (a, b, c) != (0, 0, 0)]
@@ -67,6 +76,31 @@ def _silhouette_iou(solid: np.ndarray, seen: list[np.ndarray]) -> float:
         union = int((cast | mask).sum())
         total += int((cast & mask).sum()) / union if union else 1.0
     return total
+
+
+def half_max(sigma: np.ndarray, cell: float, *, window: float) -> np.ndarray:
+    """Half the largest ``sigma`` within ``window`` metres of each point (a cube of side about
+    2 · ``window``; ``cell``: the lattice's spacing in metres)."""
+    if window <= 0:
+        raise ValueError(f"half_max: window must be > 0, got {window}")
+    size = 2 * max(1, round(window / cell)) + 1
+    return 0.5 * ndimage.maximum_filter(sigma, size=size, mode="constant")
+
+
+def peel_to_half_max(solid: np.ndarray, sigma: np.ndarray, half: np.ndarray, cell: float, *,
+                     depth: float) -> np.ndarray:
+    """``solid`` without its outer cells whose ``sigma`` is under ``half`` (``half_max``),
+    peeled layer by layer from outside, at most ``depth`` metres (at least one layer)."""
+    if depth <= 0:
+        raise ValueError(f"peel_to_half_max: depth must be > 0, got {depth}")
+    weak = sigma < half
+    kept = np.asarray(solid, dtype=bool).copy()
+    for _ in range(max(1, round(depth / cell))):
+        outer = kept & weak & ndimage.binary_dilation(~kept, border_value=1)
+        if not outer.any():
+            break
+        kept &= ~outer
+    return kept
 
 
 def enclosed_cells(occluders: np.ndarray, *, floor_axis: int | None = 1,
