@@ -208,8 +208,10 @@ reach_high-3-00 1.99 / 0.374 → 1.41 / 0.447 (PSNR 21.83 → 23.49 dB); push_pu
 0.64 / 0.697; lean_on-7-00 1.14 / 0.589; sit_stand-7-01 0.79 / 0.592; turn_in_place-7-02
 0.59 / 0.742; walk_straight-11-02 0.66 / 0.672; lean_on-11-00 2.80 / 0.470 (PSNR 23.78);
 **kneel-11-01 3.61 / 0.473** (was ≤ 2 cm): the kneeler's 27 cm crate never became dense (σ ≤ 2
-/m everywhere, alpha 0.4 through it), so no silhouette is seen and the level falls to the
-fog's floor; the whole region's blob is meshed. Body MPJPE 11.7–22.5 mm, stage A 67–117 s.
+/m everywhere, alpha 0.4 through it), so no silhouette is seen and the level fell to the
+fog's floor, meshing the whole blob; with such a field cut at half its typical inside density
+(``objects.solid.faint_level``, and a warning) 2.20 / 0.543. Body MPJPE 11.7–22.5 mm, stage A
+67–117 s.
 """
 
 from __future__ import annotations

@@ -164,3 +164,13 @@ def test_peeling_wants_a_window_and_a_depth():
         half_max(ones, 0.01, window=0.0)
     with pytest.raises(ValueError, match="depth"):
         peel_to_half_max(box((1, 1, 1), (3, 3, 3)), ones, ones / 2, 0.01, depth=0.0)
+
+
+def test_a_field_nowhere_opaque_is_cut_at_half_its_core():
+    """A faint ball (4 /m within 8 cells, a faint fog of 0.01 /m around it, 1 cm cells: 0.6 of
+    optical depth through its middle, so no axis sees it): its silhouettes say nothing, and
+    the level is half its typical inside density — the ball, not the fog around it."""
+    sigma = radial(lambda r: np.where(r <= 8, 4.0, 0.01))
+    level = silhouette_level(sigma, 0.01)
+    assert level == pytest.approx(2.0, rel=0.01)
+    assert ((sigma >= level) == (sigma > 1)).all()

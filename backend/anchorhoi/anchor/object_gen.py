@@ -280,6 +280,11 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
         raise NoSurfaceError("The object field is empty: its density is zero everywhere in "
                              "the object region, so there is no object to extract. "
                              f"{EMPTY_FIELD_HINT}") from None
+    if not (1 - torch.exp(-sigma.sum(0) * cell) > 0.5).any():
+        log.warning("the object field is nowhere opaque (a faint blob the renders see through): "
+                    "its mesh is the blob's dense core. The prior did not make the object "
+                    "solid: more object steps (a larger preset) or a clearer object prompt "
+                    "may.")
     dense = sigma >= level
     if carved.any() and not bool((dense & ~carved).any()):
         log.warning("the object field is dense only where the person is: its mesh keeps it "

@@ -52,8 +52,8 @@ def silhouette_level(sigma: np.ndarray, cell: float, *, candidates: int = 64,
     ``most_filled`` quantile: the solid fills at most about that share of the lattice — a fog
     over the whole region, as an untrained field is, would otherwise be all solid and have no
     surface) to the largest density, ``candidates`` of them evenly in log; the geometric mean
-    of those scoring within ``tolerance`` of the best. Raises ``ValueError`` when the density
-    is nowhere positive.
+    of those scoring within ``tolerance`` of the best. A field that is nowhere opaque gets
+    ``faint_level``. Raises ``ValueError`` when the density is nowhere positive.
     """
     top = float(sigma.max())
     if not top > 0:
@@ -62,10 +62,21 @@ def silhouette_level(sigma: np.ndarray, cell: float, *, candidates: int = 64,
     if lowest >= top:
         return top
     seen = [1.0 - np.exp(-sigma.sum(axis) * cell) > 0.5 for axis in range(3)]
+    if not any(mask.any() for mask in seen):
+        return faint_level(sigma)
     levels = np.geomspace(lowest, top, candidates)
     scores = np.array([_silhouette_iou(sigma >= level, seen) for level in levels])
     near_best = levels[scores >= scores.max() - tolerance]
     return float(np.exp(np.log(near_best).mean()))
+
+
+def faint_level(sigma: np.ndarray, *, within: float = 10.0, quantile: float = 0.95) -> float:
+    """The level of a field that is nowhere opaque (no axis sees it, so its silhouettes say
+    nothing): half its typical inside density, the ``quantile`` of the densities within a
+    factor ``within`` of the largest (the blob, not the fog around it). The object is the
+    field's dense core, not the whole faint region."""
+    top = float(sigma.max())
+    return 0.5 * float(np.quantile(sigma[sigma >= top / within], quantile))
 
 
 def _silhouette_iou(solid: np.ndarray, seen: list[np.ndarray]) -> float:
