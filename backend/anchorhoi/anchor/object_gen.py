@@ -43,7 +43,13 @@ from ..objects.extract import EMPTY_FIELD_HINT, ExtractConfig, NoSurfaceError, e
 from ..objects.field import ObjectField, ObjectFieldConfig
 from ..objects.inside import SdfGrid
 from ..objects.mesh_io import ObjectMesh, Similarity
-from ..objects.solid import enclosed_cells, half_max, peel_to_half_max, silhouette_level
+from ..objects.solid import (
+    enclosed_cells,
+    half_max,
+    opaque_silhouettes,
+    peel_to_half_max,
+    silhouette_level,
+)
 from ..priors.base import ImagePrior
 from ..progress import LossReadout, StepCallback
 from .anchor_nerf import (
@@ -280,7 +286,7 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
         raise NoSurfaceError("The object field is empty: its density is zero everywhere in "
                              "the object region, so there is no object to extract. "
                              f"{EMPTY_FIELD_HINT}") from None
-    if not (1 - torch.exp(-sigma.sum(0) * cell) > 0.5).any():
+    if not any(mask.any() for mask in opaque_silhouettes(sigma.numpy(), cell)):
         log.warning("the object field is nowhere opaque (a faint blob the renders see through): "
                     "its mesh is the blob's dense core. The prior did not make the object "
                     "solid: more object steps (a larger preset) or a clearer object prompt "

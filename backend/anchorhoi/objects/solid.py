@@ -61,13 +61,19 @@ def silhouette_level(sigma: np.ndarray, cell: float, *, candidates: int = 64,
     lowest = max(top / span, float(np.quantile(sigma, most_filled)))
     if lowest >= top:
         return top
-    seen = [1.0 - np.exp(-sigma.sum(axis) * cell) > 0.5 for axis in range(3)]
+    seen = opaque_silhouettes(sigma, cell)
     if not any(mask.any() for mask in seen):
         return faint_level(sigma)
     levels = np.geomspace(lowest, top, candidates)
     scores = np.array([_silhouette_iou(sigma >= level, seen) for level in levels])
     near_best = levels[scores >= scores.max() - tolerance]
     return float(np.exp(np.log(near_best).mean()))
+
+
+def opaque_silhouettes(sigma: np.ndarray, cell: float) -> list[np.ndarray]:
+    """Where the field is opaque along each of the lattice's axes: ``1 − exp(−∫σ) > ½`` (the
+    renders' alpha), one mask per axis; all empty for a field that is nowhere opaque."""
+    return [1.0 - np.exp(-sigma.sum(axis) * cell) > 0.5 for axis in range(3)]
 
 
 def faint_level(sigma: np.ndarray, *, within: float = 10.0, quantile: float = 0.95) -> float:
