@@ -298,14 +298,16 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
         carved = torch.zeros_like(carved)
     emptied = int((dense & carved).sum())
     sigma = sigma.masked_fill(carved, 0.0)
-    solid = (sigma >= level).numpy()
+    lattice = sigma.numpy()
+    solid = lattice >= level
     filled = _enclosed(solid, carved.numpy(), on_floor=on_floor, min_hits=config.enclosed_hits)
-    half = half_max(sigma.numpy(), cell, window=config.edge_window)
-    kept = peel_to_half_max(solid | filled, sigma.numpy(), half, cell, depth=config.edge_depth)
-    peeled = int(((solid | filled) & ~kept).sum())
+    whole = solid | filled
+    half = half_max(lattice, cell, window=config.edge_window)
+    kept = peel_to_half_max(whole, lattice, half, cell, depth=config.edge_depth)
+    peeled = int((whole & ~kept).sum())
     # the surface where σ = max(level, half): σ scaled so that this is `level` everywhere
     values = level * sigma / torch.as_tensor(half).clamp(min=level)
-    inside = torch.as_tensor(filled | (kept & (sigma.numpy() < half)))
+    inside = torch.as_tensor(filled | (kept & (lattice < half)))
     values = values.masked_fill(inside, 2 * level)
     grid = SdfGrid(values=values[None].to(device=device, dtype=torch.float32),
                    origin=torch.as_tensor(lo, device=device, dtype=torch.float32), cell=cell)
