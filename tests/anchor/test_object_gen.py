@@ -56,6 +56,16 @@ def test_object_prompt_resolution():
     assert lifts_object("a person lifts a box") and not lifts_object("a person sits on a box")
 
 
+def test_the_object_density_ramps_up_to_its_scale():
+    config = ObjectGenConfig(density_ramp=(0.25, 0.5))
+    assert config.density_gain(0.0) == 0.25
+    assert config.density_gain(0.25) == pytest.approx(0.625)
+    assert config.density_gain(0.5) == config.density_gain(1.0) == 1.0
+    for bad in ((0.0, 0.5), (1.5, 0.5), (0.5, 0.0)):
+        with pytest.raises(ValueError, match="density_ramp"):
+            ObjectGenConfig(density_ramp=bad)
+
+
 @pytest.fixture(scope="module")
 def body():
     return BodyModel()

@@ -415,6 +415,8 @@ def test_density_scale_multiplies_the_density():
                        generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(scaled.density(x), 10.0 * f.density(x))
     torch.testing.assert_close(scaled(x).albedo, f(x).albedo)
+    scaled.density_gain = 0.25  # a training schedule's factor on top of the scale
+    torch.testing.assert_close(scaled.density(x), 2.5 * f.density(x))
     with pytest.raises(ValueError, match="density_scale"):
         NeRFFieldConfig(density_scale=0.0)
 

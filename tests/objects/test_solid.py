@@ -70,14 +70,39 @@ def test_what_the_person_covers_is_filled_and_the_person_is_not():
     skin[12:18, 12, 12:18] = False  # the top's middle: the sitter covers it, nothing was seen
     person = box((11, 13, 11), (19, 18, 19))
     alone = enclosed_cells(skin)
-    covered = enclosed_cells(skin | person)
+    covered = enclosed_cells(skin, person)
     assert covered[inside].mean() > 0.97 > alone[inside].mean()
     assert not (covered & person).any()
+
+
+def test_a_box_the_sitter_covers_and_that_has_no_bottom_is_filled():
+    """The fewest of its own walls a covered object shows: its four sides (its 4 horizontal
+    lines); the sitter closes every upward direction, the floor every downward one."""
+    inside = box((10, 0, 10), (20, 12, 20))
+    skin = box((9, 0, 9), (21, 12, 21)) & ~inside  # four walls, no top, no bottom
+    person = box((8, 12, 8), (22, 16, 22))
+    assert enclosed_cells(skin, person)[inside].mean() > 0.97
+
+
+def test_space_the_person_shuts_in_is_not_the_object():
+    """A stool, a sitter's thighs over it and beyond its front, shins down to the floor and
+    the calves beside: the space under the thighs in front of the stool is walled in by the
+    person, the floor and the stool's front face, and has the stool on one side only."""
+    stool = box((10, 0, 10), (22, 16, 22))
+    thighs = box((10, 16, 8), (34, 20, 24))
+    shins = box((30, 0, 8), (34, 16, 24))
+    calves = box((22, 0, 8), (30, 16, 10)) | box((22, 0, 22), (30, 16, 24))
+    person = thighs | shins | calves
+    between = box((22, 0, 10), (30, 16, 22))
+    assert enclosed_cells(stool, person, min_solid_lines=0)[between].mean() > 0.9
+    assert not enclosed_cells(stool, person)[between].any()
 
 
 def test_min_hits_is_checked():
     with pytest.raises(ValueError, match="min_hits"):
         enclosed_cells(np.zeros((4, 4, 4), dtype=bool), min_hits=27)
+    with pytest.raises(ValueError, match="min_solid_lines"):
+        enclosed_cells(np.zeros((4, 4, 4), dtype=bool), min_solid_lines=14)
 
 
 def radial(field_of_r) -> np.ndarray:
@@ -141,6 +166,22 @@ def test_a_blurred_board_is_peeled_to_its_thickness():
     assert (kept ^ board).sum() < 0.1 * board.sum()
 
 
+def test_a_hot_spot_does_not_peel_the_board_beside_it():
+    """A few cells at five times the board's density (SDS leaves such spots): half the largest
+    density around them is above the whole board's there, which would be peeled away; half
+    the 95 % quantile is the board's own half maximum."""
+    sigma, board = blurred_board()
+    sigma[19:21, 11:13, 19:21] = 500.0
+    solid = sigma >= 10.0
+    largest = peel_to_half_max(solid, sigma, half_max(sigma, 0.01, window=0.04), 0.01,
+                               depth=0.03)
+    robust = peel_to_half_max(solid, sigma, half_max(sigma, 0.01, window=0.04, quantile=0.95),
+                              0.01, depth=0.03)
+    near = (slice(16, 24), slice(None), slice(16, 24))
+    assert (largest[near] ^ board[near]).sum() > 0.2 * board[near].sum()
+    assert (robust[near] == board[near]).all()
+
+
 def test_peeling_stops_at_its_depth():
     sigma, _ = blurred_board()
     solid = sigma >= 10.0
@@ -162,6 +203,8 @@ def test_peeling_wants_a_window_and_a_depth():
     ones = np.ones((N, N, N))
     with pytest.raises(ValueError, match="window"):
         half_max(ones, 0.01, window=0.0)
+    with pytest.raises(ValueError, match="quantile"):
+        half_max(ones, 0.01, window=0.04, quantile=0.0)
     with pytest.raises(ValueError, match="depth"):
         peel_to_half_max(box((1, 1, 1), (3, 3, 3)), ones, ones / 2, 0.01, depth=0.0)
 

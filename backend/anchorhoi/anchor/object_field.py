@@ -26,13 +26,15 @@ from ..priors.base import ViewBatch
 
 OBJECT_FIELD = NeRFFieldConfig(encoding=HashGridConfig(
     levels=8, log2_hashmap_size=17, base_resolution=8, per_level_scale=1.5),
-    hidden_dim=32, num_layers=1, density_scale=10.0)
+    hidden_dim=32, num_layers=1, density_scale=30.0)
 """The default object field: 8 levels from 8 to 136 cells over the region (~1.8 cm over the
-default region's 2.4 m); densities ten times the MLP's softplus. An object's thin parts (a
-4 cm table top) are opaque only at σ ≳ 100 /m; unscaled, the field reached 15–25 /m in its
-steps and made them opaque by being 10–15 cm thick and soft instead (the oracle's table on
-legs: IoU 0.55–0.62; scaled, its top is 5–6 cm and, with ``objects.solid.peel_to_half_max``,
-its mesh's IoU 0.64–0.73 over four seeds)."""
+default region's 2.4 m); densities thirty times the MLP's softplus (reached by
+``ObjectGenConfig.density_ramp``: a third of it at first). An object's thin parts (a 4 cm
+table top) are opaque only at σ ≳ 100 /m; unscaled, the field reached 15–25 /m in its steps and
+made them opaque by being 10–15 cm thick and soft instead (the oracle's table on legs: IoU
+0.55–0.62). At ten times, a chair's 4 cm boards still came out as a soft fat chair on half the
+seeds (IoU 0.28–0.33); at thirty from the start, an object forming far from the initial blob
+faded before it formed (a stool 1.4 m away: IoU 0.12 and 0.0 on two seeds)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,6 +242,11 @@ class ObjectGenConfig:
     """Weights of the object's terms."""
     lr_field: float = 1e-2
     """Adam learning rate of the object field."""
+    density_ramp: tuple[float, float] = (1 / 3, 0.5)
+    """The object field's densities start at ``density_ramp[0]`` times its
+    ``density_scale`` (the initial blob is fitted at that scale) and reach the full scale,
+    linearly, at ``density_ramp[1]`` of the steps (``density_gain``): a soft field moves and
+    grows where the prior pictures the object, a dense one makes thin parts thin."""
     prompt_template: str = "a photo of {object}, on a plain background"
     """Prompt of the object-only renders; ``{object}`` is replaced by the object prompt."""
     on_floor: bool | None = None
@@ -249,9 +256,16 @@ class ObjectGenConfig:
     enclosed_hits: int = 24
     """A lattice cell is filled when rays along at least this many of the 26 lattice
     directions meet the solid, the person or the floor (``objects.solid.enclosed_cells``)."""
+    enclosed_solid_lines: int = 3
+    """... and along at least this many of the 13 lattice lines through it the solid is met
+    both ways: space the person shuts in against one face of the object (between a sitter's
+    shins and a chair's front) is not the object's."""
     edge_window: float = 0.045
     """Metres around a surface cell whose largest density it is compared with: cells under
     half of it are peeled off (``objects.solid.peel_to_half_max``)."""
+    edge_quantile: float = 0.95
+    """The local maximum of ``edge_window`` is this quantile of the densities there (1: the
+    largest), so that a few hot cells do not peel thin parts next to them."""
     edge_depth: float = 0.025
     """The most that is peeled off the solid's surface (metres)."""
     max_faces: int = 5000
@@ -261,11 +275,26 @@ class ObjectGenConfig:
     default)."""
 
     def __post_init__(self) -> None:
+        start, until = self.density_ramp
+        if not (0 < start <= 1 and 0 < until <= 1):
+            raise ValueError("ObjectGenConfig.density_ramp wants a start in (0, 1] and an end "
+                             f"in (0, 1] of the steps, got {self.density_ramp}")
         if (self.iterations < 1 or self.max_faces < 4 or self.extract_resolution < 8
-                or not 1 <= self.enclosed_hits <= 26 or self.edge_window <= 0
+                or not 1 <= self.enclosed_hits <= 26
+                or not 0 <= self.enclosed_solid_lines <= 13
+                or self.edge_window <= 0 or not 0 < self.edge_quantile <= 1
                 or self.edge_depth <= 0):
             raise ValueError("ObjectGenConfig wants iterations ≥ 1, max_faces ≥ 4, "
-                             "extract_resolution ≥ 8, enclosed_hits in 1..26 and edge_window, "
-                             f"edge_depth > 0, got {self.iterations}, {self.max_faces}, "
+                             "extract_resolution ≥ 8, enclosed_hits in 1..26, "
+                             "enclosed_solid_lines in 0..13, edge_window, "
+                             "edge_depth > 0 and edge_quantile in (0, 1], got "
+                             f"{self.iterations}, {self.max_faces}, "
                              f"{self.extract_resolution}, {self.enclosed_hits}, "
-                             f"{self.edge_window}, {self.edge_depth}")
+                             f"{self.enclosed_solid_lines}, {self.edge_window}, "
+                             f"{self.edge_depth}, {self.edge_quantile}")
+
+    def density_gain(self, progress: float) -> float:
+        """The factor on the object field's density scale at ``progress`` (0..1) of the
+        steps (``density_ramp``)."""
+        start, until = self.density_ramp
+        return start + (1 - start) * min(progress / until, 1.0)

@@ -96,6 +96,7 @@ def init_object_field(config: ObjectGenConfig, region: SceneBox, nerf: AnchorNeR
     blob = blob_occupancy(config.blob, torch.tensor(blob_centre, device=device, dtype=dtype))
     fit_cfg = dataclasses.replace(nerf, box=region, init_iterations=config.blob.iterations,
                                   lr_field=config.blob.lr)
+    obj.density_gain = config.density_gain(0.0)  # the blob at the training's first scale
     fit_field_to_occupancy(obj, blob, fit_cfg, generator, albedo=config.blob.albedo)
     return obj
 
@@ -133,6 +134,7 @@ def train_anchor_with_object(*, prompt: str, object_prompt: str, prior: ImagePri
     focus: ObjectFocus | None = None
     for step in range(config.iterations):
         progress = step / max(config.iterations - 1, 1)
+        obj.density_gain = config.density_gain(progress)
         if step % config.views.refocus_every == 0:
             focus = (region_focus(region) if progress < config.views.wide_until else
                      measure_focus(obj, region, config.views, nerf.occupancy_step, focus))
@@ -172,6 +174,7 @@ def train_anchor_with_object(*, prompt: str, object_prompt: str, prior: ImagePri
         loss.backward()
         opt.step()
         readout.step(step + 1, {**terms, "total": loss})
+    obj.density_gain = 1.0  # the trained field at its full scale from here on
     return ObjectGenResult(human=human, obj=obj, region=region, losses=readout.values)
 
 
@@ -300,9 +303,10 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
     sigma = sigma.masked_fill(carved, 0.0)
     lattice = sigma.numpy()
     solid = lattice >= level
-    filled = _enclosed(solid, carved.numpy(), on_floor=on_floor, min_hits=config.enclosed_hits)
+    filled = _enclosed(solid, carved.numpy(), on_floor=on_floor, min_hits=config.enclosed_hits,
+                       min_solid_lines=config.enclosed_solid_lines)
     whole = solid | filled
-    half = half_max(lattice, cell, window=config.edge_window)
+    half = half_max(lattice, cell, window=config.edge_window, quantile=config.edge_quantile)
     kept = peel_to_half_max(whole, lattice, half, cell, depth=config.edge_depth)
     peeled = int((whole & ~kept).sum())
     # the surface where σ = max(level, half): σ scaled so that this is `level` everywhere
@@ -321,7 +325,7 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
 
 
 def _enclosed(solid: np.ndarray, person: np.ndarray, *, on_floor: bool,
-              min_hits: int) -> np.ndarray:
+              min_hits: int, min_solid_lines: int) -> np.ndarray:
     """``enclosed_cells`` of the solid, the person and the floor (the lattice's low y side),
     looked for within the solid's bounding box and one cell around it; never the person."""
     where = np.argwhere(solid)
@@ -332,8 +336,8 @@ def _enclosed(solid: np.ndarray, person: np.ndarray, *, on_floor: bool,
     box = tuple(slice(int(i), int(j)) for i, j in zip(a, b, strict=True))
     floor_axis = 1 if on_floor and a[1] == 0 else None  # (nz, ny, nx): the floor under y index 0
     filled = np.zeros_like(solid)
-    filled[box] = enclosed_cells(solid[box] | person[box], floor_axis=floor_axis,
-                                 min_hits=min_hits)
+    filled[box] = enclosed_cells(solid[box], person[box], floor_axis=floor_axis,
+                                 min_hits=min_hits, min_solid_lines=min_solid_lines)
     return filled
 
 

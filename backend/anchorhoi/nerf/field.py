@@ -124,6 +124,8 @@ class NeRFField(nn.Module):
             if i < len(dims) - 2:
                 layers.append(nn.ReLU())
         self.mlp = nn.Sequential(*layers).to(device=device, dtype=dtype)
+        self.density_gain = 1.0
+        """A training schedule's factor on ``config.density_scale`` (1 outside training)."""
 
     def _raw(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x (N, 3)`` → activated density ``(N,)`` and raw albedo logits ``(N, 3)``."""
@@ -133,7 +135,7 @@ class NeRFField(nn.Module):
             sigma = nn.functional.softplus(raw)
         else:
             sigma = trunc_exp(raw)
-        sigma = sigma * self.config.density_scale
+        sigma = sigma * (self.config.density_scale * self.density_gain)
         aabb = self.encoding.aabb
         inside = ((x >= aabb[:3]) & (x <= aabb[3:])).all(dim=-1)
         return torch.where(inside, sigma, torch.zeros_like(sigma)), out[:, 1:]

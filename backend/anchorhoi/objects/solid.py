@@ -12,7 +12,9 @@ gives the object a renderer showed:
   outside) has a wide range of such levels and gets their geometric middle; a soft one gets
   the level that reproduces what was seen.
 - ``enclosed_cells``: the cells shut in by occluders (the solid, the person, the floor): from
-  such a cell, rays along nearly all of the 26 lattice directions hit an occluder. A skin whose
+  such a cell, rays along nearly all of the 26 lattice directions hit an occluder, and the
+  solid lies both ways along a few of its lines (space the person shuts in against one face
+  of the object is not the object's). A skin whose
   inside leaks out through a gap, or that the person covers where they sit on it, is filled;
   the open space under a table (its sides open), in front of a chair's back or in a tray is
   not. A concavity much deeper than it is wide (a bucket) fills from the bottom, where only
@@ -95,13 +97,21 @@ def _silhouette_iou(solid: np.ndarray, seen: list[np.ndarray]) -> float:
     return total
 
 
-def half_max(sigma: np.ndarray, cell: float, *, window: float) -> np.ndarray:
+def half_max(sigma: np.ndarray, cell: float, *, window: float,
+             quantile: float = 1.0) -> np.ndarray:
     """Half the largest ``sigma`` within ``window`` metres of each point (a cube of side about
-    2 · ``window``; ``cell``: the lattice's spacing in metres)."""
+    2 · ``window``; ``cell``: the lattice's spacing in metres). ``quantile`` < 1 takes that
+    quantile of the cube's densities instead of the largest: a few hot cells (a field trained
+    by SDS has some, several times its usual inside density) then do not set the edge of
+    everything near them, and a thin leg beside a hot joint keeps its width."""
     if window <= 0:
         raise ValueError(f"half_max: window must be > 0, got {window}")
+    if not 0 < quantile <= 1:
+        raise ValueError(f"half_max: quantile must be in (0, 1], got {quantile}")
     size = 2 * max(1, round(window / cell)) + 1
-    return 0.5 * ndimage.maximum_filter(sigma, size=size, mode="constant")
+    if quantile == 1:
+        return 0.5 * ndimage.maximum_filter(sigma, size=size, mode="constant")
+    return 0.5 * ndimage.percentile_filter(sigma, 100 * quantile, size=size, mode="constant")
 
 
 def peel_to_half_max(solid: np.ndarray, sigma: np.ndarray, half: np.ndarray, cell: float, *,
@@ -120,24 +130,42 @@ def peel_to_half_max(solid: np.ndarray, sigma: np.ndarray, half: np.ndarray, cel
     return kept
 
 
-def enclosed_cells(occluders: np.ndarray, *, floor_axis: int | None = 1,
-                   min_hits: int = 24) -> np.ndarray:
-    """Cells that are not occluders and from which rays along at least ``min_hits`` of the 26
-    lattice directions hit an occluder.
+def enclosed_cells(solid: np.ndarray, others: np.ndarray | None = None, *,
+                   floor_axis: int | None = 1, min_hits: int = 24,
+                   min_solid_lines: int = 3) -> np.ndarray:
+    """Cells that are neither solid nor ``others`` (the person), from which rays along at least
+    ``min_hits`` of the 26 lattice directions meet the solid, the others or the floor, and
+    that lie between parts of the solid: along at least ``min_solid_lines`` of the 13 lattice
+    lines through the cell, the solid is met both ways.
+
+    The second count keeps out space that the person shuts in against one face of the
+    object: a box whose top the sitter covers and that has no bottom still has its own walls
+    both ways along its 4 horizontal lines; the space between a sitter's shins, the floor and
+    a seat's front has the seat on one side only.
 
     ``floor_axis``: the lattice's low side along this axis stands on an endless floor (every
     ray going down hits it); None: no floor. Rays leaving the lattice elsewhere escape.
     """
     if not 1 <= min_hits <= len(DIRECTIONS):
         raise ValueError(f"enclosed_cells: min_hits must be in 1..26, got {min_hits}")
-    occluders = np.asarray(occluders, dtype=bool)
-    hits = np.zeros(occluders.shape, dtype=np.int16)
+    if not 0 <= min_solid_lines <= len(DIRECTIONS) // 2:
+        raise ValueError(f"enclosed_cells: min_solid_lines must be in 0..13, "
+                         f"got {min_solid_lines}")
+    solid = np.asarray(solid, dtype=bool)
+    occluders = solid if others is None else solid | np.asarray(others, dtype=bool)
+    hits = np.zeros(solid.shape, dtype=np.int16)
+    lines = np.zeros(solid.shape, dtype=np.int16)
+    meets_solid = {d: _ray_hits(solid, d) for d in DIRECTIONS}
     for d in DIRECTIONS:
+        if d > (0, 0, 0):  # each line once
+            lines += meets_solid[d] & meets_solid[(-d[0], -d[1], -d[2])]
         if floor_axis is not None and d[floor_axis] < 0:
             hits += 1
+        elif others is None:
+            hits += meets_solid[d]
         else:
             hits += _ray_hits(occluders, d)
-    return (hits >= min_hits) & ~occluders
+    return (hits >= min_hits) & (lines >= min_solid_lines) & ~occluders
 
 
 def _ray_hits(occluders: np.ndarray, d: tuple[int, int, int]) -> np.ndarray:
