@@ -56,6 +56,14 @@ def test_a_draw_is_deterministic_per_seed(model):
     assert not np.array_equal(a.body.betas, c.body.betas)
 
 
+@pytest.mark.parametrize(("seed", "index"), [(1, 12), (2, 3)])
+def test_a_pick_up_draws_on_unseen_seeds(model, seed, index):
+    """``--random 24`` with seeds 1 and 2 failed here: every draw's wrist targets were out of
+    a squatting body's reach or its hands, pointing inwards, closed on less than 12 cm."""
+    case = draw_case(model, "pick_up_carry", seed, index)
+    assert case.name == f"pick_up_carry-{seed}-{index:02d}"
+
+
 def shipped(fmt: str) -> list[Path]:
     return sorted(p for p in (FAMILY / fmt).iterdir() if p.is_dir())
 

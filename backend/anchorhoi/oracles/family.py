@@ -53,7 +53,7 @@ KINDS: dict[str, tuple[Kind, str]] = {
 """Kind name → (the function drawing it, where the body touches the object)."""
 FPS = 30.0
 """Frame rate of every family motion."""
-ATTEMPTS = 12
+ATTEMPTS = 24
 """Draws tried per case before giving up."""
 ANCHOR_BOX = (np.array([0.0, -0.2, 0.0]), 1.2)
 """An anchor case's body and object stay inside this cube (centre, half side; the oracle's

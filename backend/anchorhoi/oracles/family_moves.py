@@ -23,6 +23,7 @@ from .family_place import (
     pose_clip,
     pose_matrix,
     support_under,
+    within_reach,
 )
 from .motion_authoring import smooth
 
@@ -160,13 +161,13 @@ def pick_up_and_carry(body: ShapedBody, rng: np.random.Generator) -> Drawn:
                     (rise, (0.05, 0.05, 0.03)), (t, (0.05, 0.05, 0.03))], frames)
     free = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=pitch, spine=spine, feet=feet)
     hang = hanging_wrists(body, free, pelvis)
-    half = rng.uniform(0.13, 0.2)
+    half = rng.uniform(0.2, 0.26)  # wrists; the hands point inwards, ~15 cm closer
     reach_y = body.ground_y + rng.uniform(0.25, 0.35) - pelvis[grasp, 1]
     reach = rng.uniform(0.46, 0.52)
     wrists = {}
     for side, sx in (("left", 1.0), ("right", -1.0)):
-        at = np.array([sx * half, reach_y, reach])
-        carry = np.array([sx * half, 0.1, 0.32])
+        at = within_reach(body, free, pelvis, side, grasp, np.array([sx * half, reach_y, reach]))
+        carry = within_reach(body, free, pelvis, side, rise, np.array([sx * half, 0.1, 0.32]))
         wrists[side] = smooth([(0, hang[side][0]), (4, hang[side][4]), (down - 2, at),
                                (grasp, at), (rise, carry), (t, carry)], frames)
     clip = pose_clip(body, pelvis=pelvis, yaw=yaw, pitch=pitch, spine=spine, feet=feet,

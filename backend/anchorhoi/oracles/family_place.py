@@ -96,6 +96,21 @@ def hanging_wrists(body: ShapedBody, clip: Clip, pelvis: np.ndarray) -> dict[str
     return out
 
 
+def within_reach(body: ShapedBody, clip: Clip, pelvis: np.ndarray, side: str, frame: int,
+                 wrist_rel: np.ndarray, *, share: float = 0.92) -> np.ndarray:
+    """``wrist_rel (3,)`` (body frame, as ``pose_clip``'s ``wrists_rel``) moved towards the
+    ``side`` shoulder of ``clip`` at ``frame`` until it is at most ``share`` of the arm's
+    length from it: a target drawn for an average body is out of reach of a shorter one, or
+    of any body whose trunk leans less than the target assumed."""
+    arm = (np.linalg.norm(body.rest[J[f"{side}_shoulder"]] - body.rest[J[f"{side}_elbow"]])
+           + np.linalg.norm(body.rest[J[f"{side}_elbow"]] - body.rest[J[f"{side}_wrist"]]))
+    shoulder = clip.joints[frame, J[f"{side}_shoulder"]] - pelvis[frame]
+    shoulder = yaw_matrix(clip.yaw[frame:frame + 1])[0].T @ shoulder
+    away = np.asarray(wrist_rel, float) - shoulder
+    far = float(np.linalg.norm(away))
+    return shoulder + away * min(1.0, share * arm / far) if far > 0 else shoulder
+
+
 def hand_ids(body: ShapedBody) -> tuple[np.ndarray, np.ndarray]:
     """Ids of the vertices the left and the right hand move most."""
     dom = body.model.layer.lbs_weights.numpy().argmax(1)
