@@ -193,13 +193,18 @@ def write_motion(case: FamilyCase, folder: Path) -> Path:
 
 def anchor_arrays(body: ShapedBody, drawn: Drawn) -> dict[str, np.ndarray]:
     """The anchor case of the draw's key frame (``anchor_scene`` keys), moved so that the
-    pelvis stands over the origin; ``ValueError`` if body or object leave ``ANCHOR_BOX``."""
-    a, clip = drawn.anchor_frame, drawn.clip
-    shift = -clip.joints[a, 0] * [1, 0, 1]
-    pts = np.concatenate([clip.verts[a], placed_vertices(drawn)[a]]) + shift
-    centre, half = ANCHOR_BOX
-    if np.abs(pts - centre).max() > half:
-        raise ValueError("the key frame does not fit the anchor oracle's box")
+    pelvis stands over the origin. When body and object do not both fit ``ANCHOR_BOX`` there
+    (a curved walk's key frame can be 1.5 m from the furniture it walks round), the nearest
+    frame of the clip where they do is the anchor case's frame; ``ValueError`` if none does."""
+    clip, centre, half = drawn.clip, *ANCHOR_BOX
+    placed = placed_vertices(drawn)
+    for a in sorted(range(len(clip.joints)), key=lambda f: (abs(f - drawn.anchor_frame), f)):
+        shift = -clip.joints[a, 0] * [1, 0, 1]
+        pts = np.concatenate([clip.verts[a], placed[a]]) + shift
+        if np.abs(pts - centre).max() <= half:
+            break
+    else:
+        raise ValueError("no frame fits the anchor oracle's box")
     quat = Rotation.from_matrix(drawn.obj_poses[a, :3, :3]).as_quat()[[3, 0, 1, 2]]
     return {"root_orient": clip.root_orient[a], "pose_body": clip.pose_body[a],
             "trans": clip.trans[a] + shift, "betas": body.betas,
