@@ -5,6 +5,7 @@ with its per-kind table."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -19,7 +20,15 @@ import torch
 from anchorhoi.body import BodyModel
 from anchorhoi.motion.plausibility import LEFT_HAND, RIGHT_HAND, object_distances, part_vertex_ids
 from anchorhoi.oracles.anchor_scene import load_anchor_case
-from anchorhoi.oracles.family import KINDS, draw_case, kind_of, kinds_for, stands_on_top
+from anchorhoi.oracles.family import (
+    ANCHOR_BOX,
+    KINDS,
+    anchor_arrays,
+    draw_case,
+    kind_of,
+    kinds_for,
+    stands_on_top,
+)
 from anchorhoi.oracles.family_table import MOTION_TARGETS, kind_table, misses
 from anchorhoi.oracles.motion_case import load_motion_case
 
@@ -62,6 +71,23 @@ def test_a_pick_up_draws_on_unseen_seeds(model, seed, index):
     a squatting body's reach or its hands, pointing inwards, closed on less than 12 cm."""
     case = draw_case(model, "pick_up_carry", seed, index)
     assert case.name == f"pick_up_carry-{seed}-{index:02d}"
+
+
+def test_an_anchor_case_takes_the_nearest_frame_that_fits_the_box(model):
+    """A key frame whose object stands outside the anchor oracle's box (as a curved walk's
+    furniture can) gives way to the nearest frame where body and object fit; none: an error."""
+    case = draw_case(model, "sit_stand", 5, 0)  # every frame fits the box
+    drawn, key = case.drawn, case.drawn.anchor_frame
+    far = drawn.obj_poses.copy()
+    far[key, :3, 3] += [3.0, 0.0, 0.0]  # the object 3 m off at the key frame only
+    arrays = anchor_arrays(case.body, dataclasses.replace(drawn, obj_poses=far))
+    near = [f for f in (key - 1, key + 1) if 0 <= f < len(far)]
+    assert any(np.allclose(arrays["pose_body"], drawn.clip.pose_body[f]) for f in near)
+    centre, half = ANCHOR_BOX
+    assert np.abs(arrays["obj_trans"] - centre).max() < half
+    far[:, :3, 3] += [3.0, 0.0, 0.0]  # and 3 m off in every frame
+    with pytest.raises(ValueError, match="no frame fits"):
+        anchor_arrays(case.body, dataclasses.replace(drawn, obj_poses=far))
 
 
 def shipped(fmt: str) -> list[Path]:
