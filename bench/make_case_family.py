@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                 if fmt == "motion":
                     folder = write_motion(case, args.out / fmt)
                 else:
-                    try:  # the motion's key frame, if it fits the anchor oracle's box
+                    try:  # the motion's frame nearest its key frame that fits the oracle's box
                         folder = write_anchor(case, args.out / fmt)
                     except ValueError:
                         case = draw_case(model, kind, args.seed, index, anchor=True)
