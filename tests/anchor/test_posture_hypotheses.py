@@ -1,6 +1,6 @@
 """Stage B's posture hypotheses: the rigid phase ranks standing, crouched and leaning starts by
 its total, so an anchor of a crouched body keeps the crouch and a standing one stays standing;
-the schedule refuses a malformed posture list."""
+the best heading's half turn goes on with it; the schedule refuses a malformed posture list."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import torch
 
 from anchorhoi.anchor import FitConfig, fit_body
 from anchorhoi.anchor.fit import AnchorLattice, FitSampling, FitSchedule
+from anchorhoi.anchor.phases import _half_turn
 from anchorhoi.anchor.stage import posed_body_field
 from anchorhoi.body.pose import KeyPose, default_initial_pose
 from anchorhoi.portable.skeleton import JOINT_NAMES
@@ -65,3 +66,13 @@ def test_schedule_refuses_malformed_postures():
         FitSchedule(posture_hypotheses=())
     with pytest.raises(ValueError, match=r"posture_hypotheses wants one or more"):
         FitSchedule(posture_hypotheses=((0.0, 1.0),))  # type: ignore[arg-type]
+
+
+def test_the_best_headings_half_turn_goes_on_to_the_search():
+    # a walking torso fits its rigid shape about as well facing back: the best heading's half
+    # turn (same posture) joins the kept hypotheses; headings without one add nothing
+    yaws = (0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0, 315.0)
+    assert _half_turn(2, yaws) == [6]  # 90° → 270°
+    assert _half_turn(8 + 6, yaws) == [8 + 2]  # the second posture's 270° → its 90°
+    assert _half_turn(0, (0.0, 90.0)) == []
+    assert _half_turn(1, (-90.0, 90.0)) == [0]  # −90° is 270°

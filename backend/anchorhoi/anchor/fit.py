@@ -67,6 +67,10 @@ class FitSchedule:
     keep_hypotheses: int = 2
     """How many of the yaw hypotheses (of the picked posture), the best after the rigid phase,
     go on to the search."""
+    keep_half_turn: bool = True
+    """The best heading's half turn also goes on to the search: the torso alone fits about as
+    well facing back (a walking body's heading was 160° off, MPJPE 260 mm, its half turn
+    third); the limbs — knees, feet, face — tell the two apart."""
     search_rounds: int = 2
     """Rounds of (limb search, ``search_iterations`` pose steps) on every yaw hypothesis before
     the best one is kept (the second limb search sees a better-aligned torso)."""

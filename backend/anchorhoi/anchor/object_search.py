@@ -11,17 +11,22 @@ plus the object at the candidate) from a few fixed cameras, all under the same n
 refines the best candidate.
 
 The space searched is everything an interaction can use: the object's centre anywhere in a
-region ``reach`` metres either side of the initial body in x and z, from the floor (the
-object's lowest point at most ``floor_margin`` under the initial soles: on the ground, at the
-hands, on a shelf, overhead) to the top of the scene box, in front, beside or behind;
-orientations upright or lying (tipped 90° about x or z) and turned about the up axis in
-``yaw_steps`` steps. A
-candidate whose centre falls outside the images of more than ``unseen_views`` scoring cameras
-(less ``view_margin`` of their side) is not scored: an object the cameras do not see leaves the
-render as it is without the object, and when the initial body differs from the prompt's pose
-(standing where the person sits, say) that empty render can beat the object in its true place,
-which overlaps the wrong body — the search hid a chair in a corner of the region, seen by two
-of the four cameras. One camera may miss it: the floor close to a camera is below its frame.
+region ``reach`` metres either side of the initial body in x and z (cut to the scene box),
+from the floor (the object's lowest point at most ``floor_margin`` under the initial soles: on
+the ground, at the hands, on a shelf, overhead) to the top of the scene box, in front, beside
+or behind; orientations upright or lying (tipped 90° about x or z) and turned about the up
+axis in ``yaw_steps`` steps.
+
+The scoring cameras look from the stage's orbit, their field of view widened until every
+centre searched lies in every image (``fit_margin``; the resolution grows with it, up to
+``max_resolution_gain``, so that a pixel spans what it does in the stage's images): with the
+stage's own field of view a walk's furniture 1.4 m from the body was out of two of the four
+images, never scored, and kept 1.4 m off. A candidate that more than ``unseen_views`` cameras
+do not see — less than ``visible_share`` of the object's own opacity in their image left
+unhidden — is not scored: an object inside the initial body leaves the render as it is
+without the object, and when that body differs from the prompt's (standing where the person
+walks past the pole, or sits) the empty render can beat the object in its true place; the
+search hid the pole inside the body.
 
 1. **Coarse position**: a grid of centres at the start orientation spaced at
    ``overlap_spacing`` times the object's extent along each axis (so some candidate overlaps
@@ -57,7 +62,7 @@ import nerfacc
 import numpy as np
 import torch
 
-from ..nerf.cameras import SceneBox, orbit_cameras, project, rays, world_to_camera
+from ..nerf.cameras import SceneBox, orbit_cameras, rays, world_to_camera
 from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
 from ..priors.base import ImagePrior, ViewBatch
 from ..randomness import draw_seed
@@ -80,8 +85,9 @@ class ObjectSearchConfig:
     """Side of the square renders scored (the prior resizes to its own input)."""
     num_samples: int = 32
     """Samples per ray of the search renders (deterministic, no jitter)."""
-    reach: float = 1.0
-    """Half-width (metres) of the searched region in x and z around the initial body."""
+    reach: float = 1.5
+    """Half-width (metres) of the searched region in x and z around the initial body (cut to
+    the scene box): a walk's furniture stands up to 1.5 m from the body at the key frame."""
     overlap_spacing: float = 0.75
     """First-round spacing along each axis as a fraction of the object's extent there."""
     min_spacing: float = 0.05
@@ -103,9 +109,6 @@ class ObjectSearchConfig:
     refine_hypotheses: int = 3
     """At most this many (orientation, centre) pairs refined, the best of each tilt (the best
     refined one is kept: a coarse winner need not be the best once refined)."""
-    view_margin: float = 0.0
-    """A camera sees a candidate when its centre projects at least this fraction of the image
-    side inside the image (0: anywhere in it)."""
     coarse_blur: float = 0.0625
     """Gaussian σ of the renders scored in the coarse and orientation stages, as a fraction of
     the image side (1.5 pixels at 24², ~20 cm at the object; 0: sharp); the fine stage scores
@@ -119,6 +122,16 @@ class ObjectSearchConfig:
     floor the prior pictures need not be where the default body's soles are (another body
     shape stands a few centimetres higher or lower; a shelf 4 cm below the searched region
     stayed 4 cm too high)."""
+    fit_margin: float = 0.05
+    """The scoring cameras' field of view is widened (never narrowed) until every centre
+    searched lies inside every image, this fraction of the side spare at each edge; their
+    resolution grows with it (a pixel spans what it does at ``resolution`` in the stage's
+    field of view)."""
+    max_resolution_gain: float = 2.0
+    """At most this many times ``resolution`` on a side."""
+    visible_share: float = 0.3
+    """A camera sees a candidate when at least this share of the object's own opacity in its
+    image is not hidden (by the human: the initial body's inside)."""
     unseen_views: int = 1
     """Candidates more than this many scoring cameras do not see are not scored (see the
     module docstring; ≥ ``views``: every candidate is scored)."""
@@ -133,10 +146,12 @@ class ObjectSearchConfig:
             raise ValueError("ObjectSearchConfig: views ≥ 1, resolution ≥ 4, num_samples ≥ 2 "
                              "and coarse_blur in [0, 0.5)")
         if not (self.reach >= 0 and 0 < self.overlap_spacing <= 1 and self.min_spacing > 0
-                and self.refine_rounds >= 0 and 0 <= self.view_margin < 0.5
+                and self.refine_rounds >= 0 and 0 <= self.visible_share <= 1
+                and 0 <= self.fit_margin < 0.5 and self.max_resolution_gain >= 1
                 and self.unseen_views >= 0 and self.floor_margin >= 0):
             raise ValueError("ObjectSearchConfig: reach ≥ 0, overlap_spacing in (0, 1], "
-                             "min_spacing > 0, refine_rounds ≥ 0, view_margin in [0, 0.5), "
+                             "min_spacing > 0, refine_rounds ≥ 0, visible_share in [0, 1], "
+                             "fit_margin in [0, 0.5), max_resolution_gain ≥ 1, "
                              "unseen_views ≥ 0 and floor_margin ≥ 0")
         if self.yaw_steps < 1 or self.orientation_seeds < 1 or self.refine_hypotheses < 1:
             raise ValueError("ObjectSearchConfig: yaw_steps ≥ 1, orientation_seeds ≥ 1 and "
@@ -176,73 +191,89 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
     p = obj.translation
     like = dict(device=p.device, dtype=p.dtype)
     az = config.azimuth_offset_deg + 360.0 * torch.arange(config.views) / config.views
-    cams = orbit_cameras(az, config.elevation_deg, radius, fov_deg, config.resolution,
-                         target=target, **like)
-    views = ViewBatch(azimuth_deg=az.to(**like),
-                      elevation_deg=torch.full((config.views,), config.elevation_deg, **like),
-                      cameras=cams)
+    local = _local_vertices(obj)
+    start_rot = obj.rotation().detach().cpu().double().numpy()
+    start_t = obj.translation.detach().cpu().double().numpy().copy()
+
+    def region(rot: np.ndarray):
+        return _region(local @ rot.T, box, centre_xz, ground_y - config.floor_margin,
+                       config.reach)
+
+    lo, hi, extent = region(start_rot)
+    # every centre searched in every image, a pixel as wide as the stage's cameras' at the
+    # configured resolution
+    wide = _fov_to_fit(np.array(list(itertools.product(*zip(lo, hi)))), az,
+                       config.elevation_deg, radius, fov_deg, target, config.fit_margin)
+    size = int(np.ceil(config.resolution * np.tan(np.radians(wide) / 2)
+                       / np.tan(np.radians(fov_deg) / 2)))
+    size = min(size, int(config.max_resolution_gain * config.resolution))
     sampler = DenseStratifiedSampler(DenseSamplerConfig(num_samples=config.num_samples), box=box)
-    origins, dirs = rays(cams)
-    samples = sampler.sample(origins.reshape(-1, 3), dirs.reshape(-1, 3), generator=None)
-    x = samples.positions[samples.valid]
     bg = torch.tensor(background, **like)
     seed = draw_seed(generator)
     with torch.no_grad():
-        h = human(x)
-        local = _local_vertices(obj)
-        start_rot = obj.rotation().detach().cpu().double().numpy()
-        start_t = obj.translation.detach().cpu().double().numpy().copy()
-
-        def region(rot: np.ndarray):
-            return _region(local @ rot.T, box, centre_xz, ground_y - config.floor_margin,
-                           config.reach)
-
-        # the coarse grid at the start orientation (only centres the cameras see, if any)
-        lo, hi, extent = region(start_rot)
+        scene = _Scene.make(human, sampler, az, config.elevation_deg, radius, wide, size,
+                            target, **like)
+        # the coarse grid at the start orientation (only placements the cameras see, if any)
         spacing = np.maximum(config.overlap_spacing * extent, config.min_spacing)
         axes = [np.linspace(lo[i], hi[i], max(1, int(np.ceil((hi[i] - lo[i]) / spacing[i])) + 1))
                 for i in range(3)]
         grid = np.array(list(itertools.product(*axes)))
 
-        def shown(centres: np.ndarray) -> np.ndarray:
-            unseen = (~_in_view(cams, centres, config.view_margin)).sum(0)
-            return unseen <= config.unseen_views
+        def look(centre: np.ndarray, rot: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+            """The composite renders (V, 3, H, W) with the object centred at ``centre`` and
+            the share of the object's own opacity each camera sees (V,)."""
+            obj.set_placement(rot, centre - _centre_offset(local, rot))
+            o = obj(scene.x)
+            rgb, seen, alone = _composite(scene.h.density, scene.h.albedo, o.density, o.albedo,
+                                          scene.samples, bg)
+            image = rgb.reshape(config.views, scene.size, scene.size, 3)
+            share = (seen.reshape(config.views, -1).sum(1)
+                     / alone.reshape(config.views, -1).sum(1).clamp_min(1e-10))
+            return image.permute(0, 3, 1, 2), share
 
-        seen = shown(grid)
-        check_view = bool(seen.any())
-        grid = grid[seen] if check_view else grid
+        def shown(share: torch.Tensor) -> bool:
+            return int((share < config.visible_share).sum()) <= config.unseen_views
+
+        check_view = True  # False: every candidate is scored (none of the grid is seen)
         scored = 0
 
         def score(centre: np.ndarray, rot: np.ndarray, *, anywhere: bool = False,
-                  blur: float = 0.0) -> float:
+                  blur: float = 0.0, seen=None) -> float:
             """The summed denoising error of the object centred at ``centre`` (inf, unscored,
-            when too few cameras see it, unless ``anywhere``), its render blurred by ``blur``
-            pixels."""
+            when too few cameras see it, unless ``anywhere``), its renders blurred by ``blur``
+            pixels; ``seen`` is ``look(centre, rot)`` when already made."""
             nonlocal scored
-            if check_view and not anywhere and not shown(centre[None])[0]:
+            image, share = look(centre, rot) if seen is None else seen
+            if check_view and not anywhere and not shown(share):
                 return float("inf")
             scored += 1
-            obj.set_placement(rot, centre - _centre_offset(local, rot))
-            o = obj(x)
-            rgb = _composite(h.density, h.albedo, o.density, o.albedo, samples, bg)
-            image = rgb.reshape(config.views, config.resolution, config.resolution, 3)
             g = torch.Generator(device=generator.device).manual_seed(seed)
-            image = image.permute(0, 3, 1, 2)
             if blur > 0:
                 image = _blur(image, blur)
-            return float(prior.denoising_error(image, prompt=prompt, views=views,
+            return float(prior.denoising_error(image, prompt=prompt, views=scene.views,
                                                timestep_fraction=config.timestep_fraction,
                                                generator=g).sum())
 
         start = start_t + _centre_offset(local, start_rot)
         start_score = score(start, start_rot, anywhere=True)  # the fallback
-        coarse = config.coarse_blur * config.resolution  # pixels
-        # 1. coarse centres at the start orientation (blurred renders)
-        grid_scores = np.array([score(c, start_rot, blur=coarse) for c in grid])
-        # the support judges the kept placement against the sharp grid: blurred, the grid's
-        # offsets from two equally good places decide which scores better
-        grid_sharp = (np.array([score(c, start_rot) for c in grid]) if coarse > 0
-                      else grid_scores)
+        coarse = config.coarse_blur * config.resolution  # pixels (a pixel spans the stage's)
+        # 1. coarse centres at the start orientation (blurred renders); the support judges the
+        # kept placement against the sharp grid: blurred, the grid's offsets from two equally
+        # good places decide which scores better
+        kept, grid_scores, grid_sharp = [], [], []
+        for _ in range(2):
+            for c in grid:
+                seen = look(c, start_rot)
+                if check_view and not shown(seen[1]):
+                    continue
+                kept.append(c)
+                grid_scores.append(score(c, start_rot, blur=coarse, seen=seen))
+                grid_sharp.append(score(c, start_rot, seen=seen) if coarse > 0
+                                  else grid_scores[-1])
+            if kept:
+                break
+            check_view = False
+        grid, grid_scores, grid_sharp = np.array(kept), np.array(grid_scores), np.array(grid_sharp)
         order = np.argsort(grid_scores)
         step = np.array([a[1] - a[0] if len(a) > 1 else spacing[i] for i, a in enumerate(axes)])
         # 2. every orientation at the best few distinct coarse centres (blurred renders)
@@ -279,6 +310,31 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
     return ObjectSearchResult(translation=translation, score=best_score,
                               start_score=start_score, candidates=scored, seconds=seconds,
                               rotation=best_rot, support=support)
+
+
+@dataclass(frozen=True)
+class _Scene:
+    """The scoring cameras at one image size, their ray samples and the human field there."""
+
+    size: int
+    views: ViewBatch
+    samples: object  # the sampler's RaySamples
+    x: torch.Tensor  # (N, 3) the valid samples' positions
+    h: object  # the human field's output at ``x``
+
+    @staticmethod
+    def make(human, sampler, azimuth_deg: torch.Tensor, elevation_deg: float, radius: float,
+             fov_deg: float, size: int, target, *, device, dtype) -> _Scene:
+        cams = orbit_cameras(azimuth_deg, elevation_deg, radius, fov_deg, size, target=target,
+                             device=device, dtype=dtype)
+        views = ViewBatch(azimuth_deg=azimuth_deg.to(device=device, dtype=dtype),
+                          elevation_deg=torch.full((len(cams),), elevation_deg, device=device,
+                                                   dtype=dtype),
+                          cameras=cams)
+        origins, dirs = rays(cams)
+        samples = sampler.sample(origins.reshape(-1, 3), dirs.reshape(-1, 3), generator=None)
+        x = samples.positions[samples.valid]
+        return _Scene(size=size, views=views, samples=samples, x=x, h=human(x))
 
 
 def _refine(score, region, best_score: float, best_rot: np.ndarray, best: np.ndarray,
@@ -378,19 +434,6 @@ def _orientations(start: np.ndarray, yaw_steps: int, lying: bool) -> list[np.nda
             for k in range(yaw_steps)]
 
 
-def _in_view(cams, centres: np.ndarray, margin: float) -> np.ndarray:
-    """(B, K) bool: whether camera b of ``cams`` sees centre k of ``centres`` (K, 3) in front
-    of it and inside its image less ``margin`` of the image's side at each edge."""
-    c = torch.as_tensor(centres, dtype=cams.K.dtype, device=cams.K.device)
-    c = c[None].expand(len(cams), -1, -1)
-    depth = world_to_camera(cams, c)[..., 2]
-    uv = project(cams, c)
-    size = torch.tensor([cams.width, cams.height], dtype=uv.dtype, device=uv.device)
-    pad = margin * size - 0.5
-    inside = (uv >= pad).all(-1) & (uv <= size - 1 - pad).all(-1) & (depth > 0)
-    return inside.cpu().numpy()
-
-
 def _distinct(grid: np.ndarray, order: np.ndarray, step: np.ndarray, count: int) -> list[int]:
     """Indices of the first ``count`` grid centres in ``order`` that are at least one grid
     step apart along some axis from every one kept before."""
@@ -417,9 +460,24 @@ def _region(placed: np.ndarray, box: SceneBox, centre_xz, ground_y: float, reach
     return lo, hi, vmax - vmin
 
 
+def _fov_to_fit(points: np.ndarray, azimuth_deg: torch.Tensor, elevation_deg: float,
+                radius: float, fov_deg: float, target, margin: float) -> float:
+    """The vertical field of view (degrees, at least ``fov_deg``) with which every orbit camera
+    sees all of ``points`` (K, 3) inside its square image, ``margin`` of the side spare."""
+    cams = orbit_cameras(azimuth_deg, elevation_deg, radius, fov_deg, 8, target=target,
+                         dtype=torch.float64)
+    p = torch.as_tensor(points, dtype=torch.float64)[None].expand(len(cams), -1, -1)
+    c = world_to_camera(cams, p)
+    depth = c[..., 2].clamp_min(1e-3)
+    tan = float(torch.maximum(c[..., 0].abs(), c[..., 1].abs()).div(depth).max())
+    need = np.degrees(2 * np.arctan(tan / (1 - 2 * margin)))
+    return float(min(max(fov_deg, need), 150.0))
+
+
 def _composite(h_density, h_albedo, o_density, o_albedo, samples, background):
     """(R, 3) colour of the human and the object as one medium over ``background`` (as
-    ``nerf.renderer.render_rays`` composites fields)."""
+    ``nerf.renderer.render_rays`` composites fields); (R,) the object's part of each ray's
+    opacity; (R,) each ray's opacity of the object alone (nothing in front of it)."""
     density = h_density + o_density
     albedo = (h_density[:, None] * h_albedo + o_density[:, None] * o_albedo) \
         / density.clamp_min(1e-10)[:, None]
@@ -429,4 +487,13 @@ def _composite(h_density, h_albedo, o_density, o_albedo, samples, background):
     rgbs = rgbs.masked_scatter(samples.valid[..., None], albedo)
     weights, _, _ = nerfacc.render_weight_from_density(samples.t_starts, samples.t_ends, sigmas)
     opacity = nerfacc.accumulate_along_rays(weights, None)
-    return nerfacc.accumulate_along_rays(weights, rgbs) + (1 - opacity) * background
+    rgb = nerfacc.accumulate_along_rays(weights, rgbs) + (1 - opacity) * background
+    # the object's part of each ray's opacity, and its opacity alone (nothing in front of it)
+    own = torch.zeros(samples.valid.shape, device=density.device, dtype=density.dtype)
+    own = own.masked_scatter(samples.valid, o_density)
+    part = (density.new_zeros(samples.valid.shape).masked_scatter(samples.valid, o_density
+                                                                    / density.clamp_min(1e-10)))
+    seen = nerfacc.accumulate_along_rays(weights * part, None)
+    alone, _, _ = nerfacc.render_weight_from_density(samples.t_starts, samples.t_ends, own)
+    total = nerfacc.accumulate_along_rays(alone, None)
+    return rgb, seen.squeeze(-1), total.squeeze(-1)

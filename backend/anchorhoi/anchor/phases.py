@@ -5,9 +5,10 @@ crouched, leaning, bent over — at every heading of ``schedule.yaw_hypotheses_d
 re-centred on the anchor, the torso aligned rigidly (all hypotheses as one batch); the
 posture whose hypothesis scores the lowest whole-body total (the search phase's terms, no
 step) is kept, and its headings with the best rigid totals, ``schedule.keep_hypotheses`` of
-them, go on to ``schedule.search_rounds`` rounds of (limb search, a short pose optimisation),
-once per limb order of ``limb_search.orders``; the hypothesis and order with the lowest total
-loss are kept.
+them, and the best one's half turn (``schedule.keep_half_turn``), go on to
+``schedule.search_rounds`` rounds of (limb search, a short pose optimisation), once per limb
+order of ``limb_search.orders``; the hypothesis and order with the lowest total loss are
+kept.
 ``optimise``: Adam on the leaves a phase frees — ``rigid``: root orientation and translation;
 ``search`` and ``pose``: + the body joints; ``detail``: + hands (+ betas, + the object) — with
 the learning rates decaying (cosine) to ``schedule.final_lr_factor`` of their start, after a
@@ -66,6 +67,9 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
         order = order[order // (len(labels) // postures) == posture]
         log.info("posture: whole-body totals %s", [f"{x:.4f}" for x in whole.tolist()])
     keep = order[:max(1, schedule.keep_hypotheses)].tolist()
+    if schedule.keep_half_turn:
+        keep += [i for i in _half_turn(keep[0], schedule.yaw_hypotheses_deg or (0.0,))
+                 if i not in keep]
     log.info("rigid phase: hypotheses %s → totals %s; keeping %s", labels,
              [f"{x:.4f}" for x in rigid.tolist()], [labels[i] for i in keep])
     labels = [labels[i] for i in keep]
@@ -143,6 +147,16 @@ def _hypotheses(params: PoseParams, yaws_deg: tuple[float, ...],
     batch = params.expand(n)
     return PoseParams(torch.stack(roots), torch.stack(bodies), batch.hand, batch.trans,
                       batch.betas), labels
+
+
+def _half_turn(index: int, yaws_deg: tuple[float, ...]) -> list[int]:
+    """The hypothesis of the same posture as hypothesis ``index`` turned by a half turn, if
+    ``yaws_deg`` holds its heading (hypotheses are posture-major, as ``_hypotheses`` makes
+    them)."""
+    posture, j = divmod(index, len(yaws_deg))
+    turned = (yaws_deg[j] + 180.0) % 360.0
+    return [posture * len(yaws_deg) + k for k, yaw in enumerate(yaws_deg)
+            if abs((yaw % 360.0) - turned) < 1e-6][:1]
 
 
 def _joint(name: str) -> int:
