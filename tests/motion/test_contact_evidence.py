@@ -164,6 +164,40 @@ def test_hidden_hands_sinking_into_the_body_are_no_release():
     assert mode == "held" and bool(contact.all())
 
 
+def test_hands_passing_over_a_shelf_top_while_the_body_stands_do_not_slide_it():
+    # reach_high-2-01: the hand comes up past a shelf's top, arcs 9 cm over it and 17 cm along
+    # it in the image (within the slide's height tolerance) and settles on it at the anchor;
+    # the hips stay put. Hands alone would push the shelf; the body does not walk with it.
+    height = ramp([(0, 0.6), (16, 1.3), (19, 1.39), (24, 1.33), (28, 1.3), (60, 1.3)])
+    x = ramp([(0, -0.1), (16, 0.06), (19, 0.17), (24, 0.03), (28, 0.0), (60, 0.0)])
+    hips = track(ramp([(0, 0.0), (28, 0.02), (60, 0.02)]), 0.9)
+    _, mode = decide_contact(lowest_anchor=0.0, hand_height=height,
+                             hand_track=track(x, height), seen=torch.ones(T),
+                             anchor=ANCHOR, ground_y=0.0, contact=CONTACT,
+                             body_track=hips)
+    assert mode == "resting"
+    # without the body's evidence the arc is a push
+    assert decide(height, x, torch.ones(T))[1] == "sliding"
+
+
+def test_a_push_walks_with_the_object_and_a_lean_does_not():
+    # both hands on a box top at 0.8 m; they travel 0.6 m along the ground
+    height = torch.full((T,), 0.8, dtype=torch.float64)
+    x = ramp([(0, -0.3), (60, 0.3)])
+    walking = track(x - 0.4, 0.9)  # the hips walk 0.4 m behind the hands
+    leaning = track(ramp([(0, -0.5), (ANCHOR, -0.45), (60, -0.5)]), 0.9)  # they sway 5 cm
+    backing = track(ramp([(0, -0.1), (60, -0.7)]), 0.9)  # the hips go the other way
+
+    def mode(hips):
+        return decide_contact(lowest_anchor=0.0, hand_height=height, hand_track=track(x, height),
+                              seen=torch.ones(T), anchor=ANCHOR, ground_y=0.0,
+                              contact=CONTACT, body_track=hips)[1]
+
+    assert mode(walking) == "sliding"
+    assert mode(leaning) == "resting"
+    assert mode(backing) == "resting"
+
+
 def test_single_noisy_frames_are_no_evidence_of_motion():
     positions = torch.zeros(T, 3, dtype=torch.float64)
     positions[[10, 31, 50], 0] = 0.5  # three outliers

@@ -207,8 +207,8 @@ class ContactConfig:
     halfway, push_pull-0-12)."""
     slide_min_travel_m: float = 0.1
     """A resting object touched at the anchor frame is pushed or pulled only if the seen hands
-    would move it at least this far along the ground (``contact.moves_with_hands``); less is
-    touching it (resting)."""
+    would move it at least this far along the ground, counting only the travel the hips share
+    (``contact.moves_with_hands``); less is touching it (resting)."""
     hand_seen_confidence: float = 0.5
     """The touching hands count as seen in a frame where their keypoints' mean confidence
     reaches this (only seen hands are evidence that the object moves)."""

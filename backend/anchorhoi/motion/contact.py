@@ -36,7 +36,10 @@ A resting object does not move unless the evidence says the hands move it: in **
 mode the object travels only if, over the contact frames where the touching hands are **seen**
 (their keypoints' confidence), the hands' keypoints travel at least
 ``ContactConfig.slide_min_travel_m`` in the image from where they touched it at the anchor
-frame, pixels → metres at the hands' depth (``moves_with_hands``). The image is the evidence:
+frame, pixels → metres at the hands' depth (``moves_with_hands``) — and only the part of that
+travel the hips' keypoints share counts: a push or pull walks with the object, while a hand
+that reaches out to it, passes over its top or leans on it moves with the arm alone. The
+image is the evidence:
 the estimate's depth along the camera ray and the object origin the hands would carry (swung
 by wrist-rotation errors over a lever arm as long as the object) both drift by more than that
 while hands rest on a table.
@@ -74,6 +77,9 @@ FOOT_JOINTS = (7, 8, 10, 11)
 """left_ankle, right_ankle, left_foot, right_foot."""
 WRIST_JOINTS = (20, 21)
 """left_wrist, right_wrist: the hands' frames."""
+HIP_JOINTS = (0, 1, 2)
+"""pelvis, left_hip, right_hip: the trunk's travel in the image (``moves_with_hands``: a push
+or pull walks with the object; the shoulders sway with a lean or a reach too)."""
 
 
 def fill_gaps(x: torch.Tensor, median: int = 5) -> torch.Tensor:
@@ -296,18 +302,30 @@ def object_path(carried: torch.Tensor, contact: torch.Tensor, lowest: torch.Tens
 
 def moves_with_hands(track: torch.Tensor, anchor: int, contact: torch.Tensor,
                      seen: torch.Tensor, *, min_travel: float, min_seen: float = 0.5,
-                     median: int = 5) -> bool:
+                     median: int = 5, body: torch.Tensor | None = None) -> bool:
     """Whether the evidence shows the hands moving the object: ``track (T, D)`` the touching
     hands' position (metres; in the image plane at their depth in the optimiser), ``anchor``
     the frame where they touch it, ``contact (T,)`` the grown contact frames and ``seen (T,)``
     how well the touching hands are seen (keypoint confidence in [0, 1]). Over the contact
     frames with ``seen ≥ min_seen``, the displacement from the anchor frame, median-filtered
     over ``median`` such frames (single noisy frames do not count), must reach ``min_travel``
-    metres. No seen frame: no evidence, ``False``."""
+    metres. No seen frame: no evidence, ``False``.
+
+    ``body (T, D)``, optional: the trunk's position (the hips, same units). Then only the part
+    of the hands' displacement the body shares counts — the body's displacement projected on
+    the hands', clipped to ``[0, |hands'|]``: an object pushed or pulled along the ground
+    travels with the walking body, while hands that reach out to an object, pass over its top
+    or lean on it move with the arms alone (reach_high-2-01: the hand's arc over a shelf top
+    travelled 17 cm in the image, the hips 2 cm; sliding took the static shelf 14 cm off)."""
     use = contact & (seen >= min_seen)
     if not bool(use.any()):
         return False
-    dist = (track[use] - track[anchor]).norm(dim=-1).cpu().numpy()
+    hands = track[use] - track[anchor]
+    dist = hands.norm(dim=-1)
+    if body is not None:
+        along = ((body[use] - body[anchor]) * hands).sum(-1) / dist.clamp_min(1e-9)
+        dist = torch.minimum(along.clamp_min(0.0), dist)
+    dist = dist.cpu().numpy()
     half = median // 2
     smooth = [np.median(dist[max(0, i - half):i + half + 1]) for i in range(len(dist))]
     return float(max(smooth)) >= min_travel
@@ -362,7 +380,8 @@ def set_down(contact: torch.Tensor, grip: torch.Tensor, track: torch.Tensor, anc
 def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
                    hand_track: torch.Tensor, seen: torch.Tensor, anchor: int, ground_y: float,
                    contact: ContactConfig, body_depth: torch.Tensor | None = None,
-                   fps: float = 30.0) -> tuple[torch.Tensor, ContactMode]:
+                   fps: float = 30.0, body_track: torch.Tensor | None = None
+                   ) -> tuple[torch.Tensor, ContactMode]:
     """The hands' contact with the object over the clip from the evidence of every frame (see
     the module): ``lowest_anchor`` the object's lowest point at the anchor frame,
     ``hand_height (T,)`` the touching hands' height, ``hand_track (T, D)`` their seen motion
@@ -371,7 +390,9 @@ def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
     in, and none of them moves it. ``body_depth (T,)``, optional: how deep the object carried
     by the hands would sink into the rest of the body (``grip_holds``); a held object is let
     go where it would, set down where the hands stopped before (``set_down``), ``fps`` the
-    frame rate of that."""
+    frame rate of that. ``body_track (T, D)``, optional: the trunk's seen motion in the
+    units of ``hand_track``; a push then counts only the hands' travel the body shares
+    (``moves_with_hands``)."""
     grip = None if body_depth is None else grip_holds(
         body_depth, seen, max_depth=contact.release_depth_m,
         min_seen=contact.hand_seen_confidence)
@@ -384,6 +405,6 @@ def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
                           patience=contact.patience_frames)
     if mode == "sliding" and not moves_with_hands(
             hand_track, anchor, frames, seen, min_travel=contact.slide_min_travel_m,
-            min_seen=contact.hand_seen_confidence):
+            min_seen=contact.hand_seen_confidence, body=body_track):
         return frames, "resting"
     return frames, mode

@@ -55,6 +55,7 @@ from . import losses as L
 from .config import MotionConfig, MotionSchedule
 from .contact import (
     FOOT_JOINTS,
+    HIP_JOINTS,
     WRIST_JOINTS,
     ContactMode,
     decide_contact,
@@ -319,6 +320,8 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
             lowest_anchor=float(lowest[problem.anchor]),
             hand_height=(share * wrists[:, :, 1, 3]).sum(1),
             hand_track=(share[..., None] * _image_track(problem, wrists[:, :, :3, 3])).sum(1),
+            body_track=_image_track(problem, frames.joints[:, list(HIP_JOINTS)],
+                                    HIP_JOINTS).mean(1),
             seen=(problem.at_anchor[:, None] * seen).amax(0), anchor=problem.anchor,
             ground_y=problem.ground_y, contact=config.contact,
             body_depth=_carried_depth(problem, frames.vertices, carried), fps=problem.fps)
@@ -352,20 +355,21 @@ def _carried_depth(problem: Problem, vertices: torch.Tensor, carried: torch.Tens
     return torch.relu(-sdf.amin(-1))
 
 
-def _image_track(problem: Problem, wrists: torch.Tensor) -> torch.Tensor:
-    """``(T, 2, 2)``: the wrists' keypoints in the image, pixels → metres at the estimated
-    wrists' depth ``wrists (T, 2, 3)`` (world), interpolated over the frames they are unseen
-    (where neither is ever seen: the estimate's projection)."""
+def _image_track(problem: Problem, points: torch.Tensor,
+                 joints: tuple[int, ...] = WRIST_JOINTS) -> torch.Tensor:
+    """``(T, J, 2)``: the keypoints of ``joints`` in the image, pixels → metres at the
+    estimated depth of ``points (T, J, 3)`` (world; those joints' estimate), interpolated over
+    the frames they are unseen (where one is never seen: the estimate's projection)."""
     cam = problem.camera
-    p_cam = wrists @ cam.R[0].T + cam.t[0]
+    p_cam = points @ cam.R[0].T + cam.t[0]
     depth = p_cam[..., 2].clamp_min(1e-3)
     focal = float(cam.K[0, :2, :2].diagonal().mean())
-    kp = problem.keypoints[:, list(WRIST_JOINTS)]  # (T, 2, 3)
+    kp = problem.keypoints[:, list(joints)]  # (T, J, 3)
     projected = p_cam[..., :2] / depth[..., None] * focal
     centre = cam.K[0][:2, 2]
     uv = torch.where(kp[..., 2:] > 0, kp[..., :2] - centre, torch.full_like(kp[..., :2],
                                                                            float("nan")))
-    uv = fill_gaps(uv.reshape(-1, 4)).reshape(uv.shape)
+    uv = fill_gaps(uv.reshape(uv.shape[0], -1)).reshape(uv.shape)
     uv = torch.where(torch.isfinite(uv), uv, projected)
     return uv * depth[..., None] / focal
 
