@@ -198,6 +198,26 @@ def test_a_push_walks_with_the_object_and_a_lean_does_not():
     assert mode(backing) == "resting"
 
 
+def test_a_squat_pick_up_holds_the_box_down_to_the_floor_though_the_legs_close_round_it():
+    # pick_up_carry-1-12: the hands lift a box off the floor (its lowest point 0.45 m up at
+    # the anchor); going back in time they descend without a pause to the floor by frame 18.
+    # The estimate's thighs close round the carried box from frame 24 back (it would sink
+    # 8 cm into them): no set-down on a support, the box was held down to the floor
+    height = ramp([(0, 0.3), (18, 0.3), (ANCHOR, 0.75), (60, 0.75)])
+    x = ramp([(0, 0.0), (18, 0.0), (ANCHOR, 0.3), (60, 0.9)])
+    depth = ramp([(0, 0.08), (24, 0.08), (26, 0.0)])
+    contact, mode = decide_contact(lowest_anchor=0.45, hand_height=height,
+                                   hand_track=track(x, height), seen=torch.ones(T),
+                                   anchor=ANCHOR, ground_y=0.0, contact=CONTACT,
+                                   body_depth=depth, fps=30.0)
+    frames = torch.nonzero(contact).flatten()
+    assert mode == "held" and int(frames[-1]) == T - 1
+    lowest = 0.45 + height - height[ANCHOR]
+    first = int(frames[0])
+    assert float(lowest[first]) <= 0.1  # it starts near the floor, not over the thighs
+    assert float(lowest[first - 1]) <= CONTACT.support_tolerance_m + 0.02
+
+
 def test_single_noisy_frames_are_no_evidence_of_motion():
     positions = torch.zeros(T, 3, dtype=torch.float64)
     positions[[10, 31, 50], 0] = 0.5  # three outliers

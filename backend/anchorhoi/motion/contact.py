@@ -26,7 +26,9 @@ and stops at the first frame that breaks the mode it started in:
   object stays in the air; where it reaches the ground it was picked up / is set down. It
   ends too where the seen hands let go above the ground (set down on a table or a shelf top):
   carried on, the object would sink into the torso, legs or head as the hands go back to the
-  body (``grip_holds``); it then rests where the hands last stood still (``set_down``);
+  body (``grip_holds``); it then rests where the hands last stood still (``set_down``) —
+  unless they never stood still and, carried on, the object meets the ground: then the hands
+  took it down to the floor (a squat's pick-up, the estimate's legs closing round the box);
 * **sliding** (it rests on the ground at the anchor frame): the contact lasts while the carried
   object stays on the ground (pushed or pulled along it); where the hands would lift it off or
   push it into the ground — rise or sink by more than ``ContactConfig.slide_release_m`` — they
@@ -343,13 +345,22 @@ def grip_holds(body_depth: torch.Tensor, seen: torch.Tensor, *, max_depth: float
 
 
 def set_down(contact: torch.Tensor, grip: torch.Tensor, track: torch.Tensor, anchor: int,
-             fps: float, *, still_speed: float, patience: int) -> torch.Tensor:
+             fps: float, *, still_speed: float, patience: int,
+             ground: torch.Tensor | None = None) -> torch.Tensor:
     """The held frames ``contact (T,)`` ended where the hands let go above the ground: an end
     of the interval followed by ``patience`` frames the grip cannot hold (``grip (T,)``) is
     moved back to the last frame, between it and ``anchor``, where the hands were still
     (``track (T, D)``, metres, slower than ``still_speed`` m/s, median over 5 frames): the
     hands stop where they set the object down, let go, and only then move off — the object
-    stays where they stopped, not where they were when the grip test failed."""
+    stays where they stopped, not where they were when the grip test failed.
+
+    ``ground (T,)``, optional: the held frames the ground alone allows (grown without the
+    grip). Where the hands never stopped between ``anchor`` and an end the grip cut, and the
+    ground's interval reaches further on that side and ends inside the clip (carried on, the
+    object meets the ground there), that end is the ground's: the hands took the object on
+    down to the floor without a pause — a squat's pick-up or put-down, where the estimate's
+    legs close round the box (pick_up_carry-1-12: the grip failed 8 frames above the floor
+    and left the box hanging 30 cm over it) — rather than setting it down on a support."""
     frames = torch.nonzero(contact).flatten()
     if len(frames) == 0:
         return contact
@@ -362,6 +373,7 @@ def set_down(contact: torch.Tensor, grip: torch.Tensor, track: torch.Tensor, anc
     speed = step.cpu().numpy()
     smooth = np.array([np.median(speed[max(0, t - 2):t + 3]) for t in range(count)])
     still = smooth < still_speed
+    reach = None if ground is None else torch.nonzero(ground).flatten()
     first, last = int(frames[0]), int(frames[-1])
     for end, direction in ((last, 1), (first, -1)):
         beyond = [end + direction * k for k in range(1, patience + 1)
@@ -369,7 +381,15 @@ def set_down(contact: torch.Tensor, grip: torch.Tensor, track: torch.Tensor, anc
         if not beyond or any(bool(grip[u]) for u in beyond):
             continue  # the clip's end, or the ground ended it
         span = range(end, anchor - direction, -direction)
-        stop = next((t for t in span if still[t]), end)
+        stop = next((t for t in span if still[t]), None)
+        if stop is None and reach is not None and len(reach):
+            floor_end = int(reach[-1]) if direction > 0 else int(reach[0])
+            inside = 0 < floor_end < count - 1
+            if inside and (floor_end - end) * direction > 0:
+                lo, hi = sorted((end, floor_end))
+                out[lo:hi + 1] = True  # carried on down to the floor
+                continue
+        stop = end if stop is None else stop
         if direction > 0:
             out[stop + 1:] = False
         else:
@@ -396,13 +416,16 @@ def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
     grip = None if body_depth is None else grip_holds(
         body_depth, seen, max_depth=contact.release_depth_m,
         min_seen=contact.hand_seen_confidence)
-    frames, mode = grow_contact(lowest_anchor, hand_height - hand_height[anchor], anchor,
-                                ground_y, contact.support_tolerance_m, contact.patience_frames,
-                                grip, contact.slide_release_m)
+    rise = hand_height - hand_height[anchor]
+    frames, mode = grow_contact(lowest_anchor, rise, anchor, ground_y,
+                                contact.support_tolerance_m, contact.patience_frames, grip,
+                                contact.slide_release_m)
     if mode == "held" and grip is not None:
+        ground, _ = grow_contact(lowest_anchor, rise, anchor, ground_y,
+                                 contact.support_tolerance_m, contact.patience_frames)
         frames = set_down(frames, grip, hand_track, anchor, fps,
                           still_speed=contact.release_still_speed_mps,
-                          patience=contact.patience_frames)
+                          patience=contact.patience_frames, ground=ground)
     if mode == "sliding" and not moves_with_hands(
             hand_track, anchor, frames, seen, min_travel=contact.slide_min_travel_m,
             min_seen=contact.hand_seen_confidence, body=body_track):
