@@ -218,6 +218,26 @@ def test_a_squat_pick_up_holds_the_box_down_to_the_floor_though_the_legs_close_r
     assert float(lowest[first - 1]) <= CONTACT.support_tolerance_m + 0.02
 
 
+def test_a_push_along_the_camera_ray_walks_on_the_ground_not_in_the_image():
+    # push_pull-2-21: hands and hips travel 0.6 m straight away from the camera: 5 cm in the
+    # image, all of it on the estimate's ground plane; a lean whose estimate drifts 12 cm in
+    # depth (hands and hips together) is no push
+    height = torch.full((T,), 0.8, dtype=torch.float64)
+    x = ramp([(0, -0.3), (60, 0.3)])
+    image = track(x / 12, height)
+    hips_image = track(x / 12 - 0.4, 0.9)
+    zero = torch.zeros(T, dtype=torch.float64)
+
+    def mode(ground_x):
+        ground = (torch.stack([ground_x, zero], -1), torch.stack([ground_x - 0.4, zero], -1))
+        return decide_contact(lowest_anchor=0.0, hand_height=height, hand_track=image,
+                              seen=torch.ones(T), anchor=ANCHOR, ground_y=0.0,
+                              contact=CONTACT, body_track=hips_image, ground_tracks=ground)[1]
+
+    assert mode(x) == "sliding"
+    assert mode(ramp([(0, -0.06), (60, 0.06)])) == "resting"
+
+
 def test_single_noisy_frames_are_no_evidence_of_motion():
     positions = torch.zeros(T, 3, dtype=torch.float64)
     positions[[10, 31, 50], 0] = 0.5  # three outliers

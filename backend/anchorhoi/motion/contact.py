@@ -40,7 +40,9 @@ mode the object travels only if, over the contact frames where the touching hand
 ``ContactConfig.slide_min_travel_m`` in the image from where they touched it at the anchor
 frame, pixels → metres at the hands' depth (``moves_with_hands``) — and only the part of that
 travel the hips' keypoints share counts: a push or pull walks with the object, while a hand
-that reaches out to it, passes over its top or leans on it moves with the arm alone. The
+that reaches out to it, passes over its top or leans on it moves with the arm alone (or the
+estimate's hands and hips travel together at least ``ContactConfig.slide_min_ground_travel_m``
+on the ground plane: a walk straight along the camera ray barely moves in the image). The
 image is the evidence:
 the estimate's depth along the camera ray and the object origin the hands would carry (swung
 by wrist-rotation errors over a lever arm as long as the object) both drift by more than that
@@ -304,7 +306,9 @@ def object_path(carried: torch.Tensor, contact: torch.Tensor, lowest: torch.Tens
 
 def moves_with_hands(track: torch.Tensor, anchor: int, contact: torch.Tensor,
                      seen: torch.Tensor, *, min_travel: float, min_seen: float = 0.5,
-                     median: int = 5, body: torch.Tensor | None = None) -> bool:
+                     median: int = 5, body: torch.Tensor | None = None,
+                     ground: tuple[torch.Tensor, torch.Tensor] | None = None,
+                     ground_min_travel: float = 0.2) -> bool:
     """Whether the evidence shows the hands moving the object: ``track (T, D)`` the touching
     hands' position (metres; in the image plane at their depth in the optimiser), ``anchor``
     the frame where they touch it, ``contact (T,)`` the grown contact frames and ``seen (T,)``
@@ -313,24 +317,37 @@ def moves_with_hands(track: torch.Tensor, anchor: int, contact: torch.Tensor,
     over ``median`` such frames (single noisy frames do not count), must reach ``min_travel``
     metres. No seen frame: no evidence, ``False``.
 
-    ``body (T, D)``, optional: the trunk's position (the hips, same units). Then only the part
-    of the hands' displacement the body shares counts — the body's displacement projected on
-    the hands', clipped to ``[0, |hands'|]``: an object pushed or pulled along the ground
-    travels with the walking body, while hands that reach out to an object, pass over its top
-    or lean on it move with the arms alone (reach_high-2-01: the hand's arc over a shelf top
-    travelled 17 cm in the image, the hips 2 cm; sliding took the static shelf 14 cm off)."""
+    ``body (T, D)``, optional: the trunk's position (the hips, same units as ``track``). The
+    body must then travel with the hands: an object pushed or pulled along the ground moves
+    with the walking body, while hands that reach out to an object, pass over its top or lean
+    on it move with the arms alone (reach_high-2-01: the hand's arc over a shelf top
+    travelled 17 cm in the image, the hips 2 cm; sliding took the static shelf 14 cm off).
+    Only the part of the hands' displacement the hips share counts (the hips' displacement
+    projected on the hands', clipped to ``[0, |hands'|]``). A walk straight along the camera
+    ray barely moves either in the image (push_pull-2-21: 72 cm of travel, 8 cm in the
+    image): ``ground = (hands, hips)``, optional, ``(T, 2)`` each, their estimated positions
+    on the ground plane (metres), shares the same way, against ``ground_min_travel`` — a
+    higher bar, as the estimate's depth drifts."""
     use = contact & (seen >= min_seen)
     if not bool(use.any()):
         return False
-    hands = track[use] - track[anchor]
-    dist = hands.norm(dim=-1)
-    if body is not None:
-        along = ((body[use] - body[anchor]) * hands).sum(-1) / dist.clamp_min(1e-9)
-        dist = torch.minimum(along.clamp_min(0.0), dist)
-    dist = dist.cpu().numpy()
     half = median // 2
-    smooth = [np.median(dist[max(0, i - half):i + half + 1]) for i in range(len(dist))]
-    return float(max(smooth)) >= min_travel
+
+    def reach(dist: torch.Tensor) -> float:
+        d = dist.cpu().numpy()
+        return float(max(np.median(d[max(0, i - half):i + half + 1]) for i in range(len(d))))
+
+    def shared(hands: torch.Tensor, trunk: torch.Tensor) -> torch.Tensor:
+        move = hands[use] - hands[anchor]
+        dist = move.norm(dim=-1)
+        along = ((trunk[use] - trunk[anchor]) * move).sum(-1) / dist.clamp_min(1e-9)
+        return torch.minimum(along.clamp_min(0.0), dist)
+
+    if body is None:
+        return reach((track[use] - track[anchor]).norm(dim=-1)) >= min_travel
+    if reach(shared(track, body)) >= min_travel:
+        return True
+    return ground is not None and reach(shared(*ground)) >= ground_min_travel
 
 
 def grip_holds(body_depth: torch.Tensor, seen: torch.Tensor, *, max_depth: float,
@@ -400,7 +417,8 @@ def set_down(contact: torch.Tensor, grip: torch.Tensor, track: torch.Tensor, anc
 def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
                    hand_track: torch.Tensor, seen: torch.Tensor, anchor: int, ground_y: float,
                    contact: ContactConfig, body_depth: torch.Tensor | None = None,
-                   fps: float = 30.0, body_track: torch.Tensor | None = None
+                   fps: float = 30.0, body_track: torch.Tensor | None = None,
+                   ground_tracks: tuple[torch.Tensor, torch.Tensor] | None = None
                    ) -> tuple[torch.Tensor, ContactMode]:
     """The hands' contact with the object over the clip from the evidence of every frame (see
     the module): ``lowest_anchor`` the object's lowest point at the anchor frame,
@@ -411,8 +429,9 @@ def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
     by the hands would sink into the rest of the body (``grip_holds``); a held object is let
     go where it would, set down where the hands stopped before (``set_down``), ``fps`` the
     frame rate of that. ``body_track (T, D)``, optional: the trunk's seen motion in the
-    units of ``hand_track``; a push then counts only the hands' travel the body shares
-    (``moves_with_hands``)."""
+    units of ``hand_track``, and ``ground_tracks`` the hands' and the hips' estimated
+    positions on the ground plane (``(T, 2)`` each, metres), both optional: a push then
+    counts only the hands' travel the body shares (``moves_with_hands``)."""
     grip = None if body_depth is None else grip_holds(
         body_depth, seen, max_depth=contact.release_depth_m,
         min_seen=contact.hand_seen_confidence)
@@ -428,6 +447,7 @@ def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
                           patience=contact.patience_frames, ground=ground)
     if mode == "sliding" and not moves_with_hands(
             hand_track, anchor, frames, seen, min_travel=contact.slide_min_travel_m,
-            min_seen=contact.hand_seen_confidence, body=body_track):
+            min_seen=contact.hand_seen_confidence, body=body_track, ground=ground_tracks,
+            ground_min_travel=contact.slide_min_ground_travel_m):
         return frames, "resting"
     return frames, mode

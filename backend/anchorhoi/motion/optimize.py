@@ -322,6 +322,8 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
             hand_track=(share[..., None] * _image_track(problem, wrists[:, :, :3, 3])).sum(1),
             body_track=_image_track(problem, frames.joints[:, list(HIP_JOINTS)],
                                     HIP_JOINTS).mean(1),
+            ground_tracks=((share[..., None] * wrists[:, :, [0, 2], 3]).sum(1),
+                           frames.joints[:, list(HIP_JOINTS)][..., [0, 2]].mean(1)),
             seen=(problem.at_anchor[:, None] * seen).amax(0), anchor=problem.anchor,
             ground_y=problem.ground_y, contact=config.contact,
             body_depth=_carried_depth(problem, frames.vertices, carried), fps=problem.fps)
