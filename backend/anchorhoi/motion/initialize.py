@@ -113,7 +113,7 @@ def initial_translation(kp: torch.Tensor, camera: Cameras, rel: torch.Tensor,
                    prior_w * R[2].expand(n, 1, 3)], 1)
     b = torch.cat([(w[..., None] * rhs).reshape(n, -1),
                    (prior_w * (depth - R[2] @ rel[0] - tc[2])).expand(n, 1)], 1)
-    sol = torch.linalg.lstsq(a, b[..., None]).solution[..., 0]  # (T, 3)
+    sol = _lstsq(a, b[..., None])[..., 0]  # (T, 3)
     good = (w > 0).sum(1) >= 3
     if bool(good.any()) and not bool(good.all()):
         frames = np.arange(n)
@@ -122,6 +122,17 @@ def initial_translation(kp: torch.Tensor, camera: Cameras, rel: torch.Tensor,
             sol[:, k] = torch.as_tensor(np.interp(frames, known, sol[known, k].cpu().numpy()),
                                         dtype=sol.dtype, device=sol.device)
     return sol
+
+
+def _lstsq(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Least squares ``argmin ‖a x − b‖`` (batched, minimum norm if rank deficient), the same
+    on every run. On the CPU the default driver ``gelsy`` is not: PyTorch hands LAPACK its
+    pivot array ``JPVT`` uninitialised (pytorch/pytorch#71222, #187411), whose leftover
+    values fix columns' pivoting order, so the solution's rounding (here the phase-1
+    translations, then the whole optimisation) depended on the heap. ``gelsd`` (SVD) has no
+    pivot array. Other devices have only ``gels`` (the default)."""
+    driver = "gelsd" if a.device.type == "cpu" else None
+    return torch.linalg.lstsq(a, b, driver=driver).solution
 
 
 def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, key: PoseParams,
