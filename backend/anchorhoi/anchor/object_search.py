@@ -63,7 +63,8 @@ import numpy as np
 import torch
 
 from ..nerf.cameras import SceneBox, orbit_cameras, rays, world_to_camera
-from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
+from ..nerf.field import FieldOutput
+from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler, RaySamples
 from ..priors.base import ImagePrior, ViewBatch
 from ..randomness import draw_seed
 from .placement_support import PlacementSupport, SupportConfig, placement_support
@@ -260,20 +261,21 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
         # 1. coarse centres at the start orientation (blurred renders); the support judges the
         # kept placement against the sharp grid: blurred, the grid's offsets from two equally
         # good places decide which scores better
-        kept, grid_scores, grid_sharp = [], [], []
+        kept: list[np.ndarray] = []
+        blurred: list[float] = []
+        sharp: list[float] = []
         for _ in range(2):
             for c in grid:
                 seen = look(c, start_rot)
                 if check_view and not shown(seen[1]):
                     continue
                 kept.append(c)
-                grid_scores.append(score(c, start_rot, blur=coarse, seen=seen))
-                grid_sharp.append(score(c, start_rot, seen=seen) if coarse > 0
-                                  else grid_scores[-1])
+                blurred.append(score(c, start_rot, blur=coarse, seen=seen))
+                sharp.append(score(c, start_rot, seen=seen) if coarse > 0 else blurred[-1])
             if kept:
                 break
             check_view = False
-        grid, grid_scores, grid_sharp = np.array(kept), np.array(grid_scores), np.array(grid_sharp)
+        grid, grid_scores, grid_sharp = np.array(kept), np.array(blurred), np.array(sharp)
         order = np.argsort(grid_scores)
         step = np.array([a[1] - a[0] if len(a) > 1 else spacing[i] for i, a in enumerate(axes)])
         # 2. every orientation at the best few distinct coarse centres (blurred renders)
@@ -318,9 +320,9 @@ class _Scene:
 
     size: int
     views: ViewBatch
-    samples: object  # the sampler's RaySamples
+    samples: RaySamples
     x: torch.Tensor  # (N, 3) the valid samples' positions
-    h: object  # the human field's output at ``x``
+    h: FieldOutput  # the human field's output at ``x``
 
     @staticmethod
     def make(human, sampler, azimuth_deg: torch.Tensor, elevation_deg: float, radius: float,
