@@ -63,8 +63,7 @@ import numpy as np
 import torch
 
 from ..nerf.cameras import SceneBox, orbit_cameras, rays, world_to_camera
-from ..nerf.field import FieldOutput
-from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler, RaySamples
+from ..nerf.samplers import DenseSamplerConfig, DenseStratifiedSampler
 from ..priors.base import ImagePrior, ViewBatch
 from ..randomness import draw_seed
 from .placement_support import PlacementSupport, SupportConfig, placement_support
@@ -212,8 +211,14 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
     bg = torch.tensor(background, **like)
     seed = draw_seed(generator)
     with torch.no_grad():
-        scene = _Scene.make(human, sampler, az, config.elevation_deg, radius, wide, size,
-                            target, **like)
+        cams = orbit_cameras(az, config.elevation_deg, radius, wide, size, target=target, **like)
+        views = ViewBatch(azimuth_deg=az.to(**like),
+                          elevation_deg=torch.full((config.views,), config.elevation_deg, **like),
+                          cameras=cams)
+        origins, dirs = rays(cams)
+        samples = sampler.sample(origins.reshape(-1, 3), dirs.reshape(-1, 3), generator=None)
+        x = samples.positions[samples.valid]
+        h = human(x)
         # the coarse grid at the start orientation (only placements the cameras see, if any)
         spacing = np.maximum(config.overlap_spacing * extent, config.min_spacing)
         axes = [np.linspace(lo[i], hi[i], max(1, int(np.ceil((hi[i] - lo[i]) / spacing[i])) + 1))
@@ -224,10 +229,9 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
             """The composite renders (V, 3, H, W) with the object centred at ``centre`` and
             the share of the object's own opacity each camera sees (V,)."""
             obj.set_placement(rot, centre - _centre_offset(local, rot))
-            o = obj(scene.x)
-            rgb, seen, alone = _composite(scene.h.density, scene.h.albedo, o.density, o.albedo,
-                                          scene.samples, bg)
-            image = rgb.reshape(config.views, scene.size, scene.size, 3)
+            o = obj(x)
+            rgb, seen, alone = _composite(h.density, h.albedo, o.density, o.albedo, samples, bg)
+            image = rgb.reshape(config.views, size, size, 3)
             share = (seen.reshape(config.views, -1).sum(1)
                      / alone.reshape(config.views, -1).sum(1).clamp_min(1e-10))
             return image.permute(0, 3, 1, 2), share
@@ -251,7 +255,7 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
             g = torch.Generator(device=generator.device).manual_seed(seed)
             if blur > 0:
                 image = _blur(image, blur)
-            return float(prior.denoising_error(image, prompt=prompt, views=scene.views,
+            return float(prior.denoising_error(image, prompt=prompt, views=views,
                                                timestep_fraction=config.timestep_fraction,
                                                generator=g).sum())
 
@@ -312,31 +316,6 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
     return ObjectSearchResult(translation=translation, score=best_score,
                               start_score=start_score, candidates=scored, seconds=seconds,
                               rotation=best_rot, support=support)
-
-
-@dataclass(frozen=True)
-class _Scene:
-    """The scoring cameras at one image size, their ray samples and the human field there."""
-
-    size: int
-    views: ViewBatch
-    samples: RaySamples
-    x: torch.Tensor  # (N, 3) the valid samples' positions
-    h: FieldOutput  # the human field's output at ``x``
-
-    @staticmethod
-    def make(human, sampler, azimuth_deg: torch.Tensor, elevation_deg: float, radius: float,
-             fov_deg: float, size: int, target, *, device, dtype) -> _Scene:
-        cams = orbit_cameras(azimuth_deg, elevation_deg, radius, fov_deg, size, target=target,
-                             device=device, dtype=dtype)
-        views = ViewBatch(azimuth_deg=azimuth_deg.to(device=device, dtype=dtype),
-                          elevation_deg=torch.full((len(cams),), elevation_deg, device=device,
-                                                   dtype=dtype),
-                          cameras=cams)
-        origins, dirs = rays(cams)
-        samples = sampler.sample(origins.reshape(-1, 3), dirs.reshape(-1, 3), generator=None)
-        x = samples.positions[samples.valid]
-        return _Scene(size=size, views=views, samples=samples, x=x, h=human(x))
 
 
 def _refine(score, region, best_score: float, best_rot: np.ndarray, best: np.ndarray,
