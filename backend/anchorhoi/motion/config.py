@@ -64,6 +64,21 @@ class MotionSchedule:
     initial_switch_cost: float = 3.0
     """Cost of changing the candidate between neighbouring frames, in the per-frame
     reprojection's units (``reprojection.scale_px²``, summed over joints)."""
+    seat_cost: float = 10.0
+    """Cost per frame, in the same units, of the ``"sitting"`` candidate where nothing carries
+    it: its centre of mass is not over its feet (``g_b`` beyond ``contact.balance_radius_m``
+    of the segment joining them) and the object, at its anchor placement, offers no seat
+    under its pelvis (``g_s`` from the segment ``seat_reach_m`` down from it) —
+    ``seat_cost·g²/(g² + σ²)`` with ``g`` the smaller of the two and σ = ``seat_scale_m``.
+    Seen from the front, a body leaning towards the camera and one sitting back on nothing
+    project alike (push_pull-1-07 started 17 frames seated: pelvis 18 cm deep along the ray,
+    MPJPE 208 mm there); the flexed legs leaning over the feet are a crouch or a step up and
+    stay a start. 0 turns it off."""
+    seat_reach_m: float = 0.35
+    """How far below the sitting candidate's pelvis joint a seat may be (the joint sits about
+    10 cm above the seat's surface; a low stool or the seat's soft estimate lower)."""
+    seat_scale_m: float = 0.05
+    """σ of ``seat_cost``: a seat this far from the probe costs half of it."""
 
     @property
     def total_iterations(self) -> int:
@@ -75,7 +90,8 @@ class MotionSchedule:
         check_at_least(self, 0, ("root_iterations", "pose_iterations", "contact_iterations",
                                  "settle_iterations"))
         check_at_least(self, 1, ("warmup_iterations", "contact_refresh_every", "sync_every"))
-        check_positive(self, ("learning_rate", "settle_learning_rate"))
+        check_positive(self, ("learning_rate", "settle_learning_rate", "seat_scale_m"))
+        check_at_least(self, 0.0, ("initial_switch_cost", "seat_cost", "seat_reach_m"))
         if not self.initial_poses:
             raise ValueError("MotionSchedule.initial_poses must name at least one pose")
 

@@ -7,7 +7,10 @@ poses** — the key pose, and generic standing / sitting / squatting legs under 
 arms — to the torso and foot keypoints of every frame, standing on the ground (the support
 term; one batched forward for all candidates and frames). Each frame then starts from the
 candidate that reprojects best and stands on the ground, with a penalty for switching
-candidates between frames (a Viterbi pass). The anchor frame keeps the key pose.
+candidates between frames (a Viterbi pass). The sitting candidate pays for frames where
+nothing carries it — no seat under its pelvis and its centre of mass not over its feet (one
+camera cannot tell a body leaning towards it from one sitting back on nothing). The anchor
+frame keeps the key pose.
 
 Each candidate's translation starts from a per-frame linear least-squares fit to the torso
 keypoints' rays; the standing candidate starts upright, turned to the key pose's heading
@@ -26,6 +29,7 @@ import torch
 from ..body import axis_angle_to_matrix, matrix_to_rot6d, rot6d_to_matrix
 from ..body.pose import PoseParams
 from ..nerf.cameras import Cameras
+from ..objects.inside import SdfGrid
 from ..portable.skeleton import JOINT_NAMES
 from ..progress import LossReadout, StepCallback
 from . import losses as L
@@ -139,7 +143,8 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
                    key_joints: torch.Tensor, anchor: int, fps: float, ground_y: float,
                    config: MotionConfig, on_step: StepCallback | None = None,
                    plants: FootPlants | None = None, supports: Supports | None = None,
-                   soles: torch.Tensor | None = None
+                   soles: torch.Tensor | None = None,
+                   seat: tuple[SdfGrid, torch.Tensor] | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Phase 1 → per frame ``root6d (T, 6)``, ``trans (T, 3)``, ``body6d (T, 21, 6)`` and the
     chosen candidate ``(T,)`` (index into ``config.schedule.initial_poses``). The fit and the
@@ -149,7 +154,10 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
     foot joints' plants seen in the keypoints; their footprints hold the candidates' planted
     feet (``weights.lambda_plant``), which places each frame's depth by ground contact.
     ``supports`` with ``soles (Vs,)`` (the sole vertices of the subset): the soles may stand on
-    a resting object's top rather than the ground (``supports.py``)."""
+    a resting object's top rather than the ground (``supports.py``). ``seat``: the object's
+    SDF (its frame) and its anchor placement ``(4, 4)``; the choice then takes the sitting
+    candidate only where they put a seat under its pelvis (``schedule.seat_cost``; without
+    ``seat`` no frame has one) or where its centre of mass stands over its feet."""
     t_count = keypoints.shape[0]
     schedule, w, rep = config.schedule, config.weights, config.reprojection
     bodies = candidate_poses(schedule.initial_poses, key)  # (K, 21, 6)
@@ -220,6 +228,15 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
         gap = (verts[..., 1] - floor(verts)).amin(-1)  # (K, T) lowest point above its floor
         cost = torch.stack([_frame_cost(joints[k], keypoints, camera, rep)
                             for k in range(k_count)]) + w.lambda_support * gap * gap
+        if "sitting" in schedule.initial_poses and schedule.seat_cost > 0:
+            k = schedule.initial_poses.index("sitting")
+            feet = joints[k][:, list(FOOT_JOINTS)]  # L ankle, R ankle, L ball, R ball
+            off = L.balance_excess(verts[k].mean(1), 0.5 * (feet[:, 0] + feet[:, 2]),
+                                   0.5 * (feet[:, 1] + feet[:, 3]), config.contact.balance_radius_m)
+            s2 = schedule.seat_scale_m ** 2
+            unbalanced = off * off / (off * off + s2)
+            cost[k] = cost[k] + schedule.seat_cost * torch.minimum(unbalanced, no_seat(
+                joints[k, :, 0], seat, schedule.seat_reach_m, schedule.seat_scale_m))
         if "key" in schedule.initial_poses:
             k = schedule.initial_poses.index("key")
             cost[:, anchor] = float("inf")
@@ -228,6 +245,23 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
         frames = torch.arange(t_count, device=choice.device)
         return (root6d.detach()[choice, frames].clone(), trans.detach()[choice, frames].clone(),
                 bodies[choice].clone(), choice)
+
+
+def no_seat(pelvis: torch.Tensor, seat: tuple[SdfGrid, torch.Tensor] | None, reach: float,
+            scale: float, samples: int = 8) -> torch.Tensor:
+    """``(T,)`` in [0, 1): how far the object stays from the vertical segment from each pelvis
+    joint ``pelvis (T, 3)`` (world) down ``reach`` metres, ``g`` — 0 where it reaches the
+    segment (a seat under the pelvis) — as ``g²/(g² + scale²)``. ``seat``: the object's SDF
+    (its frame) and its pose ``(4, 4)`` object → world; None (no object): 1 everywhere."""
+    if seat is None:
+        return torch.ones_like(pelvis[:, 0])
+    sdf, pose = seat
+    down = torch.linspace(0.0, reach, samples, dtype=pelvis.dtype, device=pelvis.device)
+    probe = pelvis[:, None].clone().expand(-1, samples, -1).clone()
+    probe[..., 1] -= down
+    local = (probe - pose[:3, 3]) @ pose[:3, :3]  # Rᵀ (p − t)
+    gap = sdf.sample_sdf(local.reshape(-1, 3)).reshape(probe.shape[:2]).amin(-1).clamp_min(0)
+    return gap * gap / (gap * gap + scale * scale)
 
 
 def _frame_cost(joints: torch.Tensor, keypoints: torch.Tensor, camera: Cameras,

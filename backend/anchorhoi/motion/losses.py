@@ -197,11 +197,19 @@ def balance_loss(com: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
     ``left``, ``right (T, 3)``): its horizontal (x, z) distance to the segment joining them,
     beyond ``radius`` (a capsule approximating the two footprints), squared (m²), weighted by
     ``weights (T,)`` and averaged over frames."""
-    c, a, b = com[:, [0, 2]], left[:, [0, 2]], right[:, [0, 2]]
+    excess = balance_excess(com, left, right, radius)
+    return (weights * excess * excess).mean()
+
+
+def balance_excess(com: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
+                   radius: float) -> torch.Tensor:
+    """``(...)`` the horizontal (x, z) distance of the centre of mass ``com (..., 3)`` from the
+    segment joining the feet's centres ``left``, ``right (..., 3)`` beyond ``radius`` (m; 0 over
+    the support)."""
+    c, a, b = com[..., [0, 2]], left[..., [0, 2]], right[..., [0, 2]]
     d = b - a
     u = (((c - a) * d).sum(-1) / (d * d).sum(-1).clamp_min(1e-8)).clamp(0, 1)
-    excess = torch.relu((c - (a + u[:, None] * d)).norm(dim=-1) - radius)
-    return (weights * excess * excess).mean()
+    return torch.relu((c - (a + u[..., None] * d)).norm(dim=-1) - radius)
 
 
 def occlusion_loss(joints: torch.Tensor, centre: torch.Tensor, obj_rot: torch.Tensor,

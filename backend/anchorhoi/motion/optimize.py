@@ -164,7 +164,7 @@ def _initial_state(problem: Problem, key_pose: KeyPose, config: MotionConfig,
     root6d, trans, body6d, choice = fit_candidates(
         problem.kin, problem.keypoints, problem.camera, key, problem.key_joints, problem.anchor,
         problem.fps, problem.ground_y, config, on_step=report, plants=problem.plants,
-        supports=problem.supports, soles=problem.soles)
+        supports=problem.supports, soles=problem.soles, seat=(problem.sdf, problem.obj_anchor))
     counts = torch.bincount(choice, minlength=len(config.schedule.initial_poses)).tolist()
     log.info("stage E phase 1: frames starting from %s", ", ".join(
         f"{name} {n}" for name, n in zip(config.schedule.initial_poses, counts) if n))
