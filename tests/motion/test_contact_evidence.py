@@ -238,6 +238,36 @@ def test_a_push_along_the_camera_ray_walks_on_the_ground_not_in_the_image():
     assert mode(ramp([(0, -0.06), (60, 0.06)])) == "resting"
 
 
+def test_the_estimates_depth_drift_is_no_push_while_the_feet_stand():
+    # reach_low-1-05: a hand touching a box on the floor, the estimate's hands and hips
+    # drifting 0.6 m along the camera ray while the seen feet stand (noise makes them
+    # "swing" for a frame or three): no push. A step's swing (≥ 6 frames) is a walk: a push.
+    height = torch.full((T,), 0.1, dtype=torch.float64)
+    x = ramp([(0, -0.3), (60, 0.3)])
+    zero = torch.zeros(T, dtype=torch.float64)
+    ground = (torch.stack([x, zero], -1), torch.stack([x - 0.4, zero], -1))
+    still = track(zero, height)
+    seen_feet = torch.ones(T, dtype=torch.bool)
+
+    def mode(swings, seen=seen_feet):
+        return decide_contact(lowest_anchor=0.0, hand_height=height, hand_track=still,
+                              seen=torch.ones(T), anchor=ANCHOR, ground_y=0.0,
+                              contact=CONTACT, body_track=track(zero, 0.9),
+                              ground_tracks=ground, feet=(seen, swings))[1]
+
+    noisy = torch.zeros(T, dtype=torch.bool)
+    noisy[[20, 21, 22, 26, 27, 40]] = True
+    assert mode(noisy) == "resting"
+    step = noisy.clone()
+    step[44:50] = True
+    assert mode(step) == "sliding"
+    step = noisy.clone()
+    step[[44, 45, 47, 48, 49, 51]] = True  # a step seen through a dropped frame or two
+    assert mode(step) == "sliding"
+    # feet hidden (behind the pushed box): the ground travel is the evidence left
+    assert mode(noisy, seen=torch.zeros(T, dtype=torch.bool)) == "sliding"
+
+
 def test_single_noisy_frames_are_no_evidence_of_motion():
     positions = torch.zeros(T, 3, dtype=torch.float64)
     positions[[10, 31, 50], 0] = 0.5  # three outliers

@@ -230,6 +230,11 @@ class ContactConfig:
     the ground plane (a push straight along the camera ray barely moves them in the image;
     the estimate's depth drifts by up to 13 cm on the shipped lean and reach cases, so the
     bar is higher)."""
+    walk_min_swing_frames: int = 6
+    """The body walks (its estimated travel on the ground counts as evidence of a push) only
+    where a seen foot swings for at least this many frames in a row within the contact frames
+    (a step's swing: a third of a second); feet seen planted throughout stand
+    (``contact.decide_contact``)."""
     hand_seen_confidence: float = 0.5
     """The touching hands count as seen in a frame where their keypoints' mean confidence
     reaches this (only seen hands are evidence that the object moves)."""
@@ -258,7 +263,7 @@ class ContactConfig:
     (it touches it; the attachment keeps it at the key pose's grip)."""
 
     def __post_init__(self) -> None:
-        check_at_least(self, 1, ("image_speed_window", "patience_frames"))
+        check_at_least(self, 1, ("image_speed_window", "patience_frames", "walk_min_swing_frames"))
         check_positive(self, ("foot_height_m", "foot_speed_mps", "still_speed_mps", "softness",
                          "hand_distance_m", "support_tolerance_m", "slide_release_m",
                          "slide_min_travel_m", "slide_min_ground_travel_m",

@@ -414,11 +414,35 @@ def set_down(contact: torch.Tensor, grip: torch.Tensor, track: torch.Tensor, anc
     return out
 
 
+def _stands(frames: torch.Tensor, seen: torch.Tensor, swings: torch.Tensor,
+            contact: ContactConfig) -> bool:
+    """Whether the feet stand through the contact ``frames (T,)`` bool: seen in at least half
+    of them, and no swing there lasting ``contact.walk_min_swing_frames`` (a run of frames
+    where a seen foot swings, ``swings (T,)``, single frames between closed; ``seen (T,)``:
+    the feet are seen; ``foot_plants.feet_swing``). A step's swing lasts a third of a second;
+    the keypoints' noise makes a planted foot swing for a frame or three."""
+    count = int(frames.sum())
+    if count == 0 or int((seen & frames).sum()) * 2 < count:
+        return False
+    swing = (swings & frames).tolist()
+    longest, run, gap = 0, 0, 0
+    for s in swing:
+        if s:
+            run, gap = run + 1 + gap, 0
+        elif run and gap == 0:
+            gap = 1  # a single frame closes
+        else:
+            run, gap = 0, 0
+        longest = max(longest, run)
+    return longest < contact.walk_min_swing_frames
+
+
 def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
                    hand_track: torch.Tensor, seen: torch.Tensor, anchor: int, ground_y: float,
                    contact: ContactConfig, body_depth: torch.Tensor | None = None,
                    fps: float = 30.0, body_track: torch.Tensor | None = None,
-                   ground_tracks: tuple[torch.Tensor, torch.Tensor] | None = None
+                   ground_tracks: tuple[torch.Tensor, torch.Tensor] | None = None,
+                   feet: tuple[torch.Tensor, torch.Tensor] | None = None
                    ) -> tuple[torch.Tensor, ContactMode]:
     """The hands' contact with the object over the clip from the evidence of every frame (see
     the module): ``lowest_anchor`` the object's lowest point at the anchor frame,
@@ -431,7 +455,13 @@ def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
     frame rate of that. ``body_track (T, D)``, optional: the trunk's seen motion in the
     units of ``hand_track``, and ``ground_tracks`` the hands' and the hips' estimated
     positions on the ground plane (``(T, 2)`` each, metres), both optional: a push then
-    counts only the hands' travel the body shares (``moves_with_hands``)."""
+    counts only the hands' travel the body shares (``moves_with_hands``). ``feet``,
+    optional: per frame ``(T,)`` bool whether the feet are seen and whether a seen foot swings
+    (``foot_plants.feet_swing``); where the contact frames see the feet mostly planted, never
+    swinging for ``contact.walk_min_swing_frames``, the body does not walk and its estimated
+    travel on the ground (``ground_tracks``: the estimate's depth drifting) is no evidence
+    (reach_low-1-05: the hips' estimate drifted 30 cm along the camera ray while the feet
+    stood; the object touched on the floor slid 50 cm)."""
     grip = None if body_depth is None else grip_holds(
         body_depth, seen, max_depth=contact.release_depth_m,
         min_seen=contact.hand_seen_confidence)
@@ -445,6 +475,8 @@ def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
         frames = set_down(frames, grip, hand_track, anchor, fps,
                           still_speed=contact.release_still_speed_mps,
                           patience=contact.patience_frames, ground=ground)
+    if ground_tracks is not None and feet is not None and _stands(frames, *feet, contact):
+        ground_tracks = None
     if mode == "sliding" and not moves_with_hands(
             hand_track, anchor, frames, seen, min_travel=contact.slide_min_travel_m,
             min_seen=contact.hand_seen_confidence, body=body_track, ground=ground_tracks,

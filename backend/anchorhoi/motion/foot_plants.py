@@ -361,3 +361,14 @@ def contact_weights(plants: FootPlants, feet: torch.Tensor, rest_height: torch.T
     # foot hidden behind the object that is still in the estimate stays held
     return torch.where(torch.isfinite(slow), torch.where(seen, slow, torch.maximum(slow, estimate)),
                        estimate)
+
+
+def feet_swing(plants: FootPlants, min_seen: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per frame ``(T,)`` bool: whether the feet are seen (at least ``min_seen`` foot joints
+    with a speed) and whether a seen foot joint swings there (its plant weight under one
+    half). A body whose seen feet stay planted does not walk: it travels no further than it
+    leans."""
+    seen = torch.isfinite(plants.speed_mps)
+    swings = (seen & (plants.weights < 0.5)).any(1)
+    return seen.sum(1) >= min_seen, swings
+

@@ -67,7 +67,7 @@ from .contact import (
     object_path,
     rigid,
 )
-from .foot_plants import contact_weights
+from .foot_plants import contact_weights, feet_swing
 from .initialize import BODY_JOINTS, fit_candidates
 from .objective import (
     LEFT_HAND,
@@ -326,7 +326,8 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
                            frames.joints[:, list(HIP_JOINTS)][..., [0, 2]].mean(1)),
             seen=(problem.at_anchor[:, None] * seen).amax(0), anchor=problem.anchor,
             ground_y=problem.ground_y, contact=config.contact,
-            body_depth=_carried_depth(problem, frames.vertices, carried), fps=problem.fps)
+            body_depth=_carried_depth(problem, frames.vertices, carried), fps=problem.fps,
+            feet=None if problem.plants is None else feet_swing(problem.plants))
         if mode == "resting":
             _touch_only(problem, state, contact)
             return
