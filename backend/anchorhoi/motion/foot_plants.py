@@ -371,4 +371,3 @@ def feet_swing(plants: FootPlants, min_seen: int = 2) -> tuple[torch.Tensor, tor
     seen = torch.isfinite(plants.speed_mps)
     swings = (seen & (plants.weights < 0.5)).any(1)
     return seen.sum(1) >= min_seen, swings
-

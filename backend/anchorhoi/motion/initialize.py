@@ -257,7 +257,7 @@ def no_seat(pelvis: torch.Tensor, seat: tuple[SdfGrid, torch.Tensor] | None, rea
         return torch.ones_like(pelvis[:, 0])
     sdf, pose = seat
     down = torch.linspace(0.0, reach, samples, dtype=pelvis.dtype, device=pelvis.device)
-    probe = pelvis[:, None].clone().expand(-1, samples, -1).clone()
+    probe = pelvis[:, None].repeat(1, samples, 1)
     probe[..., 1] -= down
     local = (probe - pose[:3, 3]) @ pose[:3, :3]  # Rᵀ (p − t)
     gap = sdf.sample_sdf(local.reshape(-1, 3)).reshape(probe.shape[:2]).amin(-1).clamp_min(0)
