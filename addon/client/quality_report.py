@@ -20,6 +20,7 @@ LABELS = {
     "floating_mm": "Feet floating",
     "hand_contact_share": "Held frames with hand contact",
     "object_support_gap_mm": "Resting object's gap",
+    "off_keypoints_share": "Frames off the video's pose",
 }
 """Row labels by figure name (unknown figures show their name)."""
 

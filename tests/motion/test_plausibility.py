@@ -14,10 +14,13 @@ from anchorhoi.motion.metrics import max_penetration
 from anchorhoi.motion.plausibility import (
     LEFT_HAND,
     PlausibilityConfig,
+    keypoint_misfit,
     part_vertex_ids,
     plausibility_report,
 )
+from anchorhoi.nerf.cameras import Cameras, intrinsics, look_at, project
 from anchorhoi.oracles.family_shapes import box
+from anchorhoi.portable.motion import SmplxMotion
 
 FPS = 30.0
 T = 12
@@ -138,3 +141,41 @@ def test_limits_are_configurable(rest):
     r = report(moving(verts, np.array([0.3 / FPS, 0, 0])), weights, floor, far_box(floor),
                config=strict).figures
     assert r["skate_mm_per_planted_frame"].status == "pass"
+
+
+def test_frames_that_leave_their_keypoints_are_counted(rest):
+    """Keypoints made from the body's own joints, then moved off by a known fraction of the
+    body's size in the image in 3 of 12 frames; frames seeing fewer than 5 keypoints are not
+    judged."""
+    verts, weights, floor = rest
+    still = SmplxMotion(trans=np.zeros((T, 3)), root_orient=np.zeros((T, 3)),
+                        pose_body=np.zeros((T, 63)), pose_hand=np.zeros((T, 90)),
+                        pose_jaw=np.zeros((T, 3)), pose_eye=np.zeros((T, 6)),
+                        betas=np.zeros(10), fps=FPS)
+    with torch.no_grad():
+        joints = BodyModel(dtype=torch.float64).forward_motion(still).joints.numpy()
+    R, t = look_at(torch.tensor([[0.5, 0.0, 3.5]], dtype=torch.float64),
+                   torch.tensor([[0.0, -0.3, 0.0]], dtype=torch.float64))
+    cam = Cameras(K=intrinsics(50.0, 960, 540, dtype=torch.float64)[None], R=R, t=t,
+                  width=960, height=540)
+    uv = project(cam, torch.as_tensor(joints.reshape(1, -1, 3)))[0].numpy().reshape(T, 55, 2)
+    kp = np.concatenate([uv, np.ones((T, 55, 1))], -1)
+    size = np.linalg.norm(uv[0, :22].max(0) - uv[0, :22].min(0))
+    kp[[2, 3, 4], :, 0] += 0.2 * size  # 20 % of the body's size off
+    kp[7, :, 1] += 0.05 * size  # 5 %: within the noise allowed
+    kp[9, 4:, 2] = 0.0  # 4 seen: not judged
+    misfit = keypoint_misfit(joints, kp, cam)
+    assert np.isnan(misfit[9])
+    np.testing.assert_allclose(misfit[[2, 3, 4]], 0.2, rtol=1e-6)
+    assert misfit[7] == pytest.approx(0.05, rel=1e-6)
+    assert np.nanmax(np.delete(misfit, [2, 3, 4, 7, 9])) < 1e-6
+    figure = report(moving(verts, np.zeros(3)), weights, floor, far_box(floor),
+                    misfit=misfit).figures["off_keypoints_share"]
+    assert figure.value == pytest.approx(3 / 11)
+    assert figure.status == "warn"
+    ok = report(moving(verts, np.zeros(3)), weights, floor, far_box(floor),
+                misfit=np.where(np.isfinite(misfit), np.minimum(misfit, 0.05), np.nan))
+    assert ok.figures["off_keypoints_share"].status == "pass"
+    assert "off_keypoints_share" not in report(moving(verts, np.zeros(3)), weights, floor,
+                                               far_box(floor)).figures
+

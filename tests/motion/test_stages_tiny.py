@@ -141,6 +141,7 @@ def test_tiny_preset_runs_c_to_e_and_writes_a_result_v1(tiny_run, scene):
     assert report["penetration_max_mm"]["status"] == "pass"
     assert report["object_support_gap_mm"]["status"] == "pass"  # the box rests on the floor
     assert report["hand_contact_share"]["status"] == "n/a"  # nothing is held
+    assert report["off_keypoints_share"]["status"] == "pass"  # it follows the video
     with torch.no_grad():
         pred = body.forward_motion(clip.motion).joints.double().numpy()
         still = SmplxMotion(

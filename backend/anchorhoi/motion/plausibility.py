@@ -13,7 +13,12 @@ figures compare:
   floor or the object) (mm);
 * **hand contact** — the share of held frames with a hand within 5 cm of the object's surface;
 * **object support** — over the frames in which the object rests (not held), the largest gap
-  between it and its nearest support (the floor or the body) (mm).
+  between it and its nearest support (the floor or the body) (mm);
+* **keypoints** (given the video's keypoints and camera) — the share of frames the motion
+  leaves: the median distance of the frame's seen body keypoints to the body's projected
+  joints beyond ``off_keypoints`` of the body's size in the image (the diagonal of the seen
+  keypoints' box). Not a physical figure: where the others pass by pushing the body away from
+  what the video shows (out of an object, say), this one warns.
 
 A foot is the body vertices its ankle and ball joints move most; a hand, those of its wrist
 and fingers. Distances to the object are exact (``objects.inside.TriangleLeaves``), metres in,
@@ -32,6 +37,7 @@ from ..objects.inside import TriangleLeaves
 
 if TYPE_CHECKING:  # annotations only: optimize imports metrics, which imports this module
     from ..body import BodyModel
+    from ..nerf.cameras import Cameras
     from ..objects.mesh_io import ObjectMesh
     from .optimize import MotionResult
 
@@ -71,6 +77,14 @@ class PlausibilityConfig:
     """Pass limit (at least) of the share of held frames with a hand at the object."""
     max_support_gap_mm: float = 20.0
     """Pass limit of the resting object's gap to its support."""
+    off_keypoints: float = 0.1
+    """A frame leaves its keypoints when their median distance to the projected joints is
+    beyond this fraction of the body's size in the image (the keypoints' noise is a few
+    per cent of it)."""
+    min_keypoints: int = 5
+    """Frames with fewer seen body keypoints are not judged."""
+    max_off_keypoints_share: float = 0.05
+    """Pass limit of the share of frames that leave their keypoints."""
 
 
 @dataclass(frozen=True)
@@ -174,16 +188,41 @@ def object_distances(vertices: np.ndarray, obj_vertices: np.ndarray, obj_faces: 
     return out
 
 
+def keypoint_misfit(joints: np.ndarray, keypoints: np.ndarray, camera: Cameras,
+                    body_joints: int = 22, min_seen: int = 5) -> np.ndarray:
+    """``(T,)`` per frame the median pixel distance of the seen body keypoints ``keypoints
+    (T, 55, 3)`` (u, v, confidence; the first ``body_joints``) to the projected ``joints
+    (T, 55, 3)`` (world), over the diagonal of the seen keypoints' box (the body's size in the
+    image); NaN where fewer than ``min_seen`` are seen."""
+    k = np.asarray(camera.K[0].detach().cpu().double())
+    r = np.asarray(camera.R[0].detach().cpu().double())
+    t = np.asarray(camera.t[0].detach().cpu().double())
+    p = np.asarray(joints, np.float64)[:, :body_joints] @ r.T + t
+    uv = p[..., :2] / np.maximum(p[..., 2:], 1e-3) @ k[:2, :2].T + k[:2, 2]
+    kp = np.asarray(keypoints, np.float64)[:, :body_joints]
+    out = np.full(len(kp), np.nan)
+    for f in range(len(kp)):
+        seen = kp[f, :, 2] > 0
+        if seen.sum() < min_seen:
+            continue
+        size = float(np.linalg.norm(kp[f, seen, :2].max(0) - kp[f, seen, :2].min(0)))
+        err = np.linalg.norm(uv[f, seen] - kp[f, seen, :2], axis=-1)
+        out[f] = float(np.median(err)) / max(size, 1.0)
+    return out
+
+
 def plausibility_report(*, vertices: np.ndarray, lbs_weights: np.ndarray,
                         obj_vertices: np.ndarray, obj_faces: np.ndarray, obj_rot: np.ndarray,
                         obj_trans: np.ndarray, floor_y: float, fps: float, held: np.ndarray,
                         supported: np.ndarray | None = None,
+                        misfit: np.ndarray | None = None,
                         config: PlausibilityConfig = PlausibilityConfig()) -> PlausibilityReport:
     """The report of one motion: body ``vertices (T, V, 3)`` (world) skinned by
     ``lbs_weights (V, 55)``; the object mesh in its frame placed per frame by ``obj_rot
     (T, 3, 3)`` and ``obj_trans (T, 3)``; the floor height; ``held (T,)`` frames in which a
     hand holds the object; ``supported (T,)`` frames that should stand on something (None:
-    every frame)."""
+    every frame); ``misfit (T,)`` the frames' ``keypoint_misfit`` (None: no keypoints figure;
+    NaN frames are not judged)."""
     verts = np.asarray(vertices, np.float64)
     t = len(verts)
     held = np.asarray(held, bool).reshape(t, -1).any(1)
@@ -207,7 +246,9 @@ def plausibility_report(*, vertices: np.ndarray, lbs_weights: np.ndarray,
     obj_gap = np.minimum(np.maximum(obj_world[..., 1].min(1) - floor_y, 0.0), body_gap)
     resting = ~held
     c = config
-    return PlausibilityReport({
+    judged = None if misfit is None else np.asarray(misfit, np.float64)
+    judged = None if judged is None else judged[np.isfinite(judged)]
+    figures = {
         "penetration_max_mm": Figure(1000 * float(depth.max()) if t else 0.0, "mm",
                                      c.max_penetration_mm),
         "penetration_frames_share": Figure(float((depth > c.inside_m).mean()) if t else 0.0,
@@ -221,19 +262,30 @@ def plausibility_report(*, vertices: np.ndarray, lbs_weights: np.ndarray,
                                      c.min_hand_contact_share, higher_is_better=True),
         "object_support_gap_mm": Figure(1000 * float(obj_gap[resting].max()) if resting.any()
                                         else None, "mm", c.max_support_gap_mm),
-    })
+    }
+    if judged is not None:
+        figures["off_keypoints_share"] = Figure(
+            float((judged > c.off_keypoints).mean()) if len(judged) else None, "share",
+            c.max_off_keypoints_share)
+    return PlausibilityReport(figures)
 
 
 def report_of_result(body: BodyModel, result: MotionResult, obj_mesh: ObjectMesh, *,
+                     keypoints: np.ndarray | None = None, camera: Cameras | None = None,
                      config: PlausibilityConfig = PlausibilityConfig()) -> PlausibilityReport:
     """The report of stage E's ``result``: the full body mesh per frame, the object placed by
     the result, its floor, its held frames (``hand_contact``) and, as the frames that should
-    stand on something, those with a foot contact above one half (``foot_contact``)."""
+    stand on something, those with a foot contact above one half (``foot_contact``); with the
+    video's ``keypoints (T, 55, 3)`` and ``camera``, the frames that leave them."""
     with torch.no_grad():
-        verts = body.forward_motion(result.motion).vertices.detach().cpu().double().numpy()
+        posed = body.forward_motion(result.motion)
+        verts = posed.vertices.detach().cpu().double().numpy()
+        joints = posed.joints.detach().cpu().double().numpy()
+    misfit = None if keypoints is None or camera is None else keypoint_misfit(
+        joints, keypoints, camera, min_seen=config.min_keypoints)
     return plausibility_report(
         vertices=verts, lbs_weights=body.layer.lbs_weights.detach().cpu().numpy(),
         obj_vertices=obj_mesh.vertices, obj_faces=obj_mesh.faces,
         obj_rot=result.obj_rotation, obj_trans=result.obj_trans, floor_y=result.ground_y,
         fps=result.motion.fps, held=result.hand_contact,
-        supported=np.asarray(result.foot_contact).max(1) > 0.5, config=config)
+        supported=np.asarray(result.foot_contact).max(1) > 0.5, misfit=misfit, config=config)

@@ -61,7 +61,8 @@ def run_motion_stage(*, keypoints: np.ndarray, camera: Cameras, key_pose: KeyPos
                              on_step=None if progress is None else progress("motion"))
     seconds = time.perf_counter() - started
     info = info or ResultInfo()
-    report = report_of_result(body, result, obj_mesh)
+    report = report_of_result(body, result, obj_mesh, keypoints=np.asarray(keypoints),
+                              camera=camera)
     quality = {**info.quality, **{k: v for k, v in result.quality.items()
                                   if isinstance(v, (int, float, str, bool))},
                "plausibility": report.as_json()}

@@ -28,7 +28,7 @@ from ..body import BodyModel
 from ..body.pose import KeyPose
 from ..motion import MotionConfig, MotionResult, optimize_motion
 from ..motion import metrics as M
-from ..motion.plausibility import PlausibilityReport, plausibility_report
+from ..motion.plausibility import PlausibilityReport, keypoint_misfit, plausibility_report
 from ..nerf.cameras import project, world_to_camera
 from ..objects.mesh_io import ObjectMesh
 from .motion_case import MotionCase
@@ -179,7 +179,8 @@ def run_oracle_motion(case: MotionCase, *, body: BodyModel, config: MotionConfig
         lbs_weights=body.layer.lbs_weights.detach().cpu().numpy(), obj_vertices=case.mesh.vertices,
         obj_faces=case.mesh.faces, obj_rot=result.obj_rotation, obj_trans=result.obj_trans,
         floor_y=ground, fps=m.fps, held=result.hand_contact,
-        supported=np.asarray(result.foot_contact).max(1) > 0.5)
+        supported=np.asarray(result.foot_contact).max(1) > 0.5,
+        misfit=keypoint_misfit(pj, kp, case.camera))
     body_pred, body_gt = pj[:, :BODY_JOINTS], gt_joints[:, :BODY_JOINTS]
     return OracleMotionReport(
         case=case, keypoints=kp, gt_joints=gt_joints, key_pose=key, result=result,
