@@ -230,6 +230,13 @@ class ContactConfig:
     the ground plane (a push straight along the camera ray barely moves them in the image;
     the estimate's depth drifts by up to 13 cm on the shipped lean and reach cases, so the
     bar is higher)."""
+    clear_depth_m: float = 0.05
+    """Before phase 3, a body this deep inside the object where it rests (no hand holds it)
+    is moved out along its camera ray (``optimize._clear_resting_object``)."""
+    clear_step_m: float = 0.02
+    """Step of the shifts tried (0: no such move)."""
+    clear_reach_m: float = 1.5
+    """Largest shift tried, either way."""
     walk_min_swing_frames: int = 6
     """The body walks (its estimated travel on the ground counts as evidence of a push) only
     where a seen foot swings for at least this many frames in a row within the contact frames
@@ -269,6 +276,7 @@ class ContactConfig:
                          "slide_min_travel_m", "slide_min_ground_travel_m",
                          "hand_seen_confidence", "release_depth_m", "rest_on_ground_m",
                          "release_still_speed_mps"))
+        check_at_least(self, 0.0, ("clear_depth_m", "clear_step_m", "clear_reach_m"))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -151,6 +151,7 @@ def optimize_motion(body: BodyModel, *, keypoints: torch.Tensor | np.ndarray, ca
         t0 = time.perf_counter()
         if phase == 3:
             _decide_contact(problem, state, config)
+            _clear_resting_object(problem, state, config)
         _run_phase(problem, state, config, phase, iterations, steps.phase(iterations))
         timings[f"phase{phase}_seconds"] = time.perf_counter() - t0
     return _finish(problem, state, config, key_pose, started, timings)
@@ -346,6 +347,60 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
     frames_held = torch.nonzero(contact).flatten()
     log.info("stage E: the object is %s by the hands in frames %d–%d", mode,
              int(frames_held[0]), int(frames_held[-1]))
+
+
+def _clear_resting_object(problem: Problem, state: State, config: MotionConfig) -> None:
+    """Move the bodies that phase 2 left inside the object where it rests (no hand holds it)
+    out of it along their camera rays — the direction the keypoints barely see — rather than
+    let phase 3's penetration term push them out sideways, off their keypoints (the robust
+    reprojection lets go beyond its scale: lean_on-2-17's body, 65 cm too near the camera and
+    inside the table, left 73 cm sideways). Each frame whose torso, legs or head go deeper
+    than ``contact.clear_depth_m`` into it takes, of the shifts along the ray to its body's
+    centre that clear them (away from the camera where the object hides some of its body
+    joints: it stands behind the object; else either way), the one that leaves the arms
+    least deep inside (they reach onto what they touch), the smallest of those."""
+    contact = config.contact
+    if contact.clear_step_m <= 0:
+        return
+    held = decided(state.held, "held").any(1)
+    with torch.no_grad():
+        verts = state.pose(problem).vertices  # (T, Vs, 3)
+        rot = rot6d_to_matrix(state.obj6d)
+
+        def inside(frames: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+            """(F, ..., Vs) how deep each of ``points (F, ..., Vs, 3)`` is inside."""
+            shape = points.shape
+            local = (points.reshape(shape[0], -1, 3) - state.obj_trans[frames, None]) \
+                @ rot[frames]  # Rᵀ (p − t)
+            d = problem.sdf.sample_sdf(local.reshape(-1, 3)).reshape(shape[:-1])
+            return torch.relu(-d)
+
+        every = torch.arange(len(verts), device=verts.device)
+        trunk_depth = inside(every, verts)[:, problem.trunk].amax(-1)
+        todo = torch.nonzero(~held & (trunk_depth > contact.clear_depth_m)).flatten()
+        if len(todo) == 0:
+            return
+        ray = verts[todo].mean(1) - problem.camera.centers[0]
+        ray = ray / ray.norm(dim=-1, keepdim=True)  # (F, 3)
+        shifts = torch.arange(-contact.clear_reach_m, contact.clear_reach_m + 1e-6,
+                              contact.clear_step_m, dtype=verts.dtype, device=verts.device)
+        depth = inside(todo, verts[todo, None] + shifts[None, :, None, None]
+                       * ray[:, None, None])  # (F, K, Vs)
+        clear = depth[..., problem.trunk].amax(-1) <= contact.clear_depth_m
+        # the arms' depth in centimetre steps, then the smallest shift
+        cost = torch.round(depth[..., ~problem.trunk].sum(-1) / 0.01) + shifts.abs() / (
+            2 * contact.clear_reach_m + 1)
+        behind = problem.hidden[todo].sum(1) >= 2
+        count = 0
+        for i, t in enumerate(todo.tolist()):
+            ok = clear[i] & (shifts > 0) if bool(behind[i]) else clear[i]
+            if bool(ok.any()):
+                best = int(torch.argmin(torch.where(ok, cost[i], torch.full_like(cost[i],
+                                                                                 float("inf")))))
+                state.trans[t] += shifts[best] * ray[i]
+                count += 1
+    log.info("stage E: %d of %d frames inside the resting object moved out along their camera "
+             "rays", count, len(todo))
 
 
 def _carried_depth(problem: Problem, vertices: torch.Tensor, carried: torch.Tensor
