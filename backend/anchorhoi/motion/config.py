@@ -348,12 +348,16 @@ class FootPlantConfig:
     gap_weight: float = 0.6
     """The plant weight of a closed gap's frames (above one half: the foot contact's runs do
     not split there)."""
+    toe_off_frames: int = 2
+    """A hidden ball keeps its contact up to this many frames after its seen ankle lifts (the
+    heel rises first), a hidden ankle this many before its seen ball lands
+    (``foot_plants.swing_cap``)."""
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, ("window", "min_run_frames", "min_gap_frames"))
         check_positive(self, ("speed_mps", "softness", "noise_sigmas", "max_stretch",
                               "min_confidence", "sigma_m", "gap_weight"))
-        check_at_least(self, 0.0, ("split_sigmas", "landing_frames"))
+        check_at_least(self, 0.0, ("split_sigmas", "landing_frames", "toe_off_frames"))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -256,7 +256,8 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
             state.foot_weights = contact_weights(
                 problem.plants, feet, problem.foot_rest_height, floor, contact,
                 foot_contact_weights(feet, problem.foot_rest_height, floor,
-                                     problem.fps, contact, use_height=use_height), use_height)
+                                     problem.fps, contact, use_height=use_height), use_height,
+                config.plants.toe_off_frames)
         else:
             seen = problem.foot_image_mass >= contact.image_speed_min_confidence
             mps = problem.foot_image_speed_px * to_mps[:, list(FOOT_JOINTS)]
