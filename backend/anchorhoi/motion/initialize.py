@@ -10,13 +10,14 @@ the candidate that reprojects best and stands on the ground, with a penalty for 
 candidates between frames (a Viterbi pass). The anchor frame keeps the key pose.
 
 Each candidate's translation starts from a per-frame linear least-squares fit to the torso
-keypoints' rays; the standing and crouching candidates start upright, turned to the key pose's
-heading (``upright_root``), the others with the key pose's root orientation (a squat or a seat
-leans its trunk as the key pose does; upright, they were measured worse on the lean-on and
-kneel cases).
+keypoints' rays; the standing candidate starts upright, turned to the key pose's heading
+(``upright_root``), the others with the key pose's root orientation (a squat or a seat leans
+its trunk as the key pose does; upright, they were measured worse on the lean-on and kneel
+cases, and an upright crouching candidate on sit_stand-0-24 and reach_low-7-05: 100 and 56 mm,
+87 and 41 mm with the key pose's root).
 
 The crouching candidate stands on bent knees (thighs and shins 30° either side of vertical,
-the trunk upright and the soles flat): a body walking or stepping up with its knees bent.
+the soles flat): a body walking or stepping up with its knees bent.
 Phase 2 does not bend straight legs that far by itself: from the standing candidate, a clip
 walking on knees bent ~70° (step_onto-0-15) kept them straight and leaned the trunk 30–40°
 along the camera ray instead, where its pixels barely change (MPJPE 114 mm; 50 mm from the
@@ -62,8 +63,6 @@ _GENERIC = {  # joint name → rotation vector in degrees (x, y, z) of the legs 
                   "left_ankle": (-15, 0, 0), "right_ankle": (-15, 0, 0),
                   "spine1": (15, 0, 0), "spine2": (10, 0, 0)},
 }
-_UPRIGHT = ("standing", "crouching")
-"""The generic poses that start upright (``upright_root``): the body stands on its feet."""
 _LOWER = ("left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
           "right_ankle", "spine3", "left_foot", "right_foot")
 """The joints a generic pose sets; the arms, neck and head keep the key pose's (the arms' pose
@@ -173,7 +172,7 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
                          for b in bodies])[:, None].expand(k_count, t_count, 54, 3, 3)
 
     # translations: each candidate, posed with the key's root orientation at the origin
-    roots = [upright_root(key.root[0]) if name in _UPRIGHT else key.root[0]
+    roots = [upright_root(key.root[0]) if name == "standing" else key.root[0]
              for name in schedule.initial_poses]
     depth = (camera.R[0][2] @ key_joints[0] + camera.t[0][2])
     trans_k, root6d_k = [], []
