@@ -68,3 +68,37 @@ def test_a_reach_down_clip_starts_its_standing_frames_standing(one_thread):
         joints = problem.kin(rot, trans).joints.double().numpy()
     err = np.linalg.norm(joints[:15, :22] - gt[:15, :22], axis=-1).mean()
     assert err < 0.25
+
+
+@pytest.mark.slow
+def test_a_crouched_walk_starts_its_frames_with_bent_knees(one_thread):
+    """step_onto-0-15 walks to and onto its box with the knees bent ~70° throughout. Without a
+    bent-knee candidate the walk's first frames started from straight legs (8°), which phase 2
+    never bent: the torso leaned 30–40° back along the camera ray to keep the pixels and the
+    clip missed by 114 mm. The crouching candidate starts them bent."""
+    body = BodyModel()
+    case = load_motion_case(FAMILY / "step_onto-0-15")
+    rng = np.random.default_rng([0, zlib.crc32(case.name.encode())])
+    with torch.no_grad():
+        gt = body.forward_motion(case.motion).joints.double().numpy()
+    kp, _ = make_keypoints(case, gt, rng, noise_px=4.0, drop=0.2)
+    a, m = case.anchor_frame, case.motion
+    key = KeyPose(root_orient=m.root_orient[a], pose_body=m.pose_body[a],
+                  pose_hand=m.pose_hand[a], trans=m.trans[a], betas=m.betas)
+    config = MotionConfig()
+    problem = build_problem(
+        body, keypoints=torch.as_tensor(kp, dtype=torch.float32),
+        camera=case.camera.to(dtype=torch.float32), key_pose=key, anchor=a, mesh=case.mesh,
+        obj_rotation=case.obj_rot[a], obj_translation=case.obj_trans[a], fps=m.fps,
+        config=config, generator=torch.Generator().manual_seed(0))
+    params = key.to_params(device=problem.keypoints.device, dtype=problem.keypoints.dtype)
+    _, _, body6d, choice = fit_candidates(
+        problem.kin, problem.keypoints, problem.camera, params, problem.key_joints, a,
+        problem.fps, problem.ground_y, config, plants=problem.plants,
+        supports=problem.supports, soles=problem.soles)
+    crouching = config.schedule.initial_poses.index("crouching")
+    assert float((choice[:16] == crouching).double().mean()) >= 0.75
+    knees = rot6d_to_matrix(body6d[:16, [3, 4]])  # left, right knee
+    bend = torch.rad2deg(torch.arccos(((knees.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2)
+                                      .clamp(-1, 1)))
+    assert float(bend.mean()) > 40.0

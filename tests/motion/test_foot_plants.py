@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from anchorhoi.motion.config import FootPlantConfig
-from anchorhoi.motion.foot_plants import detect_plants, on_plane, split_run
+from anchorhoi.motion.config import ContactConfig, FootPlantConfig
+from anchorhoi.motion.foot_plants import contact_weights, detect_plants, on_plane, split_run
 from anchorhoi.motion.line_fits import image_velocity
 from anchorhoi.nerf.cameras import Cameras, intrinsics, look_at, project, world_to_camera
 
@@ -171,3 +171,31 @@ def test_a_fast_landing_starts_its_plant_at_the_landing_not_later():
             assert (err[after] < 3 * sigma[after] + 0.01).all()
     assert min(late) >= land and max(late) >= land + 1
     assert all(land - 3 <= s <= land for s in starts) and np.mean(starts) < np.mean(late) - 1
+
+
+def test_a_hidden_ball_is_not_held_through_the_swing_of_its_seen_ankle():
+    """One foot steps 0.3 m (frames 20–32) while the other stands; both balls are hidden all
+    along (behind a box), so their contact comes from the estimate, here still throughout (the
+    estimate held it). Where the same foot's seen ankle swings, its ball is not in contact: the
+    contact runs split at the swing (one run spanning it held the ball, and the ankle with it,
+    at one footprint across the step — step_onto-3-02's left foot 28 cm off). The standing
+    foot's ball stays held. (Before the cap, the balls' contact was 1 in every frame.)"""
+    cam = camera((3.0, 1.4, 3.5), (0.0, 0.6, 0.0))
+    frames = 50
+    a, b = np.array([0.1, 0.08, 0.0]), np.array([0.1, 0.08, 0.3])
+    left = step_track(a, b, 20, 32, frames)
+    right = np.repeat(np.array([[-0.1, 0.08, 0.15]]), frames, 0)
+    ahead = np.array([0.0, -0.05, 0.13])
+    points = np.stack([left, right, left + ahead, right + ahead], 1)  # (T, 4, 3)
+    heights = torch.tensor([0.08, 0.08, 0.03, 0.03], dtype=torch.float64)
+    kp = seen_by(cam, points, np.random.default_rng(3), noise_px=2.0)
+    kp[:, 2:] = 0.0  # the balls are hidden
+    plants = detect_plants(kp, cam, heights, FPS, FootPlantConfig())
+    estimate = torch.ones(frames, 4, dtype=torch.float64)  # the estimate's balls keep still
+    w = contact_weights(plants, torch.as_tensor(points), heights, 0.0, ContactConfig(),
+                        estimate, use_height=False,
+                        toe_off_frames=FootPlantConfig().toe_off_frames).numpy()
+    assert (w[24:34, 0] < 0.5).all()  # the seen ankle swings
+    assert (w[26:34, 2] < 0.5).all()  # and so its hidden ball, from toe_off_frames later
+    assert (w[:15, 2] > 0.5).all() and (w[-10:, 2] > 0.5).all()
+    assert (w[:, 3] > 0.5).all()  # the standing foot's hidden ball stays held

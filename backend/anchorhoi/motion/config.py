@@ -24,7 +24,7 @@ from typing import Literal
 
 from ..config_checks import check_at_least, check_choices, check_positive
 
-InitialPose = Literal["key", "standing", "sitting", "squatting"]
+InitialPose = Literal["key", "standing", "crouching", "sitting", "squatting"]
 RobustLoss = Literal["geman_mcclure", "huber"]
 HandMode = Literal["key_pose", "observed"]
 HiddenLimbs = Literal["carried", "key"]
@@ -58,9 +58,10 @@ class MotionSchedule:
     """The loss terms are read to the host (progress figures) every this many iterations of a
     phase and after its last (``progress.LossReadout``); between reads the GPU is never waited
     for."""
-    initial_poses: tuple[InitialPose, ...] = ("key", "standing", "sitting", "squatting")
+    initial_poses: tuple[InitialPose, ...] = ("key", "standing", "crouching", "sitting",
+                                             "squatting")
     """Candidate whole-body poses of phase 1; each frame starts phase 2 from the best one (see
-    ``initialize.py``)."""
+    ``initialize.py``; ``crouching``: standing on knees bent 60°)."""
     initial_switch_cost: float = 3.0
     """Cost of changing the candidate between neighbouring frames, in the per-frame
     reprojection's units (``reprojection.scale_px²``, summed over joints)."""
@@ -376,12 +377,16 @@ class FootPlantConfig:
     gap_weight: float = 0.6
     """The plant weight of a closed gap's frames (above one half: the foot contact's runs do
     not split there)."""
+    toe_off_frames: int = 2
+    """A hidden ball keeps its contact up to this many frames after its seen ankle lifts (the
+    heel rises first), a hidden ankle this many before its seen ball lands
+    (``foot_plants.swing_cap``)."""
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, ("window", "min_run_frames", "min_gap_frames"))
         check_positive(self, ("speed_mps", "softness", "noise_sigmas", "max_stretch",
                               "min_confidence", "sigma_m", "gap_weight"))
-        check_at_least(self, 0.0, ("split_sigmas", "landing_frames"))
+        check_at_least(self, 0.0, ("split_sigmas", "landing_frames", "toe_off_frames"))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,9 +29,9 @@ the body along the ray); the plane's own Jacobian does not.
    pixel noise averaged over the run; with ``supports.py``, on the support the ray meets first
    (an object's top), and the ground beyond it as a second footprint where the ray only skims
    the top (``plant_loss`` holds the joint on the nearer). A hidden foot has no speed and no
-   footprint here (the
-   optimiser's contact, ``contact_weights``, fills it in from the frames around or from the
-   estimate's own stillness).
+   footprint here (the optimiser's contact, ``contact_weights``, fills it in from the frames
+   around or from the estimate's own stillness, up to the plant weight of the same foot's other
+   joint where that one is seen: ``swing_cap``).
 """
 
 from __future__ import annotations
@@ -342,14 +342,15 @@ def _nearer_behind(sq: torch.Tensor, sq_behind: torch.Tensor, plants: FootPlants
 
 def contact_weights(plants: FootPlants, feet: torch.Tensor, rest_height: torch.Tensor,
                     ground_y: float | torch.Tensor, contact: ContactConfig, estimate: torch.Tensor,
-                    use_height: bool) -> torch.Tensor:
+                    use_height: bool, toe_off_frames: int = 0) -> torch.Tensor:
     """Soft foot contact ``(T, F)``: the plant weight, interpolated across the frames where a
     joint is unseen, times (with ``use_height``, where it is seen) the estimate's foot joints
     ``feet (T, F, 3)`` being low — within ``contact.foot_height_m`` of ``rest_height (F,)``
     over the ground (a soft threshold). Where a joint is unseen the larger of the interpolated
     weight and ``estimate (T, F)``, the contact from the estimate's own speeds and heights,
-    counts (a still foot hidden for long is held still); a joint never seen takes
-    ``estimate``."""
+    counts (a still foot hidden for long is held still), up to what the same foot's other
+    joint allows where that one is seen (``swing_cap``, with ``toe_off_frames``); a joint
+    never seen takes ``estimate``."""
     seen = torch.isfinite(plants.speed_mps)
     slow = fill_gaps(torch.where(seen, plants.weights, torch.full_like(plants.weights,
                                                                        float("nan"))))
@@ -359,8 +360,30 @@ def contact_weights(plants: FootPlants, feet: torch.Tensor, rest_height: torch.T
         slow = slow * torch.where(seen, low, torch.ones_like(low))
     # where unseen, the frames around are one guess and the estimate's own speed another: a
     # foot hidden behind the object that is still in the estimate stays held
-    return torch.where(torch.isfinite(slow), torch.where(seen, slow, torch.maximum(slow, estimate)),
-                       estimate)
+    hidden = torch.where(torch.isfinite(slow), torch.maximum(slow, estimate), estimate)
+    return torch.where(seen, slow, swing_cap(hidden, plants, toe_off_frames))
+
+
+def swing_cap(weights: torch.Tensor, plants: FootPlants, toe_off_frames: int) -> torch.Tensor:
+    """Contact ``weights (T, 4)`` of the foot joints (left / right ankle, left / right ball)
+    capped by the plant weight of the same foot's other joint where that one is seen: a foot
+    whose seen ankle swings does not keep its hidden ball planted. Otherwise a ball hidden
+    behind the object is held where the estimate keeps it still — its contact comes from the
+    estimate's own stillness — and one run spans the swing between two plants: the run's
+    footprint (the anchor frame's, where the run holds it) drags the ankle's earlier plant
+    along (step_onto-3-02: the left foot 28 cm off over 26 frames). The heel lifts and lands
+    first: a ball is capped by its ankle's largest weight over the last ``toe_off_frames``
+    frames and itself (it stays down while the heel rises), an ankle by its ball's over the
+    next ``toe_off_frames`` (it is down before the ball lands)."""
+    other = [2, 3, 0, 1]
+    seen = torch.isfinite(plants.speed_mps[:, other])
+    known = torch.where(seen, plants.weights[:, other], torch.ones_like(weights))
+    k, t_count = toe_off_frames, weights.shape[0]
+    pad = known.new_ones(k, 4)
+    past = torch.cat([pad, known]).unfold(0, k + 1, 1).amax(-1)[:t_count]  # t − k … t
+    ahead = torch.cat([known, pad]).unfold(0, k + 1, 1).amax(-1)[:t_count]  # t … t + k
+    cap = torch.cat([ahead[:, :2], past[:, 2:]], 1)
+    return torch.minimum(weights, cap)
 
 
 def feet_swing(plants: FootPlants, min_seen: int = 2) -> tuple[torch.Tensor, torch.Tensor]:

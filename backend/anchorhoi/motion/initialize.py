@@ -3,10 +3,10 @@
 Starting every frame from the key pose fails where the clip is far from it (the standing frames
 of a sit-down start seated, and one camera cannot tell a standing body from a nearer, crouched
 one). So phase 1 fits the global orientation and translation of a few whole-body **candidate
-poses** — the key pose, and generic standing / sitting / squatting legs under the key pose's
-arms — to the torso and foot keypoints of every frame, standing on the ground (the support
-term; one batched forward for all candidates and frames). Each frame then starts from the
-candidate that reprojects best and stands on the ground, with a penalty for switching
+poses** — the key pose, and generic standing / crouching / sitting / squatting legs under the
+key pose's arms — to the torso and foot keypoints of every frame, standing on the ground (the
+support term; one batched forward for all candidates and frames). Each frame then starts from
+the candidate that reprojects best and stands on the ground, with a penalty for switching
 candidates between frames (a Viterbi pass). The sitting candidate pays for frames where
 nothing carries it — no seat under its pelvis and its centre of mass not over its feet (one
 camera cannot tell a body leaning towards it from one sitting back on nothing). The anchor
@@ -16,7 +16,15 @@ Each candidate's translation starts from a per-frame linear least-squares fit to
 keypoints' rays; the standing candidate starts upright, turned to the key pose's heading
 (``upright_root``), the others with the key pose's root orientation (a squat or a seat leans
 its trunk as the key pose does; upright, they were measured worse on the lean-on and kneel
-cases).
+cases, and an upright crouching candidate on sit_stand-0-24 and reach_low-7-05: 100 and 56 mm,
+87 and 41 mm with the key pose's root).
+
+The crouching candidate stands on bent knees (thighs and shins 30° either side of vertical,
+the soles flat): a body walking or stepping up with its knees bent.
+Phase 2 does not bend straight legs that far by itself: from the standing candidate, a clip
+walking on knees bent ~70° (step_onto-0-15) kept them straight and leaned the trunk 30–40°
+along the camera ray instead, where its pixels barely change (MPJPE 114 mm; 50 mm from the
+crouching start).
 """
 
 from __future__ import annotations
@@ -51,6 +59,9 @@ _GENERIC = {  # joint name → rotation vector in degrees (x, y, z) of the legs 
     "standing": {},
     "sitting": {"left_hip": (-90, 0, 0), "right_hip": (-90, 0, 0), "left_knee": (90, 0, 0),
                 "right_knee": (90, 0, 0)},
+    "crouching": {"left_hip": (-30, 0, 0), "right_hip": (-30, 0, 0), "left_knee": (60, 0, 0),
+                  "right_knee": (60, 0, 0), "left_ankle": (-30, 0, 0),
+                  "right_ankle": (-30, 0, 0)},
     "squatting": {"left_hip": (-110, 0, 0), "right_hip": (-110, 0, 0),
                   "left_knee": (125, 0, 0), "right_knee": (125, 0, 0),
                   "left_ankle": (-15, 0, 0), "right_ankle": (-15, 0, 0),

@@ -13,9 +13,10 @@ for that frame (``hidden_targets``):
   next, instead of snapping to the key pose of a distant frame;
 * **the evidence of the whole body**: where the rotation is hidden up to one end of the clip
   (no seen frame on that side), the start pose phase 1 chose for that frame
-  (``initialize.py``: the key pose, or generic standing / sitting / squatting legs under the
-  key pose's arms, picked by how the seen torso and the ground fit them) — legs hidden behind
-  a box while the person still stands are pulled straight, not into the key pose's crouch.
+  (``initialize.py``: the key pose, or generic standing / crouching / sitting / squatting legs
+  under the key pose's arms, picked by how the seen torso and the ground fit them) — legs
+  hidden behind a box while the person still stands are pulled straight, not into the key
+  pose's crouch.
 
 The two pulls share one quadratic term: a weighted sum of squared 6D distances to two targets
 is, up to a constant, the summed weight times the squared distance to their weighted mean

@@ -4,9 +4,9 @@ Inputs: the anchor keypoints of the video, its camera, the key pose at the ancho
 object with its placement there. All rotations move in 6D. Three phases:
 
 1. **where and how to start** (``initialize.py``): global orientation and translation of a few
-   whole-body candidate poses (the key pose; generic standing / sitting / squatting legs under
-   the key pose's arms) fitted per frame to the torso and foot keypoints, standing on the
-   ground; each frame starts from the candidate that fits best (Viterbi over frames);
+   whole-body candidate poses (the key pose; generic standing / crouching / sitting / squatting
+   legs under the key pose's arms) fitted per frame to the torso and foot keypoints, standing on
+   the ground; each frame starts from the candidate that fits best (Viterbi over frames);
 2. **body pose**: + every body joint, with the robust reprojection (its scale annealed), the key
    pose at its frame, smoothness, knee/elbow hinges, a pull towards the key pose that is strong
    only where a limb is hidden, the ground support and the foot contact (faded in);
@@ -257,7 +257,8 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
             state.foot_weights = contact_weights(
                 problem.plants, feet, problem.foot_rest_height, floor, contact,
                 foot_contact_weights(feet, problem.foot_rest_height, floor,
-                                     problem.fps, contact, use_height=use_height), use_height)
+                                     problem.fps, contact, use_height=use_height), use_height,
+                config.plants.toe_off_frames)
         else:
             seen = problem.foot_image_mass >= contact.image_speed_min_confidence
             mps = problem.foot_image_speed_px * to_mps[:, list(FOOT_JOINTS)]
