@@ -237,6 +237,13 @@ class ContactConfig:
     penetration_margin_m: float = 0.015
     """The subset vertices keep this far outside the object, so that the full mesh between
     them stays outside too."""
+    untouched_penetration_early: bool = True
+    """An object no hand touches at the anchor frame never moves (contact mode ``"none"``):
+    the body keeps out of it from phase 2 on (``weights.lambda_penetration``, faded in like the
+    ground terms), not only in phase 3. Limbs the object hides (legs crouched behind a box, the
+    hands hanging by the knees) otherwise drift into it along the camera ray in phase 2, and
+    phase 3 pushes them out through its far side (crouch-1-03: hands 40 cm behind the body,
+    PA-MPJPE 60 mm; 36 with the term from phase 2)."""
     holding_hand_penetration_share: float = 0.1
     """Share of ``weights.lambda_penetration`` for a hand's vertices while it holds the object
     (it touches it; the attachment keeps it at the key pose's grip)."""
@@ -365,6 +372,12 @@ class SupportConfig:
     object_tops: bool = True
     """Stand on the resting object's top; False: the ground alone (a body stepping onto a box
     is then sunk into it or pushed back along the camera ray)."""
+    seen_on_top: bool = True
+    """The top supports the feet only where something shows a foot on it: the key pose's
+    soles stand on it, or a foot plant seen in the keypoints lies on it with no ground
+    footprint behind it (``foot_plants.py``). A box the person crouches behind hides the
+    feet; with its top a support, phase 1 stood the hidden legs on it (crouch-1-00: MPJPE
+    256 -> 136 mm without). False: every resting, untouched object's top."""
     max_height_m: float = 0.6
     """Object faces higher than this above the ground are not stood on (a step up, not a climb
     onto a table top)."""

@@ -58,10 +58,12 @@ from .contact import (
     HIP_JOINTS,
     WRIST_JOINTS,
     ContactMode,
+    contact_heights,
     decide_contact,
     fill_gaps,
     foot_contact_weights,
     footprint_matrix,
+    ground_speed,
     hold_still,
     mean_pose,
     object_path,
@@ -252,19 +254,26 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
         contact = config.contact
         feet = joints[:, list(FOOT_JOINTS)]
         floor = problem.supports.under(feet)  # the ground, or a resting object's top
+        # a joint's height in contact: its rest height, the key pose's in the anchor's run
+        heights = problem.foot_rest_height if state.foot_heights is None \
+            else state.foot_heights
         if problem.plants is not None:  # the plants seen in the keypoints
+            # where a foot is unseen: its estimate's own speed, or the seen body's travel
+            travel = ground_speed(joints[:, :1], problem.fps, contact.image_speed_window)[:, 0]
             state.foot_weights = contact_weights(
-                problem.plants, feet, problem.foot_rest_height, floor, contact,
-                foot_contact_weights(feet, problem.foot_rest_height, floor,
-                                     problem.fps, contact, use_height=use_height), use_height)
+                problem.plants, feet, heights, floor, contact,
+                foot_contact_weights(feet, heights, floor, problem.fps, contact,
+                                     use_height=use_height, body_speed_mps=travel), use_height)
         else:
             seen = problem.foot_image_mass >= contact.image_speed_min_confidence
             mps = problem.foot_image_speed_px * to_mps[:, list(FOOT_JOINTS)]
             mps = fill_gaps(torch.where(seen, mps, torch.full_like(mps, nan)))
             state.foot_weights = foot_contact_weights(
-                feet, problem.foot_rest_height, floor, problem.fps, contact, mps,
+                feet, heights, floor, problem.fps, contact, mps,
                 use_height=seen if use_height else False)
         state.footprints = footprint_matrix(state.foot_weights, problem.anchor)
+        state.foot_heights = contact_heights(state.footprints, problem.anchor,
+                                             problem.foot_rest_height, problem.key_foot_height)
 
         ok = problem.body_image_mass >= contact.image_speed_min_confidence
         mps = torch.where(ok, problem.body_image_speed_px * to_mps[:, :BODY_JOINTS],
