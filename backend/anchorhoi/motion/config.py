@@ -192,6 +192,12 @@ class ContactConfig:
     """Width of these soft thresholds as a fraction of each threshold."""
     image_speed_window: int = 5
     """Keypoint speeds (feet, body) are line fits over ±this many frames."""
+    travel_window: int = 15
+    """The body's root travels (``contact.ground_speed``: where its speed on the ground, a
+    line fit over ±this many frames, reaches ``foot_speed_mps`` a hidden foot is no longer
+    taken as planted). Wide: the estimate's root jumps back and forth along the camera ray
+    where nothing but the torso's size gives its depth, which a short fit takes for travel;
+    a walk keeps its speed over a second."""
     image_speed_min_confidence: float = 2.5
     """A speed fit resting on less confidence (summed over its frames) counts as unseen."""
     hand_distance_m: float = 0.04
@@ -249,7 +255,7 @@ class ContactConfig:
     (it touches it; the attachment keeps it at the key pose's grip)."""
 
     def __post_init__(self) -> None:
-        check_at_least(self, 1, ("image_speed_window", "patience_frames"))
+        check_at_least(self, 1, ("image_speed_window", "travel_window", "patience_frames"))
         check_positive(self, ("foot_height_m", "foot_speed_mps", "still_speed_mps", "softness",
                          "hand_distance_m", "support_tolerance_m", "slide_release_m",
                          "slide_min_travel_m", "slide_min_ground_travel_m",

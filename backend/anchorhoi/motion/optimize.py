@@ -259,7 +259,7 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
             else state.foot_heights
         if problem.plants is not None:  # the plants seen in the keypoints
             # where a foot is unseen: its estimate's own speed, or the seen body's travel
-            travel = ground_speed(joints[:, :1], problem.fps, contact.image_speed_window)[:, 0]
+            travel = ground_speed(joints[:, :1], problem.fps, contact.travel_window)[:, 0]
             state.foot_weights = contact_weights(
                 problem.plants, feet, heights, floor, contact,
                 foot_contact_weights(feet, heights, floor, problem.fps, contact,
