@@ -170,6 +170,12 @@ class MotionWeights:
     """Placing a resting object (``resting``): the seen body joints are not behind the object,
     and the joints it likely hides are (``losses.occlusion_loss``, m²). Placing the object
     between the camera and the joints it hides is a depth cue where one camera has little."""
+    lambda_body_occlusion: float = 2000.0
+    """An object no hand touches (it never moves): the body joints it likely hides stay
+    behind it along their camera rays and the seen ones out of its shadow
+    (``losses.occlusion_loss`` with the ``resting`` group's margins, m²), from phase 2 on
+    (faded in like the ground terms). 0 turns it off. (At 1e4 the hidden joints' pull into
+    the box's shadow pressed crouch-1-05's body 13 mm into it.)"""
     lambda_rest_pull: float = 1.0
     """Placing a resting object: pull of its placement to where the hands put it (m²)."""
     lambda_plant: float = 3000.0

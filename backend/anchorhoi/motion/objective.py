@@ -338,8 +338,12 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
     }
     if problem.plants is not None and w.lambda_plant > 0:
         terms["plant"] = w.lambda_plant * plant_loss(feet, problem.plants)
+    untouched = not bool(problem.at_anchor.any())
+    if untouched and w.lambda_body_occlusion > 0:
+        terms["body_occlusion"] = w.lambda_body_occlusion * fade * untouched_occlusion(
+            problem, body_joints, config)
     if phase < 3:
-        if config.contact.untouched_penetration_early and not bool(problem.at_anchor.any()):
+        if config.contact.untouched_penetration_early and untouched:
             terms["penetration"] = w.lambda_penetration * fade * untouched_penetration(
                 problem, frames.vertices, config)
         return terms
@@ -418,6 +422,24 @@ def untouched_penetration(problem: Problem, vertices: torch.Tensor,
     trans = problem.obj_anchor[:3, 3].expand(t_count, 3)
     return L.penetration_loss(vertices, rot, trans, problem.sdf,
                               margin=config.contact.penetration_margin_m)
+
+
+def untouched_occlusion(problem: Problem, joints: torch.Tensor,
+                        config: MotionConfig) -> torch.Tensor:
+    """What an object no hand touches hides, for the body (``losses.occlusion_loss``, the
+    object at its anchor placement in every frame): the body joints ``joints (T, 22, 3)`` it
+    likely hides (``Problem.hidden``) stay behind it along their camera rays, and the seen
+    ones out of its shadow. A hidden hand by the knees of a crouch behind a box otherwise
+    rises over the box's top where the penetration term pushes it out (crouch-5-02: wrists
+    40 cm up); one camera sees no depth there, but it sees that the box hides them."""
+    t_count, rest = joints.shape[0], config.resting
+    seen, hidden = L.occlusion_loss(
+        joints, problem.camera.centers[0], problem.obj_anchor[:3, :3].expand(t_count, 3, 3),
+        problem.obj_anchor[:3, 3].expand(t_count, 3), problem.sdf, problem.obj_centre,
+        problem.obj_radius, problem.keypoints[:, :BODY_JOINTS, 2], problem.hidden,
+        tail=rest.occlusion_tail_m, margin=rest.occlusion_margin_m,
+        scale=rest.occlusion_scale_m)
+    return seen + hidden
 
 
 def penetration_weights(problem: Problem, state: State, config: MotionConfig) -> torch.Tensor:

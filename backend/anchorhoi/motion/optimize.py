@@ -9,7 +9,9 @@ object with its placement there. All rotations move in 6D. Three phases:
    ground; each frame starts from the candidate that fits best (Viterbi over frames);
 2. **body pose**: + every body joint, with the robust reprojection (its scale annealed), the key
    pose at its frame, smoothness, knee/elbow hinges, a pull towards the key pose that is strong
-   only where a limb is hidden, the ground support and the foot contact (faded in);
+   only where a limb is hidden, the ground support and the foot contact (faded in); an
+   object no hand touches never moves, so the body keeps out of it and the joints it hides
+   behind it from here on (faded in too);
 3. **contact**: the hand–object contact interval is decided (``contact.py``) and the object's
    trajectory initialised from it — a resting stretch before or after the contact placed from
    the phase-2 bodies of its frames (no penetration; the seen joints not behind it, the joints
@@ -20,7 +22,8 @@ object with its placement there. All rotations move in 6D. Three phases:
    (balance).
 
 Foot contact and stillness are re-detected every ``schedule.contact_refresh_every`` iterations
-from the keypoints' own speeds; with ``plants.enabled`` (the default) the foot contact comes
+from the keypoints' own speeds (a foot the keypoints do not show is planted where the estimate
+leaves it still or the body's root does not travel); with ``plants.enabled`` (the default) the foot contact comes
 from the foot plants seen in the keypoints instead (``foot_plants.py``: speed on the ground
 plane, footprints where the rays meet the ground) and planted feet are held on their footprints
 in every phase (depth and travel from ground contact). The ground is the floor everywhere but
