@@ -23,15 +23,16 @@ object with its placement there. All rotations move in 6D. Three phases:
 
 Foot contact and stillness are re-detected every ``schedule.contact_refresh_every`` iterations
 from the keypoints' own speeds (a foot the keypoints do not show is planted where the estimate
-leaves it still or the body's root does not travel); with ``plants.enabled`` (the default) the foot contact comes
-from the foot plants seen in the keypoints instead (``foot_plants.py``: speed on the ground
-plane, footprints where the rays meet the ground) and planted feet are held on their footprints
-in every phase (depth and travel from ground contact). The ground is the floor everywhere but
-over the top of an object resting on it untouched (``supports.py``: a box or a stool stepped
-onto), where the soles, the foot heights and the footprints stand on the top. All T frames go
-through one batched forward per iteration (``PosedSubset``: joints + a few hundred vertices);
-one Adam runs through phases 2 and 3. The loss terms are in ``objective.py``, their weights and
-every other setting in ``config.py``.
+leaves it still or the body's root does not travel); with ``plants.enabled`` (the default) the
+foot contact comes from the foot plants seen in the keypoints instead (``foot_plants.py``:
+speed on the ground plane, footprints where the rays meet the ground) and planted feet are held
+on their footprints in every phase (depth and travel from ground contact). The ground is the
+floor everywhere but over the top of an object resting on it untouched where a foot is seen
+on it (``supports.py``: a box or a stool stepped onto; a box hiding the feet is none), where
+the soles, the foot heights and the footprints stand on the top. All T frames go through one
+batched forward per iteration (``PosedSubset``: joints + a few hundred vertices); one Adam runs
+through phases 2 and 3. The loss terms are in ``objective.py``, their weights and every other
+setting in ``config.py``.
 """
 
 from __future__ import annotations
