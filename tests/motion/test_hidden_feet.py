@@ -76,15 +76,17 @@ def test_the_run_through_the_key_frame_keeps_the_key_pose_foot_height():
 def test_a_box_hiding_the_feet_is_no_floor_and_one_they_stand_on_is():
     sup = box_supports()
     rng = np.random.default_rng(0)
-    cam = camera((0.0, 0.6, -4.0), (0.0, GROUND + 0.3, 0.0))
+    cam = camera((0.0, 0.9, 3.5), (0.0, GROUND + 0.2, 0.0))
     heights = torch.full((1,), GROUND + REST, dtype=torch.float64)
-    # a foot planted on the top, seen: a plant on the top
+    # a foot planted on the top, seen (the ground past it along the ray is inside the box):
+    # a plant on the top
     on_top = np.tile([[0.1, GROUND + TOP + REST, 0.0]], (30, 1, 1))
     plants = detect_plants(seen_by(cam, on_top, rng, noise_px=1.0), cam, heights, FPS,
                            FootPlantConfig(), sup)
     assert _planted_on_top(plants, heights)
     # the feet behind the box, never seen: no plant, no top
-    hidden = seen_by(cam, np.tile([[0.1, GROUND + REST, 0.6]], (30, 1, 1)), rng, noise_px=1.0)
+    hidden = seen_by(cam, np.tile([[0.1, GROUND + REST, -0.5]], (30, 1, 1)), rng,
+                     noise_px=1.0)
     hidden[..., 2] = 0.0
     plants = detect_plants(hidden, cam, heights, FPS, FootPlantConfig(), sup)
     assert not _planted_on_top(plants, heights)
