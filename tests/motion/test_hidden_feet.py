@@ -1,7 +1,7 @@
-"""Legs hidden behind an object (a crouch behind a box): the hidden feet stay planted while
-the seen body stays put, a contact run through the key frame keeps the key pose's raised
-heels, a box that hides the feet is no floor for them, and the hidden limbs keep out of the
-box from phase 2 on."""
+"""Legs hidden behind an object (a crouch behind a box) and raised heels (a crouch, a kneel):
+the hidden feet stay planted while the seen body stays put, a contact run and a plant through
+the key frame keep the key pose's feet, a box that hides the feet is no floor for them, and
+the hidden limbs keep out of the box from phase 2 on."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from anchorhoi.motion.contact import (
     footprint_matrix,
     ground_speed,
 )
-from anchorhoi.motion.foot_plants import detect_plants
+from anchorhoi.motion.foot_plants import FootPlants, detect_plants, key_footprints
 from anchorhoi.motion.objective import _key_on_top, _planted_on_top
 from anchorhoi.oracles.family import draw_case, write_motion
 from anchorhoi.oracles.motion_case import load_motion_case
@@ -71,6 +71,28 @@ def test_the_run_through_the_key_frame_keeps_the_key_pose_foot_height():
     heights = contact_heights(runs, 8, rest, key)
     np.testing.assert_allclose(heights[3:].numpy(), np.tile([0.14, 0.02], (9, 1)))
     np.testing.assert_allclose(heights[:3].numpy(), np.tile([0.08, 0.02], (3, 1)))
+
+
+def test_the_plant_holding_the_key_frame_stands_where_the_key_pose_puts_the_foot():
+    # two plants of one joint: frames 0-3 and 6-11 (the key frame 8 in the second), their
+    # footprints from the rays (the second 25 cm too far: a raised heel) and weak (a grazing
+    # ray); the second moves to the key pose's foot at its plant weight, the first stays
+    t = 12
+    ids = torch.full((t, 1), -1, dtype=torch.long)
+    ids[0:4], ids[6:12] = 0, 1
+    weights = (ids >= 0).to(torch.float64) * 0.9
+    footprints = torch.zeros(t, 1, 3, dtype=torch.float64)
+    footprints[6:12, 0, 2] = 0.25
+    plants = FootPlants(speed_mps=torch.zeros(t, 1, dtype=torch.float64), weights=weights,
+                        footprints=footprints, footprint_weights=weights * 0.1,
+                        footprint_sigma_m=(ids >= 0).to(torch.float64) * 0.1, plant_ids=ids,
+                        plant_count=2)
+    key = torch.tensor([[0.0, 0.1, 0.0]], dtype=torch.float64)
+    held = key_footprints(plants, 8, key)
+    np.testing.assert_allclose(held.footprints[6:12, 0].numpy(), np.tile([0.0, 0.1, 0.0], (6, 1)))
+    np.testing.assert_allclose(held.footprint_weights[6:12, 0].numpy(), 0.9)
+    np.testing.assert_allclose(held.footprints[:6].numpy(), footprints[:6].numpy())
+    np.testing.assert_allclose(held.footprint_weights[:6].numpy(), weights[:6].numpy() * 0.1)
 
 
 def test_a_box_hiding_the_feet_is_no_floor_and_one_they_stand_on_is():

@@ -332,6 +332,10 @@ class FootPlantConfig:
     3 mm per contact frame (the oracle bench with ``--set plants.enabled=false`` compares)."""
     window: int = 5
     """Velocities are line fits of the keypoints over ±this many frames."""
+    key_footprints: bool = True
+    """A plant holding the anchor frame has its footprint where the key pose puts the foot
+    joint (``foot_plants.key_footprints``), not where its ray meets the plane at the joint's
+    rest height (wrong for a raised heel: a kneel's ankle stands 10 cm higher)."""
     speed_mps: float = 0.5
     """A foot joint moving this fast on the ground is half planted."""
     softness: float = 0.25

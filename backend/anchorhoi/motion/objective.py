@@ -25,7 +25,7 @@ from ..randomness import multinomial
 from . import losses as L
 from .config import MotionConfig, MotionSampling, RestingObjectConfig
 from .contact import FOOT_JOINTS, WRIST_JOINTS, ContactMode, hands_touching, rigid
-from .foot_plants import FootPlants, detect_plants, plant_loss
+from .foot_plants import FootPlants, detect_plants, key_footprints, plant_loss
 from .initialize import BODY_JOINTS
 from .line_fits import image_speed
 from .occlusion import rotation_visibility
@@ -203,6 +203,8 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
                  "is a support", float(supports.tops.amax()) - ground_y)
     key_feet = key_frames.joints[0, list(FOOT_JOINTS)]
     key_foot_height = key_feet[:, 1] - supports.under(key_feet[None])[0]
+    if plants is not None and config.plants.key_footprints:
+        plants = key_footprints(plants, int(anchor), key_feet)
     soles = torch.zeros(len(ids), dtype=torch.bool, device=like["device"])
     soles[groups["soles"]] = True
     side = np.where(np.isin(dominant[ids], LEFT_HAND), 0,
