@@ -187,6 +187,12 @@ class MotionWeights:
     """Placing a resting object (``resting``): the seen body joints are not behind the object,
     and the joints it likely hides are (``losses.occlusion_loss``, m²). Placing the object
     between the camera and the joints it hides is a depth cue where one camera has little."""
+    lambda_body_occlusion: float = 2000.0
+    """An object no hand touches (it never moves): the body joints it likely hides stay
+    behind it along their camera rays and the seen ones out of its shadow
+    (``losses.occlusion_loss`` with the ``resting`` group's margins, m²), from phase 2 on
+    (faded in like the ground terms). 0 turns it off. (At 1e4 the hidden joints' pull into
+    the box's shadow pressed crouch-1-05's body 13 mm into it.)"""
     lambda_rest_pull: float = 1.0
     """Placing a resting object: pull of its placement to where the hands put it (m²)."""
     lambda_plant: float = 3000.0
@@ -209,6 +215,12 @@ class ContactConfig:
     """Width of these soft thresholds as a fraction of each threshold."""
     image_speed_window: int = 5
     """Keypoint speeds (feet, body) are line fits over ±this many frames."""
+    travel_window: int = 15
+    """The body's root travels (``contact.ground_speed``: where its speed on the ground, a
+    line fit over ±this many frames, reaches ``foot_speed_mps`` a hidden foot is no longer
+    taken as planted). Wide: the estimate's root jumps back and forth along the camera ray
+    where nothing but the torso's size gives its depth, which a short fit takes for travel;
+    a walk keeps its speed over a second."""
     image_speed_min_confidence: float = 2.5
     """A speed fit resting on less confidence (summed over its frames) counts as unseen."""
     hand_distance_m: float = 0.04
@@ -266,12 +278,20 @@ class ContactConfig:
     penetration_margin_m: float = 0.015
     """The subset vertices keep this far outside the object, so that the full mesh between
     them stays outside too."""
+    untouched_penetration_early: bool = True
+    """An object no hand touches at the anchor frame never moves (contact mode ``"none"``):
+    the body keeps out of it from phase 2 on (``weights.lambda_penetration``, faded in like the
+    ground terms), not only in phase 3. Limbs the object hides (legs crouched behind a box, the
+    hands hanging by the knees) otherwise drift into it along the camera ray in phase 2, and
+    phase 3 pushes them out through its far side (crouch-1-03: hands 40 cm behind the body,
+    PA-MPJPE 60 mm; 36 with the term from phase 2)."""
     holding_hand_penetration_share: float = 0.1
     """Share of ``weights.lambda_penetration`` for a hand's vertices while it holds the object
     (it touches it; the attachment keeps it at the key pose's grip)."""
 
     def __post_init__(self) -> None:
-        check_at_least(self, 1, ("image_speed_window", "patience_frames", "walk_min_swing_frames"))
+        check_at_least(self, 1, ("image_speed_window", "travel_window", "patience_frames",
+                                 "walk_min_swing_frames"))
         check_positive(self, ("foot_height_m", "foot_speed_mps", "still_speed_mps", "softness",
                          "hand_distance_m", "support_tolerance_m", "slide_release_m",
                          "slide_min_travel_m", "slide_min_ground_travel_m",
@@ -343,6 +363,10 @@ class FootPlantConfig:
     3 mm per contact frame (the oracle bench with ``--set plants.enabled=false`` compares)."""
     window: int = 5
     """Velocities are line fits of the keypoints over ±this many frames."""
+    key_footprints: bool = True
+    """A plant holding the anchor frame has its footprint where the key pose puts the foot
+    joint (``foot_plants.key_footprints``), not where its ray meets the plane at the joint's
+    rest height (wrong for a raised heel: a kneel's ankle stands 10 cm higher)."""
     speed_mps: float = 0.5
     """A foot joint moving this fast on the ground is half planted."""
     softness: float = 0.25
@@ -399,6 +423,12 @@ class SupportConfig:
     object_tops: bool = True
     """Stand on the resting object's top; False: the ground alone (a body stepping onto a box
     is then sunk into it or pushed back along the camera ray)."""
+    seen_on_top: bool = True
+    """The top supports the feet only where something shows a foot on it: the key pose's
+    soles stand on it, or a foot plant seen in the keypoints lies on it with no ground
+    footprint behind it (``foot_plants.py``). A box the person crouches behind hides the
+    feet; with its top a support, phase 1 stood the hidden legs on it (crouch-1-00: MPJPE
+    256 -> 136 mm without). False: every resting, untouched object's top."""
     max_height_m: float = 0.6
     """Object faces higher than this above the ground are not stood on (a step up, not a climb
     onto a table top)."""

@@ -71,6 +71,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from ..body.rotations import matrix_to_rot6d, rot6d_to_matrix
 from .config import ContactConfig
+from .line_fits import image_velocity
 
 ContactMode = Literal["none", "resting", "held", "sliding"]
 """How the hands move the object: not at all (no hand touches it at the anchor frame), not at
@@ -111,13 +112,17 @@ def foot_contact_weights(feet: torch.Tensor, rest_height: torch.Tensor,
                          ground_y: float | torch.Tensor,
                          fps: float, contact: ContactConfig,
                          image_speed_mps: torch.Tensor | None = None,
-                         use_height: bool | torch.Tensor = True) -> torch.Tensor:
+                         use_height: bool | torch.Tensor = True,
+                         body_speed_mps: torch.Tensor | None = None) -> torch.Tensor:
     """``feet (T, F, 3)`` (detached) → soft contact weights ``(T, F)`` in [0, 1].
 
     The speed is ``image_speed_mps (T, F)`` where given (finite) — the keypoints' own motion,
     which does not depend on the current estimate's depth errors — else the horizontal speed of
     the estimate (central differences). ``use_height`` (bool, or ``(T, F)`` bool per joint and
-    frame) says where the estimate's height counts too; elsewhere only the speed decides."""
+    frame) says where the estimate's height counts too; elsewhere only the speed decides.
+    ``body_speed_mps (T,)``: where given, a foot counts as slow where it or the body's root is
+    (``ground_speed``): a hidden foot that the estimate moves while the seen body stays put is
+    taken as planted (a crouch behind a box: the legs fold, the feet stay)."""
     h = feet[..., 1] - ground_y - rest_height
     xz = feet[..., [0, 2]]
     if feet.shape[0] >= 2:
@@ -127,6 +132,8 @@ def foot_contact_weights(feet: torch.Tensor, rest_height: torch.Tensor,
         speed = torch.zeros_like(h)
     if image_speed_mps is not None:
         speed = torch.where(torch.isfinite(image_speed_mps), image_speed_mps, speed)
+    if body_speed_mps is not None:
+        speed = torch.minimum(speed, body_speed_mps[:, None])
     th, tv, s = contact.foot_height_m, contact.foot_speed_mps, contact.softness
     slow = torch.sigmoid((tv - speed) / (s * tv))
     low = torch.sigmoid((th - h) / (s * th))
@@ -160,6 +167,28 @@ def footprint_matrix(weights: torch.Tensor, anchor: int, threshold: float = 0.5)
                 out[f, t:end + 1, t:end + 1] = (w / w.sum())[None]
             t = end + 1
     return out
+
+
+def ground_speed(points: torch.Tensor, fps: float, window: int) -> torch.Tensor:
+    """``(T, N)`` horizontal speed (m/s) of ``points (T, N, 3)``: per frame a straight-line fit
+    of their ``x, z`` over ``±window`` frames (``line_fits.image_velocity``), so that a jolt
+    of one frame does not count as travel."""
+    xz = points[..., [0, 2]]
+    fits = image_velocity(torch.cat([xz, torch.ones_like(xz[..., :1])], -1), window, window)
+    return fits.velocity.norm(dim=-1) * fps
+
+
+def contact_heights(footprints: torch.Tensor, anchor: int, rest_height: torch.Tensor,
+                    key_height: torch.Tensor) -> torch.Tensor:
+    """``(T, F)`` the height above its support each foot joint keeps where it is in contact:
+    its rest height (a flat foot on the floor), but the key pose's ``key_height (F,)`` over
+    the contact run holding the ``anchor`` frame (``footprints (F, T, T)``,
+    ``footprint_matrix``: the rows picking the anchor). That run's footprint is the key pose's
+    foot, so its height is too: a crouch or a kneel on raised heels holds its ankles up where
+    a flat foot's height pulled them down against the footprint."""
+    in_anchor_run = footprints[:, :, anchor].T > 0.5  # (T, F)
+    return torch.where(in_anchor_run, key_height.expand_as(in_anchor_run),
+                       rest_height.expand_as(in_anchor_run))
 
 
 def hands_touching(hand_vertex_sdf: torch.Tensor, distance_m: float) -> torch.Tensor:

@@ -36,7 +36,7 @@ the body along the ray); the plane's own Jacobian does not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -300,6 +300,31 @@ def detect_plants(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tenso
                       plant_ids=plant_ids, plant_count=count,
                       behind=behind if has_behind else None,
                       behind_weights=behind_weights if has_behind else None)
+
+
+def key_footprints(plants: FootPlants, anchor: int, key_feet: torch.Tensor) -> FootPlants:
+    """``plants`` with the footprint of each plant holding the ``anchor`` frame where the key
+    pose puts that foot joint, ``key_feet (F, 3)`` (world), at full weight and with no
+    footprint behind it. A ray's footprint assumes the joint at its rest height over the
+    support; a kneel's raised heel holds its ankle 10 cm higher, which put the footprint 25 cm
+    further along the ray and dragged the held kneel after it (kneel-3-02). The key pose
+    knows where the foot stands."""
+    if plants.plant_ids is None:
+        return plants
+    footprints, weights = plants.footprints.clone(), plants.footprint_weights.clone()
+    sigma = plants.footprint_sigma_m.clone()
+    behind_weights = None if plants.behind_weights is None else plants.behind_weights.clone()
+    for f, plant in enumerate(plants.plant_ids[anchor].tolist()):
+        if plant < 0:
+            continue
+        member = plants.plant_ids[:, f] == plant
+        footprints[member, f] = key_feet[f]
+        weights[member, f] = plants.weights[member, f]
+        sigma[member, f] = 0.0
+        if behind_weights is not None:
+            behind_weights[member, f] = 0.0
+    return replace(plants, footprints=footprints, footprint_weights=weights,
+                   footprint_sigma_m=sigma, behind_weights=behind_weights)
 
 
 def plant_loss(feet: torch.Tensor, plants: FootPlants) -> torch.Tensor:

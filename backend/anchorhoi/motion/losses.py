@@ -121,9 +121,10 @@ def run_loss(points: torch.Tensor, weights: torch.Tensor, runs: torch.Tensor) ->
 
 def foot_height_loss(feet: torch.Tensor, weights: torch.Tensor, rest_height: torch.Tensor,
                      ground_y: float | torch.Tensor) -> torch.Tensor:
-    """Grounded foot joints at ``rest_height (F,)`` above the ground (``ground_y``: its height,
-    or ``(T, F)`` the support under each joint); ``feet (T,F,3)``, ``weights (T,F)``. Sum over
-    joints of weighted squared height error, mean over frames."""
+    """Grounded foot joints at ``rest_height (F,)`` (or ``(T, F)`` per frame) above the
+    ground (``ground_y``: its height, or ``(T, F)`` the support under each joint); ``feet
+    (T,F,3)``, ``weights (T,F)``. Sum over joints of weighted squared height error, mean over
+    frames."""
     err = feet[..., 1] - ground_y - rest_height
     return (weights * err * err).sum(-1).mean()
 

@@ -25,7 +25,7 @@ from ..randomness import multinomial
 from . import losses as L
 from .config import MotionConfig, MotionSampling, RestingObjectConfig
 from .contact import FOOT_JOINTS, WRIST_JOINTS, ContactMode, hands_touching, rigid
-from .foot_plants import FootPlants, detect_plants, plant_loss
+from .foot_plants import FootPlants, detect_plants, key_footprints, plant_loss
 from .initialize import BODY_JOINTS
 from .line_fits import image_speed
 from .occlusion import rotation_visibility
@@ -61,6 +61,7 @@ class Problem:
     trunk: torch.Tensor  # (Vs,) bool: subset vertices of the torso, legs and head (not arms)
     hands_free: bool  # hand rotations are optimised (phase 3)
     foot_rest_height: torch.Tensor  # (4,) foot joints' height above the sole at rest
+    key_foot_height: torch.Tensor  # (4,) the key pose's foot joints above their support
     body_image_speed_px: torch.Tensor  # (T, 22) the same for the body keypoints
     body_image_mass: torch.Tensor  # (T, 22)
     sdf: SdfGrid  # the object's signed distance, object frame
@@ -94,6 +95,7 @@ class State:
     rests_on_ground: torch.Tensor | None = None  # (T,) bool: the object lies on the ground
     foot_weights: torch.Tensor | None = None  # (T, 4) soft contact of the foot joints
     footprints: torch.Tensor | None = None  # (4, T, T) their runs (contact.footprint_matrix)
+    foot_heights: torch.Tensor | None = None  # (T, 4) their heights in contact (foot_heights)
     still_weights: torch.Tensor | None = None  # (T,) the whole body keeps still
     still_runs: torch.Tensor | None = None  # (T, T) the still runs
     start_body6d: torch.Tensor | None = None  # (T, 21, 6) phase 1's start poses
@@ -183,12 +185,26 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
     foot_speed, foot_mass = image_speed(kp[:, list(FOOT_JOINTS)], window)
     supports = build_supports(mesh, obj_anchor, ground_y, config.supports,
                               moved_by_hands=bool(at_anchor.any()), sdf=sdf)
-    if supports.tops is not None:  # has_tops, narrowed for the type checker
-        log.info("stage E: the object rests on the ground untouched; its top (up to %.2f m) "
-                 "is a support", float(supports.tops.amax()) - ground_y)
     plants = detect_plants(kp[:, list(FOOT_JOINTS)], camera, ground_y + foot_rest_height,
                            float(fps), config.plants, supports) \
         if config.plants.enabled else None
+    key_soles = key_frames.vertices[0, groups["soles"]]
+    if supports.has_tops and config.supports.seen_on_top and not (
+            _key_on_top(supports, key_soles) or _planted_on_top(plants, ground_y
+                                                                + foot_rest_height)):
+        log.info("stage E: neither the key pose nor a foot seen planted stands on the "
+                 "object's top: the ground alone supports the body")
+        supports = Supports(ground_y=ground_y)
+        plants = detect_plants(kp[:, list(FOOT_JOINTS)], camera, ground_y + foot_rest_height,
+                               float(fps), config.plants, supports) \
+            if config.plants.enabled else None
+    if supports.tops is not None:  # has_tops, narrowed for the type checker
+        log.info("stage E: the object rests on the ground untouched; its top (up to %.2f m) "
+                 "is a support", float(supports.tops.amax()) - ground_y)
+    key_feet = key_frames.joints[0, list(FOOT_JOINTS)]
+    key_foot_height = key_feet[:, 1] - supports.under(key_feet[None])[0]
+    if plants is not None and config.plants.key_footprints:
+        plants = key_footprints(plants, int(anchor), key_feet)
     soles = torch.zeros(len(ids), dtype=torch.bool, device=like["device"])
     soles[groups["soles"]] = True
     side = np.where(np.isin(dominant[ids], LEFT_HAND), 0,
@@ -203,7 +219,7 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         hand_side=torch.as_tensor(side, device=like["device"]),
         trunk=torch.as_tensor(~np.isin(dominant[ids], ARM_JOINTS), device=like["device"]),
         hands_free=config.hands == "observed" and bool((conf[:, 25:] > 0).any()),
-        foot_rest_height=foot_rest_height,
+        foot_rest_height=foot_rest_height, key_foot_height=key_foot_height,
         body_image_speed_px=body_speed, body_image_mass=body_mass, sdf=sdf,
         obj_points=_object_points(mesh, config.sampling.num_object_points, generator, like),
         obj_corners=torch.as_tensor(mesh.vertices, **like), obj_anchor=obj_anchor,
@@ -212,6 +228,27 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         obj_radius=float((corners - centre).norm(dim=-1).max()),
         foot_image_speed_px=foot_speed, foot_image_mass=foot_mass, plants=plants,
         supports=supports, soles=soles)
+
+
+def _key_on_top(supports: Supports, soles: torch.Tensor, reach: float = 0.02) -> bool:
+    """Whether a sole vertex of the key pose, ``soles (N, 3)``, stands on an object's top:
+    within ``reach`` of a top above the ground."""
+    floor = supports.under(soles)
+    on = (floor > supports.ground_y + reach) & ((soles[:, 1] - floor).abs() < reach)
+    return bool(on.any())
+
+
+def _planted_on_top(plants: FootPlants | None, heights: torch.Tensor,
+                    above: float = 0.02) -> bool:
+    """Whether a foot plant seen in the keypoints stands on an object's top with no ground
+    footprint behind it (``foot_plants.detect_plants``): its footprint more than ``above``
+    over the joint's height on the ground, ``heights (F,)`` (world y)."""
+    if plants is None:
+        return False
+    on_top = (plants.footprint_weights > 0) & (plants.footprints[..., 1] > heights + above)
+    if plants.behind_weights is not None:
+        on_top &= plants.behind_weights <= 0
+    return bool(on_top.any())
 
 
 def _vertex_subset(rest: np.ndarray, dominant: np.ndarray, sampling: MotionSampling):
@@ -295,14 +332,22 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
         "foot_skate": w.lambda_foot_skate * L.run_loss(feet, foot_weights,
                                                        decided(state.footprints, "footprints")),
         "foot_height": w.lambda_foot_height * fade * L.foot_height_loss(
-            feet, foot_weights, problem.foot_rest_height, problem.supports.under(feet)),
+            feet, foot_weights, decided(state.foot_heights, "foot_heights"),
+            problem.supports.under(feet)),
         "still": w.lambda_still * L.run_loss(
             body_joints, still_weights[:, None].expand(-1, BODY_JOINTS),
             decided(state.still_runs, "still_runs")[None].expand(BODY_JOINTS, -1, -1)),
     }
     if problem.plants is not None and w.lambda_plant > 0:
         terms["plant"] = w.lambda_plant * plant_loss(feet, problem.plants)
+    untouched = not bool(problem.at_anchor.any())
+    if untouched and w.lambda_body_occlusion > 0:
+        terms["body_occlusion"] = w.lambda_body_occlusion * fade * untouched_occlusion(
+            problem, body_joints, config)
     if phase < 3:
+        if config.contact.untouched_penetration_early and untouched:
+            terms["penetration"] = w.lambda_penetration * fade * untouched_penetration(
+                problem, frames.vertices, config)
         return terms
     verts = frames.vertices
     obj_rot = rot6d_to_matrix(state.obj6d)
@@ -364,6 +409,39 @@ def balance_loss(problem: Problem, state: State, config: MotionConfig, frames,
     return L.balance_loss(verts[:, :config.sampling.num_body_vertices].mean(1),
                           0.5 * (feet[:, 0] + feet[:, 2]), 0.5 * (feet[:, 1] + feet[:, 3]),
                           planted * free.to(planted.dtype), config.contact.balance_radius_m)
+
+
+def untouched_penetration(problem: Problem, vertices: torch.Tensor,
+                          config: MotionConfig) -> torch.Tensor:
+    """The penetration term of phase 3 against an object no hand touches at the anchor frame,
+    for phase 2: such an object never moves (contact mode ``"none"``), so it stands at its
+    anchor placement in every frame from the start. Without it, limbs the object hides (legs
+    crouched behind a box, the hands hanging there) drift into it during phase 2 (nothing
+    there but the pose prior holds them: one camera does not see their depth), and phase 3
+    then pushes them out through its far side."""
+    t_count = vertices.shape[0]
+    rot = problem.obj_anchor[:3, :3].expand(t_count, 3, 3)
+    trans = problem.obj_anchor[:3, 3].expand(t_count, 3)
+    return L.penetration_loss(vertices, rot, trans, problem.sdf,
+                              margin=config.contact.penetration_margin_m)
+
+
+def untouched_occlusion(problem: Problem, joints: torch.Tensor,
+                        config: MotionConfig) -> torch.Tensor:
+    """What an object no hand touches hides, for the body (``losses.occlusion_loss``, the
+    object at its anchor placement in every frame): the body joints ``joints (T, 22, 3)`` it
+    likely hides (``Problem.hidden``) stay behind it along their camera rays, and the seen
+    ones out of its shadow. A hidden hand by the knees of a crouch behind a box otherwise
+    rises over the box's top where the penetration term pushes it out (crouch-5-02: wrists
+    40 cm up); one camera sees no depth there, but it sees that the box hides them."""
+    t_count, rest = joints.shape[0], config.resting
+    seen, hidden = L.occlusion_loss(
+        joints, problem.camera.centers[0], problem.obj_anchor[:3, :3].expand(t_count, 3, 3),
+        problem.obj_anchor[:3, 3].expand(t_count, 3), problem.sdf, problem.obj_centre,
+        problem.obj_radius, problem.keypoints[:, :BODY_JOINTS, 2], problem.hidden,
+        tail=rest.occlusion_tail_m, margin=rest.occlusion_margin_m,
+        scale=rest.occlusion_scale_m)
+    return seen + hidden
 
 
 def penetration_weights(problem: Problem, state: State, config: MotionConfig) -> torch.Tensor:

@@ -9,7 +9,9 @@ object with its placement there. All rotations move in 6D. Three phases:
    the ground; each frame starts from the candidate that fits best (Viterbi over frames);
 2. **body pose**: + every body joint, with the robust reprojection (its scale annealed), the key
    pose at its frame, smoothness, knee/elbow hinges, a pull towards the key pose that is strong
-   only where a limb is hidden, the ground support and the foot contact (faded in);
+   only where a limb is hidden, the ground support and the foot contact (faded in); an
+   object no hand touches never moves, so the body keeps out of it and the joints it hides
+   behind it from here on (faded in too);
 3. **contact**: the hand–object contact interval is decided (``contact.py``) and the object's
    trajectory initialised from it — a resting stretch before or after the contact placed from
    the phase-2 bodies of its frames (no penetration; the seen joints not behind it, the joints
@@ -20,15 +22,17 @@ object with its placement there. All rotations move in 6D. Three phases:
    (balance).
 
 Foot contact and stillness are re-detected every ``schedule.contact_refresh_every`` iterations
-from the keypoints' own speeds; with ``plants.enabled`` (the default) the foot contact comes
-from the foot plants seen in the keypoints instead (``foot_plants.py``: speed on the ground
-plane, footprints where the rays meet the ground) and planted feet are held on their footprints
-in every phase (depth and travel from ground contact). The ground is the floor everywhere but
-over the top of an object resting on it untouched (``supports.py``: a box or a stool stepped
-onto), where the soles, the foot heights and the footprints stand on the top. All T frames go
-through one batched forward per iteration (``PosedSubset``: joints + a few hundred vertices);
-one Adam runs through phases 2 and 3. The loss terms are in ``objective.py``, their weights and
-every other setting in ``config.py``.
+from the keypoints' own speeds (a foot the keypoints do not show is planted where the estimate
+leaves it still or the body's root does not travel); with ``plants.enabled`` (the default) the
+foot contact comes from the foot plants seen in the keypoints instead (``foot_plants.py``:
+speed on the ground plane, footprints where the rays meet the ground) and planted feet are held
+on their footprints in every phase (depth and travel from ground contact). The ground is the
+floor everywhere but over the top of an object resting on it untouched where a foot is seen
+on it (``supports.py``: a box or a stool stepped onto; a box hiding the feet is none), where
+the soles, the foot heights and the footprints stand on the top. All T frames go through one
+batched forward per iteration (``PosedSubset``: joints + a few hundred vertices); one Adam runs
+through phases 2 and 3. The loss terms are in ``objective.py``, their weights and every other
+setting in ``config.py``.
 """
 
 from __future__ import annotations
@@ -58,10 +62,12 @@ from .contact import (
     HIP_JOINTS,
     WRIST_JOINTS,
     ContactMode,
+    contact_heights,
     decide_contact,
     fill_gaps,
     foot_contact_weights,
     footprint_matrix,
+    ground_speed,
     hold_still,
     mean_pose,
     object_path,
@@ -253,20 +259,27 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
         contact = config.contact
         feet = joints[:, list(FOOT_JOINTS)]
         floor = problem.supports.under(feet)  # the ground, or a resting object's top
+        # a joint's height in contact: its rest height, the key pose's in the anchor's run
+        heights = problem.foot_rest_height if state.foot_heights is None \
+            else state.foot_heights
         if problem.plants is not None:  # the plants seen in the keypoints
+            # where a foot is unseen: its estimate's own speed, or the seen body's travel
+            travel = ground_speed(joints[:, :1], problem.fps, contact.travel_window)[:, 0]
             state.foot_weights = contact_weights(
-                problem.plants, feet, problem.foot_rest_height, floor, contact,
-                foot_contact_weights(feet, problem.foot_rest_height, floor,
-                                     problem.fps, contact, use_height=use_height), use_height,
+                problem.plants, feet, heights, floor, contact,
+                foot_contact_weights(feet, heights, floor, problem.fps, contact,
+                                     use_height=use_height, body_speed_mps=travel), use_height,
                 config.plants.toe_off_frames)
         else:
             seen = problem.foot_image_mass >= contact.image_speed_min_confidence
             mps = problem.foot_image_speed_px * to_mps[:, list(FOOT_JOINTS)]
             mps = fill_gaps(torch.where(seen, mps, torch.full_like(mps, nan)))
             state.foot_weights = foot_contact_weights(
-                feet, problem.foot_rest_height, floor, problem.fps, contact, mps,
+                feet, heights, floor, problem.fps, contact, mps,
                 use_height=seen if use_height else False)
         state.footprints = footprint_matrix(state.foot_weights, problem.anchor)
+        state.foot_heights = contact_heights(state.footprints, problem.anchor,
+                                             problem.foot_rest_height, problem.key_foot_height)
 
         ok = problem.body_image_mass >= contact.image_speed_min_confidence
         mps = torch.where(ok, problem.body_image_speed_px * to_mps[:, :BODY_JOINTS],
