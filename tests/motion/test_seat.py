@@ -5,22 +5,18 @@ the sitting candidate is not a start."""
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers.phase1 import phase1
 
 from anchorhoi.body import BodyModel
-from anchorhoi.body.pose import KeyPose
-from anchorhoi.motion import MotionConfig
-from anchorhoi.motion.initialize import fit_candidates, no_seat
-from anchorhoi.motion.objective import build_problem
+from anchorhoi.motion.initialize import no_seat
 from anchorhoi.objects.inside import build_sdf_grid
 from anchorhoi.oracles.family import draw_case, write_motion
-from anchorhoi.oracles.motion_case import MotionCase, load_motion_case
-from anchorhoi.oracles.motion_oracle import make_keypoints
+from anchorhoi.oracles.motion_case import load_motion_case
 
 FAMILY = Path(__file__).resolve().parents[2] / "bench" / "cases" / "family" / "motion"
 
@@ -50,31 +46,6 @@ def test_no_seat_is_zero_over_a_seat_and_near_one_beside_it_or_without_an_object
     assert torch.equal(no_seat(pelvis, None, 0.35, 0.05), torch.ones(4, dtype=torch.float64))
 
 
-def _phase1_choice(case: MotionCase, seed: int) -> tuple[list[str], np.ndarray]:
-    """Phase 1's candidate per frame for ``case`` seen through the oracle's noisy keypoints."""
-    body = BodyModel()
-    rng = np.random.default_rng([seed, zlib.crc32(case.name.encode())])
-    with torch.no_grad():
-        gt = body.forward_motion(case.motion).joints.double().numpy()
-    kp, _ = make_keypoints(case, gt, rng, noise_px=4.0, drop=0.2)
-    a, m = case.anchor_frame, case.motion
-    key = KeyPose(root_orient=m.root_orient[a], pose_body=m.pose_body[a],
-                  pose_hand=m.pose_hand[a], trans=m.trans[a], betas=m.betas)
-    config = MotionConfig()
-    problem = build_problem(
-        body, keypoints=torch.as_tensor(kp, dtype=torch.float32),
-        camera=case.camera.to(dtype=torch.float32), key_pose=key, anchor=a, mesh=case.mesh,
-        obj_rotation=case.obj_rot[a], obj_translation=case.obj_trans[a], fps=m.fps,
-        config=config, generator=torch.Generator().manual_seed(seed))
-    params = key.to_params(device=problem.keypoints.device, dtype=problem.keypoints.dtype)
-    *_, choice = fit_candidates(
-        problem.kin, problem.keypoints, problem.camera, params, problem.key_joints, a,
-        problem.fps, problem.ground_y, config, plants=problem.plants,
-        supports=problem.supports, soles=problem.soles, seat=(problem.sdf, problem.obj_anchor))
-    names = list(config.schedule.initial_poses)
-    return [names[int(c)] for c in choice], gt
-
-
 @pytest.mark.slow
 def test_a_push_leaning_towards_the_camera_does_not_start_seated(one_thread, tmp_path):
     """push_pull-1-07 (drawn from the family): before the check its first 17 frames started
@@ -83,14 +54,15 @@ def test_a_push_leaning_towards_the_camera_does_not_start_seated(one_thread, tmp
     the feet.)"""
     drawn = draw_case(BodyModel(dtype=torch.float64), "push_pull", 1, 7)
     case = load_motion_case(write_motion(drawn, tmp_path))
-    names, _ = _phase1_choice(case, seed=1)
+    names = phase1(case, seed=1).names
     assert "sitting" not in names[:20]
 
 
 @pytest.mark.slow
 def test_a_sit_down_on_a_box_still_starts_its_seated_frames_seated(one_thread):
     case = load_motion_case(FAMILY / "sit_stand-0-00")
-    names, gt = _phase1_choice(case, seed=0)
+    start = phase1(case, seed=0)
+    names, gt = start.names, start.gt
     low = gt[:, 0, 1] < gt[:, 0, 1].min() + 0.05  # the frames the pelvis is at its lowest
     assert low.sum() >= 5
     seated = np.array([n in ("sitting", "key") for n in names])

@@ -1,0 +1,67 @@
+"""Phase 1 of stage E run the way the optimiser runs it, on an oracle case's noisy keypoints
+(the candidate tests share it)."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from anchorhoi.body import BodyModel, rot6d_to_matrix
+from anchorhoi.body.pose import KeyPose, PoseParams
+from anchorhoi.motion import MotionConfig
+from anchorhoi.motion.initialize import fit_candidates
+from anchorhoi.motion.objective import Problem, build_problem
+from anchorhoi.oracles.motion_case import MotionCase
+from anchorhoi.oracles.motion_oracle import make_keypoints
+
+
+@dataclass(frozen=True)
+class Phase1:
+    """What phase 1 started each frame from, with the case's ground-truth joints."""
+
+    problem: Problem
+    params: PoseParams
+    gt: np.ndarray  # (T, 55, 3)
+    root6d: torch.Tensor
+    trans: torch.Tensor
+    body6d: torch.Tensor
+    choice: torch.Tensor  # (T,) index into config.schedule.initial_poses
+    names: list[str]  # the chosen candidate's name per frame
+
+    def joints(self) -> np.ndarray:
+        """(T, 55, 3) the start poses' joints."""
+        t = self.trans.shape[0]
+        rot = torch.cat([rot6d_to_matrix(self.root6d)[:, None], rot6d_to_matrix(self.body6d),
+                         torch.eye(3).expand(t, 3, 3, 3),
+                         rot6d_to_matrix(self.params.hand[0]).expand(t, 30, 3, 3)], 1)
+        with torch.no_grad():
+            return self.problem.kin(rot, self.trans).joints.double().numpy()
+
+
+def phase1(case: MotionCase, seed: int = 0, config: MotionConfig = MotionConfig()) -> Phase1:
+    """Phase 1 on ``case`` seen through the oracle's keypoints (4 px noise, 20 % dropped,
+    drawn from ``seed`` like the bench)."""
+    body = BodyModel()
+    rng = np.random.default_rng([seed, zlib.crc32(case.name.encode())])
+    with torch.no_grad():
+        gt = body.forward_motion(case.motion).joints.double().numpy()
+    kp, _ = make_keypoints(case, gt, rng, noise_px=4.0, drop=0.2)
+    a, m = case.anchor_frame, case.motion
+    key = KeyPose(root_orient=m.root_orient[a], pose_body=m.pose_body[a],
+                  pose_hand=m.pose_hand[a], trans=m.trans[a], betas=m.betas)
+    problem = build_problem(
+        body, keypoints=torch.as_tensor(kp, dtype=torch.float32),
+        camera=case.camera.to(dtype=torch.float32), key_pose=key, anchor=a, mesh=case.mesh,
+        obj_rotation=case.obj_rot[a], obj_translation=case.obj_trans[a], fps=m.fps,
+        config=config, generator=torch.Generator().manual_seed(seed))
+    params = key.to_params(device=problem.keypoints.device, dtype=problem.keypoints.dtype)
+    root6d, trans, body6d, choice = fit_candidates(
+        problem.kin, problem.keypoints, problem.camera, params, problem.key_joints, a,
+        problem.fps, problem.ground_y, config, plants=problem.plants,
+        supports=problem.supports, soles=problem.soles, seat=(problem.sdf, problem.obj_anchor))
+    names = list(config.schedule.initial_poses)
+    return Phase1(problem=problem, params=params, gt=gt, root6d=root6d, trans=trans,
+                  body6d=body6d, choice=choice, names=[names[int(c)] for c in choice])
