@@ -39,6 +39,8 @@ LEFT_HAND = (20, *range(25, 40))
 RIGHT_HAND = (21, *range(40, 55))
 ARM_JOINTS = (16, 17, 18, 19, *LEFT_HAND, *RIGHT_HAND)
 """Shoulders, elbows, wrists and fingers: the vertices they drive are the arms."""
+TOE_JOINTS = (10, 11)
+"""left_foot, right_foot: the vertices they drive are the front of the feet."""
 
 
 @dataclass(eq=False)
@@ -253,10 +255,14 @@ def _planted_on_top(plants: FootPlants | None, heights: torch.Tensor,
 
 def _vertex_subset(rest: np.ndarray, dominant: np.ndarray, sampling: MotionSampling):
     """Vertex ids ``(Vs,)`` and their groups: a farthest-point spread over the body, then the
-    soles and each hand (farthest-point within the part too)."""
+    soles, the toes and each hand (farthest-point within the part too)."""
     parts = {"body": farthest_point_ids(rest, sampling.num_body_vertices)}
     soles = np.flatnonzero(rest[:, 1] < rest[:, 1].min() + 0.015)
     parts["soles"] = soles[farthest_point_ids(rest[soles], sampling.num_sole_vertices)]
+    if sampling.num_toe_vertices > 0:
+        toes = np.flatnonzero(np.isin(dominant, TOE_JOINTS)
+                              & (rest[:, 1] < rest[:, 1].min() + 0.05))
+        parts["toes"] = toes[farthest_point_ids(rest[toes], sampling.num_toe_vertices)]
     for name, joints in (("left_hand", LEFT_HAND), ("right_hand", RIGHT_HAND)):
         hand = np.flatnonzero(np.isin(dominant, joints))
         parts[name] = hand[farthest_point_ids(rest[hand], sampling.num_hand_vertices)]
