@@ -284,7 +284,9 @@ class ContactConfig:
     ground terms), not only in phase 3. Limbs the object hides (legs crouched behind a box, the
     hands hanging by the knees) otherwise drift into it along the camera ray in phase 2, and
     phase 3 pushes them out through its far side (crouch-1-03: hands 40 cm behind the body,
-    PA-MPJPE 60 mm; 36 with the term from phase 2)."""
+    PA-MPJPE 60 mm; 36 with the term from phase 2). Not where its top is a support
+    (``supports``): the soles stand on it there, and the term's margin fought the support
+    term in phase 2 (step_onto-0-04: MPJPE 79 -> 83 mm)."""
     holding_hand_penetration_share: float = 0.1
     """Share of ``weights.lambda_penetration`` for a hand's vertices while it holds the object
     (it touches it; the attachment keeps it at the key pose's grip)."""

@@ -351,7 +351,8 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
         terms["body_occlusion"] = w.lambda_body_occlusion * fade * untouched_occlusion(
             problem, body_joints, config)
     if phase < 3:
-        if config.contact.untouched_penetration_early and untouched:
+        if config.contact.untouched_penetration_early and untouched \
+                and not problem.supports.has_tops:  # a top stood on: the support term's
             terms["penetration"] = w.lambda_penetration * fade * untouched_penetration(
                 problem, frames.vertices, config)
         return terms
