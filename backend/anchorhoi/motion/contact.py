@@ -443,6 +443,26 @@ def set_down(contact: torch.Tensor, grip: torch.Tensor, track: torch.Tensor, anc
     return out
 
 
+def true_runs(down: torch.Tensor, min_gap: int, min_run: int) -> list[tuple[int, int]]:
+    """``(T,)`` bool → the ``[start, end]`` runs of True with gaps shorter than ``min_gap``
+    closed and runs shorter than ``min_run`` dropped."""
+    runs: list[tuple[int, int]] = []
+    t, n = 0, len(down)
+    while t < n:
+        if not bool(down[t]):
+            t += 1
+            continue
+        end = t
+        while end + 1 < n and bool(down[end + 1]):
+            end += 1
+        if runs and t - runs[-1][1] - 1 < min_gap:
+            runs[-1] = (runs[-1][0], end)
+        else:
+            runs.append((t, end))
+        t = end + 1
+    return [(a, b) for a, b in runs if b - a + 1 >= min_run]
+
+
 def _stands(frames: torch.Tensor, seen: torch.Tensor, swings: torch.Tensor,
             contact: ContactConfig) -> bool:
     """Whether the feet stand through the contact ``frames (T,)`` bool: seen in at least half
@@ -453,17 +473,7 @@ def _stands(frames: torch.Tensor, seen: torch.Tensor, swings: torch.Tensor,
     count = int(frames.sum())
     if count == 0 or int((seen & frames).sum()) * 2 < count:
         return False
-    swing = (swings & frames).tolist()
-    longest, run, gap = 0, 0, 0
-    for s in swing:
-        if s:
-            run, gap = run + 1 + gap, 0
-        elif run and gap == 0:
-            gap = 1  # a single frame closes
-        else:
-            run, gap = 0, 0
-        longest = max(longest, run)
-    return longest < contact.walk_min_swing_frames
+    return not true_runs(swings & frames, 2, contact.walk_min_swing_frames)
 
 
 def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,

@@ -42,7 +42,7 @@ import torch
 
 from ..nerf.cameras import Cameras
 from .config import ContactConfig, FootPlantConfig
-from .contact import fill_gaps
+from .contact import fill_gaps, true_runs
 from .line_fits import image_velocity
 from .supports import Supports
 
@@ -118,26 +118,6 @@ def ground_velocity(camera: Cameras, pixel: torch.Tensor, velocity: torch.Tensor
     most = torch.minimum(torch.linalg.matrix_norm(jac, ord=2), max_stretch * across_m)
     speed = torch.minimum(on_ground, max_stretch * across)
     return torch.where(front, speed, across), torch.where(front, most, across_m)
-
-
-def _runs(down: torch.Tensor, min_gap: int, min_run: int) -> list[tuple[int, int]]:
-    """``(T,)`` bool → the ``[start, end]`` runs of True with gaps shorter than ``min_gap``
-    closed and runs shorter than ``min_run`` dropped."""
-    runs: list[tuple[int, int]] = []
-    t, n = 0, len(down)
-    while t < n:
-        if not bool(down[t]):
-            t += 1
-            continue
-        end = t
-        while end + 1 < n and bool(down[end + 1]):
-            end += 1
-        if runs and t - runs[-1][1] - 1 < min_gap:
-            runs[-1] = (runs[-1][0], end)
-        else:
-            runs.append((t, end))
-        t = end + 1
-    return [(a, b) for a, b in runs if b - a + 1 >= min_run]
 
 
 def split_run(keypoints: torch.Tensor, noise_px: torch.Tensor, sigmas: float,
@@ -249,7 +229,7 @@ def detect_plants(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tenso
     plant_ids = torch.full(weights.shape, -1, dtype=torch.long, device=weights.device)
     count = 0
     for f in range(keypoints.shape[1]):
-        runs = _runs(weights[:, f] > 0.5, config.min_gap_frames, config.min_run_frames)
+        runs = true_runs(weights[:, f] > 0.5, config.min_gap_frames, config.min_run_frames)
         if config.split_sigmas > 0:  # a run spanning a swing seen along the ray: split it
             kept = torch.zeros_like(weights[:, f], dtype=torch.bool)
             parts = []

@@ -244,8 +244,7 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
             feet = joints[k][:, list(FOOT_JOINTS)]  # L ankle, R ankle, L ball, R ball
             off = L.balance_excess(verts[k].mean(1), 0.5 * (feet[:, 0] + feet[:, 2]),
                                    0.5 * (feet[:, 1] + feet[:, 3]), config.contact.balance_radius_m)
-            s2 = schedule.seat_scale_m ** 2
-            unbalanced = off * off / (off * off + s2)
+            unbalanced = saturated(off, schedule.seat_scale_m)
             cost[k] = cost[k] + schedule.seat_cost * torch.minimum(unbalanced, no_seat(
                 joints[k, :, 0], seat, schedule.seat_reach_m, schedule.seat_scale_m))
         if "key" in schedule.initial_poses:
@@ -272,6 +271,11 @@ def no_seat(pelvis: torch.Tensor, seat: tuple[SdfGrid, torch.Tensor] | None, rea
     probe[..., 1] -= down
     local = (probe - pose[:3, 3]) @ pose[:3, :3]  # Rᵀ (p − t)
     gap = sdf.sample_sdf(local.reshape(-1, 3)).reshape(probe.shape[:2]).amin(-1).clamp_min(0)
+    return saturated(gap, scale)
+
+
+def saturated(gap: torch.Tensor, scale: float) -> torch.Tensor:
+    """``gap²/(gap² + scale²)``: 0 at no gap, one half at ``scale``, towards 1 beyond."""
     return gap * gap / (gap * gap + scale * scale)
 
 

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from ..nerf.cameras import project
 from ..objects.inside import TriangleLeaves
 
 if TYPE_CHECKING:  # annotations only: optimize imports metrics, which imports this module
@@ -194,11 +195,9 @@ def keypoint_misfit(joints: np.ndarray, keypoints: np.ndarray, camera: Cameras,
     (T, 55, 3)`` (u, v, confidence; the first ``body_joints``) to the projected ``joints
     (T, 55, 3)`` (world), over the diagonal of the seen keypoints' box (the body's size in the
     image); NaN where fewer than ``min_seen`` are seen."""
-    k = np.asarray(camera.K[0].detach().cpu().double())
-    r = np.asarray(camera.R[0].detach().cpu().double())
-    t = np.asarray(camera.t[0].detach().cpu().double())
-    p = np.asarray(joints, np.float64)[:, :body_joints] @ r.T + t
-    uv = p[..., :2] / np.maximum(p[..., 2:], 1e-3) @ k[:2, :2].T + k[:2, 2]
+    points = torch.as_tensor(np.asarray(joints, np.float64)[:, :body_joints])
+    uv = project(camera.to(dtype=torch.float64, device="cpu"),
+                 points.reshape(1, -1, 3))[0].reshape(*points.shape[:2], 2).numpy()
     kp = np.asarray(keypoints, np.float64)[:, :body_joints]
     out = np.full(len(kp), np.nan)
     for f in range(len(kp)):
