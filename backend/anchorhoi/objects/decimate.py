@@ -7,16 +7,17 @@ cheapest edge first), with the two checks that keep a closed surface closed and 
 - **link condition**: an edge ``(a, b)`` collapses only if the vertices adjacent to both are
   exactly the two opposite corners of its two faces. Otherwise the collapse would pinch the
   surface — a thin leg or board one lattice cell wide, a tube of three or four vertices round,
-  would flatten into a sheet of coincident faces (the library decimator we used first did
-  exactly that to every table leg and shelf board it met, and its results failed the
-  watertightness check);
+  would flatten into a sheet of coincident faces (the library decimator used before,
+  fast-simplification, did that to generated tables' legs and shelves' boards at every
+  target tried, and its results failed the watertightness check);
 - **no fold-over**: no face around the edge may turn by more than ``max_turn_deg`` or shrink to
   nothing at the new point.
 
 The surface must be closed and consistently oriented (every edge shared by two faces running it
 in opposite directions), as marching cubes makes it; the result is too, with at most
-``target_faces`` faces unless no allowed collapse is left (then fewer collapses than asked: the
-caller checks the count).
+``target_faces`` faces unless no allowed collapse is left first (then more faces than asked:
+the caller checks the count). About a millisecond per collapse on one CPU thread (40,000 faces
+to 5,000 in 5–9 s, 15,000 in 1–3 s).
 """
 
 from __future__ import annotations
