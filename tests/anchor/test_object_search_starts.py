@@ -4,6 +4,7 @@ distinct (orientation, centre) hypotheses it refines, and the floor margin of it
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from anchorhoi.anchor.object_search import (
     ObjectSearchConfig,
@@ -13,6 +14,7 @@ from anchorhoi.anchor.object_search import (
     _region,
     _yaw,
 )
+from anchorhoi.anchor.stage import sds_parts
 from anchorhoi.nerf.cameras import SceneBox
 
 STEP = np.array([0.3, 0.3, 0.3])
@@ -96,3 +98,13 @@ def test_the_refinement_walks_on_while_it_improves():
     assert np.linalg.norm(walked - target) < 0.03
     assert blurs[0] == 1.5 and blurs[-1] == 0.0  # coarse to fine, the last round sharp
     assert sorted(set(blurs), reverse=True) == _refine_blurs(1.5, 4)
+
+
+def test_round_zeros_sds_is_split_around_the_second_search():
+    assert sds_parts(150, 0.5) == [(0, 75), (75, 150)]
+    assert sds_parts(150, None) == [(0, 150)]
+    assert sds_parts(3, 0.01) == [(0, 1), (1, 3)]  # each part at least a step
+    assert sds_parts(1, 0.5) == [(0, 1)]
+    assert ObjectSearchConfig().after_sds == 0.5
+    with pytest.raises(ValueError, match="after_sds"):
+        ObjectSearchConfig(after_sds=1.0)
