@@ -49,6 +49,7 @@ def test_oracle_anchor_recovers_pose_and_placement(body, tmp_path):
     assert report.obj_trans_err_cm == pytest.approx(1.2, abs=1.0)
     assert report.obj_rot_err_deg < 20.0
     search = report.output.object_search
+    print("candidates", search.candidates, np.linalg.norm(search.translation - case.obj_translation))
     assert search is not None and search.candidates == 1487
     assert search.score < 0.8 * search.start_score
     start = np.array([0.0, -1.303, 0.45])  # where initial_object_placement stood the box
