@@ -100,11 +100,12 @@ def test_the_refinement_walks_on_while_it_improves():
     assert sorted(set(blurs), reverse=True) == _refine_blurs(1.5, 4)
 
 
-def test_round_zeros_sds_is_split_around_the_second_search():
-    assert sds_parts(150, 0.5) == [(0, 75), (75, 150)]
-    assert sds_parts(150, None) == [(0, 150)]
-    assert sds_parts(3, 0.01) == [(0, 1), (1, 3)]  # each part at least a step
-    assert sds_parts(1, 0.5) == [(0, 1)]
-    assert ObjectSearchConfig().after_sds == 0.5
+def test_round_zeros_sds_is_split_around_the_searches_run_again():
+    assert sds_parts(150, (0.5, 1.0)) == [(0, 75), (75, 150)]
+    assert sds_parts(150, ()) == [(0, 150)]
+    assert sds_parts(150, (1.0,)) == [(0, 150)]
+    assert sds_parts(3, (0.01,)) == [(0, 1), (1, 3)]  # no part empty
+    assert sds_parts(1, (0.5,)) == [(0, 1)]
+    assert ObjectSearchConfig().after_sds == (0.5, 1.0)
     with pytest.raises(ValueError, match="after_sds"):
-        ObjectSearchConfig(after_sds=1.0)
+        ObjectSearchConfig(after_sds=(0.0,))

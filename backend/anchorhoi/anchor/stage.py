@@ -12,8 +12,8 @@ field and a free object field trained together, the object's mesh extracted and 
 mesh is saved as ``object.glb``/``object.obj`` with ``object_turntable.png``), and stage B and
 the later rounds use that mesh as they would a user's.
 
-With ``ObjectSearchConfig.after_sds`` the search runs again part way through round 0's SDS,
-around the human field trained so far (see there).
+With ``ObjectSearchConfig.after_sds`` the search runs again part way through round 0's SDS and
+after it, around the human field trained so far (see there).
 
 Progress: ``progress("object_search")`` (one step, when the search runs),
 ``progress("object_nerf")`` and ``progress("object_mesh")`` (when the object is generated, in
@@ -23,6 +23,7 @@ place of round 0's ``anchor_nerf[0]``), ``progress("anchor_nerf[r]")`` (every SD
 
 from __future__ import annotations
 
+import itertools
 import logging
 from pathlib import Path
 
@@ -149,17 +150,19 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh | None, body: BodyMod
                 sampler=sampler, generator=generator, progress=progress, device=device)
             human, obj = generated.human, generated.field
         else:
-            again = search.after_sds if r == 0 and search is not None else None
-            for k, part in enumerate(sds_parts(cfg.iterations, again)):
-                if k > 0:  # again, around the human field SDS has made the prompt's person
-                    assert search is not None and obj is not None
-                    searched = run_search(human, obj, pose, search)
+            again = search.after_sds if r == 0 and search is not None else ()
+            parts = sds_parts(cfg.iterations, again)
+            for k, part in enumerate(parts):
                 human = train_anchor_nerf(
                     prompt=prompt, prior=prior, human_prior=human_prior, obj=obj,
                     body_occupancy=occupancy, config=cfg, sampler=sampler,
                     generator=generator, human=human, steps=part,
                     on_step=None if progress is None else progress(f"anchor_nerf[{r}]"),
                     device=device).human
+                if k < len(parts) - 1 or (again and max(again) >= 1.0):
+                    # again, around the human field SDS has made the prompt's person
+                    assert search is not None and obj is not None
+                    searched = run_search(human, obj, pose, search)
         if obj is None or human is None:  # generated in round 0, or given
             raise ValueError("run_anchor_stages: no object or human field after stage A")
         log.info("anchor round %d: object placement after stage A %s", r,
@@ -186,14 +189,13 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh | None, body: BodyMod
     return out
 
 
-def sds_parts(iterations: int, split: float | None) -> list[tuple[int, int]]:
-    """The (first, stop) steps of a round's SDS parts: the whole, or (``split``, a fraction)
-    two parts with the object search run again between them (``ObjectSearchConfig.after_sds``;
-    each part at least one step)."""
-    if split is None or iterations < 2:
-        return [(0, iterations)]
-    mid = min(max(int(round(split * iterations)), 1), iterations - 1)
-    return [(0, mid), (mid, iterations)]
+def sds_parts(iterations: int, after: tuple[float, ...]) -> list[tuple[int, int]]:
+    """The (first, stop) steps of a round's SDS parts, split after each fraction in ``after``
+    of its steps (``ObjectSearchConfig.after_sds``: the object search runs again after every
+    part but the last, and after the last too when ``after`` holds 1); no part is empty."""
+    cuts = sorted({min(max(int(round(f * iterations)), 1), iterations) for f in after})
+    bounds = [0] + [c for c in cuts if c < iterations] + [iterations]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def write_files(out_dir: Path, *, human: NeRFField, obj: ObjectField, body: BodyModel,
