@@ -146,3 +146,33 @@ def test_turntable_preview(scene, tmp_path):
     path = save_png(tmp_path / "anchor_turntable.png", strip)
     assert Image.open(path).size == (96, 24)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["anchor_turntable.png"]
+
+
+def test_training_in_parts_runs_the_whole_runs_steps(scene):
+    """Round 0's SDS runs in two parts around a second object search (``anchor.stage``): the
+    parts' steps are the whole run's (their progress, the sampler's step, the reported step)."""
+    gt_body, gt_obj, _start, obj = scene
+    comp, human_only = oracle_priors(gt_body, gt_obj, box=BOX, background=TINY.background,
+                                     num_samples=16)
+
+    class Recording(DenseStratifiedSampler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.seen: list[int] = []
+
+        def update(self, step, density_fn):
+            self.seen.append(step)
+
+    sampler = Recording(DenseSamplerConfig(num_samples=16), box=BOX)
+    cfg = dataclasses.replace(TINY, iterations=4, init_iterations=2, resolution=16)
+    reported: list[tuple[int, int]] = []
+    kw = dict(prompt="sit", prior=comp, human_prior=human_only, obj=obj,
+              body_occupancy=lambda x: torch.zeros(len(x)), config=cfg, sampler=sampler,
+              generator=torch.Generator().manual_seed(1),
+              on_step=lambda s, n, losses: reported.append((s, n)))
+    human = train_anchor_nerf(**kw, steps=(0, 1)).human
+    train_anchor_nerf(**kw, human=human, steps=(1, 4))
+    assert sampler.seen == [0, 1, 2, 3]
+    assert reported == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    with pytest.raises(ValueError, match="steps"):
+        train_anchor_nerf(**kw, human=human, steps=(2, 5))

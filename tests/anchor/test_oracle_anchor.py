@@ -33,6 +33,8 @@ CASES = Path(__file__).resolve().parents[2] / "bench" / "cases" / "anchor"
 # Stage B alone refitted to this anchor with seeds 0-5: 13.8-20.4 mm with its 8 headings × 5
 # postures (it starts this sitter from the crouch leaning forward), 13.1-16.5 mm with the
 # former 4 × 3 (which fitted a person bent far over at a diagonal heading 110-340 mm off).
+# With the search's refinement blurred coarse to fine, walking on while it improves, and run
+# again half way through SDS and after it (2026-12-05): 13.7 mm, 1.26 cm, 0.05°, 34.3 dB.
 def test_oracle_anchor_recovers_pose_and_placement(body, tmp_path):
     case = load_anchor_case(CASES / "sit_on_box")
     report = run_oracle_anchor(case, body=body, config=OracleAnchorConfig(),
@@ -42,21 +44,35 @@ def test_oracle_anchor_recovers_pose_and_placement(body, tmp_path):
     assert report.mpjpe_mm <= 40.0
     assert report.obj_trans_err_cm <= 3.0
     # pinned (tolerances cover thread-count and library-version noise, not a regression);
-    # since the search's cameras widened to the whole searched space (2026-12-04) the box is
-    # kept 16° turned (was < 3°, PSNR 32.3): see bench/oracle_anchor.py
-    assert report.psnr_db == pytest.approx(29.7, abs=1.5)
-    assert report.mpjpe_mm == pytest.approx(17.5, abs=5.0)
-    assert report.obj_trans_err_cm == pytest.approx(1.2, abs=1.0)
-    assert report.obj_rot_err_deg < 20.0
+    # since the search's cameras widened to the whole searched space (2026-12-04) the box was
+    # kept 16° turned (PSNR 29.7, 17.5 mm, 1.2 cm); with the search refined coarse to fine and
+    # run again during and after SDS (2026-12-05) 13.7 mm, 1.26 cm, 34.3 dB: see
+    # bench/oracle_anchor.py
+    assert report.psnr_db == pytest.approx(34.3, abs=1.5)
+    assert report.mpjpe_mm == pytest.approx(13.7, abs=5.0)
+    assert report.obj_trans_err_cm == pytest.approx(1.3, abs=1.0)
+    # the box's half turn about its up axis is the same box (measured: 179.95°, i.e. 0.05°)
+    fitted = report.output.object_placement[:3, :3]
+    half = np.diag([-1.0, 1.0, -1.0])
+    assert min(_angle_deg(fitted, case.obj_rotation),
+               _angle_deg(fitted, case.obj_rotation @ half)) < 5.0
+    # the last search (after SDS) kept where it started unless it found better, far from the
+    # initial placement and near the box's place
     search = report.output.object_search
-    assert search is not None and search.candidates == 1487
-    assert search.score < 0.8 * search.start_score
+    assert search is not None and search.candidates > 1000
+    assert search.score <= search.start_score
     start = np.array([0.0, -1.303, 0.45])  # where initial_object_placement stood the box
     assert np.linalg.norm(search.translation - start) > 0.4
-    # the search alone 6 cm off (was < 5; SDS takes it to ~1 cm)
-    assert np.linalg.norm(search.translation - case.obj_translation) < 0.08
+    assert np.linalg.norm(search.translation - case.obj_translation) < 0.03
     assert all((tmp_path / "job" / name).is_file() for name in (
         "anchor_nerf.safetensors", "key_pose.npz", "anchor_turntable.png", "fit_preview.png"))
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    """The angle (degrees) between two rotations (their scale divided out)."""
+    a = a / np.cbrt(np.linalg.det(a))
+    b = b / np.cbrt(np.linalg.det(b))
+    return float(np.degrees(np.arccos(np.clip((np.trace(a.T @ b) - 1) / 2, -1, 1))))
 
 
 def test_oracle_denoising_error_is_the_scaled_image_error():

@@ -189,16 +189,21 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
                       sampler: Sampler, generator: torch.Generator,
                       human: NeRFField | None = None,
                       on_step: StepCallback | None = None,
-                      device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
-                      ) -> AnchorNeRFResult:
+                      device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                      steps: tuple[int, int] | None = None) -> AnchorNeRFResult:
     """Train (or continue training) the human field of the anchor.
 
     ``obj`` is the object's field (``density``, ``forward``, ``sdf_world`` and its placement
     parameters; it is trained too when ``config.lr_placement > 0``). ``body_occupancy`` is the
     body-explainable shape (the initial body, later the fitted one). ``human_prior`` defaults
     to ``prior``. ``on_step(step, total, losses)`` is called after every step (progress,
-    cancellation: it may raise to stop).
+    cancellation: it may raise to stop). ``steps`` (first, stop) runs only those of the
+    ``config.iterations`` steps (their progress, hence timesteps, as in the whole run; the
+    optimiser starts afresh): the stage runs round 0's SDS in two parts around a search.
     """
+    first, stop = (0, config.iterations) if steps is None else steps
+    if not 0 <= first <= stop <= config.iterations:
+        raise ValueError(f"train_anchor_nerf: steps {steps} not within 0..{config.iterations}")
     human_prior = human_prior or prior
     human_prompt = config.human_prompt.replace("{prompt}", prompt)
     if human is None:
@@ -213,7 +218,7 @@ def train_anchor_nerf(*, prompt: str, prior: ImagePrior, human_prior: ImagePrior
                           unreported=("nonfinite",))
     nonfinite = torch.zeros((), device=device)  # SDS gradient entries set to 0 since a read
     scene_density = composite_density([human, obj])
-    for step in range(config.iterations):
+    for step in range(first, stop):
         progress = step / max(config.iterations - 1, 1)
         views = sample_views(config, generator, device=device, dtype=dtype)
         cams = views.cameras

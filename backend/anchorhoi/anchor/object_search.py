@@ -37,14 +37,17 @@ search hid the pole inside the body.
    grid step apart, every orientation (each clamped into its own region), blurred as above.
 3. **Fine**: from ``refine_hypotheses`` (orientation, centre) pairs — the best of each tilt
    (upright, tipped about x, tipped about z), then the best others that differ from those in
-   orientation or by more than a grid step — ``refine_rounds`` rounds of the yaw ± half
-   the previous yaw step and ± a quarter turn, then a 3 × 3 × 3 grid of centres around the
-   best at half the previous spacing; the best refined one is kept (a coarse winner need not
-   be the best once refined). The fine stage scores sharp renders.
+   orientation (or, a symmetric object's turn, in score) or by more than a grid step — and
+   from the start placement, ``refine_rounds`` rounds of the yaw ± half the previous yaw step
+   and ± a quarter turn, then a 3 × 3 × 3 grid of centres around the best at half the
+   previous spacing, repeated (``refine_moves``) while they improve; the renders blurred as
+   the coarse stages' in the first round, half as much each round after, the last sharp; the
+   best refined one is kept (a coarse winner need not be the best once refined).
 
-Cost: at most 1 + 2 × grid + seeds × (orientations − 1) + hypotheses × (1 + rounds × 30)
-scorings (unseen candidates are skipped; with ``coarse_blur`` the grid is scored sharp too,
-for ``placement_support``, and each hypothesis is scored again sharp). Whether the prior's
+Cost: at most 1 + 2 × grid + seeds × (orientations − 1) + hypotheses + (hypotheses + 1) ×
+rounds × (1 + moves × 30) scorings (unseen candidates are skipped; with ``coarse_blur`` the
+grid is scored sharp too, for ``placement_support``, each hypothesis is scored again sharp,
+and each refining round scores its start again at its blur). Whether the prior's
 scores single out the kept placement is judged by ``placement_support`` (flat or ambiguous
 scores give a note, logged as a warning and handed on in the stage's output). The human field
 is evaluated once per camera sample; each candidate only re-evaluates the object and
@@ -92,9 +95,11 @@ class ObjectSearchConfig:
     """First-round spacing along each axis as a fraction of the object's extent there."""
     min_spacing: float = 0.05
     """Smallest first-round spacing (metres), for thin objects."""
-    refine_rounds: int = 4
+    refine_rounds: int = 6
     """Rounds of a 3 × 3 × 3 grid of centres (and the yaw ± a step) around the best at half
-    the previous spacing."""
+    the previous spacing: the last step is 1/2^rounds of the grid's (6: 0.6 cm for a stool's
+    0.39 m; with 4, 2.4 cm, the search run again half way through SDS moved a stool the first
+    search and SDS had placed within 1 cm to 2 cm and 13° off, 2.8 cm after the rest of SDS)."""
     yaw_steps: int = 8
     """Turns about the up axis tried per tilt, evenly over 360° (1: the start's yaw only). The
     object's turn matters: SDS hardly turns it, and a table or shelf turned 20–90° from its
@@ -106,6 +111,11 @@ class ObjectSearchConfig:
     orientation, 16 cm / 109° off after SDS)."""
     orientation_seeds: int = 4
     """Best coarse centres (at least a grid step apart) at which every orientation is tried."""
+    refine_moves: int = 3
+    """Moves per refining round at the same step while they improve (1: one move, the step
+    then halved: the steps summed reach at most one grid step, so a start a grid step off
+    stopped half way — a family table 23 cm off ended 6–9 cm and 15–30° off; repeated, the
+    refinement walks on)."""
     refine_hypotheses: int = 3
     """At most this many (orientation, centre) pairs refined, the best of each tilt (the best
     refined one is kept: a coarse winner need not be the best once refined)."""
@@ -137,6 +147,18 @@ class ObjectSearchConfig:
     module docstring; ≥ ``views``: every candidate is scored)."""
     timestep_fraction: float = 0.5
     """Diffusion time of the denoising error (a fraction of the training timesteps)."""
+    after_sds: tuple[float, ...] = (0.5, 1.0)
+    """Search again after these fractions of round 0's SDS steps (``anchor.stage``; 1: after
+    the last; empty: not), scoring the object with the human field trained so far. Before SDS
+    the human field is the initial standing body, and where the prompt's person stands
+    otherwise (bent over a carried box) the composite is wrong wherever the two bodies
+    differ: an object drawn over the person's true limbs scores better than in its place (a
+    family carry's box kept 30 cm off, 11.8 cm after SDS and the fit). SDS makes the human
+    field the person (the human-only prior shapes it), leaving only the object to explain:
+    half way, the carry's box was found (0.67 cm after SDS). SDS's own placement gradient is
+    weak: a table the half-way search left 1.4 cm off stayed there (0.9 cm, 27.0 dB, against
+    0.04 cm, 31.3 dB without it); searched again at the end, it was 0.2 cm off. The current
+    placement is refined as one of the hypotheses, and is kept unless a better one is found."""
     support: SupportConfig = field(default_factory=SupportConfig)
     """When the prior's scores do not single out the kept placement (``placement_support``)."""
 
@@ -146,13 +168,16 @@ class ObjectSearchConfig:
             raise ValueError("ObjectSearchConfig: views ≥ 1, resolution ≥ 4, num_samples ≥ 2 "
                              "and coarse_blur in [0, 0.5)")
         if not (self.reach >= 0 and 0 < self.overlap_spacing <= 1 and self.min_spacing > 0
-                and self.refine_rounds >= 0 and 0 <= self.visible_share <= 1
+                and self.refine_rounds >= 0 and self.refine_moves >= 1
+                and 0 <= self.visible_share <= 1
                 and 0 <= self.fit_margin < 0.5 and self.max_resolution_gain >= 1
                 and self.unseen_views >= 0 and self.floor_margin >= 0):
             raise ValueError("ObjectSearchConfig: reach ≥ 0, overlap_spacing in (0, 1], "
-                             "min_spacing > 0, refine_rounds ≥ 0, visible_share in [0, 1], "
-                             "fit_margin in [0, 0.5), max_resolution_gain ≥ 1, "
-                             "unseen_views ≥ 0 and floor_margin ≥ 0")
+                             "min_spacing > 0, refine_rounds ≥ 0, refine_moves ≥ 1, "
+                             "visible_share in [0, 1], fit_margin in [0, 0.5), "
+                             "max_resolution_gain ≥ 1, unseen_views ≥ 0 and floor_margin ≥ 0")
+        if not all(0 < f <= 1 for f in self.after_sds):
+            raise ValueError("ObjectSearchConfig: after_sds fractions in (0, 1]")
         if self.yaw_steps < 1 or self.orientation_seeds < 1 or self.refine_hypotheses < 1:
             raise ValueError("ObjectSearchConfig: yaw_steps ≥ 1, orientation_seeds ≥ 1 and "
                              "refine_hypotheses ≥ 1")
@@ -295,10 +320,14 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
         starts = _hypotheses(tried, config.refine_hypotheses, step)
         if coarse > 0:
             starts = [(score(c, r, anywhere=True), r, c) for _, r, c in starts]
+        # the start refined too: run again after SDS, the search starts where SDS has put the
+        # object, most often in the right basin already
+        starts.append((start_score, start_rot, start))
         best, best_rot, best_score = start, start_rot, start_score
         for h_score, h_rot, h_centre in starts:
             h_score, h_rot, h_centre = _refine(score, region, h_score, h_rot, h_centre, step,
-                                               2 * np.pi / config.yaw_steps, config)
+                                               2 * np.pi / config.yaw_steps, config,
+                                               blur=coarse)
             if h_score < best_score:
                 best, best_rot, best_score = h_centre, h_rot, h_score
         translation = best - _centre_offset(local, best_rot)
@@ -319,37 +348,52 @@ def search_object_translation(*, human, obj, prior: ImagePrior, prompt: str, box
 
 
 def _refine(score, region, best_score: float, best_rot: np.ndarray, best: np.ndarray,
-            step: np.ndarray, yaw_step: float, config: ObjectSearchConfig):
-    """``config.refine_rounds`` rounds around one hypothesis; (score, rotation, centre)."""
-    for _ in range(config.refine_rounds):
-        if config.yaw_steps > 1:  # ± half the last step, and the quarter turns (boxes,
-            yaw_step = yaw_step / 2  # tables: near-square outlines the grid may have swapped)
-            turned = best_rot
-            for angle in (-yaw_step, yaw_step, -np.pi / 2, np.pi / 2):
-                rot = _yaw(angle) @ turned
-                r_lo, r_hi, _ = region(rot)
-                c = np.clip(best, r_lo, r_hi)
-                s = score(c, rot)
+            step: np.ndarray, yaw_step: float, config: ObjectSearchConfig, blur: float = 0.0):
+    """``config.refine_rounds`` rounds around one hypothesis, their renders blurred by
+    ``_refine_blurs(blur)``; (score, rotation, centre). A round moves (the turns, then the
+    26 centres around) at most ``config.refine_moves`` times while a move improves."""
+    blurs = _refine_blurs(blur, config.refine_rounds)
+    for k in range(config.refine_rounds):
+        b = blurs[k]
+        if k == 0 or b != blurs[k - 1]:
+            best_score = score(best, best_rot, anywhere=True, blur=b)
+        yaw_step, step = yaw_step / 2, step / 2
+        for _ in range(config.refine_moves):
+            before = best_score
+            if config.yaw_steps > 1:  # ± half the last step, and the quarter turns (boxes,
+                turned = best_rot  # tables: near-square outlines the grid may have swapped)
+                for angle in (-yaw_step, yaw_step, -np.pi / 2, np.pi / 2):
+                    rot = _yaw(angle) @ turned
+                    r_lo, r_hi, _ = region(rot)
+                    c = np.clip(best, r_lo, r_hi)
+                    s = score(c, rot, blur=b)
+                    if s < best_score:
+                        best, best_rot, best_score = c, rot, s
+            centre = best
+            r_lo, r_hi, _ = region(best_rot)
+            for d in itertools.product((-1, 0, 1), repeat=3):
+                if d == (0, 0, 0):
+                    continue
+                c = np.clip(centre + step * np.array(d), r_lo, r_hi)
+                s = score(c, best_rot, blur=b)
                 if s < best_score:
-                    best, best_rot, best_score = c, rot, s
-        step = step / 2
-        centre = best
-        r_lo, r_hi, _ = region(best_rot)
-        for d in itertools.product((-1, 0, 1), repeat=3):
-            if d == (0, 0, 0):
-                continue
-            c = np.clip(centre + step * np.array(d), r_lo, r_hi)
-            s = score(c, best_rot)
-            if s < best_score:
-                best, best_score = c, s
+                    best, best_score = c, s
+            if best_score >= before:
+                break
     return best_score, best_rot, best
+
+
+def _refine_blurs(blur: float, rounds: int) -> list[float]:
+    """The blur (pixels) of each refining round: ``blur`` halved every round, the last sharp."""
+    return [blur * 0.5 ** k if k < rounds - 1 else 0.0 for k in range(rounds)]
 
 
 def _hypotheses(tried: list, count: int, step: np.ndarray) -> list:
     """The ``count`` (score, rotation, centre) starts of the fine stage among ``tried``
     (score, tilt, rotation, centre): the best of each tilt (upright, tipped about x, about z)
-    first, then the best of the rest that differ from every start taken, in orientation or by
-    more than a grid ``step`` in position. A thin object (a table's legs and top) scores well
+    first, then the best of the rest that differ from every start taken, in orientation (and
+    in score: a symmetric object turned by its symmetry renders the same) or by more than a
+    grid ``step`` in position. A thin object (a table's legs and top) scores well
     only within a few centimetres and degrees of its place, so the one coarse winner is often
     at a wrong turn or a grid step off; a few distinct starts give the right one more chances
     (with the tilts off, the best of each tilt alone was a single start)."""
@@ -361,16 +405,24 @@ def _hypotheses(tried: list, count: int, step: np.ndarray) -> list:
             starts.append((s, rot, c))
     starts = starts[:count]
 
-    def distinct(rot, c) -> bool:
-        return all(not np.allclose(rot, r, atol=1e-6) or np.any(np.abs(c - k) > step * 1.01)
-                   for _, r, k in starts)
+    def distinct(score, rot, c) -> bool:
+        return all(np.any(np.abs(c - k) > step * 1.01)
+                   or not (np.allclose(rot, r, atol=1e-6) or _same_look(score, s))
+                   for s, r, k in starts)
 
     for s, _, rot, c in tried:
         if len(starts) >= count:
             break
-        if distinct(rot, c):
+        if distinct(s, rot, c):
             starts.append((s, rot, c))
     return starts
+
+
+def _same_look(a: float, b: float, rtol: float = 1e-5) -> bool:
+    """Whether two scores at one centre are the same render's: a symmetric object (a box, a
+    table) turned by its symmetry looks the same, and refining both is refining one twice
+    (the family's tables took two of the three starts at 90° and −90°)."""
+    return abs(a - b) <= rtol * max(abs(a), abs(b))
 
 
 def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -12,6 +12,9 @@ field and a free object field trained together, the object's mesh extracted and 
 mesh is saved as ``object.glb``/``object.obj`` with ``object_turntable.png``), and stage B and
 the later rounds use that mesh as they would a user's.
 
+With ``ObjectSearchConfig.after_sds`` the search runs again part way through round 0's SDS and
+after it, around the human field trained so far (see there).
+
 Progress: ``progress("object_search")`` (one step, when the search runs),
 ``progress("object_nerf")`` and ``progress("object_mesh")`` (when the object is generated, in
 place of round 0's ``anchor_nerf[0]``), ``progress("anchor_nerf[r]")`` (every SDS step) and
@@ -20,6 +23,7 @@ place of round 0's ``anchor_nerf[0]``), ``progress("anchor_nerf[r]")`` (every SD
 
 from __future__ import annotations
 
+import itertools
 import logging
 from pathlib import Path
 
@@ -43,7 +47,7 @@ from .config import AnchorConfig
 from .fit import FitResult, fit_body
 from .object_prompt import resolve_object_prompt
 from .object_round import GeneratedObject, generate_object_round, write_object_preview
-from .object_search import search_object_translation
+from .object_search import ObjectSearchConfig, ObjectSearchResult, search_object_translation
 from .output import FIT_PREVIEW_FILE, NERF_FILE, TURNTABLE_FILE, AnchorOutput
 from .preview import turntable
 
@@ -114,6 +118,16 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh | None, body: BodyMod
     human = None
     fit = None
     searched = None
+
+    def run_search(human, obj, pose: KeyPose, search: ObjectSearchConfig) -> ObjectSearchResult:
+        v = cfg.views
+        return search_object_translation(
+            human=human, obj=obj, prior=prior, prompt=prompt, box=cfg.box,
+            centre_xz=(float(pose.trans[0]), float(pose.trans[2])),
+            ground_y=ground_level(body, pose), target=v.target,
+            radius=sum(v.radius) / 2, fov_deg=v.fov_deg, background=cfg.background,
+            config=search, generator=generator)
+
     for r in range(config.rounds):
         shape = posed_body_field(body, pose)
 
@@ -122,13 +136,7 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh | None, body: BodyMod
 
         if r == 0 and search is not None:
             human = init_human_field(cfg, occupancy, generator, device=device)
-            v = cfg.views
-            searched = search_object_translation(
-                human=human, obj=obj, prior=prior, prompt=prompt, box=cfg.box,
-                centre_xz=(float(pose.trans[0]), float(pose.trans[2])),
-                ground_y=ground_level(body, pose), target=v.target,
-                radius=sum(v.radius) / 2, fov_deg=v.fov_deg, background=cfg.background,
-                config=search, generator=generator)
+            searched = run_search(human, obj, pose, search)
             if progress is not None:
                 progress("object_search")(1, 1, {"denoising_error": searched.score})
 
@@ -142,12 +150,19 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh | None, body: BodyMod
                 sampler=sampler, generator=generator, progress=progress, device=device)
             human, obj = generated.human, generated.field
         else:
-            human = train_anchor_nerf(
-                prompt=prompt, prior=prior, human_prior=human_prior, obj=obj,
-                body_occupancy=occupancy, config=cfg, sampler=sampler, generator=generator,
-                human=human,
-                on_step=None if progress is None else progress(f"anchor_nerf[{r}]"),
-                device=device).human
+            again = search.after_sds if r == 0 and search is not None else ()
+            parts = sds_parts(cfg.iterations, again)
+            for k, part in enumerate(parts):
+                human = train_anchor_nerf(
+                    prompt=prompt, prior=prior, human_prior=human_prior, obj=obj,
+                    body_occupancy=occupancy, config=cfg, sampler=sampler,
+                    generator=generator, human=human, steps=part,
+                    on_step=None if progress is None else progress(f"anchor_nerf[{r}]"),
+                    device=device).human
+                if k < len(parts) - 1 or (again and max(again) >= 1.0):
+                    # again, around the human field SDS has made the prompt's person
+                    assert search is not None and obj is not None
+                    searched = run_search(human, obj, pose, search)
         if obj is None or human is None:  # generated in round 0, or given
             raise ValueError("run_anchor_stages: no object or human field after stage A")
         log.info("anchor round %d: object placement after stage A %s", r,
@@ -172,6 +187,15 @@ def run_anchor_stages(*, prompt: str, obj_mesh: ObjectMesh | None, body: BodyMod
     if generated is not None:
         write_object_preview(out_dir, obj, config)
     return out
+
+
+def sds_parts(iterations: int, after: tuple[float, ...]) -> list[tuple[int, int]]:
+    """The (first, stop) steps of a round's SDS parts, split after each fraction in ``after``
+    of its steps (``ObjectSearchConfig.after_sds``: the object search runs again after every
+    part but the last, and after the last too when ``after`` holds 1); no part is empty."""
+    cuts = sorted({min(max(int(round(f * iterations)), 1), iterations) for f in after})
+    bounds = [0] + [c for c in cuts if c < iterations] + [iterations]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def write_files(out_dir: Path, *, human: NeRFField, obj: ObjectField, body: BodyModel,

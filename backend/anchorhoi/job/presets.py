@@ -150,11 +150,12 @@ def _object(*, iterations: int, views: int, extract: int, faces: int, levels: in
 
 
 GPU_SEARCH = ObjectSearchConfig(resolution=64)
-"""The object's placement searched before the first SDS step (``anchor/object_search.py``):
-SDS only moves the object where its image already overlaps what the prior expects, so a seat
-half a metre away would never be found. ≈ 850 candidates (positions and 8 headings) × 4
-views of the prior's denoising error — about 3,400 U-Net evaluations at 512², two or three
-minutes on one GPU, once per job."""
+"""The object's placement searched before the first SDS step, and again half way through the
+first round's SDS and after it (``anchor/object_search.py``): SDS only moves the object where
+its image already overlaps what the prior expects, so a seat half a metre away would never be
+found. ≈ 850 coarse candidates (positions and 8 headings) and 750–2,200 refining ones × 4
+views of the prior's denoising error per search (three per job; not timed on a GPU since the
+refinement grew: before, ≈ 850 in all, two or three minutes)."""
 
 PRESETS: dict[str, JobPreset] = {p.name: p for p in (
     JobPreset(
