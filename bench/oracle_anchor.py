@@ -97,6 +97,16 @@ gave 22.5, 20.4, 58.3 and 19.5 mm (on the known body's density 4.5 mm); a fold o
 25–35 cm off, and one such fold's total loss is as low as a right fit's, so restarts kept by
 the lowest total (tried: 2 and 3 whole fits) did not fix it.
 
+Eight cases nobody had run (``bench/make_case_family.py --only anchor --count 4``, family seeds
+13 and 17; seed 0, the same day, load 2–4), before (beb139f) → after (mm / cm / dB): crouch-13-00
+15.0 / 0.68 / 30.9 → 10.0 / 0.57 / 33.4; pick_up_carry-13-02 12.3 / 1.13 / 31.1 → 9.3 / 0.29 /
+33.5; **push_pull-13-03 206.9 / 0.97 / 21.7 → 25.7 / 0.27 / 33.9**; reach_high-13-01 10.6 / 0.53
+/ 29.9 → 10.2 / 0.89 / 32.7; **pick_up_carry-17-02 9.4 / 2.33 / 29.6 → 6.9 / 3.58 / 29.2** (the
+carried box placed by the search at the end of SDS, 1.2 cm over the target); **reach_low-17-01
+98.5 / 0.56 / 31.0 → 24.5 / 0.32 / 32.8**; sit_stand-17-03 19.2 / 1.37 / 32.4 → 17.2 / 0.35 /
+34.5; walk_curved-17-00 11.5 / 0.46 / 31.4 → 10.6 / 0.49 / 30.9. Two of eight missed before,
+one after. Stage A 122–304 s against 40–87 s.
+
 ``--generate-object``: the stages get no mesh, stage A generates the object (a third oracle
 renders the known object alone for its object-only SDS) and each line adds ``obj_chamfer_cm``
 (symmetric mean Chamfer distance of the placed mesh to the known one) and ``obj_iou``
