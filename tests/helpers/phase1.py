@@ -61,7 +61,8 @@ def phase1(case: MotionCase, seed: int = 0, config: MotionConfig = MotionConfig(
     root6d, trans, body6d, choice = fit_candidates(
         problem.kin, problem.keypoints, problem.camera, params, problem.key_joints, a,
         problem.fps, problem.ground_y, config, plants=problem.plants,
-        supports=problem.supports, soles=problem.soles, seat=(problem.sdf, problem.obj_anchor))
+        supports=problem.supports, soles=problem.soles, seat=(problem.sdf, problem.obj_anchor),
+        hands_busy=problem.held_in_air)
     names = list(config.schedule.initial_poses)
     return Phase1(problem=problem, params=params, gt=gt, root6d=root6d, trans=trans,
                   body6d=body6d, choice=choice, names=[names[int(c)] for c in choice])

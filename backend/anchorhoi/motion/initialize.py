@@ -3,21 +3,30 @@
 Starting every frame from the key pose fails where the clip is far from it (the standing frames
 of a sit-down start seated, and one camera cannot tell a standing body from a nearer, crouched
 one). So phase 1 fits the global orientation and translation of a few whole-body **candidate
-poses** — the key pose, and generic standing / crouching / sitting / squatting legs under the
-key pose's arms — to the torso and foot keypoints of every frame, standing on the ground (the
-support term; one batched forward for all candidates and frames). Each frame then starts from
-the candidate that reprojects best and stands on the ground, with a penalty for switching
-candidates between frames (a Viterbi pass). The sitting candidate pays for frames where
-nothing carries it — no seat under its pelvis and its centre of mass not over its feet (one
-camera cannot tell a body leaning towards it from one sitting back on nothing). The anchor
-frame keeps the key pose.
+poses** — the key pose; generic standing / crouching / sitting / squatting legs under the key
+pose's arms; and two stances with arms of their own, standing with the arms hanging
+(relaxed) or holding a load at the waist (carrying) — to the torso and foot
+keypoints of every frame, standing on the ground (the support term; one batched forward for
+all candidates and frames). Each frame then starts from the candidate that reprojects best and
+stands on the ground, with a penalty for switching candidates between frames (a Viterbi pass).
+The sitting candidate pays for frames where nothing carries it — no seat under its pelvis and
+its centre of mass not over its feet (one camera cannot tell a body leaning towards it from one
+sitting back on nothing). The anchor frame keeps the key pose. The relaxed stance starts the
+frames whose arms do not do the interaction yet (walking up to a table to lean on it); where
+the hands hold the object in the air at the anchor frame it is left out, so that the carried
+object follows the hands from the first frame (``hands_busy``). The carrying stance (upper
+arms down, forearms forward at the waist) starts the frames of a lift or a carry far from a
+key pose that holds the object elsewhere (overhead): from the key pose's arms, phase 2 brought
+the elbows down in front of the body rather than by its sides, a mirror image one camera does
+not tell apart, and the hands and the box rode 20–30 cm nearer the camera (lift_overhead-6-07:
+MPJPE 50 → 24 mm).
 
 Each candidate's translation starts from a per-frame linear least-squares fit to the torso
-keypoints' rays; the standing candidate starts upright, turned to the key pose's heading
-(``upright_root``), the others with the key pose's root orientation (a squat or a seat leans
-its trunk as the key pose does; upright, they were measured worse on the lean-on and kneel
-cases, and an upright crouching candidate on sit_stand-0-24 and reach_low-7-05: 100 and 56 mm,
-87 and 41 mm with the key pose's root).
+keypoints' rays; the standing, relaxed and carrying candidates start upright, turned to the
+key pose's heading (``upright_root``), the others with the key pose's root orientation (a
+squat or a seat leans its trunk as the key pose does; upright, they were measured worse on
+the lean-on and kneel cases, and an upright crouching candidate on sit_stand-0-24 and
+reach_low-7-05: 100 and 56 mm, 87 and 41 mm with the key pose's root).
 
 The crouching candidate stands on bent knees (thighs and shins 30° either side of vertical,
 the soles flat): a body walking or stepping up with its knees bent.
@@ -57,6 +66,10 @@ BODY_JOINTS = 22
 
 _GENERIC = {  # joint name → rotation vector in degrees (x, y, z) of the legs and the spine
     "standing": {},
+    "relaxed": {"left_shoulder": (0, 0, -70), "right_shoulder": (0, 0, 70),
+                "left_elbow": (0, -15, 0), "right_elbow": (0, 15, 0)},
+    "carrying": {"left_shoulder": (0, 0, -70), "right_shoulder": (0, 0, 70),
+                 "left_elbow": (0, -90, 0), "right_elbow": (0, 90, 0)},
     "sitting": {"left_hip": (-90, 0, 0), "right_hip": (-90, 0, 0), "left_knee": (90, 0, 0),
                 "right_knee": (90, 0, 0)},
     "crouching": {"left_hip": (-30, 0, 0), "right_hip": (-30, 0, 0), "left_knee": (60, 0, 0),
@@ -67,10 +80,16 @@ _GENERIC = {  # joint name → rotation vector in degrees (x, y, z) of the legs 
                   "left_ankle": (-15, 0, 0), "right_ankle": (-15, 0, 0),
                   "spine1": (15, 0, 0), "spine2": (10, 0, 0)},
 }
+UPRIGHT = ("standing", "relaxed", "carrying")
+"""The candidates that start upright, turned to the key pose's heading (``upright_root``)."""
 _LOWER = ("left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
           "right_ankle", "spine3", "left_foot", "right_foot")
-"""The joints a generic pose sets; the arms, neck and head keep the key pose's (the arms' pose
-of the interaction is the best guess where they are hidden)."""
+"""The joints every generic pose sets; the arms, neck and head keep the key pose's (the arms'
+pose of the interaction is the best guess where they are hidden) unless the pose names them
+(``relaxed``: the arms hanging by the sides, as a body walking up to the object or standing
+before the interaction holds them; lean_on-5-07: with the key pose's arms reaching to a table,
+no candidate fitted the first frames of the approach and phase 1 put the body 0.8-1.2 m
+nearer the camera, its legs hidden by the table)."""
 
 
 def candidate_poses(names: tuple[str, ...], key: PoseParams) -> torch.Tensor:
@@ -83,7 +102,7 @@ def candidate_poses(names: tuple[str, ...], key: PoseParams) -> torch.Tensor:
             if name not in _GENERIC:
                 raise ValueError(f"unknown initial pose {name!r}; choose from key, "
                                  f"{', '.join(_GENERIC)}")
-            for joint in _LOWER:
+            for joint in dict.fromkeys((*_LOWER, *_GENERIC[name])):
                 deg = _GENERIC[name].get(joint, (0, 0, 0))
                 aa = torch.tensor(deg, dtype=torch.float64) * math.pi / 180
                 body[JOINT_NAMES.index(joint) - 1] = matrix_to_rot6d(
@@ -155,7 +174,8 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
                    config: MotionConfig, on_step: StepCallback | None = None,
                    plants: FootPlants | None = None, supports: Supports | None = None,
                    soles: torch.Tensor | None = None,
-                   seat: tuple[SdfGrid, torch.Tensor] | None = None
+                   seat: tuple[SdfGrid, torch.Tensor] | None = None,
+                   hands_busy: bool = False
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Phase 1 → per frame ``root6d (T, 6)``, ``trans (T, 3)``, ``body6d (T, 21, 6)`` and the
     chosen candidate ``(T,)`` (index into ``config.schedule.initial_poses``). The fit and the
@@ -168,7 +188,11 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
     a resting object's top rather than the ground (``supports.py``). ``seat``: the object's
     SDF (its frame) and its anchor placement ``(4, 4)``; the choice then takes the sitting
     candidate only where they put a seat under its pelvis (``schedule.seat_cost``; without
-    ``seat`` no frame has one) or where its centre of mass stands over its feet."""
+    ``seat`` no frame has one) or where its centre of mass stands over its feet.
+    ``hands_busy``: the hands hold the object in the air at the anchor frame; no frame then
+    starts from the ``relaxed`` candidate (arms hanging): where it fitted the hands best, the
+    carried object started from its wrists and phase 3 carried it 10-60 cm off
+    (lift_overhead-6-23, pick_up_carry-5-12)."""
     t_count = keypoints.shape[0]
     schedule, w, rep = config.schedule, config.weights, config.reprojection
     bodies = candidate_poses(schedule.initial_poses, key)  # (K, 21, 6)
@@ -180,7 +204,7 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
                          for b in bodies])[:, None].expand(k_count, t_count, 54, 3, 3)
 
     # translations: each candidate, posed with the key's root orientation at the origin
-    roots = [upright_root(key.root[0]) if name == "standing" else key.root[0]
+    roots = [upright_root(key.root[0]) if name in UPRIGHT else key.root[0]
              for name in schedule.initial_poses]
     depth = (camera.R[0][2] @ key_joints[0] + camera.t[0][2])
     trans_k, root6d_k = [], []
@@ -247,6 +271,8 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
             unbalanced = saturated(off, schedule.seat_scale_m)
             cost[k] = cost[k] + schedule.seat_cost * torch.minimum(unbalanced, no_seat(
                 joints[k, :, 0], seat, schedule.seat_reach_m, schedule.seat_scale_m))
+        if hands_busy and "relaxed" in schedule.initial_poses:
+            cost[schedule.initial_poses.index("relaxed")] = float("inf")
         if "key" in schedule.initial_poses:
             k = schedule.initial_poses.index("key")
             cost[:, anchor] = float("inf")

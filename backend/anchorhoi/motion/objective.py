@@ -24,7 +24,7 @@ from ..objects.mesh_io import ObjectMesh
 from ..randomness import multinomial
 from . import losses as L
 from .config import MotionConfig, MotionSampling, RestingObjectConfig
-from .contact import FOOT_JOINTS, WRIST_JOINTS, ContactMode, hands_touching, rigid
+from .contact import FOOT_JOINTS, WRIST_JOINTS, ContactMode, grip_frames, hands_touching, rigid
 from .foot_plants import FootPlants, detect_plants, key_footprints, plant_loss
 from .initialize import BODY_JOINTS
 from .line_fits import image_speed
@@ -71,7 +71,9 @@ class Problem:
     obj_corners: torch.Tensor  # (C, 3) object frame: all vertices (its lowest point)
     obj_anchor: torch.Tensor  # (4, 4) object → world at the anchor frame
     at_anchor: torch.Tensor  # (2,) bool: left / right hand touches the object there
+    held_in_air: bool  # a hand touches it there and its lowest point is off the ground
     offsets: torch.Tensor  # (2, 4, 4) object pose in each wrist's frame at the anchor
+    grip_offset: torch.Tensor | None  # (4, 4) the same in the two hands' grip frame, if both
     hidden: torch.Tensor  # (T, 22) 1 where the object likely hides a body joint (unseen runs)
     obj_centre: torch.Tensor  # (3,) object frame: its bounding sphere's centre
     obj_radius: float  # and radius
@@ -225,7 +227,10 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         body_image_speed_px=body_speed, body_image_mass=body_mass, sdf=sdf,
         obj_points=_object_points(mesh, config.sampling.num_object_points, generator, like),
         obj_corners=torch.as_tensor(mesh.vertices, **like), obj_anchor=obj_anchor,
-        at_anchor=at_anchor, offsets=torch.linalg.inv(wrists) @ obj_anchor,
+        at_anchor=at_anchor, held_in_air=bool(at_anchor.any()) and float(
+            (corners @ r_a.T + t_a)[:, 1].min()) > ground_y + config.contact.support_tolerance_m,
+        offsets=torch.linalg.inv(wrists) @ obj_anchor, grip_offset=_grip_offset(
+            at_anchor, key_frames.joints[0, list(WRIST_JOINTS)], obj_anchor),
         hidden=_likely_hidden(conf[:, :BODY_JOINTS], config.resting), obj_centre=centre,
         obj_radius=float((corners - centre).norm(dim=-1).max()),
         foot_image_speed_px=foot_speed, foot_image_mass=foot_mass, plants=plants,
@@ -387,15 +392,41 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
         terms["object_upright"] = w.lambda_object_upright * L.upright_loss(
             obj_rot, state.obj_trans, problem.obj_anchor[:3, :3], problem.obj_anchor[:3, 3])
     if bool(held.any()):
-        wrists = rigid(frames.rotations[:, list(WRIST_JOINTS)], joints[:, list(WRIST_JOINTS)])
-        carried = wrists.transpose(0, 1) @ problem.offsets[:, None]  # (2, T, 4, 4)
+        carried, holds = held_poses(problem, frames.rotations, joints, held)
         held_pts = problem.obj_points @ carried[..., :3, :3].transpose(-1, -2) \
             + carried[..., None, :3, 3]
-        terms["attach"] = w.lambda_attach * L.attachment_loss(obj_pts, held_pts, held)
+        terms["attach"] = w.lambda_attach * L.attachment_loss(obj_pts, held_pts, holds)
     if problem.hands_free:
         terms["hand_prior"] = w.lambda_hand_prior * (
             (state.hand6d - problem.key_hand6d) ** 2).sum((-1, -2)).mean()
     return terms
+
+
+def _grip_offset(at_anchor: torch.Tensor, wrists: torch.Tensor, obj_anchor: torch.Tensor
+                 ) -> torch.Tensor | None:
+    """The object's pose ``(4, 4)`` in the grip frame of both hands at the anchor
+    (``contact.grip_frames``; ``wrists (2, 3)``), None unless both touch it there and the
+    frame is defined."""
+    if not bool(at_anchor.all()):
+        return None
+    frame, ok = grip_frames(wrists[None])
+    return torch.linalg.inv(frame[0]) @ obj_anchor if bool(ok[0]) else None
+
+
+def held_poses(problem: Problem, rotations: torch.Tensor, joints: torch.Tensor,
+               held: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where the hands put the object: poses ``(3, T, 4, 4)`` (by the left wrist, the right
+    wrist, both hands' grip) and the frames each holds it ``(T, 3)`` from ``held (T, 2)``:
+    where both hands hold it and their grip frame is defined the grip alone (``grip_frames``:
+    the wrists' rotations do not swing it), else each holding wrist."""
+    wrists = rigid(rotations[:, list(WRIST_JOINTS)], joints[:, list(WRIST_JOINTS)])
+    each = wrists.transpose(0, 1) @ problem.offsets[:, None]  # (2, T, 4, 4)
+    if problem.grip_offset is None:
+        return torch.cat([each, each[:1]]), torch.cat([held, torch.zeros_like(held[:, :1])], 1)
+    frames, ok = grip_frames(joints[:, list(WRIST_JOINTS)])
+    both = held.all(1) & ok
+    return torch.cat([each, (frames @ problem.grip_offset)[None]]), \
+        torch.cat([held & ~both[:, None], both[:, None]], 1)
 
 
 def balance_loss(problem: Problem, state: State, config: MotionConfig, frames,

@@ -67,6 +67,7 @@ from .contact import (
     fill_gaps,
     foot_contact_weights,
     footprint_matrix,
+    grip_frames,
     ground_speed,
     hold_still,
     mean_pose,
@@ -171,7 +172,8 @@ def _initial_state(problem: Problem, key_pose: KeyPose, config: MotionConfig,
     root6d, trans, body6d, choice = fit_candidates(
         problem.kin, problem.keypoints, problem.camera, key, problem.key_joints, problem.anchor,
         problem.fps, problem.ground_y, config, on_step=report, plants=problem.plants,
-        supports=problem.supports, soles=problem.soles, seat=(problem.sdf, problem.obj_anchor))
+        supports=problem.supports, soles=problem.soles, seat=(problem.sdf, problem.obj_anchor),
+        hands_busy=problem.held_in_air)
     counts = torch.bincount(choice, minlength=len(config.schedule.initial_poses)).tolist()
     log.info("stage E phase 1: frames starting from %s", ", ".join(
         f"{name} {n}" for name, n in zip(config.schedule.initial_poses, counts) if n))
@@ -331,6 +333,9 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
                             problem.keypoints[:, list(RIGHT_HAND), 2].mean(1)])  # (2, T)
         weights = problem.at_anchor[:, None].to(seen.dtype) * (0.05 + seen)
         carried = mean_pose(carried_each, weights)
+        if problem.grip_offset is not None:
+            grip, ok = grip_frames(frames.joints[:, list(WRIST_JOINTS)])
+            carried[ok] = (grip @ problem.grip_offset)[ok]
         carried[problem.anchor] = problem.obj_anchor
         lowest = L.transform_points(problem.obj_corners, carried[:, :3, :3],
                                     carried[:, :3, 3])[..., 1].amin(-1)
@@ -350,6 +355,10 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
         if mode == "resting":
             _touch_only(problem, state, contact)
             return
+        if mode == "sliding":
+            carried = _slid(problem, carried, (share[..., None] * wrists[:, :, :3, 3]).sum(1))
+            lowest = L.transform_points(problem.obj_corners, carried[:, :3, :3],
+                                        carried[:, :3, 3])[..., 1].amin(-1)
         path = object_path(carried, contact, lowest, problem.ground_y,
                            config.contact.rest_on_ground_m, corners=problem.obj_corners)
     if config.resting.iterations > 0:
@@ -419,6 +428,21 @@ def _clear_resting_object(problem: Problem, state: State, config: MotionConfig) 
                 count += 1
     log.info("stage E: %d of %d frames inside the resting object moved out along their camera "
              "rays", count, len(todo))
+
+
+def _slid(problem: Problem, carried: torch.Tensor, hands: torch.Tensor) -> torch.Tensor:
+    """The poses ``(T, 4, 4)`` of an object pushed or pulled along the ground by hands at
+    ``hands (T, 3)`` (their mean position): its anchor placement moved on the ground plane as
+    far as the hands move from the anchor frame, upright and turned as at the anchor. The
+    wrists' rotations (``carried``, the offsets captured at the anchor) swing the object over
+    a lever arm as long as the hands' reach: a wrist started 40° off put a pushed box 20-90 cm
+    from the hands (push_pull-6-00)."""
+    out = carried.clone()
+    move = hands - hands[problem.anchor]
+    move[:, 1] = 0
+    out[:, :3, :3] = problem.obj_anchor[:3, :3]
+    out[:, :3, 3] = problem.obj_anchor[:3, 3] + move
+    return out
 
 
 def _carried_depth(problem: Problem, vertices: torch.Tensor, carried: torch.Tensor
