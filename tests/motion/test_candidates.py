@@ -14,7 +14,7 @@ from helpers.phase1 import phase1
 
 from anchorhoi.body import BodyModel, axis_angle_to_matrix, matrix_to_rot6d, rot6d_to_matrix
 from anchorhoi.motion import MotionConfig
-from anchorhoi.motion.initialize import upright_root
+from anchorhoi.motion.initialize import upright_root, usable_candidates
 from anchorhoi.oracles.family import draw_case, write_motion
 from anchorhoi.oracles.motion_case import MotionCase, load_motion_case
 
@@ -31,6 +31,21 @@ def test_upright_root_keeps_the_heading_and_drops_pitch_and_roll():
     back = axis_angle_to_matrix(torch.tensor([0.0, 3.0, 0.0], dtype=torch.float64))
     up = rot6d_to_matrix(upright_root(matrix_to_rot6d(back @ bend)))
     assert torch.allclose(up, back, atol=1e-9)
+
+
+def test_the_arms_of_their_own_are_tried_only_where_they_can_start_the_clip():
+    """Relaxed arms never start a clip whose hands hold the object in the air at the key
+    frame; the carrying arms start only a clip whose key pose holds it over the shoulders."""
+    names = MotionConfig().schedule.initial_poses
+    joints = torch.zeros(55, 3)
+    joints[[16, 17], 1] = 1.4  # shoulders
+    joints[[20, 21], 1] = 1.0  # wrists at the waist
+    assert usable_candidates(names, False, joints) == tuple(n for n in names if n != "carrying")
+    assert usable_candidates(names, True, joints) == tuple(
+        n for n in names if n not in ("relaxed", "carrying"))
+    joints[[20, 21], 1] = 1.9  # overhead
+    assert usable_candidates(names, True, joints) == tuple(n for n in names if n != "relaxed")
+    assert usable_candidates(names, False, joints) == tuple(n for n in names if n != "carrying")
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from anchorhoi.motion.config import MotionWeights, ReprojectionConfig
 from anchorhoi.motion.contact import (
     fill_gaps,
     footprint_matrix,
+    grip_frames,
     grow_contact,
     object_path,
     rigid,
@@ -215,7 +216,9 @@ def test_the_carried_object_follows_the_hands(body, oracle):
     travel = np.linalg.norm(result.obj_trans[-1] - result.obj_trans[0])
     gt_travel = np.linalg.norm(case.obj_trans[-1] - case.obj_trans[0])
     assert travel > 0.5 and abs(travel - gt_travel) < 0.1
-    # the object's pose is the wrist's transform × the offset captured at the anchor frame
+    # both hands hold it: its pose is their grip frame (the wrists' positions) × the offset
+    # captured at the anchor frame
+    assert result.hand_contact[held].all()
     kin = PosedSubset(body, torch.as_tensor(result.motion.betas, dtype=torch.float32),
                       np.array([0]))
     with torch.no_grad():
@@ -224,12 +227,13 @@ def test_the_carried_object_follows_the_hands(body, oracle):
         pose = axis_angle_to_matrix(torch.as_tensor(result.motion.full_pose(),
                                                     dtype=torch.float32))
         frames = kin(pose, torch.as_tensor(result.motion.trans, dtype=torch.float32))
-    wrist_key = rigid(at_key.rotations[0, 20], at_key.joints[0, 20]).double().numpy()
+    grip_key, ok_key = grip_frames(at_key.joints[:, 20:22].double())
     a = case.anchor_frame
     obj_a = rigid(torch.as_tensor(case.obj_rot[a]), torch.as_tensor(case.obj_trans[a])).numpy()
-    offset = np.linalg.inv(wrist_key) @ obj_a
-    wrists = rigid(frames.rotations[:, 20], frames.joints[:, 20]).double().numpy()
-    carried = (wrists @ offset)[:, :3, 3]
+    offset = np.linalg.inv(grip_key[0].numpy()) @ obj_a
+    grips, ok = grip_frames(frames.joints[:, 20:22].double())
+    assert bool(ok_key[0]) and bool(ok[held].all())
+    carried = (grips.numpy() @ offset)[:, :3, 3]
     assert np.linalg.norm(carried - result.obj_trans, axis=1)[held].max() < 0.05
     # before the grasp the box rests where it stood (a soft term: measured drift 1.8 cm)
     first = int(np.flatnonzero(held)[0])

@@ -51,7 +51,7 @@ from ..portable.skeleton import JOINT_NAMES
 from ..progress import LossReadout, StepCallback
 from . import losses as L
 from .config import MotionConfig, ReprojectionConfig
-from .contact import FOOT_JOINTS
+from .contact import FOOT_JOINTS, WRIST_JOINTS
 from .foot_plants import FootPlants, plant_loss
 from .posing import PosedSubset
 from .supports import Supports
@@ -82,6 +82,7 @@ _GENERIC = {  # joint name → rotation vector in degrees (x, y, z) of the legs 
 }
 UPRIGHT = ("standing", "relaxed", "carrying")
 """The candidates that start upright, turned to the key pose's heading (``upright_root``)."""
+SHOULDER_JOINTS = (16, 17)
 _LOWER = ("left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
           "right_ankle", "spine3", "left_foot", "right_foot")
 """The joints every generic pose sets; the arms, neck and head keep the key pose's (the arms'
@@ -189,13 +190,12 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
     SDF (its frame) and its anchor placement ``(4, 4)``; the choice then takes the sitting
     candidate only where they put a seat under its pelvis (``schedule.seat_cost``; without
     ``seat`` no frame has one) or where its centre of mass stands over its feet.
-    ``hands_busy``: the hands hold the object in the air at the anchor frame; no frame then
-    starts from the ``relaxed`` candidate (arms hanging): where it fitted the hands best, the
-    carried object started from its wrists and phase 3 carried it 10-60 cm off
-    (lift_overhead-6-23, pick_up_carry-5-12)."""
+    ``hands_busy``: the hands hold the object in the air at the anchor frame; which of the
+    candidates with arms of their own are tried follows from it (``usable_candidates``)."""
     t_count = keypoints.shape[0]
     schedule, w, rep = config.schedule, config.weights, config.reprojection
-    bodies = candidate_poses(schedule.initial_poses, key)  # (K, 21, 6)
+    names = usable_candidates(schedule.initial_poses, hands_busy, key_joints)
+    bodies = candidate_poses(names, key)  # (K, 21, 6)
     k_count = bodies.shape[0]
     dtype, device = keypoints.dtype, keypoints.device
     hands = rot6d_to_matrix(key.hand[0])  # (30, 3, 3)
@@ -205,7 +205,7 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
 
     # translations: each candidate, posed with the key's root orientation at the origin
     roots = [upright_root(key.root[0]) if name in UPRIGHT else key.root[0]
-             for name in schedule.initial_poses]
+             for name in names]
     depth = (camera.R[0][2] @ key_joints[0] + camera.t[0][2])
     trans_k, root6d_k = [], []
     with torch.no_grad():
@@ -247,8 +247,8 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
             + w.lambda_accel * L.acceleration_loss(body_joints, fps) \
             + w.lambda_rot_smooth * L.second_difference_loss(root6d.transpose(0, 1)) \
             + k_count * w.lambda_support * L.support_loss(verts, floor(verts))
-        if "key" in schedule.initial_poses:
-            k = schedule.initial_poses.index("key")
+        if "key" in names:
+            k = names.index("key")
             loss = loss + w.lambda_key_pose * ((joints[k, anchor] - key_joints) ** 2).sum()
         if plants is not None and w.lambda_plant > 0:
             loss = loss + k_count * w.lambda_plant * plant_loss(joints[..., list(FOOT_JOINTS), :],
@@ -263,24 +263,40 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
         gap = (verts[..., 1] - floor(verts)).amin(-1)  # (K, T) lowest point above its floor
         cost = torch.stack([_frame_cost(joints[k], keypoints, camera, rep)
                             for k in range(k_count)]) + w.lambda_support * gap * gap
-        if "sitting" in schedule.initial_poses and schedule.seat_cost > 0:
-            k = schedule.initial_poses.index("sitting")
+        if "sitting" in names and schedule.seat_cost > 0:
+            k = names.index("sitting")
             feet = joints[k][:, list(FOOT_JOINTS)]  # L ankle, R ankle, L ball, R ball
             off = L.balance_excess(verts[k].mean(1), 0.5 * (feet[:, 0] + feet[:, 2]),
                                    0.5 * (feet[:, 1] + feet[:, 3]), config.contact.balance_radius_m)
             unbalanced = saturated(off, schedule.seat_scale_m)
             cost[k] = cost[k] + schedule.seat_cost * torch.minimum(unbalanced, no_seat(
                 joints[k, :, 0], seat, schedule.seat_reach_m, schedule.seat_scale_m))
-        if hands_busy and "relaxed" in schedule.initial_poses:
-            cost[schedule.initial_poses.index("relaxed")] = float("inf")
-        if "key" in schedule.initial_poses:
-            k = schedule.initial_poses.index("key")
+        if "key" in names:
+            k = names.index("key")
             cost[:, anchor] = float("inf")
             cost[k, anchor] = 0.0
         choice = _viterbi(cost, schedule.initial_switch_cost)
         frames = torch.arange(t_count, device=choice.device)
+        index = torch.tensor([schedule.initial_poses.index(n) for n in names],
+                             device=choice.device)
         return (root6d.detach()[choice, frames].clone(), trans.detach()[choice, frames].clone(),
-                bodies[choice].clone(), choice)
+                bodies[choice].clone(), index[choice])
+
+
+def usable_candidates(names: tuple[str, ...], hands_busy: bool, key_joints: torch.Tensor
+                      ) -> tuple[str, ...]:
+    """The candidates of ``names`` that phase 1 tries. ``hands_busy``: the hands hold the
+    object in the air at the anchor frame; the relaxed stance (arms hanging) is then left out
+    (where it fitted the hands best, the carried object started from its wrists and phase 3
+    carried it 10-60 cm off: lift_overhead-6-23, pick_up_carry-5-12). The carrying stance is
+    tried only there and where the key pose ``key_joints (55, 3)`` holds the object above its
+    shoulders: a key pose that carries it lower is the better start, and the generic arms,
+    chosen over it in frames of the carry, cost the authored pick-up 7 mm and 1 cm of the box.
+    """
+    raised = bool((key_joints[list(WRIST_JOINTS), 1]
+                   > key_joints[list(SHOULDER_JOINTS), 1]).all())
+    return tuple(n for n in names if not (n == "relaxed" and hands_busy)
+                 and not (n == "carrying" and not (hands_busy and raised)))
 
 
 def no_seat(pelvis: torch.Tensor, seat: tuple[SdfGrid, torch.Tensor] | None, reach: float,
