@@ -18,8 +18,10 @@ never seen.)
 is in contact when one of its vertices lies within ``ContactConfig.hand_distance_m`` of the object's
 surface; its offset ``Δ = H_hand⁻¹ · O_anchor`` is captured there (``H`` the wrist's global
 transform). From the anchor the contact grows frame by frame in both time directions, with the
-object where the contacting hands would carry it (``H_hand(t) · Δ``; several hands: averaged),
-and stops at the first frame that breaks the mode it started in:
+object where the contacting hands would carry it (``H_hand(t) · Δ``; both hands: their grip
+frame ``G(t) · G_anchor⁻¹ · O_anchor`` from the wrists' positions, ``grip_frames``, so that
+the wrists' barely seen rotations do not swing it), and stops at the first frame that breaks
+the mode it started in:
 
 * **held** (the object is in the air at the anchor frame: its lowest point more than
   ``ContactConfig.support_tolerance_m`` above the ground): the contact lasts while the carried
@@ -32,7 +34,8 @@ and stops at the first frame that breaks the mode it started in:
 * **sliding** (it rests on the ground at the anchor frame): the contact lasts while the carried
   object stays on the ground (pushed or pulled along it); where the hands would lift it off or
   push it into the ground — rise or sink by more than ``ContactConfig.slide_release_m`` — they
-  let go.
+  let go. While held, it starts upright as at the anchor, moved along the ground as far as
+  the hands move (``optimize._slid``).
 
 A resting object does not move unless the evidence says the hands move it: in **sliding**
 mode the object travels only if, over the contact frames where the touching hands are **seen**
