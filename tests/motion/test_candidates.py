@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers.family_cases import family_case
 from helpers.phase1 import phase1
 
-from anchorhoi.body import BodyModel, axis_angle_to_matrix, matrix_to_rot6d, rot6d_to_matrix
+from anchorhoi.body import axis_angle_to_matrix, matrix_to_rot6d, rot6d_to_matrix
 from anchorhoi.motion import MotionConfig
 from anchorhoi.motion.initialize import upright_root, usable_candidates
-from anchorhoi.oracles.family import draw_case, write_motion
-from anchorhoi.oracles.motion_case import MotionCase, load_motion_case
+from anchorhoi.oracles.motion_case import load_motion_case
 
 FAMILY = Path(__file__).resolve().parents[2] / "bench" / "cases" / "family" / "motion"
 
@@ -76,12 +76,6 @@ def test_a_crouched_walk_starts_its_frames_with_bent_knees(one_thread):
     bend = torch.rad2deg(torch.arccos(((knees.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2)
                                       .clamp(-1, 1)))
     assert float(bend.mean()) > 40.0
-
-
-def family_case(tmp_path: Path, kind: str, seed: int, index: int) -> MotionCase:
-    """The case ``<kind>-<seed>-<index>`` of the random family, as the bench loads it."""
-    drawn = draw_case(BodyModel(dtype=torch.float64), kind, seed, index)
-    return load_motion_case(write_motion(drawn, tmp_path))
 
 
 @pytest.mark.slow

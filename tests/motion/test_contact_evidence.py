@@ -9,6 +9,7 @@ import math
 
 import pytest
 import torch
+from helpers.family_cases import family_case
 
 from anchorhoi.body import BodyModel
 from anchorhoi.motion import MotionConfig
@@ -21,8 +22,6 @@ from anchorhoi.motion.contact import (
     object_path,
     rigid,
 )
-from anchorhoi.oracles.family import draw_case, write_motion
-from anchorhoi.oracles.motion_case import load_motion_case
 from anchorhoi.oracles.motion_oracle import run_oracle_motion
 
 CONTACT = ContactConfig()
@@ -281,8 +280,7 @@ def test_single_noisy_frames_are_no_evidence_of_motion():
 def test_hands_resting_on_a_table_do_not_push_it(tmp_path, one_thread):
     """A drawn lean-on case (both hands on a table top while the body leans): the 3D hands
     drift along the camera ray, the image shows them still — the table rests."""
-    drawn = draw_case(BodyModel(dtype=torch.float64), "lean_on", 0, 0)
-    case = load_motion_case(write_motion(drawn, tmp_path))
+    case = family_case(tmp_path, "lean_on", 0, 0)
     report = run_oracle_motion(case, body=BodyModel(), config=MotionConfig(), seed=0,
                                noise_px=4.0, drop=0.2)
     line = report.figures()

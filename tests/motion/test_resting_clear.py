@@ -4,12 +4,10 @@ not sideways off its keypoints (``optimize._clear_resting_object``)."""
 from __future__ import annotations
 
 import pytest
-import torch
+from helpers.family_cases import family_case
 
 from anchorhoi.body import BodyModel
 from anchorhoi.motion import MotionConfig
-from anchorhoi.oracles.family import draw_case, write_motion
-from anchorhoi.oracles.motion_case import load_motion_case
 from anchorhoi.oracles.motion_oracle import run_oracle_motion
 
 
@@ -20,8 +18,7 @@ def test_a_body_inside_a_table_leaves_it_behind_not_sideways(tmp_path, one_threa
     put the first 19 frames 65 cm too near the camera, inside the table, and phase 3's
     penetration term pushed them 73 cm sideways (MPJPE 343 mm; 37 % of the frames off their
     keypoints)."""
-    drawn = draw_case(BodyModel(dtype=torch.float64), "lean_on", 2, 17)
-    case = load_motion_case(write_motion(drawn, tmp_path))
+    case = family_case(tmp_path, "lean_on", 2, 17)
     report = run_oracle_motion(case, body=BodyModel(), config=MotionConfig(), seed=2,
                                noise_px=4.0, drop=0.2)
     line = report.figures()

@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers.family_cases import family_case
 from helpers.phase1 import phase1
 
-from anchorhoi.body import BodyModel
 from anchorhoi.motion.initialize import no_seat
 from anchorhoi.objects.inside import build_sdf_grid
-from anchorhoi.oracles.family import draw_case, write_motion
 from anchorhoi.oracles.motion_case import load_motion_case
 
 FAMILY = Path(__file__).resolve().parents[2] / "bench" / "cases" / "family" / "motion"
@@ -52,8 +51,7 @@ def test_a_push_leaning_towards_the_camera_does_not_start_seated(one_thread, tmp
     from the sitting candidate, sitting back on nothing, pelvis 18 cm deep along the camera
     ray (MPJPE 208 mm there). (Its last frames may start from the sitting legs leaning over
     the feet.)"""
-    drawn = draw_case(BodyModel(dtype=torch.float64), "push_pull", 1, 7)
-    case = load_motion_case(write_motion(drawn, tmp_path))
+    case = family_case(tmp_path, "push_pull", 1, 7)
     names = phase1(case, seed=1).names
     assert "sitting" not in names[:20]
 

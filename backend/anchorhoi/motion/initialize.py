@@ -64,7 +64,7 @@ under the feet, their image height says how far away the body is."""
 BODY_JOINTS = 22
 """Smoothness uses the first 22 joints (pelvis … wrists)."""
 
-_GENERIC = {  # joint name → rotation vector in degrees (x, y, z) of the legs and the spine
+_GENERIC = {  # joint name → rotation vector in degrees (x, y, z): the legs, spine and own arms
     "standing": {},
     "relaxed": {"left_shoulder": (0, 0, -70), "right_shoulder": (0, 0, 70),
                 "left_elbow": (0, -15, 0), "right_elbow": (0, 15, 0)},

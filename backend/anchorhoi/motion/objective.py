@@ -392,7 +392,8 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
         terms["object_upright"] = w.lambda_object_upright * L.upright_loss(
             obj_rot, state.obj_trans, problem.obj_anchor[:3, :3], problem.obj_anchor[:3, 3])
     if bool(held.any()):
-        carried, holds = held_poses(problem, frames.rotations, joints, held)
+        carried, holds = held_poses(problem, rigid(frames.rotations[:, list(WRIST_JOINTS)],
+                                                   joints[:, list(WRIST_JOINTS)]), held)
         held_pts = problem.obj_points @ carried[..., :3, :3].transpose(-1, -2) \
             + carried[..., None, :3, 3]
         terms["attach"] = w.lambda_attach * L.attachment_loss(obj_pts, held_pts, holds)
@@ -413,17 +414,17 @@ def _grip_offset(at_anchor: torch.Tensor, wrists: torch.Tensor, obj_anchor: torc
     return torch.linalg.inv(frame[0]) @ obj_anchor if bool(ok[0]) else None
 
 
-def held_poses(problem: Problem, rotations: torch.Tensor, joints: torch.Tensor,
-               held: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Where the hands put the object: poses ``(3, T, 4, 4)`` (by the left wrist, the right
-    wrist, both hands' grip) and the frames each holds it ``(T, 3)`` from ``held (T, 2)``:
-    where both hands hold it and their grip frame is defined the grip alone (``grip_frames``:
-    the wrists' rotations do not swing it), else each holding wrist."""
-    wrists = rigid(rotations[:, list(WRIST_JOINTS)], joints[:, list(WRIST_JOINTS)])
+def held_poses(problem: Problem, wrists: torch.Tensor, held: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where the hands (the wrists' transforms ``wrists (T, 2, 4, 4)``) put the object: poses
+    ``(3, T, 4, 4)`` (by the left wrist, the right wrist, both hands' grip) and the frames each
+    holds it ``(T, 3)`` from ``held (T, 2)``: where both hands hold it and their grip frame is
+    defined the grip alone (``grip_frames``: the wrists' rotations do not swing it), else each
+    holding wrist."""
     each = wrists.transpose(0, 1) @ problem.offsets[:, None]  # (2, T, 4, 4)
     if problem.grip_offset is None:
         return torch.cat([each, each[:1]]), torch.cat([held, torch.zeros_like(held[:, :1])], 1)
-    frames, ok = grip_frames(joints[:, list(WRIST_JOINTS)])
+    frames, ok = grip_frames(wrists[:, :, :3, 3])
     both = held.all(1) & ok
     return torch.cat([each, (frames @ problem.grip_offset)[None]]), \
         torch.cat([held & ~both[:, None], both[:, None]], 1)

@@ -67,7 +67,6 @@ from .contact import (
     fill_gaps,
     foot_contact_weights,
     footprint_matrix,
-    grip_frames,
     ground_speed,
     hold_still,
     mean_pose,
@@ -83,6 +82,7 @@ from .objective import (
     State,
     build_problem,
     decided,
+    held_poses,
     loss_terms,
 )
 from .occlusion import hidden_targets, prior_target
@@ -327,15 +327,14 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
         frames = state.pose(problem)
         wrists = rigid(frames.rotations[:, list(WRIST_JOINTS)],
                        frames.joints[:, list(WRIST_JOINTS)])
-        carried_each = wrists.transpose(0, 1) @ problem.offsets[:, None]  # (2, T, 4, 4)
-        # each touching hand carries the object; a seen hand counts more than a hidden one
+        # each touching hand carries the object (both: their grip, where it is defined); a
+        # seen hand counts more than a hidden one
+        by_hand, holds = held_poses(problem, wrists, problem.at_anchor.expand(t_count, 2))
         seen = torch.stack([problem.keypoints[:, list(LEFT_HAND), 2].mean(1),
                             problem.keypoints[:, list(RIGHT_HAND), 2].mean(1)])  # (2, T)
         weights = problem.at_anchor[:, None].to(seen.dtype) * (0.05 + seen)
-        carried = mean_pose(carried_each, weights)
-        if problem.grip_offset is not None:
-            grip, ok = grip_frames(frames.joints[:, list(WRIST_JOINTS)])
-            carried[ok] = (grip @ problem.grip_offset)[ok]
+        carried = torch.where(holds[:, 2, None, None], by_hand[2],
+                              mean_pose(by_hand[:2], weights))
         carried[problem.anchor] = problem.obj_anchor
         lowest = L.transform_points(problem.obj_corners, carried[:, :3, :3],
                                     carried[:, :3, 3])[..., 1].amin(-1)
@@ -356,7 +355,7 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
             _touch_only(problem, state, contact)
             return
         if mode == "sliding":
-            carried = _slid(problem, carried, (share[..., None] * wrists[:, :, :3, 3]).sum(1))
+            carried = _slid(problem, (share[..., None] * wrists[:, :, :3, 3]).sum(1))
             lowest = L.transform_points(problem.obj_corners, carried[:, :3, :3],
                                         carried[:, :3, 3])[..., 1].amin(-1)
         path = object_path(carried, contact, lowest, problem.ground_y,
@@ -430,18 +429,17 @@ def _clear_resting_object(problem: Problem, state: State, config: MotionConfig) 
              "rays", count, len(todo))
 
 
-def _slid(problem: Problem, carried: torch.Tensor, hands: torch.Tensor) -> torch.Tensor:
+def _slid(problem: Problem, hands: torch.Tensor) -> torch.Tensor:
     """The poses ``(T, 4, 4)`` of an object pushed or pulled along the ground by hands at
     ``hands (T, 3)`` (their mean position): its anchor placement moved on the ground plane as
-    far as the hands move from the anchor frame, upright and turned as at the anchor. The
-    wrists' rotations (``carried``, the offsets captured at the anchor) swing the object over
-    a lever arm as long as the hands' reach: started from the relaxed candidate's hanging
-    arms, push_pull-6-00's box ended 22 cm off (8 cm slid)."""
-    out = carried.clone()
+    far as the hands move from the anchor frame, upright and turned as at the anchor. Carried
+    by the wrists' rotations (the offsets captured at the anchor) it swings over a lever arm
+    as long as the hands' reach: started from the relaxed candidate's hanging arms,
+    push_pull-6-00's box ended 22 cm off (8 cm slid)."""
     move = hands - hands[problem.anchor]
     move[:, 1] = 0
-    out[:, :3, :3] = problem.obj_anchor[:3, :3]
-    out[:, :3, 3] = problem.obj_anchor[:3, 3] + move
+    out = problem.obj_anchor.expand(len(hands), 4, 4).clone()
+    out[:, :3, 3] += move
     return out
 
 
