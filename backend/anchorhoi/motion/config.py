@@ -10,6 +10,7 @@
 | ``resting`` | ``RestingObjectConfig`` | placing a resting object before phase 3 |
 | ``plants`` | ``FootPlantConfig`` | foot plants and their footprints from the keypoints |
 | ``supports`` | ``SupportConfig`` | what the feet stand on: the ground, a resting object's top |
+| ``likeness`` | ``LikenessConfig`` | how much a frame looks like the key pose |
 
 Loss weights follow ``loss_<name> × lambda_<name>`` (the names of ``objective.loss_terms``);
 most terms are summed over their points and averaged over frames. Lengths are metres, speeds
@@ -172,6 +173,10 @@ class MotionWeights:
     lambda_attach: float = 3000.0
     """While a hand holds the object: the object's points where they are vs. where the wrist's
     transform × the anchor's offset puts them (m², mean over points)."""
+    lambda_likeness: float = 100.0
+    """Frames that look like the key pose keep its rotations (``likeness.py``): squared 6D
+    distance of the root and body rotations to the key pose's, times each one's likeness
+    (phases 2 and 3). 0 turns it off."""
     lambda_object_static: float = 3000.0
     """Between frames where no hand holds it the object does not move (m², mean over
     points)."""
@@ -465,6 +470,27 @@ class SupportConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LikenessConfig:
+    """How much a frame looks like the key pose (``likeness.py``)."""
+
+    sigma: float = 0.03
+    """The likeness falls to 1/e where the keypoints' RMS offset from the key pose's projection
+    (each set about its own mean) is this share of the key pose's height in the image."""
+    level: float = 0.25
+    """The root and the legs are pulled only over the frames joined to the anchor frame by a
+    likeness (smoothed) at least this high."""
+    smooth_frames: int = 2
+    """The likeness is averaged over ±this many frames for that run."""
+    min_joints: int = 8
+    """Frames with fewer seen body keypoints are not compared (likeness 0)."""
+
+    def __post_init__(self) -> None:
+        check_positive(self, ("sigma", "level"))
+        check_at_least(self, 0, ("smooth_frames",))
+        check_at_least(self, 1, ("min_joints",))
+
+
+@dataclass(frozen=True, kw_only=True)
 class MotionConfig:
     """Stage E's optimisation: the scene facts, and one group per concern (module table)."""
 
@@ -493,6 +519,8 @@ class MotionConfig:
     """Foot plants and footprints from the keypoints (the global trajectory)."""
     supports: SupportConfig = field(default_factory=SupportConfig)
     """What the feet stand on: the ground, and a resting object's top."""
+    likeness: LikenessConfig = field(default_factory=LikenessConfig)
+    """How much a frame looks like the key pose (``weights.lambda_likeness``)."""
 
     def __post_init__(self) -> None:
         check_choices(self)

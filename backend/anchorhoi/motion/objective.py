@@ -18,7 +18,7 @@ import torch
 
 from ..body import BodyModel, rot6d_to_matrix
 from ..body.pose import KeyPose
-from ..nerf.cameras import Cameras
+from ..nerf.cameras import Cameras, project
 from ..objects.inside import SdfGrid, build_sdf_grid
 from ..objects.mesh_io import ObjectMesh
 from ..randomness import multinomial
@@ -27,6 +27,7 @@ from .config import MotionConfig, MotionSampling, RestingObjectConfig
 from .contact import FOOT_JOINTS, WRIST_JOINTS, ContactMode, grip_frames, hands_touching, rigid
 from .foot_plants import FootPlants, detect_plants, key_footprints, plant_loss
 from .initialize import BODY_JOINTS
+from .likeness import key_likeness
 from .line_fits import image_speed
 from .occlusion import rotation_visibility
 from .posing import PosedFrames, PosedSubset, farthest_point_ids
@@ -82,6 +83,7 @@ class Problem:
     plants: FootPlants | None  # the foot joints' plants and footprints (config.plants.enabled)
     supports: Supports  # the ground and a resting object's top (supports.py)
     soles: torch.Tensor  # (Vs,) bool: subset vertices on the soles (they stand on a top)
+    likeness: torch.Tensor  # (T, 22) how much each rotation's frame looks like the key pose
 
 
 @dataclass(eq=False)
@@ -234,7 +236,10 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         hidden=_likely_hidden(conf[:, :BODY_JOINTS], config.resting), obj_centre=centre,
         obj_radius=float((corners - centre).norm(dim=-1).max()),
         foot_image_speed_px=foot_speed, foot_image_mass=foot_mass, plants=plants,
-        supports=supports, soles=soles)
+        supports=supports, soles=soles,
+        likeness=key_likeness(kp[:, :BODY_JOINTS],
+                              project(camera, key_frames.joints[:, :BODY_JOINTS])[0],
+                              int(anchor), config.likeness))
 
 
 def _key_on_top(supports: Supports, soles: torch.Tensor, reach: float = 0.02) -> bool:
@@ -351,6 +356,10 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
     }
     if problem.plants is not None and w.lambda_plant > 0:
         terms["plant"] = w.lambda_plant * plant_loss(feet, problem.plants)
+    if w.lambda_likeness > 0:
+        rot = torch.cat([state.root6d[:, None], state.body6d], 1)
+        terms["likeness"] = w.lambda_likeness * (problem.likeness * (
+            (rot - problem.key_rot6d) ** 2).sum(-1)).sum(-1).mean()
     untouched = not bool(problem.at_anchor.any())
     if untouched and w.lambda_body_occlusion > 0:
         terms["body_occlusion"] = w.lambda_body_occlusion * fade * untouched_occlusion(

@@ -5,11 +5,13 @@ object with its placement there. All rotations move in 6D. Three phases:
 
 1. **where and how to start** (``initialize.py``): global orientation and translation of a few
    whole-body candidate poses (the key pose; generic standing / crouching / sitting / squatting
-   legs under the key pose's arms) fitted per frame to the torso and foot keypoints, standing on
-   the ground; each frame starts from the candidate that fits best (Viterbi over frames);
+   legs under the key pose's arms; standing with the arms hanging or carrying) fitted per frame
+   to the torso and foot keypoints, standing on the ground; each frame starts from the
+   candidate that fits best (Viterbi over frames);
 2. **body pose**: + every body joint, with the robust reprojection (its scale annealed), the key
    pose at its frame, smoothness, knee/elbow hinges, a pull towards the key pose that is strong
-   only where a limb is hidden, the ground support and the foot contact (faded in); an
+   where a limb is hidden or where a frame looks like the key pose (``likeness.py``), the
+   ground support and the foot contact (faded in); an
    object no hand touches never moves, so the body keeps out of it and the joints it hides
    behind it from here on (faded in too);
 3. **contact**: the hand–object contact interval is decided (``contact.py``) and the object's
