@@ -8,7 +8,7 @@ right at the anchor frame; the frames around it that look like it most likely ho
 this pull the body of an overhead lift (lift_overhead-4-21), standing still with the load
 after the anchor frame, leant 5–8 cm towards the camera within three frames of it.
 
-**Likeness** of frame ``t`` (``key_likeness``): ``exp(−m(t) / (σ·h)²)`` where ``m(t)`` is the
+**Likeness** of frame ``t`` (``frame_likeness``): ``exp(−m(t) / (σ·h)²)`` where ``m(t)`` is the
 mean squared pixel offset between the frame's seen body keypoints and the key pose's
 projection, each set moved to its own mean over those joints (where the body is in the image
 is the root's business, not the pose's); ``h`` the key pose's height in the image and ``σ``
@@ -30,6 +30,7 @@ from __future__ import annotations
 import torch
 
 from .config import LikenessConfig
+from .contact import true_runs
 
 UPPER_BODY = (3, 6, 9, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21)
 """spine1–3, neck, collars, head, shoulders, elbows, wrists: pulled wherever a frame looks
@@ -57,16 +58,13 @@ def frame_likeness(keypoints: torch.Tensor, key_uv: torch.Tensor, config: Likene
 def joined_to_anchor(like: torch.Tensor, anchor: int, config: LikenessConfig) -> torch.Tensor:
     """``(T,)`` bool: the anchor frame and the frames joined to it by a run whose likeness,
     averaged over ±``smooth_frames``, stays at ``level`` or above."""
-    t, half = like.shape[0], config.smooth_frames
+    half = config.smooth_frames
     padded = torch.nn.functional.pad(like[None, None], (half, half), mode="replicate")[0, 0]
-    smooth = padded.unfold(0, 2 * half + 1, 1).mean(-1)
-    joined = torch.zeros(t, dtype=torch.bool, device=like.device)
-    joined[anchor] = True
-    for step in (1, -1):
-        f = anchor + step
-        while 0 <= f < t and float(smooth[f]) >= config.level:
-            joined[f] = True
-            f += step
+    alike = padded.unfold(0, 2 * half + 1, 1).mean(-1) >= config.level
+    alike[anchor] = True
+    joined = torch.zeros_like(alike)
+    start, end = next(run for run in true_runs(alike, 1, 1) if run[0] <= anchor <= run[1])
+    joined[start:end + 1] = True
     return joined
 
 
