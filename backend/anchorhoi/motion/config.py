@@ -228,8 +228,10 @@ class ContactConfig:
     line fit over ±this many frames, reaches ``foot_speed_mps`` a hidden foot is no longer
     taken as planted). Wide: the estimate's root jumps back and forth along the camera ray
     where nothing but the torso's size gives its depth, which a short fit takes for travel;
-    a walk keeps its speed over a second. Only where no hand touches the object at the
-    anchor frame (a push walks in strokes, its travel along the camera ray unseen)."""
+    a walk keeps its speed over a second. Not where the hands may move the object: not
+    before the contact decision where a hand touches it at the anchor frame, nor where they
+    hold or slide it after (a push walks in strokes, its travel along the camera ray
+    unseen)."""
     image_speed_min_confidence: float = 2.5
     """A speed fit resting on less confidence (summed over its frames) counts as unseen."""
     hand_distance_m: float = 0.04
