@@ -133,10 +133,10 @@ def test_a_crouch_behind_a_box_keeps_its_hidden_legs_and_hands_out_of_it(tmp_pat
 
 
 @pytest.mark.slow
-def test_a_body_leaning_on_a_table_with_its_legs_out_of_frame_stands_where_it_stood(
+def test_a_body_leaning_on_a_table_that_hides_its_legs_stands_where_it_stood(
         tmp_path, one_thread):
     """lean_on-5-07 (family seed 5; noise seed 5): a hand on the table from the key frame,
-    knees and feet out of frame in every frame. The table rests (the hands do not move it), so
+    knees and feet behind it in every frame. The table rests (the hands do not move it), so
     the hidden feet stand wherever the estimate's root does not travel. Taken as planted only
     where the estimate kept them still, they slid with every lean: 11 mm per contact frame,
     MPJPE 71 mm (0.2 mm and 20 mm held)."""

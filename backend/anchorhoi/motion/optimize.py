@@ -272,8 +272,8 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
             # along the camera ray, its root's travel unseen (push_pull-1-23, legs hidden
             # behind the pushed box: held planted, MPJPE 91 -> 177 mm). Before the contact
             # decision an object the hands touch may be pushed; after it, only a held or slid
-            # one is: a body leaning on a table or reaching to a shelf with its legs out of
-            # frame stands where it stood (lean_on-5-07: the hidden feet, taken as planted only
+            # one is: a body leaning on a table or reaching to a shelf with its legs hidden
+            # stands where it stood (lean_on-5-07: the hidden feet, taken as planted only
             # where the estimate kept them still, skated 11 mm per frame; 0.2 mm held)
             hands_move = bool(problem.at_anchor.any()) and (
                 state.held is None or state.mode in ("held", "sliding"))
