@@ -19,7 +19,7 @@ from anchorhoi.motion.contact import (
     footprint_matrix,
     ground_speed,
 )
-from anchorhoi.motion.foot_plants import FootPlants, detect_plants, key_footprints
+from anchorhoi.motion.foot_plants import FootPlants, detect_plants, key_footprints, one_foot_down
 from anchorhoi.motion.objective import _key_on_top, _planted_on_top
 from anchorhoi.oracles.motion_oracle import run_oracle_motion
 from tests.motion.test_supports import GROUND, REST, TOP, box_supports, camera, seen_by
@@ -44,6 +44,28 @@ def test_a_hidden_foot_the_estimate_moves_while_the_body_stays_put_is_planted():
     assert float(alone.max()) < 0.1
     assert float(still.min()) > 0.9
     assert float(walking.max()) < 0.1
+
+
+def test_with_no_foot_seen_the_foot_the_estimate_moves_slower_stays_down():
+    # columns: left / right ankle, left / right ball. Frame 0: both feet free, none seen, the
+    # right slower -> the right foot down. Frame 1: the left slower -> the left. Frame 2: the
+    # left ball already in contact -> as it is. Frame 3: a joint seen -> as it is.
+    weights = torch.tensor([[0.1, 0.2, 0.1, 0.3],
+                            [0.2, 0.1, 0.4, 0.1],
+                            [0.1, 0.1, 0.8, 0.1],
+                            [0.1, 0.1, 0.1, 0.1]], dtype=torch.float64)
+    estimate = torch.tensor([[0.1, 0.2, 0.1, 0.3],
+                             [0.3, 0.1, 0.4, 0.1],
+                             [0.1, 0.9, 0.8, 0.1],
+                             [0.1, 0.9, 0.1, 0.1]], dtype=torch.float64)
+    seen = torch.zeros(4, 4, dtype=torch.bool)
+    seen[3, 0] = True
+    out = one_foot_down(weights, estimate, seen, 0.75)
+    np.testing.assert_allclose(out[0].numpy(), [0.1, 0.75, 0.1, 0.75])
+    np.testing.assert_allclose(out[1].numpy(), [0.75, 0.1, 0.75, 0.1])
+    np.testing.assert_allclose(out[2:].numpy(), weights[2:].numpy())
+    np.testing.assert_allclose(one_foot_down(weights, estimate, seen, 0.0).numpy(),
+                               weights.numpy())
 
 
 def test_the_body_travel_is_a_line_fit_not_one_frames_jolt():

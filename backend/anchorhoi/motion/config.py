@@ -422,9 +422,19 @@ class FootPlantConfig:
     """A hidden ball keeps its contact up to this many frames after its seen ankle lifts (the
     heel rises first), a hidden ankle this many before its seen ball lands
     (``foot_plants.swing_cap``)."""
+    stance_weight: float = 0.75
+    """Where no foot joint is seen and neither foot is in contact, the foot the estimate moves
+    slower gets at least this contact weight (``foot_plants.one_foot_down``): a body that
+    stands or walks has a foot on the ground. Only where the hands do not move the object
+    (a push's hidden gait is a guess that plants the swinging foot as often as not); 0
+    never."""
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, ("window", "min_run_frames", "min_gap_frames"))
+        check_at_least(self, 0.0, ("stance_weight",))
+        if self.stance_weight > 1:
+            raise ValueError(f"FootPlantConfig.stance_weight must be in [0, 1], got "
+                             f"{self.stance_weight}")
         check_positive(self, ("speed_mps", "softness", "noise_sigmas", "max_stretch",
                               "min_confidence", "sigma_m", "gap_weight"))
         check_at_least(self, 0.0, ("split_sigmas", "landing_frames", "toe_off_frames"))

@@ -347,7 +347,8 @@ def _nearer_behind(sq: torch.Tensor, sq_behind: torch.Tensor, plants: FootPlants
 
 def contact_weights(plants: FootPlants, feet: torch.Tensor, rest_height: torch.Tensor,
                     ground_y: float | torch.Tensor, contact: ContactConfig, estimate: torch.Tensor,
-                    use_height: bool, toe_off_frames: int = 0) -> torch.Tensor:
+                    use_height: bool, toe_off_frames: int = 0,
+                    stance_weight: float = 0.0) -> torch.Tensor:
     """Soft foot contact ``(T, F)``: the plant weight, interpolated across the frames where a
     joint is unseen, times (with ``use_height``, where it is seen) the estimate's foot joints
     ``feet (T, F, 3)`` being low — within ``contact.foot_height_m`` of ``rest_height (F,)``
@@ -355,7 +356,8 @@ def contact_weights(plants: FootPlants, feet: torch.Tensor, rest_height: torch.T
     weight and ``estimate (T, F)``, the contact from the estimate's own speeds and heights,
     counts (a still foot hidden for long is held still), up to what the same foot's other
     joint allows where that one is seen (``swing_cap``, with ``toe_off_frames``); a joint
-    never seen takes ``estimate``."""
+    never seen takes ``estimate``. Where no foot joint is seen, one foot stays down
+    (``one_foot_down``, with ``stance_weight``; 0: not)."""
     seen = torch.isfinite(plants.speed_mps)
     slow = fill_gaps(torch.where(seen, plants.weights, torch.full_like(plants.weights,
                                                                        float("nan"))))
@@ -366,7 +368,30 @@ def contact_weights(plants: FootPlants, feet: torch.Tensor, rest_height: torch.T
     # where unseen, the frames around are one guess and the estimate's own speed another: a
     # foot hidden behind the object that is still in the estimate stays held
     hidden = torch.where(torch.isfinite(slow), torch.maximum(slow, estimate), estimate)
-    return torch.where(seen, slow, swing_cap(hidden, plants, toe_off_frames))
+    weights = torch.where(seen, slow, swing_cap(hidden, plants, toe_off_frames))
+    return one_foot_down(weights, estimate, seen, stance_weight)
+
+
+def one_foot_down(weights: torch.Tensor, estimate: torch.Tensor, seen: torch.Tensor,
+                  stance_weight: float) -> torch.Tensor:
+    """Contact ``weights (T, 4)`` of the foot joints (left / right ankle, left / right ball)
+    where no foot joint is ``seen (T, 4)`` and neither foot is in contact (both its joints'
+    weights under one half): the foot whose joints the estimate's own contact ``estimate (T,
+    4)`` rates slower is raised to at least ``stance_weight``. A body that stands or walks
+    has a foot on the ground; with the legs hidden in every frame, the estimate's feet
+    otherwise both drift while the torso leans or steps (reach_low-7-16: skating 20 mm per
+    contact frame)."""
+    if stance_weight <= 0:
+        return weights
+
+    def per_foot(x: torch.Tensor) -> torch.Tensor:
+        return torch.maximum(x[:, [0, 1]], x[:, [2, 3]])  # (T, 2) left, right
+
+    free = ~seen.any(1) & (per_foot(weights).amax(1) < 0.5)
+    slower = per_foot(estimate)
+    right = slower[:, 1] > slower[:, 0]
+    stance = torch.stack([~right, right], 1) & free[:, None]  # (T, 2)
+    return torch.where(stance.repeat(1, 2), weights.clamp_min(stance_weight), weights)
 
 
 def swing_cap(weights: torch.Tensor, plants: FootPlants, toe_off_frames: int) -> torch.Tensor:

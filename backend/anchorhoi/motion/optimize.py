@@ -283,7 +283,8 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
                 problem.plants, feet, heights, floor, contact,
                 foot_contact_weights(feet, heights, floor, problem.fps, contact,
                                      use_height=use_height, body_speed_mps=travel), use_height,
-                config.plants.toe_off_frames)
+                config.plants.toe_off_frames,
+                stance_weight=0.0 if hands_move else config.plants.stance_weight)
         else:
             seen = problem.foot_image_mass >= contact.image_speed_min_confidence
             mps = problem.foot_image_speed_px * to_mps[:, list(FOOT_JOINTS)]
