@@ -1,5 +1,6 @@
-"""A load held in both hands rides on their grip frame (the two wrists' positions and the
-world's up), not on the wrists' rotations, which one camera barely sees."""
+"""A load held in both hands rides on their grip frame (where the hands press on it and the
+world's up), not on the wrists' rotations, which one camera barely sees; where the hands press
+is their inner faces, wherever they point."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import torch
 
 from anchorhoi.body import axis_angle_to_matrix
 from anchorhoi.motion.contact import grip_frames, rigid
+from anchorhoi.motion.objective import grip_points
 
 
 def yaw(angle: float) -> torch.Tensor:
@@ -46,3 +48,51 @@ def test_a_box_carried_in_both_hands_follows_their_grip_exactly():
 def test_the_grip_is_undefined_where_the_hands_give_no_frame(left, right):
     _, ok = grip_frames(torch.tensor([[left, right]], dtype=torch.float64))
     assert not bool(ok[0])
+
+
+def flat_hand(wrist: torch.Tensor, fingers: torch.Tensor, inward: torch.Tensor) -> torch.Tensor:
+    """A hand as a grid of points: a slab 18 cm long from ``wrist`` along ``fingers``, 8 cm
+    wide, 3 cm thick, its palm facing ``inward`` (unit vectors)."""
+    side = torch.linalg.cross(fingers, inward)
+    a, b, c = torch.meshgrid(torch.linspace(0.0, 0.18, 10, dtype=torch.float64),
+                             torch.linspace(-0.04, 0.04, 5, dtype=torch.float64),
+                             torch.linspace(0.0, 0.03, 4, dtype=torch.float64), indexing="ij")
+    return wrist + a.reshape(-1, 1) * fingers + b.reshape(-1, 1) * side \
+        - c.reshape(-1, 1) * inward
+
+
+def test_a_box_between_the_palms_rides_on_them_as_the_hands_turn_from_forward_to_up():
+    """A lift: at the chest the fingers point forward, overhead they point up, and the box
+    stays between the palms' centres. Captured overhead, the offset from the grip frame of
+    the hands' grip points puts the box right at the chest too; the wrists' grip frame would
+    put it 9 cm too high there and 9 cm too near the body."""
+    x, up, fwd = (torch.eye(3, dtype=torch.float64)[i] for i in range(3))
+    hands, boxes, wrists = [], [], []
+    for wrist_y, wrist_z, fingers in ((1.1, 0.35, fwd), (1.9, 0.15, up)):
+        left = flat_hand(torch.tensor([0.2, wrist_y, wrist_z], dtype=torch.float64), fingers,
+                         -x)
+        right = flat_hand(torch.tensor([-0.2, wrist_y, wrist_z], dtype=torch.float64),
+                          fingers, x)
+        hands.append(torch.cat([left, right]))
+        palms = torch.tensor([0.0, wrist_y, wrist_z], dtype=torch.float64) + 0.09 * fingers
+        boxes.append(rigid(torch.eye(3, dtype=torch.float64), palms - 0.1 * up))
+        wrists.append(torch.tensor([[0.2, wrist_y, wrist_z], [-0.2, wrist_y, wrist_z]],
+                                   dtype=torch.float64))
+    side = torch.cat([torch.zeros(200, dtype=torch.long), torch.ones(200, dtype=torch.long)])
+    points = grip_points(torch.stack(hands), side)
+    # the grip points lie on the palms, mid-hand (weighted towards, not onto, the inner face:
+    # the 3 cm slab's layers weigh in by their depth)
+    for frame, fingers in enumerate((fwd, up)):
+        middle = wrists[frame] + 0.09 * fingers
+        assert torch.allclose(points[frame, :, 1:], middle[:, 1:], atol=0.005)
+        assert torch.allclose(points[frame, :, 0].abs(), torch.full((2,), 0.2,
+                                                                   dtype=torch.float64),
+                              atol=0.01)
+    frames, ok = grip_frames(points)
+    assert bool(ok.all())
+    offset = torch.linalg.inv(frames[1]) @ boxes[1]
+    assert float((frames[0] @ offset - boxes[0])[:3, 3].norm()) < 0.005
+    by_wrists, _ = grip_frames(torch.stack(wrists))
+    wrong = (by_wrists[0] @ torch.linalg.inv(by_wrists[1]) @ boxes[1] - boxes[0])[:3, 3]
+    assert torch.allclose(wrong, torch.tensor([0.0, 0.09, -0.09], dtype=torch.float64),
+                          atol=1e-9)

@@ -23,6 +23,7 @@ from anchorhoi.motion.contact import (
 )
 from anchorhoi.motion.line_fits import image_speed
 from anchorhoi.motion.losses import balance_loss, hinge_loss, occlusion_loss, robust
+from anchorhoi.motion.objective import LEFT_HAND, RIGHT_HAND, _vertex_subset, grip_points
 from anchorhoi.motion.posing import PosedSubset, farthest_point_ids
 from anchorhoi.objects.inside import build_sdf_grid
 from anchorhoi.oracles.motion_case import load_motion_case
@@ -216,22 +217,26 @@ def test_the_carried_object_follows_the_hands(body, oracle):
     travel = np.linalg.norm(result.obj_trans[-1] - result.obj_trans[0])
     gt_travel = np.linalg.norm(case.obj_trans[-1] - case.obj_trans[0])
     assert travel > 0.5 and abs(travel - gt_travel) < 0.1
-    # both hands hold it: its pose is their grip frame (the wrists' positions) × the offset
-    # captured at the anchor frame
+    # both hands hold it: its pose is their grip frame (where they press on it, on the
+    # problem's vertex subset) × the offset captured at the anchor frame
     assert result.hand_contact[held].all()
-    kin = PosedSubset(body, torch.as_tensor(result.motion.betas, dtype=torch.float32),
-                      np.array([0]))
+    rest = body.layer.v_template.detach().numpy()
+    dominant = body.layer.lbs_weights.detach().numpy().argmax(1)
+    ids, _ = _vertex_subset(rest, dominant, MotionConfig().sampling)
+    side = torch.as_tensor(np.where(np.isin(dominant[ids], LEFT_HAND), 0,
+                                    np.where(np.isin(dominant[ids], RIGHT_HAND), 1, -1)))
+    kin = PosedSubset(body, torch.as_tensor(result.motion.betas, dtype=torch.float32), ids)
     with torch.no_grad():
         k = key.to_params()
         at_key = kin(k.rotations(), k.trans)
         pose = axis_angle_to_matrix(torch.as_tensor(result.motion.full_pose(),
                                                     dtype=torch.float32))
         frames = kin(pose, torch.as_tensor(result.motion.trans, dtype=torch.float32))
-    grip_key, ok_key = grip_frames(at_key.joints[:, 20:22].double())
+    grip_key, ok_key = grip_frames(grip_points(at_key.vertices.double(), side))
     a = case.anchor_frame
     obj_a = rigid(torch.as_tensor(case.obj_rot[a]), torch.as_tensor(case.obj_trans[a])).numpy()
     offset = np.linalg.inv(grip_key[0].numpy()) @ obj_a
-    grips, ok = grip_frames(frames.joints[:, 20:22].double())
+    grips, ok = grip_frames(grip_points(frames.vertices.double(), side))
     assert bool(ok_key[0]) and bool(ok[held].all())
     carried = (grips.numpy() @ offset)[:, :3, 3]
     off = np.linalg.norm(carried - result.obj_trans, axis=1)[held]

@@ -19,8 +19,9 @@ is in contact when one of its vertices lies within ``ContactConfig.hand_distance
 surface; its offset ``Δ = H_hand⁻¹ · O_anchor`` is captured there (``H`` the wrist's global
 transform). From the anchor the contact grows frame by frame in both time directions, with the
 object where the contacting hands would carry it (``H_hand(t) · Δ``; both hands: their grip
-frame ``G(t) · G_anchor⁻¹ · O_anchor`` from the wrists' positions, ``grip_frames``, so that
-the wrists' barely seen rotations do not swing it), and stops at the first frame that breaks
+frame ``G(t) · G_anchor⁻¹ · O_anchor`` from where the hands press on it,
+``objective.grip_points`` and ``grip_frames``, so that the wrists' barely seen rotations do
+not swing it), and stops at the first frame that breaks
 the mode it started in:
 
 * **held** (the object is in the air at the anchor frame: its lowest point more than
@@ -228,19 +229,19 @@ def hold_still(obj6d: torch.Tensor, obj_trans: torch.Tensor, moved: torch.Tensor
                 start = None
 
 
-def grip_frames(wrists: torch.Tensor, max_tilt: float = 0.9
+def grip_frames(points: torch.Tensor, max_tilt: float = 0.9
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The frames ``(T, 4, 4)`` of a two-handed grip from the wrists' positions ``wrists (T,
-    2, 3)`` (left, right) and where they are defined ``(T,)``: origin midway between the
-    wrists, x from the left wrist to the right, y the world's up made orthogonal to it. Two
-    hands holding an object fix it up to its turn about the line between them, which the
-    world's up fixes for a load held level; the wrists' rotations, which one camera barely
-    sees (a hidden hand's not at all), do not enter: from the wrists' rotations, a box carried
-    in both hands swung 10-40 cm off where its rest before the pick-up was decided, into the
-    legs (pick_up_carry-5-12: 12.9 -> 4.2 cm, penetration 48 -> 1 mm from the grip). Undefined
-    where the hands are closer than 5 cm or their line tilts more than ``max_tilt`` (cosine)
-    towards the vertical."""
-    x = wrists[:, 1] - wrists[:, 0]
+    """The frames ``(T, 4, 4)`` of a two-handed grip from a point on each hand ``points (T, 2,
+    3)`` (left, right: where they press on the object, ``objective.grip_points``) and where
+    they are defined ``(T,)``: origin midway between the points, x from the left one to the
+    right, y the world's up made orthogonal to it. Two hands holding an object fix it up to its
+    turn about the line between them, which the world's up fixes for a load held level; the
+    wrists' rotations, which one camera barely sees (a hidden hand's not at all), do not enter:
+    from the wrists' rotations, a box carried in both hands swung 10-40 cm off where its rest
+    before the pick-up was decided, into the legs (pick_up_carry-5-12: 12.9 -> 4.2 cm,
+    penetration 48 -> 1 mm from the grip). Undefined where the points are closer than 5 cm or
+    their line tilts more than ``max_tilt`` (cosine) towards the vertical."""
+    x = points[:, 1] - points[:, 0]
     length = x.norm(dim=-1, keepdim=True)
     x = x / length.clamp_min(1e-9)
     up = torch.zeros_like(x)
@@ -249,7 +250,7 @@ def grip_frames(wrists: torch.Tensor, max_tilt: float = 0.9
     y = up - (up * x).sum(-1, keepdim=True) * x
     y = y / y.norm(dim=-1, keepdim=True).clamp_min(1e-9)
     z = torch.linalg.cross(x, y)
-    return rigid(torch.stack([x, y, z], -1), wrists.mean(1)), ok
+    return rigid(torch.stack([x, y, z], -1), points.mean(1)), ok
 
 
 def mean_pose(poses: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

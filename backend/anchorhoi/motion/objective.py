@@ -215,6 +215,7 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
     soles[groups["soles"]] = True
     side = np.where(np.isin(dominant[ids], LEFT_HAND), 0,
                     np.where(np.isin(dominant[ids], RIGHT_HAND), 1, -1))
+    hand_side = torch.as_tensor(side, device=like["device"])
     return Problem(
         kin=kin, keypoints=kp, camera=camera, fps=float(fps), anchor=int(anchor),
         ground_y=ground_y, key_joints=key_frames.joints[0],
@@ -222,7 +223,7 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         key_hand6d=key.hand[0],
         prior_weights=config.weights.lambda_pose_prior * seen
         + config.weights.lambda_pose_prior_hidden * (1 - seen), visibility=seen,
-        hand_side=torch.as_tensor(side, device=like["device"]),
+        hand_side=hand_side,
         trunk=torch.as_tensor(~np.isin(dominant[ids], ARM_JOINTS), device=like["device"]),
         hands_free=config.hands == "observed" and bool((conf[:, 25:] > 0).any()),
         foot_rest_height=foot_rest_height, key_foot_height=key_foot_height,
@@ -232,7 +233,7 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         at_anchor=at_anchor, held_in_air=bool(at_anchor.any()) and float(
             (corners @ r_a.T + t_a)[:, 1].min()) > ground_y + config.contact.support_tolerance_m,
         offsets=torch.linalg.inv(wrists) @ obj_anchor, grip_offset=_grip_offset(
-            at_anchor, key_frames.joints[0, list(WRIST_JOINTS)], obj_anchor),
+            at_anchor, grip_points(key_frames.vertices, hand_side)[0], obj_anchor),
         hidden=_likely_hidden(conf[:, :BODY_JOINTS], config.resting), obj_centre=centre,
         obj_radius=float((corners - centre).norm(dim=-1).max()),
         foot_image_speed_px=foot_speed, foot_image_mass=foot_mass, plants=plants,
@@ -402,7 +403,8 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
             obj_rot, state.obj_trans, problem.obj_anchor[:3, :3], problem.obj_anchor[:3, 3])
     if bool(held.any()):
         carried, holds = held_poses(problem, rigid(frames.rotations[:, list(WRIST_JOINTS)],
-                                                   joints[:, list(WRIST_JOINTS)]), held)
+                                                   joints[:, list(WRIST_JOINTS)]),
+                                    grip_points(verts, problem.hand_side), held)
         held_pts = problem.obj_points @ carried[..., :3, :3].transpose(-1, -2) \
             + carried[..., None, :3, 3]
         terms["attach"] = w.lambda_attach * L.attachment_loss(obj_pts, held_pts, holds)
@@ -412,28 +414,51 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
     return terms
 
 
-def _grip_offset(at_anchor: torch.Tensor, wrists: torch.Tensor, obj_anchor: torch.Tensor
+def grip_points(vertices: torch.Tensor, hand_side: torch.Tensor, reach_m: float = 0.015
+                ) -> torch.Tensor:
+    """Where each hand would press on an object held between both ``(T, 2, 3)`` (left,
+    right): the mean of the hand's subset vertices ``vertices (T, Vs, 3)``
+    (``Problem.hand_side``) weighted towards its inner face, the side facing the other hand
+    (softmax of how far inwards each vertex lies, scale ``reach_m``). A box squeezed between the
+    palms touches their innermost skin, wherever the hands point. Captured overhead, the
+    wrists' grip put the box of a lift 9 cm too low and 7 cm too near the body at the chest,
+    the hands' centres still 8 cm too near (lift_overhead-4-21)."""
+    hands = [vertices[:, hand_side == side] for side in (0, 1)]
+    centres = torch.stack([h.mean(1) for h in hands], 1)  # (T, 2, 3)
+    axis = centres[:, 1] - centres[:, 0]
+    axis = axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+    points = []
+    for h, c, sign in zip(hands, centres.unbind(1), (1.0, -1.0), strict=True):
+        inward = sign * ((h - c[:, None]) * axis[:, None]).sum(-1)  # (T, Vh)
+        w = torch.softmax(inward / reach_m, dim=1)
+        points.append((w[..., None] * h).sum(1))
+    return torch.stack(points, 1)
+
+
+def _grip_offset(at_anchor: torch.Tensor, centres: torch.Tensor, obj_anchor: torch.Tensor
                  ) -> torch.Tensor | None:
     """The object's pose ``(4, 4)`` in the grip frame of both hands at the anchor
-    (``contact.grip_frames``; ``wrists (2, 3)``), None unless both touch it there and the
-    frame is defined."""
+    (``contact.grip_frames`` on the hands' ``grip_points`` ``centres (2, 3)``), None unless
+    both touch it there and the frame is defined."""
     if not bool(at_anchor.all()):
         return None
-    frame, ok = grip_frames(wrists[None])
+    frame, ok = grip_frames(centres[None])
     return torch.linalg.inv(frame[0]) @ obj_anchor if bool(ok[0]) else None
 
 
-def held_poses(problem: Problem, wrists: torch.Tensor, held: torch.Tensor
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Where the hands (the wrists' transforms ``wrists (T, 2, 4, 4)``) put the object: poses
-    ``(3, T, 4, 4)`` (by the left wrist, the right wrist, both hands' grip) and the frames each
-    holds it ``(T, 3)`` from ``held (T, 2)``: where both hands hold it and their grip frame is
-    defined the grip alone (``grip_frames``: the wrists' rotations do not swing it), else each
-    holding wrist."""
+def held_poses(problem: Problem, wrists: torch.Tensor, centres: torch.Tensor,
+               held: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where the hands put the object: poses ``(3, T, 4, 4)`` (by the left wrist, the right
+    wrist, both hands' grip) and the frames each holds it ``(T, 3)`` from ``held (T, 2)``.
+    Where both hands hold it and their grip frame is defined, the grip alone carries it: the
+    frame of the hands' ``grip_points`` ``centres (T, 2, 3)`` (``grip_frames``: the wrists'
+    rotations do not swing it, but the hands ride on the forearms, so an object held between
+    them at the chest is in front of the wrists and overhead above them). Else each holding
+    wrist's transform ``wrists (T, 2, 4, 4)``."""
     each = wrists.transpose(0, 1) @ problem.offsets[:, None]  # (2, T, 4, 4)
     if problem.grip_offset is None:
         return torch.cat([each, each[:1]]), torch.cat([held, torch.zeros_like(held[:, :1])], 1)
-    frames, ok = grip_frames(wrists[:, :, :3, 3])
+    frames, ok = grip_frames(centres)
     both = held.all(1) & ok
     return torch.cat([each, (frames @ problem.grip_offset)[None]]), \
         torch.cat([held & ~both[:, None], both[:, None]], 1)

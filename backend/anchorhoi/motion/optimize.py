@@ -84,6 +84,7 @@ from .objective import (
     State,
     build_problem,
     decided,
+    grip_points,
     held_poses,
     loss_terms,
 )
@@ -338,7 +339,9 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
                        frames.joints[:, list(WRIST_JOINTS)])
         # each touching hand carries the object (both: their grip, where it is defined); a
         # seen hand counts more than a hidden one
-        by_hand, holds = held_poses(problem, wrists, problem.at_anchor.expand(t_count, 2))
+        by_hand, holds = held_poses(problem, wrists, grip_points(frames.vertices,
+                                                                  problem.hand_side),
+                                    problem.at_anchor.expand(t_count, 2))
         seen = torch.stack([problem.keypoints[:, list(LEFT_HAND), 2].mean(1),
                             problem.keypoints[:, list(RIGHT_HAND), 2].mean(1)])  # (2, T)
         weights = problem.at_anchor[:, None].to(seen.dtype) * (0.05 + seen)
@@ -501,7 +504,12 @@ def _fit_resting(problem: Problem, path: torch.Tensor, contact: torch.Tensor,
     translation per stretch (horizontal where it rests on the ground), fitted to the phase-2
     bodies ``vertices (T, Vs, 3)``, ``joints (T, 55, 3)`` (fixed) — no penetration, the seen
     joints not behind it and the joints it hides behind it (``losses.occlusion_loss``) — with a
-    weak pull to where the hands put it (``weights.lambda_rest_pull``)."""
+    weak pull to where the hands put it (``weights.lambda_rest_pull``). The fit starts from
+    there and from points before and behind it along the camera ray
+    (``resting.ray_starts_m``); one of those wins where its loss is ``resting.ray_start_gain``
+    times lower. The hands at the boundary frame are often hidden, so their depth is the
+    weakest of the clip, and from their place the fit can stop where hidden joints still show
+    through the object or the body still stands in it."""
     out = path.clone()
     frames = torch.nonzero(contact).flatten()
     if len(frames) == 0:
@@ -509,7 +517,6 @@ def _fit_resting(problem: Problem, path: torch.Tensor, contact: torch.Tensor,
     t_count = path.shape[0]
     spans = [s for s in (range(int(frames[0])), range(int(frames[-1]) + 1, t_count))
              if len(s)]
-    w, rest = config.weights, config.resting
     for span in spans:
         idx = list(span)
         rot, trans = path[idx, :3, :3], path[idx, :3, 3]
@@ -517,28 +524,48 @@ def _fit_resting(problem: Problem, path: torch.Tensor, contact: torch.Tensor,
         on_ground = float(lowest) <= problem.ground_y + config.contact.support_tolerance_m
         mask = torch.tensor([1.0, 0.0 if on_ground else 1.0, 1.0], dtype=trans.dtype,
                             device=trans.device)
-        delta = torch.zeros(3, dtype=trans.dtype, device=trans.device, requires_grad=True)
-        opt = torch.optim.Adam([delta], lr=rest.learning_rate)
-        verts, body_joints = vertices[idx].detach(), joints[idx, :BODY_JOINTS].detach()
-        for _ in range(rest.iterations):
-            opt.zero_grad(set_to_none=True)
-            moved = trans + delta * mask
-            seen, hidden = L.occlusion_loss(
-                body_joints, problem.camera.centers[0], rot, moved, problem.sdf,
-                problem.obj_centre, problem.obj_radius, problem.keypoints[idx, :BODY_JOINTS, 2],
-                problem.hidden[idx], tail=rest.occlusion_tail_m, margin=rest.occlusion_margin_m,
-                scale=rest.occlusion_scale_m)
-            loss = w.lambda_penetration * L.penetration_loss(
-                verts, rot, moved, problem.sdf, margin=config.contact.penetration_margin_m) \
-                + w.lambda_occlusion * (seen + hidden) \
-                + w.lambda_rest_pull * ((delta * mask) ** 2).sum()
-            loss.backward()
-            opt.step()
+        ray = (trans.mean(0) - problem.camera.centers[0]) * mask
+        ray = ray / ray.norm().clamp_min(1e-9)
+        fits = [_rest_fit(problem, idx, rot, trans, mask, ray * along, vertices[idx].detach(),
+                          joints[idx, :BODY_JOINTS].detach(), config)
+                for along in (0.0, *config.resting.ray_starts_m)]
+        loss, delta = min(fits[1:], key=lambda fit: fit[0], default=fits[0])
+        if loss * config.resting.ray_start_gain > fits[0][0]:
+            loss, delta = fits[0]
         with torch.no_grad():
-            out[idx, :3, 3] = trans + delta * mask
+            out[idx, :3, 3] = trans + delta
         log.info("stage E: the object resting in frames %d–%d placed %.1f cm from where the "
-                 "hands left it", idx[0], idx[-1], 100 * float((delta * mask).detach().norm()))
+                 "hands left it (loss %.3g; from the starts along the ray: %s)", idx[0],
+                 idx[-1], 100 * float(delta.norm()), loss, ", ".join(f"{fit[0]:.3g}"
+                                                                      for fit in fits))
     return out
+
+
+def _rest_fit(problem: Problem, idx: list[int], rot: torch.Tensor, trans: torch.Tensor,
+              mask: torch.Tensor, start: torch.Tensor, verts: torch.Tensor,
+              body_joints: torch.Tensor, config: MotionConfig) -> tuple[float, torch.Tensor]:
+    """One resting fit of ``_fit_resting`` from ``start (3,)``: its final loss and the
+    translation ``(3,)`` (``mask``: the axes it may move along)."""
+    w, rest = config.weights, config.resting
+    delta = start.clone().requires_grad_(True)
+    opt = torch.optim.Adam([delta], lr=rest.learning_rate)
+    for step in range(rest.iterations + 1):
+        opt.zero_grad(set_to_none=True)
+        moved = trans + delta * mask
+        seen, hidden = L.occlusion_loss(
+            body_joints, problem.camera.centers[0], rot, moved, problem.sdf,
+            problem.obj_centre, problem.obj_radius, problem.keypoints[idx, :BODY_JOINTS, 2],
+            problem.hidden[idx], tail=rest.occlusion_tail_m, margin=rest.occlusion_margin_m,
+            scale=rest.occlusion_scale_m)
+        loss = w.lambda_penetration * L.penetration_loss(
+            verts, rot, moved, problem.sdf, margin=config.contact.penetration_margin_m) \
+            + w.lambda_occlusion * (seen + hidden) \
+            + w.lambda_rest_pull * ((delta * mask) ** 2).sum()
+        if step == rest.iterations:
+            break
+        loss.backward()
+        opt.step()
+    return float(loss.detach()), (delta * mask).detach()
 
 
 def _finish(problem: Problem, state: State, config: MotionConfig, key_pose: KeyPose,
