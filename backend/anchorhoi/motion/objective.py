@@ -216,6 +216,8 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
     side = np.where(np.isin(dominant[ids], LEFT_HAND), 0,
                     np.where(np.isin(dominant[ids], RIGHT_HAND), 1, -1))
     hand_side = torch.as_tensor(side, device=like["device"])
+    held_in_air = bool(at_anchor.any()) and float(
+        (corners @ r_a.T + t_a)[:, 1].min()) > ground_y + config.contact.support_tolerance_m
     return Problem(
         kin=kin, keypoints=kp, camera=camera, fps=float(fps), anchor=int(anchor),
         ground_y=ground_y, key_joints=key_frames.joints[0],
@@ -230,10 +232,10 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         body_image_speed_px=body_speed, body_image_mass=body_mass, sdf=sdf,
         obj_points=_object_points(mesh, config.sampling.num_object_points, generator, like),
         obj_corners=torch.as_tensor(mesh.vertices, **like), obj_anchor=obj_anchor,
-        at_anchor=at_anchor, held_in_air=bool(at_anchor.any()) and float(
-            (corners @ r_a.T + t_a)[:, 1].min()) > ground_y + config.contact.support_tolerance_m,
+        at_anchor=at_anchor, held_in_air=held_in_air,
         offsets=torch.linalg.inv(wrists) @ obj_anchor, grip_offset=_grip_offset(
-            at_anchor, grip_points(key_frames.vertices, hand_side)[0], obj_anchor),
+            at_anchor, grip_hand_points(held_in_air, key_frames.vertices, key_frames.joints,
+                                        hand_side)[0], obj_anchor),
         hidden=_likely_hidden(conf[:, :BODY_JOINTS], config.resting), obj_centre=centre,
         obj_radius=float((corners - centre).norm(dim=-1).max()),
         foot_image_speed_px=foot_speed, foot_image_mass=foot_mass, plants=plants,
@@ -404,7 +406,8 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
     if bool(held.any()):
         carried, holds = held_poses(problem, rigid(frames.rotations[:, list(WRIST_JOINTS)],
                                                    joints[:, list(WRIST_JOINTS)]),
-                                    grip_points(verts, problem.hand_side), held)
+                                    grip_hand_points(problem.held_in_air, verts, joints,
+                                                     problem.hand_side), held)
         held_pts = problem.obj_points @ carried[..., :3, :3].transpose(-1, -2) \
             + carried[..., None, :3, 3]
         terms["attach"] = w.lambda_attach * L.attachment_loss(obj_pts, held_pts, holds)
@@ -435,11 +438,22 @@ def grip_points(vertices: torch.Tensor, hand_side: torch.Tensor, reach_m: float 
     return torch.stack(points, 1)
 
 
+def grip_hand_points(held_in_air: bool, vertices: torch.Tensor, joints: torch.Tensor,
+                     hand_side: torch.Tensor) -> torch.Tensor:
+    """The points ``(T, 2, 3)`` the two-handed grip frame stands on: for a load held between
+    the hands in the air, where they press on it (``grip_points`` on the subset vertices
+    ``vertices (T, Vs, 3)``); for an object on the ground (pushed, leaned on: the palms press
+    on one face of it rather than squeeze it between them) the wrists ``joints (T, 55, 3)``."""
+    if held_in_air:
+        return grip_points(vertices, hand_side)
+    return joints[:, list(WRIST_JOINTS)]
+
+
 def _grip_offset(at_anchor: torch.Tensor, centres: torch.Tensor, obj_anchor: torch.Tensor
                  ) -> torch.Tensor | None:
     """The object's pose ``(4, 4)`` in the grip frame of both hands at the anchor
-    (``contact.grip_frames`` on the hands' ``grip_points`` ``centres (2, 3)``), None unless
-    both touch it there and the frame is defined."""
+    (``contact.grip_frames`` on ``grip_hand_points`` ``centres (2, 3)``), None unless both
+    touch it there and the frame is defined."""
     if not bool(at_anchor.all()):
         return None
     frame, ok = grip_frames(centres[None])
@@ -451,7 +465,7 @@ def held_poses(problem: Problem, wrists: torch.Tensor, centres: torch.Tensor,
     """Where the hands put the object: poses ``(3, T, 4, 4)`` (by the left wrist, the right
     wrist, both hands' grip) and the frames each holds it ``(T, 3)`` from ``held (T, 2)``.
     Where both hands hold it and their grip frame is defined, the grip alone carries it: the
-    frame of the hands' ``grip_points`` ``centres (T, 2, 3)`` (``grip_frames``: the wrists'
+    frame of ``grip_hand_points`` ``centres (T, 2, 3)`` (``grip_frames``: the wrists'
     rotations do not swing it, but the hands ride on the forearms, so an object held between
     them at the chest is in front of the wrists and overhead above them). Else each holding
     wrist's transform ``wrists (T, 2, 4, 4)``."""

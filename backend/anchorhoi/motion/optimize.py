@@ -84,7 +84,7 @@ from .objective import (
     State,
     build_problem,
     decided,
-    grip_points,
+    grip_hand_points,
     held_poses,
     loss_terms,
 )
@@ -339,9 +339,10 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
                        frames.joints[:, list(WRIST_JOINTS)])
         # each touching hand carries the object (both: their grip, where it is defined); a
         # seen hand counts more than a hidden one
-        by_hand, holds = held_poses(problem, wrists, grip_points(frames.vertices,
-                                                                  problem.hand_side),
-                                    problem.at_anchor.expand(t_count, 2))
+        by_hand, holds = held_poses(
+            problem, wrists, grip_hand_points(problem.held_in_air, frames.vertices,
+                                              frames.joints, problem.hand_side),
+            problem.at_anchor.expand(t_count, 2))
         seen = torch.stack([problem.keypoints[:, list(LEFT_HAND), 2].mean(1),
                             problem.keypoints[:, list(RIGHT_HAND), 2].mean(1)])  # (2, T)
         weights = problem.at_anchor[:, None].to(seen.dtype) * (0.05 + seen)
