@@ -1,7 +1,7 @@
 """A load in both hands, end to end on cases drawn from the family: a box lifted overhead rides
 between the palms wherever the hands point, and a box picked up by hands the camera does not
-see rests, before the pick-up, where the body's own frames put it (``optimize._fit_resting``
-from several starts along the camera ray)."""
+see in depth rests, before the pick-up, where the body's own frames put it
+(``optimize._fit_resting`` from several starts along the camera ray)."""
 
 from __future__ import annotations
 
@@ -29,12 +29,13 @@ def test_a_box_lifted_overhead_rides_between_the_palms(tmp_path, one_thread):
 
 
 @pytest.mark.slow
-def test_a_box_picked_up_by_hidden_hands_rests_where_the_body_leaves_room(tmp_path,
-                                                                          one_thread):
-    """pick_up_carry-5-12, seen from behind: the hands that take the box are hidden, and where
-    they left it, the fit from there stopped with the legs inside the box (penetration
-    48 mm, box 11 cm off). From 30 cm nearer the camera the fit ends with a loss 25 times
-    lower; with that start alone (``ray_starts_m`` empty) the old failure comes back."""
+def test_a_box_picked_up_along_the_camera_ray_rests_where_the_body_leaves_room(tmp_path,
+                                                                              one_thread):
+    """pick_up_carry-5-12, seen from the front: the hands take the box reaching along the
+    camera ray, and where they left it, the fit from there stopped with the legs inside the
+    box (penetration 48 mm, box 11 cm off). From 30 cm nearer the camera the fit ends with a
+    loss 25 times lower; with that start alone (``ray_starts_m`` empty) the old failure comes
+    back."""
     case = family_case(tmp_path, "pick_up_carry", 5, 12)
     lines = {}
     for name, starts in (("rays", RestingObjectConfig().ray_starts_m), ("hands", ())):

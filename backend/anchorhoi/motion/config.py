@@ -353,10 +353,11 @@ class RestingObjectConfig:
     where the hands left the object; empty: that one alone."""
     ray_start_gain: float = 10.0
     """How many times lower than the fit from the hands' place a fit from another start must
-    end to win. Seen from behind, the hidden hands left pick_up_carry-9-11's box 34 cm off and
-    the fit from there stopped 9 cm on, its loss 24 times the one from 30 cm nearer the camera
-    (box error 13.8 -> 5.9 cm); where nothing decides, fits 40 cm apart end within a tenth
-    (pick_up_carry-5-23, 6-12) and the hands' place stays."""
+    end to win. Seen from the front, the hands reaching down along the camera ray left
+    pick_up_carry-9-11's box 34 cm off and the fit from there stopped 9 cm on, its loss 24
+    times the one from 30 cm nearer the camera (box error 13.8 -> 5.9 cm); where nothing
+    decides, fits 40 cm apart end within a tenth (pick_up_carry-5-23, 6-12) and the hands'
+    place stays."""
     occlusion_window: int = 2
     """Half-width of the window deciding that a joint is hidden rather than randomly missed."""
     occlusion_min_unseen: int = 4

@@ -508,9 +508,10 @@ def _fit_resting(problem: Problem, path: torch.Tensor, contact: torch.Tensor,
     weak pull to where the hands put it (``weights.lambda_rest_pull``). The fit starts from
     there and from points before and behind it along the camera ray
     (``resting.ray_starts_m``); one of those wins where its loss is ``resting.ray_start_gain``
-    times lower. The hands at the boundary frame are often hidden, so their depth is the
-    weakest of the clip, and from their place the fit can stop where hidden joints still show
-    through the object or the body still stands in it."""
+    times lower. At the boundary frame the hands often reach along the camera ray or hide
+    behind the object, so their depth is the weakest of the clip, and from their place the fit
+    can stop where hidden joints still show through the object or the body still stands in
+    it."""
     out = path.clone()
     frames = torch.nonzero(contact).flatten()
     if len(frames) == 0:
