@@ -19,9 +19,9 @@ is in contact when one of its vertices lies within ``ContactConfig.hand_distance
 surface; its offset ``Δ = H_hand⁻¹ · O_anchor`` is captured there (``H`` the wrist's global
 transform). From the anchor the contact grows frame by frame in both time directions, with the
 object where the contacting hands would carry it (``H_hand(t) · Δ``; both hands: their grip
-frame ``G(t) · G_anchor⁻¹ · O_anchor`` from where the hands press on it,
-``objective.grip_points`` and ``grip_frames``, so that the wrists' barely seen rotations do
-not swing it), and stops at the first frame that breaks
+frame ``G(t) · G_anchor⁻¹ · O_anchor``, level and standing on where the hands press on it,
+``objective.grip_hand_points`` and ``grip_frames``, so that the wrists' barely seen rotations
+do not turn it), and stops at the first frame that breaks
 the mode it started in:
 
 * **held** (the object is in the air at the anchor frame: its lowest point more than

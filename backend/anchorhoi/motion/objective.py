@@ -449,30 +449,31 @@ def grip_hand_points(held_in_air: bool, vertices: torch.Tensor, joints: torch.Te
     return joints[:, list(WRIST_JOINTS)]
 
 
-def _grip_offset(at_anchor: torch.Tensor, centres: torch.Tensor, obj_anchor: torch.Tensor
+def _grip_offset(at_anchor: torch.Tensor, points: torch.Tensor, obj_anchor: torch.Tensor
                  ) -> torch.Tensor | None:
     """The object's pose ``(4, 4)`` in the grip frame of both hands at the anchor
-    (``contact.grip_frames`` on ``grip_hand_points`` ``centres (2, 3)``), None unless both
+    (``contact.grip_frames`` on ``grip_hand_points`` ``points (2, 3)``), None unless both
     touch it there and the frame is defined."""
     if not bool(at_anchor.all()):
         return None
-    frame, ok = grip_frames(centres[None])
+    frame, ok = grip_frames(points[None])
     return torch.linalg.inv(frame[0]) @ obj_anchor if bool(ok[0]) else None
 
 
-def held_poses(problem: Problem, wrists: torch.Tensor, centres: torch.Tensor,
+def held_poses(problem: Problem, wrists: torch.Tensor, points: torch.Tensor,
                held: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Where the hands put the object: poses ``(3, T, 4, 4)`` (by the left wrist, the right
     wrist, both hands' grip) and the frames each holds it ``(T, 3)`` from ``held (T, 2)``.
     Where both hands hold it and their grip frame is defined, the grip alone carries it: the
-    frame of ``grip_hand_points`` ``centres (T, 2, 3)`` (``grip_frames``: the wrists'
-    rotations do not swing it, but the hands ride on the forearms, so an object held between
-    them at the chest is in front of the wrists and overhead above them). Else each holding
-    wrist's transform ``wrists (T, 2, 4, 4)``."""
+    frame of ``grip_hand_points`` ``points (T, 2, 3)`` (``grip_frames``: level, so the
+    wrists' rotations, which one camera barely sees, do not turn it; and on the palms, which
+    ride on the forearms, so an object held between them at the chest is in front of the
+    wrists and overhead above them). Else each holding wrist's transform ``wrists (T, 2, 4,
+    4)``."""
     each = wrists.transpose(0, 1) @ problem.offsets[:, None]  # (2, T, 4, 4)
     if problem.grip_offset is None:
         return torch.cat([each, each[:1]]), torch.cat([held, torch.zeros_like(held[:, :1])], 1)
-    frames, ok = grip_frames(centres)
+    frames, ok = grip_frames(points)
     both = held.all(1) & ok
     return torch.cat([each, (frames @ problem.grip_offset)[None]]), \
         torch.cat([held & ~both[:, None], both[:, None]], 1)
