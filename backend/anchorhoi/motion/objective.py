@@ -404,10 +404,7 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
         terms["object_upright"] = w.lambda_object_upright * L.upright_loss(
             obj_rot, state.obj_trans, problem.obj_anchor[:3, :3], problem.obj_anchor[:3, 3])
     if bool(held.any()):
-        carried, holds = held_poses(problem, rigid(frames.rotations[:, list(WRIST_JOINTS)],
-                                                   joints[:, list(WRIST_JOINTS)]),
-                                    grip_hand_points(problem.held_in_air, verts, joints,
-                                                     problem.hand_side), held)
+        carried, holds = held_poses(problem, frames, held)
         held_pts = problem.obj_points @ carried[..., :3, :3].transpose(-1, -2) \
             + carried[..., None, :3, 3]
         terms["attach"] = w.lambda_attach * L.attachment_loss(obj_pts, held_pts, holds)
@@ -460,22 +457,23 @@ def _grip_offset(at_anchor: torch.Tensor, points: torch.Tensor, obj_anchor: torc
     return torch.linalg.inv(frame[0]) @ obj_anchor if bool(ok[0]) else None
 
 
-def held_poses(problem: Problem, wrists: torch.Tensor, points: torch.Tensor,
-               held: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Where the hands put the object: poses ``(3, T, 4, 4)`` (by the left wrist, the right
-    wrist, both hands' grip) and the frames each holds it ``(T, 3)`` from ``held (T, 2)``.
-    Where both hands hold it and their grip frame is defined, the grip alone carries it: the
-    frame of ``grip_hand_points`` ``points (T, 2, 3)`` (``grip_frames``: level, so the
+def held_poses(problem: Problem, frames: PosedFrames, held: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where the hands of the posed ``frames`` put the object: poses ``(3, T, 4, 4)`` (by the
+    left wrist, the right wrist, both hands' grip) and the frames each holds it ``(T, 3)``
+    from ``held (T, 2)``. Where both hands hold it and their grip frame is defined, the grip
+    alone carries it: the frame of ``grip_hand_points`` (``grip_frames``: level, so the
     wrists' rotations, which one camera barely sees, do not turn it; and on the palms, which
     ride on the forearms, so an object held between them at the chest is in front of the
-    wrists and overhead above them). Else each holding wrist's transform ``wrists (T, 2, 4,
-    4)``."""
+    wrists and overhead above them). Else each holding wrist's transform."""
+    wrists = rigid(frames.rotations[:, list(WRIST_JOINTS)], frames.joints[:, list(WRIST_JOINTS)])
     each = wrists.transpose(0, 1) @ problem.offsets[:, None]  # (2, T, 4, 4)
     if problem.grip_offset is None:
         return torch.cat([each, each[:1]]), torch.cat([held, torch.zeros_like(held[:, :1])], 1)
-    frames, ok = grip_frames(points)
+    grips, ok = grip_frames(grip_hand_points(problem.held_in_air, frames.vertices,
+                                             frames.joints, problem.hand_side))
     both = held.all(1) & ok
-    return torch.cat([each, (frames @ problem.grip_offset)[None]]), \
+    return torch.cat([each, (grips @ problem.grip_offset)[None]]), \
         torch.cat([held & ~both[:, None], both[:, None]], 1)
 
 

@@ -73,7 +73,6 @@ from .contact import (
     hold_still,
     mean_pose,
     object_path,
-    rigid,
 )
 from .foot_plants import contact_weights, feet_swing
 from .initialize import BODY_JOINTS, fit_candidates
@@ -84,7 +83,6 @@ from .objective import (
     State,
     build_problem,
     decided,
-    grip_hand_points,
     held_poses,
     loss_terms,
 )
@@ -335,14 +333,10 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
         return
     with torch.no_grad():
         frames = state.pose(problem)
-        wrists = rigid(frames.rotations[:, list(WRIST_JOINTS)],
-                       frames.joints[:, list(WRIST_JOINTS)])
+        wrists = frames.joints[:, list(WRIST_JOINTS)]  # (T, 2, 3)
         # each touching hand carries the object (both: their grip, where it is defined); a
         # seen hand counts more than a hidden one
-        by_hand, holds = held_poses(
-            problem, wrists, grip_hand_points(problem.held_in_air, frames.vertices,
-                                              frames.joints, problem.hand_side),
-            problem.at_anchor.expand(t_count, 2))
+        by_hand, holds = held_poses(problem, frames, problem.at_anchor.expand(t_count, 2))
         seen = torch.stack([problem.keypoints[:, list(LEFT_HAND), 2].mean(1),
                             problem.keypoints[:, list(RIGHT_HAND), 2].mean(1)])  # (2, T)
         weights = problem.at_anchor[:, None].to(seen.dtype) * (0.05 + seen)
@@ -354,11 +348,11 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
         share = weights.T / weights.sum(0)[:, None]  # (T, 2)
         contact, mode = decide_contact(
             lowest_anchor=float(lowest[problem.anchor]),
-            hand_height=(share * wrists[:, :, 1, 3]).sum(1),
-            hand_track=(share[..., None] * _image_track(problem, wrists[:, :, :3, 3])).sum(1),
+            hand_height=(share * wrists[..., 1]).sum(1),
+            hand_track=(share[..., None] * _image_track(problem, wrists)).sum(1),
             body_track=_image_track(problem, frames.joints[:, list(HIP_JOINTS)],
                                     HIP_JOINTS).mean(1),
-            ground_tracks=((share[..., None] * wrists[:, :, [0, 2], 3]).sum(1),
+            ground_tracks=((share[..., None] * wrists[..., [0, 2]]).sum(1),
                            frames.joints[:, list(HIP_JOINTS)][..., [0, 2]].mean(1)),
             seen=(problem.at_anchor[:, None] * seen).amax(0), anchor=problem.anchor,
             ground_y=problem.ground_y, contact=config.contact,
@@ -368,7 +362,7 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
             _touch_only(problem, state, contact)
             return
         if mode == "sliding":
-            carried = _slid(problem, (share[..., None] * wrists[:, :, :3, 3]).sum(1))
+            carried = _slid(problem, (share[..., None] * wrists).sum(1))
             lowest = L.transform_points(problem.obj_corners, carried[:, :3, :3],
                                         carried[:, :3, 3])[..., 1].amin(-1)
         path = object_path(carried, contact, lowest, problem.ground_y,
