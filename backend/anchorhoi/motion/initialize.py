@@ -144,8 +144,8 @@ def initial_translation(kp: torch.Tensor, camera: Cameras, rel: torch.Tensor,
     then minimise the image errors themselves (normalised coordinates ``X/Z − x̃``,
     ``_refine_translation``). Where a foot is seen its ground contact places the frame later,
     and a candidate turned or bent otherwise than the body is better left where the linear
-    solve puts it (refined there too, turn_in_place-4-11 went from MPJPE 28 to 48 mm and the
-    box of pick-ups 4 → 24–29 cm off)."""
+    solve puts it (refined there too, turn_in_place-4-11, 4-19 and 5-03 went from MPJPE 22–32
+    to 40–54 mm and the box of pick_up_carry-5-23 and 6-20 from 4 to 24–28 cm off)."""
     R, tc, K = camera.R[0], camera.t[0], camera.K[0]
     torso = list(TORSO_JOINTS)
     n = kp.shape[0]
