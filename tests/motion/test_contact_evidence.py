@@ -267,6 +267,46 @@ def test_the_estimates_depth_drift_is_no_push_while_the_feet_stand():
     assert mode(noisy, seen=torch.zeros(T, dtype=torch.bool)) == "sliding"
 
 
+def test_with_the_feet_hidden_the_ground_travel_counts_only_if_the_body_grows_in_the_image():
+    # reach_low-7-16: legs hidden in every frame, one hand on a box on the floor; the
+    # estimate's hands and hips drift 0.6 m away from the camera (4.8 m) while the shoulders'
+    # image width stays put: no push. A push walking the same 0.6 m along the ray shrinks the
+    # shoulders in the image by the depth ratio.
+    height = torch.full((T,), 0.3, dtype=torch.float64)
+    x = ramp([(0, -0.3), (60, 0.3)])
+    zero = torch.zeros(T, dtype=torch.float64)
+    ground = (torch.stack([zero, x], -1), torch.stack([zero, x - 0.3], -1))
+    depth = 4.8 + x
+    noise = 0.03 * torch.sin(torch.arange(T, dtype=torch.float64) * 2.3)  # ±3 % per frame
+    hidden = torch.zeros(T, dtype=torch.bool)
+
+    def mode(width, feet_seen=hidden, swings=hidden):
+        return decide_contact(lowest_anchor=0.0, hand_height=height,
+                              hand_track=track(zero, height), seen=torch.ones(T),
+                              anchor=ANCHOR, ground_y=0.0, contact=CONTACT,
+                              body_track=track(zero, 0.9), ground_tracks=ground,
+                              feet=(feet_seen, swings), scale=(width, depth))[1]
+
+    walked = 70.0 * 4.8 / depth * (1 + noise)
+    still = 70.0 * (1 + noise)
+    assert mode(walked) == "sliding"
+    assert mode(still) == "resting"
+    # both shoulders seen in too few frames: no evidence against the ground travel
+    rare = torch.full((T,), float("nan"), dtype=torch.float64)
+    rare[::10] = still[::10]
+    assert mode(rare) == "sliding"
+    # the feet seen and stepping: their swing is the evidence of the walk
+    steps = torch.zeros(T, dtype=torch.bool)
+    steps[40:48] = True
+    assert mode(still, feet_seen=torch.ones(T, dtype=torch.bool), swings=steps) == "sliding"
+    # the check can be turned off
+    off = ContactConfig(slide_min_scale_share=0.0)
+    assert decide_contact(lowest_anchor=0.0, hand_height=height, hand_track=track(zero, height),
+                          seen=torch.ones(T), anchor=ANCHOR, ground_y=0.0, contact=off,
+                          body_track=track(zero, 0.9), ground_tracks=ground,
+                          feet=(hidden, hidden), scale=(still, depth))[1] == "sliding"
+
+
 def test_single_noisy_frames_are_no_evidence_of_motion():
     positions = torch.zeros(T, 3, dtype=torch.float64)
     positions[[10, 31, 50], 0] = 0.5  # three outliers

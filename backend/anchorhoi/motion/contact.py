@@ -407,6 +407,28 @@ def moves_with_hands(track: torch.Tensor, anchor: int, contact: torch.Tensor,
     return ground is not None and reach(shared(*ground)) >= ground_min_travel
 
 
+def scale_follows(width: torch.Tensor, depth: torch.Tensor, frames: torch.Tensor, *,
+                  min_share: float, min_frames: int) -> bool:
+    """Whether the body's size in the image follows the estimate's depth over ``frames (T,)``
+    bool: the least-squares slope of ``log width (T,)`` (the shoulders' image width, NaN
+    where unseen) on ``−log depth (T,)`` (the estimate's shoulder depth), over the frames
+    where the width is seen, is at least ``min_share`` (1: the image grows exactly as the
+    estimate comes nearer). Fewer than ``min_frames`` such frames, or a depth that does not
+    change, are no evidence against it (``True``). A body walking along the camera ray barely
+    moves in the image but grows or shrinks there; an estimate whose depth drifts with the
+    legs hidden does not."""
+    use = frames & torch.isfinite(width) & (width > 0)
+    if int(use.sum()) < min_frames:
+        return True
+    y = torch.log(width[use].double())
+    x = -torch.log(depth[use].double().clamp_min(1e-3))
+    x, y = x - x.mean(), y - y.mean()
+    spread = float((x * x).sum())
+    if spread <= 1e-12:
+        return True
+    return float((x * y).sum()) / spread >= min_share
+
+
 def grip_holds(body_depth: torch.Tensor, seen: torch.Tensor, *, max_depth: float,
                min_seen: float) -> torch.Tensor:
     """``(T,)`` bool: frames where the touching hands may still hold the object in the air —
@@ -509,7 +531,8 @@ def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
                    contact: ContactConfig, body_depth: torch.Tensor | None = None,
                    fps: float = 30.0, body_track: torch.Tensor | None = None,
                    ground_tracks: tuple[torch.Tensor, torch.Tensor] | None = None,
-                   feet: tuple[torch.Tensor, torch.Tensor] | None = None
+                   feet: tuple[torch.Tensor, torch.Tensor] | None = None,
+                   scale: tuple[torch.Tensor, torch.Tensor] | None = None
                    ) -> tuple[torch.Tensor, ContactMode]:
     """The hands' contact with the object over the clip from the evidence of every frame (see
     the module): ``lowest_anchor`` the object's lowest point at the anchor frame,
@@ -528,7 +551,11 @@ def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
     swinging for ``contact.walk_min_swing_frames``, the body does not walk and its estimated
     travel on the ground (``ground_tracks``: the estimate's depth drifting) is no evidence
     (reach_low-1-05: the hips' estimate drifted 30 cm along the camera ray while the feet
-    stood; the object touched on the floor slid 50 cm)."""
+    stood; the object touched on the floor slid 50 cm). ``scale``, optional: the shoulders'
+    width in the image ``(T,)`` (pixels, NaN where either is unseen) and the estimate's
+    shoulder depth ``(T,)`` (metres from the camera); where the feet are unseen in most
+    contact frames, the estimated travel on the ground counts only if the width follows the
+    depth (``scale_follows``)."""
     grip = None if body_depth is None else grip_holds(
         body_depth, seen, max_depth=contact.release_depth_m,
         min_seen=contact.hand_seen_confidence)
@@ -543,6 +570,11 @@ def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
                           still_speed=contact.release_still_speed_mps,
                           patience=contact.patience_frames, ground=ground)
     if ground_tracks is not None and feet is not None and _stands(frames, *feet, contact):
+        ground_tracks = None
+    if ground_tracks is not None and scale is not None and contact.slide_min_scale_share > 0 \
+            and (feet is None or int((feet[0] & frames).sum()) * 2 < int(frames.sum())) \
+            and not scale_follows(*scale, frames, min_share=contact.slide_min_scale_share,
+                                  min_frames=contact.scale_min_frames):
         ground_tracks = None
     if mode == "sliding" and not moves_with_hands(
             hand_track, anchor, frames, seen, min_travel=contact.slide_min_travel_m,

@@ -75,7 +75,7 @@ from .contact import (
     object_path,
 )
 from .foot_plants import contact_weights, feet_swing
-from .initialize import BODY_JOINTS, fit_candidates
+from .initialize import BODY_JOINTS, SHOULDER_JOINTS, fit_candidates
 from .objective import (
     LEFT_HAND,
     RIGHT_HAND,
@@ -357,7 +357,8 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
             seen=(problem.at_anchor[:, None] * seen).amax(0), anchor=problem.anchor,
             ground_y=problem.ground_y, contact=config.contact,
             body_depth=_carried_depth(problem, frames.vertices, carried), fps=problem.fps,
-            feet=None if problem.plants is None else feet_swing(problem.plants))
+            feet=None if problem.plants is None else feet_swing(problem.plants),
+            scale=_shoulder_scale(problem, frames.joints))
         if mode == "resting":
             _touch_only(problem, state, contact)
             return
@@ -458,6 +459,19 @@ def _carried_depth(problem: Problem, vertices: torch.Tensor, carried: torch.Tens
     local = (trunk - carried[:, None, :3, 3]) @ carried[:, :3, :3]  # Rᵀ (v − t)
     sdf = problem.sdf.sample_sdf(local.reshape(-1, 3)).reshape(trunk.shape[:2])
     return torch.relu(-sdf.amin(-1))
+
+
+def _shoulder_scale(problem: Problem, joints: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The shoulders' width in the image ``(T,)`` (pixels; NaN where either keypoint is
+    unseen) and the depth of the estimate's shoulders ``joints (T, 55, 3)`` from the camera
+    ``(T,)`` (``contact.scale_follows``)."""
+    kp = problem.keypoints[:, list(SHOULDER_JOINTS)]
+    width = (kp[:, 0, :2] - kp[:, 1, :2]).norm(dim=-1)
+    width = torch.where((kp[..., 2] > 0).all(1), width, torch.full_like(width, float("nan")))
+    camera = problem.camera
+    mid = joints[:, list(SHOULDER_JOINTS)].mean(1)
+    return width, mid @ camera.R[0][2] + camera.t[0][2]
 
 
 def _image_track(problem: Problem, points: torch.Tensor,
