@@ -307,6 +307,24 @@ def test_with_the_feet_hidden_the_ground_travel_counts_only_if_the_body_grows_in
                           feet=(hidden, hidden), scale=(still, depth))[1] == "sliding"
 
 
+@pytest.mark.slow
+def test_a_reach_with_the_legs_hidden_does_not_push_the_box(tmp_path, one_thread):
+    """reach_low-7-16 of the case family: the legs below the frame in every frame, one hand
+    on a box on the floor, the body bending towards the camera. The estimate's hands and hips
+    drift 0.43 m along the camera ray on the ground while the shoulders keep their width in
+    the image; the box rests (it slid 20 cm with them)."""
+    case = family_case(tmp_path, "reach_low", 7, 16)
+
+    def run(contact: ContactConfig):
+        return run_oracle_motion(case, body=BodyModel(), config=MotionConfig(contact=contact),
+                                 seed=7, noise_px=4.0, drop=0.2).figures()
+
+    line = run(CONTACT)
+    assert line["contact_mode"] == "resting" and line["obj_trans_err_cm"] <= 1.0
+    line = run(ContactConfig(slide_min_scale_share=0.0))
+    assert line["contact_mode"] == "sliding" and line["obj_trans_err_cm"] > 10.0
+
+
 def test_single_noisy_frames_are_no_evidence_of_motion():
     positions = torch.zeros(T, 3, dtype=torch.float64)
     positions[[10, 31, 50], 0] = 0.5  # three outliers

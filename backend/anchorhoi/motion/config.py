@@ -70,11 +70,6 @@ class MotionSchedule:
     initial_switch_cost: float = 3.0
     """Cost of changing the candidate between neighbouring frames, in the per-frame
     reprojection's units (``reprojection.scale_px²``, summed over joints)."""
-    initial_jump_cost: float = 75.0
-    """Cost, in the same units, per m² of the pelvis's jump between neighbouring frames along
-    the chosen candidates, into a frame where no foot keypoint is seen: a candidate that fits
-    such a frame's image at another depth does not take over for a few frames (each
-    candidate's path is smooth; switching between two at different depths is not)."""
     seat_cost: float = 10.0
     """Cost per frame, in the same units, of the ``"sitting"`` candidate where nothing carries
     it: its centre of mass is not over its feet (``g_b`` beyond ``contact.balance_radius_m``
@@ -102,8 +97,7 @@ class MotionSchedule:
                                  "settle_iterations"))
         check_at_least(self, 1, ("warmup_iterations", "contact_refresh_every", "sync_every"))
         check_positive(self, ("learning_rate", "settle_learning_rate", "seat_scale_m"))
-        check_at_least(self, 0.0, ("initial_switch_cost", "initial_jump_cost", "seat_cost",
-                                   "seat_reach_m"))
+        check_at_least(self, 0.0, ("initial_switch_cost", "seat_cost", "seat_reach_m"))
         if not self.initial_poses:
             raise ValueError("MotionSchedule.initial_poses must name at least one pose")
 
@@ -275,13 +269,13 @@ class ContactConfig:
     (``contact.decide_contact``)."""
     slide_min_scale_share: float = 0.4
     """Where the feet are unseen in most contact frames, the estimate's travel on the ground
-    counts only if the body's size in the image follows its depth: the shoulders' image width
-    must change at least this share of what the estimate's shoulder depth implies (slope of
-    ``log width`` on ``−log depth`` over the frames they are seen, ``contact.scale_follows``).
-    With the legs hidden, the estimate's depth drifts along the camera ray unopposed
-    (reach_low-7-16: the hands and hips 0.43 m on the ground, the object slid 20 cm), while a
-    push that walks along the ray grows or shrinks the body in the image (10 such pushes of
-    the case family: 0.68–1.6). 0: off."""
+    counts only if the body's size in the image follows its depth: over the contact frames
+    the shoulders' image width must change (along a straight-line fit of its log) by at least
+    this share of what the estimate's shoulder depth implies, in the same direction
+    (``contact.scale_follows``). With the legs hidden, the estimate's depth drifts along the
+    camera ray unopposed (reach_low-7-16: the hands and hips 0.43 m on the ground, the object
+    slid 20 cm), while a push that walks along the ray grows or shrinks the body in the image
+    (the 10 such pushes of seeds 4–12 of the case family: 0.68–1.6). 0: off."""
     scale_min_frames: int = 10
     """Fewer contact frames seeing both shoulders are no evidence either way."""
     hand_seen_confidence: float = 0.5

@@ -8,15 +8,7 @@ pose's arms; and two stances with arms of their own, standing with the arms hang
 (relaxed) or holding a load at the waist (carrying) — to the torso and foot
 keypoints of every frame, standing on the ground (the support term; one batched forward for
 all candidates and frames). Each frame then starts from the candidate that reprojects best and
-stands on the ground, with a penalty for switching candidates between frames and, into a
-frame where no foot keypoint is seen, one for the pelvis jumping between them (a Viterbi
-pass; ``schedule.initial_jump_cost`` per m²). Each candidate's path is smooth, but with no
-foot seen two candidates may fit a frame's image at depths a metre apart: a body bending
-towards the camera shortens in the image like an upright one further off. Free to switch for
-a slightly better fit, the path jumped between them (reach_low-7-16, the legs below the
-frame: ±75 cm within ten frames, MPJPE 152 mm; 67 mm with the jump's cost). Where a foot is
-seen its plant places every candidate (charged there too, the pick-ups' paths changed, and
-pick_up_carry-10-11's box ended 24 cm off).
+stands on the ground, with a penalty for switching candidates between frames (a Viterbi pass).
 The sitting candidate pays for frames where nothing carries it — no seat under its pelvis and
 its centre of mass not over its feet (one camera cannot tell a body leaning towards it from one
 sitting back on nothing). The anchor frame keeps the key pose. The relaxed stance starts the
@@ -169,11 +161,11 @@ def initial_translation(kp: torch.Tensor, camera: Cameras, rel: torch.Tensor,
     b = torch.cat([(w[..., None] * rhs).reshape(n, -1),
                    (prior_w * (depth - R[2] @ rel[0] - tc[2])).expand(n, 1)], 1)
     sol = _lstsq(a, b[..., None])[..., 0]  # (T, 3)
-    footless = torch.nonzero((kp[:, list(FOOT_JOINTS), 2] <= 0).all(1)).flatten()
-    if len(footless) and refine_steps > 0:  # each frame is solved on its own
+    footless = (kp[:, list(FOOT_JOINTS), 2] <= 0).all(1)
+    if bool(footless.any()) and refine_steps > 0:
         pull = prior_w / depth.clamp_min(0.1)  # the same pull on normalised rows
-        sol[footless] = _refine_translation(sol[footless], ray[footless, :, :2], w[footless],
-                                            R, tc, rel, depth, pull, refine_steps)
+        sol = torch.where(footless[:, None], _refine_translation(
+            sol, ray[..., :2], w, R, tc, rel, depth, pull, refine_steps), sol)
     good = (w > 0).sum(1) >= 3
     if bool(good.any()) and not bool(good.all()):
         frames = np.arange(n)
@@ -321,11 +313,7 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
             k = names.index("key")
             cost[:, anchor] = float("inf")
             cost[k, anchor] = 0.0
-        # where a foot is seen its plant places every candidate; where none is, nothing does
-        footless = (keypoints[:, list(FOOT_JOINTS), 2] <= 0).all(1)
-        footless[1:] |= footless[:-1].clone()
-        choice = _viterbi(cost, schedule.initial_switch_cost, joints[:, :, 0],
-                          schedule.initial_jump_cost, footless)
+        choice = _viterbi(cost, schedule.initial_switch_cost)
         frames = torch.arange(t_count, device=choice.device)
         index = torch.tensor([schedule.initial_poses.index(n) for n in names],
                              device=choice.device)
@@ -382,20 +370,14 @@ def _frame_cost(joints: torch.Tensor, keypoints: torch.Tensor, camera: Cameras,
     return (keypoints[..., 2] * rho).sum(-1) / rep.scale_px ** 2
 
 
-def _viterbi(cost: torch.Tensor, switch: float, points: torch.Tensor | None = None,
-             jump: float = 0.0, jump_frames: torch.Tensor | None = None) -> torch.Tensor:
-    """(K, T) per-frame costs → (T,) the labels minimising their sum + ``switch`` per change
-    + ``jump`` times the squared distance (m²) between consecutive frames' ``points (K, T,
-    3)`` (each candidate's pelvis) along the labels, on the steps into the frames
-    ``jump_frames (T,)`` bool (None: all)."""
+def _viterbi(cost: torch.Tensor, switch: float) -> torch.Tensor:
+    """(K, T) per-frame costs → (T,) the labels minimising their sum + ``switch`` per change."""
     k_count, t_count = cost.shape
     total = cost[:, 0].clone()
     back = torch.zeros(k_count, t_count, dtype=torch.long, device=cost.device)
-    change = switch * (1 - torch.eye(k_count, device=cost.device, dtype=cost.dtype))
     for t in range(1, t_count):
-        trans = total[None, :] + change  # [to, from]
-        if points is not None and jump > 0 and (jump_frames is None or bool(jump_frames[t])):
-            trans = trans + jump * ((points[:, None, t] - points[None, :, t - 1]) ** 2).sum(-1)
+        trans = total[None, :] + switch * (1 - torch.eye(k_count, device=cost.device,
+                                                           dtype=cost.dtype))  # [to, from]
         best, arg = trans.min(1)
         back[:, t] = arg
         total = best + cost[:, t]
