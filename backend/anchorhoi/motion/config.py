@@ -275,7 +275,8 @@ class ContactConfig:
     (``contact.scale_follows``). With the legs hidden, the estimate's depth drifts along the
     camera ray unopposed (reach_low-7-16: the hands and hips 0.43 m on the ground, the object
     slid 20 cm), while a push that walks along the ray grows or shrinks the body in the image
-    (the 10 such pushes of seeds 4–12 of the case family: 0.68–1.6). 0: off."""
+    (the 10 such pushes with the legs hidden of seeds 4–16 of the case family: 0.68–1.6). 0:
+    off."""
     scale_min_frames: int = 10
     """Fewer contact frames seeing both shoulders are no evidence either way."""
     hand_seen_confidence: float = 0.5

@@ -46,8 +46,9 @@ frame, pixels → metres at the hands' depth (``moves_with_hands``) — and only
 travel the hips' keypoints share counts: a push or pull walks with the object, while a hand
 that reaches out to it, passes over its top or leans on it moves with the arm alone (or the
 estimate's hands and hips travel together at least ``ContactConfig.slide_min_ground_travel_m``
-on the ground plane: a walk straight along the camera ray barely moves in the image). The
-image is the evidence:
+on the ground plane: a walk straight along the camera ray barely moves in the image; with the
+feet unseen, only if the shoulders' width in the image follows the estimate's depth,
+``scale_follows``: it grows as a body walks towards the camera). The image is the evidence:
 the estimate's depth along the camera ray and the object origin the hands would carry (swung
 by wrist-rotation errors over a lever arm as long as the object) both drift by more than that
 while hands rest on a table.
