@@ -530,10 +530,31 @@ def _stands(frames: torch.Tensor, seen: torch.Tensor, swings: torch.Tensor,
     where a seen foot swings, ``swings (T,)``, single frames between closed; ``seen (T,)``:
     the feet are seen; ``foot_plants.feet_swing``). A step's swing lasts a third of a second;
     the keypoints' noise makes a planted foot swing for a frame or three."""
-    count = int(frames.sum())
-    if count == 0 or int((seen & frames).sum()) * 2 < count:
+    if not _mostly(seen, frames):
         return False
     return not true_runs(swings & frames, 2, contact.walk_min_swing_frames)
+
+
+def _mostly(seen: torch.Tensor, frames: torch.Tensor) -> bool:
+    """Whether ``seen (T,)`` holds in at least half of the ``frames (T,)`` (none: no)."""
+    count = int(frames.sum())
+    return count > 0 and int((seen & frames).sum()) * 2 >= count
+
+
+def _ground_counts(frames: torch.Tensor, contact: ContactConfig,
+                   feet: tuple[torch.Tensor, torch.Tensor] | None,
+                   scale: tuple[torch.Tensor, torch.Tensor] | None) -> bool:
+    """Whether the estimate's travel on the ground over the contact ``frames`` is evidence of
+    a push (``decide_contact``'s ``feet`` and ``scale``): not where the seen feet stand
+    (``_stands``), and with the feet unseen in most frames only where the shoulders' image
+    width follows the estimate's depth (``scale_follows``)."""
+    if feet is not None and _stands(frames, *feet, contact):
+        return False
+    if scale is None or contact.slide_min_scale_share <= 0 \
+            or (feet is not None and _mostly(feet[0], frames)):
+        return True
+    return scale_follows(*scale, frames, min_share=contact.slide_min_scale_share,
+                         min_frames=contact.scale_min_frames)
 
 
 def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
@@ -579,12 +600,7 @@ def decide_contact(*, lowest_anchor: float, hand_height: torch.Tensor,
         frames = set_down(frames, grip, hand_track, anchor, fps,
                           still_speed=contact.release_still_speed_mps,
                           patience=contact.patience_frames, ground=ground)
-    if ground_tracks is not None and feet is not None and _stands(frames, *feet, contact):
-        ground_tracks = None
-    if ground_tracks is not None and scale is not None and contact.slide_min_scale_share > 0 \
-            and (feet is None or int((feet[0] & frames).sum()) * 2 < int(frames.sum())) \
-            and not scale_follows(*scale, frames, min_share=contact.slide_min_scale_share,
-                                  min_frames=contact.scale_min_frames):
+    if ground_tracks is not None and not _ground_counts(frames, contact, feet, scale):
         ground_tracks = None
     if mode == "sliding" and not moves_with_hands(
             hand_track, anchor, frames, seen, min_travel=contact.slide_min_travel_m,
