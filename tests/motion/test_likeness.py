@@ -12,7 +12,13 @@ from helpers.family_cases import family_case
 from anchorhoi.body import BodyModel
 from anchorhoi.motion import MotionConfig
 from anchorhoi.motion.config import LikenessConfig
-from anchorhoi.motion.likeness import UPPER_BODY, frame_likeness, joined_to_anchor, key_likeness
+from anchorhoi.motion.likeness import (
+    ARM_ROTATIONS,
+    UPPER_BODY,
+    frame_likeness,
+    joined_to_anchor,
+    key_likeness,
+)
 from anchorhoi.oracles.motion_oracle import run_oracle_motion
 
 CONFIG = LikenessConfig()
@@ -74,6 +80,23 @@ def test_only_the_run_joined_to_the_anchor_counts_for_the_legs():
     assert bool((weights[0:3, list(UPPER_BODY)] > 0.99).all())  # alike, far from the anchor
     assert bool((weights[0:3, legs] == 0).all())
     assert bool((weights[8:13] > 0.99).all())
+
+
+def test_an_arm_still_on_its_way_up_is_not_pulled_where_the_body_looks_alike():
+    key = _key_uv()
+    kp = _frames(key, 3)
+    kp[:, [18, 20], 1] -= 40.0  # the left elbow and wrist 10 % of the height higher
+    kp[2, [18, 20], 2] = 0.0  # ...and in the last frame unseen: only the shoulder is left
+    weights = key_likeness(kp, key, 0, CONFIG)
+    like = frame_likeness(kp, key, CONFIG)
+    left, right = list(ARM_ROTATIONS[0]), list(ARM_ROTATIONS[1])
+    trunk = [j for j in UPPER_BODY if j not in left + right]
+    assert float(like[0]) > 0.3  # 2 keypoints of 22: the frame still looks alike
+    assert torch.allclose(weights[:2, trunk + right], like[:2, None].expand(2, len(trunk + right)))
+    assert bool((weights[:2, left] < 0.3 * like[:2, None]).all())  # the arm itself does not
+    assert torch.allclose(weights[2, left], like[2].expand(len(left)))  # unknown: the frame's
+    apart = key_likeness(kp, key, 0, LikenessConfig(each_arm=False))
+    assert torch.allclose(apart[:, left], like[:, None].expand(3, len(left)))
 
 
 @pytest.mark.slow

@@ -525,6 +525,12 @@ class LikenessConfig:
     """The likeness is averaged over ±this many frames for that run."""
     min_joints: int = 8
     """Frames with fewer seen body keypoints are not compared (likeness 0)."""
+    each_arm: bool = True
+    """An arm's rotations (collar to wrist) are pulled no more than its own shoulder, elbow and
+    wrist keypoints look like the key pose's (``likeness.arm_likeness``): a lift whose body
+    already looks like the overhead key frame while the arms are still on their way up keeps
+    them bent, rather than straightening them overhead and leaning them towards the camera to
+    stay on their keypoints. False: the frame's likeness for every upper-body rotation."""
 
     def __post_init__(self) -> None:
         check_positive(self, ("sigma", "level"))

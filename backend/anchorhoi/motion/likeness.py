@@ -23,6 +23,15 @@ pose; the root's and the legs' only over the frames joined to the anchor frame b
 the key pose's image once per stride with its legs placed and turned otherwise: pulled there
 too, the legs fought the foot plants: 10 of 72 unseen family cases skated more than 5 mm per
 contact frame, against 7 with the legs pulled only near the key frame.
+
+**Each arm on its own evidence** (``LikenessConfig.each_arm``): an arm's rotations take the
+smaller of the frame's likeness and the arm's own (``arm_likeness``: its shoulder, elbow and
+wrist keypoints about their mean, on the same scale), where at least two of the three are
+seen. Three keypoints of 22 barely move the frame's likeness: in an overhead lift
+(lift_overhead-8-08) the frames a few before the key frame, the arms still bent on their way
+up, were pulled towards the straight overhead arms at a likeness of 0.3–0.5; straight arms that
+keep their wrists on the keypoints lean towards the camera, and the box went with them (up to
+21 cm off along the ray mid-lift).
 """
 
 from __future__ import annotations
@@ -36,12 +45,37 @@ UPPER_BODY = (3, 6, 9, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21)
 """spine1–3, neck, collars, head, shoulders, elbows, wrists: pulled wherever a frame looks
 like the key pose (indices of the root + 21 body rotations, i.e. SMPL-X joints)."""
 
+ARMS = ((16, 18, 20), (17, 19, 21))
+"""Each arm's shoulder, elbow and wrist (SMPL-X joints): the keypoints whose shape in the image
+decides whether that arm looks like the key pose's."""
+ARM_ROTATIONS = ((13, 16, 18, 20), (14, 17, 19, 21))
+"""The rotations that place each arm: collar, shoulder, elbow, wrist."""
+
 
 def frame_likeness(keypoints: torch.Tensor, key_uv: torch.Tensor, config: LikenessConfig
                    ) -> torch.Tensor:
     """``(T,)`` in [0, 1]: how much each frame's body keypoints ``(T, J, 3)`` (u, v,
     confidence; 0 unseen) look like the key pose's projection ``key_uv (J, 2)`` (module
     docstring)."""
+    like, count = _alike(keypoints, key_uv, config.sigma * _height(key_uv))
+    return torch.where(count >= config.min_joints, like, torch.zeros_like(like))
+
+
+def arm_likeness(keypoints: torch.Tensor, key_uv: torch.Tensor, config: LikenessConfig
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(T, 2)`` each arm's likeness (left, right): its shoulder, elbow and wrist keypoints
+    about their own mean against the key pose's, on the scale of ``frame_likeness``; and
+    ``(T, 2)`` bool where at least two of the three are seen (else nothing is known)."""
+    scale = config.sigma * _height(key_uv)
+    pairs = [_alike(keypoints[:, list(arm)], key_uv[list(arm)], scale) for arm in ARMS]
+    return (torch.stack([like for like, _ in pairs], 1),
+            torch.stack([count >= 2 for _, count in pairs], 1))
+
+
+def _alike(keypoints: torch.Tensor, key_uv: torch.Tensor, scale: torch.Tensor
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(T,)`` exp(−m / scale²), m the mean squared offset of the seen keypoints from the
+    key pose's, each set about its own mean; and ``(T,)`` how many were seen."""
     seen = (keypoints[..., 2] > 0).to(keypoints.dtype)
     count = seen.sum(1)
     n = count.clamp_min(1)[:, None]
@@ -50,9 +84,12 @@ def frame_likeness(keypoints: torch.Tensor, key_uv: torch.Tensor, config: Likene
     key_centre = (seen[..., None] * key_uv[None]).sum(1) / n
     offset = (uv - centre[:, None]) - (key_uv[None] - key_centre[:, None])
     mean_sq = (seen * (offset ** 2).sum(-1)).sum(1) / n[:, 0]
-    height = (key_uv[:, 1].max() - key_uv[:, 1].min()).clamp_min(1e-6)
-    like = torch.exp(-mean_sq / (config.sigma * height) ** 2)
-    return torch.where(count >= config.min_joints, like, torch.zeros_like(like))
+    return torch.exp(-mean_sq / scale ** 2), count
+
+
+def _height(key_uv: torch.Tensor) -> torch.Tensor:
+    """The key pose's height in the image (px)."""
+    return (key_uv[:, 1].max() - key_uv[:, 1].min()).clamp_min(1e-6)
 
 
 def joined_to_anchor(like: torch.Tensor, anchor: int, config: LikenessConfig) -> torch.Tensor:
@@ -77,4 +114,10 @@ def key_likeness(keypoints: torch.Tensor, key_uv: torch.Tensor, anchor: int,
     near = torch.where(joined_to_anchor(like, anchor, config), like, torch.zeros_like(like))
     out = near[:, None].repeat(1, 22)
     out[:, list(UPPER_BODY)] = like[:, None]
+    if config.each_arm:
+        arm, known = arm_likeness(keypoints, key_uv, config)
+        for side, rotations in enumerate(ARM_ROTATIONS):
+            out[:, list(rotations)] = torch.where(
+                known[:, side], torch.minimum(like, arm[:, side]), like)[:, None]
     return out
+
