@@ -108,8 +108,9 @@ def joined_to_anchor(like: torch.Tensor, anchor: int, config: LikenessConfig) ->
 def key_likeness(keypoints: torch.Tensor, key_uv: torch.Tensor, anchor: int,
                  config: LikenessConfig) -> torch.Tensor:
     """``(T, 22)``: the likeness weight of each frame's root and body rotations (module
-    docstring): ``frame_likeness`` for the upper body everywhere, for the root and the legs
-    only where ``joined_to_anchor``."""
+    docstring): ``frame_likeness`` for the upper body everywhere (each arm's rotations no
+    more than ``arm_likeness`` with ``each_arm``), for the root and the legs only where
+    ``joined_to_anchor``."""
     like = frame_likeness(keypoints, key_uv, config)
     near = torch.where(joined_to_anchor(like, anchor, config), like, torch.zeros_like(like))
     out = near[:, None].repeat(1, 22)
@@ -120,4 +121,3 @@ def key_likeness(keypoints: torch.Tensor, key_uv: torch.Tensor, anchor: int,
             out[:, list(rotations)] = torch.where(
                 known[:, side], torch.minimum(like, arm[:, side]), like)[:, None]
     return out
-
