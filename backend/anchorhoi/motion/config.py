@@ -26,8 +26,8 @@ from typing import Literal
 
 from ..config_checks import check_at_least, check_choices, check_positive
 
-InitialPose = Literal["key", "standing", "relaxed", "carrying", "crouching", "sitting",
-                      "squatting"]
+InitialPose = Literal["key", "key_mirrored", "standing", "relaxed", "carrying", "crouching",
+                      "sitting", "squatting"]
 RobustLoss = Literal["geman_mcclure", "huber"]
 HandMode = Literal["key_pose", "observed"]
 HiddenLimbs = Literal["carried", "key"]
@@ -61,12 +61,12 @@ class MotionSchedule:
     """The loss terms are read to the host (progress figures) every this many iterations of a
     phase and after its last (``progress.LossReadout``); between reads the GPU is never waited
     for."""
-    initial_poses: tuple[InitialPose, ...] = ("key", "standing", "relaxed", "carrying",
-                                             "crouching", "sitting", "squatting")
+    initial_poses: tuple[InitialPose, ...] = ("key", "key_mirrored", "standing", "relaxed",
+                                             "carrying", "crouching", "sitting", "squatting")
     """Candidate whole-body poses of phase 1; each frame starts phase 2 from the best one (see
-    ``initialize.py``; ``crouching``: standing on knees bent 60°; ``relaxed``: standing with
-    the arms hanging, not the key pose's; ``carrying``: standing, the forearms forward at the
-    waist)."""
+    ``initialize.py``; ``key_mirrored``: the key pose with its legs' stride swapped left for
+    right; ``crouching``: standing on knees bent 60°; ``relaxed``: standing with the arms
+    hanging, not the key pose's; ``carrying``: standing, the forearms forward at the waist)."""
     initial_switch_cost: float = 3.0
     """Cost of changing the candidate between neighbouring frames, in the per-frame
     reprojection's units (``reprojection.scale_px²``, summed over joints)."""

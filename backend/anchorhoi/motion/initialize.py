@@ -3,23 +3,38 @@
 Starting every frame from the key pose fails where the clip is far from it (the standing frames
 of a sit-down start seated, and one camera cannot tell a standing body from a nearer, crouched
 one). So phase 1 fits the global orientation and translation of a few whole-body **candidate
-poses** — the key pose; generic standing / crouching / sitting / squatting legs under the key
-pose's arms; and two stances with arms of their own, standing with the arms hanging
-(relaxed) or holding a load at the waist (carrying) — to the torso and foot
-keypoints of every frame, standing on the ground (the support term; one batched forward for
-all candidates and frames). Each frame then starts from the candidate that reprojects best and
-stands on the ground, with a penalty for switching candidates between frames (a Viterbi pass).
-The sitting candidate pays for frames where nothing carries it — no seat under its pelvis and
-its centre of mass not over its feet (one camera cannot tell a body leaning towards it from one
-sitting back on nothing). The anchor frame keeps the key pose. The relaxed stance starts the
-frames whose arms do not do the interaction yet (walking up to a table to lean on it); where
-the hands hold the object in the air at the anchor frame it is left out, so that the carried
-object follows the hands from the first frame (``hands_busy``). The carrying stance (upper
-arms down, forearms forward at the waist) starts the frames of a lift or a carry far from a
-key pose that holds the object elsewhere (overhead): from the key pose's arms, phase 2 brought
+poses** — the key pose; the key pose with its legs' stride swapped; generic standing / crouching
+/ sitting / squatting legs under the key pose's arms; and two stances with arms of their own,
+standing with the arms hanging (relaxed) or holding a load at the waist (carrying) — to the
+torso and foot keypoints of every frame, standing on the ground (the support term; one batched
+forward for all candidates and frames). Each frame then starts from the candidate that
+reprojects best and stands on the ground, with a penalty for switching candidates between frames
+(a Viterbi pass). The sitting candidate pays for frames where nothing carries it — no seat under
+its pelvis and its centre of mass not over its feet (one camera cannot tell a body leaning
+towards it from one sitting back on nothing). The anchor frame keeps the key pose. The relaxed
+stance starts the frames whose arms do not do the interaction yet (walking up to a table to lean
+on it); where the hands hold the object in the air at the anchor frame it is left out, so that
+the carried object follows the hands from the first frame (``hands_busy``). The carrying stance
+(upper arms down, forearms forward at the waist) starts the frames of a lift or a carry far from
+a key pose that holds the object elsewhere (overhead): from the key pose's arms, phase 2 brought
 the elbows down in front of the body rather than by its sides, a mirror image one camera does
 not tell apart, and the hands and the box rode 20–30 cm nearer the camera (lift_overhead-6-07:
 MPJPE 50 → 24 mm).
+
+The key pose with its legs' stride swapped left for right (``key_mirrored``: each hip, knee,
+ankle and foot takes the other side's rotation mirrored through the body's midplane; the root,
+spine, head and arms stay the key pose's) starts the frames of an interaction that keeps the
+key pose's upper body while the legs walk (a push or a pull along the floor): a gait alternates
+between the key pose's stride and its mirror image. Its trunk leans as the key pose's does and
+its knees bend as far. A trunk leaning along the camera ray looks in the image much like an
+upright one whose pelvis stands further along the ray, and a knee bent along the ray much like
+a straight one on a nearer, higher pelvis; started upright or straight (the generic
+candidates), phase 2 kept it so (push_pull-22-15, pulling a table backwards along the ray,
+trunk leaning 22°: the pelvis 15–20 cm off along the ray, the trunk at 8–15°, MPJPE 135 mm and
+the table 17 cm off; 44 mm and 4.0 cm with ``key_mirrored``; push_pull-21-17, knees bent
+30–40°: 41 → 25 mm). The choice counts the 22 body joints only: the 30 finger joints that
+every candidate takes from the key pose outnumber them and decided it by where the wrists put
+them (the relaxed stance's hanging hands won frames of that pull).
 
 Each candidate's translation starts from a per-frame linear least-squares fit to the torso
 keypoints' rays; the standing, relaxed and carrying candidates start upright, turned to the
@@ -93,16 +108,24 @@ no candidate fitted the first frames of the approach and phase 1 put the body 0.
 nearer the camera, its legs hidden by the table)."""
 
 
+_LEG_PAIRS = (("left_hip", "right_hip"), ("left_knee", "right_knee"),
+              ("left_ankle", "right_ankle"), ("left_foot", "right_foot"))
+"""The joints ``key_mirrored`` swaps between the legs."""
+
+
 def candidate_poses(names: tuple[str, ...], key: PoseParams) -> torch.Tensor:
-    """``(K, 21, 6)`` body poses: ``"key"`` is the key pose, the others generic legs and spine
-    under the key pose's arms."""
+    """``(K, 21, 6)`` body poses: ``"key"`` is the key pose, ``"key_mirrored"`` the key pose
+    with its legs swapped (``mirrored_legs``), the others generic legs and spine under the key
+    pose's arms."""
     out = []
     for name in names:
         body = key.body[0].clone()
-        if name != "key":
+        if name == "key_mirrored":
+            body = mirrored_legs(body)
+        elif name != "key":
             if name not in _GENERIC:
                 raise ValueError(f"unknown initial pose {name!r}; choose from key, "
-                                 f"{', '.join(_GENERIC)}")
+                                 f"key_mirrored, {', '.join(_GENERIC)}")
             for joint in dict.fromkeys((*_LOWER, *_GENERIC[name])):
                 deg = _GENERIC[name].get(joint, (0, 0, 0))
                 aa = torch.tensor(deg, dtype=torch.float64) * math.pi / 180
@@ -110,6 +133,21 @@ def candidate_poses(names: tuple[str, ...], key: PoseParams) -> torch.Tensor:
                     axis_angle_to_matrix(aa)).to(body)
         out.append(body)
     return torch.stack(out)
+
+
+def mirrored_legs(body6d: torch.Tensor) -> torch.Tensor:
+    """``body6d (21, 6)`` with each leg joint's rotation replaced by its opposite's mirrored
+    through the body's midplane (the plane x = 0 of the pelvis frame: ``M R M`` with
+    ``M = diag(−1, 1, 1)``, an axis-angle ``(x, y, z)`` becoming ``(x, −y, −z)``): the other
+    half of a stride."""
+    out = body6d.clone()
+    mirror = torch.diag(torch.tensor([-1.0, 1.0, 1.0], dtype=body6d.dtype,
+                                     device=body6d.device))
+    for pair in _LEG_PAIRS:
+        left, right = (JOINT_NAMES.index(j) - 1 for j in pair)
+        rot = rot6d_to_matrix(body6d[[right, left]])
+        out[[left, right]] = matrix_to_rot6d(mirror @ rot @ mirror)
+    return out
 
 
 def upright_root(root6d: torch.Tensor) -> torch.Tensor:
@@ -361,7 +399,10 @@ def saturated(gap: torch.Tensor, scale: float) -> torch.Tensor:
 
 def _frame_cost(joints: torch.Tensor, keypoints: torch.Tensor, camera: Cameras,
                 rep: ReprojectionConfig) -> torch.Tensor:
-    """(T,) robust reprojection of all joints per frame, in units of ``reprojection.scale_px²``."""
+    """(T,) robust reprojection of the 22 body joints per frame, in units of
+    ``reprojection.scale_px²`` (every candidate holds the key pose's fingers; module
+    docstring)."""
+    joints, keypoints = joints[..., :BODY_JOINTS, :], keypoints[..., :BODY_JOINTS, :]
     p_cam = joints @ camera.R[0].T + camera.t[0]
     uv = (p_cam[..., :2] / p_cam[..., 2:].clamp_min(1e-3)) @ camera.K[0][:2, :2].T \
         + camera.K[0][:2, 2]
