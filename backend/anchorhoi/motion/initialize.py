@@ -29,12 +29,10 @@ between the key pose's stride and its mirror image. Its trunk leans as the key p
 its knees bend as far. A trunk leaning along the camera ray looks in the image much like an
 upright one whose pelvis stands further along the ray, and a knee bent along the ray much like
 a straight one on a nearer, higher pelvis; started upright or straight (the generic
-candidates), phase 2 kept it so (push_pull-22-15, pulling a table backwards along the ray,
-trunk leaning 22°: the pelvis 15–20 cm off along the ray, the trunk at 8–15°, MPJPE 135 mm and
-the table 17 cm off; 44 mm and 4.0 cm with ``key_mirrored``; push_pull-21-17, knees bent
-30–40°: 41 → 25 mm). The choice counts the 22 body joints only: the 30 finger joints that
-every candidate takes from the key pose outnumber them and decided it by where the wrists put
-them (the relaxed stance's hanging hands won frames of that pull).
+candidates), phase 2 kept it so (push_pull-21-17, pulling a table backwards, the trunk
+leaning 17° and the knees bent 30–40°: MPJPE 41 → 25 mm; push_pull-22-15, leaning 22° along
+the ray: the pelvis 15–20 cm off along the ray and the trunk at 8–15°, MPJPE 135 → 82 mm, the
+table 17 → 9 cm off).
 
 Each candidate's translation starts from a per-frame linear least-squares fit to the torso
 keypoints' rays; the standing, relaxed and carrying candidates start upright, turned to the
@@ -399,10 +397,7 @@ def saturated(gap: torch.Tensor, scale: float) -> torch.Tensor:
 
 def _frame_cost(joints: torch.Tensor, keypoints: torch.Tensor, camera: Cameras,
                 rep: ReprojectionConfig) -> torch.Tensor:
-    """(T,) robust reprojection of the 22 body joints per frame, in units of
-    ``reprojection.scale_px²`` (every candidate holds the key pose's fingers; module
-    docstring)."""
-    joints, keypoints = joints[..., :BODY_JOINTS, :], keypoints[..., :BODY_JOINTS, :]
+    """(T,) robust reprojection of all joints per frame, in units of ``reprojection.scale_px²``."""
     p_cam = joints @ camera.R[0].T + camera.t[0]
     uv = (p_cam[..., :2] / p_cam[..., 2:].clamp_min(1e-3)) @ camera.K[0][:2, :2].T \
         + camera.K[0][:2, 2]
