@@ -3,20 +3,21 @@
 Starting every frame from the key pose fails where the clip is far from it (the standing frames
 of a sit-down start seated, and one camera cannot tell a standing body from a nearer, crouched
 one). So phase 1 fits the global orientation and translation of a few whole-body **candidate
-poses** — the key pose; the key pose with its legs' stride swapped; generic standing / crouching
-/ sitting / squatting legs under the key pose's arms; and two stances with arms of their own,
-standing with the arms hanging (relaxed) or holding a load at the waist (carrying) — to the
-torso and foot keypoints of every frame, standing on the ground (the support term; one batched
-forward for all candidates and frames). Each frame then starts from the candidate that
-reprojects best and stands on the ground, with a penalty for switching candidates between frames
-(a Viterbi pass). The sitting candidate pays for frames where nothing carries it — no seat under
-its pelvis and its centre of mass not over its feet (one camera cannot tell a body leaning
-towards it from one sitting back on nothing). The anchor frame keeps the key pose. The relaxed
-stance starts the frames whose arms do not do the interaction yet (walking up to a table to lean
-on it); where the hands hold the object in the air at the anchor frame it is left out, so that
-the carried object follows the hands from the first frame (``hands_busy``). The carrying stance
-(upper arms down, forearms forward at the waist) starts the frames of a lift or a carry far from
-a key pose that holds the object elsewhere (overhead): from the key pose's arms, phase 2 brought
+poses** — the key pose; the key pose with its legs' stride swapped; generic standing /
+crouching / sitting / squatting legs under the key pose's arms; and two stances with arms of
+their own, standing with the arms hanging (relaxed) or holding a load at the waist (carrying) —
+to the torso and foot keypoints of every frame, standing on the ground (the support term;
+one batched forward for all candidates and frames). Each frame then starts from the candidate
+that reprojects best and stands on the ground, with a penalty for switching candidates between
+frames (a Viterbi pass).
+The sitting candidate pays for frames where nothing carries it — no seat under its pelvis and
+its centre of mass not over its feet (one camera cannot tell a body leaning towards it from one
+sitting back on nothing). The anchor frame keeps the key pose. The relaxed stance starts the
+frames whose arms do not do the interaction yet (walking up to a table to lean on it); where
+the hands hold the object in the air at the anchor frame it is left out, so that the carried
+object follows the hands from the first frame (``hands_busy``). The carrying stance (upper
+arms down, forearms forward at the waist) starts the frames of a lift or a carry far from a
+key pose that holds the object elsewhere (overhead): from the key pose's arms, phase 2 brought
 the elbows down in front of the body rather than by its sides, a mirror image one camera does
 not tell apart, and the hands and the box rode 20–30 cm nearer the camera (lift_overhead-6-07:
 MPJPE 50 → 24 mm).
