@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from anchorhoi.anchor.object_field import InitialBlob, ObjectGenConfig, ObjectViews
+from anchorhoi.anchor.object_field import (
+    InitialBlob,
+    ObjectFocus,
+    ObjectGenConfig,
+    ObjectRegion,
+    ObjectViews,
+)
+from anchorhoi.anchor.object_gen import floor_slab
 from anchorhoi.anchor.object_prompt import (
     NoObjectError,
     lifts_object,
@@ -19,10 +26,11 @@ from anchorhoi.anchor.object_prompt import (
     resolve_object_prompt,
 )
 from anchorhoi.anchor.output import AnchorOutput
-from anchorhoi.anchor.stage import run_anchor_stages
+from anchorhoi.anchor.stage import ground_level, run_anchor_stages
 from anchorhoi.body import BodyModel
 from anchorhoi.body.pose import default_initial_pose
 from anchorhoi.job.presets import PRESETS
+from anchorhoi.nerf.cameras import SceneBox
 from anchorhoi.objects.extract import is_watertight, piece_labels
 from anchorhoi.objects.field import ObjectFieldConfig
 from anchorhoi.objects.mesh_io import load_object_mesh
@@ -66,6 +74,22 @@ def test_the_object_density_ramps_up_to_its_scale():
             ObjectGenConfig(density_ramp=bad)
 
 
+def test_the_object_region_and_the_floor_slab_reach_below_the_initial_soles():
+    """The person's floor is a few centimetres above or below the initial body's soles: the
+    object may stand there, and the floor term counts it as on the floor."""
+    scene = SceneBox(center=(0.0, -0.2, 0.0), half_size=(1.25, 1.25, 1.25))
+    config = ObjectGenConfig(region=ObjectRegion(below_soles=0.06))
+    region = config.region.box(centre_xz=(0.1, 0.2), ground_y=-1.3, scene=scene)
+    lo, hi = region.aabb(dtype=torch.float64).reshape(2, 3).tolist()
+    assert lo == pytest.approx([-1.1, -1.36, -1.0]) and hi == pytest.approx([1.25, 1.05, 1.25])
+    focus = ObjectFocus(centre=(0.0, -1.0, 0.6), radius=0.4, lowest=(-0.2, 0.4, 0.2, 0.8))
+    slab = floor_slab(focus, -1.3, config).aabb(dtype=torch.float64).reshape(2, 3).tolist()
+    assert slab[0] == pytest.approx([-0.2, -1.36, 0.4])
+    assert slab[1] == pytest.approx([0.2, -1.3 + config.losses.floor_slab, 0.8])
+    with pytest.raises(ValueError, match="below_soles"):
+        ObjectRegion(below_soles=-0.01)
+
+
 @pytest.fixture(scope="module")
 def body():
     return BodyModel()
@@ -92,7 +116,7 @@ def tiny_run(tmp_path_factory, body):
 
 
 @pytest.mark.slow
-def test_tiny_path_makes_a_clean_object_mesh(tiny_run):
+def test_tiny_path_makes_a_clean_object_mesh(tiny_run, body):
     out, _, parts = tiny_run
     mesh = out.object_mesh
     assert mesh is not None and out.object_prompt == "a wooden stool"
@@ -106,7 +130,9 @@ def test_tiny_path_makes_a_clean_object_mesh(tiny_run):
     np.testing.assert_allclose([(lo[0] + hi[0]) / 2, lo[1], (lo[2] + hi[2]) / 2], 0, atol=1e-9)
     # placed back where it was distilled: inside the object region, a pure translation
     placed = mesh.vertices + out.object_placement[:3, 3]
-    assert placed[:, 1].min() >= -1.31 and placed[:, 2].max() <= 0.3 + 0.9 + 1e-6
+    soles = ground_level(body, default_initial_pose(body.config.num_betas))
+    assert placed[:, 1].min() >= soles - TINY_OBJECT.region.below_soles - 1e-6
+    assert placed[:, 2].max() <= 0.3 + 0.9 + 1e-6
     np.testing.assert_allclose(out.object_placement[:3, :3], np.eye(3), atol=1e-6)
     # the progress parts: the joint SDS steps, the mesh, then stage B's fit
     n = TINY_OBJECT.iterations

@@ -103,6 +103,30 @@ def test_a_soft_hollow_skin_with_a_gap_becomes_the_solid_seat():
     assert np.abs(placed.min(0) - lo).max() < cell and np.abs(placed.max(0) - hi).max() < cell
 
 
+def open_bottomed_skin(x: torch.Tensor) -> torch.Tensor:
+    """The seat's 4 cm skin (dense) without its bottom: walls and top, open to the floor."""
+    lo, hi = (torch.as_tensor(b, dtype=x.dtype) for b in SEAT)
+    inside = ((x >= lo) & (x <= hi)).all(-1)
+    hollow = ((x[:, [0, 2]] > lo[[0, 2]] + 0.04) & (x[:, [0, 2]] < hi[[0, 2]] - 0.04)).all(-1) \
+        & (x[:, 1] < hi[1] - 0.04)
+    return (inside & ~hollow).to(x.dtype)
+
+
+def test_an_object_on_the_floor_rests_on_it_wherever_the_region_s_bottom_is():
+    """The region reaches below the initial soles (``ObjectRegion.below_soles``): the floor
+    that shuts an open-bottomed seat in is under the solid's lowest layer, not the region's."""
+    low = SceneBox(center=(0.0, 0.32, 0.0), half_size=(0.35, 0.38, 0.35))  # bottom at −6 cm
+    lo, hi = SEAT
+    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
+                        for z in (lo[2], hi[2])])
+    hull = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                     [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
+    on, on_shift = extract_object(Field(open_bottomed_skin), low, CONFIG, on_floor=True)
+    off, off_shift = extract_object(Field(open_bottomed_skin), low, CONFIG, on_floor=False)
+    assert volume_iou((corners, hull), (on.vertices + on_shift, on.faces)) > 0.85
+    assert volume_iou((corners, hull), (off.vertices + off_shift, off.faces)) < 0.7
+
+
 def test_an_empty_object_field_is_a_clear_error():
     def nothing(x: torch.Tensor) -> torch.Tensor:
         return torch.zeros(len(x), dtype=torch.bool)

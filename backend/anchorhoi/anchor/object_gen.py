@@ -14,8 +14,9 @@ adds, each ``lambda_<name> · loss_<name>``:
 - ``object_in_person``: object occupancy where the human field is occupied (human detached):
   the person's occupancy keeps the object out of it;
 - ``sparsity_object``: mean opacity of the object-only render;
-- ``floor``: 1 − the highest object occupancy in a thin slab on the floor under the object's
-  footprint (the object rests on the floor), unless the prompt lifts it;
+- ``floor``: 1 − the highest object occupancy in a slab about the floor under the object's
+  footprint (the object rests on the floor, a few centimetres above or below the initial
+  body's soles: ``ObjectRegion.below_soles``), unless the prompt lifts it;
 - ``compact``: occupancy-weighted mean squared distance from the object's centroid.
 
 ``extract_object`` turns the trained field into a mesh (``objects.extract.extract_mesh``:
@@ -201,15 +202,20 @@ def _occupancy_terms(human: NeRFField, obj: NeRFField, region: SceneBox,
     mass = occ_o.sum().clamp_min(1e-6)
     centroid = ((occ_o[:, None] * y).sum(0) / mass).detach()
     terms["compact"] = (occ_o * ((y - centroid) ** 2).sum(-1)).sum() / mass
-    # the floor slab under the object's footprint
-    x0, z0, x1, z1 = focus.lowest
-    slab = SceneBox(center=((x0 + x1) / 2, ground_y + config.losses.floor_slab / 2,
-                            (z0 + z1) / 2),
-                    half_size=(max((x1 - x0) / 2, 0.02), config.losses.floor_slab / 2,
-                               max((z1 - z0) / 2, 0.02)))
-    s = box_points(slab, max(n // 4, 64), generator, **like)
+    s = box_points(floor_slab(focus, ground_y, config), max(n // 4, 64), generator, **like)
     terms["floor"] = 1 - occupancy_of(obj.density(s), nerf.occupancy_step).max()
     return terms
+
+
+def floor_slab(focus: ObjectFocus, ground_y: float, config: ObjectGenConfig) -> SceneBox:
+    """Where the floor term looks for the object: under its footprint (at least 4 cm across),
+    from the region's bottom (``ObjectRegion.below_soles`` under the initial soles at
+    ``ground_y``) to ``ObjectLosses.floor_slab`` above them."""
+    x0, z0, x1, z1 = focus.lowest
+    bottom, top = ground_y - config.region.below_soles, ground_y + config.losses.floor_slab
+    return SceneBox(center=((x0 + x1) / 2, (bottom + top) / 2, (z0 + z1) / 2),
+                    half_size=(max((x1 - x0) / 2, 0.02), (top - bottom) / 2,
+                               max((z1 - z0) / 2, 0.02)))
 
 
 def extract_object(obj: NeRFField, region: SceneBox, config: ObjectGenConfig, *,
@@ -326,15 +332,16 @@ def solid_density(obj: NeRFField, bounds: np.ndarray, config: ObjectGenConfig, *
 
 def _enclosed(solid: np.ndarray, person: np.ndarray, *, on_floor: bool,
               min_hits: int, min_solid_lines: int) -> np.ndarray:
-    """``enclosed_cells`` of the solid, the person and the floor (the lattice's low y side),
-    looked for within the solid's bounding box and one cell around it; never the person."""
+    """``enclosed_cells`` of the solid, the person and (``on_floor``) the floor under the
+    solid's lowest layer (an object on the floor rests on it wherever that is), looked for
+    within the solid's bounding box and one cell around it; never the person."""
     where = np.argwhere(solid)
     if len(where) == 0:
         return np.zeros_like(solid)
     a = np.maximum(where.min(0) - 1, 0)
     b = np.minimum(where.max(0) + 2, solid.shape)
     box = tuple(slice(int(i), int(j)) for i, j in zip(a, b, strict=True))
-    floor_axis = 1 if on_floor and a[1] == 0 else None  # (nz, ny, nx): the floor under y index 0
+    floor_axis = 1 if on_floor else None  # (nz, ny, nx): the floor under the lowest layer
     filled = np.zeros_like(solid)
     filled[box] = enclosed_cells(solid[box], person[box], floor_axis=floor_axis,
                                  min_hits=min_hits, min_solid_lines=min_solid_lines)

@@ -100,6 +100,9 @@ class OracleAnchorConfig:
     sitting and leaning unchanged at 16 and 22 mm)."""
     truth_grid_resolution: int = 80
     """Grid of the known body's signed distance (the oracle renders it); 80 ≈ 2 cm cells."""
+    truth_object_cell: float = 0.01
+    """Largest cell of the known object's signed-distance grid (metres; at least 64 points along
+    its longest side): thin boards render as thin as they are."""
     oracle_samples: int = 32
     """Samples per ray of the oracle's target renders."""
     held_out_azimuths_deg: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
@@ -176,7 +179,8 @@ def run_oracle_anchor(case: AnchorCase | str | Path, *, body: BodyModel,
         case = load_anchor_case(case)
     nerf = config.nerf
     truth_body, truth_obj = ground_truth_fields(body, case,
-                                                grid_resolution=config.truth_grid_resolution)
+                                                grid_resolution=config.truth_grid_resolution,
+                                                object_cell=config.truth_object_cell)
     prior, human_prior = oracle_priors(truth_body, truth_obj, box=nerf.box,
                                        background=nerf.background,
                                        num_samples=config.oracle_samples)

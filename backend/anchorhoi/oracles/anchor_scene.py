@@ -9,6 +9,7 @@ only makes the oracle's images and scores the result; the optimisation never rea
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,9 +93,15 @@ def _forward(body: BodyModel, case: AnchorCase) -> BodyOutput:
 
 
 def ground_truth_fields(body: BodyModel, case: AnchorCase, *, device: torch.device | str = "cpu",
-                        dtype: torch.dtype = torch.float32, grid_resolution: int = 96
-                        ) -> tuple[ObjectField, ObjectField]:
-    """Frozen fields of the posed body (skin colour) and of the placed object (blue)."""
+                        dtype: torch.dtype = torch.float32, grid_resolution: int = 96,
+                        object_cell: float = 0.01) -> tuple[ObjectField, ObjectField]:
+    """Frozen fields of the posed body (skin colour, ``grid_resolution`` points along its
+    longest side) and of the placed object (blue, cells of at most ``object_cell`` metres).
+
+    The object's cells are set by size, not by count: its field is a trilinear signed-distance
+    grid, and a board thinner than about two cells renders blurred and too thick or too thin
+    (a shelf's 2.8 cm boards on the 3 cm cells of a 64-point grid: the field's solid has IoU
+    0.82 with the mesh; 0.99 at 1 cm). The oracle pictures the mesh it scores against."""
     verts = _forward(body, case).vertices[0].detach().cpu().double().numpy()
     body_mesh = ObjectMesh(vertices=verts, faces=np.asarray(body.faces, dtype=np.int64),
                            vertex_colors=np.tile(SKIN, (len(verts), 1)))
@@ -104,12 +111,24 @@ def ground_truth_fields(body: BodyModel, case: AnchorCase, *, device: torch.devi
     colours = np.tile(OBJECT_COLOUR, (len(case.obj_mesh.vertices), 1))
     mesh = ObjectMesh(vertices=case.obj_mesh.vertices, faces=case.obj_mesh.faces,
                       vertex_colors=colours, to_user=case.obj_mesh.to_user)
-    obj_field = ObjectField(mesh, ObjectFieldConfig(grid_resolution=64), device=device,
-                            dtype=dtype)
+    obj_field = ObjectField(mesh, ObjectFieldConfig(
+        grid_resolution=_grid_points(case.obj_mesh.vertices, object_cell, ObjectFieldConfig())),
+        device=device, dtype=dtype)
     obj_field.set_placement(case.obj_rotation, case.obj_translation)
     for f in (body_field, obj_field):
         f.requires_grad_(False)
     return body_field, obj_field
+
+
+def _grid_points(vertices: np.ndarray, cell: float, config: ObjectFieldConfig, *,
+                 fewest: int = 64, most: int = 256) -> int:
+    """Points along the longest side of an ``ObjectField`` grid (``config``'s margin) for cells
+    of at most ``cell`` metres, within [``fewest``, ``most``]."""
+    if not cell > 0:
+        raise ValueError(f"the oracle object's cell must be > 0 metres, got {cell}")
+    longest = float(np.ptp(np.asarray(vertices, dtype=np.float64), 0).max())
+    points = math.ceil(longest * (1 + 2 * config.grid_margin) / cell) + 1
+    return min(max(points, fewest), most)
 
 
 def oracle_priors(body_field: ObjectField, obj_field: ObjectField, *, box: SceneBox,
