@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from ..anchor.anchor_nerf import AnchorNeRFConfig
 from ..anchor.config import AnchorConfig
 from ..anchor.fit import AnchorLattice, FitConfig, FitSampling, FitSchedule
-from ..anchor.object_field import OBJECT_FIELD, InitialBlob, ObjectGenConfig, ObjectViews
+from ..anchor.object_field import OBJECT_FIELD, ObjectGenConfig, ObjectViews
 from ..anchor.object_search import ObjectSearchConfig
 from ..keypoints.anchor_keypoints import AnchorKeypointsConfig
 from ..motion.config import MotionConfig, MotionSchedule
@@ -137,14 +137,17 @@ def _object(*, iterations: int, views: int, extract: int, faces: int, levels: in
             log2_size: int = 17) -> ObjectGenConfig:
     """Generating the object (no mesh given) from a row's figures: SDS steps of stage A's first
     round, side of the object-only renders, marching-cubes lattice and face budget of its
-    mesh, and its hash grid (fewer levels: the tiny field, which also gets a shorter start and
-    a coarser distance grid for its mesh's field in stage B)."""
+    mesh, and its hash grid (fewer levels: the tiny field, which also gets a coarser distance
+    grid for its mesh's field in stage B). Every row fits the start blob for its full 60 steps:
+    the tiny row's 30 left the untrained field's fog (σ ≈ 9 /m everywhere at full scale) over
+    the whole region, and its 20 SDS steps did not clear it, so the tiny job's "object" was the
+    2.4 m region around the person, who was hidden in the video's first frame (the keypoints
+    stage found them in 1 of 10 frames, or none)."""
     grid = dataclasses.replace(OBJECT_FIELD.encoding, levels=levels, log2_hashmap_size=log2_size)
     tiny = levels < 8
     return ObjectGenConfig(object_field=dataclasses.replace(OBJECT_FIELD, encoding=grid),
                            iterations=iterations, views=ObjectViews(resolution=views),
                            extract_resolution=extract, max_faces=faces,
-                           blob=InitialBlob(iterations=30) if tiny else InitialBlob(),
                            mesh_field=ObjectFieldConfig(grid_resolution=40) if tiny
                            else ObjectFieldConfig())
 
