@@ -15,6 +15,7 @@ from anchorhoi.anchor.object_field import ObjectGenConfig
 from anchorhoi.anchor.object_gen import extract_object
 from anchorhoi.nerf.cameras import SceneBox
 from anchorhoi.objects.extract import NoSurfaceError, is_watertight
+from anchorhoi.oracles.family_shapes import box
 from anchorhoi.oracles.shape_metrics import volume_iou
 
 REGION = SceneBox(center=(0.0, 0.35, 0.0), half_size=(0.35, 0.35, 0.35))
@@ -23,6 +24,8 @@ SEAT = (np.array([-0.2, 0.0, -0.2]), np.array([0.2, 0.4, 0.2]))
 """A 40 cm box standing on the floor: what the object field holds."""
 SITTER = (np.array([0.0, 0.45, 0.0]), 0.2)
 """A ball of the person, 15 cm deep into the box's top."""
+SEAT_MESH = box(0.4, 0.4, 0.4)
+"""The seat's mesh (scoring what was extracted)."""
 CONFIG = ObjectGenConfig(extract_resolution=48, max_faces=3000)
 
 
@@ -90,14 +93,10 @@ def test_a_soft_hollow_skin_with_a_gap_becomes_the_solid_seat():
     mesh, shift = extract_object(Field(soft_skin), REGION, CONFIG)
     assert is_watertight(mesh.faces)
     lo, hi = SEAT
-    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
-                        for z in (lo[2], hi[2])])
-    hull = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
-                     [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
     # unfilled, the 4 cm skin would be half the box (IoU ≈ 0.5); filled, what is left is the
     # lattice's half cell (1.5 cm cells: the surface is put halfway between the last point
     # inside and the first outside, up to ~7 mm off each face here)
-    assert volume_iou((corners, hull), (mesh.vertices + shift, mesh.faces)) > 0.85
+    assert volume_iou(SEAT_MESH, (mesh.vertices + shift, mesh.faces)) > 0.85
     placed = mesh.vertices + shift
     cell = 0.7 / (CONFIG.extract_resolution - 1)
     assert np.abs(placed.min(0) - lo).max() < cell and np.abs(placed.max(0) - hi).max() < cell
@@ -116,15 +115,10 @@ def test_an_object_on_the_floor_rests_on_it_wherever_the_region_s_bottom_is():
     """The region reaches below the initial soles (``ObjectRegion.below_soles``): the floor
     that shuts an open-bottomed seat in is under the solid's lowest layer, not the region's."""
     low = SceneBox(center=(0.0, 0.32, 0.0), half_size=(0.35, 0.38, 0.35))  # bottom at −6 cm
-    lo, hi = SEAT
-    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
-                        for z in (lo[2], hi[2])])
-    hull = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
-                     [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
     on, on_shift = extract_object(Field(open_bottomed_skin), low, CONFIG, on_floor=True)
     off, off_shift = extract_object(Field(open_bottomed_skin), low, CONFIG, on_floor=False)
-    assert volume_iou((corners, hull), (on.vertices + on_shift, on.faces)) > 0.85
-    assert volume_iou((corners, hull), (off.vertices + off_shift, off.faces)) < 0.7
+    assert volume_iou(SEAT_MESH, (on.vertices + on_shift, on.faces)) > 0.85
+    assert volume_iou(SEAT_MESH, (off.vertices + off_shift, off.faces)) < 0.7
 
 
 def test_an_empty_object_field_is_a_clear_error():
