@@ -9,6 +9,8 @@ them, and the best one's half turn (``schedule.keep_half_turn``), go on to
 ``schedule.search_rounds`` rounds of (limb search, a short pose optimisation), once per limb
 order of ``limb_search.orders``; the hypothesis and order with the lowest total loss are
 kept.
+``polish``: from the fitted body, the limb search once more in each order, then the pose and
+detail phases; the lowest total is kept, and again from it while a round lowers it.
 ``optimise``: Adam on the leaves a phase frees — ``rigid``: root orientation and translation;
 ``search`` and ``pose``: + the body joints; ``detail``: + hands (+ betas, + the object) — with
 the learning rates decaying (cosine) to ``schedule.final_lr_factor`` of their start, after a
@@ -90,6 +92,59 @@ def search(params: PoseParams, objective: Objective, anchor: AnchorTargets,
     return runs[run].select(best)
 
 
+def polish(params: PoseParams, total: torch.Tensor, objective: Objective,
+           anchor: AnchorTargets, weights: torch.Tensor, config: FitConfig,
+           generator: torch.Generator, steps: PhaseSteps,
+           object_params: list[torch.Tensor]) -> PoseParams:
+    """Up to ``schedule.polish_rounds`` rounds of: from the best body so far (at first the
+    fitted body ``params``, a batch of one, with its detail-phase total ``total (1,)``), the
+    limb search in each of ``limb_search.orders`` followed by the pose and detail phases; the
+    body with the lowest total is kept (with the object placement it was fitted with, when
+    ``object_params`` are fitted). The rounds stop after one that lowers no total (its steps are
+    counted done). The search's limb search sees the torso where the rigid phase left it; from
+    the fitted body, with the pelvis and trunk where the anchor has them, it finds limbs the
+    gradient cannot reach."""
+    schedule = config.schedule
+    best, best_total, best_last = params, float(total[0]), dict(objective.last)
+    kept = [p.detach().clone() for p in object_params]
+    rounds = schedule.polish_rounds if config.limb_search is not None else 0
+    per_round = polish_steps(config) // max(rounds, 1)
+    for round_ in range(rounds):
+        start, improved = best, False
+        for order in limb_orders(config):
+            assert order is not None  # rounds > 0: there is a limb search
+            with torch.no_grad():
+                for p, k in zip(object_params, kept, strict=True):
+                    p.copy_(k)
+            cand = _limb_search(start, objective, anchor, weights, config, order, generator)
+            for phase, n in (("pose", schedule.pose_iterations),
+                             ("detail", schedule.detail_iterations)):
+                cand, cand_total = optimise(cand, objective, weights, config, phase=phase,
+                                            iterations=n, object_params=object_params,
+                                            on_step=steps.phase(n))
+            log.info("polish round %d (limbs %s): total %.4f (kept %.4f)", round_ + 1,
+                     ", ".join(order), float(cand_total[0]), best_total)
+            if float(cand_total[0]) < best_total:
+                best, best_total, best_last = cand, float(cand_total[0]), dict(objective.last)
+                kept = [p.detach().clone() for p in object_params]
+                improved = True
+        if not improved:
+            steps.phase((rounds - round_ - 1) * per_round)  # the rounds not run
+            break
+    with torch.no_grad():
+        for p, k in zip(object_params, kept, strict=True):
+            p.copy_(k)
+    objective.last = best_last  # the kept body's losses are the fit's
+    return best
+
+
+def polish_steps(config: FitConfig) -> int:
+    """Adam steps ``polish`` takes when it runs all its rounds (it may stop sooner)."""
+    s = config.schedule
+    rounds = s.polish_rounds if config.limb_search is not None else 0
+    return rounds * len(limb_orders(config)) * (s.pose_iterations + s.detail_iterations)
+
+
 def limb_orders(config: FitConfig) -> tuple[tuple[str, ...] | None, ...]:
     """The limb orders the search rounds run once each in (one run, no order, without the
     limb search)."""
@@ -108,17 +163,24 @@ def _search_rounds(batch: PoseParams, objective: Objective, anchor: AnchorTarget
     for round_ in range(max(schedule.search_rounds, 1)):
         if config.limb_search is not None and order is not None:
             start = time.perf_counter()
-            batch = search_limbs(objective.skin, batch, anchor,
-                                 vertex_weights=weights.to(batch.root), limits=objective.limits,
-                                 lambda_joint_limits=config.weights.lambda_joint_limits,
-                                 eta=config.scales.chamfer_eta,
-                                 offset=config.scales.occupancy_offset,
-                                 config=config.limb_search, order=order, generator=generator)
+            batch = _limb_search(batch, objective, anchor, weights, config, order, generator)
             log.info("limb search round %d: %.1f s", round_ + 1, time.perf_counter() - start)
         batch, totals = optimise(batch, objective, weights, config, phase="search",
                                  iterations=schedule.search_iterations, object_params=[],
                                  on_step=steps.phase(schedule.search_iterations))
     return batch, totals
+
+
+def _limb_search(batch: PoseParams, objective: Objective, anchor: AnchorTargets,
+                 weights: torch.Tensor, config: FitConfig, order: tuple[str, ...],
+                 generator: torch.Generator) -> PoseParams:
+    """``limb_search.search_limbs`` on every hypothesis of ``batch``, limbs in ``order``."""
+    assert config.limb_search is not None
+    return search_limbs(objective.skin, batch, anchor, vertex_weights=weights.to(batch.root),
+                        limits=objective.limits,
+                        lambda_joint_limits=config.weights.lambda_joint_limits,
+                        eta=config.scales.chamfer_eta, offset=config.scales.occupancy_offset,
+                        config=config.limb_search, order=order, generator=generator)
 
 
 def _hypotheses(params: PoseParams, yaws_deg: tuple[float, ...],
