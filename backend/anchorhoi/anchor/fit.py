@@ -87,9 +87,10 @@ class FitSchedule:
     the best body so far, the lowest total kept; they stop after a round that lowers no total
     (``phases.polish``; 0: none). The search's limb search places the limbs about a torso only
     rigidly aligned: on bodies bent far over to reach low, the fit kept the pelvis 3-6 cm off
-    and knees, feet or a hand 10-60 cm off (MPJPE 28-155 mm, seeds 0-2 of two unseen cases).
-    From the fitted body, with the torso where the anchor has it, each round found a lower
-    total: 17-31 mm after two rounds but for one 84 mm, 18 mm after four."""
+    and knees, feet or a hand 10-60 cm off (MPJPE 28-155 mm on two reach_low cases of the
+    family, the shipped -0-02 and the unseen -17-01, seeds 0-2). From the fitted body, with
+    the torso where the anchor has it, each round found a lower total: 17-31 mm after two
+    rounds but for one 84 mm, 18 mm after four."""
     yaw_hypotheses_deg: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0,
                                              315.0)
     """Initial headings (about +Y, relative to the initial pose) tried in the rigid phase
