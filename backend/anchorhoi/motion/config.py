@@ -278,7 +278,10 @@ class ContactConfig:
     (the 10 such pushes with the legs hidden of seeds 4–16 of the case family: 0.68–1.6). 0:
     off."""
     scale_min_frames: int = 10
-    """Fewer contact frames seeing both shoulders are no evidence either way."""
+    """With the feet unseen, fewer contact frames seeing both shoulders cannot confirm the
+    estimate's depth: its travel on the ground is then no evidence of a push (a push walks
+    for seconds; a hand that touches an object for a third of a second while the estimate's
+    depth swings does not move it, ``contact.scale_follows``)."""
     hand_seen_confidence: float = 0.5
     """The touching hands count as seen in a frame where their keypoints' mean confidence
     reaches this (only seen hands are evidence that the object moves)."""

@@ -415,16 +415,20 @@ def scale_follows(width: torch.Tensor, depth: torch.Tensor, frames: torch.Tensor
     along its least-squares line over the frames where it is seen, from the first of
     ``frames`` to the last, is at least ``min_share`` of the change of ``−log depth (T,)``
     (the estimate's shoulder depth) along its line over ``frames``, in the same direction (1:
-    the image grows exactly as the estimate comes nearer). Fewer than ``min_frames`` frames
-    seeing the width, or a depth that does not change, are no evidence against it
-    (``True``). A body walking along the camera ray barely moves in the image but grows or
-    shrinks there; an estimate whose depth drifts with the legs hidden does not. (Lines, not
-    frame by frame: the width's noise, 8 % per frame at 4–5 m, and the pose's own changes
-    average out along them.)"""
+    the image grows exactly as the estimate comes nearer). A depth that does not change is
+    no evidence against it (``True``); fewer than ``min_frames`` frames seeing the width are
+    no evidence for it (``False``): the estimate's depth with the legs hidden is unopposed,
+    and a line through a few frames of the width's noise (8 % per frame at 4–5 m, ±25 % on
+    a body bent low) confirms anything (reach_low-24-21: a hand on a box on the floor, 9
+    contact frames; the estimate's hips swung 30 cm away from the camera and back, the
+    static box slid 7 cm and the hidden feet skated 27 mm a frame). A
+    body walking along the camera ray barely moves in the image but grows or shrinks there;
+    an estimate whose depth drifts with the legs hidden does not. (Lines, not frame by
+    frame: the width's noise and the pose's own changes average out along them.)"""
     index = torch.nonzero(frames).flatten()
     seen = index[torch.isfinite(width[index]) & (width[index] > 0)]
     if len(seen) < min_frames:
-        return True
+        return False
     span = float(index[-1] - index[0])
 
     def change(t: torch.Tensor, y: torch.Tensor) -> float:
@@ -547,7 +551,7 @@ def _ground_counts(frames: torch.Tensor, contact: ContactConfig,
     """Whether the estimate's travel on the ground over the contact ``frames`` is evidence of
     a push (``decide_contact``'s ``feet`` and ``scale``): not where the seen feet stand
     (``_stands``), and with the feet unseen in most frames only where the shoulders' image
-    width follows the estimate's depth (``scale_follows``)."""
+    width, seen in enough of them, follows the estimate's depth (``scale_follows``)."""
     if feet is not None and _stands(frames, *feet, contact):
         return False
     if scale is None or contact.slide_min_scale_share <= 0 \
