@@ -70,6 +70,15 @@ class MotionSchedule:
     initial_switch_cost: float = 3.0
     """Cost of changing the candidate between neighbouring frames, in the per-frame
     reprojection's units (``reprojection.scale_px²``, summed over joints)."""
+    initial_jump_speed_mps: float = 2.5
+    """Between neighbouring frames the torso (the mean of the torso joints) of the chosen
+    candidates moves along the camera's viewing direction at most about this fast (faster
+    than a walk; a start that jumps further pays ``initial_jump_cost``). Only the depth: the
+    keypoints hold the rest from frame to frame, and one camera does not see the depth."""
+    initial_jump_cost: float = 100.0
+    """Cost, in the per-frame reprojection's units per m², of the squared distance the torso
+    of the chosen candidates moves in depth between neighbouring frames beyond what
+    ``initial_jump_speed_mps`` allows (0: off)."""
     seat_cost: float = 10.0
     """Cost per frame, in the same units, of the ``"sitting"`` candidate where nothing carries
     it: its centre of mass is not over its feet (``g_b`` beyond ``contact.balance_radius_m``
@@ -96,8 +105,10 @@ class MotionSchedule:
         check_at_least(self, 0, ("root_iterations", "pose_iterations", "contact_iterations",
                                  "settle_iterations"))
         check_at_least(self, 1, ("warmup_iterations", "contact_refresh_every", "sync_every"))
-        check_positive(self, ("learning_rate", "settle_learning_rate", "seat_scale_m"))
-        check_at_least(self, 0.0, ("initial_switch_cost", "seat_cost", "seat_reach_m"))
+        check_positive(self, ("learning_rate", "settle_learning_rate", "seat_scale_m",
+                              "initial_jump_speed_mps"))
+        check_at_least(self, 0.0, ("initial_switch_cost", "initial_jump_cost", "seat_cost",
+                                   "seat_reach_m"))
         if not self.initial_poses:
             raise ValueError("MotionSchedule.initial_poses must name at least one pose")
 

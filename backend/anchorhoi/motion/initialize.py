@@ -9,7 +9,10 @@ their own, standing with the arms hanging (relaxed) or holding a load at the wai
 to the torso and foot keypoints of every frame, standing on the ground (the support term;
 one batched forward for all candidates and frames). Each frame then starts from the candidate
 that reprojects best and stands on the ground, with a penalty for switching candidates between
-frames (a Viterbi pass).
+frames and one for a torso that would move in depth between neighbouring frames faster than a
+body does (a Viterbi pass; with the legs hidden behind a pushed table, the sitting candidate
+fitted the first frames' torso best, sat on the table 0.5 m further along the camera ray than
+the key pose stood at the next frame, and the fit ended 0.95 m off there: push_pull-22-00).
 The sitting candidate pays for frames where nothing carries it — no seat under its pelvis and
 its centre of mass not over its feet (one camera cannot tell a body leaning towards it from one
 sitting back on nothing). The anchor frame keeps the key pose. The relaxed stance starts the
@@ -53,6 +56,7 @@ crouching start).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -350,7 +354,11 @@ def fit_candidates(kin: PosedSubset, keypoints: torch.Tensor, camera: Cameras, k
             k = names.index("key")
             cost[:, anchor] = float("inf")
             cost[k, anchor] = 0.0
-        choice = _viterbi(cost, schedule.initial_switch_cost)
+        torso = joints[:, :, list(TORSO_JOINTS)].mean(2) @ camera.R[0][2]  # (K, T) depth
+        step = schedule.initial_jump_speed_mps / fps
+        choice = _viterbi(cost, schedule.initial_switch_cost,
+                          lambda t: schedule.initial_jump_cost * torch.relu(
+                              (torso[:, t, None] - torso[None, :, t - 1]).abs() - step) ** 2)
         frames = torch.arange(t_count, device=choice.device)
         index = torch.tensor([schedule.initial_poses.index(n) for n in names],
                              device=choice.device)
@@ -407,14 +415,19 @@ def _frame_cost(joints: torch.Tensor, keypoints: torch.Tensor, camera: Cameras,
     return (keypoints[..., 2] * rho).sum(-1) / rep.scale_px ** 2
 
 
-def _viterbi(cost: torch.Tensor, switch: float) -> torch.Tensor:
-    """(K, T) per-frame costs → (T,) the labels minimising their sum + ``switch`` per change."""
+def _viterbi(cost: torch.Tensor, switch: float,
+             jump: Callable[[int], torch.Tensor] | None = None) -> torch.Tensor:
+    """(K, T) per-frame costs → (T,) the labels minimising their sum + ``switch`` per change
+    (+ ``jump(t) (K, K)``, optional, ``[to, from]``: the cost of each pair of labels at
+    frames ``t − 1`` → ``t``)."""
     k_count, t_count = cost.shape
     total = cost[:, 0].clone()
     back = torch.zeros(k_count, t_count, dtype=torch.long, device=cost.device)
     for t in range(1, t_count):
         trans = total[None, :] + switch * (1 - torch.eye(k_count, device=cost.device,
                                                            dtype=cost.dtype))  # [to, from]
+        if jump is not None:
+            trans = trans + jump(t)
         best, arg = trans.min(1)
         back[:, t] = arg
         total = best + cost[:, t]
