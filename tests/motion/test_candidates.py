@@ -150,8 +150,9 @@ def test_an_approach_with_hanging_arms_starts_from_the_relaxed_candidate(one_thr
     case = family_case(tmp_path, "lean_on", 5, 7)
     start = phase1(case, 5, MotionConfig())
     assert not start.problem.held_in_air  # the table stands on the ground
-    # frame 15, where the arms begin to rise, may start from either
-    assert start.names[:15] == ["relaxed"] * 15
+    # frames 14–15, where the arms begin to rise, may start from either (frame 14 starts
+    # from the key pose's mirror image, 14 cm from the truth against the relaxed one's 23)
+    assert start.names[:14] == ["relaxed"] * 14
     err = np.linalg.norm(start.joints()[:16, :22] - start.gt[:16, :22], axis=-1).mean()
     assert err < 0.25
 
