@@ -328,7 +328,7 @@ def test_a_reach_with_the_legs_hidden_does_not_push_the_box(tmp_path, one_thread
     # the drift comes back with phase 1's start free to jump along the camera ray
     # (``schedule.initial_jump_cost`` off); the shoulders' width alone then says it rests
     free = replace(MotionConfig().schedule, initial_jump_cost=0.0)
-    line = run(replace(MotionConfig(), schedule=free))
+    line = run(MotionConfig(schedule=free))
     assert line["contact_mode"] == "resting" and line["obj_trans_err_cm"] <= 1.0
     line = run(MotionConfig(schedule=free, contact=ContactConfig(slide_min_scale_share=0.0)))
     assert line["contact_mode"] == "sliding" and line["obj_trans_err_cm"] > 10.0

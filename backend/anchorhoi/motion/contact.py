@@ -421,10 +421,10 @@ def scale_follows(width: torch.Tensor, depth: torch.Tensor, frames: torch.Tensor
     and a line through a few frames of the width's noise (8 % per frame at 4–5 m, ±25 % on
     a body bent low) confirms anything (reach_low-24-21: a hand on a box on the floor, 9
     contact frames; the estimate's hips swung 30 cm away from the camera and back, the
-    static box slid 7 cm and the hidden feet skated 27 mm a frame). A
-    body walking along the camera ray barely moves in the image but grows or shrinks there;
-    an estimate whose depth drifts with the legs hidden does not. (Lines, not frame by
-    frame: the width's noise and the pose's own changes average out along them.)"""
+    static box slid 7 cm and the hidden feet skated 27 mm a frame). A body walking along the
+    camera ray barely moves in the image but grows or shrinks there; an estimate whose depth
+    drifts with the legs hidden does not. (Lines, not frame by frame: the width's noise and
+    the pose's own changes average out along them.)"""
     index = torch.nonzero(frames).flatten()
     seen = index[torch.isfinite(width[index]) & (width[index] > 0)]
     if len(seen) < min_frames:
