@@ -11,7 +11,7 @@ import torch
 
 from anchorhoi.body import axis_angle_to_matrix
 from anchorhoi.motion.contact import grip_frames, rigid
-from anchorhoi.motion.objective import grip_points
+from anchorhoi.motion.objective import grip_points, grip_sideways
 
 
 def yaw(angle: float) -> torch.Tensor:
@@ -96,3 +96,26 @@ def test_a_box_between_the_palms_rides_on_them_as_the_hands_turn_from_forward_to
     wrong = (by_wrists[0] @ torch.linalg.inv(by_wrists[1]) @ boxes[1] - boxes[0])[:3, 3]
     assert torch.allclose(wrong, torch.tensor([0.0, 0.09, -0.09], dtype=torch.float64),
                           atol=1e-9)
+
+
+def test_the_grip_lies_off_the_bodys_midplane_by_its_offset_across_it():
+    """A body turned 60° about the vertical, its hips turned 10° less and its shoulders 10°
+    more (a carry's stride), the hips tilted (one 8 cm higher): a grip 10 cm to the body's left
+    of the hips' centre (across the mean of the hips' and the shoulders' lines), 40 cm in front
+    of it and 30 cm above lies 10 cm off the midplane, whatever the height and the distance in
+    front."""
+    def left(angle: float) -> torch.Tensor:
+        return yaw(angle) @ torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+
+    turn = math.pi / 3
+    across, fwd = left(turn), yaw(turn) @ torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
+    centre = torch.tensor([0.5, 0.9, -1.0], dtype=torch.float64)
+    lift = torch.tensor([0.0, 0.04, 0.0], dtype=torch.float64)
+    joints = torch.zeros(1, 55, 3, dtype=torch.float64)
+    hips, shoulders = left(turn - math.radians(10)), left(turn + math.radians(10))
+    joints[0, 1], joints[0, 2] = centre + 0.1 * hips + lift, centre - 0.1 * hips - lift
+    up = torch.tensor([0.0, 0.5, 0.0], dtype=torch.float64)
+    joints[0, 16], joints[0, 17] = centre + up + 0.2 * shoulders, centre + up - 0.2 * shoulders
+    grip = centre + 0.1 * across + 0.4 * fwd + torch.tensor([0.0, 0.3, 0.0], dtype=torch.float64)
+    points = torch.stack([grip + 0.15 * across, grip - 0.15 * across])[None]
+    assert float(grip_sideways(points, joints)[0]) == pytest.approx(0.1, abs=1e-9)

@@ -185,6 +185,9 @@ class MotionWeights:
     lambda_attach: float = 3000.0
     """While a hand holds the object: the object's points where they are vs. where the wrist's
     transform × the anchor's offset puts them (m², mean over points)."""
+    lambda_grip_side: float = 3000.0
+    """While both hands hold a load in the air: how far their grip lies off the body's midplane
+    keeps its value at the anchor (m², mean over those frames; ``objective.grip_side_loss``)."""
     lambda_likeness: float = 100.0
     """Frames that look like the key pose keep its rotations (``likeness.py``): squared 6D
     distance of the root and body rotations to the key pose's, times each one's likeness
@@ -231,6 +234,13 @@ class ContactConfig:
     """A foot joint moving this fast is half in contact."""
     still_speed_mps: float = 0.12
     """A frame whose body keypoints' median speed is this is half still."""
+    still_noise_sigmas: float = 2.0
+    """That threshold rises to this many standard errors of the speed fits (their median over
+    the body's keypoints) where the keypoints' noise makes slower speeds indistinguishable
+    from still (a far body, a short focal length); 0 keeps it fixed."""
+    still_joint_noise_sigmas: float = 3.0
+    """The same for each joint's own speed (``stillness.still_weights``): a joint of a still
+    body is held only where it is still itself."""
     softness: float = 0.25
     """Width of these soft thresholds as a fraction of each threshold."""
     image_speed_window: int = 5
@@ -338,7 +348,8 @@ class ContactConfig:
                          "hand_seen_confidence", "release_depth_m", "rest_on_ground_m",
                          "release_still_speed_mps"))
         check_at_least(self, 0.0, ("clear_depth_m", "clear_step_m", "clear_reach_m",
-                                   "slide_min_scale_share"))
+                                   "slide_min_scale_share", "still_noise_sigmas",
+                                   "still_joint_noise_sigmas"))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,7 +28,7 @@ from .contact import FOOT_JOINTS, WRIST_JOINTS, ContactMode, grip_frames, hands_
 from .foot_plants import FootPlants, detect_plants, key_footprints, plant_loss
 from .initialize import BODY_JOINTS
 from .likeness import key_likeness
-from .line_fits import image_speed
+from .line_fits import LineFits, image_speed, image_velocity
 from .occlusion import rotation_visibility
 from .posing import PosedFrames, PosedSubset, farthest_point_ids
 from .supports import Supports, build_supports
@@ -67,6 +67,7 @@ class Problem:
     key_foot_height: torch.Tensor  # (4,) the key pose's foot joints above their support
     body_image_speed_px: torch.Tensor  # (T, 22) the same for the body keypoints
     body_image_mass: torch.Tensor  # (T, 22)
+    body_image_speed_error_px: torch.Tensor  # (T, 22) the standard error of those speeds
     sdf: SdfGrid  # the object's signed distance, object frame
     obj_points: torch.Tensor  # (P, 3) object frame: vertices + surface samples
     obj_corners: torch.Tensor  # (C, 3) object frame: all vertices (its lowest point)
@@ -75,6 +76,8 @@ class Problem:
     held_in_air: bool  # a hand touches it there and its lowest point is off the ground
     offsets: torch.Tensor  # (2, 4, 4) object pose in each wrist's frame at the anchor
     grip_offset: torch.Tensor | None  # (4, 4) the same in the two hands' grip frame, if both
+    grip_side: float | None  # m the hands' grip lies off the body's midplane there, if both
+    # hold it in the air
     hidden: torch.Tensor  # (T, 22) 1 where the object likely hides a body joint (unseen runs)
     obj_centre: torch.Tensor  # (3,) object frame: its bounding sphere's centre
     obj_radius: float  # and radius
@@ -102,8 +105,8 @@ class State:
     foot_weights: torch.Tensor | None = None  # (T, 4) soft contact of the foot joints
     footprints: torch.Tensor | None = None  # (4, T, T) their runs (contact.footprint_matrix)
     foot_heights: torch.Tensor | None = None  # (T, 4) their heights in contact (foot_heights)
-    still_weights: torch.Tensor | None = None  # (T,) the whole body keeps still
-    still_runs: torch.Tensor | None = None  # (T, T) the still runs
+    still_weights: torch.Tensor | None = None  # (T, 22) the body, and each joint, keeps still
+    still_runs: torch.Tensor | None = None  # (22, T, T) their still runs
     start_body6d: torch.Tensor | None = None  # (T, 21, 6) phase 1's start poses
     prior_target: torch.Tensor | None = None  # (T, 21, 6) the pose prior's target (occlusion.py)
     optimizer: torch.optim.Optimizer | None = None
@@ -185,7 +188,8 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
     corners = torch.as_tensor(mesh.vertices, **like)
     centre = 0.5 * (corners.amin(0) + corners.amax(0))
     window = config.contact.image_speed_window
-    body_speed, body_mass = image_speed(kp[:, :BODY_JOINTS], window)
+    body_fits = image_velocity(kp[:, :BODY_JOINTS], window, window)
+    body_speed, body_mass = body_fits.velocity.norm(dim=-1), body_fits.mass
     foot_rest_height = kin.rest_joints[list(FOOT_JOINTS), 1] - sole
     camera = camera.to(**like)
     foot_speed, foot_mass = image_speed(kp[:, list(FOOT_JOINTS)], window)
@@ -218,6 +222,8 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
     hand_side = torch.as_tensor(side, device=like["device"])
     held_in_air = bool(at_anchor.any()) and float(
         (corners @ r_a.T + t_a)[:, 1].min()) > ground_y + config.contact.support_tolerance_m
+    key_grip = grip_hand_points(held_in_air, key_frames.vertices, key_frames.joints,
+                                hand_side)[0]
     return Problem(
         kin=kin, keypoints=kp, camera=camera, fps=float(fps), anchor=int(anchor),
         ground_y=ground_y, key_joints=key_frames.joints[0],
@@ -229,13 +235,16 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         trunk=torch.as_tensor(~np.isin(dominant[ids], ARM_JOINTS), device=like["device"]),
         hands_free=config.hands == "observed" and bool((conf[:, 25:] > 0).any()),
         foot_rest_height=foot_rest_height, key_foot_height=key_foot_height,
-        body_image_speed_px=body_speed, body_image_mass=body_mass, sdf=sdf,
+        body_image_speed_px=body_speed, body_image_mass=body_mass,
+        body_image_speed_error_px=speed_error(body_fits, config.contact.image_speed_min_confidence),
+        sdf=sdf,
         obj_points=_object_points(mesh, config.sampling.num_object_points, generator, like),
         obj_corners=torch.as_tensor(mesh.vertices, **like), obj_anchor=obj_anchor,
         at_anchor=at_anchor, held_in_air=held_in_air,
-        offsets=torch.linalg.inv(wrists) @ obj_anchor, grip_offset=_grip_offset(
-            at_anchor, grip_hand_points(held_in_air, key_frames.vertices, key_frames.joints,
-                                        hand_side)[0], obj_anchor),
+        offsets=torch.linalg.inv(wrists) @ obj_anchor,
+        grip_offset=_grip_offset(at_anchor, key_grip, obj_anchor),
+        grip_side=float(grip_sideways(key_grip[None], key_frames.joints)[0])
+        if held_in_air and bool(at_anchor.all()) else None,
         hidden=_likely_hidden(conf[:, :BODY_JOINTS], config.resting), obj_centre=centre,
         obj_radius=float((corners - centre).norm(dim=-1).max()),
         foot_image_speed_px=foot_speed, foot_image_mass=foot_mass, plants=plants,
@@ -264,6 +273,16 @@ def _planted_on_top(plants: FootPlants | None, heights: torch.Tensor,
     if plants.behind_weights is not None:
         on_top &= plants.behind_weights <= 0
     return bool(on_top.any())
+
+
+def speed_error(fits: LineFits, min_confidence: float) -> torch.Tensor:
+    """``(T, F)`` the standard error (pixels per frame) of the speeds of the line ``fits``:
+    the keypoints' own noise (the median scatter about the fits seen with at least
+    ``min_confidence``, per image axis) over the root of each fit's spread."""
+    seen = fits.mass >= min_confidence
+    noise_px = fits.residual_px[seen].median() / 2 ** 0.5 if bool(seen.any()) \
+        else fits.mass.new_zeros(())
+    return noise_px / fits.spread.clamp_min(1.0).sqrt()
 
 
 def _vertex_subset(rest: np.ndarray, dominant: np.ndarray, sampling: MotionSampling):
@@ -354,8 +373,7 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
             feet, foot_weights, decided(state.foot_heights, "foot_heights"),
             problem.supports.under(feet)),
         "still": w.lambda_still * L.run_loss(
-            body_joints, still_weights[:, None].expand(-1, BODY_JOINTS),
-            decided(state.still_runs, "still_runs")[None].expand(BODY_JOINTS, -1, -1)),
+            body_joints, still_weights, decided(state.still_runs, "still_runs")),
     }
     if problem.plants is not None and w.lambda_plant > 0:
         terms["plant"] = w.lambda_plant * plant_loss(feet, problem.plants)
@@ -408,6 +426,9 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
         held_pts = problem.obj_points @ carried[..., :3, :3].transpose(-1, -2) \
             + carried[..., None, :3, 3]
         terms["attach"] = w.lambda_attach * L.attachment_loss(obj_pts, held_pts, holds)
+        if problem.grip_side is not None and w.lambda_grip_side > 0:
+            terms["grip_side"] = w.lambda_grip_side * grip_side_loss(problem, frames,
+                                                                     held.all(1))
     if problem.hands_free:
         terms["hand_prior"] = w.lambda_hand_prior * (
             (state.hand6d - problem.key_hand6d) ** 2).sum((-1, -2)).mean()
@@ -477,24 +498,74 @@ def held_poses(problem: Problem, frames: PosedFrames, held: torch.Tensor
         torch.cat([held & ~both[:, None], both[:, None]], 1)
 
 
+def grip_sideways(points: torch.Tensor, joints: torch.Tensor) -> torch.Tensor:
+    """How far (m, ``(T,)``) the midpoint of the grip ``points (T, 2, 3)`` lies to the left of
+    the body's midplane in ``joints (T, 55, 3)``: through the hips' centre, its left along the
+    mean of the directions from the right hip to the left one and from the right shoulder to
+    the left one, level. The hips turn with each stride of a carry while the shoulders keep
+    the load; the shoulders' turn is the one seen worse from the side."""
+    level = torch.tensor([1.0, 0.0, 1.0], dtype=points.dtype, device=points.device)
+    axis = torch.zeros_like(points[:, 0])
+    for left, right in ((1, 2), (16, 17)):
+        line = (joints[:, left] - joints[:, right]) * level
+        axis = axis + line / line.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+    axis = axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+    centre = (joints[:, 1] + joints[:, 2]) / 2
+    return ((points.mean(1) - centre) * axis).sum(-1)
+
+
+def grip_side_loss(problem: Problem, frames: PosedFrames, both: torch.Tensor) -> torch.Tensor:
+    """A load held between both hands in the air stays as far off the body's midplane as at the
+    anchor (``Problem.grip_side``): over the frames ``both (T,)`` where both hold it, the
+    squared change of ``grip_sideways`` of their grip points (``grip_points``; m², mean over
+    those frames). Seen from the side, nothing else fixes where along the camera's ray the
+    hands carry it: lift_overhead-0-05's hands swung 14 cm sideways together, the box
+    between them (7.5 -> 6.0 cm). The distance between the hands is left free: held to its
+    anchor value it pressed them into the box (penetration 0.4 -> 5.8 mm, lift_overhead-23-11)
+    without placing it better."""
+    if problem.grip_side is None or not bool(both.any()):
+        return frames.joints.new_zeros(())
+    points = grip_points(frames.vertices[both], problem.hand_side)
+    return ((grip_sideways(points, frames.joints[both]) - problem.grip_side) ** 2).mean()
+
+
 def balance_loss(problem: Problem, state: State, config: MotionConfig, frames,
                  obj_rot: torch.Tensor) -> torch.Tensor:
     """Centre of mass over the feet where they alone carry the body (``lambda_balance``): the
-    frames' weights are both feet's contact, zero where a hand holds the object or another
-    body vertex touches it (sitting on it, leaning on it)."""
+    frames' weights are both feet's contact, zero where a hand holds the object or the object
+    carries another body vertex (``carried_by``: sitting on it, leaning on it)."""
     verts = frames.vertices
     feet = frames.joints[:, list(FOOT_JOINTS)]  # L ankle, R ankle, L ball, R ball
     fw = decided(state.foot_weights, "foot_weights")
     planted = torch.minimum(fw[:, 0], fw[:, 2]) * torch.minimum(fw[:, 1], fw[:, 3])
     with torch.no_grad():
-        local = (verts - state.obj_trans[:, None]) @ obj_rot
-        sdf = problem.sdf.sample_sdf(local.reshape(-1, 3)).reshape(verts.shape[:2])
         body_part = problem.hand_side < 0
-        touching = (sdf[:, body_part] < config.contact.hand_distance_m).any(1)
-        free = ~(touching | decided(state.held, "held").any(1))
+        resting = carried_by(problem.sdf, verts[:, body_part], obj_rot, state.obj_trans,
+                             config.contact.hand_distance_m)
+        free = ~(resting | decided(state.held, "held").any(1))
     return L.balance_loss(verts[:, :config.sampling.num_body_vertices].mean(1),
                           0.5 * (feet[:, 0] + feet[:, 2]), 0.5 * (feet[:, 1] + feet[:, 3]),
                           planted * free.to(planted.dtype), config.contact.balance_radius_m)
+
+
+def carried_by(sdf: SdfGrid, vertices: torch.Tensor, obj_rot: torch.Tensor,
+               obj_trans: torch.Tensor, distance_m: float, step_m: float = 0.02,
+               min_up: float = 0.5) -> torch.Tensor:
+    """``(T,)`` bool: frames where the object (``obj_rot (T, 3, 3)``, ``obj_trans (T, 3)``)
+    carries some of ``vertices (T, V, 3)``: one lies within ``distance_m`` of it, above a face
+    that looks up (the distance grows by at least ``min_up`` × ``step_m`` from ``step_m``
+    below it: the surface's normal leans up by more than 60°). Shins brushing a seat's front
+    carry nothing: counted as support, they turned the balance off in every frame of a
+    stand-up, and the estimate rose with its weight behind the feet, still leaning back over
+    the seat (sit_stand-0-24: the head 40 cm off).
+
+    Leaning on a side face (a hip against a table's edge) is not counted either; the feet
+    then carry the body as far as the balance can tell."""
+    local = (vertices - obj_trans[:, None]) @ obj_rot
+    down = step_m * obj_rot[:, 1][:, None]  # the world's −y·step in the object's frame: R[1]
+    here = sdf.sample_sdf(local.reshape(-1, 3)).reshape(vertices.shape[:2])
+    below = sdf.sample_sdf((local - down).reshape(-1, 3)).reshape(vertices.shape[:2])
+    return ((here < distance_m) & (here - below > min_up * step_m)).any(1)
 
 
 def untouched_penetration(problem: Problem, vertices: torch.Tensor,

@@ -23,9 +23,10 @@ object with its placement there. All rotations move in 6D. Three phases:
    and the centre of mass over the planted feet where nothing else supports the body
    (balance).
 
-Foot contact and stillness are re-detected every ``schedule.contact_refresh_every`` iterations
-from the keypoints' own speeds (a foot the keypoints do not show is planted where the estimate
-leaves it still or the body's root does not travel); with ``plants.enabled`` (the default) the
+Foot contact and stillness (``stillness.py``) are re-detected every
+``schedule.contact_refresh_every`` iterations from the keypoints' own speeds (a foot the
+keypoints do not show is planted where the estimate leaves it still or the body's root does not
+travel); with ``plants.enabled`` (the default) the
 foot contact comes from the foot plants seen in the keypoints instead (``foot_plants.py``:
 speed on the ground plane, footprints where the rays meet the ground) and planted feet are held
 on their footprints in every phase (depth and travel from ground contact). The ground is the
@@ -87,6 +88,7 @@ from .objective import (
     loss_terms,
 )
 from .occlusion import hidden_targets, prior_target
+from .stillness import still_weights
 
 log = logging.getLogger(__name__)
 
@@ -295,16 +297,11 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
         state.foot_heights = contact_heights(state.footprints, problem.anchor,
                                              problem.foot_rest_height, problem.key_foot_height)
 
-        ok = problem.body_image_mass >= contact.image_speed_min_confidence
-        mps = torch.where(ok, problem.body_image_speed_px * to_mps[:, :BODY_JOINTS],
-                          torch.full_like(to_mps[:, :BODY_JOINTS], nan))
-        median = torch.where(ok.sum(1) >= 5, mps.nanmedian(1).values,
-                             torch.full_like(mps[:, 0], nan))
-        median = fill_gaps(median[:, None])[:, 0]
-        tv = contact.still_speed_mps
-        still = torch.sigmoid((tv - median) / (contact.softness * tv))
-        state.still_weights = torch.nan_to_num(still, nan=0.0)
-        state.still_runs = footprint_matrix(state.still_weights[:, None], problem.anchor)[0]
+        state.still_weights = still_weights(
+            problem.body_image_speed_px * to_mps[:, :BODY_JOINTS],
+            problem.body_image_speed_error_px * to_mps[:, :BODY_JOINTS],
+            problem.body_image_mass >= contact.image_speed_min_confidence, contact)
+        state.still_runs = footprint_matrix(state.still_weights, problem.anchor)
 
 
 def _refresh_hidden_targets(problem: Problem, state: State, config: MotionConfig) -> None:
