@@ -236,7 +236,8 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         hands_free=config.hands == "observed" and bool((conf[:, 25:] > 0).any()),
         foot_rest_height=foot_rest_height, key_foot_height=key_foot_height,
         body_image_speed_px=body_speed, body_image_mass=body_mass,
-        body_image_speed_error_px=speed_error(body_fits, config.contact.image_speed_min_confidence),
+        body_image_speed_error_px=speed_error(body_fits,
+                                              config.contact.image_speed_min_confidence),
         sdf=sdf,
         obj_points=_object_points(mesh, config.sampling.num_object_points, generator, like),
         obj_corners=torch.as_tensor(mesh.vertices, **like), obj_anchor=obj_anchor,
@@ -520,9 +521,9 @@ def grip_side_loss(problem: Problem, frames: PosedFrames, both: torch.Tensor) ->
     squared change of ``grip_sideways`` of their grip points (``grip_points``; m², mean over
     those frames). Seen from the side, nothing else fixes where along the camera's ray the
     hands carry it: lift_overhead-0-05's hands swung 14 cm sideways together, the box
-    between them (7.5 -> 6.0 cm). The distance between the hands is left free: held to its
-    anchor value it pressed them into the box (penetration 0.4 -> 5.8 mm, lift_overhead-23-11)
-    without placing it better."""
+    between them (7.5 -> 6.0 cm with this term alone, against the hips' line). The distance
+    between the hands is left free: held to its anchor value it pressed them into the box
+    (penetration 0.4 -> 5.8 mm, lift_overhead-23-11) without placing it better."""
     if problem.grip_side is None or not bool(both.any()):
         return frames.joints.new_zeros(())
     points = grip_points(frames.vertices[both], problem.hand_side)
