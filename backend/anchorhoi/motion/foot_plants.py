@@ -43,7 +43,7 @@ import torch
 from ..nerf.cameras import Cameras
 from .config import ContactConfig, FootPlantConfig
 from .contact import fill_gaps, true_runs
-from .line_fits import image_velocity
+from .line_fits import image_velocity, keypoint_noise_px
 from .supports import Supports
 
 
@@ -167,11 +167,9 @@ def _plant_weights(keypoints: torch.Tensor, camera: Cameras, heights: torch.Tens
     speed, metres_per_px = ground_velocity(camera, fits.pixel, fits.velocity * fps, planes,
                                            config.max_stretch)
     seen = fits.mass >= config.min_confidence
-    # the keypoints' own noise (median fit residual, a still foot's scatter; per image axis:
-    # the 2D scatter over √2) sets how slow a speed the fit can tell from standing still
+    # the keypoints' own noise sets how slow a speed the fit can tell from standing still
     if noise_px is None:
-        noise_px = fits.residual_px[seen].median() / 2 ** 0.5 if bool(seen.any()) \
-            else speed.new_zeros(())
+        noise_px = keypoint_noise_px(fits, seen)
     noise = config.noise_sigmas * noise_px / fits.spread.clamp_min(1.0).sqrt() \
         * metres_per_px * fps
     tau = torch.maximum(torch.full_like(speed, config.speed_mps), noise)

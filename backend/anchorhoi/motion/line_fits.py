@@ -66,3 +66,13 @@ def image_speed(keypoints: torch.Tensor, window: int) -> tuple[torch.Tensor, tor
     on (0, and speed 0, where the fit spans less than two frames)."""
     fits = image_velocity(keypoints, window, window)
     return fits.velocity.norm(dim=-1), fits.mass
+
+
+def keypoint_noise_px(fits: LineFits, seen: torch.Tensor) -> torch.Tensor:
+    """The keypoints' own noise per image axis (pixels, a scalar): the median scatter of the
+    ``seen (T, F)`` fits about their lines (a still joint's scatter), the 2D scatter over √2;
+    0 where nothing is seen. A speed fit's standard error is it over the root of the fit's
+    ``spread``."""
+    if not bool(seen.any()):
+        return fits.mass.new_zeros(())
+    return fits.residual_px[seen].median() / 2 ** 0.5

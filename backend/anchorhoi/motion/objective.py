@@ -28,7 +28,7 @@ from .contact import FOOT_JOINTS, WRIST_JOINTS, ContactMode, grip_frames, hands_
 from .foot_plants import FootPlants, detect_plants, key_footprints, plant_loss
 from .initialize import BODY_JOINTS
 from .likeness import key_likeness
-from .line_fits import LineFits, image_speed, image_velocity
+from .line_fits import LineFits, image_speed, image_velocity, keypoint_noise_px
 from .occlusion import rotation_visibility
 from .posing import PosedFrames, PosedSubset, farthest_point_ids
 from .supports import Supports, build_supports
@@ -278,11 +278,9 @@ def _planted_on_top(plants: FootPlants | None, heights: torch.Tensor,
 
 def speed_error(fits: LineFits, min_confidence: float) -> torch.Tensor:
     """``(T, F)`` the standard error (pixels per frame) of the speeds of the line ``fits``:
-    the keypoints' own noise (the median scatter about the fits seen with at least
-    ``min_confidence``, per image axis) over the root of each fit's spread."""
-    seen = fits.mass >= min_confidence
-    noise_px = fits.residual_px[seen].median() / 2 ** 0.5 if bool(seen.any()) \
-        else fits.mass.new_zeros(())
+    the keypoints' own noise (``keypoint_noise_px`` over the fits seen with at least
+    ``min_confidence``) over the root of each fit's spread."""
+    noise_px = keypoint_noise_px(fits, fits.mass >= min_confidence)
     return noise_px / fits.spread.clamp_min(1.0).sqrt()
 
 
