@@ -5,11 +5,11 @@ only pay for overlapping, so the object field can hold part of the person's volu
 from __future__ import annotations
 
 import logging
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
+from helpers.density_field import DensityField as Field
 
 from anchorhoi.anchor.object_field import ObjectGenConfig
 from anchorhoi.anchor.object_gen import extract_object
@@ -27,19 +27,6 @@ SITTER = (np.array([0.0, 0.45, 0.0]), 0.2)
 SEAT_MESH = box(0.4, 0.4, 0.4)
 """The seat's mesh (scoring what was extracted)."""
 CONFIG = ObjectGenConfig(extract_resolution=48, max_faces=3000)
-
-
-class Field:
-    """A density (σ 200/m inside, 0 outside) and a grey albedo, like a ``NeRFField``."""
-
-    def __init__(self, inside):
-        self.inside = inside
-
-    def density(self, x: torch.Tensor) -> torch.Tensor:
-        return 200.0 * self.inside(x.double()).to(x.dtype)
-
-    def __call__(self, x: torch.Tensor):
-        return SimpleNamespace(albedo=torch.full_like(x, 0.5))
 
 
 def in_box(x: torch.Tensor) -> torch.Tensor:

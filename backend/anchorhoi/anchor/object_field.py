@@ -23,6 +23,7 @@ from ..nerf.encoding import HashGridConfig
 from ..nerf.field import NeRFField, NeRFFieldConfig
 from ..objects.field import ObjectFieldConfig
 from ..priors.base import ViewBatch
+from .object_floor import FloorProbe
 
 OBJECT_FIELD = NeRFFieldConfig(encoding=HashGridConfig(
     levels=8, log2_hashmap_size=17, base_resolution=8, per_level_scale=1.5),
@@ -287,6 +288,9 @@ class ObjectGenConfig:
     """The most that is peeled off the solid's surface (metres)."""
     max_faces: int = 5000
     """Face budget of the extracted mesh."""
+    floor_probe: FloorProbe = field(default_factory=FloorProbe)
+    """How the floor the person stands on is read from the human field: an object on the
+    floor is cut there (``object_floor.standing_floor``)."""
     mesh_field: ObjectFieldConfig = field(default_factory=ObjectFieldConfig)
     """The extracted mesh's field in stage B and the later rounds (a user's mesh gets the
     default)."""

@@ -220,11 +220,16 @@ def floor_slab(focus: ObjectFocus, ground_y: float, config: ObjectGenConfig) -> 
 
 def extract_object(obj: NeRFField, region: SceneBox, config: ObjectGenConfig, *,
                    person: DensityFn | None = None, on_floor: bool = True,
+                   floor: float | None = None,
                    device: torch.device | str = "cpu") -> tuple[ObjectMesh, np.ndarray]:
     """The object's mesh in its object frame and the ``(3,)`` translation placing it where it
     was distilled (module docstring); ``person`` (the human field's density) is carved out of
-    it and, with it and (``on_floor``) the floor, shuts cells in (``solid_density``)."""
+    it and, with it and (``on_floor``) the floor, shuts cells in (``solid_density``). With a
+    ``floor`` height (``object_floor.standing_floor``) inside the region, nothing under it is
+    the object: the lattice starts there, and the mesh's cap on it is the object's bottom."""
     lo_hi = region.aabb(dtype=torch.float64).numpy().reshape(2, 3)
+    if floor is not None and lo_hi[0, 1] < floor < lo_hi[1, 1]:
+        lo_hi[0, 1] = floor
 
     def colour(x: torch.Tensor) -> torch.Tensor:
         return obj(x).albedo

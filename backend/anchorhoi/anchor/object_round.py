@@ -24,6 +24,7 @@ from ..priors.base import ImagePrior
 from ..progress import StageProgress
 from .anchor_nerf import Occupancy, init_human_field
 from .config import AnchorConfig
+from .object_floor import standing_floor
 from .object_gen import (
     extract_object,
     init_object_field,
@@ -79,8 +80,17 @@ def generate_object_round(*, prompt: str, object_prompt: str, prior: ImagePrior,
         body_occupancy=body_occupancy, ground_y=ground_y, on_floor=on_floor, nerf=cfg,
         config=ocfg, sampler=sampler, generator=generator,
         on_step=None if progress is None else progress("object_nerf"), device=device)
+    floor = None
+    if on_floor:
+        band = (float(region.center[1] - region.half_size[1]),
+                ground_y + ocfg.losses.floor_slab)
+        floor = standing_floor(trained.human.density,
+                               region.aabb(dtype=torch.float64).numpy().reshape(2, 3), band,
+                               ocfg.floor_probe, device=device)
+        log.info("the person stands on a floor at y = %s (the initial soles at %.3f)",
+                 "none in reach" if floor is None else f"{floor:.3f}", ground_y)
     mesh, shift = extract_object(trained.obj, region, ocfg, person=trained.human.density,
-                                 on_floor=on_floor, device=device)
+                                 on_floor=on_floor, floor=floor, device=device)
     field = placed_object_field(mesh, shift, ocfg.mesh_field, device=device)
     if progress is not None:
         progress("object_mesh")(1, 1, {"faces": float(len(mesh.faces))})
