@@ -2,10 +2,11 @@
 
 The object region reaches ``ObjectRegion.below_soles`` under the initial body's soles, because
 the initial body is not the person and the floor the prior pictures can be a few centimetres
-lower. Nothing in the renders stops the object's field from filling that margin: a part a
-pixel thin seen from the side (48² object renders, about 2.6 cm per pixel) costs the renders
-almost nothing: a stool's 2 cm foot disc reached down to the region's bottom, 3.6 cm under the
-floor (sit_stand-7-01: IoU 0.567; 0.642 cut at the true floor).
+lower. Nothing in the renders stops the object's field from filling that margin: the object
+cameras look from level or above, so a part's underside is barely seen, and a part a pixel
+thin seen from the side (48² object renders, about 2.6 cm per pixel) costs the renders almost
+nothing. A stool's 2 cm foot disc reached down to the region's bottom, 3.6 cm under the floor
+(sit_stand-7-01: IoU 0.567; 0.642 cut at the true floor).
 
 The distilled person shows where the floor is: a person standing, sitting, kneeling or
 crouching on the floor touches it. ``standing_floor`` reads the height at which the human field

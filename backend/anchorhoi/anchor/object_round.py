@@ -1,5 +1,6 @@
 """The first round of stage A when the object is generated: the two fields trained together,
-the object's mesh extracted, and the mesh's field placed where the object was distilled.
+the object's mesh extracted (an object on the floor cut at the floor the person stands on,
+``object_floor.standing_floor``), and the mesh's field placed where the object was distilled.
 
 Progress: ``progress("object_nerf")`` (every joint SDS step; the part's name says the object
 is being made) and ``progress("object_mesh")`` (one step, after the extraction).
