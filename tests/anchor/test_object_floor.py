@@ -60,6 +60,7 @@ def test_a_person_above_the_band_or_a_speck_gives_no_floor():
                              40.0 * soft_box(x, (0.0, 0.0, 0.0), (0.03, 0.01, 0.03), 0.002))
     assert standing_floor(speck, BOUNDS, BAND, FloorProbe(min_columns=1)) is not None
     assert standing_floor(speck, BOUNDS, BAND) is None  # fewer probes meet it than min_columns
+    assert standing_floor(person(), BOUNDS, (0.0, 0.002)) is None  # a band thinner than a step
 
 
 def test_an_object_under_the_floor_is_cut_at_it():

@@ -60,14 +60,15 @@ def standing_floor(person: DensityFn, bounds: np.ndarray, band: tuple[float, flo
                    device: torch.device | str = "cpu") -> float | None:
     """The height of the floor the person touches within ``band`` (lowest, highest y, metres)
     under ``bounds`` (``(2, 3)`` lowest and highest corner of the object region), or None when
-    the person is not dense within the band (module docstring)."""
+    the person is not dense within the band or the band is thinner than one probe step
+    (module docstring)."""
     lo, hi = np.asarray(bounds, dtype=np.float64)
+    ys = np.arange(band[0], band[1] + 1e-9, probe.height_step)
+    if len(ys) < 2:
+        return None
     level = _dense_level(person, lo, hi, probe.threshold_lattice, device)
     xs = np.arange(lo[0], hi[0] + 1e-9, probe.column_step)
     zs = np.arange(lo[2], hi[2] + 1e-9, probe.column_step)
-    ys = np.arange(band[0], band[1] + 1e-9, probe.height_step)
-    if len(ys) < 2:
-        raise ValueError(f"standing_floor: the band {band} is thinner than one step")
     x, y, z = np.meshgrid(xs, ys, zs, indexing="ij")  # (nx, ny, nz)
     sigma = _evaluate(person, np.stack([x, y, z], -1).reshape(-1, 3), device).reshape(x.shape)
     dense = sigma >= level
