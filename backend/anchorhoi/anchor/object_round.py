@@ -83,11 +83,10 @@ def generate_object_round(*, prompt: str, object_prompt: str, prior: ImagePrior,
         on_step=None if progress is None else progress("object_nerf"), device=device)
     floor = None
     if on_floor:
-        band = (float(region.center[1] - region.half_size[1]),
-                ground_y + ocfg.losses.floor_slab)
-        floor = standing_floor(trained.human.density,
-                               region.aabb(dtype=torch.float64).numpy().reshape(2, 3), band,
-                               ocfg.floor_probe, device=device)
+        bounds = region.aabb(dtype=torch.float64).numpy().reshape(2, 3)
+        band = (float(bounds[0, 1]), ground_y + ocfg.losses.floor_slab)
+        floor = standing_floor(trained.human.density, bounds, band, ocfg.floor_probe,
+                               device=device)
         log.info("the person stands on a floor at y = %s (the initial soles at %.3f)",
                  "none in reach" if floor is None else f"{floor:.3f}", ground_y)
     mesh, shift = extract_object(trained.obj, region, ocfg, person=trained.human.density,
