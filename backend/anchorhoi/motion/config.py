@@ -370,6 +370,29 @@ class MotionSampling:
     """Object vertices and as many surface samples comparing object poses."""
     sdf_resolution: int = 64
     """Object SDF grid points along its longest side."""
+    max_watched_pairs: int = 4096
+    """(frame, vertex) pairs of the mesh beyond the subset that the penetration term watches
+    (``watch.py``). The subset's vertices lie about 6 cm apart: an object's edge or corner
+    between them went 15–17 mm into a heel on a step's edge and a head under a shelf's board
+    (step_onto-22-07, reach_high-24-15), where every vertex of the mesh would have kept out
+    (3.4 and 0.9 mm with 2,000 subset vertices, at three times the time). So phase 3 poses the
+    whole mesh near the object at every contact refresh (``schedule.contact_refresh_every``),
+    and the pairs then within ``watch_distance_m`` of it or inside (the nearest first; a
+    holding hand's not in the frames it holds) join the term until the phase ends (4.0 and
+    5.9 mm there); 0: none."""
+    watch_distance_m: float = 0.01
+    """How near the object's surface (outside, m) a mesh vertex comes in a frame for the pair
+    to be watched."""
+    watch_margin_m: float = 0.003
+    """The watched pairs keep this far outside the object. The subset's margin
+    (``contact.penetration_margin_m``, 15 mm) stands for the mesh between its vertices; a
+    watched vertex is that mesh. With the subset's margin on them, the hands resting on a table
+    or a shelf were held off it over the whole palm and the poses moved (on the unseen family,
+    12 of 96 cases 5 mm or more worse in MPJPE against 4 with this margin, and 4 better)."""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 0, ("max_watched_pairs",))
+        check_at_least(self, 0.0, ("watch_distance_m", "watch_margin_m"))
 
 
 @dataclass(frozen=True, kw_only=True)

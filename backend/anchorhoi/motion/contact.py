@@ -87,6 +87,9 @@ FOOT_JOINTS = (7, 8, 10, 11)
 """left_ankle, right_ankle, left_foot, right_foot."""
 WRIST_JOINTS = (20, 21)
 """left_wrist, right_wrist: the hands' frames."""
+LEFT_HAND = (20, *range(25, 40))
+"""left_wrist and the left hand's 15 finger joints."""
+RIGHT_HAND = (21, *range(40, 55))
 HIP_JOINTS = (0, 1, 2)
 """pelvis, left_hip, right_hip: the trunk's travel in the image (``moves_with_hands``: a push
 or pull walks with the object; the shoulders sway with a lean or a reach too)."""

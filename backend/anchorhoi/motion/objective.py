@@ -24,7 +24,16 @@ from ..objects.mesh_io import ObjectMesh
 from ..randomness import multinomial
 from . import losses as L
 from .config import MotionConfig, MotionSampling, RestingObjectConfig
-from .contact import FOOT_JOINTS, WRIST_JOINTS, ContactMode, grip_frames, hands_touching, rigid
+from .contact import (
+    FOOT_JOINTS,
+    LEFT_HAND,
+    RIGHT_HAND,
+    WRIST_JOINTS,
+    ContactMode,
+    grip_frames,
+    hands_touching,
+    rigid,
+)
 from .foot_plants import FootPlants, detect_plants, key_footprints, plant_loss
 from .initialize import BODY_JOINTS
 from .likeness import key_likeness
@@ -32,12 +41,10 @@ from .line_fits import LineFits, image_speed, image_velocity, keypoint_noise_px
 from .occlusion import rotation_visibility
 from .posing import PosedFrames, PosedSubset, farthest_point_ids
 from .supports import Supports, build_supports
+from .watch import Watch, hand_sides, watch_penetration
 
 log = logging.getLogger(__name__)
 
-LEFT_HAND = (20, *range(25, 40))
-"""left_wrist and the left hand's 15 finger joints."""
-RIGHT_HAND = (21, *range(40, 55))
 ARM_JOINTS = (16, 17, 18, 19, *LEFT_HAND, *RIGHT_HAND)
 """Shoulders, elbows, wrists and fingers: the vertices they drive are the arms."""
 TOE_JOINTS = (10, 11)
@@ -109,6 +116,7 @@ class State:
     still_runs: torch.Tensor | None = None  # (22, T, T) their still runs
     start_body6d: torch.Tensor | None = None  # (T, 21, 6) phase 1's start poses
     prior_target: torch.Tensor | None = None  # (T, 21, 6) the pose prior's target (occlusion.py)
+    watch: Watch | None = None  # mesh (frame, vertex) pairs met near the object (watch.py)
     optimizer: torch.optim.Optimizer | None = None
 
     def rotations(self) -> torch.Tensor:
@@ -217,9 +225,7 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         plants = key_footprints(plants, int(anchor), key_feet)
     soles = torch.zeros(len(ids), dtype=torch.bool, device=like["device"])
     soles[groups["soles"]] = True
-    side = np.where(np.isin(dominant[ids], LEFT_HAND), 0,
-                    np.where(np.isin(dominant[ids], RIGHT_HAND), 1, -1))
-    hand_side = torch.as_tensor(side, device=like["device"])
+    hand_side = hand_sides(kin, kin.vertex_ids)
     held_in_air = bool(at_anchor.any()) and float(
         (corners @ r_a.T + t_a)[:, 1].min()) > ground_y + config.contact.support_tolerance_m
     key_grip = grip_hand_points(held_in_air, key_frames.vertices, key_frames.joints,
@@ -399,12 +405,16 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
     moving = held.any(1)
     if w.lambda_balance > 0:
         terms["balance"] = w.lambda_balance * balance_loss(problem, state, config, frames, obj_rot)
+    penetration = L.penetration_loss(
+        verts, obj_rot, state.obj_trans, problem.sdf, margin=config.contact.penetration_margin_m,
+        weights=penetration_weights(problem, state, config))
+    if state.watch is not None:  # the mesh between the subset's vertices, where it meets the object
+        penetration = penetration + watch_penetration(
+            state.watch, problem.kin, frames, obj_rot, state.obj_trans, problem.sdf, held,
+            config.sampling.watch_margin_m, config.contact.holding_hand_penetration_share)
     terms.update(
         ground=w.lambda_ground * L.ground_loss(verts, problem.ground_y),
-        penetration=w.lambda_penetration * L.penetration_loss(
-            verts, obj_rot, state.obj_trans, problem.sdf,
-            margin=config.contact.penetration_margin_m,
-            weights=penetration_weights(problem, state, config)),
+        penetration=w.lambda_penetration * penetration,
         object_anchor=w.lambda_object_anchor * ((obj_pts[a] - anchor_pts) ** 2).sum(-1).mean(),
         object_accel=w.lambda_object_accel / obj_pts.shape[1] * L.acceleration_loss(
             obj_pts, fps, moving[2:] & moving[1:-1] & moving[:-2]),  # carried stretches only

@@ -18,7 +18,9 @@ object with its placement there. All rotations move in 6D. Three phases:
    trajectory initialised from it — a resting stretch before or after the contact placed from
    the phase-2 bodies of its frames (no penetration; the seen joints not behind it, the joints
    it hides behind it), not only from the hands at the boundary frame — then + object pose
-   per frame with body–object penetration, the held object attached to the hands, a resting
+   per frame with body–object penetration (the subset's vertices, and the mesh's own
+   vertices wherever a check of the whole mesh at every contact refresh finds them near the
+   object: ``watch.py``), the held object attached to the hands, a resting
    object static (and on the ground where it lies there), no ground penetration,
    and the centre of mass over the planted feet where nothing else supports the body
    (balance).
@@ -89,6 +91,7 @@ from .objective import (
 )
 from .occlusion import hidden_targets, prior_target
 from .stillness import still_weights
+from .watch import refresh_watch, watched_depths, watched_points
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +226,8 @@ def _run_phase(problem: Problem, state: State, config: MotionConfig, phase: int,
         if it % schedule.contact_refresh_every == 0:
             _refresh_contacts(problem, state, config, use_height=phase == 3)
             _refresh_hidden_targets(problem, state, config)
+            if phase == 3:
+                refresh_watch(problem, state, config)
         opt.zero_grad(set_to_none=True)
         terms = loss_terms(problem, state, config, phase, scale_px, it / max(iterations - 1, 1))
         total: torch.Tensor = functools.reduce(operator.add, terms.values())
@@ -578,7 +583,8 @@ def _rest_fit(problem: Problem, idx: list[int], rot: torch.Tensor, trans: torch.
 def _finish(problem: Problem, state: State, config: MotionConfig, key_pose: KeyPose,
             started: float, timings: dict[str, float]) -> MotionResult:
     """The result and its quality figures (reprojection in pixels over the seen keypoints;
-    penetration and skating measured on the optimised vertex subset)."""
+    penetration and skating measured on the optimised vertices: the subset, and the watched
+    mesh vertices in their frames)."""
     state.optimizer = None
     for name in ("root6d", "body6d", "hand6d", "trans", "obj6d", "obj_trans"):
         setattr(state, name, getattr(state, name).detach())
@@ -594,6 +600,10 @@ def _finish(problem: Problem, state: State, config: MotionConfig, key_pose: KeyP
         verts = frames.vertices
         local = (verts - state.obj_trans[:, None]) @ obj_rot
         inside = -float(problem.sdf.sample_sdf(local.reshape(-1, 3)).min())
+        if state.watch is not None:
+            inside = max(inside, -float(watched_depths(
+                state.watch, watched_points(state.watch, problem.kin, frames), obj_rot,
+                state.obj_trans, problem.sdf).min()))
         below = problem.ground_y - float(verts[..., 1].min())
         feet = frames.joints[:, list(FOOT_JOINTS)]
         grounded = (foot_weights[1:] > 0.5) & (foot_weights[:-1] > 0.5)

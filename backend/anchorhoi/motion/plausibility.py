@@ -35,6 +35,7 @@ import torch
 
 from ..nerf.cameras import project
 from ..objects.inside import TriangleLeaves
+from .contact import LEFT_HAND, RIGHT_HAND
 
 if TYPE_CHECKING:  # annotations only: optimize imports metrics, which imports this module
     from ..body import BodyModel
@@ -44,9 +45,6 @@ if TYPE_CHECKING:  # annotations only: optimize imports metrics, which imports t
 
 LEFT_FOOT, RIGHT_FOOT = (7, 10), (8, 11)
 """Ankle and ball joints of each foot (SMPL-X)."""
-LEFT_HAND = (20, *range(25, 40))
-RIGHT_HAND = (21, *range(40, 55))
-"""Wrist and finger joints of each hand (SMPL-X)."""
 
 
 @dataclass(frozen=True, kw_only=True)

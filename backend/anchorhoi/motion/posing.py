@@ -15,6 +15,8 @@ expression are folded into the rest shape at construction):
    ``[G | p − G·J]``; then ``+ transl``.
 
 Its joints and subset vertices equal ``BodyModel.forward``'s for the same inputs (tested).
+``skin`` poses any other vertices the same way from a forward's frames: the whole mesh, to
+find where it meets the object (``watch.py``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class PosedSubset(torch.nn.Module):
     rest_joints: torch.Tensor
     rest_vertices: torch.Tensor
     all_rest_vertices: torch.Tensor
+    all_weights: torch.Tensor
+    all_posedirs: torch.Tensor
     posedirs: torch.Tensor
     weights: torch.Tensor
     bones: torch.Tensor
@@ -65,6 +69,9 @@ class PosedSubset(torch.nn.Module):
         self.register_buffer("rest_joints", rest_joints)
         self.register_buffer("rest_vertices", v_shaped[0, ids].clone())  # (Vs, 3)
         self.register_buffer("all_rest_vertices", v_shaped[0].clone())  # (V, 3)
+        self.register_buffer("all_weights", layer.lbs_weights.detach(), persistent=False)
+        self.register_buffer("all_posedirs", layer.posedirs.detach().reshape(  # (486, V, 3)
+            layer.posedirs.shape[0], num_verts, 3), persistent=False)  # the layer's, not copies
         self.register_buffer("posedirs", posedirs)  # (486, Vs·3)
         self.register_buffer("weights", layer.lbs_weights[ids].clone())  # (Vs, 55)
         self.vertex_ids = ids
@@ -105,6 +112,23 @@ class PosedSubset(torch.nn.Module):
         verts = (per_vertex[..., :3, :] * v[..., None, :]).sum(-1) + per_vertex[..., 3, :]
         shift = transl[:, None, :]
         return PosedFrames(joints=joints + shift, rotations=glob, vertices=verts + shift)
+
+    def skin(self, rotations: torch.Tensor, frames: PosedFrames,
+             ids: torch.Tensor) -> torch.Tensor:
+        """The mesh vertices ``ids (N,)`` (any, not only the subset's) posed like ``frames``,
+        this module's forward of ``rotations (T, 55, 3, 3)``: ``(T, N, 3)`` world."""
+        t = rotations.shape[0]
+        v = self.all_rest_vertices[ids].expand(t, -1, -1)
+        if self.use_pose_blend:
+            eye = torch.eye(3, dtype=rotations.dtype, device=rotations.device)
+            feature = (rotations[:, 1:] - eye).reshape(t, -1)
+            dirs = self.all_posedirs[:, ids].reshape(self.all_posedirs.shape[0], -1)
+            v = v + (feature @ dirs).reshape(t, -1, 3)
+        # frames.joints carry transl: [G | p + transl − G·J] skins straight to the world
+        offset = frames.joints - (frames.rotations @ self.rest_joints[..., None])[..., 0]
+        maps = torch.cat([frames.rotations.reshape(t, -1, 9), offset], -1)  # (T, 55, 12)
+        per_vertex = (self.all_weights[ids] @ maps).reshape(t, -1, 4, 3)
+        return (per_vertex[..., :3, :] * v[..., None, :]).sum(-1) + per_vertex[..., 3, :]
 
     def _kinematics(self, rotations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Local rotations (T, 55, 3, 3) → global rotations (T, 55, 3, 3), joints (T, 55, 3)."""
