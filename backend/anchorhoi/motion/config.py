@@ -378,8 +378,8 @@ class MotionSampling:
     (3.4 and 0.9 mm with 2,000 subset vertices, at three times the time). So phase 3 poses the
     whole mesh near the object at every contact refresh (``schedule.contact_refresh_every``),
     and the pairs then within ``watch_distance_m`` of it or inside (the nearest first; a
-    holding hand's not in the frames it holds) join the term until the phase ends (4.0 and
-    5.9 mm there); 0: none."""
+    holding hand's not in the frames it holds) join the term until the phase ends (4.0 to
+    9.4 and 5.9 mm there, the step's case sensitive to the order of the sums); 0: none."""
     watch_distance_m: float = 0.01
     """How near the object's surface (outside, m) a mesh vertex comes in a frame for the pair
     to be watched."""
