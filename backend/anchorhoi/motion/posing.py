@@ -46,6 +46,8 @@ class PosedSubset(torch.nn.Module):
     all_rest_vertices: torch.Tensor
     all_weights: torch.Tensor
     all_posedirs: torch.Tensor
+    dominant: torch.Tensor
+    reach: torch.Tensor
     posedirs: torch.Tensor
     weights: torch.Tensor
     bones: torch.Tensor
@@ -72,6 +74,12 @@ class PosedSubset(torch.nn.Module):
         self.register_buffer("all_weights", layer.lbs_weights.detach(), persistent=False)
         self.register_buffer("all_posedirs", layer.posedirs.detach().reshape(  # (486, V, 3)
             layer.posedirs.shape[0], num_verts, 3), persistent=False)  # the layer's, not copies
+        # each vertex's strongest joint, and how far from it (at rest) its vertices reach
+        dominant = layer.lbs_weights.detach().argmax(1)
+        gap = (v_shaped[0] - rest_joints[dominant]).norm(dim=-1)
+        self.register_buffer("dominant", dominant, persistent=False)  # (V,)
+        self.register_buffer("reach", torch.zeros(len(rest_joints), **like).scatter_reduce(
+            0, dominant, gap, "amax"), persistent=False)  # (55,)
         self.register_buffer("posedirs", posedirs)  # (486, Vs·3)
         self.register_buffer("weights", layer.lbs_weights[ids].clone())  # (Vs, 55)
         self.vertex_ids = ids
@@ -101,8 +109,7 @@ class PosedSubset(torch.nn.Module):
         t = rotations.shape[0]
         v = self.rest_vertices.expand(t, -1, -1)
         if self.use_pose_blend:
-            eye = torch.eye(3, dtype=rotations.dtype, device=rotations.device)
-            feature = (rotations[:, 1:] - eye).reshape(t, -1)
+            feature = pose_feature(rotations)
             v = v + (feature @ self.posedirs).reshape(t, -1, 3)
         glob, joints = self._kinematics(rotations)
         offset = joints - (glob @ self.rest_joints[..., None])[..., 0]  # (T, 55, 3)
@@ -120,8 +127,7 @@ class PosedSubset(torch.nn.Module):
         t = rotations.shape[0]
         v = self.all_rest_vertices[ids].expand(t, -1, -1)
         if self.use_pose_blend:
-            eye = torch.eye(3, dtype=rotations.dtype, device=rotations.device)
-            feature = (rotations[:, 1:] - eye).reshape(t, -1)
+            feature = pose_feature(rotations)
             dirs = self.all_posedirs[:, ids].reshape(self.all_posedirs.shape[0], -1)
             v = v + (feature @ dirs).reshape(t, -1, 3)
         # frames.joints carry transl: [G | p + transl − G·J] skins straight to the world
@@ -140,6 +146,13 @@ class PosedSubset(torch.nn.Module):
             glob = torch.cat([glob, g_par @ rotations[:, idx]], 1)
             joints = torch.cat([joints, (g_par @ bone[:, idx, :, None])[..., 0] + p_par], 1)
         return glob[:, self.unsort], joints[:, self.unsort]
+
+
+def pose_feature(rotations: torch.Tensor) -> torch.Tensor:
+    """``(N, 486)`` the pose blend shapes' input for local rotations ``(N, 55, 3, 3)``: every
+    joint's but the root's rotation minus the identity, flattened."""
+    eye = torch.eye(3, dtype=rotations.dtype, device=rotations.device)
+    return (rotations[:, 1:] - eye).reshape(rotations.shape[0], -1)
 
 
 def farthest_point_ids(points: np.ndarray, count: int, start: int = 0) -> np.ndarray:

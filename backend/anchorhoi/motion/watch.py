@@ -24,7 +24,7 @@ import torch
 from ..body import rot6d_to_matrix
 from .config import MotionConfig
 from .contact import LEFT_HAND, RIGHT_HAND
-from .posing import PosedFrames, PosedSubset
+from .posing import PosedFrames, PosedSubset, pose_feature
 
 if TYPE_CHECKING:
     from ..objects.inside import SdfGrid
@@ -59,7 +59,7 @@ class Watch:
 def hand_sides(kin: PosedSubset, ids: torch.Tensor) -> torch.Tensor:
     """``(N,)`` the hand each mesh vertex ``ids (N,)`` belongs to by its dominant joint: 0 / 1
     left / right, else −1."""
-    dominant = kin.all_weights[ids].argmax(1)
+    dominant = kin.dominant[ids]
     left = torch.isin(dominant, torch.tensor(LEFT_HAND, device=ids.device))
     right = torch.isin(dominant, torch.tensor(RIGHT_HAND, device=ids.device))
     return torch.where(left, 0, torch.where(right, 1, -1))
@@ -73,19 +73,15 @@ def refresh_watch(problem: Problem, state: State, config: MotionConfig) -> None:
     sampling, kin, near_m = config.sampling, problem.kin, config.sampling.watch_distance_m
     if sampling.max_watched_pairs == 0 or state.held is None:
         return
-    rest = kin.all_rest_vertices
-    num_verts = rest.shape[0]
-    ids = torch.arange(num_verts, device=rest.device)
+    num_verts = kin.dominant.shape[0]
+    ids = torch.arange(num_verts, device=kin.dominant.device)
     side = hand_sides(kin, ids)
     skippable = torch.zeros(num_verts, dtype=torch.bool, device=ids.device)
     skippable[kin.vertex_ids] = True  # the subset has its own term
     # a vertex stays within its rest distance of its dominant joint (plus the pose blend
     # shapes' few centimetres): a joint farther from the object's bounding sphere than that
     # reach has no vertex near the object
-    dominant = kin.all_weights.argmax(1)
-    gap = (rest - kin.rest_joints[dominant]).norm(dim=-1)
-    reach = torch.zeros(kin.rest_joints.shape[0], dtype=rest.dtype, device=rest.device)
-    reach = reach.scatter_reduce(0, dominant, gap, "amax") + BLEND_SLACK_M
+    reach = kin.reach + BLEND_SLACK_M
     found_t, found_v, found_d = [], [], []
     with torch.no_grad():
         rotations = state.rotations()
@@ -96,7 +92,7 @@ def refresh_watch(problem: Problem, state: State, config: MotionConfig) -> None:
             frames = kin(rotations[part], state.trans[part])
             close = (frames.joints - centre[part, None]).norm(dim=-1) \
                 < problem.obj_radius + reach + near_m  # (t, 55)
-            cand = torch.nonzero(close.any(0)[dominant] & ~skippable)[:, 0]
+            cand = torch.nonzero(close.any(0)[kin.dominant] & ~skippable)[:, 0]
             if len(cand) == 0:
                 continue
             verts = kin.skin(rotations[part], frames, cand)  # (t, N, 3)
@@ -127,8 +123,7 @@ def refresh_watch(problem: Problem, state: State, config: MotionConfig) -> None:
         weights, joints = kin.all_weights[v_idx].topk(JOINTS_PER_VERTEX, dim=1)
         rest = kin.all_rest_vertices[v_idx]
         if kin.use_pose_blend:
-            eye = torch.eye(3, dtype=rotations.dtype, device=rotations.device)
-            feature = (rotations[t_idx, 1:] - eye).reshape(len(t_idx), -1)  # (P, 486)
+            feature = pose_feature(rotations[t_idx])  # (P, 486)
             dirs = kin.all_posedirs[:, v_idx]  # (486, P, 3)
             rest = rest + torch.einsum("pk,pkc->pc", feature, dirs.transpose(0, 1))
     before = 0 if state.watch is None else len(state.watch)
