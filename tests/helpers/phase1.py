@@ -3,19 +3,18 @@
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from anchorhoi.body import BodyModel, rot6d_to_matrix
-from anchorhoi.body.pose import KeyPose, PoseParams
+from anchorhoi.body.pose import PoseParams
 from anchorhoi.motion import MotionConfig
 from anchorhoi.motion.initialize import fit_candidates
-from anchorhoi.motion.objective import Problem, build_problem
+from anchorhoi.motion.objective import Problem
 from anchorhoi.oracles.motion_case import MotionCase
-from anchorhoi.oracles.motion_oracle import make_keypoints
+from anchorhoi.oracles.motion_oracle import oracle_inputs, oracle_problem
 
 
 @dataclass(frozen=True)
@@ -45,18 +44,9 @@ def phase1(case: MotionCase, seed: int = 0, config: MotionConfig = MotionConfig(
     """Phase 1 on ``case`` seen through the oracle's keypoints (4 px noise, 20 % dropped,
     drawn from ``seed`` like the bench)."""
     body = BodyModel()
-    rng = np.random.default_rng([seed, zlib.crc32(case.name.encode())])
-    with torch.no_grad():
-        gt = body.forward_motion(case.motion).joints.double().numpy()
-    kp, _ = make_keypoints(case, gt, rng, noise_px=4.0, drop=0.2)
-    a, m = case.anchor_frame, case.motion
-    key = KeyPose(root_orient=m.root_orient[a], pose_body=m.pose_body[a],
-                  pose_hand=m.pose_hand[a], trans=m.trans[a], betas=m.betas)
-    problem = build_problem(
-        body, keypoints=torch.as_tensor(kp, dtype=torch.float32),
-        camera=case.camera.to(dtype=torch.float32), key_pose=key, anchor=a, mesh=case.mesh,
-        obj_rotation=case.obj_rot[a], obj_translation=case.obj_trans[a], fps=m.fps,
-        config=config, generator=torch.Generator().manual_seed(seed))
+    given = oracle_inputs(case, body=body, seed=seed)
+    gt, key, a = given.gt_joints, given.key_pose, case.anchor_frame
+    problem = oracle_problem(case, given, body=body, config=config, seed=seed)
     params = key.to_params(device=problem.keypoints.device, dtype=problem.keypoints.dtype)
     root6d, trans, body6d, choice = fit_candidates(
         problem.kin, problem.keypoints, problem.camera, params, problem.key_joints, a,

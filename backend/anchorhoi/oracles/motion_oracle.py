@@ -28,6 +28,7 @@ from ..body import BodyModel
 from ..body.pose import KeyPose
 from ..motion import MotionConfig, MotionResult, optimize_motion
 from ..motion import metrics as M
+from ..motion.objective import Problem, build_problem
 from ..motion.plausibility import PlausibilityReport, keypoint_misfit, plausibility_report
 from ..nerf.cameras import project, world_to_camera
 from ..objects.mesh_io import ObjectMesh
@@ -148,18 +149,55 @@ def make_keypoints(case: MotionCase, gt_joints: np.ndarray, rng: np.random.Gener
     return kp, {"occluded_frac": float(hidden.mean()), "seen_frac": float(seen.mean())}
 
 
+@dataclass(frozen=True, eq=False)
+class OracleInputs:
+    """What the oracle hands stage E for a case, and the truth it is scored against."""
+
+    gt_joints: np.ndarray
+    """(T, 55, 3) the ground-truth joints."""
+    keypoints: np.ndarray
+    """(T, 55, 3) ``(u, v, confidence)``; hidden and dropped ones are 0."""
+    key_pose: KeyPose
+    """The ground truth at the anchor frame."""
+    shares: dict[str, float]
+    """``occluded_frac`` and ``seen_frac`` of the joints."""
+
+
+def oracle_inputs(case: MotionCase, *, body: BodyModel, seed: int, noise_px: float = 4.0,
+                  drop: float = 0.2) -> OracleInputs:
+    """Steps 1–2 of the module docstring: the keypoints of ``case`` (noise and dropped joints
+    drawn from ``(seed, case name)``) and its key pose."""
+    rng = np.random.default_rng([seed, zlib.crc32(case.name.encode())])
+    with torch.no_grad():
+        gt_joints = body.forward_motion(case.motion).joints.double().numpy()
+    kp, shares = make_keypoints(case, gt_joints, rng, noise_px=noise_px, drop=drop)
+    a, m = case.anchor_frame, case.motion
+    key = KeyPose(root_orient=m.root_orient[a], pose_body=m.pose_body[a],
+                  pose_hand=m.pose_hand[a], trans=m.trans[a], betas=m.betas)
+    return OracleInputs(gt_joints=gt_joints, keypoints=kp, key_pose=key, shares=shares)
+
+
+def oracle_problem(case: MotionCase, given: OracleInputs, *, body: BodyModel,
+                   config: MotionConfig, seed: int) -> Problem:
+    """Stage E's problem for ``case`` from what the oracle hands it (``given``), as
+    ``run_oracle_motion``'s optimisation builds it, without optimising (its plants, supports
+    and contact evidence)."""
+    a = case.anchor_frame
+    return build_problem(
+        body, keypoints=torch.as_tensor(given.keypoints, dtype=torch.float32),
+        camera=case.camera.to(dtype=torch.float32), key_pose=given.key_pose, anchor=a,
+        mesh=case.mesh, obj_rotation=case.obj_rot[a], obj_translation=case.obj_trans[a],
+        fps=case.motion.fps, config=config, generator=torch.Generator().manual_seed(seed))
+
+
 def run_oracle_motion(case: MotionCase, *, body: BodyModel, config: MotionConfig, seed: int,
                       noise_px: float = 4.0, drop: float = 0.2) -> OracleMotionReport:
     """Recover ``case`` with stage E from synthetic keypoints (see the module docstring); the
     noise and the dropped joints are drawn from ``(seed, case name)``, the optimisation's
     randomness from ``seed``."""
-    rng = np.random.default_rng([seed, zlib.crc32(case.name.encode())])
-    with torch.no_grad():
-        gt_joints = body.forward_motion(case.motion).joints.double().numpy()
-    kp, seen = make_keypoints(case, gt_joints, rng, noise_px=noise_px, drop=drop)
+    given = oracle_inputs(case, body=body, seed=seed, noise_px=noise_px, drop=drop)
+    gt_joints, kp, key, seen = given.gt_joints, given.keypoints, given.key_pose, given.shares
     a, m = case.anchor_frame, case.motion
-    key = KeyPose(root_orient=m.root_orient[a], pose_body=m.pose_body[a],
-                  pose_hand=m.pose_hand[a], trans=m.trans[a], betas=m.betas)
     started = time.perf_counter()
     result = optimize_motion(
         body, keypoints=torch.as_tensor(kp, dtype=torch.float32),

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Foot plants against the truth: stage E's plant detection on oracle cases, in seconds per case.
+
+Usage: ``python bench/foot_plants.py CASE_DIR [CASE_DIR ...] [--seed 0]`` or ``python
+bench/foot_plants.py --random N --seed S`` (cases and their keypoints exactly as
+``bench/oracle_motion.py`` makes them: the same case folders, family draws, ``--kinds``,
+``--set``, ``--noise-px`` and ``--drop``). Per case it builds stage E's problem from the
+keypoints (``oracles.motion_oracle.oracle_problem``: the plants, their footprints and supports, no
+optimisation) and scores its plants against the true foot joints
+(``anchorhoi.oracles.plant_check.plant_scores``): one JSON line with ``false_release`` (the
+share of seen still joint-frames not planted), ``false_plant`` (the share of seen moving
+joint-frames planted), ``footprint_err_cm`` (median distance of a pulling footprint from its
+still true joint) and ``footprint_worst_cm`` (the worst plant's median). After the last case
+it writes to stderr the shares pooled over all cases and the worst case of each figure.
+
+A still foot let go is where skating starts (the optimiser moves it freely); a moving foot held
+is a step the body cannot take; a footprint off along the camera ray drags the foot and the
+body's depth. A change to ``MotionConfig.plants`` shows its trade here before a family run of
+``bench/oracle_motion.py`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from oracle_motion import draw_kinds, with_field
+
+from anchorhoi.body import BodyModel
+from anchorhoi.motion import MotionConfig
+from anchorhoi.motion.contact import FOOT_JOINTS
+from anchorhoi.oracles.family import KINDS, kind_of, write_motion
+from anchorhoi.oracles.motion_case import load_motion_case
+from anchorhoi.oracles.motion_oracle import oracle_inputs, oracle_problem
+from anchorhoi.oracles.plant_check import plant_scores
+
+FIGURES = ("false_release", "false_plant", "footprint_err_cm", "footprint_worst_cm")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("cases", nargs="*", type=Path, help="case folders")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--random", type=int, default=0, metavar="N",
+                        help="also score N cases drawn from the case family")
+    parser.add_argument("--family-seed", type=int, default=None,
+                        help="the drawn family's seed (default: --seed)")
+    parser.add_argument("--kinds", type=str, default=None, metavar="A,B",
+                        help="only these case kinds (drawn and given folders; default: all)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a MotionConfig field (JSON value), dotted for a group's "
+                        "field (plants.noise_sigmas=3), repeatable")
+    parser.add_argument("--noise-px", type=float, default=4.0)
+    parser.add_argument("--drop", type=float, default=0.2)
+    args = parser.parse_args(argv)
+    if not args.cases and args.random <= 0:
+        parser.error("give case folders or --random N")
+    kinds = None if args.kinds is None else [k for k in args.kinds.split(",") if k]
+    unknown = sorted(set(kinds or ()) - set(KINDS))
+    if unknown:
+        parser.error(f"unknown kinds {', '.join(unknown)}; choose from {', '.join(KINDS)}")
+    torch.set_num_threads(1)
+    config = MotionConfig()
+    for item in args.set:
+        name, _, value = item.partition("=")
+        config = with_field(config, name, json.loads(value))
+    body = BodyModel()
+    rows, pooled = [], np.zeros(4)
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = [f for f in args.cases if kinds is None or kind_of(f.name) in kinds]
+        if args.random > 0:
+            family_seed = args.seed if args.family_seed is None else args.family_seed
+            drawn = draw_kinds(BodyModel(dtype=torch.float64), args.random, family_seed, kinds)
+            folders += [write_motion(c, Path(tmp)) for c in drawn]
+        for folder in folders:
+            case = load_motion_case(folder)
+            given = oracle_inputs(case, body=body, seed=args.seed, noise_px=args.noise_px,
+                                  drop=args.drop)
+            problem = oracle_problem(case, given, body=body, config=config, seed=args.seed)
+            if problem.plants is None:
+                print(json.dumps({"case": case.name, "plants": None}), flush=True)
+                continue
+            feet = list(FOOT_JOINTS)
+            scores = plant_scores(problem.plants, given.gt_joints[:, feet],
+                                  given.keypoints[:, feet, 2] > 0, case.motion.fps)
+            pooled += [scores.released_frames, scores.still_frames,
+                       scores.planted_moving_frames, scores.moving_frames]
+            rows.append({"case": case.name, "frames": case.motion.num_frames,
+                         "plants": problem.plants.plant_count, **scores.as_json()})
+            print(json.dumps(rows[-1]), flush=True)
+    print(summary(rows, pooled), file=sys.stderr, flush=True)
+    return 0
+
+
+def summary(rows: list[dict], pooled: np.ndarray) -> str:
+    """The shares pooled over every case's joint-frames and the worst case of each figure."""
+    release = pooled[0] / pooled[1] if pooled[1] else float("nan")
+    plant = pooled[2] / pooled[3] if pooled[3] else float("nan")
+    lines = [f"{len(rows)} cases: false release {release:.4f} of {pooled[1]:.0f} still "
+             f"joint-frames, false plant {plant:.4f} of {pooled[3]:.0f} moving"]
+    for name in FIGURES:
+        scored = [r for r in rows if r.get(name) is not None]
+        if scored:
+            worst = max(scored, key=lambda r: r[name])
+            lines.append(f"worst {name}: {worst[name]} ({worst['case']})")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
