@@ -7,7 +7,15 @@ import numpy as np
 import torch
 
 from anchorhoi.motion.config import ContactConfig, FootPlantConfig
-from anchorhoi.motion.foot_plants import contact_weights, detect_plants, on_plane, split_run
+from anchorhoi.motion.foot_plants import (
+    FootPlants,
+    contact_weights,
+    detect_plants,
+    drop_raised,
+    key_footprints,
+    on_plane,
+    split_run,
+)
 from anchorhoi.motion.line_fits import image_velocity
 from anchorhoi.nerf.cameras import Cameras, intrinsics, look_at, project, world_to_camera
 
@@ -199,3 +207,57 @@ def test_a_hidden_ball_is_not_held_through_the_swing_of_its_seen_ankle():
     assert (w[26:34, 2] < 0.5).all()  # and so its hidden ball, from toe_off_frames later
     assert (w[:15, 2] > 0.5).all() and (w[-10:, 2] > 0.5).all()
     assert (w[:, 3] > 0.5).all()  # the standing foot's hidden ball stays held
+
+
+def test_a_raised_heel_pulls_to_no_footprint_and_a_flat_foot_keeps_both():
+    """Both feet stand still, seen from chest height 4 m away (2 px noise); the left heel is
+    up 10 cm (on the toes, a kneel's ankle). Its ankle's ray meets the plane of the ankle's
+    rest height ~40 cm further along than the ankle stands: the footprint that dragged
+    kneel-22-22's foot. ``drop_raised`` finds the left ankle's and ball's footprints further
+    apart than the foot's length and takes the left ankle's footprint away (its plant still
+    holds); the left ball and the flat right foot keep theirs. Without the check, the raised
+    ankle pulls at full weight."""
+    cam = camera((0.6, 1.3, 4.0), (0.0, 0.5, 0.0))
+    frames = 40
+    left_ankle, right_ankle = np.array([0.1, 0.18, 0.0]), np.array([-0.1, 0.08, 0.0])
+    ahead = np.array([0.0, 0.0, 0.13])
+    feet = np.stack([left_ankle, right_ankle, left_ankle + ahead - [0, 0.15, 0],
+                     right_ankle + ahead - [0, 0.05, 0]])  # balls at their 3 cm rest height
+    points = np.repeat(feet[None], frames, 0)
+    heights = torch.tensor([0.08, 0.08, 0.03, 0.03], dtype=torch.float64)
+    kp = seen_by(cam, points, np.random.default_rng(4), noise_px=2.0)
+    plants = detect_plants(kp, cam, heights, FPS, FootPlantConfig())
+    err = np.linalg.norm(plants.footprints.numpy() - points, axis=-1)
+    held = plants.footprint_weights.numpy() > 0
+    assert held[:, 0].all() and err[:, 0].min() > 0.3  # the raised ankle, far off
+    assert (err[:, 1:] < 0.05).all() and held[:, 1:].all()
+    length = torch.tensor([0.15, 0.15], dtype=torch.float64)
+    checked = drop_raised(plants, cam, length, FootPlantConfig().raised_sigmas)
+    kept = checked.footprint_weights.numpy()
+    assert (kept[:, 0] == 0).all()
+    np.testing.assert_array_equal(kept[:, 1:], plants.footprint_weights.numpy()[:, 1:])
+    np.testing.assert_array_equal(checked.weights.numpy(), plants.weights.numpy())
+    assert drop_raised(plants, cam, length, 0.0) is plants
+    # with the key pose's footprint for the raised ankle the two agree: nothing is taken
+    keyed = key_footprints(plants, 20, torch.as_tensor(feet))
+    assert (drop_raised(keyed, cam, length, 3.0).footprint_weights.numpy()[:, 0] > 0).all()
+
+
+def test_a_key_footprint_is_kept_and_its_foot_s_other_joint_loses_its_own():
+    """An ankle whose footprint the key pose gave (standard error 0) and a ball 60 cm nearer
+    the camera: the ball's footprint goes, though the ankle's is the farther."""
+    cam = camera((0.0, 1.3, 4.0), (0.0, 0.5, 0.0))
+    t = 3
+    footprints = torch.zeros(t, 4, 3, dtype=torch.float64)
+    footprints[:, 0] = torch.tensor([0.1, 0.08, 0.0])
+    footprints[:, 2] = torch.tensor([0.1, 0.03, 0.6])
+    footprints[:, 1] = torch.tensor([-0.1, 0.08, 0.0])
+    footprints[:, 3] = torch.tensor([-0.1, 0.03, 0.13])
+    sigma = torch.full((t, 4), 0.02, dtype=torch.float64)
+    sigma[:, 0] = 0.0
+    ones = torch.ones(t, 4, dtype=torch.float64)
+    plants = FootPlants(speed_mps=ones * 0, weights=ones, footprints=footprints,
+                        footprint_weights=ones, footprint_sigma_m=sigma,
+                        plant_ids=torch.tensor([[0, 1, 2, 3]]).repeat(t, 1), plant_count=4)
+    kept = drop_raised(plants, cam, torch.tensor([0.15, 0.15]), 3.0).footprint_weights
+    assert kept[:, 2].eq(0).all() and kept[:, [0, 1, 3]].eq(1).all()

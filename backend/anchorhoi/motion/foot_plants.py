@@ -32,6 +32,9 @@ the body along the ray); the plane's own Jacobian does not.
    footprint here (the optimiser's contact, ``contact_weights``, fills it in from the frames
    around or from the estimate's own stillness, up to the plant weight of the same foot's other
    joint where that one is seen: ``swing_cap``).
+4. **Raised joints** (``drop_raised``, in the stage's problem after the key pose's footprints):
+   a footprint assumes its joint at rest height; where a foot's ankle and ball footprints lie
+   further apart than the foot is long, the one standing raised (a heel up) pulls to none.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ class FootPlants:
     footprint_weights: torch.Tensor
     """(T, F) weight of the footprint in each frame: the plant weight inside a plant with a
     footprint, times ``min(1, (sigma_m / footprint_sigma_m)²)`` (an uncertain footprint pulls
-    less), else 0."""
+    less), else 0 (and 0 where ``drop_raised`` found the joint standing raised)."""
     footprint_sigma_m: torch.Tensor
     """(T, F) the footprint's standard error (m) along its worst direction: the keypoints'
     noise over the square root of the plant's seen frames, times the ground's most metres per
@@ -303,6 +306,52 @@ def key_footprints(plants: FootPlants, anchor: int, key_feet: torch.Tensor) -> F
             behind_weights[member, f] = 0.0
     return replace(plants, footprints=footprints, footprint_weights=weights,
                    footprint_sigma_m=sigma, behind_weights=behind_weights)
+
+
+def drop_raised(plants: FootPlants, camera: Cameras, foot_length: torch.Tensor,
+                sigmas: float) -> FootPlants:
+    """``plants`` of the foot joints (left / right ankle, left / right ball) without the
+    footprints of joints that stand raised. A footprint is where the joint's ray meets the
+    plane of its rest height: a joint standing higher (a heel up on the toes, a kneel's raised
+    ankle) puts it further along the ray — by the height times the ray's run, half a metre for
+    10 cm seen from chest height at 4 m (kneel-22-22: 67 cm). Where an ankle's and its ball's
+    footprints (or those behind a top) lie further apart on the ground than the foot's length
+    ``foot_length (2,)`` (ankle to ball, metres) plus ``sigmas`` of their standard errors, one
+    of them is raised: the one farther from the camera (a raised joint's footprint moves away
+    from it), unless the other is a key footprint (``key_footprints``: standard error 0, the
+    key pose put it). Its plant keeps its weights (the foot is held still) but pulls to no
+    footprint."""
+    if plants.plant_ids is None or sigmas <= 0:
+        return plants
+    weights, behind_weights = plants.footprint_weights.clone(), None
+    candidates = [(plants.footprints, plants.footprint_weights)]
+    if plants.behind is not None and plants.behind_weights is not None:
+        behind_weights = plants.behind_weights.clone()
+        candidates.append((plants.behind, plants.behind_weights))
+    centre = camera.centers[0][[0, 2]]
+    sigma, ids = plants.footprint_sigma_m, plants.plant_ids
+    for ankle, ball in ((0, 2), (1, 3)):
+        inf = torch.full_like(weights[:, 0], float("inf"))
+        apart = inf.clone()
+        for points_a, weights_a in candidates:
+            for points_b, weights_b in candidates:
+                d = (points_a[:, ankle, [0, 2]] - points_b[:, ball, [0, 2]]).norm(dim=-1)
+                ok = (weights_a[:, ankle] > 0) & (weights_b[:, ball] > 0)
+                apart = torch.minimum(apart, torch.where(ok, d, inf))
+        reach = foot_length[ankle] + sigmas * torch.sqrt(sigma[:, ankle] ** 2
+                                                         + sigma[:, ball] ** 2)
+        for t in torch.nonzero(torch.isfinite(apart) & (apart > reach)).flatten().tolist():
+            key_ankle, key_ball = float(sigma[t, ankle]) == 0, float(sigma[t, ball]) == 0
+            if key_ankle == key_ball:  # neither (or both) from the key pose: the farther
+                far = [(plants.footprints[t, j, [0, 2]] - centre).norm() for j in (ankle, ball)]
+                raised = ankle if bool(far[0] > far[1]) else ball
+            else:
+                raised = ball if key_ankle else ankle
+            member = ids[:, raised] == ids[t, raised]
+            weights[member, raised] = 0.0
+            if behind_weights is not None:
+                behind_weights[member, raised] = 0.0
+    return replace(plants, footprint_weights=weights, behind_weights=behind_weights)
 
 
 def plant_loss(feet: torch.Tensor, plants: FootPlants) -> torch.Tensor:

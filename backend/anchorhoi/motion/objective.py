@@ -34,7 +34,7 @@ from .contact import (
     hands_touching,
     rigid,
 )
-from .foot_plants import FootPlants, detect_plants, key_footprints, plant_loss
+from .foot_plants import FootPlants, detect_plants, drop_raised, key_footprints, plant_loss
 from .initialize import BODY_JOINTS
 from .likeness import key_likeness
 from .line_fits import LineFits, image_speed, image_velocity, keypoint_noise_px
@@ -223,6 +223,10 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
     key_foot_height = key_feet[:, 1] - supports.under(key_feet[None])[0]
     if plants is not None and config.plants.key_footprints:
         plants = key_footprints(plants, int(anchor), key_feet)
+    if plants is not None:
+        rest = kin.rest_joints[list(FOOT_JOINTS)]
+        plants = drop_raised(plants, camera, (rest[2:] - rest[:2]).norm(dim=-1),
+                             config.plants.raised_sigmas)
     soles = torch.zeros(len(ids), dtype=torch.bool, device=like["device"])
     soles[groups["soles"]] = True
     hand_side = hand_sides(kin, kin.vertex_ids)
