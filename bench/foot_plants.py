@@ -29,12 +29,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from oracle_motion import draw_kinds, with_field
+from oracle_motion import add_case_arguments, case_folders, chosen_kinds, set_fields
 
 from anchorhoi.body import BodyModel
 from anchorhoi.motion import MotionConfig
 from anchorhoi.motion.contact import FOOT_JOINTS
-from anchorhoi.oracles.family import KINDS, kind_of, write_motion
 from anchorhoi.oracles.motion_case import load_motion_case
 from anchorhoi.oracles.motion_oracle import oracle_inputs, oracle_problem
 from anchorhoi.oracles.plant_check import plant_scores
@@ -44,40 +43,15 @@ FIGURES = ("false_release", "false_plant", "footprint_err_cm", "footprint_worst_
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("cases", nargs="*", type=Path, help="case folders")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--random", type=int, default=0, metavar="N",
-                        help="also score N cases drawn from the case family")
-    parser.add_argument("--family-seed", type=int, default=None,
-                        help="the drawn family's seed (default: --seed)")
-    parser.add_argument("--kinds", type=str, default=None, metavar="A,B",
-                        help="only these case kinds (drawn and given folders; default: all)")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a MotionConfig field (JSON value), dotted for a group's "
-                        "field (plants.noise_sigmas=3), repeatable")
-    parser.add_argument("--noise-px", type=float, default=4.0)
-    parser.add_argument("--drop", type=float, default=0.2)
+    add_case_arguments(parser)
     args = parser.parse_args(argv)
-    if not args.cases and args.random <= 0:
-        parser.error("give case folders or --random N")
-    kinds = None if args.kinds is None else [k for k in args.kinds.split(",") if k]
-    unknown = sorted(set(kinds or ()) - set(KINDS))
-    if unknown:
-        parser.error(f"unknown kinds {', '.join(unknown)}; choose from {', '.join(KINDS)}")
+    kinds = chosen_kinds(parser, args)
     torch.set_num_threads(1)
-    config = MotionConfig()
-    for item in args.set:
-        name, _, value = item.partition("=")
-        config = with_field(config, name, json.loads(value))
+    config = set_fields(MotionConfig(), args.set)
     body = BodyModel()
     rows, pooled = [], np.zeros(4)
     with tempfile.TemporaryDirectory() as tmp:
-        folders = [f for f in args.cases if kinds is None or kind_of(f.name) in kinds]
-        if args.random > 0:
-            family_seed = args.seed if args.family_seed is None else args.family_seed
-            drawn = draw_kinds(BodyModel(dtype=torch.float64), args.random, family_seed, kinds)
-            folders += [write_motion(c, Path(tmp)) for c in drawn]
-        for folder in folders:
+        for folder in case_folders(args, kinds, Path(tmp)):
             case = load_motion_case(folder)
             given = oracle_inputs(case, body=body, seed=args.seed, noise_px=args.noise_px,
                                   drop=args.drop)

@@ -72,16 +72,15 @@ def draw_kinds(model: BodyModel, count: int, seed: int, kinds: list[str] | None)
     return [draw_case(model, kind, seed, i) for i, kind in enumerate(order[:count])]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_case_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments that choose the cases, their keypoints and the config (``foot_plants.py``
+    takes the same)."""
     parser.add_argument("cases", nargs="*", type=Path, help="case folders")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--random", type=int, default=0, metavar="N",
                         help="also run N cases drawn from the case family")
     parser.add_argument("--family-seed", type=int, default=None,
                         help="the drawn family's seed (default: --seed)")
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="write the drawn cases into this folder (default: a temp folder)")
     parser.add_argument("--kinds", type=str, default=None, metavar="A,B",
                         help="only these case kinds (drawn and given folders; default: all)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -90,6 +89,43 @@ def main(argv: list[str] | None = None) -> int:
                         "repeatable")
     parser.add_argument("--noise-px", type=float, default=4.0)
     parser.add_argument("--drop", type=float, default=0.2)
+
+
+def chosen_kinds(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str] | None:
+    """``--kinds`` as a list (None: every kind); an unknown kind is a usage error, as is
+    neither a case folder nor ``--random``."""
+    if not args.cases and args.random <= 0:
+        parser.error("give case folders or --random N")
+    kinds = None if args.kinds is None else [k for k in args.kinds.split(",") if k]
+    unknown = sorted(set(kinds or ()) - set(KINDS))
+    if unknown:
+        parser.error(f"unknown kinds {', '.join(unknown)}; choose from {', '.join(KINDS)}")
+    return kinds
+
+
+def set_fields(config: MotionConfig, items: list[str]) -> MotionConfig:
+    """``config`` with every ``--set NAME=VALUE`` applied."""
+    for item in items:
+        name, _, value = item.partition("=")
+        config = with_field(config, name, json.loads(value))
+    return config
+
+
+def case_folders(args: argparse.Namespace, kinds: list[str] | None, into: Path) -> list[Path]:
+    """The given case folders of ``kinds`` and the ``--random`` draws, written into ``into``."""
+    folders = [f for f in args.cases if kinds is None or kind_of(f.name) in kinds]
+    if args.random > 0:
+        family_seed = args.seed if args.family_seed is None else args.family_seed
+        drawn = draw_kinds(BodyModel(dtype=torch.float64), args.random, family_seed, kinds)
+        folders += [write_motion(c, into) for c in drawn]
+    return folders
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_case_arguments(parser)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="write the drawn cases into this folder (default: a temp folder)")
     parser.add_argument("--frames", type=int, default=None, help="keep only the first N frames")
     parser.add_argument("--iterations", type=int, nargs=3, default=None,
                         metavar=("ROOT", "POSE", "CONTACT"), help="iterations per phase")
@@ -98,19 +134,11 @@ def main(argv: list[str] | None = None) -> int:
                         "threads cost more than they gain on these small tensors)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     args = parser.parse_args(argv)
-    if not args.cases and args.random <= 0:
-        parser.error("give case folders or --random N")
-    kinds = None if args.kinds is None else [k for k in args.kinds.split(",") if k]
-    unknown = sorted(set(kinds or ()) - set(KINDS))
-    if unknown:
-        parser.error(f"unknown kinds {', '.join(unknown)}; choose from {', '.join(KINDS)}")
+    kinds = chosen_kinds(parser, args)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
-    config = MotionConfig()
-    for item in args.set:
-        name, _, value = item.partition("=")
-        config = with_field(config, name, json.loads(value))
+    config = set_fields(MotionConfig(), args.set)
     if args.iterations:
         config = replace(config, schedule=replace(
             config.schedule, root_iterations=args.iterations[0],
@@ -118,12 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     body = BodyModel()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        folders = [f for f in args.cases if kinds is None or kind_of(f.name) in kinds]
-        if args.random > 0:
-            family_seed = args.seed if args.family_seed is None else args.family_seed
-            drawn = draw_kinds(BodyModel(dtype=torch.float64), args.random, family_seed, kinds)
-            folders += [write_motion(c, args.keep or Path(tmp)) for c in drawn]
-        for folder in folders:
+        for folder in case_folders(args, kinds, args.keep or Path(tmp)):
             case = load_motion_case(folder)
             if args.frames:
                 case = case.truncated(args.frames)
