@@ -340,7 +340,10 @@ def drop_raised(plants: FootPlants, camera: Cameras, foot_length: torch.Tensor,
                 apart = torch.minimum(apart, torch.where(ok, d, inf))
         reach = foot_length[ankle] + sigmas * torch.sqrt(sigma[:, ankle] ** 2
                                                          + sigma[:, ball] ** 2)
-        for t in torch.nonzero(torch.isfinite(apart) & (apart > reach)).flatten().tolist():
+        disagree = torch.nonzero(torch.isfinite(apart) & (apart > reach)).flatten()
+        # one decision per pair of plants: their footprints and errors hold over their frames
+        pairs = {(int(ids[t, ankle]), int(ids[t, ball])): int(t) for t in disagree.flip(0)}
+        for t in pairs.values():
             key_ankle, key_ball = float(sigma[t, ankle]) == 0, float(sigma[t, ball]) == 0
             if key_ankle == key_ball:  # neither (or both) from the key pose: the farther
                 far = [(plants.footprints[t, j, [0, 2]] - centre).norm() for j in (ankle, ball)]
