@@ -6,7 +6,8 @@ from __future__ import annotations
 import torch
 
 from anchorhoi.motion.config import ContactConfig
-from anchorhoi.motion.stillness import still_weights
+from anchorhoi.motion.foot_plants import FootPlants
+from anchorhoi.motion.stillness import still_weights, travel_frames
 
 T, J = 40, 22
 ARMS = [16, 17, 18, 19, 20, 21]
@@ -65,3 +66,48 @@ def test_an_unseen_joint_is_as_still_as_its_mirror_image_or_else_the_body():
     assert bool((w[32:37] > 0.5).all())
     none = still_weights(speed, error, torch.zeros(T, J, dtype=torch.bool), ContactConfig())
     assert bool((none == 0).all())  # nothing seen anywhere: nothing is known to keep still
+
+
+
+
+def plants_of(weights: torch.Tensor, seen: torch.Tensor) -> FootPlants:
+    """Foot plants ``(T, 4)`` (left / right ankle, left / right ball) with these weights, the
+    joints ``seen`` (a speed) or not (NaN)."""
+    speed = torch.where(seen, 1.0 - weights, torch.full_like(weights, float("nan")))
+    zeros = torch.zeros_like(weights)
+    return FootPlants(speed_mps=speed, weights=torch.where(seen, weights, zeros),
+                      footprints=torch.zeros(*weights.shape, 3, dtype=weights.dtype),
+                      footprint_weights=zeros, footprint_sigma_m=zeros)
+
+
+def test_a_body_that_steps_or_pushes_unseen_is_not_still_where_it_may_travel():
+    """The image speeds see nothing of a walk along the camera ray (push_pull-21-09: 0.96
+    m/s away from the camera read as still). Where a seen foot steps — a joint of it swings
+    for ``contact.walk_min_swing_frames`` frames or more — the body is not still; noise that
+    lets go of one joint, then of another, for a few frames each (lift_overhead-22-13, a low
+    camera: eight frames in a row with some joint let go) leaves it still, as does a swing
+    that began before the clip or lands after it (a detector's jittering ankle over the
+    first six frames of twelve, the tiny preset's standing body). Where the feet are
+    unseen, the body is not still only while the hands move the object (a push walks; a lean
+    stands)."""
+    gen = torch.Generator().manual_seed(3)
+    speed = speeds(gen, 0.03)  # still in the image throughout
+    error = torch.full((T, J), 0.03, dtype=torch.float64)
+    seen = torch.ones(T, J, dtype=torch.bool)
+    contact = ContactConfig()
+    weights = torch.ones(T, 4, dtype=torch.float64)
+    weights[5:13, [0, 2]] = 0.1  # the left foot steps: eight frames
+    for f, joint in ((20, 1), (21, 1), (22, 3), (23, 3), (25, 0), (26, 2), (27, 1)):
+        weights[f, joint] = 0.2  # noise: a joint at a time
+    weights[:7, 1] = 0.1  # a swing from the clip's first frame: no lift-off seen
+    weights[33:, 3] = 0.1  # one to its last: no landing
+    feet = torch.ones(T, 4, dtype=torch.bool)
+    travels = travel_frames(plants_of(weights, feet), False, contact)
+    w = still_weights(speed, error, seen, contact, travels)
+    assert bool((w[5:13] < 0.05).all())
+    assert bool((w[:5] > 0.5).all()) and bool((w[14:] > 0.5).all())
+    assert bool((still_weights(speed, error, seen, contact)[5:13] > 0.5).all())  # unaware
+    hidden = plants_of(torch.ones(T, 4, dtype=torch.float64), ~feet)
+    pushing, leaning = (travel_frames(hidden, moves, contact) for moves in (True, False))
+    assert bool((still_weights(speed, error, seen, contact, pushing) < 0.05).all())
+    assert bool((still_weights(speed, error, seen, contact, leaning) > 0.5).all())

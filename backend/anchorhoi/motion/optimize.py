@@ -90,7 +90,7 @@ from .objective import (
     loss_terms,
 )
 from .occlusion import hidden_targets, prior_target
-from .stillness import still_weights
+from .stillness import still_weights, travel_frames
 from .watch import refresh_watch, watched_depths, watched_points
 
 log = logging.getLogger(__name__)
@@ -272,7 +272,13 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
         # a joint's height in contact: its rest height, the key pose's in the anchor's run
         heights = problem.foot_rest_height if state.foot_heights is None \
             else state.foot_heights
+        travels = None
         if problem.plants is not None:  # the plants seen in the keypoints
+            # where the body may travel along the camera's rays: not still there; with the
+            # feet unseen, only once the contact is decided held or slid (before it, a body
+            # leaning on a table would lose its stillness: lean_on-23-20 18.6 -> 32.2 mm)
+            travels = travel_frames(problem.plants, state.held is not None
+                                    and state.mode in ("held", "sliding"), contact)
             # where a foot is unseen: its estimate's own speed, or the seen body's travel —
             # not where the hands may move the object: a body pushing it walks in strokes
             # along the camera ray, its root's travel unseen (push_pull-1-23, legs hidden
@@ -305,7 +311,7 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
         state.still_weights = still_weights(
             problem.body_image_speed_px * to_mps[:, :BODY_JOINTS],
             problem.body_image_speed_error_px * to_mps[:, :BODY_JOINTS],
-            problem.body_image_mass >= contact.image_speed_min_confidence, contact)
+            problem.body_image_mass >= contact.image_speed_min_confidence, contact, travels)
         state.still_runs = footprint_matrix(state.still_weights, problem.anchor)
 
 
