@@ -466,11 +466,14 @@ def swing_cap(weights: torch.Tensor, plants: FootPlants, toe_off_frames: int) ->
     return torch.minimum(weights, cap)
 
 
+def swinging_joints(plants: FootPlants) -> torch.Tensor:
+    """``(T, F)`` bool: the foot joints seen swinging (a speed, plant weight under one half)."""
+    return torch.isfinite(plants.speed_mps) & (plants.weights < 0.5)
+
+
 def feet_swing(plants: FootPlants, min_seen: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     """Per frame ``(T,)`` bool: whether the feet are seen (at least ``min_seen`` foot joints
-    with a speed) and whether a seen foot joint swings there (its plant weight under one
-    half). A body whose seen feet stay planted does not walk: it travels no further than it
-    leans."""
+    with a speed) and whether a seen foot joint swings there (``swinging_joints``). A body
+    whose seen feet stay planted does not walk: it travels no further than it leans."""
     seen = torch.isfinite(plants.speed_mps)
-    swings = (seen & (plants.weights < 0.5)).any(1)
-    return seen.sum(1) >= min_seen, swings
+    return seen.sum(1) >= min_seen, swinging_joints(plants).any(1)

@@ -273,12 +273,12 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
         heights = problem.foot_rest_height if state.foot_heights is None \
             else state.foot_heights
         travels = None
+        moved = state.mode in ("held", "sliding")  # decided: the hands move the object
         if problem.plants is not None:  # the plants seen in the keypoints
             # where the body may travel along the camera's rays: not still there; with the
             # feet unseen, only once the contact is decided held or slid (before it, a body
             # leaning on a table would lose its stillness: lean_on-23-20 18.6 -> 32.2 mm)
-            travels = travel_frames(problem.plants, state.held is not None
-                                    and state.mode in ("held", "sliding"), contact)
+            travels = travel_frames(problem.plants, moved, contact)
             # where a foot is unseen: its estimate's own speed, or the seen body's travel —
             # not where the hands may move the object: a body pushing it walks in strokes
             # along the camera ray, its root's travel unseen (push_pull-1-23, legs hidden
@@ -287,8 +287,7 @@ def _refresh_contacts(problem: Problem, state: State, config: MotionConfig, *,
             # one is: a body leaning on a table or reaching to a shelf with its legs hidden
             # stands where it stood (lean_on-5-07: the hidden feet, taken as planted only
             # where the estimate kept them still, skated 11 mm per frame; 0.2 mm held)
-            hands_move = bool(problem.at_anchor.any()) and (
-                state.held is None or state.mode in ("held", "sliding"))
+            hands_move = bool(problem.at_anchor.any()) and (state.held is None or moved)
             travel = None if hands_move else ground_speed(
                 joints[:, :1], problem.fps, contact.travel_window)[:, 0]
             state.foot_weights = contact_weights(

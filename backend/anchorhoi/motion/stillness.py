@@ -11,7 +11,7 @@ import torch
 from ..portable.skeleton import JOINT_NAMES
 from .config import ContactConfig
 from .contact import fill_gaps, true_runs
-from .foot_plants import FootPlants, feet_swing
+from .foot_plants import FootPlants, feet_swing, swinging_joints
 
 
 def still_weights(speed_mps: torch.Tensor, error_mps: torch.Tensor, seen: torch.Tensor,
@@ -68,7 +68,7 @@ def travel_frames(plants: FootPlants, moves_object: bool, contact: ContactConfig
     (``moves_object``: a push or a carry walks), where the feet are not seen
     (``foot_plants.feet_swing``)."""
     feet_seen, _ = feet_swing(plants)
-    swinging = torch.isfinite(plants.speed_mps) & (plants.weights < 0.5)  # (T, 4)
+    swinging = swinging_joints(plants)  # (T, 4)
     out = ~feet_seen & moves_object
     last = swinging.shape[0] - 1
     for foot in ([0, 2], [1, 3]):  # left ankle and ball, right ankle and ball
