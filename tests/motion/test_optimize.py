@@ -183,11 +183,11 @@ def test_oracle_recovers_the_pick_up_within_the_targets(oracle):
         if name != "obj_trans_err_cm":
             assert got[name] <= target, (name, got[name])
     # Known limit (issue 11, open): the box misses its 5 cm target. bench/oracle_motion.py on
-    # this case, noise seeds 0 / 1 / 2 / 3: 5.00 / 8.62 / 7.62 / 7.93 cm (c5ee0f2); a change
-    # elsewhere in stage E's phase 3 moved seed 0 to 5.06. The resting box is placed from the
-    # phase-2 bodies at the grasp, and the carried one from the hands, both several cm off
+    # this case, noise seeds 0 / 1 / 2 / 3: 5.00 / 8.62 / 7.62 / 7.93 cm at c5ee0f2, 5.06 /
+    # 8.70 / 7.37 / 7.77 cm with the watch's exact distances; the resting box is placed from
+    # the phase-2 bodies at the grasp, and the carried one from the hands, both several cm off
     # along the nearly level camera ray. What holds at every seed: the box goes with the
-    # hands (a box left where it starts would be 60 cm off on average).
+    # hands: a box left where it starts would be 60 cm off on average.
     assert got["obj_trans_err_cm"] < 10.0
     assert result.contact_mode == "held"
     assert result.quality["reprojection_px_median"] < 6.0

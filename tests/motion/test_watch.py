@@ -23,7 +23,13 @@ from anchorhoi.motion.contact import LEFT_HAND
 from anchorhoi.motion.losses import penetration_loss
 from anchorhoi.motion.objective import Problem, State, build_problem
 from anchorhoi.motion.posing import PosedSubset, farthest_point_ids
-from anchorhoi.motion.watch import hand_sides, refresh_watch, watch_penetration
+from anchorhoi.motion.watch import (
+    hand_sides,
+    refresh_watch,
+    watch_penetration,
+    watched_depths,
+    watched_points,
+)
 from anchorhoi.objects.mesh_io import ObjectMesh
 from anchorhoi.oracles.motion_case import load_motion_case
 from anchorhoi.oracles.motion_oracle import make_keypoints
@@ -48,10 +54,15 @@ def body():
     return BodyModel()
 
 
-@pytest.fixture(scope="module")
-def setup(body, one_thread):
-    """The case's first frames with their true poses, and the mesh vertex farthest from the
-    subset among those facing the camera's side (+z at rest) on the torso and head."""
+def box(size: tuple[float, float, float]) -> ObjectMesh:
+    """A box of ``size`` (x, y, z) metres centred on the origin."""
+    c = cube()
+    return ObjectMesh(vertices=c.vertices / CUBE * np.asarray(size), faces=c.faces)
+
+
+def setup_with(body, obj: ObjectMesh) -> tuple[Problem, State]:
+    """The case's first frames with their true poses, the object ``obj`` (placed by the
+    tests)."""
     case = load_motion_case(CASE)
     m = case.motion
     with torch.no_grad():
@@ -62,7 +73,7 @@ def setup(body, one_thread):
                   pose_hand=m.pose_hand[a], trans=m.trans[a], betas=m.betas)
     problem = build_problem(
         body, keypoints=torch.as_tensor(kp[FRAMES], dtype=torch.float32),
-        camera=case.camera.to(dtype=torch.float32), key_pose=key, anchor=0, mesh=cube(),
+        camera=case.camera.to(dtype=torch.float32), key_pose=key, anchor=0, mesh=obj,
         obj_rotation=np.eye(3), obj_translation=np.array([0.0, -5.0, 0.0]), fps=m.fps,
         config=MotionConfig(), generator=torch.Generator().manual_seed(0))
     pose = axis_angle_to_matrix(torch.as_tensor(m.full_pose()[FRAMES], dtype=torch.float32))
@@ -74,6 +85,12 @@ def setup(body, one_thread):
                   obj_trans=torch.zeros(t, 3),
                   held=torch.zeros(t, 2, dtype=torch.bool))
     return problem, state
+
+
+@pytest.fixture(scope="module")
+def setup(body, one_thread):
+    """The 2 cm cube (``place_cube`` puts it into the mesh)."""
+    return setup_with(body, cube())
 
 
 def mesh(problem: Problem, state: State) -> torch.Tensor:
@@ -201,3 +218,56 @@ def test_no_watch_where_nothing_comes_near(setup):
                 held=state.held)
     refresh_watch(problem, far, MotionConfig())
     assert far.watch is None
+
+
+def test_the_check_measures_a_board_thinner_than_the_grid_exactly(body, one_thread):
+    """A 2 cm board 1.6 m long: the grid's cells are 3 cm, so its values round the board off
+    (an edge in the mesh reads shallow or outside). The check and the term read the exact
+    depth, and the term pushes the mesh out by it."""
+    problem, state = setup_with(body, box((1.6, 0.02, 0.4)))
+    assert problem.sdf.cell > 0.025
+    dominant = body.layer.lbs_weights.argmax(1).numpy()
+    vertex = lonely_vertex(problem, state, np.flatnonzero(np.isin(dominant, [3, 6, 9])))
+    verts = mesh(problem, state)
+    out = verts[:, vertex] - verts.mean(1)
+    out = out / out.norm(dim=-1, keepdim=True)  # (T, 3) the board's local z
+    side = torch.linalg.cross(out, torch.tensor([0.0, 1.0, 0.0]).expand_as(out))
+    side = side / side.norm(dim=-1, keepdim=True)
+    rot = torch.stack([side, torch.linalg.cross(out, side), out], -1)  # object → world
+    # its long edge 8 mm inside the mesh at the vertex, mid-thickness
+    trans = verts[:, vertex] + (0.2 - DEPTH) * out
+    placed = State(root6d=state.root6d, body6d=state.body6d, hand6d=state.hand6d,
+                   trans=state.trans.clone(), obj6d=matrix_to_rot6d(rot), obj_trans=trans,
+                   held=state.held)
+
+    def exact_deepest(s: State) -> float:
+        local = (mesh(problem, s)[:, vertex] - s.obj_trans)[:, None] @ rot
+        return float(-problem.leaves.signed_distance(local[:, 0]).min())
+
+    local = ((verts[:, vertex] - trans)[:, None] @ rot)[:, 0]
+    assert exact_deepest(placed) == pytest.approx(DEPTH, abs=1e-4)
+    assert float(-problem.sdf.sample_sdf(local).min()) < DEPTH / 2  # the grid's reading
+
+    config = MotionConfig()
+    refresh_watch(problem, placed, config)
+    watch = placed.watch
+    assert watch is not None and vertex in watch.vertices.tolist()
+    frames = problem.kin(placed.rotations(), placed.trans)
+    mine = watch.vertices == vertex
+    depths = watched_depths(watch, watched_points(watch, problem.kin, frames), rot,
+                            placed.obj_trans, problem.sdf)
+    assert torch.allclose(depths[mine], torch.full_like(depths[mine], -DEPTH), atol=1e-4)
+
+    trans_body = placed.trans.clone().requires_grad_(True)
+    opt = torch.optim.Adam([trans_body], lr=2e-3)
+    for _ in range(60):
+        opt.zero_grad()
+        moved = problem.kin(placed.rotations(), trans_body)
+        loss = watch_penetration(watch, problem.kin, moved, rot, placed.obj_trans, problem.sdf,
+                                 placed.held, config.sampling.watch_margin_m, 0.1)
+        (1e4 * loss).backward()
+        opt.step()
+    after = State(root6d=placed.root6d, body6d=placed.body6d, hand6d=placed.hand6d,
+                  trans=trans_body.detach(), obj6d=placed.obj6d, obj_trans=placed.obj_trans,
+                  held=placed.held)
+    assert exact_deepest(after) < -0.001  # out, measured exactly

@@ -382,7 +382,8 @@ class MotionSampling:
     9.4 and 5.9 mm there, the step's case sensitive to the order of the sums); 0: none."""
     watch_distance_m: float = 0.01
     """How near the object's surface (outside, m) a mesh vertex comes in a frame for the pair
-    to be watched."""
+    to be watched, by the exact distance (the grid's rounds a thin board off: an elbow 13.6 mm
+    into a shelf's top board read 3 mm; reach_high-0-08)."""
     watch_margin_m: float = 0.003
     """The watched pairs keep this far outside the object. The subset's margin
     (``contact.penetration_margin_m``, 15 mm) stands for the mesh between its vertices; a

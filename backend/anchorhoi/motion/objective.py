@@ -19,7 +19,7 @@ import torch
 from ..body import BodyModel, rot6d_to_matrix
 from ..body.pose import KeyPose
 from ..nerf.cameras import Cameras, project
-from ..objects.inside import SdfGrid, build_sdf_grid
+from ..objects.inside import SdfGrid, TriangleLeaves, build_sdf_grid
 from ..objects.mesh_io import ObjectMesh
 from ..randomness import multinomial
 from . import losses as L
@@ -76,6 +76,7 @@ class Problem:
     body_image_mass: torch.Tensor  # (T, 22)
     body_image_speed_error_px: torch.Tensor  # (T, 22) the standard error of those speeds
     sdf: SdfGrid  # the object's signed distance, object frame
+    leaves: TriangleLeaves  # and its exact one (the watch's check, watch.py)
     obj_points: torch.Tensor  # (P, 3) object frame: vertices + surface samples
     obj_corners: torch.Tensor  # (C, 3) object frame: all vertices (its lowest point)
     obj_anchor: torch.Tensor  # (4, 4) object → world at the anchor frame
@@ -180,8 +181,9 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
     sole = float(kin.all_rest_vertices[:, 1].min())
 
     # the object and the hands touching it at the anchor frame
+    leaves = TriangleLeaves(mesh.vertices, mesh.faces, **like)
     sdf = build_sdf_grid(mesh.vertices, mesh.faces, resolution=config.sampling.sdf_resolution,
-                         **like)
+                         leaves=leaves, **like)
     obj_anchor = rigid(r_a, t_a)
     hand_sdf = torch.stack([sdf.sample_sdf((key_frames.vertices[0, groups[name]] - t_a) @ r_a)
                             for name in ("left_hand", "right_hand")])
@@ -248,7 +250,7 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         body_image_speed_px=body_speed, body_image_mass=body_mass,
         body_image_speed_error_px=speed_error(body_fits,
                                               config.contact.image_speed_min_confidence),
-        sdf=sdf,
+        sdf=sdf, leaves=leaves,
         obj_points=_object_points(mesh, config.sampling.num_object_points, generator, like),
         obj_corners=torch.as_tensor(mesh.vertices, **like), obj_anchor=obj_anchor,
         at_anchor=at_anchor, held_in_air=held_in_air,
