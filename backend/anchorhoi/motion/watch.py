@@ -114,9 +114,10 @@ def refresh_watch(problem: Problem, state: State, config: MotionConfig) -> None:
             local = (verts - state.obj_trans[part, None]) @ obj_rot[part]
             grid = problem.sdf.sample_sdf(local.reshape(-1, 3)).reshape(verts.shape[:2])
             holding = state.held[part][:, side[cand].clamp_min(0)] & (side[cand] >= 0)
-            # the grid errs by less than a cell (the distance is 1-Lipschitz, the grid's
-            # value a weighted mean of its cell's corners, each within √3/2 cell of the
-            # cell's centre); within that the exact distance decides
+            # the grid errs by less than a cell: the distance is 1-Lipschitz and the grid's
+            # value its cell corners' values under trilinear weights, whose weighted distance
+            # from the point to the corners is at most √3/2 cell (at the cell's centre);
+            # within that the exact distance decides
             t_idx, n_idx = torch.nonzero((grid < near_m + problem.sdf.cell) & ~holding,
                                          as_tuple=True)
             dist = problem.leaves.signed_distance(local[t_idx, n_idx])
