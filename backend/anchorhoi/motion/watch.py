@@ -149,8 +149,8 @@ def refresh_watch(problem: Problem, state: State, config: MotionConfig) -> None:
             rest = rest + torch.einsum("pk,pkc->pc", feature, dirs.transpose(0, 1))
         watch = Watch(frames=t_idx, vertices=v_idx, rest=rest, joints=joints, weights=weights,
                       sides=side[v_idx], correction=torch.zeros_like(rest[:, 0]))
-        points = watched_points(watch, kin, kin(rotations, state.trans))
-        local = ((points - state.obj_trans[t_idx])[:, None] @ obj_rot[t_idx])[:, 0]
+        local = object_frame(watch, watched_points(watch, kin, kin(rotations, state.trans)),
+                             obj_rot, state.obj_trans)
         correction = problem.leaves.signed_distance(local) - problem.sdf.sample_sdf(local)
     before = 0 if state.watch is None else len(state.watch)
     state.watch = replace(watch, correction=correction)
@@ -170,14 +170,20 @@ def watched_points(watch: Watch, kin: PosedSubset, frames: PosedFrames) -> torch
     return (watch.weights[..., None] * placed).sum(1)
 
 
+def object_frame(watch: Watch, points: torch.Tensor, obj_rot: torch.Tensor,
+                 obj_trans: torch.Tensor) -> torch.Tensor:
+    """``(P, 3)`` the watched ``points (P, 3)`` in the object's frame, the object placed in
+    each pair's frame by ``obj_rot (T, 3, 3)``, ``obj_trans (T, 3)``."""
+    t = watch.frames
+    return ((points - obj_trans[t])[:, None] @ obj_rot[t])[:, 0]
+
+
 def watched_depths(watch: Watch, points: torch.Tensor, obj_rot: torch.Tensor,
                    obj_trans: torch.Tensor, sdf: SdfGrid) -> torch.Tensor:
     """``(P,)`` the signed distance of the watched ``points (P, 3)`` to the object placed in
     each pair's frame by ``obj_rot (T, 3, 3)``, ``obj_trans (T, 3)`` (inside negative): the
     grid's, corrected by its error at the pair's place at the check."""
-    t = watch.frames
-    return sdf.sample_sdf(((points - obj_trans[t])[:, None] @ obj_rot[t])[:, 0]) \
-        + watch.correction
+    return sdf.sample_sdf(object_frame(watch, points, obj_rot, obj_trans)) + watch.correction
 
 
 def watch_penetration(watch: Watch, kin: PosedSubset, frames: PosedFrames,
