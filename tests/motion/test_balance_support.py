@@ -1,17 +1,26 @@
 """The balance term (``objective.balance_loss``) is off only where the object carries some of the
 body (``objective.carried_by``): a body vertex close to it over a face that looks up — seated
-on it, knees on it — and not where the shins brush a seat's front or a hip touches a side."""
+on it, knees on it — and not where the shins brush a seat's front or a hip touches a side;
+and where the hands hold an object that stays on the floor, not one they carry."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
-from anchorhoi.body import axis_angle_to_matrix
-from anchorhoi.motion.objective import carried_by
+from anchorhoi.body import BodyModel, axis_angle_to_matrix, matrix_to_rot6d, rot6d_to_matrix
+from anchorhoi.body.pose import KeyPose
+from anchorhoi.motion import MotionConfig
+from anchorhoi.motion.objective import Problem, State, balance_loss, build_problem, carried_by
 from anchorhoi.objects.inside import build_sdf_grid
+from anchorhoi.objects.mesh_io import ObjectMesh
+from anchorhoi.oracles.motion_case import load_motion_case
+from anchorhoi.oracles.motion_oracle import make_keypoints
 
 
 def box_sdf(size=(0.4, 0.45, 0.4)):
@@ -49,3 +58,67 @@ def test_the_faces_that_look_up_follow_the_objects_pose():
                           dtype=torch.float64)
     got = carried_by(sdf, points, rot, trans, distance_m=0.04)
     assert got.tolist() == [True, False]
+
+
+CASE = Path(__file__).resolve().parents[2] / "bench" / "cases" / "motion" / "sit_on_chair"
+FRAMES = slice(0, 4)
+"""The case's first frames: the body stands on both feet, before it sits."""
+
+
+@pytest.fixture(scope="module")
+def standing(one_thread):
+    """The case's first frames with their true poses, both feet planted, the hands holding a
+    box 5 m below the floor (it touches nothing)."""
+    body = BodyModel()
+    case = load_motion_case(CASE)
+    m = case.motion
+    with torch.no_grad():
+        gt = body.forward_motion(m).joints.double().numpy()
+    kp, _ = make_keypoints(case, gt, np.random.default_rng(0), noise_px=4.0, drop=0.0)
+    a = case.anchor_frame
+    key = KeyPose(root_orient=m.root_orient[a], pose_body=m.pose_body[a],
+                  pose_hand=m.pose_hand[a], trans=m.trans[a], betas=m.betas)
+    problem = build_problem(
+        body, keypoints=torch.as_tensor(kp[FRAMES], dtype=torch.float32),
+        camera=case.camera.to(dtype=torch.float32), key_pose=key, anchor=0,
+        mesh=ObjectMesh(vertices=np.array([[x, y, z] for x in (-0.2, 0.2) for y in (-0.2, 0.2)
+                                           for z in (-0.2, 0.2)]),
+                        faces=np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5],
+                                        [0, 5, 1], [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4],
+                                        [1, 5, 7], [1, 7, 3]])),
+        obj_rotation=np.eye(3), obj_translation=np.array([0.0, -5.0, 0.0]), fps=m.fps,
+        config=MotionConfig(), generator=torch.Generator().manual_seed(0))
+    pose = axis_angle_to_matrix(torch.as_tensor(m.full_pose()[FRAMES], dtype=torch.float32))
+    t = pose.shape[0]
+    state = State(root6d=matrix_to_rot6d(pose[:, 0]), body6d=matrix_to_rot6d(pose[:, 1:22]),
+                  hand6d=matrix_to_rot6d(pose[:, 25:55]),
+                  trans=torch.as_tensor(m.trans[FRAMES], dtype=torch.float32),
+                  obj6d=matrix_to_rot6d(torch.eye(3)).expand(t, 6).clone(),
+                  obj_trans=torch.tensor([0.0, -5.0, 0.0]).expand(t, 3).clone(),
+                  held=torch.ones(t, 2, dtype=torch.bool), foot_weights=torch.ones(t, 4))
+    return problem, state
+
+
+def balance(problem: Problem, state: State, mode: str, lean_deg: float = 0.0) -> float:
+    """``objective.balance_loss`` of ``state`` in contact ``mode``, the whole body turned
+    ``lean_deg`` about the world's x axis through its root (its feet swing off under it)."""
+    turn = axis_angle_to_matrix(torch.tensor([math.radians(lean_deg), 0.0, 0.0]))
+    leaning = replace(state, root6d=matrix_to_rot6d(turn @ rot6d_to_matrix(state.root6d)),
+                      mode=mode)
+    frames = leaning.pose(problem)
+    return float(balance_loss(problem, leaning, MotionConfig(), frames,
+                              rot6d_to_matrix(leaning.obj6d)))
+
+
+def test_the_body_stays_over_its_feet_while_the_hands_carry_the_object(standing):
+    """A carried object carries none of the body: while the hands hold it (contact mode held)
+    the centre of mass must stay over the planted feet, as with empty hands. A pushed object
+    (mode sliding) may take some weight through the hands: no balance there."""
+    problem, state = standing
+    assert balance(problem, state, "held") == 0.0  # standing upright: over its feet
+    carried = balance(problem, state, "held", lean_deg=30.0)
+    free_hands = balance(problem, replace(state, held=torch.zeros_like(state.held)), "held",
+                         lean_deg=30.0)
+    assert carried > 0.0
+    assert carried == pytest.approx(free_hands)
+    assert balance(problem, state, "sliding", lean_deg=30.0) == 0.0

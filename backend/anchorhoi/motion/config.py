@@ -172,7 +172,8 @@ class MotionWeights:
     a still body's depth over the run."""
     lambda_balance: float = 3e4
     """While both feet are planted and nothing else supports the body (no hand holds the
-    object, no other body part touches it), the centre of mass (the mean of the body's vertex
+    object where it rests or slides on the floor, no other body part lies on it; an object
+    the hands carry supports nothing), the centre of mass (the mean of the body's vertex
     spread) over the support: its horizontal distance beyond ``contact.balance_radius_m`` from
     the segment between the two feet (m², phase 3). 0 turns it off."""
     lambda_ground: float = 3e4
