@@ -7,7 +7,7 @@ toes), picking up and carrying, pushing / pulling, lifting overhead, leaning on,
 with random objects (boxes, cylinders, tables, shelves, stools, poles, balls), sizes, body
 shapes (betas), cameras (height, distance, azimuth) and timing. Every draw is checked to be
 physically sensible (body on the floor, object not inside the body, contacts where the kind
-says) before it is kept.
+says, knees apart) before it is kept.
 
 Usage: ``python bench/make_case_family.py [--count 26] [--seed 0] [--out DIR]`` writes
 ``DIR/motion/<kind>-<seed>-<nn>/`` (``bench/oracle_motion.py``'s format) and

@@ -27,6 +27,7 @@ from anchorhoi.oracles.family import (
     draw_case,
     kind_of,
     kinds_for,
+    knees_together,
     stands_on_top,
 )
 from anchorhoi.oracles.family_table import MOTION_TARGETS, kind_table, misses
@@ -120,8 +121,9 @@ def test_shipped_anchor_cases_load_and_fit_the_oracle_box(model):
 
 def test_shipped_motion_cases_load_and_are_physically_sensible(model):
     """The benches' loader reads every case; the body stands on the floor (or, stepping onto
-    it, on the object) and never sinks into the floor or the object; resting objects stand on
-    the floor; hands touch the object at the key frame where the kind holds it."""
+    it, on the object) and never sinks into the floor or the object, and its knees keep apart;
+    resting objects stand on the floor; hands touch the object at the key frame where the kind
+    holds it."""
     weights = model.layer.lbs_weights.numpy()
     hands = np.concatenate([part_vertex_ids(weights, LEFT_HAND),
                             part_vertex_ids(weights, RIGHT_HAND)])
@@ -141,6 +143,9 @@ def test_shipped_motion_cases_load_and_are_physically_sensible(model):
             on_floor |= (lowest > case.ground_y - 0.015) & stands_on_top(
                 verts, case.mesh.vertices, case.obj_rot[frames], case.obj_trans[frames], 0.015)
         assert on_floor.all(), folder.name
+        with torch.no_grad():
+            joints = model.forward_motion(m).joints.numpy()
+        assert not knees_together(m.root_orient, joints).any(), folder.name
         assert obj[..., 1].min() >= case.ground_y - 1e-3, folder.name
         dist = object_distances(verts, case.mesh.vertices, case.mesh.faces,
                                 case.obj_rot[frames], case.obj_trans[frames], reach=0.1)

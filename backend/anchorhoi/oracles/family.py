@@ -5,8 +5,9 @@ A case is drawn from ``(seed, kind, attempt)``: a body shape (betas), the kind's
 pose and object (``family_moves``, ``family_poses``), and a camera (height, distance,
 azimuth). A draw is kept only if it is physically sensible (``check_drawn``): the body stands on
 the floor or on the object in every frame and never sinks into either, a resting object stands
-on the floor, and the hands touch the object at the key frame where the kind says they do;
-otherwise the next attempt is drawn. The same seed always gives the same cases.
+on the floor, the hands touch the object at the key frame where the kind says they do, and
+the knees keep apart (``knees_together``); otherwise the next attempt is drawn. The same seed
+always gives the same cases.
 
 Folder names are ``<kind>-<seed>-<index>``; ``kind_of`` reads the kind back for the benches'
 per-kind tables.
@@ -28,7 +29,7 @@ from ..motion.plausibility import object_distances
 from ..nerf.cameras import Cameras, to_json
 from . import family_moves as moves
 from . import family_poses as poses
-from .family_ik import ShapedBody
+from .family_ik import J, ShapedBody
 from .family_place import Drawn, hand_ids
 from .motion_authoring import camera_for, write_obj
 
@@ -111,6 +112,17 @@ def stands_on_top(verts: np.ndarray, obj_vertices: np.ndarray, obj_rot: np.ndarr
     return (over & (np.abs(local[..., 1] - hi[1]) < reach)).any(1)
 
 
+def knees_together(root_orient: np.ndarray, joints: np.ndarray, share: float = 0.5
+                   ) -> np.ndarray:
+    """(T,) frames where the knee joints of ``joints (T, 55, 3)`` lie closer together along
+    the pelvis's left (``root_orient (T, 3)``, axis-angle) than ``share`` of the hip joints'
+    spacing (their surfaces press into each other), or cross."""
+    side = Rotation.from_rotvec(root_orient).as_matrix()[:, :, 0]
+    lat = np.einsum("tjk,tk->tj", joints[:, [J["left_hip"], J["right_hip"],
+                                             J["left_knee"], J["right_knee"]]], side)
+    return lat[:, 2] - lat[:, 3] < share * (lat[:, 0] - lat[:, 1])
+
+
 def check_drawn(body: ShapedBody, drawn: Drawn, touch: str) -> None:
     """``ValueError`` unless the draw is physically sensible (see the module docstring)."""
     clip, g = drawn.clip, body.ground_y
@@ -124,6 +136,9 @@ def check_drawn(body: ShapedBody, drawn: Drawn, touch: str) -> None:
             clip.verts, drawn.mesh[0], drawn.obj_poses[:, :3, :3], drawn.obj_poses[:, :3, 3])
     if not supported.all():
         raise ValueError(f"the body floats in {int((~supported).sum())} frames")
+    close = knees_together(clip.root_orient, clip.joints)
+    if close.any():
+        raise ValueError(f"the knees press together or cross in {int(close.sum())} frames")
     left, right = hand_ids(body)
     dist = object_distances(clip.verts, drawn.mesh[0], drawn.mesh[1], drawn.obj_poses[:, :3, :3],
                             drawn.obj_poses[:, :3, 3],

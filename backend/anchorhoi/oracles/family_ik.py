@@ -5,8 +5,9 @@ The trunk is given (root orientation, pelvis position, spine bend); the unknowns
 knees, ankles, shoulders and elbows of every frame. Targets are world positions of joints by
 SMPL-X name (the ankles and the balls of the feet place a foot with its heading and its heel
 raise; a knee on the floor; the wrists). The solve is one batched L-BFGS over the clip:
-squared target errors, a pull towards a guess pose, frame-to-frame smoothness and hinge terms
-(knees bend forward about x, elbows about their y hinge). Targets it misses by more than
+squared target errors, a pull towards a guess pose, frame-to-frame smoothness, hinge terms
+(knees bend forward about x, elbows about their y hinge) and the knees tracking over the feet
+(``knees_inside``). Targets it misses by more than
 ``tolerance_m`` raise ``ValueError`` (the family draws again), except where they are marked
 unchecked (a swinging foot's target shapes the swing; a miss in the air touches nothing).
 """
@@ -64,6 +65,29 @@ class ShapedBody:
                              transl=torch.as_tensor(trans),
                              betas=torch.as_tensor(self.betas)[None].expand(t, -1))
         return out.vertices.numpy(), out.joints.numpy()
+
+
+KNEE_TRACKING = 10.0
+"""Weight of ``knees_inside`` in the solve (m²)."""
+KNEE_ROOM_M = 0.0
+"""How far a knee may come inside its leg's hip and ankle before ``knees_inside`` counts."""
+
+
+def knees_inside(joints: torch.Tensor, side: torch.Tensor, room: float = KNEE_ROOM_M
+                 ) -> torch.Tensor:
+    """Σ squared distance (m²) by which each knee of ``joints (T, 55, 3)`` lies further inside
+    (towards the other leg, along the pelvis's left ``side (T, 3)``) than both its hip and its
+    ankle, beyond ``room``. A knee tracks over its foot: the hip's three rotations leave the
+    knee free to swivel about the line from hip to ankle, and in a deep squat the solve turned
+    both knees in until the thighs passed through each other (pick_up_carry: the left knee
+    10–24 cm on the body's right)."""
+    out = joints.new_zeros(())
+    for sign, hip, knee, ankle in ((1.0, "left_hip", "left_knee", "left_ankle"),
+                                   (-1.0, "right_hip", "right_knee", "right_ankle")):
+        lat = sign * (joints[:, [J[hip], J[knee], J[ankle]]] * side[:, None]).sum(-1)
+        inside = torch.minimum(lat[:, 0], lat[:, 2]) - lat[:, 1] - room
+        out = out + torch.relu(inside).pow(2).sum()
+    return out
 
 
 def hanging_arms() -> dict[str, np.ndarray]:
@@ -170,6 +194,7 @@ def solve(body: ShapedBody, *, root_orient: np.ndarray, pelvis: np.ndarray,
     goal = torch.as_tensor(np.nan_to_num(goal_np))
     knees = [SOLVED.index("left_knee"), SOLVED.index("right_knee")]
     elbows = [SOLVED.index("left_elbow"), SOLVED.index("right_elbow")]
+    side = root[:, :, 0]  # (T, 3) the pelvis's left in the world
 
     def joints(params: torch.Tensor) -> torch.Tensor:
         rot = torch.eye(3, dtype=torch.float64).repeat(t, 55, 1, 1)
@@ -187,7 +212,8 @@ def solve(body: ShapedBody, *, root_orient: np.ndarray, pelvis: np.ndarray,
         hinge = (kn[..., 1:] ** 2).sum() + torch.relu(-kn[..., 0]).pow(2).sum() \
             + (el[..., [0, 2]] ** 2).sum() + torch.relu(el[:, 0, 1]).pow(2).sum() \
             + torch.relu(-el[:, 1, 1]).pow(2).sum()
-        return err + reg + smooth + 0.1 * hinge
+        return err + reg + smooth + 0.1 * hinge + KNEE_TRACKING * knees_inside(
+            joints(params), side)
 
     opt = torch.optim.LBFGS([x], lr=1, max_iter=iterations, line_search_fn="strong_wolfe",
                             tolerance_grad=1e-9, tolerance_change=1e-11, history_size=20)

@@ -163,7 +163,7 @@ def pick_up_and_carry(body: ShapedBody, rng: np.random.Generator) -> Drawn:
     hang = hanging_wrists(body, free, pelvis)
     half = rng.uniform(0.2, 0.26)  # wrists; the hands point inwards, ~15 cm closer
     reach_y = body.ground_y + rng.uniform(0.25, 0.35) - pelvis[grasp, 1]
-    reach = rng.uniform(0.46, 0.52)
+    reach = rng.uniform(0.52, 0.58)  # the box clear of the knees, over the toes
     wrists = {}
     for side, sx in (("left", 1.0), ("right", -1.0)):
         at = within_reach(body, free, pelvis, side, grasp, np.array([sx * half, reach_y, reach]))
