@@ -99,7 +99,7 @@ def test_knees_inside_counts_a_knee_only_inside_both_its_hip_and_its_ankle():
 
 def test_a_pick_ups_squat_keeps_its_knees_over_its_feet():
     """pick_up_carry-0-01 squats ~0.65 m to its box: the solve turned both knees in until the
-    left one lay 24 cm on the body's right, the thighs through each other. Now each knee stays
+    left one lay 12 cm on the body's right, the thighs through each other. Now each knee stays
     at least as far out as its hip in every frame."""
     torch.set_num_threads(1)
     model = BodyModel(dtype=torch.float64)

@@ -79,8 +79,8 @@ def knees_inside(joints: torch.Tensor, side: torch.Tensor, room: float = KNEE_RO
     (towards the other leg, along the pelvis's left ``side (T, 3)``) than both its hip and its
     ankle, beyond ``room``. A knee tracks over its foot: the hip's three rotations leave the
     knee free to swivel about the line from hip to ankle, and in a deep squat the solve turned
-    both knees in until the thighs passed through each other (pick_up_carry: the left knee
-    10–24 cm on the body's right)."""
+    both knees in until the thighs passed through each other (pick_up_carry-0-01: the left
+    knee 12 cm on the body's right, the right one as far on its left)."""
     out = joints.new_zeros(())
     for sign, hip, knee, ankle in ((1.0, "left_hip", "left_knee", "left_ankle"),
                                    (-1.0, "right_hip", "right_knee", "right_ankle")):
