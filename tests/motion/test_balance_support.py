@@ -12,15 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers.true_poses import true_pose_problem
 
 from anchorhoi.body import BodyModel, axis_angle_to_matrix, matrix_to_rot6d, rot6d_to_matrix
-from anchorhoi.body.pose import KeyPose
 from anchorhoi.motion import MotionConfig
-from anchorhoi.motion.objective import Problem, State, balance_loss, build_problem, carried_by
+from anchorhoi.motion.objective import Problem, State, balance_loss, carried_by
 from anchorhoi.objects.inside import build_sdf_grid
 from anchorhoi.objects.mesh_io import ObjectMesh
-from anchorhoi.oracles.motion_case import load_motion_case
-from anchorhoi.oracles.motion_oracle import make_keypoints
 
 
 def box_sdf(size=(0.4, 0.45, 0.4)):
@@ -69,34 +67,17 @@ FRAMES = slice(0, 4)
 def standing(one_thread):
     """The case's first frames with their true poses, both feet planted, the hands holding a
     box 5 m below the floor (it touches nothing)."""
-    body = BodyModel()
-    case = load_motion_case(CASE)
-    m = case.motion
-    with torch.no_grad():
-        gt = body.forward_motion(m).joints.double().numpy()
-    kp, _ = make_keypoints(case, gt, np.random.default_rng(0), noise_px=4.0, drop=0.0)
-    a = case.anchor_frame
-    key = KeyPose(root_orient=m.root_orient[a], pose_body=m.pose_body[a],
-                  pose_hand=m.pose_hand[a], trans=m.trans[a], betas=m.betas)
-    problem = build_problem(
-        body, keypoints=torch.as_tensor(kp[FRAMES], dtype=torch.float32),
-        camera=case.camera.to(dtype=torch.float32), key_pose=key, anchor=0,
-        mesh=ObjectMesh(vertices=np.array([[x, y, z] for x in (-0.2, 0.2) for y in (-0.2, 0.2)
-                                           for z in (-0.2, 0.2)]),
-                        faces=np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5],
-                                        [0, 5, 1], [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4],
-                                        [1, 5, 7], [1, 7, 3]])),
-        obj_rotation=np.eye(3), obj_translation=np.array([0.0, -5.0, 0.0]), fps=m.fps,
-        config=MotionConfig(), generator=torch.Generator().manual_seed(0))
-    pose = axis_angle_to_matrix(torch.as_tensor(m.full_pose()[FRAMES], dtype=torch.float32))
-    t = pose.shape[0]
-    state = State(root6d=matrix_to_rot6d(pose[:, 0]), body6d=matrix_to_rot6d(pose[:, 1:22]),
-                  hand6d=matrix_to_rot6d(pose[:, 25:55]),
-                  trans=torch.as_tensor(m.trans[FRAMES], dtype=torch.float32),
-                  obj6d=matrix_to_rot6d(torch.eye(3)).expand(t, 6).clone(),
-                  obj_trans=torch.tensor([0.0, -5.0, 0.0]).expand(t, 3).clone(),
-                  held=torch.ones(t, 2, dtype=torch.bool), foot_weights=torch.ones(t, 4))
-    return problem, state
+    h = 0.2
+    box = ObjectMesh(vertices=np.array([[x, y, z] for x in (-h, h) for y in (-h, h)
+                                        for z in (-h, h)]),
+                     faces=np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5],
+                                     [0, 5, 1], [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4],
+                                     [1, 5, 7], [1, 7, 3]]))
+    problem, state = true_pose_problem(BodyModel(), CASE, FRAMES, box)
+    t = state.trans.shape[0]
+    return problem, replace(state, obj_trans=torch.tensor([0.0, -5.0, 0.0]).expand(t, 3).clone(),
+                            held=torch.ones(t, 2, dtype=torch.bool),
+                            foot_weights=torch.ones(t, 4))
 
 
 def balance(problem: Problem, state: State, mode: str, lean_deg: float = 0.0) -> float:

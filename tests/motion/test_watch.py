@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers.true_poses import true_pose_problem
 
 from anchorhoi.body import BodyModel, axis_angle_to_matrix, matrix_to_rot6d
-from anchorhoi.body.pose import KeyPose
 from anchorhoi.motion import MotionConfig
 from anchorhoi.motion.config import MotionSampling
 from anchorhoi.motion.contact import LEFT_HAND
 from anchorhoi.motion.losses import penetration_loss
-from anchorhoi.motion.objective import Problem, State, build_problem
+from anchorhoi.motion.objective import Problem, State
 from anchorhoi.motion.posing import PosedSubset, farthest_point_ids
 from anchorhoi.motion.watch import (
     hand_sides,
@@ -31,8 +31,6 @@ from anchorhoi.motion.watch import (
     watched_points,
 )
 from anchorhoi.objects.mesh_io import ObjectMesh
-from anchorhoi.oracles.motion_case import load_motion_case
-from anchorhoi.oracles.motion_oracle import make_keypoints
 
 CASE = Path(__file__).resolve().parents[2] / "bench" / "cases" / "motion" / "sit_on_chair"
 FRAMES = slice(0, 6)
@@ -63,28 +61,7 @@ def box(size: tuple[float, float, float]) -> ObjectMesh:
 def setup_with(body, obj: ObjectMesh) -> tuple[Problem, State]:
     """The case's first frames with their true poses, the object ``obj`` (placed by the
     tests)."""
-    case = load_motion_case(CASE)
-    m = case.motion
-    with torch.no_grad():
-        gt = body.forward_motion(m).joints.double().numpy()
-    kp, _ = make_keypoints(case, gt, np.random.default_rng(0), noise_px=4.0, drop=0.2)
-    a = case.anchor_frame
-    key = KeyPose(root_orient=m.root_orient[a], pose_body=m.pose_body[a],
-                  pose_hand=m.pose_hand[a], trans=m.trans[a], betas=m.betas)
-    problem = build_problem(
-        body, keypoints=torch.as_tensor(kp[FRAMES], dtype=torch.float32),
-        camera=case.camera.to(dtype=torch.float32), key_pose=key, anchor=0, mesh=obj,
-        obj_rotation=np.eye(3), obj_translation=np.array([0.0, -5.0, 0.0]), fps=m.fps,
-        config=MotionConfig(), generator=torch.Generator().manual_seed(0))
-    pose = axis_angle_to_matrix(torch.as_tensor(m.full_pose()[FRAMES], dtype=torch.float32))
-    t = pose.shape[0]
-    state = State(root6d=matrix_to_rot6d(pose[:, 0]), body6d=matrix_to_rot6d(pose[:, 1:22]),
-                  hand6d=matrix_to_rot6d(pose[:, 25:55]),
-                  trans=torch.as_tensor(m.trans[FRAMES], dtype=torch.float32),
-                  obj6d=matrix_to_rot6d(torch.eye(3)).expand(t, 6).clone(),
-                  obj_trans=torch.zeros(t, 3),
-                  held=torch.zeros(t, 2, dtype=torch.bool))
-    return problem, state
+    return true_pose_problem(body, CASE, FRAMES, obj)
 
 
 @pytest.fixture(scope="module")
