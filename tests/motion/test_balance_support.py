@@ -21,14 +21,20 @@ from anchorhoi.objects.inside import build_sdf_grid
 from anchorhoi.objects.mesh_io import ObjectMesh
 
 
-def box_sdf(size=(0.4, 0.45, 0.4)):
+def box_mesh(size=(0.4, 0.45, 0.4)) -> ObjectMesh:
     """A box of ``size`` (m) centred on its own origin."""
     h = np.asarray(size) / 2
     v = np.array([[x, y, z] for x in (-h[0], h[0]) for y in (-h[1], h[1])
                   for z in (-h[2], h[2])])
     faces = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
                       [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
-    return build_sdf_grid(v, faces, resolution=48, dtype=torch.float64)
+    return ObjectMesh(vertices=v, faces=faces)
+
+
+def box_sdf(size=(0.4, 0.45, 0.4)):
+    """The distance grid of ``box_mesh(size)``."""
+    box = box_mesh(size)
+    return build_sdf_grid(box.vertices, box.faces, resolution=48, dtype=torch.float64)
 
 
 def test_a_vertex_on_the_top_is_carried_and_one_against_a_side_is_not():
@@ -67,13 +73,7 @@ FRAMES = slice(0, 4)
 def standing(one_thread):
     """The case's first frames with their true poses, both feet planted, the hands holding a
     box 5 m below the floor (it touches nothing)."""
-    h = 0.2
-    box = ObjectMesh(vertices=np.array([[x, y, z] for x in (-h, h) for y in (-h, h)
-                                        for z in (-h, h)]),
-                     faces=np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5],
-                                     [0, 5, 1], [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4],
-                                     [1, 5, 7], [1, 7, 3]]))
-    problem, state = true_pose_problem(BodyModel(), CASE, FRAMES, box)
+    problem, state = true_pose_problem(BodyModel(), CASE, FRAMES, box_mesh((0.4, 0.4, 0.4)))
     t = state.trans.shape[0]
     return problem, replace(state, obj_trans=torch.tensor([0.0, -5.0, 0.0]).expand(t, 3).clone(),
                             held=torch.ones(t, 2, dtype=torch.bool),
