@@ -17,6 +17,7 @@ from anchorhoi.motion import MotionConfig
 from anchorhoi.motion.config import ContactConfig
 from anchorhoi.motion.contact import (
     decide_contact,
+    grasp_frames,
     hold_still,
     level_on_ground,
     moves_with_hands,
@@ -452,3 +453,36 @@ def test_an_object_no_hand_moves_holds_one_pose_per_run():
         assert torch.equal(trans[run], trans[run][:1].expand_as(trans[run]))
         assert torch.equal(six[run], six[run][:1].expand_as(six[run]))
     assert float(trans[0, 2]) == pytest.approx(-0.025)  # the run's mean
+
+
+def test_the_hands_hold_a_box_on_the_floor_from_where_they_keep_still_on_it():
+    """A squat's pick-up: the hands come down onto the box and keep still on it (frames 8-14),
+    then lift it; the estimate's box reaches the floor only at frame 19, so the held frames
+    begin at 20. The hands held it from frame 8: the still run ends five frames before the
+    held frames, within ``contact.grasp_max_gap_frames``. After a set-down the hands stay on
+    it likewise. Hands that never keep still near the held frames, a box in the air before
+    them, or the option off (0) give none."""
+    t = 60
+    contact = torch.zeros(t, dtype=torch.bool)
+    contact[20:45] = True
+    still = torch.zeros(t, dtype=torch.float64)
+    still[8:15] = 0.8
+    still[4:8] = 0.2  # coming down onto it: not still
+    still[48:53] = 0.6  # set down at frame 45: three frames later they keep still on it
+    c = ContactConfig()
+    grasp = grasp_frames(contact, still, (True, True), max_gap=c.grasp_max_gap_frames,
+                         min_still=c.grasp_min_still)
+    expected = torch.zeros(t, dtype=torch.bool)
+    expected[8:20] = True
+    expected[45:53] = True
+    assert torch.equal(grasp, expected)
+    air = grasp_frames(contact, still, (False, True), max_gap=c.grasp_max_gap_frames,
+                       min_still=c.grasp_min_still)
+    assert not bool(air[:20].any()) and torch.equal(air[45:], expected[45:])
+    late = still.clone()
+    late[8:15] = 0.0
+    late[2:8] = 0.8  # still, then moving for 12 frames before the held frames
+    assert not bool(grasp_frames(contact, late, (True, False), max_gap=c.grasp_max_gap_frames,
+                                 min_still=c.grasp_min_still).any())
+    assert not bool(grasp_frames(contact, still, (True, True), max_gap=0,
+                                 min_still=c.grasp_min_still).any())

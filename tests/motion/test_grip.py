@@ -119,3 +119,25 @@ def test_the_grip_lies_off_the_bodys_midplane_by_its_offset_across_it():
     grip = centre + 0.1 * across + 0.4 * fwd + torch.tensor([0.0, 0.3, 0.0], dtype=torch.float64)
     points = torch.stack([grip + 0.15 * across, grip - 0.15 * across])[None]
     assert float(grip_sideways(points, joints)[0]) == pytest.approx(0.1, abs=1e-9)
+
+
+def test_a_box_hanging_from_the_grip_keeps_level_with_the_wrists_where_the_palms_tilt():
+    """A tall box gripped at mid-height, its base 38 cm under the grip. Carried on, the hands
+    turn at the wrists (unseen): the left palm's grip point 4 cm lower, the right one's 3 cm
+    higher, the wrists level as before. The grip's line through the palms tilts by 10° and
+    swings the base 6 cm sideways; through the wrists the box keeps its place under them."""
+    wrists = torch.tensor([[[0.22, 1.0, 0.3], [-0.22, 1.0, 0.3]]], dtype=torch.float64)
+    palms = wrists + torch.tensor([0.06, 0.0, 0.1], dtype=torch.float64) \
+        * torch.tensor([[-1.0, 1.0, 1.0], [1.0, 1.0, 1.0]], dtype=torch.float64)
+    box = rigid(torch.eye(3, dtype=torch.float64),
+                torch.tensor([0.0, 1.0 - 0.38, 0.4], dtype=torch.float64))
+    at_key, _ = grip_frames(palms, wrists)
+    offset = torch.linalg.inv(at_key[0]) @ box
+    turned = palms + torch.tensor([[0.0, -0.04, 0.0], [0.0, 0.03, 0.0]], dtype=torch.float64)
+    by_wrists, ok = grip_frames(turned, wrists)
+    by_palms, _ = grip_frames(turned)
+    assert bool(ok.all())
+    moved = (by_wrists[0] @ offset - box)[:3, 3]
+    assert float(moved.norm()) < 0.006  # the grip's midpoint sank 5 mm, nothing more
+    swung = (by_palms[0] @ torch.linalg.inv(grip_frames(palms)[0][0]) @ box - box)[:3, 3]
+    assert float(swung[0].abs()) > 0.05

@@ -13,7 +13,7 @@ from helpers.family_cases import family_case
 
 from anchorhoi.body import BodyModel
 from anchorhoi.motion import MotionConfig
-from anchorhoi.motion.config import RestingObjectConfig
+from anchorhoi.motion.config import ContactConfig, RestingObjectConfig
 from anchorhoi.oracles.motion_case import load_motion_case
 from anchorhoi.oracles.motion_oracle import run_oracle_motion
 
@@ -79,3 +79,30 @@ def test_a_box_picked_up_along_the_camera_ray_rests_where_the_body_leaves_room(o
     assert before <= 0.05 and line["obj_trans_err_cm"] <= 8.0
     assert line["max_penetration_mm"] <= 10.0
     assert lines["hands"][1] > 0.05
+
+
+@pytest.mark.slow
+def test_a_box_picked_up_from_the_floor_is_held_from_where_the_hands_keep_still_on_it(
+        one_thread):
+    """pick_up_carry-0-17 (the shipped family): the body squats, its hands come down onto the
+    box and keep still on it, then lift it. The held frames grow from the anchor while the
+    box is in the air, so they begin only where the estimate's box reaches the floor, after
+    the truth's lift began. The hands hold it from where they kept still on it
+    (``contact.grasp_frames``): it rests there attached to their grip, which sets their depth
+    by its place on the floor. The box before the lift comes nearer the truth and the body
+    with it than with the hands holding it only while it is carried."""
+    case = load_motion_case(FAMILY / "pick_up_carry-0-17")
+    moved = np.linalg.norm(case.obj_trans - case.obj_trans[0], axis=1) > 0.005
+    lift = int(np.flatnonzero(moved)[0])
+    lines = {}
+    for gap in (ContactConfig().grasp_max_gap_frames, 0):
+        config = MotionConfig(contact=ContactConfig(grasp_max_gap_frames=gap))
+        report = run_oracle_motion(case, body=BodyModel(), config=config, seed=0)
+        held = report.result.hand_contact.any(1)
+        before = np.linalg.norm(report.result.obj_trans[:lift] - case.obj_trans[:lift], axis=1)
+        lines[gap] = (report.figures(), int(np.flatnonzero(held)[0]), float(before.mean()))
+    (line, first, before), (_, first_off, before_off) = lines.values()
+    assert line["contact_mode"] == "held"
+    assert lift - 12 <= first < lift < first_off
+    assert before < before_off - 0.01
+    assert line["mpjpe_mm"] <= lines[0][0]["mpjpe_mm"]

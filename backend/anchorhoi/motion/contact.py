@@ -233,7 +233,7 @@ def hold_still(obj6d: torch.Tensor, obj_trans: torch.Tensor, moved: torch.Tensor
                 start = None
 
 
-def grip_frames(points: torch.Tensor, max_tilt: float = 0.9
+def grip_frames(points: torch.Tensor, line: torch.Tensor | None = None, max_tilt: float = 0.9
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The frames ``(T, 4, 4)`` of a two-handed grip from a point on each hand ``points (T, 2,
     3)`` (left, right: where they press on the object, ``objective.grip_points``) and where
@@ -244,8 +244,16 @@ def grip_frames(points: torch.Tensor, max_tilt: float = 0.9
     from the wrists' rotations, a box carried in both hands swung 10-40 cm off where its rest
     before the pick-up was decided, into the legs (pick_up_carry-5-12: 12.9 -> 4.2 cm,
     penetration 48 -> 1 mm from the grip). Undefined where the points are closer than 5 cm or
-    their line tilts more than ``max_tilt`` (cosine) towards the vertical."""
-    x = points[:, 1] - points[:, 0]
+    their line tilts more than ``max_tilt`` (cosine) towards the vertical.
+
+    ``line (T, 2, 3)``, if given, are the points the line between the hands runs through
+    instead (the wrists, ``held_poses``): where the palms press on a box depends on the hands'
+    rotations, which one camera barely sees, and the box hangs from its grip by half its
+    height — a palm 4 cm too low on one side and 3 cm too high on the other tilted a carried
+    box's grip 10° and swung its base 13 cm sideways (pick_up_carry-24-01) while the wrists
+    stood within 2 cm."""
+    ends = points if line is None else line
+    x = ends[:, 1] - ends[:, 0]
     length = x.norm(dim=-1, keepdim=True)
     x = x / length.clamp_min(1e-9)
     up = torch.zeros_like(x)
@@ -507,6 +515,38 @@ def set_down(contact: torch.Tensor, grip: torch.Tensor, track: torch.Tensor, anc
             out[stop + 1:] = False
         else:
             out[:stop] = False
+    return out
+
+
+def grasp_frames(contact: torch.Tensor, still: torch.Tensor, rests: tuple[bool, bool], *,
+                 max_gap: int, min_still: float) -> torch.Tensor:
+    """``(T,)`` bool: the frames beside the held ``contact (T,)`` where the hands already hold
+    the object while it still rests on the ground — a pick-up's grasp — or still hold it once
+    it is set down (``rests``: it rests on the ground before the contact / after it). The
+    contact grows from the anchor while the carried object is in the air, so it starts where
+    the estimate's object reaches the ground; the hands took hold of it before: they came to
+    rest on it, kept still, and lifted it. These are the frames from the last run of still
+    hands (``still (T,)``: the holding hands' stillness in [0, 1], ``stillness.still_weights``;
+    still over ``min_still``) that ends at most ``max_gap`` frames before the contact, up to
+    the contact; after it likewise. None where the hands never keep still so near it, nor
+    with ``max_gap`` 0."""
+    out = torch.zeros_like(contact)
+    held = torch.nonzero(contact).flatten()
+    if len(held) == 0 or max_gap == 0:
+        return out
+    t_count, quiet = len(contact), still > min_still
+    for end, step, rest in ((int(held[0]) - 1, -1, rests[0]), (int(held[-1]) + 1, 1, rests[1])):
+        if not rest or not 0 <= end < t_count:
+            continue
+        t = end
+        while 0 <= t < t_count and abs(t - end) < max_gap and not bool(quiet[t]):
+            t += step
+        if not (0 <= t < t_count and bool(quiet[t])):
+            continue
+        while 0 <= t + step < t_count and bool(quiet[t + step]):
+            t += step
+        lo, hi = min(t, end), max(t, end)
+        out[lo:hi + 1] = True
     return out
 
 

@@ -108,6 +108,7 @@ class State:
     obj6d: torch.Tensor  # (T, 6)
     obj_trans: torch.Tensor  # (T, 3)
     held: torch.Tensor | None = None  # (T, 2) bool: left / right hand holds the object
+    grasped: torch.Tensor | None = None  # (T, 2) bool: it holds the object resting on the floor
     mode: ContactMode = "none"
     rests_on_ground: torch.Tensor | None = None  # (T,) bool: the object lies on the ground
     foot_weights: torch.Tensor | None = None  # (T, 4) soft contact of the foot joints
@@ -129,6 +130,12 @@ class State:
 
     def pose(self, problem: Problem) -> PosedFrames:
         return problem.kin(self.rotations(), self.trans)
+
+    def holding(self) -> torch.Tensor:
+        """``(T, 2)`` bool: where each hand holds the object, carrying it (``held``) or on it
+        as it rests (``grasped``)."""
+        held = decided(self.held, "held")
+        return held if self.grasped is None else held | self.grasped
 
 
 def decided(value: torch.Tensor | None, name: str) -> torch.Tensor:
@@ -255,7 +262,8 @@ def build_problem(body: BodyModel, *, keypoints, camera: Cameras, key_pose: KeyP
         obj_corners=torch.as_tensor(mesh.vertices, **like), obj_anchor=obj_anchor,
         at_anchor=at_anchor, held_in_air=held_in_air,
         offsets=torch.linalg.inv(wrists) @ obj_anchor,
-        grip_offset=_grip_offset(at_anchor, key_grip, obj_anchor),
+        grip_offset=_grip_offset(at_anchor, key_grip,
+                                 key_frames.joints[0, list(WRIST_JOINTS)], obj_anchor),
         grip_side=float(grip_sideways(key_grip[None], key_frames.joints)[0])
         if held_in_air and bool(at_anchor.all()) else None,
         hidden=_likely_hidden(conf[:, :BODY_JOINTS], config.resting), obj_centre=centre,
@@ -437,17 +445,30 @@ def loss_terms(problem: Problem, state: State, config: MotionConfig, phase: int,
         terms["object_upright"] = w.lambda_object_upright * L.upright_loss(
             obj_rot, state.obj_trans, problem.obj_anchor[:3, :3], problem.obj_anchor[:3, 3])
     if bool(held.any()):
-        carried, holds = held_poses(problem, frames, held)
-        held_pts = problem.obj_points @ carried[..., :3, :3].transpose(-1, -2) \
-            + carried[..., None, :3, 3]
-        terms["attach"] = w.lambda_attach * L.attachment_loss(obj_pts, held_pts, holds)
+        terms["attach"] = w.lambda_attach * attachment(problem, frames, obj_pts, held)
         if problem.grip_side is not None and w.lambda_grip_side > 0:
             terms["grip_side"] = w.lambda_grip_side * grip_side_loss(problem, frames,
                                                                      held.all(1))
+    if state.grasped is not None and bool(state.grasped.any()):
+        terms["grasp"] = w.lambda_grasp * attachment(problem, frames, obj_pts, state.grasped)
     if problem.hands_free:
         terms["hand_prior"] = w.lambda_hand_prior * (
             (state.hand6d - problem.key_hand6d) ** 2).sum((-1, -2)).mean()
     return terms
+
+
+def attachment(problem: Problem, frames: PosedFrames, obj_pts: torch.Tensor,
+               hands: torch.Tensor) -> torch.Tensor:
+    """The object's points ``obj_pts (T, P, 3)`` against where the hands of the posed
+    ``frames`` put them (``held_poses``) over the frames each of ``hands (T, 2)`` holds it
+    (``losses.attachment_loss``, m²). The carry (``State.held``) and the grasp of the resting
+    object (``State.grasped``) are two terms, each a mean over its own frames: a pick-up's
+    grasp lasts a few frames of a long carry, and pooled with it, its pull on the hands'
+    depth was diluted (pick_up_carry-23-07: the box 4.9 cm off before the lift, 1.9 apart)."""
+    carried, holds = held_poses(problem, frames, hands)
+    held_pts = problem.obj_points @ carried[..., :3, :3].transpose(-1, -2) \
+        + carried[..., None, :3, 3]
+    return L.attachment_loss(obj_pts, held_pts, holds)
 
 
 def grip_points(vertices: torch.Tensor, hand_side: torch.Tensor, reach_m: float = 0.015
@@ -482,14 +503,14 @@ def grip_hand_points(held_in_air: bool, vertices: torch.Tensor, joints: torch.Te
     return joints[:, list(WRIST_JOINTS)]
 
 
-def _grip_offset(at_anchor: torch.Tensor, points: torch.Tensor, obj_anchor: torch.Tensor
-                 ) -> torch.Tensor | None:
+def _grip_offset(at_anchor: torch.Tensor, points: torch.Tensor, wrists: torch.Tensor,
+                 obj_anchor: torch.Tensor) -> torch.Tensor | None:
     """The object's pose ``(4, 4)`` in the grip frame of both hands at the anchor
-    (``contact.grip_frames`` on ``grip_hand_points`` ``points (2, 3)``), None unless both
-    touch it there and the frame is defined."""
+    (``contact.grip_frames`` on ``grip_hand_points`` ``points (2, 3)``, its line through the
+    ``wrists (2, 3)``), None unless both touch it there and the frame is defined."""
     if not bool(at_anchor.all()):
         return None
-    frame, ok = grip_frames(points[None])
+    frame, ok = grip_frames(points[None], wrists[None])
     return torch.linalg.inv(frame[0]) @ obj_anchor if bool(ok[0]) else None
 
 
@@ -498,16 +519,18 @@ def held_poses(problem: Problem, frames: PosedFrames, held: torch.Tensor
     """Where the hands of the posed ``frames`` put the object: poses ``(3, T, 4, 4)`` (by the
     left wrist, the right wrist, both hands' grip) and the frames each holds it ``(T, 3)``
     from ``held (T, 2)``. Where both hands hold it and their grip frame is defined, the grip
-    alone carries it: the frame of ``grip_hand_points`` (``grip_frames``: level, so the
-    wrists' rotations, which one camera barely sees, do not turn it; and on the palms, which
-    ride on the forearms, so an object held between them at the chest is in front of the
-    wrists and overhead above them). Else each holding wrist's transform."""
+    alone carries it: the frame of ``grip_hand_points`` (``grip_frames``: level about the
+    line between the wrists, so the wrists' rotations, which one camera barely sees, do not
+    turn it; and on the palms, which ride on the forearms, so an object held between them at
+    the chest is in front of the wrists and overhead above them). Else each holding wrist's
+    transform."""
     wrists = rigid(frames.rotations[:, list(WRIST_JOINTS)], frames.joints[:, list(WRIST_JOINTS)])
     each = wrists.transpose(0, 1) @ problem.offsets[:, None]  # (2, T, 4, 4)
     if problem.grip_offset is None:
         return torch.cat([each, each[:1]]), torch.cat([held, torch.zeros_like(held[:, :1])], 1)
     grips, ok = grip_frames(grip_hand_points(problem.held_in_air, frames.vertices,
-                                             frames.joints, problem.hand_side))
+                                             frames.joints, problem.hand_side),
+                            frames.joints[:, list(WRIST_JOINTS)])
     both = held.all(1) & ok
     return torch.cat([each, (grips @ problem.grip_offset)[None]]), \
         torch.cat([held & ~both[:, None], both[:, None]], 1)

@@ -72,10 +72,12 @@ from .contact import (
     fill_gaps,
     foot_contact_weights,
     footprint_matrix,
+    grasp_frames,
     ground_speed,
     hold_still,
     mean_pose,
     object_path,
+    true_runs,
 )
 from .foot_plants import contact_weights, feet_swing
 from .initialize import BODY_JOINTS, SHOULDER_JOINTS, fit_candidates
@@ -383,6 +385,8 @@ def _decide_contact(problem: Problem, state: State, config: MotionConfig) -> Non
         low = L.transform_points(problem.obj_corners, path[:, :3, :3], path[:, :3, 3])
         state.rests_on_ground = ~contact & (
             low[..., 1].amin(-1) <= problem.ground_y + tolerance)
+    if mode == "held":
+        state.grasped = _grasped(problem, state, contact, config)
     state.obj6d = matrix_to_rot6d(path[:, :3, :3]).clone()
     state.obj_trans = path[:, :3, 3].clone()
     frames_held = torch.nonzero(contact).flatten()
@@ -500,6 +504,26 @@ def _image_track(problem: Problem, points: torch.Tensor,
     return uv * depth[..., None] / focal
 
 
+def _grasped(problem: Problem, state: State, contact: torch.Tensor, config: MotionConfig
+             ) -> torch.Tensor:
+    """``(T, 2)``: the touching hands in the frames they hold the object as it rests on the
+    ground beside the held ``contact (T,)`` (``contact.grasp_frames``, from their keypoints'
+    stillness)."""
+    rests = decided(state.rests_on_ground, "rests_on_ground")
+    frames = torch.nonzero(contact).flatten()
+    first, last = int(frames[0]), int(frames[-1])
+    hands = [joint for joint, on in zip(WRIST_JOINTS, problem.at_anchor.tolist()) if on]
+    still = decided(state.still_weights, "still_weights")[:, hands].mean(1)
+    grasp = grasp_frames(contact, still, (first > 0 and bool(rests[first - 1]),
+                                          last + 1 < len(rests) and bool(rests[last + 1])),
+                         max_gap=config.contact.grasp_max_gap_frames,
+                         min_still=config.contact.grasp_min_still)
+    if bool(grasp.any()):
+        log.info("stage E: the hands hold the resting object in frames %s", ", ".join(
+            f"{a}–{b}" for a, b in true_runs(grasp, 1, 1)))
+    return grasp[:, None] & problem.at_anchor[None]
+
+
 def _touch_only(problem: Problem, state: State, contact: torch.Tensor) -> None:
     """The hands touch the resting object (``contact``) but the evidence shows them moving it
     nowhere: it stays at its anchor placement in every frame, no frame is held."""
@@ -593,7 +617,7 @@ def _finish(problem: Problem, state: State, config: MotionConfig, key_pose: KeyP
     state.optimizer = None
     for name in ("root6d", "body6d", "hand6d", "trans", "obj6d", "obj_trans"):
         setattr(state, name, getattr(state, name).detach())
-    held = decided(state.held, "held")
+    held = state.holding()
     foot_weights = decided(state.foot_weights, "foot_weights")
     with torch.no_grad():
         terms = loss_terms(problem, state, config, 3)
