@@ -470,19 +470,24 @@ def test_the_hands_hold_a_box_on_the_floor_from_where_they_keep_still_on_it():
     still[4:8] = 0.2  # coming down onto it: not still
     still[48:53] = 0.6  # set down at frame 45: three frames later they keep still on it
     c = ContactConfig()
-    grasp = grasp_frames(contact, still, (True, True), max_gap=c.grasp_max_gap_frames,
+    floor = ~contact  # on the floor before the pick-up and after the set-down
+    grasp = grasp_frames(contact, still, floor, max_gap=c.grasp_max_gap_frames,
                          min_still=c.grasp_min_still)
     expected = torch.zeros(t, dtype=torch.bool)
     expected[8:20] = True
     expected[45:53] = True
     assert torch.equal(grasp, expected)
-    air = grasp_frames(contact, still, (False, True), max_gap=c.grasp_max_gap_frames,
+    in_air = floor.clone()
+    in_air[:20] = False  # in the air before the held frames
+    air = grasp_frames(contact, still, in_air, max_gap=c.grasp_max_gap_frames,
                        min_still=c.grasp_min_still)
     assert not bool(air[:20].any()) and torch.equal(air[45:], expected[45:])
     late = still.clone()
     late[8:15] = 0.0
     late[2:8] = 0.8  # still, then moving for 12 frames before the held frames
-    assert not bool(grasp_frames(contact, late, (True, False), max_gap=c.grasp_max_gap_frames,
+    no_set_down = floor.clone()
+    no_set_down[45:] = False
+    assert not bool(grasp_frames(contact, late, no_set_down, max_gap=c.grasp_max_gap_frames,
                                  min_still=c.grasp_min_still).any())
-    assert not bool(grasp_frames(contact, still, (True, True), max_gap=0,
+    assert not bool(grasp_frames(contact, still, floor, max_gap=0,
                                  min_still=c.grasp_min_still).any())

@@ -518,25 +518,25 @@ def set_down(contact: torch.Tensor, grip: torch.Tensor, track: torch.Tensor, anc
     return out
 
 
-def grasp_frames(contact: torch.Tensor, still: torch.Tensor, rests: tuple[bool, bool], *,
+def grasp_frames(contact: torch.Tensor, still: torch.Tensor, rests: torch.Tensor, *,
                  max_gap: int, min_still: float) -> torch.Tensor:
     """``(T,)`` bool: the frames beside the held ``contact (T,)`` where the hands already hold
     the object while it still rests on the ground — a pick-up's grasp — or still hold it once
-    it is set down (``rests``: it rests on the ground before the contact / after it). The
-    contact grows from the anchor while the carried object is in the air, so it starts where
-    the estimate's object reaches the ground; the hands took hold of it before: they came to
-    rest on it, kept still, and lifted it. These are the frames from the last run of still
-    hands (``still (T,)``: the holding hands' stillness in [0, 1], ``stillness.still_weights``;
-    still over ``min_still``) that ends at most ``max_gap`` frames before the contact, up to
-    the contact; after it likewise. None where the hands never keep still so near it, nor
-    with ``max_gap`` 0."""
+    it is set down (``rests (T,)``: where it rests on the ground, read at the frames just
+    before and after the contact). The contact grows from the anchor while the carried object
+    is in the air, so it starts where the estimate's object reaches the ground; the hands took
+    hold of it before: they came to rest on it, kept still, and lifted it. These are the
+    frames from the last run of still hands (``still (T,)``: the holding hands' stillness in
+    [0, 1], ``stillness.still_weights``; still over ``min_still``) that ends at most
+    ``max_gap`` frames before the contact, up to the contact; after it likewise. None where
+    the hands never keep still so near it, nor with ``max_gap`` 0."""
     out = torch.zeros_like(contact)
     held = torch.nonzero(contact).flatten()
     if len(held) == 0 or max_gap == 0:
         return out
     t_count, quiet = len(contact), still > min_still
-    for end, step, rest in ((int(held[0]) - 1, -1, rests[0]), (int(held[-1]) + 1, 1, rests[1])):
-        if not rest or not 0 <= end < t_count:
+    for end, step in ((int(held[0]) - 1, -1), (int(held[-1]) + 1, 1)):
+        if not 0 <= end < t_count or not bool(rests[end]):
             continue
         t = end
         while 0 <= t < t_count and abs(t - end) < max_gap and not bool(quiet[t]):

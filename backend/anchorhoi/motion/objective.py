@@ -131,12 +131,6 @@ class State:
     def pose(self, problem: Problem) -> PosedFrames:
         return problem.kin(self.rotations(), self.trans)
 
-    def holding(self) -> torch.Tensor:
-        """``(T, 2)`` bool: where each hand holds the object, carrying it (``held``) or on it
-        as it rests (``grasped``)."""
-        held = decided(self.held, "held")
-        return held if self.grasped is None else held | self.grasped
-
 
 def decided(value: torch.Tensor | None, name: str) -> torch.Tensor:
     """``value``, the contact decision ``State.<name>``, which the optimiser makes before any

@@ -509,13 +509,9 @@ def _grasped(problem: Problem, state: State, contact: torch.Tensor, config: Moti
     """``(T, 2)``: the touching hands in the frames they hold the object as it rests on the
     ground beside the held ``contact (T,)`` (``contact.grasp_frames``, from their keypoints'
     stillness)."""
-    rests = decided(state.rests_on_ground, "rests_on_ground")
-    frames = torch.nonzero(contact).flatten()
-    first, last = int(frames[0]), int(frames[-1])
     hands = [joint for joint, on in zip(WRIST_JOINTS, problem.at_anchor.tolist()) if on]
     still = decided(state.still_weights, "still_weights")[:, hands].mean(1)
-    grasp = grasp_frames(contact, still, (first > 0 and bool(rests[first - 1]),
-                                          last + 1 < len(rests) and bool(rests[last + 1])),
+    grasp = grasp_frames(contact, still, decided(state.rests_on_ground, "rests_on_ground"),
                          max_gap=config.contact.grasp_max_gap_frames,
                          min_still=config.contact.grasp_min_still)
     if bool(grasp.any()):
@@ -617,7 +613,9 @@ def _finish(problem: Problem, state: State, config: MotionConfig, key_pose: KeyP
     state.optimizer = None
     for name in ("root6d", "body6d", "hand6d", "trans", "obj6d", "obj_trans"):
         setattr(state, name, getattr(state, name).detach())
-    held = state.holding()
+    held = decided(state.held, "held")  # carried, or on the resting object (grasped)
+    if state.grasped is not None:
+        held = held | state.grasped
     foot_weights = decided(state.foot_weights, "foot_weights")
     with torch.no_grad():
         terms = loss_terms(problem, state, config, 3)
