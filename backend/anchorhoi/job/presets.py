@@ -182,7 +182,7 @@ PRESETS: dict[str, JobPreset] = {p.name: p for p in (
             rounds=2,
             nerf=_nerf(iterations=1500, resolution=64, samples=64, views=1, levels=16,
                        log2_size=19, object_search=GPU_SEARCH),
-            object=_object(iterations=2000, views=64, extract=96, faces=4000)),
+            object=_object(iterations=2000, views=64, extract=128, faces=4000)),
         video=VideoStageConfig(
             width=384, height=640, expected_vram_gb=11.3,
             sampling=VideoSampling(steps=30, guidance_scale=5.0, conditioning_strength=1.0)),
