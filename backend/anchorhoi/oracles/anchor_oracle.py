@@ -79,7 +79,7 @@ initial standing body is not the answer; the drift would pull the anchor back to
 
 
 ORACLE_OBJECT = ObjectGenConfig(
-    iterations=300, views=ObjectViews(resolution=48, num_samples=48), extract_resolution=128)
+    iterations=300, views=ObjectViews(resolution=48, num_samples=48))
 """Generating the object for the oracle on CPU: 300 joint SDS steps (the human field trains in
 the same steps), 48² object-only renders, the default 128-point lattice. At 150 steps the thin
 parts of objects nobody here drew had not condensed: a shelf's 3 cm panels stayed a fog about
