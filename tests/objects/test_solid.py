@@ -133,6 +133,29 @@ def test_a_soft_field_is_cut_where_it_turns_opaque():
     assert 6 < cast_radius < 14
 
 
+def test_a_side_hidden_in_every_axis_view_is_kept():
+    """A hollow box turned 45° on the lattice, walls of 200 /m except one side of 8 /m, in a
+    skin of fog (1 /m) that the renders see through. Every lattice line through the faint side
+    also crosses a dense wall, so the axis silhouettes are the same at any level from the fog's
+    up to the walls': the level is the lowest of them, which keeps the faint side (the
+    geometric middle of that range, 14 /m, dropped it) and leaves the fog out."""
+    n, cell = 48, 0.01
+    i = np.arange(n) - (n - 1) / 2
+    x, y, z = np.meshgrid(i, i, i, indexing="ij")
+    u, w = (x + z) / np.sqrt(2), (z - x) / np.sqrt(2)
+
+    def box(a: float, b: float, c: float) -> np.ndarray:
+        return (abs(u) <= a) & (abs(y) <= b) & (abs(w) <= c)
+
+    walls = box(14, 12, 10) & ~box(12, 10, 8)
+    faint = walls & (u > 12) & (abs(y) <= 10) & (abs(w) <= 8)
+    fog = box(15.5, 13.5, 11.5) & ~box(14, 12, 10)
+    sigma = np.where(walls, 200.0, 0.0) - 192.0 * faint + 1.0 * fog
+    solid = sigma >= silhouette_level(sigma, cell)
+    assert solid[walls].all()
+    assert not solid[fog].any()
+
+
 def test_an_empty_field_is_an_error():
     with pytest.raises(ValueError, match="nowhere positive"):
         silhouette_level(np.zeros((4, 4, 4)), 0.01)

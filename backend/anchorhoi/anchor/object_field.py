@@ -277,9 +277,7 @@ class ObjectGenConfig:
     oracle shelf's 3 cm panels came out a centimetre thicker: re-extracting the same trained
     fields, reach_high-3-00's IoU 0.598 → 0.636 and reach_high-13-01's 0.630 → 0.641 at 128
     (0.638 and 0.626 at 112 and 160 points on the first). The lattice has 2.4× the points: the
-    extraction took 8 → 20 s on the CPU. Its cost: the level that the axis silhouettes pick
-    (``objects.solid.silhouette_level``) rises on finer lattices, and a foggy side of a large
-    box falls under it (push_pull-3-01: level 4.95 → 9.8, Chamfer 2.56 → 3.16 cm)."""
+    extraction took 8 → 20 s on the CPU."""
     enclosed_hits: int = 24
     """A lattice cell is filled when rays along at least this many of the 26 lattice
     directions meet the solid, the person or the floor (``objects.solid.enclosed_cells``)."""

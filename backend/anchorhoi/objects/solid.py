@@ -8,9 +8,12 @@ gives the object a renderer showed:
 
 - ``silhouette_level``: the density level whose solid (density ≥ level) casts, along the
   lattice's three axes, the silhouettes the field's own opacity casts (``1 − exp(−∫σ) > ½``,
-  the renders' alpha), by the summed IoU of the two masks. A sharp field (high σ inside, 0
-  outside) has a wide range of such levels and gets their geometric middle; a soft one gets
-  the level that reproduces what was seen.
+  the renders' alpha), by the summed IoU of the two masks. A soft field gets the level that
+  reproduces what was seen. Where the silhouettes cannot tell a range of levels apart (a
+  sharp field: high σ inside, 0 outside; or a part hidden behind the rest along every axis,
+  such as a faint side of a large box), the lowest of them: what a higher level drops nothing
+  brings back, while the fog's outer skin that a lower one keeps is peeled off
+  (``peel_to_half_max``).
 - ``enclosed_cells``: the cells shut in by occluders (the solid, the person, the floor): from
   such a cell, rays along nearly all of the 26 lattice directions hit an occluder, and the
   solid lies both ways along a few of its lines (space the person shuts in against one face
@@ -53,8 +56,8 @@ def silhouette_level(sigma: np.ndarray, cell: float, *, candidates: int = 64,
     Levels from the largest density / ``span`` (or, when higher, the density's
     ``most_filled`` quantile: the solid fills at most about that share of the lattice — a fog
     over the whole region, as an untrained field is, would otherwise be all solid and have no
-    surface) to the largest density, ``candidates`` of them evenly in log; the geometric mean
-    of those scoring within ``tolerance`` of the best. A field that is nowhere opaque gets
+    surface) to the largest density, ``candidates`` of them evenly in log; the lowest of those
+    scoring within ``tolerance`` of the best. A field that is nowhere opaque gets
     ``faint_level``. Raises ``ValueError`` when the density is nowhere positive.
     """
     top = float(sigma.max())
@@ -68,8 +71,7 @@ def silhouette_level(sigma: np.ndarray, cell: float, *, candidates: int = 64,
         return faint_level(sigma)
     levels = np.geomspace(lowest, top, candidates)
     scores = np.array([_silhouette_iou(sigma >= level, seen) for level in levels])
-    near_best = levels[scores >= scores.max() - tolerance]
-    return float(np.exp(np.log(near_best).mean()))
+    return float(levels[scores >= scores.max() - tolerance].min())
 
 
 def opaque_silhouettes(sigma: np.ndarray, cell: float) -> list[np.ndarray]:
