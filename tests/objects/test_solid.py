@@ -144,12 +144,12 @@ def test_a_side_hidden_in_every_axis_view_is_kept():
     x, y, z = np.meshgrid(i, i, i, indexing="ij")
     u, w = (x + z) / np.sqrt(2), (z - x) / np.sqrt(2)
 
-    def box(a: float, b: float, c: float) -> np.ndarray:
+    def turned(a: float, b: float, c: float) -> np.ndarray:  # half-sides along u, y, w
         return (abs(u) <= a) & (abs(y) <= b) & (abs(w) <= c)
 
-    walls = box(14, 12, 10) & ~box(12, 10, 8)
+    walls = turned(14, 12, 10) & ~turned(12, 10, 8)
     faint = walls & (u > 12) & (abs(y) <= 10) & (abs(w) <= 8)
-    fog = box(15.5, 13.5, 11.5) & ~box(14, 12, 10)
+    fog = turned(15.5, 13.5, 11.5) & ~turned(14, 12, 10)
     sigma = np.where(walls, 200.0, 0.0) - 192.0 * faint + 1.0 * fog
     solid = sigma >= silhouette_level(sigma, cell)
     assert solid[walls].all()
