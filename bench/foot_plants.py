@@ -9,13 +9,16 @@ keypoints (``oracles.motion_oracle.oracle_problem``: the plants, their footprint
 optimisation) and scores its plants against the true foot joints
 (``anchorhoi.oracles.plant_check.plant_scores``): one JSON line with ``false_release`` (the
 share of seen still joint-frames not planted), ``false_plant`` (the share of seen moving
-joint-frames planted), ``footprint_err_cm`` (median distance of a pulling footprint from its
-still true joint) and ``footprint_worst_cm`` (the worst plant's median). After the last case
-it writes to stderr the shares pooled over all cases and the worst case of each figure.
+joint-frames planted), ``false_swing_plant`` (the share planted of those moving faster than
+1 m/s: a swing's middle, not its slow ends), ``footprint_err_cm`` (median distance of a
+pulling footprint from its still true joint) and ``footprint_worst_cm`` (the worst plant's
+median). After the last case it writes to stderr the shares pooled over all cases and the
+worst case of each figure.
 
-A still foot let go is where skating starts (the optimiser moves it freely); a moving foot held
-is a step the body cannot take; a footprint off along the camera ray drags the foot and the
-body's depth. A change to ``MotionConfig.plants`` shows its trade here before a family run of
+A still foot let go is where skating starts (the optimiser moves it freely); a moving foot held is a
+step the body cannot take (in a swing's slow first and last frames it costs little, in its middle
+the body is dragged after the footprint); a footprint off along the camera ray drags the foot and
+the body's depth. A change to ``MotionConfig.plants`` shows its trade here before a family run of
 ``bench/oracle_motion.py`` does.
 """
 
@@ -38,7 +41,8 @@ from anchorhoi.oracles.motion_case import load_motion_case
 from anchorhoi.oracles.motion_oracle import oracle_inputs, oracle_problem
 from anchorhoi.oracles.plant_check import plant_scores
 
-FIGURES = ("false_release", "false_plant", "footprint_err_cm", "footprint_worst_cm")
+FIGURES = ("false_release", "false_plant", "false_swing_plant", "footprint_err_cm",
+           "footprint_worst_cm")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     config = set_fields(MotionConfig(), args.set)
     body = BodyModel()
-    rows, pooled = [], np.zeros(4)
+    rows, pooled = [], np.zeros(6)
     with tempfile.TemporaryDirectory() as tmp:
         for folder in case_folders(args, kinds, Path(tmp)):
             case = load_motion_case(folder)
@@ -63,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             scores = plant_scores(problem.plants, given.gt_joints[:, feet],
                                   given.keypoints[:, feet, 2] > 0, case.motion.fps)
             pooled += [scores.released_frames, scores.still_frames,
-                       scores.planted_moving_frames, scores.moving_frames]
+                       scores.planted_moving_frames, scores.moving_frames,
+                       scores.planted_swing_frames, scores.swing_frames]
             rows.append({"case": case.name, "frames": case.motion.num_frames,
                          "plants": problem.plants.plant_count, **scores.as_json()})
             print(json.dumps(rows[-1]), flush=True)
@@ -75,8 +80,10 @@ def summary(rows: list[dict], pooled: np.ndarray) -> str:
     """The shares pooled over every case's joint-frames and the worst case of each figure."""
     release = pooled[0] / pooled[1] if pooled[1] else float("nan")
     plant = pooled[2] / pooled[3] if pooled[3] else float("nan")
+    swing = pooled[4] / pooled[5] if pooled[5] else float("nan")
     lines = [f"{len(rows)} cases: false release {release:.4f} of {pooled[1]:.0f} still "
-             f"joint-frames, false plant {plant:.4f} of {pooled[3]:.0f} moving"]
+             f"joint-frames, false plant {plant:.4f} of {pooled[3]:.0f} moving "
+             f"({swing:.4f} of the {pooled[5]:.0f} in mid-swing)"]
     for name in FIGURES:
         scored = [r for r in rows if r.get(name) is not None]
         if scored:

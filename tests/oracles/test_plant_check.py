@@ -57,6 +57,13 @@ def test_a_known_step_gives_its_false_releases_false_plants_and_footprint_errors
     assert (s.still_frames, s.moving_frames) == (19, 11)
     assert s.false_release == pytest.approx(4 / 19)
     assert s.false_plant == pytest.approx(3 / 11)
+    # its mid-swing (faster than 0.8 m/s: frames 11–19), of which frames 11 and 12 are held
+    mid = plant_scores(plants_of(truth), truth, seen, FPS, swing_mps=0.8)
+    assert (mid.swing_frames, mid.planted_swing_frames) == (9, 2)
+    assert mid.false_swing_plant == pytest.approx(2 / 9)
+    slow = plant_scores(plants_of(truth), truth, seen, FPS, swing_mps=1.5)
+    assert slow.swing_frames == 0 and np.isnan(slow.false_swing_plant)
+    assert slow.as_json()["false_swing_plant"] is None
     # pulling footprints over still frames: ten at 3 cm (frames 0–9), five at 10 cm (25–29)
     assert s.footprint_err_cm == pytest.approx(3.0)
     assert s.footprint_worst_cm == pytest.approx(10.0)
@@ -90,7 +97,8 @@ def test_the_bench_scores_a_family_case_from_its_keypoints():
     row = json.loads(run.stdout.strip().splitlines()[-1])
     assert row["case"] == "walk_straight-0-09" and row["plants"] > 4
     assert row["still_frames"] > 0 and row["moving_frames"] > 0
-    for key in ("false_release", "false_plant"):
+    for key in ("false_release", "false_plant", "false_swing_plant"):
         assert 0.0 <= row[key] <= 1.0
     assert row["footprint_err_cm"] < row["footprint_worst_cm"] + 1e-9
-    assert "false release" in run.stderr and "nan" not in run.stderr
+    assert "false release" in run.stderr and "in mid-swing" in run.stderr
+    assert "nan" not in run.stderr

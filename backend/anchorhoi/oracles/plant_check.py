@@ -25,6 +25,12 @@ class PlantScores:
     """Seen pairs whose true joint moves."""
     planted_moving_frames: int
     """Those of them planted."""
+    swing_frames: int
+    """Seen pairs whose true joint moves faster than ``swing_mps``: a swing's middle, not the
+    slow frames of its lift-off and landing."""
+    planted_swing_frames: int
+    """Those of them planted: a foot held where it swings (the body is dragged after its
+    footprint), unlike a plant reaching a frame or two into the slow end of a swing."""
     footprint_err_cm: float
     """Median distance of a pulling footprint from its still true joint (NaN without any)."""
     footprint_worst_cm: float
@@ -41,6 +47,12 @@ class PlantScores:
         return (self.planted_moving_frames / self.moving_frames if self.moving_frames
                 else float("nan"))
 
+    @property
+    def false_swing_plant(self) -> float:
+        """Share of the mid-swing pairs planted (NaN without any)."""
+        return (self.planted_swing_frames / self.swing_frames if self.swing_frames
+                else float("nan"))
+
     def as_json(self) -> dict[str, float | int | None]:
         """Rounded, NaN as None."""
         def num(x: float, digits: int) -> float | None:
@@ -48,19 +60,20 @@ class PlantScores:
         return {"still_frames": self.still_frames, "moving_frames": self.moving_frames,
                 "false_release": num(self.false_release, 4),
                 "false_plant": num(self.false_plant, 4),
+                "false_swing_plant": num(self.false_swing_plant, 4),
                 "footprint_err_cm": num(self.footprint_err_cm, 2),
                 "footprint_worst_cm": num(self.footprint_worst_cm, 2)}
 
 
 def plant_scores(plants: FootPlants, truth: np.ndarray, seen: np.ndarray, fps: float, *,
-                 still_mps: float = 0.1, moving_mps: float = 0.3,
+                 still_mps: float = 0.1, moving_mps: float = 0.3, swing_mps: float = 1.0,
                  pulling: float = 0.1) -> PlantScores:
-    """Score ``plants`` of the foot joints against their true positions ``truth (T, F, 3)``
-    over the frames where each joint's keypoint is ``seen (T, F)``. A true joint stands still
-    below ``still_mps`` and moves above ``moving_mps`` (3D speed, central differences: a heel
-    rising is moving); a joint is planted where its plant weight is above one half; a
-    footprint pulls where its weight is at least ``pulling`` (where the plant has a footprint
-    behind an object's top as well, the nearer of the two counts)."""
+    """Score ``plants`` of the foot joints against their true positions ``truth (T, F, 3)`` over the
+    frames where each joint's keypoint is ``seen (T, F)``. A true joint stands still below
+    ``still_mps``, moves above ``moving_mps`` and swings above ``swing_mps`` (3D speed, central
+    differences: a heel rising is moving); a joint is planted where its plant weight is above one
+    half; a footprint pulls where its weight is at least ``pulling`` (where the plant has a
+    footprint behind an object's top as well, the nearer of the two counts)."""
     truth = np.asarray(truth, dtype=float)
     seen = np.asarray(seen, dtype=bool)
     if truth.ndim != 3 or truth.shape[2] != 3 or seen.shape != truth.shape[:2] \
@@ -72,6 +85,7 @@ def plant_scores(plants: FootPlants, truth: np.ndarray, seen: np.ndarray, fps: f
         raise ValueError("plant_scores needs at least two frames")
     speed = np.linalg.norm(np.gradient(truth, axis=0), axis=-1) * fps
     still, moving = seen & (speed < still_mps), seen & (speed > moving_mps)
+    swing = seen & (speed > swing_mps)
     planted = plants.weights.detach().cpu().numpy() > 0.5
     err = np.linalg.norm(plants.footprints.detach().cpu().numpy() - truth, axis=-1)
     pull = plants.footprint_weights.detach().cpu().numpy() >= pulling
@@ -90,5 +104,6 @@ def plant_scores(plants: FootPlants, truth: np.ndarray, seen: np.ndarray, fps: f
     return PlantScores(
         still_frames=int(still.sum()), released_frames=int((still & ~planted).sum()),
         moving_frames=int(moving.sum()), planted_moving_frames=int((moving & planted).sum()),
+        swing_frames=int(swing.sum()), planted_swing_frames=int((swing & planted).sum()),
         footprint_err_cm=100 * float(np.median(err[scored])) if scored.any() else float("nan"),
         footprint_worst_cm=worst)
