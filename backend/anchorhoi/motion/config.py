@@ -147,15 +147,16 @@ class MotionWeights:
     lambda_velocity: float = 1e-3
     """Joint speed (m/s)² of the 22 body joints."""
     lambda_accel: float = 3e-4
-    """Joint acceleration (m/s²)² of the 22 body joints: damps jitter. Stronger, it eases a foot's
-    swing into and out of its plants (an estimated foot leaving its footprint a few frames before
-    the true one skates) but holds back what the body really does (``bench/oracle_motion.py``): at
-    1e-3 and 3e-3, step_onto-21-03's skating (noise seed 3) fell from 9.7 to 3.5 and 3.8 mm, but
-    over twelve family cases of every kind (seed 1) the mean MPJPE rose from 38.5 to 43.1 and 48.4
-    mm (reach_low-24-10 44 → 72 and 106 mm, kneel-21-15's penetration 5 → 12 mm;
-    pick_up_carry-24-01, reach_high-24-09 and sit_stand-24-04 better). On the four foot joints alone
-    (3e-3 and 1e-2, fifteen cases): mean MPJPE 40.3 → 41.6 and 46.1 mm, lean_on-22-04 27 → 41 and 49
-    mm, kneel-21-15's penetration 5 → 16 mm."""
+    """Joint acceleration (m/s²)² of the 22 body joints: damps jitter. Stronger, it eases a
+    foot's swing into and out of its plants (an estimated foot leaving its footprint a few
+    frames before the true one skates) but holds back what the body really does
+    (``bench/oracle_motion.py``): at 1e-3 and 3e-3, step_onto-21-03's skating (noise seed 3)
+    fell from 9.7 to 3.5 and 3.8 mm, but over twelve family cases, one of every kind but
+    walk_straight (seed 1), the mean MPJPE rose from 38.5 to 43.1 and 48.4 mm (reach_low-24-10
+    44 → 72 and 106 mm, kneel-21-15's penetration 5 → 12 mm; pick_up_carry-24-01,
+    reach_high-24-09 and sit_stand-24-04 better). On the four foot joints alone (3e-3 and 1e-2,
+    fifteen cases): mean MPJPE 40.3 → 41.6 and 46.1 mm, lean_on-22-04 27 → 41 and 49 mm,
+    kneel-21-15's penetration 5 → 16 mm."""
     lambda_rot_smooth: float = 1.0
     """Squared second differences of the 6D rotations: keeps unobservable twists smooth."""
     lambda_pose_prior: float = 0.02

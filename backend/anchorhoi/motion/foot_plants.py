@@ -192,15 +192,15 @@ def _earlier_landings(runs: list[tuple[int, int]], weights: torch.Tensor, after:
 
     Its window reaches forward into a lift-off's first fast frames too, and ends some plants
     early (step_onto-21-03, noise seed 3: its ball three frames before the truth's, and the
-    estimate's foot slid 78 mm a frame while the true one still stood). Ends are not moved
-    the same way: seen along the camera ray a swing's first frames barely move the keypoint,
-    and a fit over the frames up to there held feet into their swings. Tried on the case
-    family (noise seed 1), with up to 3 frames where the keypoint also kept its plant's
-    pixel: the share of mid-swing joint-frames planted (``bench/foot_plants.py``) went from
-    16 % to 33 % for 1.1 % more of the still ones held; of 117 oracle runs 9 missed a target
-    instead of 12, but 10 had the body's error 5–13 mm worse (four of them carries walking along the
-    ray, the feet held into their swings: pick_up_carry-24-01 46 → 56 mm, its box 5.2 → 6.6
-    cm; three walks, two steps onto a box, a push) and 2 more than 5 mm better."""
+    estimate's foot slid 78 mm a frame while the true one still stood). Ends are not moved the
+    same way: seen along the camera ray a swing's first frames barely move the keypoint, and a
+    fit over the frames up to there held feet into their swings. Tried on the case family (noise
+    seed 1), with up to 3 frames where the keypoint also kept its plant's pixel: the share of
+    mid-swing joint-frames planted (``bench/foot_plants.py``) went from 16 % to 33 % for 1.1 %
+    more of the still ones held; of 117 oracle runs 9 missed a target instead of 12, but 10 had
+    the body's error 5–13 mm worse (four of them carries walking along the ray, the feet held
+    into their swings: pick_up_carry-24-01 46 → 56 mm, its box 5.2 → 6.6 cm; three walks, two
+    steps onto a box, a push) and 2 more than 5 mm better."""
     out: list[tuple[int, int, int]] = []
     for first, b in runs:
         a = first
