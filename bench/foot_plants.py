@@ -15,11 +15,11 @@ pulling footprint from its still true joint) and ``footprint_worst_cm`` (the wor
 median). After the last case it writes to stderr the shares pooled over all cases and the
 worst case of each figure.
 
-A still foot let go is where skating starts (the optimiser moves it freely); a moving foot held is a
-step the body cannot take (in a swing's slow first and last frames it costs little, in its middle
-the body is dragged after the footprint); a footprint off along the camera ray drags the foot and
-the body's depth. A change to ``MotionConfig.plants`` shows its trade here before a family run of
-``bench/oracle_motion.py`` does.
+A still foot let go is where skating starts (the optimiser moves it freely); a moving foot held
+is a step the body cannot take (in a swing's slow first and last frames it costs little, in its
+middle the body is dragged after the footprint); a footprint off along the camera ray drags the
+foot and the body's depth. A change to ``MotionConfig.plants`` shows its trade here before a
+family run of ``bench/oracle_motion.py`` does.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 from oracle_motion import add_case_arguments, case_folders, chosen_kinds, set_fields
 
@@ -39,7 +38,7 @@ from anchorhoi.motion import MotionConfig
 from anchorhoi.motion.contact import FOOT_JOINTS
 from anchorhoi.oracles.motion_case import load_motion_case
 from anchorhoi.oracles.motion_oracle import oracle_inputs, oracle_problem
-from anchorhoi.oracles.plant_check import plant_scores
+from anchorhoi.oracles.plant_check import PlantScores, plant_scores, pooled_scores
 
 FIGURES = ("false_release", "false_plant", "false_swing_plant", "footprint_err_cm",
            "footprint_worst_cm")
@@ -53,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     config = set_fields(MotionConfig(), args.set)
     body = BodyModel()
-    rows, pooled = [], np.zeros(6)
+    rows: list[dict] = []
+    scored: list[PlantScores] = []
     with tempfile.TemporaryDirectory() as tmp:
         for folder in case_folders(args, kinds, Path(tmp)):
             case = load_motion_case(folder)
@@ -66,24 +66,20 @@ def main(argv: list[str] | None = None) -> int:
             feet = list(FOOT_JOINTS)
             scores = plant_scores(problem.plants, given.gt_joints[:, feet],
                                   given.keypoints[:, feet, 2] > 0, case.motion.fps)
-            pooled += [scores.released_frames, scores.still_frames,
-                       scores.planted_moving_frames, scores.moving_frames,
-                       scores.planted_swing_frames, scores.swing_frames]
+            scored.append(scores)
             rows.append({"case": case.name, "frames": case.motion.num_frames,
                          "plants": problem.plants.plant_count, **scores.as_json()})
             print(json.dumps(rows[-1]), flush=True)
-    print(summary(rows, pooled), file=sys.stderr, flush=True)
+    print(summary(rows, pooled_scores(scored)), file=sys.stderr, flush=True)
     return 0
 
 
-def summary(rows: list[dict], pooled: np.ndarray) -> str:
+def summary(rows: list[dict], pooled: PlantScores) -> str:
     """The shares pooled over every case's joint-frames and the worst case of each figure."""
-    release = pooled[0] / pooled[1] if pooled[1] else float("nan")
-    plant = pooled[2] / pooled[3] if pooled[3] else float("nan")
-    swing = pooled[4] / pooled[5] if pooled[5] else float("nan")
-    lines = [f"{len(rows)} cases: false release {release:.4f} of {pooled[1]:.0f} still "
-             f"joint-frames, false plant {plant:.4f} of {pooled[3]:.0f} moving "
-             f"({swing:.4f} of the {pooled[5]:.0f} in mid-swing)"]
+    lines = [f"{len(rows)} cases: false release {pooled.false_release:.4f} of "
+             f"{pooled.still_frames} still joint-frames, false plant {pooled.false_plant:.4f} "
+             f"of {pooled.moving_frames} moving ({pooled.false_swing_plant:.4f} of the "
+             f"{pooled.swing_frames} in mid-swing)"]
     for name in FIGURES:
         scored = [r for r in rows if r.get(name) is not None]
         if scored:

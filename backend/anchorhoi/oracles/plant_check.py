@@ -39,19 +39,17 @@ class PlantScores:
     @property
     def false_release(self) -> float:
         """Share of the still pairs not planted (NaN without still pairs)."""
-        return self.released_frames / self.still_frames if self.still_frames else float("nan")
+        return _share(self.released_frames, self.still_frames)
 
     @property
     def false_plant(self) -> float:
         """Share of the moving pairs planted (NaN without moving pairs)."""
-        return (self.planted_moving_frames / self.moving_frames if self.moving_frames
-                else float("nan"))
+        return _share(self.planted_moving_frames, self.moving_frames)
 
     @property
     def false_swing_plant(self) -> float:
         """Share of the mid-swing pairs planted (NaN without any)."""
-        return (self.planted_swing_frames / self.swing_frames if self.swing_frames
-                else float("nan"))
+        return _share(self.planted_swing_frames, self.swing_frames)
 
     def as_json(self) -> dict[str, float | int | None]:
         """Rounded, NaN as None."""
@@ -65,14 +63,31 @@ class PlantScores:
                 "footprint_worst_cm": num(self.footprint_worst_cm, 2)}
 
 
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else float("nan")
+
+
+def pooled_scores(scores: list[PlantScores]) -> PlantScores:
+    """The frame counts of several cases' ``scores`` summed (their shares pooled over every
+    joint-frame); the footprint figures, medians of their own cases, are NaN."""
+    def total(name: str) -> int:
+        return sum(getattr(s, name) for s in scores)
+    return PlantScores(
+        still_frames=total("still_frames"), released_frames=total("released_frames"),
+        moving_frames=total("moving_frames"),
+        planted_moving_frames=total("planted_moving_frames"),
+        swing_frames=total("swing_frames"), planted_swing_frames=total("planted_swing_frames"),
+        footprint_err_cm=float("nan"), footprint_worst_cm=float("nan"))
+
+
 def plant_scores(plants: FootPlants, truth: np.ndarray, seen: np.ndarray, fps: float, *,
                  still_mps: float = 0.1, moving_mps: float = 0.3, swing_mps: float = 1.0,
                  pulling: float = 0.1) -> PlantScores:
-    """Score ``plants`` of the foot joints against their true positions ``truth (T, F, 3)`` over the
-    frames where each joint's keypoint is ``seen (T, F)``. A true joint stands still below
+    """Score ``plants`` of the foot joints against their true positions ``truth (T, F, 3)`` over
+    the frames where each joint's keypoint is ``seen (T, F)``. A true joint stands still below
     ``still_mps``, moves above ``moving_mps`` and swings above ``swing_mps`` (3D speed, central
-    differences: a heel rising is moving); a joint is planted where its plant weight is above one
-    half; a footprint pulls where its weight is at least ``pulling`` (where the plant has a
+    differences: a heel rising is moving); a joint is planted where its plant weight is above
+    one half; a footprint pulls where its weight is at least ``pulling`` (where the plant has a
     footprint behind an object's top as well, the nearer of the two counts)."""
     truth = np.asarray(truth, dtype=float)
     seen = np.asarray(seen, dtype=bool)
